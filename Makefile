@@ -1,0 +1,54 @@
+# Tandem's two contracts: `make run` and `make test`. Everything they need is set up here.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+# The environment is rebuilt only when the lock or the project's metadata change.
+VENV_STAMP := $(VENV)/.tandem-$(shell cat requirements.lock pyproject.toml | sha256sum | cut -c1-16)
+PIP := $(BIN)/pip --disable-pip-version-check --quiet
+
+.PHONY: help setup run test migrate lint lock clean
+
+help:
+	@echo "make run      set up everything, then run hub + portal + scheduler (Ctrl-C stops)"
+	@echo "make test     set up everything, then run the whole test suite on a throwaway hub"
+	@echo "make migrate  apply the hub's schema migrations to the local hub"
+	@echo "make lint     ruff"
+	@echo "make lock     re-pin the Python dependencies into requirements.lock"
+
+$(VENV_STAMP):
+	@echo "setting up the Python environment in $(VENV)…"
+	rm -rf $(VENV)
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --require-hashes --no-deps -r requirements.lock
+	$(PIP) install --no-deps --no-build-isolation -e .
+	touch $@
+
+setup: $(VENV_STAMP)
+	$(BIN)/tandem setup
+
+run: setup
+	$(BIN)/tandem run
+
+migrate: setup
+	$(BIN)/tandem migrate
+
+# pytest exits 5 when it collected nothing: that is a failure here, not a pass.
+test: setup
+	@$(BIN)/python -m pytest $(PYTEST_ARGS); status=$$?; \
+	if [ $$status -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; \
+	exit $$status
+
+lint: $(VENV_STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+lock: $(VENV_STAMP)
+	$(BIN)/uv pip compile pyproject.toml --extra dev --generate-hashes --python-version 3.11 \
+	  --no-header --output-file requirements.lock
+	@echo "requirements.lock updated; commit it"
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache
