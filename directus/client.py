@@ -1,0 +1,401 @@
+"""The one client for the Directus hub. Portal, sync, migrations, tests and benchmarks use it.
+
+It owns a ``requests.Session``, its auth and a timeout on every call, maps Directus's
+answers to the exceptions in :mod:`directus.errors`, and retries with backoff only where
+a retry is safe: a 503 or a connection error, on an idempotent call.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+
+from directus.errors import (
+    AuthFailed,
+    ForbiddenOrMissing,
+    HubError,
+    InvalidPayload,
+    RecordNotUnique,
+    Unavailable,
+)
+
+log = logging.getLogger(__name__)
+
+#: (connect, read) seconds. Every call gets a timeout; none waits forever.
+DEFAULT_TIMEOUT: tuple[float, float] = (3.05, 30.0)
+#: Directus's default MAX_PAYLOAD_SIZE is "1mb" (1,048,576 bytes); stay under it.
+DEFAULT_MAX_PAYLOAD_BYTES = 1_000_000
+#: Methods that may be repeated without changing the outcome (RFC 9110 §9.2.2).
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "SEARCH"})
+#: Refresh an access token this many seconds before it expires.
+REFRESH_MARGIN_S = 15.0
+#: Query parameters Directus takes as JSON, and those it takes as comma-joined lists.
+_JSON_PARAMS = frozenset({"filter", "deep", "aggregate", "alias"})
+_LIST_PARAMS = frozenset({"fields", "sort", "groupBy"})
+
+
+@dataclass(frozen=True)
+class Tokens:
+    """A user's session with the hub: short-lived access token, rotating refresh token."""
+
+    access_token: str
+    refresh_token: str
+    expires_at: float  # epoch seconds
+
+    @classmethod
+    def from_auth_response(cls, data: Mapping[str, Any], now: float | None = None) -> Tokens:
+        now = time.time() if now is None else now
+        return cls(
+            access_token=data["access_token"],
+            refresh_token=data["refresh_token"],
+            expires_at=now + int(data["expires"]) / 1000.0,
+        )
+
+
+def encode_query(query: Mapping[str, Any]) -> dict[str, str]:
+    """Turn a Python query (dicts, lists, ints) into Directus's query-string form."""
+    params: dict[str, str] = {}
+    for key, value in query.items():
+        if value is None:
+            continue
+        if key in _JSON_PARAMS and not isinstance(value, str):
+            params[key] = json.dumps(value, separators=(",", ":"))
+        elif key in _LIST_PARAMS and not isinstance(value, str):
+            params[key] = ",".join(value)
+        elif isinstance(value, bool):
+            params[key] = "true" if value else "false"
+        else:
+            params[key] = str(value)
+    return params
+
+
+def error_from_response(response: requests.Response) -> HubError:
+    """Map a Directus error answer to the matching exception."""
+    errors: list[dict[str, Any]] = []
+    try:
+        body = response.json()
+        errors = list(body.get("errors") or []) if isinstance(body, dict) else []
+    except ValueError:
+        body = None
+    first = errors[0] if errors else {}
+    code = (first.get("extensions") or {}).get("code")
+    message = first.get("message") or response.reason or f"HTTP {response.status_code}"
+    status = response.status_code
+    kwargs: dict[str, Any] = {"status": status, "code": code, "errors": errors}
+    if status == 401:
+        return AuthFailed(message, **kwargs)
+    if status in (403, 404):
+        return ForbiddenOrMissing(message, **kwargs)
+    if code == "RECORD_NOT_UNIQUE":
+        return RecordNotUnique(message, **kwargs)
+    if status in (400, 413, 422):
+        return InvalidPayload(message, **kwargs)
+    if status in (429, 502, 503, 504):
+        return Unavailable(message, **kwargs)
+    return HubError(message, **kwargs)
+
+
+def chunk_by_payload(
+    items: Iterable[Mapping[str, Any]], max_bytes: int
+) -> Iterator[list[Mapping[str, Any]]]:
+    """Group items into lists whose JSON array encoding stays within ``max_bytes``.
+
+    Raises :class:`InvalidPayload` for a single item that alone is too large.
+    """
+    chunk: list[Mapping[str, Any]] = []
+    size = 2  # the brackets
+    for index, item in enumerate(items):
+        item_size = len(json.dumps(item, separators=(",", ":")).encode()) + 1  # + comma
+        if item_size + 2 > max_bytes:
+            raise InvalidPayload(
+                f"item {index} is {item_size} bytes, over the hub's payload limit of {max_bytes}"
+            )
+        if chunk and size + item_size > max_bytes:
+            yield chunk
+            chunk, size = [], 2
+        chunk.append(item)
+        size += item_size
+    if chunk:
+        yield chunk
+
+
+class HubClient:
+    """A client for one hub, acting as one identity: anonymous, a static token, or a user.
+
+    A user identity (:meth:`login`) refreshes its access token before it expires, and
+    once more if the hub says it has; ``on_tokens`` is called with every new pair so a
+    caller (the portal's session) can keep it.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        token: str | None = None,
+        tokens: Tokens | None = None,
+        on_tokens: Callable[[Tokens], None] | None = None,
+        timeout: tuple[float, float] = DEFAULT_TIMEOUT,
+        max_retries: int = 3,
+        backoff_s: float = 0.5,
+        max_payload_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES,
+        session: requests.Session | None = None,
+    ) -> None:
+        if token and tokens:
+            raise ValueError("give a static token or user tokens, not both")
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+        self.max_retries = max_retries
+        self.backoff_s = backoff_s
+        self.max_payload_bytes = max_payload_bytes
+        self._static_token = token
+        self._tokens = tokens
+        self._on_tokens = on_tokens
+        self._refresh_lock = threading.Lock()
+        self.session = session or requests.Session()
+        self.session.headers.setdefault("Accept", "application/json")
+
+    # -- identity -------------------------------------------------------------------
+
+    @classmethod
+    def login(cls, base_url: str, email: str, password: str, **kwargs: Any) -> HubClient:
+        """Sign in as a user; raises :class:`AuthFailed` on bad credentials."""
+        client = cls(base_url, **kwargs)
+        data = client.request(
+            "POST", "/auth/login", json={"email": email, "password": password}, auth=False
+        )
+        client._set_tokens(Tokens.from_auth_response(data))
+        return client
+
+    @property
+    def tokens(self) -> Tokens | None:
+        return self._tokens
+
+    def _set_tokens(self, tokens: Tokens) -> None:
+        self._tokens = tokens
+        if self._on_tokens:
+            self._on_tokens(tokens)
+
+    def refresh(self) -> Tokens:
+        """Exchange the refresh token for a new pair (Directus rotates both)."""
+        with self._refresh_lock:
+            current = self._tokens
+            if current is None:
+                raise AuthFailed("no user session to refresh")
+            data = self.request(
+                "POST",
+                "/auth/refresh",
+                json={"refresh_token": current.refresh_token, "mode": "json"},
+                auth=False,
+            )
+            self._set_tokens(Tokens.from_auth_response(data))
+            return self._tokens  # type: ignore[return-value]
+
+    def logout(self) -> None:
+        """End the user's hub session; the refresh token stops working."""
+        if self._tokens is None:
+            return
+        try:
+            self.request(
+                "POST",
+                "/auth/logout",
+                json={"refresh_token": self._tokens.refresh_token, "mode": "json"},
+                auth=False,
+            )
+        finally:
+            self._tokens = None
+
+    def _auth_header(self) -> dict[str, str]:
+        if self._static_token:
+            return {"Authorization": f"Bearer {self._static_token}"}
+        if self._tokens is not None:
+            if self._tokens.expires_at - REFRESH_MARGIN_S <= time.time():
+                self.refresh()
+            return {"Authorization": f"Bearer {self._tokens.access_token}"}  # type: ignore[union-attr]
+        return {}
+
+    # -- transport ------------------------------------------------------------------
+
+    def ping(self) -> bool:
+        """Whether the hub answers its liveness check."""
+        try:
+            response = self.session.get(f"{self.base_url}/server/ping", timeout=self.timeout)
+        except requests.RequestException:
+            return False
+        return response.status_code == 200 and response.text.strip('"') == "pong"
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        data: Any = None,
+        files: Any = None,
+        idempotent: bool | None = None,
+        auth: bool = True,
+    ) -> Any:
+        """Send one call and return the body's ``data`` (or the whole body if it has none).
+
+        ``idempotent`` defaults to what the method says; pass True only for a call that
+        is safe to repeat.
+        """
+        method = method.upper()
+        retry_allowed = method in IDEMPOTENT_METHODS if idempotent is None else idempotent
+        url = f"{self.base_url}/{path.lstrip('/')}"
+        query = encode_query(params or {})
+        refreshed = False
+        attempt = 0
+        while True:
+            headers = self._auth_header() if auth else {}
+            try:
+                response = self.session.request(
+                    method,
+                    url,
+                    params=query,
+                    json=json,
+                    data=data,
+                    files=files,
+                    headers=headers,
+                    timeout=self.timeout,
+                )
+            except (requests.ConnectionError, requests.Timeout) as exc:
+                if retry_allowed and attempt < self.max_retries:
+                    attempt += 1
+                    self._sleep_before_retry(attempt, None)
+                    continue
+                raise Unavailable(f"{method} {path}: {exc.__class__.__name__}: {exc}") from exc
+            if response.status_code < 400:
+                return _body_data(response)
+            error = error_from_response(response)
+            if (
+                isinstance(error, AuthFailed)
+                and error.code == "TOKEN_EXPIRED"
+                and auth
+                and self._tokens is not None
+                and not refreshed
+            ):
+                self.refresh()
+                refreshed = True
+                continue
+            if response.status_code == 503 and retry_allowed and attempt < self.max_retries:
+                attempt += 1
+                self._sleep_before_retry(attempt, response.headers.get("Retry-After"))
+                continue
+            raise error
+
+    def _sleep_before_retry(self, attempt: int, retry_after: str | None) -> None:
+        delay = self.backoff_s * (2 ** (attempt - 1)) * (1 + random.random() / 2)  # noqa: S311
+        if retry_after and retry_after.isdigit():
+            delay = max(delay, min(float(retry_after), 30.0))
+        log.info("hub unavailable, retry %d/%d in %.2fs", attempt, self.max_retries, delay)
+        time.sleep(delay)
+
+    def get(self, path: str, **query: Any) -> Any:
+        return self.request("GET", path, params=query)
+
+    def post(self, path: str, body: Any = None, **query: Any) -> Any:
+        return self.request("POST", path, params=query, json=body)
+
+    def patch(self, path: str, body: Any = None, **query: Any) -> Any:
+        return self.request("PATCH", path, params=query, json=body)
+
+    def delete(self, path: str, body: Any = None, **query: Any) -> Any:
+        return self.request("DELETE", path, params=query, json=body)
+
+    # -- items ----------------------------------------------------------------------
+
+    def read_items(self, collection: str, **query: Any) -> list[dict[str, Any]]:
+        """One page of items; pass ``limit=-1`` for all (or use :meth:`iter_items`)."""
+        return self.get(f"/items/{collection}", **query)
+
+    def iter_items(
+        self, collection: str, *, page_size: int = 500, sort: Sequence[str] = ("id",), **query: Any
+    ) -> Iterator[dict[str, Any]]:
+        """Every item matching the query, fetched a page at a time in a stable order."""
+        offset = 0
+        while True:
+            page = self.get(
+                f"/items/{collection}", limit=page_size, offset=offset, sort=sort, **query
+            )
+            yield from page
+            if len(page) < page_size:
+                return
+            offset += page_size
+
+    def count_items(self, collection: str, filter: Mapping[str, Any] | None = None) -> int:
+        """How many items the caller may see, optionally filtered."""
+        rows = self.aggregate(collection, {"count": ["*"]}, filter=filter)
+        return int(rows[0]["count"]) if rows else 0
+
+    def read_item(self, collection: str, key: str | int, **query: Any) -> dict[str, Any]:
+        return self.get(f"/items/{collection}/{key}", **query)
+
+    def create_item(self, collection: str, item: Mapping[str, Any], **query: Any) -> dict[str, Any]:
+        return self.post(f"/items/{collection}", dict(item), **query)
+
+    def create_items(self, collection: str, items: Iterable[Mapping[str, Any]]) -> int:
+        """Create items in batches that stay under the hub's payload limit.
+
+        Each batch is one transaction in the hub; batches are not atomic together.
+        Generate primary keys yourself: Directus does not promise the response order.
+        Returns how many items were created.
+        """
+        created = 0
+        for chunk in chunk_by_payload(items, self.max_payload_bytes):
+            self.request("POST", f"/items/{collection}", json=chunk, params={"fields": "*"})
+            created += len(chunk)
+        return created
+
+    def update_item(
+        self, collection: str, key: str | int, changes: Mapping[str, Any], **query: Any
+    ) -> dict[str, Any]:
+        return self.patch(f"/items/{collection}/{key}", dict(changes), **query)
+
+    def delete_item(self, collection: str, key: str | int) -> None:
+        self.delete(f"/items/{collection}/{key}")
+
+    def delete_items(self, collection: str, keys: Sequence[str | int]) -> None:
+        if keys:
+            self.delete(f"/items/{collection}", list(keys))
+
+    def aggregate(
+        self,
+        collection: str,
+        functions: Mapping[str, Sequence[str]],
+        *,
+        group_by: Sequence[str] = (),
+        filter: Mapping[str, Any] | None = None,
+        sort: Sequence[str] = (),
+    ) -> list[dict[str, Any]]:
+        """Aggregate items, e.g. ``{"sum": ["units"]}``, grouped; every group is returned.
+
+        ``limit=-1`` is always sent: Directus's default limit would cut the groups.
+        """
+        return self.get(
+            f"/items/{collection}",
+            aggregate={fn: list(fields) for fn, fields in functions.items()},
+            groupBy=list(group_by) or None,
+            filter=filter,
+            sort=list(sort) or None,
+            limit=-1,
+        )
+
+
+def _body_data(response: requests.Response) -> Any:
+    if response.status_code == 204 or not response.content:
+        return None
+    if "json" not in response.headers.get("Content-Type", ""):
+        return response.text
+    body = response.json()
+    if isinstance(body, dict) and "data" in body:
+        return body["data"]
+    return body

@@ -1,0 +1,80 @@
+"""Fixtures: real Directus hubs on free ports, each on a throwaway copy of a cached template.
+
+The template is a bootstrapped hub database made once per Directus lockfile (see
+:mod:`directus.template`), so a test hub starts in a few seconds. Nothing here fakes
+the hub.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from directus import HubClient
+from directus.install import HubInstall, ensure_installed
+from directus.process import Hub
+from directus.template import Template, copy_database, ensure_template
+from migrations import migrate
+from migrations.accounts import SYNC_SERVICE_EMAIL, set_service_token
+from tests.helpers import RunningHub, hub_config
+
+
+@pytest.fixture(scope="session")
+def hub_install() -> HubInstall:
+    return ensure_installed()
+
+
+@pytest.fixture(scope="session")
+def hub_template(hub_install: HubInstall) -> Template:
+    return ensure_template(hub_install)
+
+
+StartHub = Callable[..., RunningHub]
+
+
+@pytest.fixture(scope="session")
+def start_hub(
+    hub_install: HubInstall, hub_template: Template, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[StartHub]:
+    """Start a fresh, unmigrated hub from the template; all are stopped at session end."""
+    started: list[Hub] = []
+
+    def start(**extra_env: str) -> RunningHub:
+        folder = tmp_path_factory.mktemp("hub")
+        db_path = copy_database(hub_template.db_path, folder / "hub.db")
+        hub = Hub(hub_install, hub_config(folder, db_path, **extra_env))
+        hub.start()
+        started.append(hub)
+        return RunningHub(hub, hub_template.admin_email, hub_template.admin_password)
+
+    yield start
+    for hub in started:
+        hub.stop()
+
+
+@pytest.fixture(scope="session")
+def hub(start_hub: StartHub) -> RunningHub:
+    """The session's migrated hub."""
+    running = start_hub()
+    migrate(running.admin())
+    return running
+
+
+@pytest.fixture(scope="session")
+def admin(hub: RunningHub) -> HubClient:
+    return hub.admin()
+
+
+@pytest.fixture(scope="session")
+def sync_token(admin: HubClient) -> str:
+    token = secrets.token_urlsafe(32)
+    set_service_token(admin, SYNC_SERVICE_EMAIL, token)
+    return token
+
+
+@pytest.fixture
+def sync_hub(hub: RunningHub, sync_token: str) -> HubClient:
+    """The hub as the least-privilege sync service account sees it."""
+    return HubClient(hub.url, token=sync_token)
