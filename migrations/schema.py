@@ -1,0 +1,198 @@
+"""Idempotent "ensure" operations on the hub's schema and access rules, over its REST API.
+
+Each one looks first and changes only what differs, so running a migration again
+changes nothing. Directus answers 403 for a missing collection, field or relation,
+which is how absence is detected here (as the admin, 403 can only mean "missing").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from directus import ForbiddenOrMissing, HubClient
+
+
+def field(
+    name: str,
+    type_: str,
+    *,
+    meta: Mapping[str, Any] | None = None,
+    schema: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A field definition. ``meta`` is always sent: without it a field is unmanaged."""
+    return {"field": name, "type": type_, "meta": dict(meta or {}), "schema": dict(schema or {})}
+
+
+def uuid_pk(name: str = "id") -> dict[str, Any]:
+    return field(
+        name,
+        "uuid",
+        meta={"hidden": True, "readonly": True, "special": ["uuid"]},
+        schema={"is_primary_key": True, "length": 36, "has_auto_increment": False},
+    )
+
+
+def string_pk(name: str = "id", length: int = 255) -> dict[str, Any]:
+    return field(
+        name,
+        "string",
+        meta={"readonly": True},
+        schema={"is_primary_key": True, "length": length, "has_auto_increment": False},
+    )
+
+
+def _exists(hub: HubClient, path: str) -> Any:
+    try:
+        return hub.get(path)
+    except ForbiddenOrMissing:
+        return None
+
+
+def _differs(current: Mapping[str, Any] | None, wanted: Mapping[str, Any]) -> dict[str, Any]:
+    current = current or {}
+    return {k: v for k, v in wanted.items() if current.get(k) != v}
+
+
+def ensure_collection(
+    hub: HubClient,
+    name: str,
+    fields: Sequence[Mapping[str, Any]],
+    *,
+    meta: Mapping[str, Any] | None = None,
+) -> None:
+    """Make the collection exist with at least these fields and this meta.
+
+    The first field is the primary key. Fields already there are left alone; missing
+    ones are added; meta keys that differ are patched.
+    """
+    meta = dict(meta or {})
+    existing = _exists(hub, f"/collections/{name}")
+    if existing is None:
+        hub.post(
+            "/collections",
+            {"collection": name, "meta": meta, "schema": {}, "fields": [dict(f) for f in fields]},
+        )
+        return
+    changes = _differs(existing.get("meta"), meta)
+    if changes:
+        hub.patch(f"/collections/{name}", {"meta": changes})
+    have = {f["field"] for f in hub.get(f"/fields/{name}")}
+    for definition in fields:
+        if definition["field"] not in have:
+            hub.post(f"/fields/{name}", dict(definition))
+
+
+def ensure_field(hub: HubClient, collection: str, definition: Mapping[str, Any]) -> None:
+    if _exists(hub, f"/fields/{collection}/{definition['field']}") is None:
+        hub.post(f"/fields/{collection}", dict(definition))
+
+
+def ensure_relation(
+    hub: HubClient,
+    collection: str,
+    field_name: str,
+    related_collection: str,
+    *,
+    on_delete: str = "SET NULL",
+    meta: Mapping[str, Any] | None = None,
+) -> None:
+    """A many-to-one from ``collection.field_name`` to ``related_collection``."""
+    if _exists(hub, f"/relations/{collection}/{field_name}") is not None:
+        return
+    hub.post(
+        "/relations",
+        {
+            "collection": collection,
+            "field": field_name,
+            "related_collection": related_collection,
+            "schema": {"on_delete": on_delete},
+            "meta": dict(meta or {}),
+        },
+    )
+
+
+def _find_one(hub: HubClient, path: str, filter_: Mapping[str, Any]) -> dict[str, Any] | None:
+    rows = hub.get(path, filter=filter_, limit=2)
+    if len(rows) > 1:
+        raise ValueError(f"{path}: more than one row matches {filter_}")
+    return rows[0] if rows else None
+
+
+def ensure_policy(hub: HubClient, name: str, **attrs: Any) -> str:
+    """A policy by name, with these attributes (app_access, admin_access, ...). Returns its id."""
+    wanted = {"app_access": False, "admin_access": False, **attrs}
+    row = _find_one(hub, "/policies", {"name": {"_eq": name}})
+    if row is None:
+        return str(hub.post("/policies", {"name": name, **wanted})["id"])
+    changes = _differs(row, wanted)
+    if changes:
+        hub.patch(f"/policies/{row['id']}", changes)
+    return str(row["id"])
+
+
+def ensure_role(hub: HubClient, name: str, *, policies: Sequence[str] = (), **attrs: Any) -> str:
+    """A role by name, attached to these policies. Returns its id."""
+    row = _find_one(hub, "/roles", {"name": {"_eq": name}})
+    if row is None:
+        role_id = str(hub.post("/roles", {"name": name, **attrs})["id"])
+    else:
+        role_id = str(row["id"])
+        changes = _differs(row, attrs)
+        if changes:
+            hub.patch(f"/roles/{role_id}", changes)
+    for policy_id in policies:
+        link = {"role": {"_eq": role_id}, "policy": {"_eq": policy_id}}
+        if _find_one(hub, "/access", link) is None:
+            hub.post("/access", {"role": role_id, "policy": policy_id})
+    return role_id
+
+
+def ensure_permission(
+    hub: HubClient,
+    policy: str,
+    collection: str,
+    action: str,
+    *,
+    fields: Sequence[str] = ("*",),
+    permissions: Mapping[str, Any] | None = None,
+    validation: Mapping[str, Any] | None = None,
+    presets: Mapping[str, Any] | None = None,
+) -> None:
+    """One permission row per (policy, collection, action), made to match exactly."""
+    wanted = {
+        "fields": list(fields),
+        "permissions": dict(permissions) if permissions is not None else {},
+        "validation": dict(validation) if validation is not None else {},
+        "presets": dict(presets) if presets is not None else {},
+    }
+    row = _find_one(
+        hub,
+        "/permissions",
+        {
+            "policy": {"_eq": policy},
+            "collection": {"_eq": collection},
+            "action": {"_eq": action},
+        },
+    )
+    if row is None:
+        hub.post(
+            "/permissions", {"policy": policy, "collection": collection, "action": action, **wanted}
+        )
+        return
+    current = {k: row.get(k) or ([] if k == "fields" else {}) for k in wanted}
+    changes = _differs(current, wanted)
+    if changes:
+        hub.patch(f"/permissions/{row['id']}", changes)
+
+
+def ensure_service_user(hub: HubClient, email: str, role: str, **attrs: Any) -> str:
+    """A user with no password, for a static token only. Returns its id."""
+    row = _find_one(hub, "/users", {"email": {"_eq": email}})
+    wanted = {"role": role, "status": "active", **attrs}
+    if row is None:
+        return str(hub.post("/users", {"email": email, **wanted})["id"])
+    changes = _differs(row, wanted)
+    if changes:
+        hub.patch(f"/users/{row['id']}", changes)
+    return str(row["id"])
