@@ -1,0 +1,24 @@
+"""Tandem's portal: a Flask app that enforces the data-governance roles on the hub's data."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from portal import errors, health, home
+from portal.config import Config, ConfigError
+from portal.hub import hub
+
+__all__ = ["Config", "ConfigError", "create_app"]
+
+
+def create_app(config: Config | None = None) -> Flask:
+    """Build the portal. Without ``config``, read it from the environment (strictly)."""
+    config = config or Config.from_env()
+    app = Flask(__name__)
+    app.config.from_mapping(config.flask_settings())
+    app.extensions["tandem.config"] = config
+    hub.init_app(app)
+    errors.init_app(app)
+    app.register_blueprint(home.bp)
+    app.register_blueprint(health.bp)
+    return app
