@@ -1,0 +1,1 @@
+"""Tandem's scheduled jobs: one APScheduler process that moves data between partners."""

@@ -1,0 +1,26 @@
+"""``python -m sync``: the one scheduler process."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+from sync.config import ConfigError, SyncConfig
+from sync.scheduler import SchedulerAlreadyRunning, serve
+
+
+def main() -> int:
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s scheduler %(levelname)s %(message)s"
+    )
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    try:
+        serve(SyncConfig.from_env())
+    except (ConfigError, SchedulerAlreadyRunning) as exc:
+        print(f"scheduler: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,44 @@
+"""The scheduler's configuration, read from the environment in this one place."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+
+class ConfigError(Exception):
+    """A setting is missing or malformed; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class SyncConfig:
+    hub_url: str
+    hub_token: str
+    lock_path: Path
+    run_retention_days: int = 30
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> SyncConfig:
+        environ = os.environ if environ is None else environ
+        hub_url = environ.get("TANDEM_HUB_URL", "")
+        if not hub_url.startswith(("http://", "https://")):
+            raise ConfigError(f"TANDEM_HUB_URL must be the hub's http(s) URL, not {hub_url!r}")
+        token = environ.get("TANDEM_SYNC_TOKEN", "")
+        if not token:
+            raise ConfigError("TANDEM_SYNC_TOKEN is not set: the sync service account's token")
+        lock = environ.get("TANDEM_SCHEDULER_LOCK", "")
+        if not lock:
+            raise ConfigError("TANDEM_SCHEDULER_LOCK is not set: the file that keeps one scheduler")
+        raw_days = environ.get("TANDEM_SYNC_RUN_RETENTION_DAYS", "30")
+        if not raw_days.isdigit() or int(raw_days) < 1:
+            raise ConfigError(
+                f"TANDEM_SYNC_RUN_RETENTION_DAYS must be a whole number of days, not {raw_days!r}"
+            )
+        return cls(
+            hub_url=hub_url.rstrip("/"),
+            hub_token=token,
+            lock_path=Path(lock),
+            run_retention_days=int(raw_days),
+        )

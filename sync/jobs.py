@@ -1,0 +1,53 @@
+"""The scheduled jobs, declared as data with stable ids (Redash's periodic_job_definitions)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sync.runs import RUNS, JobContext, JobFunc, iso, utcnow
+
+
+@dataclass(frozen=True)
+class JobDefinition:
+    """One periodic job. ``id`` never changes once released: runs are recorded under it."""
+
+    id: str
+    func: JobFunc
+    trigger: str  # "interval" or "cron", as APScheduler names them
+    trigger_args: Mapping[str, Any]
+    description: str
+    run_at_start: bool = False
+    settings: Mapping[str, Any] = field(default_factory=dict)
+
+
+def prune_sync_runs(ctx: JobContext) -> None:
+    """Delete finished run records older than the retention period."""
+    days = int(ctx.settings["retention_days"])
+    cutoff = iso(utcnow() - dt.timedelta(days=days))
+    old = ctx.hub.read_items(
+        RUNS,
+        filter={"_and": [{"finished_at": {"_lt": cutoff}}, {"status": {"_neq": "running"}}]},
+        fields=["id"],
+        limit=-1,
+    )
+    keys = [row["id"] for row in old]
+    for start in range(0, len(keys), 500):
+        ctx.hub.delete_items(RUNS, keys[start : start + 500])
+    ctx.counts["deleted"] += len(keys)
+
+
+def job_definitions(run_retention_days: int) -> list[JobDefinition]:
+    return [
+        JobDefinition(
+            id="sync_runs.prune",
+            func=prune_sync_runs,
+            trigger="interval",
+            trigger_args={"hours": 6},
+            description="Delete sync run records older than the retention period",
+            run_at_start=True,
+            settings={"retention_days": run_retention_days},
+        ),
+    ]

@@ -1,0 +1,117 @@
+"""Each job run is recorded in the hub's ``sync_runs``: start, end, status and counts."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import uuid
+from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from directus import HubClient
+
+RUNS = "sync_runs"
+log = logging.getLogger("sync")
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def iso(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.UTC).isoformat(timespec="milliseconds")
+
+
+class _Tagged(logging.LoggerAdapter):
+    """Prefixes every line with the job id and run id."""
+
+    def process(self, msg: Any, kwargs: Any) -> tuple[Any, Any]:
+        extra = self.extra or {}
+        return f"[{extra['job_id']} {extra['run_id'][:8]}] {msg}", kwargs
+
+
+@dataclass
+class JobContext:
+    """What a job function gets: the hub, its settings, a tagged logger and counters."""
+
+    hub: HubClient
+    job_id: str
+    run_id: str
+    settings: Mapping[str, Any]
+    counts: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def log(self) -> logging.LoggerAdapter:
+        return _Tagged(log, {"job_id": self.job_id, "run_id": self.run_id})
+
+    def item_failed(self, item: str, error: BaseException) -> None:
+        """Log and count one item's failure; the run goes on."""
+        self.counts["failed"] += 1
+        self.log.warning("item %s failed: %s", item, error)
+
+
+JobFunc = Callable[[JobContext], None]
+
+
+def run_job(hub: HubClient, job_id: str, func: JobFunc, settings: Mapping[str, Any]) -> str:
+    """Run one job and record it. Returns the run's status.
+
+    ``partial`` means some items failed while the run went on; ``failed`` that the job
+    itself raised. A job's exception is logged and recorded, never propagated: one bad
+    run must not stop the scheduler.
+    """
+    run_id = str(uuid.uuid4())
+    context = JobContext(hub=hub, job_id=job_id, run_id=run_id, settings=settings)
+    hub.create_item(
+        RUNS,
+        {
+            "id": run_id,
+            "job_id": job_id,
+            "status": "running",
+            "started_at": iso(utcnow()),
+            "counts": {},
+        },
+    )
+    context.log.info("started")
+    error: str | None = None
+    try:
+        func(context)
+        status = "partial" if context.counts.get("failed") else "succeeded"
+    except Exception as exc:
+        status = "failed"
+        error = f"{exc.__class__.__name__}: {exc}"
+        context.log.exception("failed")
+    hub.update_item(
+        RUNS,
+        run_id,
+        {
+            "status": status,
+            "finished_at": iso(utcnow()),
+            "counts": dict(context.counts),
+            "error": error,
+        },
+    )
+    context.log.info("%s %s", status, dict(context.counts))
+    return status
+
+
+def abandon_unfinished(hub: HubClient) -> int:
+    """Mark runs left ``running`` by a scheduler that died as ``abandoned``.
+
+    Called at scheduler start: there is only ever one scheduler, so any run still
+    marked running belongs to a process that is gone.
+    """
+    stale = hub.read_items(RUNS, filter={"status": {"_eq": "running"}}, fields=["id"], limit=-1)
+    for row in stale:
+        hub.update_item(
+            RUNS,
+            row["id"],
+            {
+                "status": "abandoned",
+                "finished_at": iso(utcnow()),
+                "error": "the scheduler stopped during this run",
+            },
+        )
+    return len(stale)

@@ -1,0 +1,102 @@
+"""The one scheduler process: APScheduler 3.x, jobs from :mod:`sync.jobs`, runs recorded.
+
+A lock file keeps a second scheduler from starting beside the first; never start a
+scheduler inside web workers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import fcntl
+import logging
+import os
+import signal
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from apscheduler.schedulers.base import BaseScheduler
+from apscheduler.schedulers.blocking import BlockingScheduler
+
+from directus import HubClient
+from sync.config import SyncConfig
+from sync.jobs import JobDefinition, job_definitions
+from sync.runs import abandon_unfinished, run_job
+
+log = logging.getLogger("sync")
+
+
+class SchedulerAlreadyRunning(Exception):
+    """Another scheduler process holds the lock."""
+
+
+@contextmanager
+def single_instance(lock_path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``lock_path`` for as long as the block runs."""
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_path, "a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "unknown"
+            raise SchedulerAlreadyRunning(
+                f"a scheduler is already running (lock {lock_path}, held by {holder}); "
+                "run exactly one"
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()}\n")
+        handle.flush()
+        yield
+
+
+def add_jobs(
+    scheduler: BaseScheduler, hub: HubClient, definitions: Sequence[JobDefinition]
+) -> None:
+    """Register each declared job under its stable id; a re-run replaces, never duplicates."""
+    for definition in definitions:
+        options: dict[str, Any] = dict(definition.trigger_args)
+        if definition.run_at_start:
+            options["next_run_time"] = dt.datetime.now(dt.UTC)
+        scheduler.add_job(
+            run_job,
+            trigger=definition.trigger,
+            args=(hub, definition.id, definition.func, definition.settings),
+            id=definition.id,
+            name=definition.description,
+            replace_existing=True,
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=300,
+            **options,
+        )
+
+
+def build_scheduler(hub: HubClient, definitions: Sequence[JobDefinition]) -> BlockingScheduler:
+    scheduler = BlockingScheduler(timezone=dt.UTC)
+    add_jobs(scheduler, hub, definitions)
+    return scheduler
+
+
+def serve(config: SyncConfig) -> None:
+    """Run the scheduler in the foreground until SIGTERM or SIGINT."""
+    with single_instance(config.lock_path):
+        hub = HubClient(config.hub_url, token=config.hub_token)
+        abandoned = abandon_unfinished(hub)
+        if abandoned:
+            log.warning("marked %d runs of a previous scheduler as abandoned", abandoned)
+        scheduler = build_scheduler(hub, job_definitions(config.run_retention_days))
+
+        def _stop(signum: int, _frame: object) -> None:
+            log.info("signal %d: stopping the scheduler after running jobs finish", signum)
+            scheduler.shutdown(wait=False)
+
+        signal.signal(signal.SIGTERM, _stop)
+        signal.signal(signal.SIGINT, _stop)
+        log.info(
+            "scheduler started with jobs: %s", ", ".join(job.id for job in scheduler.get_jobs())
+        )
+        scheduler.start()
+        log.info("scheduler stopped")

@@ -1,0 +1,177 @@
+"""The scheduler: jobs as data with stable ids, runs recorded in the hub, exactly one process."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+
+import pytest
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from sync.jobs import job_definitions, prune_sync_runs
+from sync.runs import RUNS, JobContext, abandon_unfinished, iso, run_job, utcnow
+from sync.scheduler import add_jobs, build_scheduler
+
+
+def test_jobs_are_declared_with_unique_stable_ids(sync_hub):
+    definitions = job_definitions(run_retention_days=30)
+    ids = [d.id for d in definitions]
+    assert len(ids) == len(set(ids))
+    assert sorted(j.id for j in build_scheduler(sync_hub, definitions).get_jobs()) == sorted(ids)
+    # In a running scheduler, declaring them again replaces them, never duplicates.
+    running = BackgroundScheduler(timezone=dt.UTC)
+    running.start(paused=True)
+    try:
+        add_jobs(running, sync_hub, definitions)
+        add_jobs(running, sync_hub, definitions)
+        assert sorted(job.id for job in running.get_jobs()) == sorted(ids)
+    finally:
+        running.shutdown(wait=False)
+
+
+def _run(sync_hub, run_id_job: str) -> dict:
+    rows = sync_hub.read_items(RUNS, filter={"job_id": {"_eq": run_id_job}}, limit=-1)
+    assert len(rows) == 1
+    return rows[0]
+
+
+def test_a_run_is_recorded_with_start_end_status_and_counts(sync_hub):
+    job_id = f"test.ok.{uuid.uuid4().hex[:8]}"
+
+    def job(ctx: JobContext) -> None:
+        ctx.counts["moved"] += 3
+
+    assert run_job(sync_hub, job_id, job, {}) == "succeeded"
+    row = _run(sync_hub, job_id)
+    assert row["status"] == "succeeded"
+    assert row["counts"] == {"moved": 3}
+    assert row["started_at"] <= row["finished_at"]
+    assert row["error"] is None
+
+
+def test_item_failures_are_counted_and_the_run_goes_on(sync_hub):
+    job_id = f"test.partial.{uuid.uuid4().hex[:8]}"
+
+    def job(ctx: JobContext) -> None:
+        for item in ("a", "b", "c"):
+            if item == "b":
+                ctx.item_failed(item, ValueError("bad row"))
+                continue
+            ctx.counts["moved"] += 1
+
+    assert run_job(sync_hub, job_id, job, {}) == "partial"
+    assert _run(sync_hub, job_id)["counts"] == {"moved": 2, "failed": 1}
+
+
+def test_a_job_that_raises_is_recorded_as_failed_without_raising(sync_hub):
+    job_id = f"test.fail.{uuid.uuid4().hex[:8]}"
+
+    def job(ctx: JobContext) -> None:
+        raise RuntimeError("partner endpoint refused")
+
+    assert run_job(sync_hub, job_id, job, {}) == "failed"
+    row = _run(sync_hub, job_id)
+    assert row["error"] == "RuntimeError: partner endpoint refused"
+    assert row["finished_at"] is not None
+
+
+def test_prune_deletes_only_finished_runs_older_than_retention(sync_hub):
+    old = iso(utcnow() - dt.timedelta(days=40))
+    recent = iso(utcnow() - dt.timedelta(days=2))
+    tag = uuid.uuid4().hex[:8]
+    rows = [
+        {
+            "id": str(uuid.uuid4()),
+            "job_id": f"old.{tag}",
+            "status": "succeeded",
+            "started_at": old,
+            "finished_at": old,
+        },
+        {
+            "id": str(uuid.uuid4()),
+            "job_id": f"recent.{tag}",
+            "status": "succeeded",
+            "started_at": recent,
+            "finished_at": recent,
+        },
+    ]
+    sync_hub.create_items(RUNS, rows)
+    ctx = JobContext(
+        hub=sync_hub, job_id="t", run_id=str(uuid.uuid4()), settings={"retention_days": 30}
+    )
+    prune_sync_runs(ctx)
+    assert ctx.counts["deleted"] >= 1
+    left = {r["job_id"] for r in sync_hub.read_items(RUNS, filter={"job_id": {"_ends_with": tag}})}
+    assert left == {f"recent.{tag}"}
+
+
+def test_runs_left_running_by_a_dead_scheduler_are_marked_abandoned(sync_hub):
+    run_id = str(uuid.uuid4())
+    sync_hub.create_item(
+        RUNS,
+        {"id": run_id, "job_id": "test.crashed", "status": "running", "started_at": iso(utcnow())},
+    )
+    assert abandon_unfinished(sync_hub) >= 1
+    assert sync_hub.read_item(RUNS, run_id)["status"] == "abandoned"
+
+
+def _scheduler(hub_url: str, token: str, lock) -> subprocess.Popen:
+    env = dict(
+        os.environ, TANDEM_HUB_URL=hub_url, TANDEM_SYNC_TOKEN=token, TANDEM_SCHEDULER_LOCK=str(lock)
+    )
+    return subprocess.Popen(
+        [sys.executable, "-m", "sync"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def test_the_scheduler_process_records_runs_allows_only_one_and_stops_on_sigterm(
+    hub, sync_hub, sync_token, tmp_path
+):
+    lock = tmp_path / "scheduler.lock"
+    before = sync_hub.count_items(RUNS, filter={"job_id": {"_eq": "sync_runs.prune"}})
+    first = _scheduler(hub.url, sync_token, lock)
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            done = sync_hub.count_items(
+                RUNS, filter={"job_id": {"_eq": "sync_runs.prune"}, "status": {"_eq": "succeeded"}}
+            )
+            if done > before:
+                break
+            time.sleep(0.2)
+        else:
+            pytest.fail("the scheduler recorded no run of sync_runs.prune")
+
+        second = _scheduler(hub.url, sync_token, lock)
+        out, _ = second.communicate(timeout=30)
+        assert second.returncode == 2
+        assert "already running" in out
+    finally:
+        first.send_signal(signal.SIGTERM)
+        out, _ = first.communicate(timeout=30)
+    assert first.returncode == 0, out
+    assert "scheduler stopped" in out
+
+
+def test_the_scheduler_refuses_to_start_without_its_token(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TANDEM_")}
+    env.update(TANDEM_HUB_URL="http://127.0.0.1:1", TANDEM_SCHEDULER_LOCK=str(tmp_path / "l"))
+    result = subprocess.run(
+        [sys.executable, "-m", "sync"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "TANDEM_SYNC_TOKEN is not set" in result.stderr
