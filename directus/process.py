@@ -71,7 +71,6 @@ class HubConfig:
             "PUBLIC_URL": self.public_url or self.url,
             "SECRET": self.secret,
             "TELEMETRY": "false",
-            "PROJECT_OWNER_ENABLED": "false",
             "WEBSOCKETS_ENABLED": "false",
             "STORAGE_LOCATIONS": "local",
             "STORAGE_LOCAL_ROOT": str(self.data_dir / "uploads"),
@@ -94,7 +93,13 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 
 def check_port_free(host: str, port: int) -> None:
+    """Fail clearly if something listens on the port.
+
+    SO_REUSEADDR, as Node and gunicorn use it: connections of a stopped server lingering
+    in TIME_WAIT must not count as "in use", or a quick restart would be refused.
+    """
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, port))
         except OSError as exc:

@@ -39,6 +39,16 @@ def test_hub_starts_on_a_template_copy_and_stops_leaving_no_process(
     hub.stop()  # twice is harmless
 
 
+def test_a_hub_restarts_at_once_on_the_port_it_just_left(hub_install, hub_template, tmp_path):
+    """Connections lingering in TIME_WAIT must not make the port look taken."""
+    db = copy_database(hub_template.db_path, tmp_path / "hub.db")
+    config = hub_config(tmp_path, db)
+    with Hub(hub_install, config) as hub:
+        assert HubClient(hub.url).ping()
+    with Hub(hub_install, config) as hub:
+        assert HubClient(hub.url).ping()
+
+
 def test_hub_log_holds_no_secret(hub):
     log = hub.hub.config.log_path.read_text()
     assert hub.hub.config.secret not in log

@@ -1,0 +1,1 @@
+"""Tandem's operator side: the ``tandem`` command, local state, and the ``make run`` stack."""

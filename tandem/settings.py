@@ -1,0 +1,64 @@
+"""Settings of the operator commands (``tandem run``, ``tandem migrate``), from the environment."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from directus.install import default_cache_dir
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class SettingsError(Exception):
+    """A setting is malformed; the message names the variable."""
+
+
+def _port(environ: Mapping[str, str], name: str, default: int) -> int:
+    raw = environ.get(name) or str(default)
+    if not raw.isdigit() or not 0 < int(raw) < 65536:
+        raise SettingsError(f"{name} must be a TCP port number, not {raw!r}")
+    return int(raw)
+
+
+@dataclass(frozen=True)
+class StackSettings:
+    state_dir: Path
+    cache_dir: Path
+    host: str
+    hub_port: int
+    portal_port: int
+    #: Directus ``DB_*`` settings when the operator gives ``DB_CLIENT``; None means SQLite in state.
+    external_db: Mapping[str, str] | None
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> StackSettings:
+        environ = os.environ if environ is None else environ
+        external = None
+        if environ.get("DB_CLIENT"):
+            external = {k: v for k, v in environ.items() if k.startswith("DB_")}
+        return cls(
+            state_dir=Path(environ.get("TANDEM_STATE_DIR") or REPO_ROOT / ".state"),
+            cache_dir=Path(environ["TANDEM_CACHE_DIR"])
+            if environ.get("TANDEM_CACHE_DIR")
+            else default_cache_dir(),
+            host=environ.get("TANDEM_HOST") or "127.0.0.1",
+            hub_port=_port(environ, "TANDEM_HUB_PORT", 8055),
+            portal_port=_port(environ, "TANDEM_PORTAL_PORT", 8000),
+            external_db=external,
+        )
+
+    @property
+    def hub_url(self) -> str:
+        return f"http://{self.host}:{self.hub_port}"
+
+    @property
+    def portal_url(self) -> str:
+        return f"http://{self.host}:{self.portal_port}"
+
+    def hub_db(self) -> dict[str, str]:
+        if self.external_db is not None:
+            return dict(self.external_db)
+        return {"DB_CLIENT": "sqlite3", "DB_FILENAME": str(self.state_dir / "hub" / "hub.db")}

@@ -1,0 +1,184 @@
+"""``make run``: the hub, the portal and the scheduler together, in the foreground.
+
+Start order: hub (bootstrapped on first run), migrations and the sync token, portal,
+scheduler. Ctrl-C or SIGTERM stops them in reverse order. If any of them dies, the
+others are stopped and the exit status says so. Each child dies with this process
+(see :func:`directus.process.spawn`), so nothing outlives it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+
+import requests
+
+from directus import HubClient, HubProcessError
+from directus.install import ensure_installed
+from directus.process import Hub, HubConfig, check_port_free, spawn, stop_process
+from migrations import migrate
+from migrations.accounts import SYNC_SERVICE_EMAIL, set_service_token
+from tandem.settings import StackSettings
+from tandem.state import Secrets, load_or_create_secrets
+
+Echo = Callable[[str], None]
+
+
+def hub_for(settings: StackSettings, secrets: Secrets) -> Hub:
+    """The state's hub, installed and bootstrapped (bootstrap happens once, atomically)."""
+    install = ensure_installed(settings.cache_dir)
+    config = HubConfig(
+        port=settings.hub_port,
+        host=settings.host,
+        data_dir=settings.state_dir / "hub",
+        secret=secrets.hub_secret,
+        db=settings.hub_db(),
+    )
+    hub = Hub(install, config)
+    db_file = config.sqlite_path
+    if db_file is None:
+        hub.bootstrap(secrets.admin_email, secrets.admin_password)  # Directus skips what exists
+    elif not db_file.exists():
+        partial = db_file.with_name(db_file.name + ".partial")
+        partial.unlink(missing_ok=True)
+        staging = Hub(
+            install,
+            dataclasses.replace(config, db={"DB_CLIENT": "sqlite3", "DB_FILENAME": str(partial)}),
+        )
+        staging.bootstrap(secrets.admin_email, secrets.admin_password)
+        partial.replace(db_file)
+    return hub
+
+
+def provision(hub_url: str, secrets: Secrets) -> list[str]:
+    """Apply migrations and set the sync service's token. Returns the migrations applied."""
+    admin = HubClient.login(hub_url, secrets.admin_email, secrets.admin_password)
+    applied = migrate(admin)
+    set_service_token(admin, SYNC_SERVICE_EMAIL, secrets.sync_token)
+    admin.logout()
+    return applied
+
+
+def _child_env(**values: str) -> dict[str, str]:
+    return {**os.environ, **values}
+
+
+def _wait_http(url: str, proc: subprocess.Popen[bytes], what: str, timeout_s: float = 60) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise HubProcessError(f"the {what} exited with status {proc.returncode} while starting")
+        try:
+            if requests.get(url, timeout=2).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.2)
+    raise HubProcessError(f"the {what} did not answer {url} within {timeout_s:.0f}s")
+
+
+class Stack:
+    """The three processes of a running Tandem."""
+
+    def __init__(self, settings: StackSettings, echo: Echo) -> None:
+        self.settings = settings
+        self.echo = echo
+        self.secrets = load_or_create_secrets(settings.state_dir)
+        self.hub: Hub | None = None
+        self.children: dict[str, subprocess.Popen[bytes]] = {}
+        self._stopping = False
+
+    def start(self) -> None:
+        settings = self.settings
+        check_port_free(settings.host, settings.portal_port)
+        self.echo("starting the hub…")
+        self.hub = hub_for(settings, self.secrets)
+        self.hub.start()
+        applied = provision(self.hub.url, self.secrets)
+        if applied:
+            self.echo(f"applied migrations: {', '.join(applied)}")
+        self.echo("starting the portal and the scheduler…")
+        portal = spawn(
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "--bind",
+                f"{settings.host}:{settings.portal_port}",
+                "--workers",
+                "2",
+                "--threads",
+                "4",
+                "--access-logfile",
+                "-",
+                "--graceful-timeout",
+                "5",
+                "portal:create_app()",
+            ],
+            env=_child_env(
+                TANDEM_SECRET_KEY=self.secrets.portal_secret_key,
+                TANDEM_HUB_URL=self.hub.url,
+                # Plain HTTP on loopback: a Secure cookie would never come back.
+                TANDEM_COOKIE_SECURE="false",
+            ),
+        )
+        self.children["portal"] = portal
+        self.children["scheduler"] = spawn(
+            [sys.executable, "-m", "sync"],
+            env=_child_env(
+                TANDEM_HUB_URL=self.hub.url,
+                TANDEM_SYNC_TOKEN=self.secrets.sync_token,
+                TANDEM_SCHEDULER_LOCK=str(settings.state_dir / "scheduler.lock"),
+            ),
+        )
+        _wait_http(f"{settings.portal_url}/health", portal, "portal")
+
+    def wait(self) -> int:
+        """Block until a signal or a child's death; return the exit status to use."""
+
+        def _on_signal(_signum: int, _frame: object) -> None:
+            self._stopping = True
+
+        signal.signal(signal.SIGINT, _on_signal)
+        signal.signal(signal.SIGTERM, _on_signal)
+        while not self._stopping:
+            for name, proc in self.children.items():
+                if proc.poll() is not None:
+                    self.echo(f"the {name} exited with status {proc.returncode}; stopping")
+                    return 1
+            if self.hub and self.hub.process and self.hub.process.poll() is not None:
+                self.echo(f"the hub exited; see {self.hub.config.log_path}")
+                return 1
+            time.sleep(0.3)
+        return 0
+
+    def stop(self) -> None:
+        for name in ("scheduler", "portal"):
+            proc = self.children.pop(name, None)
+            if proc is not None:
+                stop_process(proc)
+        if self.hub is not None:
+            self.hub.stop()
+            self.hub = None
+
+
+def run(settings: StackSettings, echo: Echo) -> int:
+    """Run Tandem until Ctrl-C. Returns the process exit status."""
+    stack = Stack(settings, echo)
+    try:
+        stack.start()
+        echo("")
+        echo(f"Tandem is running: {settings.portal_url}")
+        echo(f"  hub:    {settings.hub_url} (admin login in {settings.state_dir / 'secrets.json'})")
+        echo(f"  health: {settings.portal_url}/health")
+        echo("Press Ctrl-C to stop.")
+        status = stack.wait()
+    finally:
+        stack.stop()
+    echo("stopped.")
+    return status

@@ -1,0 +1,50 @@
+"""The git-ignored state folder: generated secrets, the hub's data, logs.
+
+Secrets are generated on first use and kept in ``secrets.json`` (mode 0600). They are
+never hard-coded, never printed, never logged.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from directus.template import generate_admin
+
+
+@dataclass(frozen=True)
+class Secrets:
+    hub_secret: str
+    admin_email: str
+    admin_password: str
+    portal_secret_key: str
+    sync_token: str
+
+    @classmethod
+    def generate(cls) -> Secrets:
+        email, password = generate_admin()
+        return cls(
+            hub_secret=secrets.token_urlsafe(32),
+            admin_email=email,
+            admin_password=password,
+            portal_secret_key=secrets.token_urlsafe(48),
+            sync_token=secrets.token_urlsafe(32),
+        )
+
+
+def load_or_create_secrets(state_dir: Path) -> Secrets:
+    """Read the state's secrets, generating and saving them the first time."""
+    path = state_dir / "secrets.json"
+    if path.exists():
+        return Secrets(**json.loads(path.read_text()))
+    state_dir.mkdir(parents=True, exist_ok=True)
+    fresh = Secrets.generate()
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        json.dump(asdict(fresh), handle, indent=2)
+    tmp.replace(path)
+    return fresh

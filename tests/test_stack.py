@@ -1,0 +1,143 @@
+"""`make run`'s stack (``tandem run``): it serves, Ctrl-C leaves nothing, a restart keeps data."""
+
+from __future__ import annotations
+
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import requests
+from click.testing import CliRunner
+
+from directus.process import free_port
+from migrations import discover
+from tandem.cli import cli
+
+TANDEM = str(Path(sys.executable).parent / "tandem")
+
+
+def _processes_mentioning(marker: str) -> set[int]:
+    """Pids whose environment mentions the marker (the stack's private state folder)."""
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            if marker.encode() in (entry / "environ").read_bytes():
+                state = (entry / "stat").read_text().split()[2]
+                if state != "Z":
+                    found.add(int(entry.name))
+        except OSError:
+            continue
+    return found
+
+
+class Stack:
+    def __init__(self, env: dict[str, str]) -> None:
+        self.proc = subprocess.Popen(
+            [TANDEM, "run"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+        )
+        self.lines: queue.Queue[str] = queue.Queue()
+        self.output: list[str] = []
+        self.pump = threading.Thread(target=self._pump, daemon=True)
+        self.pump.start()
+
+    def _pump(self) -> None:
+        for line in self.proc.stdout:
+            self.lines.put(line)
+
+    def wait_for(self, text: str, timeout_s: float = 180) -> None:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            try:
+                line = self.lines.get(timeout=0.5)
+            except queue.Empty:
+                if self.proc.poll() is not None:
+                    break
+                continue
+            self.output.append(line)
+            if text in line:
+                return
+        pytest.fail(f"no {text!r} from tandem run:\n{''.join(self.output)}")
+
+    def finish(self, timeout_s: float = 60) -> str:
+        self.proc.wait(timeout=timeout_s)
+        self.pump.join(timeout=10)
+        self.proc.stdout.close()
+        while not self.lines.empty():
+            self.output.append(self.lines.get())
+        return "".join(self.output)
+
+
+@pytest.fixture
+def stack_env(tmp_path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TANDEM_", "DB_"))}
+    env.update(
+        TANDEM_STATE_DIR=str(tmp_path / "state"),
+        TANDEM_HUB_PORT=str(free_port()),
+        TANDEM_PORTAL_PORT=str(free_port()),
+    )
+    return env
+
+
+def test_tandem_run_serves_health_and_ctrl_c_leaves_no_process(stack_env):
+    marker = stack_env["TANDEM_STATE_DIR"]
+    portal = f"http://127.0.0.1:{stack_env['TANDEM_PORTAL_PORT']}"
+
+    first = Stack(stack_env)
+    first.wait_for(f"Tandem is running: {portal}")
+    health = requests.get(f"{portal}/health", headers={"Accept": "application/json"}, timeout=10)
+    assert health.json() == {"portal": "ok", "hub": "reachable"}
+    children = _processes_mentioning(marker)
+    assert len(children) >= 3  # hub, portal (gunicorn master and workers), scheduler
+    os.killpg(first.proc.pid, signal.SIGINT)  # what a terminal's Ctrl-C does
+    out = first.finish()
+    assert first.proc.returncode == 0, out
+    assert "applied migrations: " + ", ".join(m.name for m in discover()) in out
+    assert _processes_mentioning(marker) == set()
+
+    # A second run starts on the same state: no bootstrap, no migration, data kept.
+    second = Stack(stack_env)
+    second.wait_for("Tandem is running")
+    os.killpg(second.proc.pid, signal.SIGINT)
+    out = second.finish()
+    assert "applied migrations" not in out
+    assert _processes_mentioning(marker) == set()
+
+
+def test_a_killed_stack_leaves_no_orphan(stack_env):
+    marker = stack_env["TANDEM_STATE_DIR"]
+    stack = Stack(stack_env)
+    stack.wait_for("Tandem is running")
+    os.kill(stack.proc.pid, signal.SIGKILL)
+    stack.finish()
+    deadline = time.monotonic() + 20
+    while _processes_mentioning(marker) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert _processes_mentioning(marker) == set()
+
+
+def test_tandem_migrate_against_a_remote_hub_is_idempotent(hub, monkeypatch):
+    monkeypatch.setenv("TANDEM_HUB_ADMIN_EMAIL", hub.admin_email)
+    monkeypatch.setenv("TANDEM_HUB_ADMIN_PASSWORD", hub.admin_password)
+    result = CliRunner().invoke(cli, ["migrate", "--hub-url", hub.url])
+    assert result.exit_code == 0, result.output
+    assert "nothing, all up to date" in result.output
+
+
+def test_tandem_migrate_names_missing_admin_credentials(hub, monkeypatch):
+    monkeypatch.delenv("TANDEM_HUB_ADMIN_EMAIL", raising=False)
+    result = CliRunner().invoke(cli, ["migrate", "--hub-url", hub.url])
+    assert result.exit_code != 0
+    assert "TANDEM_HUB_ADMIN_EMAIL" in result.output
