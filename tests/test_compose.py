@@ -1,0 +1,88 @@
+"""The production compose file and image: pinned versions, shared settings, required secrets."""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+COMPOSE = yaml.safe_load((REPO_ROOT / "docker-compose.yml").read_text())
+SERVICES = COMPOSE["services"]
+TANDEM_ENV = COMPOSE["x-tandem-env"]
+SECRET_KEY = re.compile(r"SECRET|PASSWORD|TOKEN")
+REQUIRED_REFERENCE = re.compile(r"\$\{[A-Z][A-Z0-9_]*:\?[^}]+\}")
+
+
+def _dockerfile_instructions() -> list[str]:
+    """Return the Dockerfile's instructions, continuation lines joined, comments dropped."""
+    text = (REPO_ROOT / "Dockerfile").read_text()
+    lines = [line for line in text.splitlines() if not line.lstrip().startswith("#")]
+    return [i.strip() for i in "\n".join(lines).replace("\\\n", " ").splitlines() if i.strip()]
+
+
+def _command(service: dict) -> list[str]:
+    command = service.get("command") or []
+    return shlex.split(command) if isinstance(command, str) else command
+
+
+def _environments() -> dict[str, dict]:
+    envs = {name: s.get("environment", {}) for name, s in SERVICES.items()}
+    return {**envs, "x-tandem-env": TANDEM_ENV, "x-directus-env": COMPOSE["x-directus-env"]}
+
+
+def test_hub_is_the_pinned_official_directus_image_on_postgres():
+    hub = SERVICES["directus"]
+    assert hub["image"] == "directus/directus:11.17.4"
+    assert hub["environment"]["DB_CLIENT"] == "pg"
+    assert hub["environment"]["REDIS"].startswith("redis://redis:")
+    assert hub["environment"]["SYNCHRONIZATION_STORE"] == "redis"
+
+
+@pytest.mark.parametrize("name", [n for n, s in SERVICES.items() if "image" in s])
+def test_every_image_is_pinned_to_a_version_tag_not_latest(name):
+    # Split on the last path segment so a registry's host:port is not taken for a tag.
+    _, _, tag = SERVICES[name]["image"].rpartition("/")[2].partition(":")
+    assert re.search(r"\d", tag), f"{name}: image has no version tag"
+    assert tag != "latest"
+
+
+@pytest.mark.parametrize("name", ["portal", "scheduler", "migrate"])
+def test_python_services_share_every_value_of_the_tandem_env(name):
+    environment = SERVICES[name]["environment"]
+    assert {key: environment.get(key) for key in TANDEM_ENV} == TANDEM_ENV
+
+
+def test_exactly_one_scheduler_runs_the_sync_process():
+    scheduler = SERVICES["scheduler"]
+    assert scheduler["deploy"]["replicas"] == 1
+    assert _command(scheduler) == ["python", "-m", "sync"]
+
+
+def test_portal_never_runs_the_scheduler():
+    portal = SERVICES["portal"]
+    command = _command(portal) or json.loads(
+        next(i for i in _dockerfile_instructions() if i.startswith("CMD "))[4:]
+    )
+    assert command[0] == "gunicorn"
+    assert not any("sync" in part for part in command)
+
+
+@pytest.mark.parametrize("where", sorted(_environments()))
+def test_secrets_are_required_references_never_literal_values(where):
+    environment = _environments()[where]
+    assert isinstance(environment, dict), f"{where}: environment must be a mapping"
+    for key, value in environment.items():
+        if SECRET_KEY.search(key):
+            assert REQUIRED_REFERENCE.fullmatch(str(value)), f"{where}: {key} is not required"
+
+
+def test_image_base_is_pinned_and_dependencies_install_with_hashes():
+    instructions = _dockerfile_instructions()
+    base = next(i for i in instructions if i.startswith("FROM ")).split()[1]
+    assert re.fullmatch(r"python:\d+\.\d+\.\d+-slim-\w+", base)
+    assert any(i.startswith("RUN pip install") and "--require-hashes" in i for i in instructions)
