@@ -202,8 +202,9 @@ def test_error_kinds(admin, items):
 
 def test_connection_errors_are_retried_only_on_idempotent_calls():
     session = CountingSession()
-    client = HubClient(f"http://127.0.0.1:{free_port()}", max_retries=2, backoff_s=0.01,
-                       session=session)
+    client = HubClient(
+        f"http://127.0.0.1:{free_port()}", max_retries=2, backoff_s=0.01, session=session
+    )
     with pytest.raises(Unavailable):
         client.get("/items/x")
     assert session.calls == 3
@@ -222,8 +223,13 @@ def test_a_hub_under_pressure_answers_503_retried_only_on_idempotent_calls(
     from tests.helpers import hub_config
 
     db = copy_database(hub_template.db_path, tmp_path / "hub.db")
-    config = hub_config(tmp_path, db, PRESSURE_LIMITER_MAX_MEMORY_RSS="1",
-                        PRESSURE_LIMITER_SAMPLE_INTERVAL="50", PRESSURE_LIMITER_RETRY_AFTER="0")
+    config = hub_config(
+        tmp_path,
+        db,
+        PRESSURE_LIMITER_MAX_MEMORY_RSS="1",
+        PRESSURE_LIMITER_SAMPLE_INTERVAL="50",
+        PRESSURE_LIMITER_RETRY_AFTER="0",
+    )
     hub = Hub(hub_install, config)
     with open(tmp_path / "hub.log", "wb") as log:
         proc = spawn(hub.command("start"), env=hub.environment(), cwd=tmp_path, stdout=log)
