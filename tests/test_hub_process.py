@@ -5,11 +5,12 @@ from __future__ import annotations
 import os
 import socket
 import sqlite3
+from pathlib import Path
 
 import pytest
 
 from directus import DatabaseLocked, HubClient, NodeMissing, PortInUse
-from directus.install import find_node
+from directus.install import find_node, node_major
 from directus.process import Hub
 from directus.template import copy_database
 from tests.helpers import hub_config
@@ -89,3 +90,14 @@ def test_second_hub_on_the_same_database_is_refused(hub_install, hub):
     with pytest.raises(DatabaseLocked, match="in use by another hub"):
         second.start()
     assert HubClient(hub.url).ping()
+
+
+def test_the_hub_runs_on_node_22_without_the_update_checking_wrapper(hub):
+    """The `directus` bin wrapper checks for updates over the network; run.js does not."""
+    pid = hub.hub.process.pid
+    argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    assert argv[1].decode().endswith("/@directus/api/dist/cli/run.js")
+    assert argv[2] == b"start"
+    assert node_major(os.readlink(f"/proc/{pid}/exe")) == 22
+    environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+    assert b"TELEMETRY=false" in environ

@@ -82,7 +82,16 @@ class Stack:
 
 @pytest.fixture
 def stack_env(tmp_path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TANDEM_", "DB_"))}
+    """The caller's environment with a private state folder and free ports.
+
+    Everything else of Tandem's is dropped, except the cache: the stack must reuse the
+    install and template this session already has, not make its own.
+    """
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("TANDEM_", "DB_")) or k == "TANDEM_CACHE_DIR"
+    }
     env.update(
         TANDEM_STATE_DIR=str(tmp_path / "state"),
         TANDEM_HUB_PORT=str(free_port()),
