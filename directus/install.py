@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import json
 import logging
 import os
 import re
@@ -43,8 +44,6 @@ class HubInstall:
 
     @property
     def version(self) -> str:
-        import json
-
         manifest = self.root / "node_modules" / "directus" / "package.json"
         return str(json.loads(manifest.read_text())["version"])
 

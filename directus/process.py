@@ -17,7 +17,7 @@ import socket
 import sqlite3
 import subprocess
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -152,6 +152,7 @@ def spawn(
         stdout=stdout,
         stderr=subprocess.STDOUT if stdout is not None else None,
         start_new_session=True,
+        # PDEATHSIG follows the thread that forked: start children from the main thread.
         preexec_fn=_die_with_parent,
     )
 
@@ -319,16 +320,6 @@ class Hub:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
-
-
-@contextlib.contextmanager
-def running_hub(install: HubInstall, config: HubConfig) -> Iterator[Hub]:
-    hub = Hub(install, config)
-    hub.start()
-    try:
-        yield hub
-    finally:
-        hub.stop()
 
 
 def _redact(text: str, secrets: tuple[str, ...]) -> str:

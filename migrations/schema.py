@@ -119,28 +119,26 @@ def _find_one(hub: HubClient, path: str, filter_: Mapping[str, Any]) -> dict[str
     return rows[0] if rows else None
 
 
+def _ensure_row(hub: HubClient, path: str, key: str, value: str, wanted: Mapping[str, Any]) -> str:
+    """The one row of a system collection whose ``key`` is ``value``, made to have ``wanted``."""
+    row = _find_one(hub, path, {key: {"_eq": value}})
+    if row is None:
+        return str(hub.post(path, {key: value, **wanted})["id"])
+    changes = _differs(row, wanted)
+    if changes:
+        hub.patch(f"{path}/{row['id']}", changes)
+    return str(row["id"])
+
+
 def ensure_policy(hub: HubClient, name: str, **attrs: Any) -> str:
     """A policy by name, with these attributes (app_access, admin_access, ...). Returns its id."""
     wanted = {"app_access": False, "admin_access": False, **attrs}
-    row = _find_one(hub, "/policies", {"name": {"_eq": name}})
-    if row is None:
-        return str(hub.post("/policies", {"name": name, **wanted})["id"])
-    changes = _differs(row, wanted)
-    if changes:
-        hub.patch(f"/policies/{row['id']}", changes)
-    return str(row["id"])
+    return _ensure_row(hub, "/policies", "name", name, wanted)
 
 
 def ensure_role(hub: HubClient, name: str, *, policies: Sequence[str] = (), **attrs: Any) -> str:
     """A role by name, attached to these policies. Returns its id."""
-    row = _find_one(hub, "/roles", {"name": {"_eq": name}})
-    if row is None:
-        role_id = str(hub.post("/roles", {"name": name, **attrs})["id"])
-    else:
-        role_id = str(row["id"])
-        changes = _differs(row, attrs)
-        if changes:
-            hub.patch(f"/roles/{role_id}", changes)
+    role_id = _ensure_row(hub, "/roles", "name", name, attrs)
     for policy_id in policies:
         link = {"role": {"_eq": role_id}, "policy": {"_eq": policy_id}}
         if _find_one(hub, "/access", link) is None:
@@ -188,11 +186,4 @@ def ensure_permission(
 
 def ensure_service_user(hub: HubClient, email: str, role: str, **attrs: Any) -> str:
     """A user with no password, for a static token only. Returns its id."""
-    row = _find_one(hub, "/users", {"email": {"_eq": email}})
-    wanted = {"role": role, "status": "active", **attrs}
-    if row is None:
-        return str(hub.post("/users", {"email": email, **wanted})["id"])
-    changes = _differs(row, wanted)
-    if changes:
-        hub.patch(f"/users/{row['id']}", changes)
-    return str(row["id"])
+    return _ensure_row(hub, "/users", "email", email, {"role": role, "status": "active", **attrs})
