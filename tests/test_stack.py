@@ -150,3 +150,16 @@ def test_tandem_migrate_names_missing_admin_credentials(hub, monkeypatch):
     result = CliRunner().invoke(cli, ["migrate", "--hub-url", hub.url])
     assert result.exit_code != 0
     assert "TANDEM_HUB_ADMIN_EMAIL" in result.output
+
+
+def test_tandem_migrate_starts_the_local_hub_when_none_runs_and_stops_it(stack_env, monkeypatch):
+    for key, value in stack_env.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("TANDEM_HUB_URL", raising=False)  # that would mean a remote hub
+    runner = CliRunner()
+    first = runner.invoke(cli, ["migrate"])
+    assert first.exit_code == 0, first.output
+    assert "applied: " + ", ".join(m.name for m in discover()) in first.output
+    again = runner.invoke(cli, ["migrate"])
+    assert "nothing, all up to date" in again.output
+    assert _processes_mentioning(stack_env["TANDEM_STATE_DIR"]) == set()
