@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import fcntl
 import logging
 import os
 import signal
@@ -25,6 +24,7 @@ from typing import IO, Any
 import requests
 
 from directus.errors import DatabaseLocked, HubProcessError, PortInUse
+from directus.files import LockHeld, claim_lock
 from directus.install import HubInstall
 
 log = logging.getLogger(__name__)
@@ -260,21 +260,12 @@ class Hub:
     def _claim_database(self, sqlite_path: Path) -> None:
         """Hold a lock file beside the database: two hubs on one SQLite file corrupt each other."""
         lock_path = sqlite_path.with_name(sqlite_path.name + ".hub-lock")
-        handle = open(lock_path, "a+")  # noqa: SIM115 - held for the hub's life
         try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError as exc:
-            handle.seek(0)
-            holder = handle.read().strip() or "another process"
-            handle.close()
+            self._db_lock = claim_lock(lock_path, f"pid {os.getpid()}, {self.url}")
+        except LockHeld as exc:
             raise DatabaseLocked(
-                f"the hub database {sqlite_path} is in use by another hub ({holder})"
+                f"the hub database {sqlite_path} is in use by another hub ({exc.holder})"
             ) from exc
-        handle.seek(0)
-        handle.truncate()
-        handle.write(f"pid {os.getpid()}, {self.url}\n")
-        handle.flush()
-        self._db_lock = handle
 
     def _wait_until_up(self, timeout_s: float) -> None:
         assert self.process is not None

@@ -14,6 +14,7 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
+from directus.files import write_private_json
 from directus.install import HubInstall, default_cache_dir, lock_key
 from directus.process import Hub, HubConfig, free_port
 
@@ -60,11 +61,8 @@ def _make(install: HubInstall, folder: Path, db_path: Path, creds_path: Path) ->
         ),
     )
     hub.bootstrap(email, password)
-    creds_tmp = folder / "credentials.json.tmp"
-    creds_tmp.touch(mode=0o600)
-    creds_tmp.write_text(json.dumps({"email": email, "password": password}))
     building.replace(db_path)
-    creds_tmp.replace(creds_path)
+    write_private_json(creds_path, {"email": email, "password": password})
     shutil.rmtree(scratch, ignore_errors=True)
 
 

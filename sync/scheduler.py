@@ -7,7 +7,6 @@ scheduler inside web workers.
 from __future__ import annotations
 
 import datetime as dt
-import fcntl
 import logging
 import os
 import signal
@@ -20,6 +19,7 @@ from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
 from directus import HubClient
+from directus.files import LockHeld, claim_lock
 from sync.config import SyncConfig
 from sync.jobs import JobDefinition, job_definitions
 from sync.runs import abandon_unfinished, run_job
@@ -34,21 +34,14 @@ class SchedulerAlreadyRunning(Exception):
 @contextmanager
 def single_instance(lock_path: Path) -> Iterator[None]:
     """Hold an exclusive lock on ``lock_path`` for as long as the block runs."""
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    with open(lock_path, "a+") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.seek(0)
-            holder = handle.read().strip() or "unknown"
-            raise SchedulerAlreadyRunning(
-                f"a scheduler is already running (lock {lock_path}, held by {holder}); "
-                "run exactly one"
-            ) from None
-        handle.seek(0)
-        handle.truncate()
-        handle.write(f"pid {os.getpid()}\n")
-        handle.flush()
+    try:
+        handle = claim_lock(lock_path, f"pid {os.getpid()}")
+    except LockHeld as exc:
+        raise SchedulerAlreadyRunning(
+            f"a scheduler is already running (lock {lock_path}, held by {exc.holder}); "
+            "run exactly one"
+        ) from None
+    with handle:
         yield
 
 

@@ -7,11 +7,11 @@ never hard-coded, never printed, never logged.
 from __future__ import annotations
 
 import json
-import os
 import secrets
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from directus.files import write_private_json
 from directus.template import generate_admin
 
 
@@ -42,9 +42,5 @@ def load_or_create_secrets(state_dir: Path) -> Secrets:
         return Secrets(**json.loads(path.read_text()))
     state_dir.mkdir(parents=True, exist_ok=True)
     fresh = Secrets.generate()
-    tmp = path.with_suffix(".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        json.dump(asdict(fresh), handle, indent=2)
-    tmp.replace(path)
+    write_private_json(path, asdict(fresh))
     return fresh
