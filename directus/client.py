@@ -185,10 +185,16 @@ class HubClient:
 
     def refresh(self) -> Tokens:
         """Exchange the refresh token for a new pair (Directus rotates both)."""
+        return self._refresh(stale=None)
+
+    def _refresh(self, stale: Tokens | None) -> Tokens:
+        """Refresh, unless another thread already replaced the ``stale`` pair meanwhile."""
         with self._refresh_lock:
             current = self._tokens
             if current is None:
                 raise AuthFailed("no user session to refresh")
+            if stale is not None and current is not stale:
+                return current
             data = self.request(
                 "POST",
                 "/auth/refresh",
@@ -215,11 +221,12 @@ class HubClient:
     def _auth_header(self) -> dict[str, str]:
         if self._static_token:
             return {"Authorization": f"Bearer {self._static_token}"}
-        if self._tokens is not None:
-            if self._tokens.expires_at - REFRESH_MARGIN_S <= time.time():
-                self.refresh()
-            return {"Authorization": f"Bearer {self._tokens.access_token}"}  # type: ignore[union-attr]
-        return {}
+        tokens = self._tokens
+        if tokens is None:
+            return {}
+        if tokens.expires_at - REFRESH_MARGIN_S <= time.time():
+            tokens = self._refresh(stale=tokens)
+        return {"Authorization": f"Bearer {tokens.access_token}"}
 
     # -- transport ------------------------------------------------------------------
 
@@ -256,6 +263,7 @@ class HubClient:
         attempt = 0
         while True:
             headers = self._auth_header() if auth else {}
+            sent_tokens = self._tokens
             try:
                 response = self.session.request(
                     method,
@@ -280,10 +288,10 @@ class HubClient:
                 isinstance(error, AuthFailed)
                 and error.code == "TOKEN_EXPIRED"
                 and auth
-                and self._tokens is not None
+                and sent_tokens is not None
                 and not refreshed
             ):
-                self.refresh()
+                self._refresh(stale=sent_tokens)
                 refreshed = True
                 continue
             if response.status_code == 503 and retry_allowed and attempt < self.max_retries:
@@ -351,7 +359,7 @@ class HubClient:
         """
         created = 0
         for chunk in chunk_by_payload(items, self.max_payload_bytes):
-            self.request("POST", f"/items/{collection}", json=chunk, params={"fields": "*"})
+            self.request("POST", f"/items/{collection}", json=chunk)
             created += len(chunk)
         return created
 

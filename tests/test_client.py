@@ -9,6 +9,7 @@ import json
 import socket
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
@@ -103,6 +104,19 @@ def test_an_access_token_about_to_expire_is_refreshed_before_the_call(hub):
     client._tokens = Tokens(old.access_token, old.refresh_token, expires_at=time.time())
     assert client.get("/users/me", fields=["email"])["email"] == hub.admin_email
     assert client.tokens.refresh_token != old.refresh_token
+
+
+def test_threads_sharing_an_expiring_session_refresh_it_once(hub):
+    """Directus rotates refresh tokens: a second, needless refresh is wasted work."""
+    seen: list[Tokens] = []
+    client = HubClient.login(hub.url, hub.admin_email, hub.admin_password, on_tokens=seen.append)
+    old = client.tokens
+    client._tokens = Tokens(old.access_token, old.refresh_token, expires_at=time.time())
+    seen.clear()
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        emails = list(pool.map(lambda _: client.get("/users/me", fields=["email"]), range(8)))
+    assert {me["email"] for me in emails} == {hub.admin_email}
+    assert len(seen) == 1
 
 
 def test_a_token_the_hub_calls_expired_is_refreshed_and_the_call_repeated(hub):
