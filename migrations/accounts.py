@@ -10,6 +10,8 @@ from directus import HubClient
 
 SYNC_SERVICE_EMAIL = "sync-service@tandem.example.com"
 SYNC_SERVICE_ROLE = "Tandem sync service"
+PORTAL_AUTH_EMAIL = "portal-auth@tandem.example.com"
+PORTAL_AUTH_ROLE = "Tandem portal token verifier"
 
 
 def set_service_token(admin: HubClient, email: str, token: str) -> None:

@@ -42,6 +42,20 @@ def string_pk(name: str = "id", length: int = 255) -> dict[str, Any]:
     )
 
 
+def int_pk(name: str = "id") -> dict[str, Any]:
+    return field(
+        name,
+        "integer",
+        meta={"hidden": True, "readonly": True},
+        schema={"is_primary_key": True, "has_auto_increment": True},
+    )
+
+
+def required(name: str, type_: str, **schema: Any) -> dict[str, Any]:
+    """A NOT NULL field."""
+    return field(name, type_, schema={"is_nullable": False, **schema})
+
+
 def _exists(hub: HubClient, path: str) -> Any:
     try:
         return hub.get(path)
@@ -110,6 +124,56 @@ def ensure_relation(
             "meta": dict(meta or {}),
         },
     )
+
+
+def ensure_m2o(
+    hub: HubClient,
+    collection: str,
+    field_name: str,
+    related_collection: str,
+    *,
+    one_field: str | None = None,
+    on_delete: str = "NO ACTION",
+    nullable: bool = True,
+    key_type: str = "integer",
+) -> None:
+    """A many-to-one field, its relation, and (optionally) the o2m alias on the other side.
+
+    The alias (``one_field``) is what lets policies filter "from the one side", e.g. an
+    organization's ``members`` or a partnership's ``managers``.
+    """
+    pk_type = "uuid" if related_collection == "directus_users" else key_type
+    ensure_field(
+        hub,
+        collection,
+        field(
+            field_name,
+            pk_type,
+            meta={"special": ["m2o"], "interface": "select-dropdown-m2o"},
+            schema={"is_nullable": nullable},
+        ),
+    )
+    if one_field:
+        ensure_field(
+            hub,
+            related_collection,
+            field(one_field, "alias", meta={"special": ["o2m"], "interface": "list-o2m"}),
+        )
+    existing = _exists(hub, f"/relations/{collection}/{field_name}")
+    meta = {"one_field": one_field} if one_field else {}
+    if existing is None:
+        hub.post(
+            "/relations",
+            {
+                "collection": collection,
+                "field": field_name,
+                "related_collection": related_collection,
+                "schema": {"on_delete": on_delete},
+                "meta": meta,
+            },
+        )
+    elif one_field and (existing.get("meta") or {}).get("one_field") != one_field:
+        hub.patch(f"/relations/{collection}/{field_name}", {"meta": meta})
 
 
 def _find_one(hub: HubClient, path: str, filter_: Mapping[str, Any]) -> dict[str, Any] | None:

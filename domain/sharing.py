@@ -1,0 +1,212 @@
+"""Data-sharing agreements: when one is in force, and the hub row rules it implies.
+
+A supplier (the grantee) sees a distributor's (the grantor's) POS, inventory or forecast
+rows only for its own SKUs, only for the locations in scope, only for row dates inside
+the agreement's validity, and only while the agreement is active and in force. Promotions
+and orders need no agreement: both parties of a pair see those by the pair rules.
+
+The rules are compiled into one hub policy per grantee organization. Each clause also
+re-checks its agreement live (status and ``$NOW``), so a revocation or an expiry takes
+effect on the very next request even before the policy is regenerated.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from domain.roles import DATA_KINDS, GRANULARITIES
+
+Filter = dict[str, Any]
+
+# The raw collections an agreement kind opens, and each one's date field.
+ROW_COLLECTIONS: dict[str, tuple[str, str]] = {
+    "pos": ("pos_sales", "day"),
+    "inventory": ("inventory_positions", "day"),
+    "forecasts": ("forecasts", "week_start"),
+}
+FORECAST_COMMIT_FIELDS = ["commit_units", "commit_note"]
+
+
+@dataclass(frozen=True)
+class Agreement:
+    id: int
+    grantor: int
+    grantee: int
+    kinds: tuple[str, ...]
+    valid_from: dt.date
+    valid_to: dt.date | None = None
+    granularity: str = "store_day"
+    regions: tuple[str, ...] = ()
+    locations: tuple[int, ...] = ()
+    status: str = "active"
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> Agreement:
+        def org(value: Any) -> int:
+            return int(value["id"] if isinstance(value, Mapping) else value)
+
+        return cls(
+            id=int(row["id"]),
+            grantor=org(row["grantor"]),
+            grantee=org(row["grantee"]),
+            kinds=tuple(row.get("kinds") or ()),
+            valid_from=dt.date.fromisoformat(str(row["valid_from"])[:10]),
+            valid_to=dt.date.fromisoformat(str(row["valid_to"])[:10])
+            if row.get("valid_to")
+            else None,
+            granularity=row.get("granularity") or "store_day",
+            regions=tuple(row.get("regions") or ()),
+            locations=tuple(int(x) for x in row.get("locations") or ()),
+            status=row.get("status") or "active",
+        )
+
+    def in_force(self, today: dt.date) -> bool:
+        if self.status != "active" or self.valid_from > today:
+            return False
+        return self.valid_to is None or self.valid_to >= today
+
+
+@dataclass
+class AgreementDraft:
+    """An agreement as entered, before it is stored."""
+
+    grantor_kind: str
+    grantee_kind: str
+    kinds: Sequence[str]
+    valid_from: dt.date | None
+    valid_to: dt.date | None = None
+    granularity: str = "store_day"
+    regions: Sequence[str] = ()
+    locations: Sequence[int] = ()
+    same_org: bool = False
+
+
+def agreement_errors(draft: AgreementDraft) -> dict[str, list[str]]:
+    """Every problem with a draft agreement, by field. Empty means it may be stored."""
+    errors: dict[str, list[str]] = {}
+
+    def add(name: str, message: str) -> None:
+        errors.setdefault(name, []).append(message)
+
+    if draft.same_org:
+        add("grantee", "an organization cannot share with itself")
+    if draft.grantor_kind not in ("distributor", "retailer"):
+        add("grantor", "the grantor must be a distributor or retailer (the data's owner)")
+    if draft.grantee_kind != "supplier":
+        add("grantee", "the grantee must be a supplier: sharing is scoped to its own SKUs")
+    if not draft.kinds:
+        add("kinds", f"name at least one data kind: {', '.join(DATA_KINDS)}")
+    for kind in draft.kinds:
+        if kind not in DATA_KINDS:
+            add("kinds", f"unknown data kind {kind!r}; known: {', '.join(DATA_KINDS)}")
+    if len(set(draft.kinds)) != len(draft.kinds):
+        add("kinds", "a data kind is named twice")
+    if draft.granularity not in GRANULARITIES:
+        add("granularity", f"granularity must be one of {', '.join(GRANULARITIES)}")
+    if draft.valid_from is None:
+        add("valid_from", "a start date is required")
+    elif draft.valid_to is not None and draft.valid_to < draft.valid_from:
+        add("valid_to", "the end date is before the start date")
+    if draft.regions and draft.locations:
+        add("locations", "scope by regions or by locations, not both")
+    return errors
+
+
+def live_check(agreement_id: int) -> Filter:
+    """Row rule: the row's distributor still grants this agreement, active, right now."""
+    return {
+        "distributor": {
+            "granted_agreements": {
+                "_some": {
+                    "_and": [
+                        {"id": {"_eq": agreement_id}},
+                        {"status": {"_eq": "active"}},
+                        {"valid_from": {"_lte": "$NOW"}},
+                        {
+                            "_or": [
+                                {"valid_to": {"_null": True}},
+                                {"valid_to": {"_gte": "$NOW(-1 day)"}},
+                            ]
+                        },
+                    ]
+                }
+            }
+        }
+    }
+
+
+def _scope(agreement: Agreement, location_path: str | None) -> list[Filter]:
+    """The location scope, as a rule on a location (or on a row's ``location_path``)."""
+    if agreement.locations:
+        rule: Filter = {"id": {"_in": list(agreement.locations)}}
+    elif agreement.regions:
+        rule = {"region": {"_in": list(agreement.regions)}}
+    else:
+        return []
+    return [{location_path: rule} if location_path else rule]
+
+
+def _row_clause(agreement: Agreement, date_field: str) -> Filter:
+    rules: list[Filter] = [
+        {"distributor": {"_eq": agreement.grantor}},
+        {"sku": {"supplier": {"_eq": agreement.grantee}}},
+        {date_field: {"_gte": agreement.valid_from.isoformat()}},
+    ]
+    if agreement.valid_to is not None:
+        rules.append({date_field: {"_lte": agreement.valid_to.isoformat()}})
+    rules += _scope(agreement, "location")
+    rules.append(live_check(agreement.id))
+    return {"_and": rules}
+
+
+def _location_clause(agreement: Agreement) -> Filter:
+    rules: list[Filter] = [{"distributor": {"_eq": agreement.grantor}}]
+    rules += _scope(agreement, None)
+    rules.append(live_check(agreement.id))
+    return {"_and": rules}
+
+
+@dataclass(frozen=True)
+class Rule:
+    collection: str
+    action: str
+    permissions: Filter
+    fields: tuple[str, ...] = ("*",)
+
+
+def share_rules(agreements: Iterable[Agreement], grantee: int, today: dt.date) -> list[Rule]:
+    """The grantee's share-policy permissions, from its agreements.
+
+    Expired and revoked agreements give nothing. Agreements that start later are
+    compiled already: their live check keeps them closed until their start date.
+    """
+    live = [
+        a
+        for a in agreements
+        if a.grantee == grantee
+        and a.status == "active"
+        and (a.valid_to is None or a.valid_to >= today)
+    ]
+    rules: list[Rule] = []
+    for kind, (collection, date_field) in ROW_COLLECTIONS.items():
+        clauses = [
+            _row_clause(a, date_field)
+            for a in live
+            if kind in a.kinds and a.granularity == "store_day"
+        ]
+        if not clauses:
+            continue
+        rule = {"_or": clauses}
+        rules.append(Rule(collection, "read", rule))
+        if kind == "forecasts":
+            rules.append(Rule(collection, "update", rule, tuple(FORECAST_COMMIT_FIELDS)))
+    places = [_location_clause(a) for a in live if any(k in ROW_COLLECTIONS for k in a.kinds)]
+    if places:
+        rules.append(Rule("locations", "read", {"_or": places}))
+    return rules
+
+
+SHARED_COLLECTIONS = tuple(sorted({c for c, _ in ROW_COLLECTIONS.values()} | {"locations"}))

@@ -1,0 +1,182 @@
+"""Partners (organizations), their pairs, and the account managers assigned to pairs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from directus import HubClient
+from domain.gs1 import gln_problem
+from domain.roles import ACCOUNT_MANAGER, ORG_KINDS
+from governance import audit
+from governance.errors import GovernanceError
+
+ORG_FIELDS = [
+    "id",
+    "name",
+    "kind",
+    "status",
+    "gln",
+    "currency",
+    "x12_qualifier",
+    "x12_id",
+    "share_policy",
+    "edifact_id",
+]
+
+
+def partner_errors(name: str, kind: str, gln: str | None, currency: str) -> dict[str, list[str]]:
+    """Problems with a new partner's fields, by field."""
+    errors: dict[str, list[str]] = {}
+    if not name.strip():
+        errors["name"] = ["a name is required"]
+    if kind not in ORG_KINDS:
+        errors["kind"] = [f"kind must be one of {', '.join(ORG_KINDS)}"]
+    if gln and (problem := gln_problem(gln)):
+        errors["gln"] = [f"GLN {gln}: {problem}"]
+    if len(currency) != 3 or not currency.isalpha() or not currency.isupper():
+        errors["currency"] = ["currency is a 3-letter ISO 4217 code such as USD"]
+    return errors
+
+
+def add_partner(
+    admin: HubClient,
+    name: str,
+    kind: str,
+    *,
+    gln: str | None = None,
+    currency: str = "USD",
+    x12_qualifier: str | None = None,
+    x12_id: str | None = None,
+    edifact_id: str | None = None,
+    via: str = "cli",
+    actor: str | None = None,
+) -> dict[str, Any]:
+    """Create an organization. Refuses a duplicate name or GLN."""
+    errors = partner_errors(name, kind, gln, currency)
+    if not errors and find_partner(admin, name) is not None:
+        errors["name"] = [f"an organization named {name!r} already exists"]
+    if (
+        not errors
+        and gln
+        and admin.read_items("organizations", filter={"gln": {"_eq": gln}}, fields=["id"], limit=1)
+    ):
+        errors["gln"] = [f"GLN {gln} is already registered"]
+    if errors:
+        raise GovernanceError(f"cannot add partner {name!r}", errors)
+    row = admin.create_item(
+        "organizations",
+        {
+            "name": name.strip(),
+            "kind": kind,
+            "status": "active",
+            "gln": gln or None,
+            "currency": currency,
+            "x12_qualifier": x12_qualifier,
+            "x12_id": x12_id,
+            "edifact_id": edifact_id,
+        },
+        fields=ORG_FIELDS,
+    )
+    audit.record(
+        admin,
+        "partner.add",
+        "organizations",
+        [row["id"]],
+        detail={"name": name},
+        via=via,
+        actor=actor,
+    )
+    return row
+
+
+def find_partner(admin: HubClient, ref: str | int) -> dict[str, Any] | None:
+    """An organization by id or exact name."""
+    key = "id" if isinstance(ref, int) or str(ref).isdigit() else "name"
+    rows = admin.read_items("organizations", filter={key: {"_eq": ref}}, fields=ORG_FIELDS, limit=1)
+    return rows[0] if rows else None
+
+
+def get_partner(admin: HubClient, ref: str | int) -> dict[str, Any]:
+    row = find_partner(admin, ref)
+    if row is None:
+        raise GovernanceError(f"no organization {ref!r}", {"organization": ["not found"]})
+    return row
+
+
+def list_partners(admin: HubClient) -> list[dict[str, Any]]:
+    return admin.read_items("organizations", fields=ORG_FIELDS, sort=["id"], limit=-1)
+
+
+def deactivate_partner(
+    admin: HubClient, ref: str | int, *, via: str = "cli", actor: str | None = None
+) -> dict[str, Any]:
+    """Deactivate an organization and suspend its users, which ends their hub sessions."""
+    org = get_partner(admin, ref)
+    admin.update_item("organizations", org["id"], {"status": "inactive"})
+    members = admin.get(
+        "/users", filter={"organization": {"_eq": org["id"]}}, fields=["id"], limit=-1
+    )
+    ids = [m["id"] for m in members]
+    if ids:
+        admin.patch("/users", {"keys": ids, "data": {"status": "suspended"}})
+    audit.record(
+        admin,
+        "partner.deactivate",
+        "organizations",
+        [org["id"]],
+        detail={"suspended_users": len(ids)},
+        via=via,
+        actor=actor,
+    )
+    return {**org, "status": "inactive"}
+
+
+def ensure_partnership(admin: HubClient, supplier: int, distributor: int) -> int:
+    """The pair's partnership id, created when missing."""
+    pair = f"{supplier}:{distributor}"
+    rows = admin.read_items("partnerships", filter={"pair": {"_eq": pair}}, fields=["id"], limit=1)
+    if rows:
+        return int(rows[0]["id"])
+    orgs = {
+        o["id"]: o
+        for o in admin.read_items(
+            "organizations", filter={"id": {"_in": [supplier, distributor]}}, fields=ORG_FIELDS
+        )
+    }
+    errors: dict[str, list[str]] = {}
+    if orgs.get(supplier, {}).get("kind") != "supplier":
+        errors["supplier"] = [f"organization {supplier} is not a supplier"]
+    if orgs.get(distributor, {}).get("kind") not in ("distributor", "retailer"):
+        errors["distributor"] = [f"organization {distributor} is not a distributor"]
+    if errors:
+        raise GovernanceError("cannot pair these organizations", errors)
+    row = admin.create_item(
+        "partnerships",
+        {"pair": pair, "supplier": supplier, "distributor": distributor, "status": "active"},
+        fields=["id"],
+    )
+    return int(row["id"])
+
+
+def assign_manager(
+    admin: HubClient,
+    user_id: str,
+    supplier: int,
+    distributor: int,
+    *,
+    via: str = "cli",
+    actor: str | None = None,
+) -> int:
+    """Assign an account manager to a supplier-distributor pair. Returns the pair id."""
+    user = admin.get(f"/users/{user_id}", fields=["id", "tandem_role"])
+    if user.get("tandem_role") != ACCOUNT_MANAGER:
+        raise GovernanceError(
+            "only account managers are assigned to pairs",
+            {"user": [f"{user_id} is not an account manager"]},
+        )
+    pair = ensure_partnership(admin, supplier, distributor)
+    key = f"{pair}:{user_id}"
+    if not admin.read_items("partnership_managers", filter={"id": {"_eq": key}}, limit=1):
+        admin.create_item("partnership_managers", {"id": key, "partnership": pair, "user": user_id})
+        audit.record(admin, "manager.assign", "partnership_managers", [key], via=via, actor=actor)
+    return pair
