@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
@@ -16,9 +17,8 @@ from directus import HubClient
 from directus.install import HubInstall, ensure_installed
 from directus.process import Hub
 from directus.template import Template, copy_database, ensure_template
-from migrations import migrate
 from migrations.accounts import SYNC_SERVICE_EMAIL, set_service_token
-from tests.helpers import RunningHub, hub_config
+from tests.helpers import RunningHub, ensure_migrated, hub_config
 
 
 @pytest.fixture(scope="session")
@@ -55,11 +55,38 @@ def start_hub(
 
 
 @pytest.fixture(scope="session")
-def hub(start_hub: StartHub) -> RunningHub:
+def migrated_db(hub_install: HubInstall, hub_template: Template) -> Path:
+    """The template database with every migration applied, cached per migrations' content."""
+    return ensure_migrated(hub_install, hub_template)
+
+
+@pytest.fixture(scope="session")
+def start_migrated_hub(
+    hub_install: HubInstall,
+    hub_template: Template,
+    migrated_db: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[StartHub]:
+    """Start a fresh hub on a copy of the migrated template; all are stopped at session end."""
+    started: list[Hub] = []
+
+    def start(**extra_env: str) -> RunningHub:
+        folder = tmp_path_factory.mktemp("hub")
+        db_path = copy_database(migrated_db, folder / "hub.db")
+        hub = Hub(hub_install, hub_config(folder, db_path, **extra_env))
+        hub.start()
+        started.append(hub)
+        return RunningHub(hub, hub_template.admin_email, hub_template.admin_password)
+
+    yield start
+    for hub in started:
+        hub.stop()
+
+
+@pytest.fixture(scope="session")
+def hub(start_migrated_hub: StartHub) -> RunningHub:
     """The session's migrated hub."""
-    running = start_hub()
-    migrate(running.admin())
-    return running
+    return start_migrated_hub()
 
 
 @pytest.fixture(scope="session")
