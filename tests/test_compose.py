@@ -14,7 +14,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 COMPOSE = yaml.safe_load((REPO_ROOT / "docker-compose.yml").read_text())
 SERVICES = COMPOSE["services"]
 TANDEM_ENV = COMPOSE["x-tandem-env"]
-SECRET_KEY = re.compile(r"SECRET|PASSWORD|TOKEN")
+SECRET_KEY = re.compile(r"SECRET|PASSWORD|TOKEN(?!_TTL)")
 REQUIRED_REFERENCE = re.compile(r"\$\{[A-Z][A-Z0-9_]*:\?[^}]+\}")
 
 
@@ -41,6 +41,11 @@ def test_hub_is_the_pinned_official_directus_image_on_postgres():
     assert hub["environment"]["DB_CLIENT"] == "pg"
     assert hub["environment"]["REDIS"].startswith("redis://redis:")
     assert hub["environment"]["SYNCHRONIZATION_STORE"] == "redis"
+
+
+def test_hub_data_cache_is_off_so_a_revocation_applies_on_the_next_request():
+    """Directus's data cache would serve rows from before a revocation for CACHE_TTL."""
+    assert SERVICES["directus"]["environment"]["CACHE_ENABLED"] == "false"
 
 
 @pytest.mark.parametrize("name", [n for n, s in SERVICES.items() if "image" in s])
