@@ -116,23 +116,25 @@ def agreement_errors(draft: AgreementDraft) -> dict[str, list[str]]:
 
 
 def live_check(agreement_id: int) -> Filter:
-    """Row rule: the row's distributor still grants this agreement, active, right now."""
+    """Row rule: the row's distributor still grants this agreement, active, right now.
+
+    No ``_some`` here: below the top level of a filter Directus ignores it (and matches
+    every row); a plain nested o2m filter means "some agreement matches all of these".
+    """
     return {
         "distributor": {
             "granted_agreements": {
-                "_some": {
-                    "_and": [
-                        {"id": {"_eq": agreement_id}},
-                        {"status": {"_eq": "active"}},
-                        {"valid_from": {"_lte": "$NOW"}},
-                        {
-                            "_or": [
-                                {"valid_to": {"_null": True}},
-                                {"valid_to": {"_gte": "$NOW(-1 day)"}},
-                            ]
-                        },
-                    ]
-                }
+                "_and": [
+                    {"id": {"_eq": agreement_id}},
+                    {"status": {"_eq": "active"}},
+                    {"valid_from": {"_lte": "$NOW"}},
+                    {
+                        "_or": [
+                            {"valid_to": {"_null": True}},
+                            {"valid_to": {"_gte": "$NOW(-1 day)"}},
+                        ]
+                    },
+                ]
             }
         }
     }

@@ -5,6 +5,10 @@ What each role may do is written out below as data. POS, inventory and forecast 
 not here: a supplier sees those only through its organization's share policy, which
 :mod:`governance.sharing` regenerates from the agreements in force.
 
+Relations "to many" are filtered without ``_some``: Directus 11.17.4 honours ``_some`` only
+at the top level of a filter and silently ignores it below (matching every row), while a
+plain nested o2m filter means "some related row matches all of these".
+
 Directus checks item rules on read, update and delete, but on create it checks only
 ``validation`` (the payload) and ``presets``. So every create rule pins the partnership
 to one of the user's own (``_in`` a ``$CURRENT_USER`` path), and every read rule on a
@@ -57,7 +61,7 @@ PAIR_BOUND: dict[str, str | None] = {
 SIDE_OF_PAIR: dict[str, Filter] = {
     "supplier": {"supplier": {"_eq": ORG}},
     "distributor": {"distributor": {"_eq": ORG}},
-    "manager": {"managers": {"_some": {"user": {"_eq": ME}}}},
+    "manager": {"managers": {"user": {"_eq": ME}}},
 }
 
 MY_PAIRS: dict[str, str] = {
@@ -158,7 +162,7 @@ def supplier_rules() -> list[tuple[str, str, dict[str, Any]]]:
                 "permissions": {
                     "_or": [
                         {"id": {"_eq": ORG}},
-                        {"distributor_partnerships": {"_some": {"supplier": {"_eq": ORG}}}},
+                        {"distributor_partnerships": {"supplier": {"_eq": ORG}}},
                     ]
                 },
                 "fields": ORG_FIELDS,
@@ -185,7 +189,7 @@ def supplier_rules() -> list[tuple[str, str, dict[str, Any]]]:
         (
             "locations",
             "read",
-            {"permissions": {"purchase_orders": {"_some": {"partnership": SIDE_OF_PAIR[side]}}}},
+            {"permissions": {"purchase_orders": {"partnership": SIDE_OF_PAIR[side]}}},
         ),
         (
             "promotions",
@@ -444,7 +448,7 @@ def distributor_rules() -> list[tuple[str, str, dict[str, Any]]]:
 
 def manager_rules() -> list[tuple[str, str, dict[str, Any]]]:
     side = "manager"
-    in_my_pairs = {"_some": {"managers": {"_some": {"user": {"_eq": ME}}}}}
+    in_my_pairs = {"managers": {"user": {"_eq": ME}}}
     rules = common(side)
     rules += [
         (
@@ -465,7 +469,7 @@ def manager_rules() -> list[tuple[str, str, dict[str, Any]]]:
         (
             "locations",
             "read",
-            {"permissions": {"purchase_orders": {"_some": {"partnership": SIDE_OF_PAIR[side]}}}},
+            {"permissions": {"purchase_orders": {"partnership": SIDE_OF_PAIR[side]}}},
         ),
     ]
     for collection in (

@@ -1,0 +1,129 @@
+"""Pure domain rules: GS1 check digits, agreement validation, share-rule compilation."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from domain.gs1 import check_digit, gln_problem, gtin_problem, normalize_gtin, with_check_digit
+from domain.sharing import Agreement, AgreementDraft, agreement_errors, share_rules
+
+TODAY = dt.date(2026, 11, 23)
+
+
+@pytest.mark.parametrize(
+    "gtin",
+    ["4006381333931", "036000291452", "96385074", "10614141000019", "00614141000012"],
+)
+def test_published_gtins_pass_the_gs1_check(gtin):
+    assert gtin_problem(gtin) is None
+
+
+@pytest.mark.parametrize(
+    ("gtin", "problem"),
+    [
+        ("4006381333932", "check digit should be 1"),
+        ("40063813339", "a GTIN has 8, 12, 13 or 14 digits"),
+        ("40063813339A1", "a GTIN has digits only"),
+        ("", "a GTIN has digits only"),
+    ],
+)
+def test_bad_gtins_say_what_is_wrong(gtin, problem):
+    assert gtin_problem(gtin) == problem
+
+
+def test_gtins_normalize_to_fourteen_digits_and_refuse_bad_ones():
+    assert normalize_gtin(" 036000291452 ") == "00036000291452"
+    with pytest.raises(ValueError, match="check digit should be 2"):
+        normalize_gtin("036000291451")
+
+
+def test_check_digit_follows_the_3_1_weights_from_the_right():
+    assert check_digit("400638133393") == 1
+    assert with_check_digit("061414100001") == "0614141000012"
+    assert gln_problem("0614141000012") is None
+    assert gln_problem("0614141000013") == "check digit should be 2"
+
+
+def draft(**overrides):
+    values = {
+        "grantor_kind": "distributor",
+        "grantee_kind": "supplier",
+        "kinds": ["pos"],
+        "valid_from": dt.date(2026, 1, 1),
+    }
+    return AgreementDraft(**{**values, **overrides})
+
+
+def test_a_plain_agreement_has_no_errors():
+    assert agreement_errors(draft()) == {}
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({"grantee_kind": "distributor"}, "grantee"),
+        ({"grantor_kind": "supplier"}, "grantor"),
+        ({"kinds": []}, "kinds"),
+        ({"kinds": ["pos", "salaries"]}, "kinds"),
+        ({"kinds": ["pos", "pos"]}, "kinds"),
+        ({"granularity": "hourly"}, "granularity"),
+        ({"valid_from": None}, "valid_from"),
+        ({"valid_to": dt.date(2025, 12, 31)}, "valid_to"),
+        ({"regions": ["east"], "locations": [1]}, "locations"),
+        ({"same_org": True}, "grantee"),
+    ],
+)
+def test_agreement_errors_name_the_field(overrides, field):
+    assert field in agreement_errors(draft(**overrides))
+
+
+def agreement(**overrides):
+    values = {
+        "id": 7,
+        "grantor": 3,
+        "grantee": 1,
+        "kinds": ("pos",),
+        "valid_from": dt.date(2026, 3, 1),
+    }
+    return Agreement(**{**values, **overrides})
+
+
+def test_share_rules_scope_rows_to_grantor_own_skus_dates_and_live_agreement():
+    rules = {(r.collection, r.action): r for r in share_rules([agreement()], 1, TODAY)}
+    assert set(rules) == {("pos_sales", "read"), ("locations", "read")}
+    clause = rules[("pos_sales", "read")].permissions["_or"][0]["_and"]
+    assert {"distributor": {"_eq": 3}} in clause
+    assert {"sku": {"supplier": {"_eq": 1}}} in clause
+    assert {"day": {"_gte": "2026-03-01"}} in clause
+    live = clause[-1]["distributor"]["granted_agreements"]["_and"]
+    assert {"id": {"_eq": 7}} in live
+    assert {"status": {"_eq": "active"}} in live
+
+
+def test_revoked_expired_foreign_and_aggregated_agreements_open_no_rows():
+    agreements = [
+        agreement(id=1, status="revoked"),
+        agreement(id=2, valid_to=dt.date(2026, 11, 22)),
+        agreement(id=3, grantee=99),
+        agreement(id=4, granularity="aggregated"),
+    ]
+    collections = {r.collection for r in share_rules(agreements, 1, TODAY)}
+    assert "pos_sales" not in collections
+
+
+def test_regions_and_locations_narrow_the_scope():
+    regional = share_rules([agreement(regions=("east",))], 1, TODAY)
+    pos = next(r for r in regional if r.collection == "pos_sales")
+    assert {"location": {"region": {"_in": ["east"]}}} in pos.permissions["_or"][0]["_and"]
+    listed = share_rules([agreement(locations=(4, 5), kinds=("inventory",))], 1, TODAY)
+    places = next(r for r in listed if r.collection == "locations")
+    assert {"id": {"_in": [4, 5]}} in places.permissions["_or"][0]["_and"]
+
+
+def test_forecast_agreements_let_the_supplier_write_only_its_commitment():
+    rules = share_rules([agreement(kinds=("forecasts",))], 1, TODAY)
+    update = next(r for r in rules if r.action == "update")
+    assert update.collection == "forecasts"
+    assert update.fields == ("commit_units", "commit_note")
