@@ -37,6 +37,8 @@ DEFAULT_MAX_PAYLOAD_BYTES = 1_000_000
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "SEARCH"})
 #: Refresh an access token this many seconds before it expires.
 REFRESH_MARGIN_S = 15.0
+#: The hub's session cookie (Directus's SESSION_COOKIE_NAME default), for session mode.
+SESSION_COOKIE = "directus_session_token"
 #: Query parameters Directus takes as JSON, and those it takes as comma-joined lists.
 _JSON_PARAMS = frozenset({"filter", "deep", "aggregate", "alias"})
 _LIST_PARAMS = frozenset({"fields", "sort", "groupBy"})
@@ -44,11 +46,23 @@ _LIST_PARAMS = frozenset({"fields", "sort", "groupBy"})
 
 @dataclass(frozen=True)
 class Tokens:
-    """A user's session with the hub: short-lived access token, rotating refresh token."""
+    """A user's session with the hub.
+
+    JSON mode: a short-lived access token and a rotating refresh token. Session mode
+    (``refresh_token`` is None): one session token that refreshes itself. The hub checks
+    it against its session table on every call, so a logout or a suspension ends it at
+    once, and concurrent refreshes within the hub's SESSION_REFRESH_GRACE_PERIOD all get
+    the same successor. JSON mode has no such grace: of two concurrent refreshes with one
+    refresh token, the second fails or gets a refresh token the hub never stored.
+    """
 
     access_token: str
-    refresh_token: str
+    refresh_token: str | None
     expires_at: float  # epoch seconds
+
+    @property
+    def session_mode(self) -> bool:
+        return self.refresh_token is None
 
     @classmethod
     def from_auth_response(cls, data: Mapping[str, Any], now: float | None = None) -> Tokens:
@@ -165,14 +179,50 @@ class HubClient:
     # -- identity -------------------------------------------------------------------
 
     @classmethod
-    def login(cls, base_url: str, email: str, password: str, **kwargs: Any) -> HubClient:
-        """Sign in as a user; raises :class:`AuthFailed` on bad credentials."""
+    def login(
+        cls, base_url: str, email: str, password: str, *, session: bool = False, **kwargs: Any
+    ) -> HubClient:
+        """Sign in as a user; raises :class:`AuthFailed` on bad credentials.
+
+        ``session=True`` opens a session-mode session (see :class:`Tokens`): use it where
+        concurrent requests may refresh one session, as the portal's do.
+        """
         client = cls(base_url, **kwargs)
-        data = client.request(
-            "POST", "/auth/login", json={"email": email, "password": password}, auth=False
-        )
+        credentials = {"email": email, "password": password}
+        if session:
+            client._set_tokens(client._session_call("/auth/login", credentials))
+            return client
+        data = client.request("POST", "/auth/login", json=credentials, auth=False)
         client._set_tokens(Tokens.from_auth_response(data))
         return client
+
+    def _session_call(self, path: str, body: Mapping[str, Any], token: str | None = None) -> Tokens:
+        """Log in or refresh in session mode: the hub answers with its session cookie."""
+        response = self._session_post(path, body, token)
+        new_token = response.cookies.get(SESSION_COOKIE)
+        if not new_token:
+            raise HubError(f"POST {path}: the hub set no {SESSION_COOKIE} cookie")
+        expires_ms = int(_body_data(response)["expires"])
+        return Tokens(new_token, None, time.time() + expires_ms / 1000.0)
+
+    def _session_post(
+        self, path: str, body: Mapping[str, Any], token: str | None
+    ) -> requests.Response:
+        """POST a session-mode auth call, the session token (if any) in the hub's cookie."""
+        try:
+            response = self.session.post(
+                f"{self.base_url}{path}",
+                json={**body, "mode": "session"},
+                cookies={SESSION_COOKIE: token} if token else None,
+                timeout=self.timeout,
+            )
+        except (requests.ConnectionError, requests.Timeout) as exc:
+            raise Unavailable(f"POST {path}: {exc.__class__.__name__}: {exc}") from exc
+        finally:
+            self.session.cookies.clear()  # the token lives in Tokens, not in the cookie jar
+        if response.status_code >= 400:
+            raise error_from_response(response)
+        return response
 
     @property
     def tokens(self) -> Tokens | None:
@@ -195,26 +245,33 @@ class HubClient:
                 raise AuthFailed("no user session to refresh")
             if stale is not None and current is not stale:
                 return current
-            data = self.request(
-                "POST",
-                "/auth/refresh",
-                json={"refresh_token": current.refresh_token, "mode": "json"},
-                auth=False,
-            )
-            self._set_tokens(Tokens.from_auth_response(data))
+            if current.refresh_token is None:
+                self._set_tokens(self._session_call("/auth/refresh", {}, current.access_token))
+            else:
+                data = self.request(
+                    "POST",
+                    "/auth/refresh",
+                    json={"refresh_token": current.refresh_token, "mode": "json"},
+                    auth=False,
+                )
+                self._set_tokens(Tokens.from_auth_response(data))
             return self._tokens  # type: ignore[return-value]
 
     def logout(self) -> None:
-        """End the user's hub session; the refresh token stops working."""
-        if self._tokens is None:
+        """End the user's hub session; its refresh (or session) token stops working."""
+        tokens = self._tokens
+        if tokens is None:
             return
         try:
-            self.request(
-                "POST",
-                "/auth/logout",
-                json={"refresh_token": self._tokens.refresh_token, "mode": "json"},
-                auth=False,
-            )
+            if tokens.refresh_token is None:
+                self._session_post("/auth/logout", {}, tokens.access_token)
+            else:
+                self.request(
+                    "POST",
+                    "/auth/logout",
+                    json={"refresh_token": tokens.refresh_token, "mode": "json"},
+                    auth=False,
+                )
         finally:
             self._tokens = None
 
