@@ -6,6 +6,7 @@ with a message naming the variable. There are no default secrets.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -31,6 +32,15 @@ def _bool(environ: Mapping[str, str], name: str, default: bool) -> bool:
     raise ConfigError(f"{name} must be true or false, not {raw!r}")
 
 
+def _non_negative_int(environ: Mapping[str, str], name: str, default: int) -> int:
+    raw = environ.get(name)
+    if raw is None or raw == "":
+        return default
+    if not raw.isdigit():
+        raise ConfigError(f"{name} must be a whole number, not {raw!r}")
+    return int(raw)
+
+
 def _positive_float(environ: Mapping[str, str], name: str, default: float) -> float:
     raw = environ.get(name)
     if raw is None or raw == "":
@@ -38,7 +48,7 @@ def _positive_float(environ: Mapping[str, str], name: str, default: float) -> fl
     try:
         value = float(raw)
     except ValueError:
-        raise ConfigError(f"{name} must be a number of seconds, not {raw!r}") from None
+        raise ConfigError(f"{name} must be a number, not {raw!r}") from None
     if value <= 0:
         raise ConfigError(f"{name} must be above 0, not {raw!r}")
     return value
@@ -50,8 +60,18 @@ class Config:
 
     secret_key: str
     hub_url: str
+    #: Static token of the hub's "portal token verifier" service user: it reads personal
+    #: API token rows and updates their sealed session, nothing else.
+    portal_auth_token: str
     hub_timeout_s: float = 10.0
     cookie_secure: bool = True
+    #: A signed-in session ends after this many hours without a request.
+    session_hours: float = 12.0
+    #: Where sign-in throttling counts failures; shared by every worker and replica
+    #: (``redis://…``). ``memory://`` counts per process: for one-process use only.
+    ratelimit_storage: str = "memory://"
+    #: How many reverse proxies in front of the portal set X-Forwarded-For/-Proto.
+    trusted_proxies: int = 0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Config:
@@ -68,12 +88,26 @@ class Config:
         hub_url = environ.get("TANDEM_HUB_URL", "")
         if not hub_url.startswith(("http://", "https://")):
             raise ConfigError(f"TANDEM_HUB_URL must be the hub's http(s) URL, not {hub_url!r}")
+        portal_auth_token = environ.get("TANDEM_PORTAL_AUTH_TOKEN", "")
+        if not portal_auth_token:
+            raise ConfigError(
+                "TANDEM_PORTAL_AUTH_TOKEN is not set: the portal verifies personal API tokens "
+                "with the hub's portal-auth service account (`make run` generates one)"
+            )
         return cls(
             secret_key=secret_key,
             hub_url=hub_url.rstrip("/"),
+            portal_auth_token=portal_auth_token,
             hub_timeout_s=_positive_float(environ, "TANDEM_HUB_TIMEOUT", 10.0),
             cookie_secure=_bool(environ, "TANDEM_COOKIE_SECURE", True),
+            session_hours=_positive_float(environ, "TANDEM_SESSION_HOURS", 12.0),
+            ratelimit_storage=environ.get("TANDEM_RATELIMIT_STORAGE") or "memory://",
+            trusted_proxies=_non_negative_int(environ, "TANDEM_TRUSTED_PROXIES", 0),
         )
+
+    @property
+    def session_lifetime(self) -> dt.timedelta:
+        return dt.timedelta(hours=self.session_hours)
 
     def flask_settings(self) -> dict[str, Any]:
         return {
@@ -81,7 +115,11 @@ class Config:
             "SESSION_COOKIE_SECURE": self.cookie_secure,
             "SESSION_COOKIE_HTTPONLY": True,
             "SESSION_COOKIE_SAMESITE": "Lax",
-            "REMEMBER_COOKIE_SECURE": self.cookie_secure,
-            "REMEMBER_COOKIE_HTTPONLY": True,
-            "REMEMBER_COOKIE_SAMESITE": "Lax",
+            "PERMANENT_SESSION_LIFETIME": self.session_lifetime,
+            # Checked by portal.auth, which exempts only bearer-token API calls.
+            "WTF_CSRF_CHECK_DEFAULT": False,
+            # A form's token lives as long as the session it belongs to.
+            "WTF_CSRF_TIME_LIMIT": None,
+            "RATELIMIT_STORAGE_URI": self.ratelimit_storage,
+            "RATELIMIT_HEADERS_ENABLED": True,
         }

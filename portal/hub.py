@@ -1,10 +1,20 @@
-"""The portal's access to the hub: one configured :class:`directus.HubClient` factory."""
+"""The portal's access to the hub: one configured :class:`directus.HubClient` factory.
+
+Data calls always go out with the signed-in user's own hub session (:meth:`Hub.login`,
+:meth:`Hub.as_user`). The one service identity, :meth:`Hub.token_verifier`, may only read
+personal API token rows and update their sealed session and last use.
+"""
 
 from __future__ import annotations
 
+import base64
+import json
+import time
+from collections.abc import Callable
+
 from flask import Flask, current_app
 
-from directus import HubClient
+from directus import HubClient, Tokens
 from portal.config import Config
 
 
@@ -18,11 +28,52 @@ class Hub:
     def _config() -> Config:
         return current_app.extensions["tandem.config"]
 
+    def _timeout(self) -> tuple[float, float]:
+        config = self._config()
+        return (min(3.05, config.hub_timeout_s), config.hub_timeout_s)
+
     def anonymous(self) -> HubClient:
         """A client with no identity: enough for the liveness check, nothing else."""
+        return HubClient(self._config().hub_url, timeout=self._timeout(), max_retries=0)
+
+    def login(self, email: str, password: str) -> HubClient:
+        """Open a new hub session for a user (session mode; raises ``AuthFailed``)."""
+        return HubClient.login(
+            self._config().hub_url, email, password, session=True, timeout=self._timeout()
+        )
+
+    def as_user(self, tokens: Tokens, on_tokens: Callable[[Tokens], None]) -> HubClient:
+        """A client on a user's existing hub session; ``on_tokens`` keeps each refreshed one."""
+        return HubClient(
+            self._config().hub_url, tokens=tokens, on_tokens=on_tokens, timeout=self._timeout()
+        )
+
+    def token_verifier(self) -> HubClient:
+        """The portal-auth service account: reads personal API token rows, nothing else."""
         config = self._config()
-        timeout = (min(3.05, config.hub_timeout_s), config.hub_timeout_s)
-        return HubClient(config.hub_url, timeout=timeout, max_retries=0)
+        return HubClient(config.hub_url, token=config.portal_auth_token, timeout=self._timeout())
+
+
+def keep_alive(client: HubClient) -> None:
+    """Refresh a hub session past half its life.
+
+    A session-mode session lives as long as its token (SESSION_COOKIE_TTL, a day by
+    default) and only a refresh extends it, so a session in steady use is refreshed well
+    before it ends, not only in the client's last-seconds margin.
+    """
+    tokens = client.tokens
+    if tokens is None:
+        return
+    issued, expires = _jwt_times(tokens.access_token)
+    if time.time() >= issued + (expires - issued) / 2:
+        client.refresh()
+
+
+def _jwt_times(token: str) -> tuple[float, float]:
+    """A hub token's issued-at and expiry (the hub checks its signature; this only reads)."""
+    body = token.split(".")[1]
+    claims = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+    return float(claims["iat"]), float(claims["exp"])
 
 
 hub = Hub()

@@ -11,7 +11,11 @@ from portal import Config, ConfigError, create_app
 
 
 def _env(**overrides: str) -> dict[str, str]:
-    env = {"TANDEM_SECRET_KEY": secrets.token_urlsafe(48), "TANDEM_HUB_URL": "http://127.0.0.1:1"}
+    env = {
+        "TANDEM_SECRET_KEY": secrets.token_urlsafe(48),
+        "TANDEM_HUB_URL": "http://127.0.0.1:1",
+        "TANDEM_PORTAL_AUTH_TOKEN": secrets.token_urlsafe(32),
+    }
     env.update(overrides)
     return {k: v for k, v in env.items() if v is not None}
 
