@@ -1,0 +1,560 @@
+"""The access matrix, through the hub's REST API with each partner's own token.
+
+A small world has records in every collection for four supplier-distributor pairs. For
+every role and every collection this asserts the exact rows the role reads, and that
+every row it cannot read it can neither update nor delete, and that it cannot create
+pair-bound records for a pair it is not part of. An oracle (``expected``) states the
+rules independently of the hub's policies.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from directus import ForbiddenOrMissing, HubClient, HubError
+from domain.gs1 import with_check_digit
+from governance import partners, sharing, users
+
+PASSWORD = "correct horse battery staple"
+SUPPLIERS = ("acme", "brava")
+DISTRIBUTORS = ("north", "south")
+PAIRS = [(s, d) for s in SUPPLIERS for d in DISTRIBUTORS]
+MANAGED = ("acme", "north")
+
+# Every pair-bound collection, its parent (or None), and how to make a row of it.
+PAIR_CHILDREN = {
+    "promotion_skus": "promotion",
+    "promotion_locations": "promotion",
+    "promotion_events": "promotion",
+    "po_lines": "purchase_order",
+    "shipments": "purchase_order",
+    "shipment_lines": "shipment",
+    "invoices": "purchase_order",
+    "invoice_lines": "invoice",
+    "plan_revisions": "plan",
+    "plan_actions": "plan",
+    "scorecard_values": "scorecard",
+}
+PROMOTION_PARTS = ("promotions", "promotion_skus", "promotion_locations", "promotion_events")
+
+
+@dataclass
+class Row:
+    collection: str
+    id: Any
+    pair: tuple[str, str] | None = None
+    attrs: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class World:
+    url: str
+    admin: HubClient
+    tag: str
+    orgs: dict[str, int] = field(default_factory=dict)
+    emails: dict[str, str] = field(default_factory=dict)
+    pair_ids: dict[tuple[str, str], int] = field(default_factory=dict)
+    skus: dict[str, int] = field(default_factory=dict)
+    locations: dict[str, int] = field(default_factory=dict)
+    rows: list[Row] = field(default_factory=list)
+
+    def add(self, collection: str, item: dict[str, Any], pair=None, **attrs: Any) -> Any:
+        created = self.admin.create_item(collection, item, fields=["id"])
+        self.rows.append(Row(collection, created["id"], pair, attrs))
+        return created["id"]
+
+    def of(self, collection: str) -> list[Row]:
+        return [r for r in self.rows if r.collection == collection]
+
+    def login(self, who: str) -> HubClient:
+        return HubClient.login(self.url, self.emails[who], PASSWORD)
+
+
+def build(url: str, admin: HubClient) -> World:
+    w = World(url, admin, secrets.token_hex(3))
+    for name in SUPPLIERS:
+        w.orgs[name] = partners.add_partner(admin, f"{name} {w.tag}", "supplier")["id"]
+    for name in DISTRIBUTORS:
+        w.orgs[name] = partners.add_partner(admin, f"{name} {w.tag}", "distributor")["id"]
+    w.orgs["ops"] = partners.add_partner(admin, f"ops {w.tag}", "operator")["id"]
+    people = {
+        **{s: ("supplier_user", s) for s in SUPPLIERS},
+        **{d: ("distributor_user", d) for d in DISTRIBUTORS},
+        "manager": ("account_manager", "ops"),
+    }
+    user_ids = {}
+    for who, (role, org) in people.items():
+        w.emails[who] = f"{who}-{w.tag}@tandem.example.com"
+        user_ids[who] = users.add_user(admin, w.emails[who], PASSWORD, role, w.orgs[org])["id"]
+    for s, d in PAIRS:
+        w.pair_ids[(s, d)] = partners.ensure_partnership(admin, w.orgs[s], w.orgs[d])
+    partners.assign_manager(admin, user_ids["manager"], w.orgs["acme"], w.orgs["north"])
+    for s in SUPPLIERS:
+        gtin = with_check_digit("0" + str(secrets.randbelow(10**11)).zfill(11))
+        w.skus[s] = w.add(
+            "skus",
+            {
+                "gtin": gtin,
+                "description": f"{s} item",
+                "cost_minor": 100,
+                "list_price_minor": 250,
+                "currency": "USD",
+                "supplier": w.orgs[s],
+            },
+            supplier=s,
+        )
+    for d in DISTRIBUTORS:
+        for code, region in (("e1", "east"), ("w1", "west")):
+            w.locations[f"{d}-{code}"] = w.add(
+                "locations",
+                {
+                    "ref": f"{w.orgs[d]}:{code}-{w.tag}",
+                    "code": code,
+                    "name": f"{d} {code}",
+                    "kind": "store",
+                    "region": region,
+                    "distributor": w.orgs[d],
+                },
+                distributor=d,
+                region=region,
+            )
+        for s in SUPPLIERS:
+            w.add(
+                "sku_codes",
+                {
+                    "id": f"{w.orgs[d]}:{s}-{w.tag}",
+                    "item_code": f"{s}-{w.tag}",
+                    "sku": w.skus[s],
+                    "distributor": w.orgs[d],
+                },
+                distributor=d,
+                supplier=s,
+            )
+    for d in DISTRIBUTORS:
+        for loc in (f"{d}-e1", f"{d}-w1"):
+            for s in SUPPLIERS:
+                for day in ("2026-01-15", "2026-06-15"):
+                    key = f"{w.orgs[d]}:{w.locations[loc]}:{w.skus[s]}:{day}"
+                    base = {
+                        "id": key,
+                        "distributor": w.orgs[d],
+                        "location": w.locations[loc],
+                        "sku": w.skus[s],
+                    }
+                    attrs = {"distributor": d, "supplier": s, "location": loc, "day": day}
+                    w.add(
+                        "pos_sales",
+                        {**base, "day": day, "units": 2, "net_sales_minor": 500, "currency": "USD"},
+                        **attrs,
+                    )
+                    w.add("inventory_positions", {**base, "day": day, "on_hand": 9}, **attrs)
+                    w.add("forecasts", {**base, "week_start": day, "forecast_units": 5}, **attrs)
+    for s, d in PAIRS:
+        pair_rows(w, s, d)
+    sharing.grant(
+        admin,
+        w.orgs["north"],
+        w.orgs["acme"],
+        ["pos", "inventory", "forecasts"],
+        valid_from=dt.date(2026, 1, 1),
+    )
+    sharing.grant(
+        admin,
+        w.orgs["south"],
+        w.orgs["acme"],
+        ["pos"],
+        regions=["east"],
+        valid_from=dt.date(2026, 3, 1),
+    )
+    revoked = sharing.grant(
+        admin,
+        w.orgs["north"],
+        w.orgs["brava"],
+        ["pos", "inventory"],
+        valid_from=dt.date(2026, 1, 1),
+    )
+    sharing.revoke(admin, revoked["id"])
+    for row in admin.read_items(
+        "share_agreements",
+        fields=["id", "grantor", "grantee"],
+        filter={"grantor": {"_in": [w.orgs[d] for d in DISTRIBUTORS]}},
+        limit=-1,
+    ):
+        w.rows.append(
+            Row(
+                "share_agreements",
+                row["id"],
+                None,
+                {"grantor": row["grantor"], "grantee": row["grantee"]},
+            )
+        )
+    for s, d in PAIRS:
+        w.add(
+            "edi_messages",
+            {
+                "direction": "in",
+                "standard": "x12",
+                "message_type": "850",
+                "status": "accepted",
+                "received_at": "2026-11-01T00:00:00Z",
+                "sender": w.orgs[d],
+                "receiver": w.orgs[s],
+            },
+            sender=d,
+            receiver=s,
+        )
+    return w
+
+
+def pair_rows(w: World, s: str, d: str) -> None:
+    pair = (s, d)
+    p = w.pair_ids[pair]
+    loc = w.locations[f"{d}-e1"]
+    for status in ("draft", "submitted"):
+        promo = w.add(
+            "promotions",
+            {
+                "partnership": p,
+                "name": f"{s}/{d} {status}",
+                "type": "tpr",
+                "start_date": "2027-02-01",
+                "end_date": "2027-02-07",
+                "status": status,
+            },
+            pair,
+            status=status,
+        )
+        w.add(
+            "promotion_skus",
+            {"partnership": p, "promotion": promo, "sku": w.skus[s]},
+            pair,
+            status=status,
+        )
+        w.add(
+            "promotion_locations",
+            {"partnership": p, "promotion": promo, "location": loc},
+            pair,
+            status=status,
+        )
+        w.add(
+            "promotion_events",
+            {"partnership": p, "promotion": promo, "status": status, "at": "2026-11-01T00:00:00Z"},
+            pair,
+            status=status,
+        )
+    po = w.add(
+        "purchase_orders",
+        {
+            "partnership": p,
+            "number": f"PO-{s}-{d}",
+            "ship_to": loc,
+            "ordered_on": "2026-10-01",
+            "requested_date": "2026-10-15",
+            "currency": "USD",
+        },
+        pair,
+    )
+    line = w.add(
+        "po_lines",
+        {
+            "partnership": p,
+            "purchase_order": po,
+            "line_no": 1,
+            "sku": w.skus[s],
+            "qty_ordered": 10,
+            "unit_cost_minor": 100,
+        },
+        pair,
+    )
+    ship = w.add(
+        "shipments",
+        {
+            "partnership": p,
+            "purchase_order": po,
+            "number": f"ASN-{s}-{d}",
+            "ship_date": "2026-10-10",
+        },
+        pair,
+    )
+    w.add(
+        "shipment_lines",
+        {"partnership": p, "shipment": ship, "po_line": line, "qty_shipped": 8},
+        pair,
+    )
+    inv = w.add(
+        "invoices",
+        {
+            "partnership": p,
+            "purchase_order": po,
+            "number": f"INV-{s}-{d}",
+            "invoice_date": "2026-10-11",
+            "total_minor": 800,
+            "currency": "USD",
+        },
+        pair,
+    )
+    w.add(
+        "invoice_lines",
+        {
+            "partnership": p,
+            "invoice": inv,
+            "po_line": line,
+            "qty": 8,
+            "unit_price_minor": 100,
+            "amount_minor": 800,
+        },
+        pair,
+    )
+    plan = w.add("business_plans", {"partnership": p, "year": 2027}, pair)
+    w.add(
+        "plan_revisions",
+        {"partnership": p, "plan": plan, "quarter": 1, "revised_on": "2026-11-01"},
+        pair,
+    )
+    w.add(
+        "plan_actions",
+        {"partnership": p, "plan": plan, "title": "Shelf reset", "owner_side": "supplier"},
+        pair,
+    )
+    w.add("risks", {"partnership": p, "title": "Port strike", "likelihood": 2, "impact": 4}, pair)
+    card = w.add(
+        "scorecards",
+        {"partnership": p, "period_start": "2026-07-01", "period_end": "2026-09-30"},
+        pair,
+    )
+    w.add(
+        "scorecard_values",
+        {
+            "partnership": p,
+            "scorecard": card,
+            "kpi": "fill_rate",
+            "variant": "unit",
+            "value": "0.8",
+        },
+        pair,
+    )
+
+
+# -- the oracle ---------------------------------------------------------------------
+
+
+def shared_with(who: str, row: Row, kind: str) -> bool:
+    """Acme: all of North's rows (pos, inventory, forecasts); South's east POS from March."""
+    if who != "acme" or row.attrs["supplier"] != "acme":
+        return False
+    if row.attrs["distributor"] == "north":
+        return True
+    return kind == "pos" and row.attrs["location"] == "south-e1" and row.attrs["day"] >= "2026-03"
+
+
+RAW = {"pos_sales": "pos", "inventory_positions": "inventory", "forecasts": "forecasts"}
+
+
+def expected(w: World, who: str, row: Row) -> bool:
+    """Whether ``who`` may read this row, by the written rules (not by the hub's)."""
+    c, a = row.collection, row.attrs
+    if row.pair is not None:
+        if who in SUPPLIERS:
+            hidden_draft = c in PROMOTION_PARTS and a.get("status") == "draft"
+            return row.pair[0] == who and not hidden_draft
+        if who in DISTRIBUTORS:
+            return row.pair[1] == who
+        return row.pair == MANAGED
+    if c in RAW:
+        return a["distributor"] == who or shared_with(who, row, RAW[c])
+    if c == "skus":
+        if who in SUPPLIERS:
+            return a["supplier"] == who
+        return who in DISTRIBUTORS or a["supplier"] == MANAGED[0]
+    if c == "sku_codes":
+        return a["distributor"] == who or a["supplier"] == who
+    if c == "locations":
+        ship_to = a["region"] == "east"  # every pair's PO ships to the distributor's east store
+        if who in DISTRIBUTORS:
+            return a["distributor"] == who
+        if who in SUPPLIERS:
+            in_share = who == "acme" and (a["distributor"] == "north" or a["region"] == "east")
+            return ship_to or in_share
+        return ship_to and a["distributor"] == MANAGED[1]
+    if c == "share_agreements":
+        org = w.orgs.get(who)
+        return org in (a["grantor"], a["grantee"])
+    if c == "edi_messages":
+        return who in (a["sender"], a["receiver"])
+    raise AssertionError(f"no rule for {c}")
+
+
+ROLES = (*SUPPLIERS, *DISTRIBUTORS, "manager")
+COLLECTIONS = sorted(
+    {
+        "skus",
+        "sku_codes",
+        "locations",
+        "pos_sales",
+        "inventory_positions",
+        "forecasts",
+        "promotions",
+        *PAIR_CHILDREN,
+        "purchase_orders",
+        "business_plans",
+        "risks",
+        "scorecards",
+        "share_agreements",
+        "edi_messages",
+    }
+)
+
+
+@pytest.fixture(scope="module")
+def world(hub, admin: HubClient) -> World:
+    return build(hub.url, admin)
+
+
+@pytest.fixture(scope="module")
+def clients(world: World) -> dict[str, HubClient]:
+    return {who: world.login(who) for who in ROLES}
+
+
+def visible(client: HubClient, collection: str, ids: list[Any]) -> set[Any] | None:
+    """The ids of these rows the client can read, or None if the collection is closed."""
+    try:
+        rows = client.read_items(collection, fields=["id"], filter={"id": {"_in": ids}}, limit=-1)
+    except ForbiddenOrMissing:
+        return None
+    return {r["id"] for r in rows}
+
+
+@pytest.mark.parametrize("collection", COLLECTIONS)
+@pytest.mark.parametrize("who", ROLES)
+def test_each_role_reads_exactly_the_rows_the_rules_allow(world, clients, who, collection):
+    rows = world.of(collection)
+    assert rows, f"the world has no {collection}"
+    want = {r.id for r in rows if expected(world, who, r)}
+    got = visible(clients[who], collection, [r.id for r in rows])
+    assert (got or set()) == want
+    if got is None:
+        assert not want
+
+
+def attempt(action: Callable[[], Any]) -> bool:
+    """True if the hub accepted the write."""
+    try:
+        action()
+    except (ForbiddenOrMissing, HubError):
+        return False
+    return True
+
+
+@pytest.mark.parametrize("collection", COLLECTIONS)
+@pytest.mark.parametrize("who", ROLES)
+def test_no_role_updates_or_deletes_a_row_it_cannot_read(world, clients, who, collection):
+    client = clients[who]
+    hidden = [r for r in world.of(collection) if not expected(world, who, r)]
+    before = {r.id: world.admin.read_item(collection, r.id) for r in hidden}
+    for row in hidden:
+        assert not attempt(lambda r=row: client.update_item(collection, r.id, {"id": r.id})), row
+        assert not attempt(lambda r=row: client.delete_item(collection, r.id)), row
+    after = {r.id: world.admin.read_item(collection, r.id) for r in hidden}
+    assert after == before
+
+
+def foreign_pair(world: World, who: str) -> tuple[str, str]:
+    return next(p for p in PAIRS if who not in p and p != MANAGED)
+
+
+def own_pair(who: str) -> tuple[str, str]:
+    return MANAGED if who == "manager" else next(p for p in PAIRS if who in p)
+
+
+def copy_of(world: World, collection: str, pair: tuple[str, str]) -> dict[str, Any]:
+    """A pair's row of this collection as a new item: no id, no empty fields, no o2m lists.
+
+    A submitted promotion's row is used, so the supplier may read back what it creates.
+    """
+    row = next(
+        r for r in world.of(collection) if r.pair == pair and r.attrs.get("status") != "draft"
+    )
+    item = world.admin.read_item(collection, row.id)
+    return {
+        k: v for k, v in item.items() if k != "id" and v is not None and not isinstance(v, list)
+    }
+
+
+# What each role may create (migrations/0003_governance.py), for its own pairs only.
+CREATES = {
+    "acme": {"shipments", "shipment_lines", "invoices", "invoice_lines", "promotion_events"},
+    "north": {
+        "promotions",
+        "promotion_skus",
+        "promotion_locations",
+        "promotion_events",
+        "purchase_orders",
+        "po_lines",
+    },
+    "manager": {
+        "business_plans",
+        "plan_revisions",
+        "plan_actions",
+        "risks",
+        "scorecards",
+        "scorecard_values",
+    },
+}
+CREATES["brava"], CREATES["south"] = CREATES["acme"], CREATES["north"]
+PAIR_COLLECTIONS = sorted(
+    {*PAIR_CHILDREN, "promotions", "purchase_orders", "business_plans", "risks", "scorecards"}
+)
+
+
+@pytest.mark.parametrize("collection", PAIR_COLLECTIONS)
+@pytest.mark.parametrize("who", ROLES)
+def test_no_role_creates_records_for_a_pair_it_is_not_part_of(world, clients, who, collection):
+    item = copy_of(world, collection, foreign_pair(world, who))
+    count = world.admin.count_items(collection)
+    assert not attempt(lambda: clients[who].create_item(collection, item))
+    assert world.admin.count_items(collection) == count
+
+
+@pytest.mark.parametrize("collection", PAIR_COLLECTIONS)
+@pytest.mark.parametrize("who", ROLES)
+def test_each_role_creates_exactly_what_its_rules_allow_for_its_own_pairs(
+    world, clients, who, collection
+):
+    """The control for the test above: refusals are the pair rule, not a broken item."""
+    item = copy_of(world, collection, own_pair(who))
+    if collection == "promotion_events":
+        item.pop("actor", None)
+    created: list[Any] = []
+    allowed = attempt(lambda: created.append(clients[who].create_item(collection, item)["id"]))
+    assert allowed == (collection in CREATES[who])
+    for key in created:
+        world.admin.delete_item(collection, key)
+
+
+def test_partners_see_only_their_counterparties_pairs_and_colleagues(world, clients):
+    o = world.orgs
+    want_orgs = {
+        "acme": {o["acme"], o["north"], o["south"]},
+        "brava": {o["brava"], o["north"], o["south"]},
+        "north": {o["north"], o["acme"], o["brava"]},
+        "south": {o["south"], o["acme"], o["brava"]},
+        "manager": {o["ops"], o["acme"], o["north"]},
+    }
+    for who, client in clients.items():
+        assert visible(client, "organizations", list(o.values())) == want_orgs[who], who
+        pairs = {
+            pid
+            for pair, pid in world.pair_ids.items()
+            if who in pair or (who == "manager" and pair == MANAGED)
+        }
+        assert visible(client, "partnerships", list(world.pair_ids.values())) == pairs, who
+        colleagues = {u["email"] for u in client.get("/users", fields=["email"], limit=-1)}
+        assert colleagues == (
+            {world.emails[who]} if who != "manager" else {world.emails["manager"]}
+        ), who
