@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from portal import auth, errors, health, home
+from portal import auth, errors, health, home, tokens
 from portal.config import Config, ConfigError
 from portal.hub import hub
 
@@ -20,6 +20,7 @@ def create_app(config: Config | None = None) -> Flask:
     hub.init_app(app)
     errors.init_app(app)
     auth.init_app(app)
+    tokens.init_app(app)
     app.register_blueprint(home.bp)
     app.register_blueprint(health.bp)
     return app

@@ -22,7 +22,7 @@ from directus import HubClient, HubProcessError
 from directus.install import ensure_installed
 from directus.process import Hub, HubConfig, check_port_free, spawn, stop_process
 from migrations import migrate
-from migrations.accounts import SYNC_SERVICE_EMAIL, set_service_token
+from migrations.accounts import PORTAL_AUTH_EMAIL, SYNC_SERVICE_EMAIL, set_service_token
 from tandem.settings import StackSettings
 from tandem.state import Secrets, load_or_create_secrets
 
@@ -56,10 +56,11 @@ def hub_for(settings: StackSettings, secrets: Secrets) -> Hub:
 
 
 def provision(hub_url: str, secrets: Secrets) -> list[str]:
-    """Apply migrations and set the sync service's token. Returns the migrations applied."""
+    """Apply migrations and set the service accounts' tokens. Returns the migrations applied."""
     admin = HubClient.login(hub_url, secrets.admin_email, secrets.admin_password)
     applied = migrate(admin)
     set_service_token(admin, SYNC_SERVICE_EMAIL, secrets.sync_token)
+    set_service_token(admin, PORTAL_AUTH_EMAIL, secrets.portal_auth_token)
     admin.logout()
     return applied
 
@@ -123,6 +124,7 @@ class Stack:
             env=_child_env(
                 TANDEM_SECRET_KEY=self.secrets.portal_secret_key,
                 TANDEM_HUB_URL=self.hub.url,
+                TANDEM_PORTAL_AUTH_TOKEN=self.secrets.portal_auth_token,
                 # Plain HTTP on loopback: a Secure cookie would never come back.
                 TANDEM_COOKIE_SECURE="false",
             ),

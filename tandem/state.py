@@ -22,6 +22,7 @@ class Secrets:
     admin_password: str
     portal_secret_key: str
     sync_token: str
+    portal_auth_token: str
 
     @classmethod
     def generate(cls) -> Secrets:
@@ -32,14 +33,24 @@ class Secrets:
             admin_password=password,
             portal_secret_key=secrets.token_urlsafe(48),
             sync_token=secrets.token_urlsafe(32),
+            portal_auth_token=secrets.token_urlsafe(32),
         )
 
 
 def load_or_create_secrets(state_dir: Path) -> Secrets:
-    """Read the state's secrets, generating and saving them the first time."""
+    """Read the state's secrets, generating and saving them the first time.
+
+    A state made before a secret existed gets that secret generated and saved.
+    """
     path = state_dir / "secrets.json"
     if path.exists():
-        return Secrets(**json.loads(path.read_text()))
+        saved = json.loads(path.read_text())
+        fresh = asdict(Secrets.generate())
+        if fresh.keys() <= saved.keys():
+            return Secrets(**saved)
+        merged = {**fresh, **saved}  # saved values win: the hub was bootstrapped with them
+        write_private_json(path, merged)
+        return Secrets(**merged)
     state_dir.mkdir(parents=True, exist_ok=True)
     fresh = Secrets.generate()
     write_private_json(path, asdict(fresh))

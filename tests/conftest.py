@@ -12,12 +12,14 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from flask import Flask
 
 from directus import HubClient
 from directus.install import HubInstall, ensure_installed
 from directus.process import Hub
 from directus.template import Template, copy_database, ensure_template
-from migrations.accounts import SYNC_SERVICE_EMAIL, set_service_token
+from migrations.accounts import PORTAL_AUTH_EMAIL, SYNC_SERVICE_EMAIL, set_service_token
+from portal import Config, create_app
 from tests.helpers import RunningHub, ensure_migrated, hub_config
 
 
@@ -105,3 +107,37 @@ def sync_token(admin: HubClient) -> str:
 def sync_hub(hub: RunningHub, sync_token: str) -> HubClient:
     """The hub as the least-privilege sync service account sees it."""
     return HubClient(hub.url, token=sync_token)
+
+
+@pytest.fixture(scope="session")
+def portal_auth_token() -> str:
+    """The portal-auth service account's static token (set on each hub a portal uses)."""
+    return secrets.token_urlsafe(32)
+
+
+MakePortal = Callable[..., Flask]
+
+
+@pytest.fixture
+def make_portal(portal_auth_token: str) -> MakePortal:
+    """Build a portal on a running hub (default settings unless overridden)."""
+
+    def make(running: RunningHub, **settings: object) -> Flask:
+        set_service_token(running.admin(), PORTAL_AUTH_EMAIL, portal_auth_token)
+        config = Config(
+            secret_key=secrets.token_urlsafe(48),
+            hub_url=running.url,
+            portal_auth_token=portal_auth_token,
+            **settings,  # type: ignore[arg-type]
+        )
+        app = create_app(config)
+        app.testing = True
+        return app
+
+    return make
+
+
+@pytest.fixture
+def portal(hub: RunningHub, make_portal: MakePortal) -> Flask:
+    """The portal on the session's hub."""
+    return make_portal(hub)

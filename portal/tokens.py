@@ -1,0 +1,365 @@
+"""Personal API tokens: a signed-in user mints and revokes their own.
+
+A token reads ``tdm_<id>_<secret>``. Its hub row (``api_tokens``) holds the SHA-256 of
+the secret and ``sealed``: a hub session opened with the password the user re-entered
+to mint it, sealed (:mod:`portal.sealing`) under a key derived from the secret. So the
+row alone, or the portal's keys alone, cannot act as the user; only the token can.
+
+On an API request with ``Authorization: Bearer tdm_…`` (flask-login's request loader,
+registered here; API views just use ``@login_required`` and :func:`portal.auth.current_hub`):
+the portal-auth service account reads the row; the hash is compared in constant time;
+a revoked or expired token stops there; the session is unsealed and used as the user
+(refreshed when due, and then sealed again into the row); the user and organization must
+still be active, as for a browser session. A token therefore carries exactly its user's
+rights, and a revocation applies from the next request.
+
+A token's hub session lasts the hub's SESSION_COOKIE_TTL from its last refresh, and a
+token in use is refreshed past half of that; a token left unused longer stops working.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import logging
+import re
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from cryptography.fernet import Fernet
+from flask import Blueprint, Flask, Request, abort, render_template, request
+from flask_login import current_user, login_required
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
+
+from directus import AuthFailed, ForbiddenOrMissing, HubClient, HubError, Tokens
+from governance import audit
+from portal.auth import (
+    THROTTLED,
+    PortalUser,
+    account_throttled,
+    bearer_token,
+    count_password_failure,
+    current_hub,
+    hub_unreachable,
+    identify,
+    limiter,
+    login_manager,
+    use_hub,
+)
+from portal.errors import envelope
+from portal.hub import hub
+from portal.sealing import derive_fernet, seal, unseal
+
+log = logging.getLogger(__name__)
+
+page_bp = Blueprint("tokens", __name__, url_prefix="/account/tokens")
+api_bp = Blueprint("tokens_api", __name__, url_prefix="/api/v1/tokens")
+
+TOKEN_PATTERN = re.compile(r"tdm_([0-9a-f]{32})_([A-Za-z0-9_-]{43})")
+LIST_FIELDS = ["id", "name", "created_at", "last_used_at", "expires_at", "revoked_at"]
+#: ``last_used_at`` is written at most this often per token (it costs a hub write).
+LAST_USED_RESOLUTION = dt.timedelta(minutes=1)
+IP_LIMIT = "20 per minute"
+
+
+@dataclass(frozen=True)
+class Minted:
+    """A new token: the secret string, shown once, and its row."""
+
+    token: str
+    row: dict[str, Any]
+
+
+class TokenCreateSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    name = fields.String(
+        required=True,
+        validate=validate.Length(
+            min=1, max=100, error="Give the token a name (up to 100 characters)."
+        ),
+        error_messages={"required": "Give the token a name."},
+    )
+    password = fields.String(
+        required=True,
+        validate=validate.Length(min=1, error="Enter your password."),
+        error_messages={"required": "Enter your password."},
+    )
+    expires_in_days = fields.Integer(
+        load_default=None,
+        validate=validate.Range(min=1, max=365, error="Between 1 and 365 days, or empty."),
+    )
+
+
+class TokenError(Exception):
+    """Minting refused: per-field messages and the HTTP status to answer."""
+
+    def __init__(self, status: int, errors: dict[str, list[str]], message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.errors = errors
+        self.message = message
+
+
+# -- the domain of a token --------------------------------------------------------------
+
+
+def _hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def _fernet(token_id: str, secret: str) -> Fernet:
+    return derive_fernet(
+        secret.encode(), salt=token_id.encode(), purpose=b"personal api token: hub session v1"
+    )
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _iso(moment: dt.datetime) -> str:
+    return moment.isoformat(timespec="milliseconds")
+
+
+def _parse_time(value: str | None) -> dt.datetime | None:
+    if not value:
+        return None
+    moment = dt.datetime.fromisoformat(value)
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+def mint(
+    client: HubClient,
+    user: PortalUser,
+    name: str,
+    password: str,
+    expires_in_days: int | None = None,
+) -> Minted:
+    """Mint a token for ``user``, who proves it is them with their password."""
+    if account_throttled(user.email):
+        raise TokenError(429, {}, THROTTLED)
+    try:
+        token_session = hub.login(user.email, password)
+    except AuthFailed:
+        count_password_failure(user.email)
+        raise TokenError(401, {"password": ["Wrong password."]}, "Wrong password.") from None
+    token_id, secret = secrets.token_hex(16), secrets.token_urlsafe(32)
+    now = _now()
+    expires = now + dt.timedelta(days=expires_in_days) if expires_in_days else None
+    try:
+        row = client.create_item(
+            "api_tokens",
+            {
+                "id": token_id,
+                "user": user.id,
+                "name": name,
+                "token_hash": _hash(secret),
+                "sealed": seal(_fernet(token_id, secret), user.id, token_session.tokens),  # type: ignore[arg-type]
+                "created_at": _iso(now),
+                "expires_at": _iso(expires) if expires else None,
+            },
+            fields=LIST_FIELDS,
+        )
+    except HubError:
+        token_session.logout()
+        raise
+    audit.record(
+        client,
+        "token.create",
+        "api_tokens",
+        [token_id],
+        detail={"name": name},
+        via=_via(user),
+        actor=user.id,
+        organization=user.organization_id,
+    )
+    return Minted(f"tdm_{token_id}_{secret}", row)
+
+
+def list_tokens(client: HubClient, user: PortalUser) -> list[dict[str, Any]]:
+    """The user's own tokens, newest first; never their secret, hash or session."""
+    return client.read_items(
+        "api_tokens",
+        filter={"user": {"_eq": user.id}},
+        fields=LIST_FIELDS,
+        sort=["-created_at"],
+        limit=-1,
+    )
+
+
+def revoke(client: HubClient, user: PortalUser, token_id: str) -> dict[str, Any] | None:
+    """Revoke one of the user's own tokens; None if they have no such token."""
+    rows = client.read_items(
+        "api_tokens",
+        filter={"_and": [{"id": {"_eq": token_id}}, {"user": {"_eq": user.id}}]},
+        fields=LIST_FIELDS,
+        limit=1,
+    )
+    if not rows:
+        return None
+    if rows[0]["revoked_at"]:
+        return rows[0]
+    row = client.update_item(
+        "api_tokens", token_id, {"revoked_at": _iso(_now())}, fields=LIST_FIELDS
+    )
+    audit.record(
+        client,
+        "token.revoke",
+        "api_tokens",
+        [token_id],
+        via=_via(user),
+        actor=user.id,
+        organization=user.organization_id,
+    )
+    return row
+
+
+def authenticate(token: str) -> PortalUser | None:
+    """The user a bearer token acts for, with their hub client in use; None if it may not."""
+    match = TOKEN_PATTERN.fullmatch(token)
+    if match is None:
+        return None
+    token_id, secret = match.groups()
+    verifier = hub.token_verifier()
+    try:
+        row = verifier.read_item(
+            "api_tokens",
+            token_id,
+            fields=["user", "token_hash", "sealed", "expires_at", "revoked_at", "last_used_at"],
+        )
+    except ForbiddenOrMissing:
+        return None
+    except HubError as exc:
+        log.warning("hub unreachable while checking token %s: %s", token_id, exc)
+        hub_unreachable()
+        return None
+    if not hmac.compare_digest(row["token_hash"], _hash(secret)) or row["revoked_at"]:
+        return None
+    now = _now()
+    expires = _parse_time(row["expires_at"])
+    if expires is not None and expires <= now:
+        return None
+    fernet = _fernet(token_id, secret)
+    opened = unseal(fernet, row["sealed"])
+    if opened is None or opened.user_id != row["user"]:
+        return None
+
+    def reseal(tokens: Tokens) -> None:
+        verifier.update_item("api_tokens", token_id, {"sealed": seal(fernet, row["user"], tokens)})
+
+    client = hub.as_user(opened.tokens, on_tokens=reseal)
+    try:
+        user = identify(client, token_id=token_id)
+        last_used = _parse_time(row["last_used_at"])
+        if user is not None and (last_used is None or now - last_used >= LAST_USED_RESOLUTION):
+            verifier.update_item("api_tokens", token_id, {"last_used_at": _iso(now)})
+    except HubError as exc:
+        log.warning("hub unreachable while using token %s: %s", token_id, exc)
+        hub_unreachable()
+        return None
+    if user is None or user.id != row["user"]:
+        return None
+    use_hub(client)
+    return user
+
+
+def _via(user: PortalUser) -> str:
+    return f"api:{user.token_id}" if user.token_id else "portal"
+
+
+@login_manager.request_loader
+def _load_token_user(_request: Request) -> PortalUser | None:
+    token = bearer_token()
+    return authenticate(token) if token else None
+
+
+# -- pages ------------------------------------------------------------------------------
+
+
+def _page(status: int = 200, **context: Any) -> tuple[str, int]:
+    context.setdefault("errors", {})
+    context.setdefault("form", {})
+    context["tokens"] = list_tokens(current_hub(), current_user)
+    return render_template("auth/tokens.html", **context), status
+
+
+@page_bp.get("")
+@login_required
+def page() -> tuple[str, int]:
+    """The user's tokens, and the form to mint one."""
+    return _page()
+
+
+@page_bp.post("")
+@login_required
+@limiter.limit(IP_LIMIT)
+def create() -> Any:
+    form = request.form.to_dict()
+    data = {k: v for k, v in form.items() if not (k == "expires_in_days" and v == "")}
+    try:
+        loaded = TokenCreateSchema().load(data)
+        minted = mint(current_hub(), current_user, **loaded)
+    except ValidationError as exc:
+        return _page(400, errors=exc.messages, form=form)
+    except TokenError as exc:
+        return _page(exc.status, errors=exc.errors, message=exc.message, form=form)
+    body, status = _page(201, minted=minted)
+    return body, status, {"Cache-Control": "no-store"}  # the secret is on this page only
+
+
+@page_bp.post("/<token_id>/revoke")
+@login_required
+def revoke_page(token_id: str) -> tuple[str, int]:
+    if revoke(current_hub(), current_user, token_id) is None:
+        abort(404, "You have no such token.")
+    return _page(message=f"Token {token_id} is revoked.")
+
+
+# -- JSON -------------------------------------------------------------------------------
+
+
+@api_bp.get("")
+@login_required
+def api_list() -> dict[str, Any]:
+    return {"data": list_tokens(current_hub(), current_user)}
+
+
+@api_bp.post("")
+@login_required
+@limiter.limit(IP_LIMIT)
+def api_create() -> Any:
+    payload = request.get_json(silent=True)
+    if not isinstance(payload, dict):
+        abort(400, "Send a JSON object: {name, password, expires_in_days?}.")
+    try:
+        loaded = TokenCreateSchema().load(payload)
+        minted = mint(current_hub(), current_user, **loaded)
+    except ValidationError as exc:
+        return _error(400, "INVALID_PAYLOAD", "The token request is not valid.", exc.messages)
+    except TokenError as exc:
+        code = "TOO_MANY_REQUESTS" if exc.status == 429 else "UNAUTHORIZED"
+        return _error(exc.status, code, exc.message, exc.errors)
+    body = {"data": {**minted.row, "token": minted.token}}
+    return body, 201, {"Cache-Control": "no-store"}
+
+
+@api_bp.delete("/<token_id>")
+@login_required
+def api_revoke(token_id: str) -> dict[str, Any]:
+    row = revoke(current_hub(), current_user, token_id)
+    if row is None:
+        abort(404, "You have no such token.")
+    return {"data": row}
+
+
+def _error(status: int, code: str, message: str, errors: Any) -> tuple[dict[str, Any], int]:
+    return envelope(status, code, message, errors), status
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(page_bp)
+    app.register_blueprint(api_bp)

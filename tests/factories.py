@@ -1,0 +1,99 @@
+"""Test data built through the governance service, as an operator would build it.
+
+Names and emails are unique per call: the session's hub is shared by every test.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Flask
+from flask.testing import FlaskClient
+
+from directus import HubClient
+from domain.roles import ROLE_ORG_KINDS
+from governance.partners import add_partner, ensure_partnership
+from governance.users import add_user
+
+PASSWORD = "tandem-test-password-1"
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{secrets.token_hex(4)}"
+
+
+@dataclass(frozen=True)
+class Member:
+    """A user the factory made, with the password to sign in as them."""
+
+    id: str
+    email: str
+    password: str
+    role: str
+    organization: dict[str, Any]
+
+    def login(self, hub_url: str) -> HubClient:
+        return HubClient.login(hub_url, self.email, self.password)
+
+
+def make_org(admin: HubClient, kind: str = "supplier", name: str | None = None) -> dict[str, Any]:
+    """A new active organization of this kind."""
+    return add_partner(admin, name or unique(kind.capitalize()), kind, via="test")
+
+
+def make_user(
+    admin: HubClient,
+    role: str = "supplier_user",
+    organization: dict[str, Any] | None = None,
+    *,
+    password: str = PASSWORD,
+    first_name: str | None = "Test",
+    last_name: str | None = None,
+) -> Member:
+    """A new active user with this Tandem role, in a new organization unless one is given."""
+    org = organization or make_org(admin, ROLE_ORG_KINDS[role][0])
+    email = f"{unique(role.replace('_', '-'))}@tandem-test.example.com"
+    user = add_user(
+        admin,
+        email,
+        password,
+        role,
+        org["id"],
+        first_name=first_name,
+        last_name=last_name or role.replace("_", " ").title(),
+        via="test",
+    )
+    return Member(str(user["id"]), email, password, role, org)
+
+
+def make_pair(admin: HubClient) -> tuple[dict[str, Any], dict[str, Any], int]:
+    """A new supplier, a new distributor, and the partnership id between them."""
+    supplier = make_org(admin, "supplier")
+    distributor = make_org(admin, "distributor")
+    return supplier, distributor, ensure_partnership(admin, supplier["id"], distributor["id"])
+
+
+_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def csrf_token(client: FlaskClient, path: str = "/login") -> str:
+    """The session's CSRF token, as a page of ``path`` carries it."""
+    page = client.get(path)
+    match = _CSRF.search(page.get_data(as_text=True))
+    assert match, f"no CSRF token on {path} ({page.status_code})"
+    return match.group(1)
+
+
+def sign_in(app: Flask, member: Member) -> FlaskClient:
+    """A browser (over HTTPS, as in production) signed in to the portal as ``member``."""
+    client = app.test_client()
+    client.environ_base["wsgi.url_scheme"] = "https"
+    response = client.post(
+        "/login",
+        data={"email": member.email, "password": member.password, "csrf_token": csrf_token(client)},
+    )
+    assert response.status_code == 302, response.get_data(as_text=True)
+    return client
