@@ -265,11 +265,6 @@ def _store_session(user_id: str, tokens: Tokens) -> None:
     session[_SESSION_KEY] = seal(_session_fernet(), user_id, tokens)
 
 
-def _end_session() -> None:
-    logout_user()
-    session.clear()
-
-
 @login_manager.user_loader
 def _load_session_user(user_id: str) -> PortalUser | None:
     if bearer_token() is not None:
@@ -278,7 +273,7 @@ def _load_session_user(user_id: str) -> PortalUser | None:
     max_age = int(_config().session_lifetime.total_seconds())
     opened = unseal(_session_fernet(), sealed, max_age) if isinstance(sealed, str) else None
     if opened is None or opened.user_id != user_id:
-        _end_session()
+        session.clear()
         return None
     client = hub.as_user(opened.tokens, on_tokens=lambda t: _store_session(user_id, t))
     try:
@@ -288,7 +283,7 @@ def _load_session_user(user_id: str) -> PortalUser | None:
         hub_unreachable()
         return None
     if user is None or user.id != user_id:
-        _end_session()
+        session.clear()  # flask-login then treats the request as anonymous
         return None
     _store_session(user_id, client.tokens or opened.tokens)  # restarts the idle clock
     use_hub(client)
@@ -389,7 +384,8 @@ def logout() -> Response:
             current_hub().logout()
         except HubError as exc:  # the cookie is cleared anyway; the hub session times out
             log.warning("hub logout failed: %s", exc)
-    _end_session()
+    logout_user()
+    session.clear()
     flash("You are signed out.")
     return redirect(url_for("auth.login"))
 
