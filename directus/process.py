@@ -61,11 +61,12 @@ class HubConfig:
 
     def environment(self) -> dict[str, str]:
         """The child's environment: the system's PATH and locale, plus the hub's settings."""
-        keep = {
-            k: v for k, v in os.environ.items() if k in ("PATH", "LANG", "LC_ALL", "TZ", "HOME")
-        }
+        keep = {k: v for k, v in os.environ.items() if k in ("PATH", "LANG", "LC_ALL", "HOME")}
         env = {
             **keep,
+            # Directus 11 on SQLite stores a date at local midnight but compares filter
+            # values at UTC midnight: in any other zone, `day _lte <that day>` misses it.
+            "TZ": "UTC",
             "HOST": self.host,
             "PORT": str(self.port),
             "PUBLIC_URL": self.public_url or self.url,
