@@ -1,0 +1,245 @@
+"""Personal API tokens against a real hub: minting, using, revoking, and what the row holds."""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import requests
+from werkzeug.serving import make_server
+
+from governance.partners import deactivate_partner
+from governance.users import deactivate_user
+from portal.sealing import derive_fernet, unseal
+from tests.factories import csrf_token, make_user, sign_in
+
+TOKEN = re.compile(r"tdm_[0-9a-f]{32}_[A-Za-z0-9_-]{43}")
+
+
+@pytest.fixture
+def served(portal):
+    """The portal on a real local HTTP server, for API clients such as curl or requests."""
+    server = make_server("127.0.0.1", 0, portal, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join()
+
+
+def _mint(client, member, name="ci", **extra):
+    """Mint a token through the page; returns (response, token or None)."""
+    data = {
+        "name": name,
+        "password": member.password,
+        "csrf_token": csrf_token(client, "/account/tokens"),
+        **extra,
+    }
+    response = client.post("/account/tokens", data=data)
+    found = TOKEN.search(response.get_data(as_text=True))
+    return response, found.group(0) if found else None
+
+
+def _api(base, token, method="GET", path="/api/v1/tokens", **kwargs):
+    headers = {"Authorization": f"Bearer {token}"}
+    return requests.request(method, f"{base}{path}", headers=headers, timeout=30, **kwargs)
+
+
+def test_a_minted_token_acts_as_its_user_over_http(admin, portal, served):
+    member = make_user(admin)
+    client = sign_in(portal, member)
+    response, token = _mint(client, member, name="nightly export")
+    assert response.status_code == 201
+    assert response.headers["Cache-Control"] == "no-store"
+    answer = _api(served, token)
+    assert answer.status_code == 200
+    rows = answer.json()["data"]
+    assert [r["name"] for r in rows] == ["nightly export"]
+    assert rows[0]["last_used_at"] is not None
+    assert "Set-Cookie" not in answer.headers
+
+
+def test_the_secret_is_shown_once_and_never_listed(admin, portal, served):
+    member = make_user(admin)
+    client = sign_in(portal, member)
+    _, token = _mint(client, member)
+    secret = token.split("_", 2)[2]
+    assert secret not in client.get("/account/tokens").get_data(as_text=True)
+    listed = _api(served, token).text
+    assert secret not in listed
+    assert "token_hash" not in listed
+    assert "sealed" not in listed
+
+
+def test_the_hub_row_holds_a_hash_and_a_session_only_the_token_can_open(admin, portal):
+    member = make_user(admin)
+    _, token = _mint(sign_in(portal, member), member)
+    _, token_id, secret = token.split("_", 2)
+    row = admin.read_item("api_tokens", token_id)
+    assert secret not in str(row)
+    assert len(row["token_hash"]) == 64
+    assert row["user"] == member.id
+    wrong = derive_fernet(b"x" * 43, salt=token_id.encode(), purpose=b"anything")
+    assert unseal(wrong, row["sealed"]) is None
+    right = derive_fernet(
+        secret.encode(), salt=token_id.encode(), purpose=b"personal api token: hub session v1"
+    )
+    assert unseal(right, row["sealed"]).user_id == member.id
+
+
+def test_wrong_secret_malformed_or_unknown_tokens_get_401(admin, portal, served):
+    member = make_user(admin)
+    _, token = _mint(sign_in(portal, member), member)
+    prefix, token_id, secret = token.split("_", 2)
+    tampered = f"{prefix}_{token_id}_{'A' if secret[0] != 'A' else 'B'}{secret[1:]}"
+    unknown = f"{prefix}_{'0' * 32}_{secret}"
+    for bad in (tampered, unknown, "tdm_nonsense", token_id):
+        answer = _api(served, bad)
+        assert answer.status_code == 401, bad
+        assert answer.json()["code"] == "UNAUTHORIZED"
+    assert _api(served, token).status_code == 200
+
+
+def test_a_revoked_token_gets_401_on_the_next_request(admin, portal, served):
+    member = make_user(admin)
+    client = sign_in(portal, member)
+    _, token = _mint(client, member)
+    token_id = token.split("_")[1]
+    assert _api(served, token).status_code == 200
+    page = client.post(
+        f"/account/tokens/{token_id}/revoke",
+        data={"csrf_token": csrf_token(client, "/account/tokens")},
+    )
+    assert page.status_code == 200
+    assert "revoked" in page.get_data(as_text=True)
+    assert _api(served, token).status_code == 401
+
+
+def test_a_token_can_revoke_itself(admin, portal, served):
+    member = make_user(admin)
+    _, token = _mint(sign_in(portal, member), member)
+    token_id = token.split("_")[1]
+    answer = _api(served, token, "DELETE", f"/api/v1/tokens/{token_id}")
+    assert answer.status_code == 200
+    assert answer.json()["data"]["revoked_at"]
+    assert _api(served, token).status_code == 401
+
+
+def test_an_expired_token_gets_401(admin, portal, served):
+    member = make_user(admin)
+    _, token = _mint(sign_in(portal, member), member, expires_in_days="1")
+    token_id = token.split("_")[1]
+    assert _api(served, token).status_code == 200
+    admin.update_item("api_tokens", token_id, {"expires_at": "2020-01-01T00:00:00.000Z"})
+    assert _api(served, token).status_code == 401
+
+
+def test_minting_needs_the_users_password(admin, portal):
+    member = make_user(admin)
+    client = sign_in(portal, member)
+    response = client.post(
+        "/account/tokens",
+        data={
+            "name": "ci",
+            "password": "not-my-password",
+            "csrf_token": csrf_token(client, "/account/tokens"),
+        },
+    )
+    assert response.status_code == 401
+    assert 'id="password-error">Wrong password.' in response.get_data(as_text=True)
+    assert TOKEN.search(response.get_data(as_text=True)) is None
+    assert admin.read_items("api_tokens", filter={"user": {"_eq": member.id}}) == []
+
+
+def test_a_deactivated_user_or_organization_loses_its_tokens(admin, portal, served):
+    member = make_user(admin)
+    _, token = _mint(sign_in(portal, member), member)
+    deactivate_user(admin, member.email, via="test")
+    assert _api(served, token).status_code == 401
+    other = make_user(admin, "distributor_user")
+    _, other_token = _mint(sign_in(portal, other), other)
+    deactivate_partner(admin, other.organization["id"], via="test")
+    assert _api(served, other_token).status_code == 401
+
+
+def test_minting_and_revoking_are_audited_as_the_user(admin, portal, served):
+    member = make_user(admin)
+    _, token = _mint(sign_in(portal, member), member)
+    token_id = token.split("_")[1]
+    _api(served, token, "DELETE", f"/api/v1/tokens/{token_id}")
+    entries = admin.read_items(
+        "audit_log",
+        filter={"collection": {"_eq": "api_tokens"}, "actor": {"_eq": member.id}},
+        fields=["action", "record_ids", "organization", "via"],
+        sort=["id"],
+    )
+    assert [(e["action"], e["record_ids"]) for e in entries] == [
+        ("token.create", [token_id]),
+        ("token.revoke", [token_id]),
+    ]
+    assert entries[0]["via"] == "portal"
+    assert entries[1]["via"] == f"api:{token_id}"
+    assert {e["organization"] for e in entries} == {member.organization["id"]}
+
+
+def test_session_api_writes_need_the_csrf_header_and_bearer_ones_do_not(admin, portal, served):
+    member = make_user(admin)
+    client = sign_in(portal, member)
+    body = {"name": "from the browser", "password": member.password}
+    assert client.post("/api/v1/tokens", json=body).status_code == 400
+    headers = {"X-CSRFToken": csrf_token(client, "/account/tokens")}
+    created = client.post("/api/v1/tokens", json=body, headers=headers)
+    assert created.status_code == 201
+    token = created.get_json()["data"]["token"]
+    assert TOKEN.fullmatch(token)
+    answer = _api(
+        served, token, "POST", json={"name": "from a script", "password": member.password}
+    )
+    assert answer.status_code == 201
+    assert [r["name"] for r in _api(served, token).json()["data"]] == [
+        "from a script",
+        "from the browser",
+    ]
+
+
+def test_a_user_cannot_revoke_anothers_token(admin, portal, served):
+    owner = make_user(admin)
+    _, token = _mint(sign_in(portal, owner), owner)
+    intruder = make_user(admin)
+    _, intruder_token = _mint(sign_in(portal, intruder), intruder)
+    token_id = token.split("_")[1]
+    assert _api(served, intruder_token, "DELETE", f"/api/v1/tokens/{token_id}").status_code == 404
+    assert _api(served, token).status_code == 200
+
+
+def test_a_token_does_not_sign_in_to_pages(admin, portal, served):
+    member = make_user(admin)
+    _, token = _mint(sign_in(portal, member), member)
+    page = _api(served, token, path="/supplier", allow_redirects=False)
+    assert page.status_code == 302
+
+
+def test_concurrent_api_calls_across_a_session_refresh_keep_the_token_working(
+    admin, start_migrated_hub, make_portal
+):
+    short = start_migrated_hub(SESSION_COOKIE_TTL="20s", SESSION_REFRESH_GRACE_PERIOD="3s")
+    app = make_portal(short)
+    member = make_user(short.admin())
+    _, token = _mint(sign_in(app, member), member)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{server.server_port}"
+    try:
+        time.sleep(6)  # into the refresh margin: every call below refreshes
+        with ThreadPoolExecutor(6) as pool:
+            statuses = list(pool.map(lambda _: _api(base, token).status_code, range(6)))
+        assert statuses == [200] * 6
+        time.sleep(4)  # past the grace period: the row must hold a live session
+        assert _api(base, token).status_code == 200
+    finally:
+        server.shutdown()
+        thread.join()
