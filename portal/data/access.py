@@ -1,0 +1,451 @@
+"""Governed reads and writes: every query carries the user's scope, every write is audited.
+
+:class:`DataAccess` is built per request from the signed-in user and the user's own
+:class:`~directus.HubClient` (never an admin client). Reads add
+:meth:`Scope.filter_for` to the caller's filters; a record outside the scope is
+"not found", never "forbidden", so the answer does not tell whether it exists. Records
+named in a request body that are outside the scope are refused, and the refusal is
+written to the audit log with the user's own token.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from directus import (
+    AuthFailed,
+    ForbiddenOrMissing,
+    HubClient,
+    HubError,
+    InvalidPayload,
+    RecordNotUnique,
+    Unavailable,
+)
+from governance import audit
+from portal.data import writes
+from portal.data.errors import (
+    Conflict,
+    DataError,
+    Forbidden,
+    HubFailed,
+    HubUnavailable,
+    Invalid,
+    NotFound,
+)
+from portal.data.registry import RESOURCES, Child, Resource, Write
+from portal.data.scope import NOTHING, Actor, Filter, Pair, Scope, all_of
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+class Unauthenticated(DataError):
+    """The hub no longer accepts the user's session."""
+
+    status = 401
+    code = "UNAUTHORIZED"
+
+
+@dataclass(frozen=True)
+class Page:
+    rows: list[dict[str, Any]]
+    page: int
+    per_page: int
+    total: int
+
+    @property
+    def meta(self) -> dict[str, int]:
+        return {"page": self.page, "per_page": self.per_page, "total": self.total}
+
+
+def resource(name: str) -> Resource:
+    try:
+        return RESOURCES[name]
+    except KeyError:
+        raise NotFound(f"no resource {name!r}") from None
+
+
+def as_int(value: Any, what: str = "value") -> int:
+    """An integer from the hub: PostgreSQL sends big integers and sums as strings."""
+    if isinstance(value, bool):
+        raise HubFailed(f"the hub sent {what} as a boolean")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and value.lstrip("-").isdigit():
+        return int(value)
+    raise HubFailed(f"the hub sent {what} as {value!r}, not a whole number")
+
+
+def nested(path: str, condition: Mapping[str, Any]) -> Filter:
+    """``"location.region", {"_eq": x}`` → ``{"location": {"region": {"_eq": x}}}``."""
+    result: Filter = dict(condition)
+    for part in reversed(path.split(".")):
+        result = {part: result}
+    return result
+
+
+def iso_week(day: dt.date) -> tuple[str, dt.date]:
+    year, week, weekday = day.isocalendar()
+    return f"{year}-W{week:02d}", day - dt.timedelta(days=weekday - 1)
+
+
+class DataAccess:
+    """One user's governed access to the hub, for one request."""
+
+    def __init__(
+        self,
+        actor: Actor,
+        hub: HubClient,
+        *,
+        via: str = "api",
+        today: dt.date | None = None,
+    ) -> None:
+        self.actor = actor
+        self.hub = hub
+        self.via = via
+        self.scope = Scope(actor, hub, today)
+
+    @property
+    def role(self) -> str:
+        return self.actor.role
+
+    @property
+    def org(self) -> int | None:
+        return self.scope.org
+
+    # -- hub calls ------------------------------------------------------------------------
+
+    @contextmanager
+    def _hub_errors(self, writing: str | None = None) -> Iterator[None]:
+        """Map the hub's failures; on a write, a hub refusal is audited as a denial."""
+        try:
+            yield
+        except AuthFailed as exc:
+            raise Unauthenticated("the hub session has ended; sign in again") from exc
+        except Unavailable as exc:
+            raise HubUnavailable("the data hub is unavailable; try again shortly") from exc
+        except ForbiddenOrMissing as exc:
+            if writing is None:
+                raise
+            self.record("denied", writing, [], {"reason": "hub refused", "hub": exc.message})
+            raise Forbidden(f"not allowed to write {writing}") from exc
+        except RecordNotUnique as exc:
+            raise Conflict("a record with these values exists already") from exc
+        except InvalidPayload as exc:
+            if writing is None:
+                log.error("hub refused a scoped query: %s", exc.message)
+                raise HubFailed("the data hub refused the query") from exc
+            raise Invalid(
+                "the data hub refused these values", {_hub_field(exc): [exc.message]}
+            ) from exc
+        except HubError as exc:
+            raise HubFailed(f"the data hub failed: {exc.message}") from exc
+
+    def _read(self, collection: str, filter_: Filter, **query: Any) -> list[dict[str, Any]]:
+        with self._hub_errors():
+            try:
+                return self.hub.read_items(collection, filter=filter_ or None, **query)
+            except ForbiddenOrMissing:
+                # The hub refuses the whole collection: its layer says "nothing here".
+                return []
+
+    def _count(self, collection: str, filter_: Filter) -> int:
+        with self._hub_errors():
+            try:
+                return self.hub.count_items(collection, filter_ or None)
+            except ForbiddenOrMissing:
+                return 0
+
+    # -- filters ------------------------------------------------------------------------
+
+    def scope_filter(self, res: Resource, child: Child | None = None) -> Filter | object:
+        if child is None:
+            return self.scope.filter_for(res.scope, hide_drafts=res.hide_drafts_from_supplier)
+        return self.scope.filter_for(
+            res.scope, parent_field=child.parent_field, hide_drafts=res.hide_drafts_from_supplier
+        )
+
+    @staticmethod
+    def query_filter(res: Resource, query: Mapping[str, Any]) -> Filter:
+        rules = []
+        for f in res.filters:
+            if query.get(f.name) is None:
+                continue
+            value = query[f.name]
+            if isinstance(value, dt.date):
+                value = value.isoformat()
+            rules.append(nested(f.field, {f.op: value}))
+        return all_of(*rules)
+
+    # -- reads --------------------------------------------------------------------------
+
+    def list(self, name: str, query: Mapping[str, Any]) -> Page:
+        """One page of a resource's rows in the user's scope, filtered and stably sorted."""
+        res = resource(name)
+        page, per_page = int(query.get("page", 1)), int(query.get("per_page", 50))
+        scope = self.scope_filter(res)
+        if scope is NOTHING:
+            return Page([], page, per_page, 0)
+        filter_ = all_of(scope, self.query_filter(res, query))  # type: ignore[arg-type]
+        sort = [query["sort"]] if query.get("sort") else []
+        if not any(s.lstrip("-") == "id" for s in sort):
+            sort.append("id")
+        rows = self._read(
+            res.collection,
+            filter_,
+            fields=res.hub_fields,
+            sort=sort,
+            limit=per_page,
+            offset=(page - 1) * per_page,
+        )
+        total = self._count(res.collection, filter_) if rows or page > 1 else 0
+        return Page(rows, page, per_page, total)
+
+    def visible(self, res: Resource, key: Any) -> dict[str, Any] | None:
+        """The row if the user may see it, else None (missing and forbidden alike)."""
+        scope = self.scope_filter(res)
+        if scope is NOTHING:
+            return None
+        rows = self._read(
+            res.collection,
+            all_of(scope, {"id": {"_eq": key}}),  # type: ignore[arg-type]
+            fields=res.hub_fields,
+            limit=1,
+        )
+        return rows[0] if rows and str(rows[0]["id"]) == str(key) else None
+
+    def get(self, name: str, key: Any) -> dict[str, Any]:
+        """One row, with its embedded children; 404 (audited) when not visible."""
+        res = resource(name)
+        row = self.visible(res, key)
+        if row is None:
+            self.record("denied", res.collection, [key], {"reason": "not visible", "read": True})
+            raise NotFound(f"no {name} {key}")
+        for child in res.children:
+            if child.embed:
+                row[child.name] = self.children_rows(res, child, key, limit=-1, offset=0)
+        return row
+
+    def children_rows(
+        self, res: Resource, child: Child, key: Any, *, limit: int, offset: int
+    ) -> list[dict[str, Any]]:
+        scope = self.scope_filter(res, child)
+        if scope is NOTHING:
+            return []
+        return self._read(
+            child.collection,
+            all_of(scope, {child.parent_field: {"_eq": key}}),  # type: ignore[arg-type]
+            fields=child.hub_fields,
+            sort=["id"],
+            limit=limit,
+            offset=offset,
+        )
+
+    def list_children(self, name: str, key: Any, child_name: str, query: Mapping[str, Any]) -> Page:
+        res = resource(name)
+        child = res.child(child_name)
+        if child is None:
+            raise NotFound(f"{name} have no {child_name}")
+        self.get_parent(res, key)
+        page, per_page = int(query.get("page", 1)), int(query.get("per_page", 50))
+        rows = self.children_rows(res, child, key, limit=per_page, offset=(page - 1) * per_page)
+        scope = self.scope_filter(res, child)
+        total = (
+            self._count(child.collection, all_of(scope, {child.parent_field: {"_eq": key}}))  # type: ignore[arg-type]
+            if rows or page > 1
+            else 0
+        )
+        return Page(rows, page, per_page, total)
+
+    def child_row(self, res: Resource, child: Child, key: Any) -> dict[str, Any]:
+        """One child row by its own id (after a write), in the user's scope."""
+        scope = self.scope_filter(res, child)
+        rows = (
+            []
+            if scope is NOTHING
+            else self._read(
+                child.collection,
+                all_of(scope, {"id": {"_eq": key}}),  # type: ignore[arg-type]
+                fields=child.hub_fields,
+                limit=1,
+            )
+        )
+        if not rows:
+            raise NotFound(f"no {child.name} {key}")
+        return rows[0]
+
+    def get_parent(self, res: Resource, key: Any) -> dict[str, Any]:
+        row = self.visible(res, key)
+        if row is None:
+            self.record("denied", res.collection, [key], {"reason": "not visible"})
+            raise NotFound(f"no {res.name} {key}")
+        return row
+
+    def summary(self, name: str, group_by: Sequence[str], query: Mapping[str, Any]) -> Page:
+        """Sums of units and money (per currency) in the user's scope, by the given keys.
+
+        Weeks are ISO weeks, bucketed here: the hub's ``week()`` differs by database.
+        """
+        res = resource(name)
+        if not res.summary:
+            raise NotFound(f"{name} have no summary")
+        page, per_page = int(query.get("page", 1)), int(query.get("per_page", 50))
+        scope = self.scope_filter(res)
+        if scope is NOTHING:
+            return Page([], page, per_page, 0)
+        filter_ = all_of(scope, self.query_filter(res, query))  # type: ignore[arg-type]
+        keys = [k for k in ("distributor", "location", "sku") if k in group_by]
+        by_day = "week" in group_by
+        with self._hub_errors():
+            try:
+                groups = self.hub.aggregate(
+                    res.collection,
+                    {"sum": ["units", "net_sales_minor"], "count": ["*"]},
+                    group_by=[*keys, *(["day"] if by_day else []), "currency"],
+                    filter=filter_ or None,
+                )
+            except ForbiddenOrMissing:
+                groups = []
+        buckets: dict[tuple[Any, ...], dict[str, Any]] = {}
+        for group in groups:
+            out = {k: as_int(group[k], k) for k in keys}
+            if by_day:
+                out["week"], start = iso_week(dt.date.fromisoformat(str(group["day"])[:10]))
+                out["week_start"] = start.isoformat()
+            out["currency"] = group["currency"]
+            bucket = buckets.setdefault(
+                tuple(out.values()), {**out, "units": 0, "net_sales_minor": 0, "rows": 0}
+            )
+            sums = group.get("sum") or {}
+            bucket["units"] += as_int(sums.get("units") or 0, "units")
+            bucket["net_sales_minor"] += as_int(sums.get("net_sales_minor") or 0, "money")
+            bucket["rows"] += as_int(group.get("count") or 0, "count")
+        ordered = [buckets[k] for k in sorted(buckets, key=lambda k: tuple(map(str, k)))]
+        start = (page - 1) * per_page
+        return Page(ordered[start : start + per_page], page, per_page, len(ordered))
+
+    # -- writes -------------------------------------------------------------------------
+
+    def write_for(self, name: str, action: str, child_name: str | None = None) -> Write:
+        """The write this user's role may make, or 403 (audited) if none."""
+        res = resource(name)
+        if child_name is not None:
+            child = res.child(child_name)
+            if child is None:
+                raise NotFound(f"{name} have no {child_name}")
+            writes: Mapping[str, Write] = child.writes
+            collection = child.collection
+        else:
+            writes = res.creates if action == "create" else res.updates
+            collection = res.collection
+        write = writes.get(self.role)
+        if write is None:
+            self.record("denied", collection, [], {"reason": f"role may not {action}"})
+            raise Forbidden(f"a {self.role} may not {action} {child_name or name}")
+        return write
+
+    def create(self, name: str, data: Mapping[str, Any]) -> dict[str, Any]:
+        write = self.write_for(name, "create")
+        return self._handler(write)(self, resource(name), dict(data))
+
+    def update(self, name: str, key: Any, data: Mapping[str, Any]) -> dict[str, Any]:
+        write = self.write_for(name, "update")
+        res = resource(name)
+        current = self.get_parent(res, key)
+        return self._handler(write)(self, res, current, dict(data))
+
+    def create_child(
+        self, name: str, key: Any, child_name: str, data: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        write = self.write_for(name, "create", child_name)
+        res = resource(name)
+        parent = self.get_parent(res, key)
+        child = res.child(child_name)
+        assert child is not None
+        return self._handler(write)(self, res, child, parent, dict(data))
+
+    @staticmethod
+    def _handler(write: Write) -> Callable[..., dict[str, Any]]:
+        return getattr(writes, write.handler)
+
+    # -- helpers for the write handlers -------------------------------------------------
+
+    def pair(self, pair_id: int, field: str = "partnership") -> Pair:
+        """A partnership the user is a side of (or manages); 403 (audited) otherwise."""
+        pair = self.scope.pairs.get(int(pair_id))
+        if pair is None:
+            self.deny("partnerships", [pair_id], field)
+        assert pair is not None
+        return pair
+
+    def require(
+        self, name: str, ids: Sequence[Any], field: str, where: Filter | None = None
+    ) -> list[dict[str, Any]]:
+        """The rows of ``name`` with these ids, all visible (and matching ``where``), or 403."""
+        res = resource(name)
+        wanted = list(dict.fromkeys(ids))
+        if not wanted:
+            return []
+        scope = self.scope_filter(res)
+        found: list[dict[str, Any]] = []
+        if scope is not NOTHING:
+            found = self._read(
+                res.collection,
+                all_of(scope, where, {"id": {"_in": wanted}}),  # type: ignore[arg-type]
+                fields=res.hub_fields,
+                limit=-1,
+            )
+        have = {str(r["id"]) for r in found}
+        missing = [i for i in wanted if str(i) not in have]
+        if missing:
+            self.deny(res.collection, missing, field)
+        return found
+
+    def deny(self, collection: str, ids: Sequence[Any], field: str) -> None:
+        """Audit and refuse a request naming records the user may not use."""
+        self.record("denied", collection, ids, {"field": field, "reason": "not yours or missing"})
+        raise Forbidden(
+            "the request names records that do not exist or are not yours",
+            {field: [f"unknown or not yours: {', '.join(map(str, ids))}"]},
+        )
+
+    def record(
+        self, action: str, collection: str, ids: Sequence[Any], detail: Mapping[str, Any]
+    ) -> None:
+        """Write an audit entry with the user's own token (the hub pins actor and org)."""
+        try:
+            audit.record(
+                self.hub,
+                action,
+                collection,
+                list(ids),
+                detail={"role": self.role, **detail},
+                via=self.via,
+                actor=self.actor.id,
+                organization=self.org,
+            )
+        except HubError as exc:
+            log.exception("could not write the audit entry %s on %s %s", action, collection, ids)
+            if action != "denied":
+                raise HubFailed(f"{action} was written but its audit entry failed") from exc
+
+    def write(self, fn: Callable[[], T], collection: str) -> T:
+        """Run one hub write, mapping its failures (a refusal is audited)."""
+        with self._hub_errors(writing=collection):
+            return fn()
+
+
+def _hub_field(exc: InvalidPayload) -> str:
+    for error in exc.errors:
+        field = (error.get("extensions") or {}).get("field")
+        if field:
+            return str(field)
+    return "_schema"

@@ -1,0 +1,412 @@
+"""The API's resources, declared as data: name, hub collection, schema, scope, filters,
+children, and which role may write what (mirroring migrations/0003_governance.py).
+
+One :class:`Resource` per URL (``/api/v1/<name>``). The data layer reads ``scope`` to add
+the user's scope to every query; the API routes and the OpenAPI document are generated
+from the same entries.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from marshmallow import Schema, fields, validate
+
+from domain.roles import ACCOUNT_MANAGER, DISTRIBUTOR_USER, SUPPLIER_USER
+from portal.schemas import (
+    business_plans,
+    edi_messages,
+    forecasts,
+    inventory_positions,
+    invoices,
+    locations,
+    organizations,
+    partnerships,
+    pos_sales,
+    promotions,
+    purchase_orders,
+    risks,
+    scorecards,
+    share_agreements,
+    shipments,
+    sku_codes,
+    skus,
+)
+from portal.schemas.base import PageQuerySchema
+
+MAX_PER_PAGE = 500
+
+
+@dataclass(frozen=True)
+class Filter:
+    """A query parameter of a list: ``?<name>=value`` becomes ``{<field>: {<op>: value}}``."""
+
+    name: str
+    field: str
+    op: str = "_eq"
+    type: str = "int"  # int | str | date
+    description: str = ""
+
+    def marshmallow_field(self) -> fields.Field:
+        meta = {"description": self.description or f"{self.field} {self.op[1:]} value"}
+        if self.type == "int":
+            return fields.Integer(validate=validate.Range(min=1), metadata=meta)
+        if self.type == "date":
+            return fields.Date(metadata=meta)
+        return fields.String(validate=validate.Length(min=1, max=255), metadata=meta)
+
+
+@dataclass(frozen=True)
+class Write:
+    """One write a role may make: its input schema (and view) and the data-layer handler."""
+
+    schema: type[Schema]
+    handler: str  # name of a function in portal.data.writes
+
+
+@dataclass(frozen=True)
+class Child:
+    """Rows that belong to one parent row: ``/api/v1/<resource>/<id>/<name>``."""
+
+    name: str
+    collection: str
+    parent_field: str
+    schema: type[Schema]
+    embed: bool = False  # also dumped inside the parent's detail
+    writes: Mapping[str, Write] = field(default_factory=dict)  # role -> create
+
+    @property
+    def hub_fields(self) -> list[str]:
+        return hub_fields(self.schema)
+
+
+@dataclass(frozen=True)
+class Resource:
+    name: str
+    collection: str
+    schema: type[Schema]
+    scope: str  # see portal.data.scope.Scope.filter_for
+    title: str
+    filters: tuple[Filter, ...] = ()
+    sorts: tuple[str, ...] = ()
+    key_type: str = "int"  # int | str
+    children: tuple[Child, ...] = ()
+    creates: Mapping[str, Write] = field(default_factory=dict)  # role -> write
+    updates: Mapping[str, Write] = field(default_factory=dict)
+    hide_drafts_from_supplier: bool = False
+    summary: bool = False
+
+    @property
+    def hub_fields(self) -> list[str]:
+        return hub_fields(self.schema, exclude={c.name for c in self.children if c.embed})
+
+    def child(self, name: str) -> Child | None:
+        return next((c for c in self.children if c.name == name), None)
+
+    def query_schema(self) -> type[Schema]:
+        """The list's query parameters: paging, sort and this resource's filters."""
+        attrs: dict[str, Any] = {f.name: f.marshmallow_field() for f in self.filters}
+        sorts = ["id", "-id", *self.sorts, *(f"-{s}" for s in self.sorts)]
+        attrs["sort"] = fields.String(
+            validate=validate.OneOf(sorts),
+            metadata={"description": "sort field; `-` for descending; ties break on id"},
+        )
+        return PageQuerySchema.from_dict(attrs, name=f"{camel(self.name)}Query")
+
+
+def hub_fields(schema: type[Schema], exclude: set[str] | frozenset[str] = frozenset()) -> list[str]:
+    """The hub fields a schema dumps: plain fields only, never embedded or computed ones."""
+    names = []
+    for name, f in schema._declared_fields.items():
+        if name in exclude or isinstance(f, fields.Function | fields.Method):
+            continue
+        if isinstance(f, fields.List) and isinstance(f.inner, fields.Nested):
+            continue
+        names.append(f.data_key or name)
+    return names
+
+
+def camel(name: str) -> str:
+    return "".join(part.capitalize() for part in name.replace("_", "-").split("-"))
+
+
+PARTNERSHIP = Filter("partnership", "partnership", description="the supplier-distributor pair")
+STATUS = Filter("status", "status", type="str")
+
+_RESOURCES = [
+    Resource(
+        "organizations",
+        "organizations",
+        organizations.OrganizationSchema,
+        "organizations",
+        "Organizations: the user's own and its partners",
+        filters=(Filter("kind", "kind", type="str"),),
+        sorts=("name",),
+    ),
+    Resource(
+        "partnerships",
+        "partnerships",
+        partnerships.PartnershipSchema,
+        "partnerships",
+        "Supplier-distributor pairs the user is a side of (or manages)",
+        filters=(Filter("supplier", "supplier"), Filter("distributor", "distributor"), STATUS),
+    ),
+    Resource(
+        "skus",
+        "skus",
+        skus.SkuSchema,
+        "skus",
+        "SKUs: a supplier's own, or its partner suppliers' for a distributor",
+        filters=(
+            Filter("supplier", "supplier"),
+            Filter("gtin", "gtin", type="str"),
+            STATUS,
+        ),
+        sorts=("gtin",),
+    ),
+    Resource(
+        "sku-codes",
+        "sku_codes",
+        sku_codes.SkuCodeSchema,
+        "sku_codes",
+        "Distributors' own item codes for SKUs",
+        filters=(Filter("sku", "sku"), Filter("distributor", "distributor")),
+        key_type="str",
+    ),
+    Resource(
+        "locations",
+        "locations",
+        locations.LocationSchema,
+        "locations",
+        "Stores and DCs: a distributor's own; for a supplier, those its orders ship to "
+        "and those its agreements in force cover",
+        filters=(
+            Filter("distributor", "distributor"),
+            Filter("region", "region", type="str"),
+            Filter("kind", "kind", type="str"),
+        ),
+        sorts=("ref",),
+    ),
+    Resource(
+        "pos-sales",
+        "pos_sales",
+        pos_sales.PosSaleSchema,
+        "shared:pos",
+        "Daily point of sale: a distributor's own; for a supplier, what agreements in "
+        "force share (grantor, kinds, scope, dates, own SKUs)",
+        filters=(
+            Filter("distributor", "distributor"),
+            Filter("sku", "sku"),
+            Filter("location", "location"),
+            Filter("region", "location.region", type="str", description="the location's region"),
+            Filter("day_from", "day", "_gte", "date", "first day, inclusive"),
+            Filter("day_to", "day", "_lte", "date", "last day, inclusive"),
+        ),
+        sorts=("day",),
+        key_type="str",
+        summary=True,
+    ),
+    Resource(
+        "inventory-positions",
+        "inventory_positions",
+        inventory_positions.InventoryPositionSchema,
+        "shared:inventory",
+        "Daily inventory, scoped as POS is",
+        filters=(
+            Filter("distributor", "distributor"),
+            Filter("sku", "sku"),
+            Filter("location", "location"),
+            Filter("day_from", "day", "_gte", "date", "first day, inclusive"),
+            Filter("day_to", "day", "_lte", "date", "last day, inclusive"),
+        ),
+        sorts=("day",),
+        key_type="str",
+    ),
+    Resource(
+        "forecasts",
+        "forecasts",
+        forecasts.ForecastSchema,
+        "shared:forecasts",
+        "Weekly forecasts and commitments, scoped as POS is",
+        filters=(
+            Filter("distributor", "distributor"),
+            Filter("sku", "sku"),
+            Filter("location", "location"),
+            Filter("week_from", "week_start", "_gte", "date", "first week start, inclusive"),
+            Filter("week_to", "week_start", "_lte", "date", "last week start, inclusive"),
+        ),
+        sorts=("week_start",),
+        key_type="str",
+    ),
+    Resource(
+        "promotions",
+        "promotions",
+        promotions.PromotionSchema,
+        "pair",
+        "Promotions of the user's pairs (suppliers never see a distributor's drafts)",
+        filters=(
+            PARTNERSHIP,
+            STATUS,
+            Filter("starts_from", "start_date", "_gte", "date"),
+            Filter("starts_to", "start_date", "_lte", "date"),
+        ),
+        sorts=("start_date",),
+        children=(
+            Child("skus", "promotion_skus", "promotion", promotions.PromotionSkuSchema, True),
+            Child(
+                "locations",
+                "promotion_locations",
+                "promotion",
+                promotions.PromotionLocationSchema,
+                True,
+            ),
+            Child("history", "promotion_events", "promotion", promotions.PromotionEventSchema),
+        ),
+        creates={DISTRIBUTOR_USER: Write(promotions.PromotionCreate, "create_promotion")},
+        updates={
+            DISTRIBUTOR_USER: Write(promotions.PromotionUpdate, "edit_promotion"),
+            SUPPLIER_USER: Write(promotions.PromotionUpdate, "answer_promotion"),
+        },
+        hide_drafts_from_supplier=True,
+    ),
+    Resource(
+        "purchase-orders",
+        "purchase_orders",
+        purchase_orders.PurchaseOrderSchema,
+        "pair",
+        "Purchase orders of the user's pairs, with their lines",
+        filters=(
+            PARTNERSHIP,
+            STATUS,
+            Filter("ordered_from", "ordered_on", "_gte", "date"),
+            Filter("ordered_to", "ordered_on", "_lte", "date"),
+        ),
+        sorts=("ordered_on", "number"),
+        children=(
+            Child("lines", "po_lines", "purchase_order", purchase_orders.PoLineSchema, True),
+        ),
+        creates={
+            DISTRIBUTOR_USER: Write(purchase_orders.PurchaseOrderCreate, "create_purchase_order")
+        },
+        updates={
+            DISTRIBUTOR_USER: Write(purchase_orders.PurchaseOrderUpdate, "change_purchase_order"),
+            SUPPLIER_USER: Write(purchase_orders.PurchaseOrderUpdate, "acknowledge_purchase_order"),
+        },
+    ),
+    Resource(
+        "shipments",
+        "shipments",
+        shipments.ShipmentSchema,
+        "pair",
+        "Advance ship notices of the user's pairs, with their lines",
+        filters=(PARTNERSHIP, Filter("purchase_order", "purchase_order"), STATUS),
+        sorts=("ship_date",),
+        children=(
+            Child("lines", "shipment_lines", "shipment", shipments.ShipmentLineSchema, True),
+        ),
+    ),
+    Resource(
+        "invoices",
+        "invoices",
+        invoices.InvoiceSchema,
+        "pair",
+        "Invoices of the user's pairs, with their lines",
+        filters=(PARTNERSHIP, Filter("purchase_order", "purchase_order"), STATUS),
+        sorts=("invoice_date",),
+        children=(Child("lines", "invoice_lines", "invoice", invoices.InvoiceLineSchema, True),),
+    ),
+    Resource(
+        "business-plans",
+        "business_plans",
+        business_plans.BusinessPlanSchema,
+        "pair",
+        "Joint business plans of the user's pairs",
+        filters=(PARTNERSHIP, Filter("year", "year"), STATUS),
+        sorts=("year",),
+        children=(
+            Child(
+                "revisions",
+                "plan_revisions",
+                "plan",
+                business_plans.PlanRevisionSchema,
+                writes={
+                    ACCOUNT_MANAGER: Write(business_plans.PlanRevisionCreate, "add_plan_child")
+                },
+            ),
+            Child(
+                "actions",
+                "plan_actions",
+                "plan",
+                business_plans.PlanActionSchema,
+                writes={ACCOUNT_MANAGER: Write(business_plans.PlanActionCreate, "add_plan_child")},
+            ),
+        ),
+        creates={ACCOUNT_MANAGER: Write(business_plans.BusinessPlanCreate, "create_managed")},
+        updates={ACCOUNT_MANAGER: Write(business_plans.BusinessPlanUpdate, "update_managed")},
+    ),
+    Resource(
+        "risks",
+        "risks",
+        risks.RiskSchema,
+        "pair",
+        "The risk register of the user's pairs",
+        filters=(PARTNERSHIP, STATUS, Filter("category", "category", type="str")),
+        sorts=("review_date",),
+        creates={ACCOUNT_MANAGER: Write(risks.RiskCreate, "create_managed")},
+        updates={ACCOUNT_MANAGER: Write(risks.RiskUpdate, "update_managed")},
+    ),
+    Resource(
+        "scorecards",
+        "scorecards",
+        scorecards.ScorecardSchema,
+        "pair",
+        "Scorecards of the user's pairs, with their KPI values",
+        filters=(
+            PARTNERSHIP,
+            Filter("period_from", "period_start", "_gte", "date"),
+            Filter("period_to", "period_end", "_lte", "date"),
+        ),
+        sorts=("period_start",),
+        children=(
+            Child(
+                "values",
+                "scorecard_values",
+                "scorecard",
+                scorecards.ScorecardValueSchema,
+                True,
+                writes={
+                    ACCOUNT_MANAGER: Write(scorecards.ScorecardValueCreate, "add_scorecard_value")
+                },
+            ),
+        ),
+        creates={ACCOUNT_MANAGER: Write(scorecards.ScorecardCreate, "create_managed")},
+        updates={ACCOUNT_MANAGER: Write(scorecards.ScorecardUpdate, "update_managed")},
+    ),
+    Resource(
+        "share-agreements",
+        "share_agreements",
+        share_agreements.ShareAgreementSchema,
+        "agreements",
+        "Data-sharing agreements the user's organization grants or receives",
+        filters=(Filter("grantor", "grantor"), Filter("grantee", "grantee"), STATUS),
+        sorts=("valid_from",),
+    ),
+    Resource(
+        "edi-messages",
+        "edi_messages",
+        edi_messages.EdiMessageSchema,
+        "edi",
+        "EDI interchanges the user's organization sent or received",
+        filters=(
+            Filter("direction", "direction", type="str"),
+            Filter("message_type", "message_type", type="str"),
+            STATUS,
+        ),
+        sorts=("received_at",),
+    ),
+]
+
+RESOURCES: dict[str, Resource] = {r.name: r for r in _RESOURCES}
+BY_COLLECTION: dict[str, Resource] = {r.collection: r for r in _RESOURCES}

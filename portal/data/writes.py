@@ -1,0 +1,361 @@
+"""The writes each role may make, with their business rules.
+
+Input arrives already validated by the resource's schema (types, enums, field sets per
+role). Here: every record the request names must be in the user's scope (the pair, its
+supplier's SKUs, its distributor's locations, the PO's own lines), status changes follow
+the allowed transitions, and the first promised date of a PO is kept as the original
+commitment. Each successful write leaves one audit entry naming the records written.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from portal.data.errors import Conflict, HubFailed, Invalid
+from portal.data.registry import Child, Resource
+
+if TYPE_CHECKING:
+    from portal.data.access import DataAccess
+
+Row = dict[str, Any]
+
+#: Promotion status a distributor may move to, from each status.
+DISTRIBUTOR_PROMOTION_MOVES: dict[str, frozenset[str]] = {
+    "draft": frozenset({"draft", "submitted", "cancelled"}),
+    "submitted": frozenset({"submitted", "draft", "cancelled"}),
+    "declined": frozenset({"declined", "draft", "submitted", "cancelled"}),
+    "accepted": frozenset({"accepted", "cancelled"}),
+    "cancelled": frozenset(),
+}
+#: Promotion status in which a distributor may still change the terms.
+PROMOTION_TERMS_OPEN = frozenset({"draft", "submitted", "declined"})
+#: PO status a supplier may acknowledge (or re-promise) in.
+PO_PROMISABLE = frozenset({"open", "acknowledged"})
+
+
+def to_hub(data: Mapping[str, Any]) -> Row:
+    """The payload as the hub takes it: dates as ISO text."""
+    return {k: v.isoformat() if isinstance(v, dt.date) else v for k, v in data.items()}
+
+
+def now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
+
+
+def created_id(row: Any) -> Any:
+    """The id of a row the hub just created (the user can read it back)."""
+    if not isinstance(row, dict) or "id" not in row:
+        raise HubFailed("the hub created a record the user cannot read back")
+    return row["id"]
+
+
+def _day(value: Any) -> str | None:
+    return str(value)[:10] if value else None
+
+
+def promise_changes(row: Mapping[str, Any], promised: dt.date) -> Row:
+    """The date fields a new promise changes on a PO or PO line.
+
+    The first promise sets ``promised_date`` and ``original_promised_date``; a later,
+    different one sets ``promised_date`` and ``revised_date``. The original is never
+    overwritten.
+    """
+    new = promised.isoformat()
+    original = _day(row.get("original_promised_date"))
+    current = _day(row.get("promised_date"))
+    if original is None and current is None:
+        return {"promised_date": new, "original_promised_date": new}
+    changes: Row = {}
+    if original is None:  # promised before this rule existed: that was the original
+        changes["original_promised_date"] = current
+    if new != current:
+        changes.update({"promised_date": new, "revised_date": new})
+    return changes
+
+
+# -- promotions -----------------------------------------------------------------------
+
+
+def _promotion_event(acc: DataAccess, promotion: Row, status: str, comment: str | None) -> None:
+    event = {
+        "promotion": promotion["id"],
+        "partnership": promotion["partnership"],
+        "status": status,
+        "comment": comment,
+        "at": now(),
+        "actor": acc.actor.id,
+    }
+    acc.write(
+        lambda: acc.hub.create_item("promotion_events", event, fields=["id"]), "promotion_events"
+    )
+
+
+def create_promotion(acc: DataAccess, res: Resource, data: Row) -> Row:
+    """A distributor proposes a promotion on its pair's SKUs at its own locations."""
+    pair = acc.pair(data["partnership"])
+    acc.require("skus", data["skus"], "skus", where={"supplier": {"_eq": pair.supplier}})
+    acc.require(
+        "locations",
+        data["locations"],
+        "locations",
+        where={"distributor": {"_eq": pair.distributor}},
+    )
+    terms = {k: v for k, v in data.items() if k not in ("skus", "locations")}
+    created = acc.write(
+        lambda: acc.hub.create_item(
+            res.collection, to_hub({**terms, "partnership": pair.id}), fields=["id"]
+        ),
+        res.collection,
+    )
+    promotion = {"id": created_id(created), "partnership": pair.id}
+    links = [
+        ("promotion_skus", "sku", data["skus"]),
+        ("promotion_locations", "location", data["locations"]),
+    ]
+    for collection, field, ids in links:
+        if ids:
+            rows = [{"promotion": promotion["id"], "partnership": pair.id, field: i} for i in ids]
+            acc.write(lambda c=collection, r=rows: acc.hub.create_items(c, r), collection)
+    _promotion_event(acc, promotion, data["status"], None)
+    acc.record(
+        "promotions.create",
+        res.collection,
+        [promotion["id"]],
+        {"status": data["status"], "skus": data["skus"], "locations": data["locations"]},
+    )
+    return acc.get(res.name, promotion["id"])
+
+
+def edit_promotion(acc: DataAccess, res: Resource, current: Row, data: Row) -> Row:
+    """A distributor changes a promotion's terms or moves its status."""
+    status = data.pop("status", current["status"])
+    comment = data.pop("comment", None)
+    if status not in DISTRIBUTOR_PROMOTION_MOVES[current["status"]]:
+        raise Conflict(
+            f"a {current['status']} promotion cannot become {status}",
+            {"status": [f"not allowed from {current['status']}"]},
+        )
+    if data and current["status"] not in PROMOTION_TERMS_OPEN:
+        raise Conflict(
+            f"the terms of a {current['status']} promotion are fixed; cancel it instead",
+            {"_schema": ["terms are fixed"]},
+        )
+    start = data.get("start_date") or dt.date.fromisoformat(_day(current["start_date"]) or "")
+    end = data.get("end_date") or dt.date.fromisoformat(_day(current["end_date"]) or "")
+    if end < start:
+        raise Invalid("the promotion would end before it starts", {"end_date": ["before start"]})
+    changes = to_hub(data)
+    if status != current["status"]:
+        changes["status"] = status
+    if not changes:
+        raise Invalid("nothing to change", {"_schema": ["nothing to change"]})
+    acc.write(
+        lambda: acc.hub.update_item(res.collection, current["id"], changes, fields=["id"]),
+        res.collection,
+    )
+    if "status" in changes:
+        _promotion_event(acc, current, status, comment)
+    acc.record("promotions.update", res.collection, [current["id"]], {"changes": changes})
+    return acc.get(res.name, current["id"])
+
+
+def answer_promotion(acc: DataAccess, res: Resource, current: Row, data: Row) -> Row:
+    """The supplier accepts or declines a submitted promotion, with a comment."""
+    if current["status"] != "submitted":
+        raise Conflict(
+            f"only a submitted promotion can be answered; this one is {current['status']}",
+            {"status": [f"the promotion is {current['status']}"]},
+        )
+    status, comment = data["status"], data.get("comment")
+    acc.write(
+        lambda: acc.hub.update_item(
+            res.collection,
+            current["id"],
+            {"status": status, "supplier_comment": comment},
+            fields=["id"],
+        ),
+        res.collection,
+    )
+    _promotion_event(acc, current, status, comment)
+    acc.record("promotions.answer", res.collection, [current["id"]], {"status": status})
+    return acc.get(res.name, current["id"])
+
+
+# -- purchase orders ------------------------------------------------------------------
+
+
+def create_purchase_order(acc: DataAccess, res: Resource, data: Row) -> Row:
+    """A distributor orders from its pair's supplier, shipped to one of its own locations."""
+    pair = acc.pair(data["partnership"])
+    acc.require(
+        "locations", [data["ship_to"]], "ship_to", where={"distributor": {"_eq": pair.distributor}}
+    )
+    lines = data.pop("lines")
+    acc.require(
+        "skus", [line["sku"] for line in lines], "lines", where={"supplier": {"_eq": pair.supplier}}
+    )
+    order = to_hub({**data, "partnership": pair.id, "status": "open"})
+    created = acc.write(
+        lambda: acc.hub.create_item(res.collection, order, fields=["id"]), res.collection
+    )
+    order_id = created_id(created)
+    rows = [{**line, "purchase_order": order_id, "partnership": pair.id} for line in lines]
+    try:
+        acc.write(lambda: acc.hub.create_items("po_lines", rows), "po_lines")
+    except Exception:
+        acc.record("purchase_orders.create_incomplete", res.collection, [order_id], {})
+        raise
+    acc.record(
+        "purchase_orders.create",
+        res.collection,
+        [order_id],
+        {"number": data["number"], "lines": len(rows)},
+    )
+    return acc.get(res.name, order_id)
+
+
+def change_purchase_order(acc: DataAccess, res: Resource, current: Row, data: Row) -> Row:
+    """A distributor cancels its PO, or changes the requested date or ship-to while open."""
+    if current["status"] != "open" and set(data) - {"status"}:
+        raise Conflict(
+            f"a {current['status']} order can no longer change; cancel it instead",
+            {"_schema": ["the order is no longer open"]},
+        )
+    if current["status"] in ("cancelled", "received", "shipped"):
+        raise Conflict(
+            f"a {current['status']} order cannot be cancelled",
+            {"status": [f"the order is {current['status']}"]},
+        )
+    if "ship_to" in data:
+        pair = acc.pair(current["partnership"])
+        acc.require(
+            "locations",
+            [data["ship_to"]],
+            "ship_to",
+            where={"distributor": {"_eq": pair.distributor}},
+        )
+    changes = to_hub(data)
+    acc.write(
+        lambda: acc.hub.update_item(res.collection, current["id"], changes, fields=["id"]),
+        res.collection,
+    )
+    acc.record("purchase_orders.change", res.collection, [current["id"]], {"changes": changes})
+    return acc.get(res.name, current["id"])
+
+
+def acknowledge_purchase_order(acc: DataAccess, res: Resource, current: Row, data: Row) -> Row:
+    """The supplier acknowledges (or rejects) a PO, promising a date per order and line."""
+    if current["status"] not in PO_PROMISABLE:
+        raise Conflict(
+            f"a {current['status']} order cannot be acknowledged",
+            {"status": [f"the order is {current['status']}"]},
+        )
+    status = data.get("status")
+    promised: dt.date | None = data.get("promised_date")
+    first = current.get("original_promised_date") is None and current.get("promised_date") is None
+    if status == "acknowledged" and promised is None and first:
+        raise Invalid(
+            "acknowledging an order needs a promised date",
+            {"promised_date": ["required to acknowledge"]},
+        )
+    if status == "rejected" and (promised is not None or data.get("lines")):
+        raise Invalid("a rejection promises nothing", {"status": ["reject without promises"]})
+    changes: Row = {}
+    if promised is not None:
+        changes.update(promise_changes(current, promised))
+    if status and status != current["status"]:
+        changes["status"] = status
+    if status == "acknowledged" and not current.get("acknowledged_at"):
+        changes["acknowledged_at"] = now()
+
+    line_changes: dict[int, Row] = {}
+    if data.get("lines"):
+        lines = res.child("lines")
+        assert lines is not None
+        own = {
+            int(r["id"]): r
+            for r in acc.children_rows(res, lines, current["id"], limit=-1, offset=0)
+        }
+        unknown = [line["id"] for line in data["lines"] if int(line["id"]) not in own]
+        if unknown:
+            acc.deny("po_lines", unknown, "lines")
+        for line in data["lines"]:
+            row = own[int(line["id"])]
+            change: Row = {}
+            if "qty_promised" in line:
+                change["qty_promised"] = line["qty_promised"]
+            if line.get("promised_date") is not None:
+                change.update(promise_changes(row, line["promised_date"]))
+            if change:
+                line_changes[int(line["id"])] = change
+    if not changes and not line_changes:
+        return acc.get(res.name, current["id"])
+    if changes:
+        acc.write(
+            lambda: acc.hub.update_item(res.collection, current["id"], changes, fields=["id"]),
+            res.collection,
+        )
+    for line_id, change in line_changes.items():
+        acc.write(
+            lambda i=line_id, c=change: acc.hub.update_item("po_lines", i, c, fields=["id"]),
+            "po_lines",
+        )
+    acc.record(
+        "purchase_orders.acknowledge",
+        res.collection,
+        [current["id"]],
+        {"changes": changes, "lines": {str(k): v for k, v in line_changes.items()}},
+    )
+    return acc.get(res.name, current["id"])
+
+
+# -- what account managers keep for their pairs (plans, risks, scorecards) -------------
+
+
+def create_managed(acc: DataAccess, res: Resource, data: Row) -> Row:
+    pair = acc.pair(data["partnership"])
+    created = acc.write(
+        lambda: acc.hub.create_item(
+            res.collection, to_hub({**data, "partnership": pair.id}), fields=["id"]
+        ),
+        res.collection,
+    )
+    key = created_id(created)
+    acc.record(f"{res.collection}.create", res.collection, [key], {"pair": pair.id})
+    return acc.get(res.name, key)
+
+
+def update_managed(acc: DataAccess, res: Resource, current: Row, data: Row) -> Row:
+    acc.pair(current["partnership"])
+    changes = to_hub(data)
+    acc.write(
+        lambda: acc.hub.update_item(res.collection, current["id"], changes, fields=["id"]),
+        res.collection,
+    )
+    acc.record(
+        f"{res.collection}.update", res.collection, [current["id"]], {"fields": sorted(changes)}
+    )
+    return acc.get(res.name, current["id"])
+
+
+def add_child(acc: DataAccess, res: Resource, child: Child, parent: Row, data: Row) -> Row:
+    """A row under a parent of the user's pair: the parent and pair are the parent's own."""
+    pair = acc.pair(parent["partnership"])
+    row = to_hub({**data, child.parent_field: parent["id"], "partnership": pair.id})
+    created = acc.write(
+        lambda: acc.hub.create_item(child.collection, row, fields=["id"]), child.collection
+    )
+    key = created_id(created)
+    acc.record(
+        f"{child.collection}.create",
+        child.collection,
+        [key],
+        {"parent": parent["id"], "pair": pair.id},
+    )
+    return acc.child_row(res, child, key)
+
+
+add_plan_child = add_child
+add_scorecard_value = add_child
