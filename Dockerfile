@@ -15,6 +15,8 @@ RUN pip install --no-cache-dir --require-hashes --no-deps -r requirements.lock
 
 COPY pyproject.toml README.md ./
 COPY directus/*.py directus/package.json directus/package-lock.json ./directus/
+COPY domain/ ./domain/
+COPY governance/ ./governance/
 COPY migrations/ ./migrations/
 COPY portal/ ./portal/
 COPY sync/ ./sync/

@@ -60,10 +60,6 @@ class Tokens:
     refresh_token: str | None
     expires_at: float  # epoch seconds
 
-    @property
-    def session_mode(self) -> bool:
-        return self.refresh_token is None
-
     @classmethod
     def from_auth_response(cls, data: Mapping[str, Any], now: float | None = None) -> Tokens:
         now = time.time() if now is None else now

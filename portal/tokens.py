@@ -36,6 +36,7 @@ from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 from directus import AuthFailed, ForbiddenOrMissing, HubClient, HubError, Tokens
 from governance import audit
 from portal.auth import (
+    IP_LIMIT,
     THROTTLED,
     PortalUser,
     account_throttled,
@@ -61,7 +62,6 @@ TOKEN_PATTERN = re.compile(r"tdm_([0-9a-f]{32})_([A-Za-z0-9_-]{43})")
 LIST_FIELDS = ["id", "name", "created_at", "last_used_at", "expires_at", "revoked_at"]
 #: ``last_used_at`` is written at most this often per token (it costs a hub write).
 LAST_USED_RESOLUTION = dt.timedelta(minutes=1)
-IP_LIMIT = "20 per minute"
 
 
 @dataclass(frozen=True)
