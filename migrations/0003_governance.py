@@ -137,7 +137,16 @@ def common(side: str) -> list[tuple[str, str, dict[str, Any]]]:
                 "presets": {"user": ME},
             },
         ),
-        ("api_tokens", "update", {"permissions": OWN_TOKENS, "fields": ["revoked_at"]}),
+        # Revoking is one-way: a revoked token cannot be reinstated by clearing revoked_at.
+        (
+            "api_tokens",
+            "update",
+            {
+                "permissions": {"_and": [OWN_TOKENS, {"revoked_at": {"_null": True}}]},
+                "fields": ["revoked_at"],
+                "validation": {"revoked_at": {"_nnull": True}},
+            },
+        ),
     ]
     for collection in PAIR_BOUND:
         rules.append((collection, "read", {"permissions": pair_rule(collection, side)}))
@@ -524,7 +533,6 @@ def upgrade(hub: HubClient) -> None:
     )
     ensure_permission(hub, auth, "api_tokens", "read")
     ensure_permission(hub, auth, "api_tokens", "update", fields=["sealed", "last_used_at"])
-    ensure_permission(hub, auth, "directus_users", "read", fields=["id", "status"])
     role = ensure_role(hub, PORTAL_AUTH_ROLE, policies=[auth])
     ensure_service_user(
         hub, PORTAL_AUTH_EMAIL, role, first_name="Tandem", last_name="Portal token verifier"

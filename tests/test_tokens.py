@@ -11,6 +11,7 @@ import pytest
 import requests
 from werkzeug.serving import make_server
 
+from directus import HubClient, HubError
 from governance.partners import deactivate_partner
 from governance.users import deactivate_user
 from portal.sealing import derive_fernet, unseal
@@ -115,6 +116,20 @@ def test_a_revoked_token_gets_401_on_the_next_request(admin, portal, served):
     )
     assert page.status_code == 200
     assert "revoked" in page.get_data(as_text=True)
+    assert _api(served, token).status_code == 401
+
+
+def test_a_revoked_token_cannot_be_reinstated_through_the_hub(admin, hub, portal, served):
+    """Users may set revoked_at on their own rows in the hub, but never clear it again."""
+    member = make_user(admin)
+    client = sign_in(portal, member)
+    _, token = _mint(client, member)
+    token_id = token.split("_")[1]
+    own = HubClient.login(hub.url, member.email, member.password)
+    own.update_item("api_tokens", token_id, {"revoked_at": "2026-11-23T00:00:00Z"})
+    with pytest.raises(HubError):
+        own.update_item("api_tokens", token_id, {"revoked_at": None})
+    assert admin.read_item("api_tokens", token_id)["revoked_at"] is not None
     assert _api(served, token).status_code == 401
 
 
