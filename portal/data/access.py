@@ -140,9 +140,10 @@ class DataAccess:
         except RecordNotUnique as exc:
             raise Conflict("a record with these values exists already") from exc
         except InvalidPayload as exc:
-            if writing is None:
+            if writing is None or exc.code == "INVALID_QUERY":
+                # Not the user's values: the query or the hub's own rules could not run.
                 log.error("hub refused a scoped query: %s", exc.message)
-                raise HubFailed("the data hub refused the query") from exc
+                raise HubFailed("the data hub could not run this request") from exc
             raise Invalid(
                 "the data hub refused these values", {_hub_field(exc): [exc.message]}
             ) from exc
@@ -158,11 +159,22 @@ class DataAccess:
                 return []
 
     def _count(self, collection: str, filter_: Filter) -> int:
+        """How many distinct rows match.
+
+        ``countDistinct(id)``, not ``count(*)``: Directus 11.17.4 counts a row once per
+        policy that lets the user read it, so ``count(*)`` over-counts a user with two.
+        """
         with self._hub_errors():
             try:
-                return self.hub.count_items(collection, filter_ or None)
+                rows = self.hub.aggregate(
+                    collection, {"countDistinct": ["id"]}, filter=filter_ or None
+                )
             except ForbiddenOrMissing:
                 return 0
+        if not rows:
+            return 0
+        value = rows[0].get("countDistinct")
+        return as_int(value.get("id") if isinstance(value, dict) else value or 0, "count")
 
     # -- filters ------------------------------------------------------------------------
 
@@ -304,16 +316,8 @@ class DataAccess:
         filter_ = all_of(scope, self.query_filter(res, query))  # type: ignore[arg-type]
         keys = [k for k in ("distributor", "location", "sku") if k in group_by]
         by_day = "week" in group_by
-        with self._hub_errors():
-            try:
-                groups = self.hub.aggregate(
-                    res.collection,
-                    {"sum": ["units", "net_sales_minor"], "count": ["*"]},
-                    group_by=[*keys, *(["day"] if by_day else []), "currency"],
-                    filter=filter_ or None,
-                )
-            except ForbiddenOrMissing:
-                groups = []
+        group_fields = [*keys, *(["day"] if by_day else []), "currency"]
+        groups = self._sum_groups(res.collection, filter_, group_fields)
         buckets: dict[tuple[Any, ...], dict[str, Any]] = {}
         for group in groups:
             out = {k: as_int(group[k], k) for k in keys}
@@ -324,13 +328,81 @@ class DataAccess:
             bucket = buckets.setdefault(
                 tuple(out.values()), {**out, "units": 0, "net_sales_minor": 0, "rows": 0}
             )
-            sums = group.get("sum") or {}
-            bucket["units"] += as_int(sums.get("units") or 0, "units")
-            bucket["net_sales_minor"] += as_int(sums.get("net_sales_minor") or 0, "money")
-            bucket["rows"] += as_int(group.get("count") or 0, "count")
+            bucket["units"] += group["units"]
+            bucket["net_sales_minor"] += group["net_sales_minor"]
+            bucket["rows"] += group["rows"]
         ordered = [buckets[k] for k in sorted(buckets, key=lambda k: tuple(map(str, k)))]
         start = (page - 1) * per_page
         return Page(ordered[start : start + per_page], page, per_page, len(ordered))
+
+    def _sum_groups(
+        self, collection: str, filter_: Filter, group_fields: list[str]
+    ) -> list[dict[str, Any]]:
+        """Sums of units and money, and row counts, per group, as integers.
+
+        The hub's aggregate counts a row once per policy that lets the user read it
+        (Directus 11.17.4), so each group's ``count(*)`` is checked against its
+        ``countDistinct(id)``; if they differ, the sums are made here from the rows.
+        """
+        with self._hub_errors():
+            try:
+                groups = self.hub.aggregate(
+                    collection,
+                    {
+                        "sum": ["units", "net_sales_minor"],
+                        "count": ["*"],
+                        "countDistinct": ["id"],
+                    },
+                    group_by=group_fields,
+                    filter=filter_ or None,
+                )
+            except ForbiddenOrMissing:
+                return []
+        out = []
+        for group in groups:
+            sums = group.get("sum") or {}
+            distinct = group.get("countDistinct")
+            distinct = distinct.get("id") if isinstance(distinct, dict) else distinct
+            rows = as_int(group.get("count") or 0, "count")
+            if rows != as_int(distinct or 0, "count"):
+                log.warning("hub aggregate counted rows twice on %s; summing rows", collection)
+                return self._sum_rows(collection, filter_, group_fields)
+            out.append(
+                {
+                    **{k: group[k] for k in group_fields},
+                    "units": as_int(sums.get("units") or 0, "units"),
+                    "net_sales_minor": as_int(sums.get("net_sales_minor") or 0, "money"),
+                    "rows": rows,
+                }
+            )
+        return out
+
+    def _sum_rows(
+        self, collection: str, filter_: Filter, group_fields: list[str]
+    ) -> list[dict[str, Any]]:
+        sums: dict[tuple[Any, ...], dict[str, Any]] = {}
+        with self._hub_errors():
+            rows = self.hub.iter_items(
+                collection,
+                page_size=2000,
+                filter=filter_ or None,
+                fields=[*group_fields, "id", "units", "net_sales_minor"],
+            )
+            for row in rows:
+                key = tuple(row[k] for k in group_fields)
+                group = sums.setdefault(
+                    key,
+                    {
+                        **{k: row[k] for k in group_fields},
+                        "units": 0,
+                        "net_sales_minor": 0,
+                        "rows": 0,
+                    },
+                )
+                group["units"] += as_int(row["units"], "units")
+                group["net_sales_minor"] += as_int(row["net_sales_minor"], "money")
+                group["rows"] += 1
+        return list(sums.values())
 
     # -- writes -------------------------------------------------------------------------
 

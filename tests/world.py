@@ -1,0 +1,656 @@
+"""A small partner world on the session's hub, for the data-layer, API and access tests.
+
+Two suppliers (acme, brava), two distributors (north, south) and the operator's account
+manager, assigned to acme-north. Pairs: acme-north, acme-south, brava-north (no
+brava-south). Each distributor has an east and a west store; POS, inventory and forecast
+rows cover every store and SKU. Sharing agreements:
+
+- ``full``: north → acme, POS + inventory + forecasts, everywhere, since 30 days ago;
+- ``partial``: south → acme, POS only, east region only, since 5 days ago;
+- ``revoked``: north → brava, POS, revoked;
+- ``future``: south → brava, POS + forecasts, from 3 days ahead.
+
+Every row is written through the admin client; the tests read it back as each user.
+Build it with :func:`world_for` (cached per hub and name: it takes a few seconds).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from dataclasses import dataclass, field
+from typing import Any
+
+from directus import HubClient
+from domain.gs1 import with_check_digit
+from governance import partners, sharing, users
+from portal.data import DataAccess
+
+PASSWORD = "tandem-world-password-1"
+TODAY = dt.datetime.now(dt.UTC).date()
+OLD_DAY = TODAY - dt.timedelta(days=20)
+NEW_DAY = TODAY - dt.timedelta(days=2)
+THIS_MONDAY = TODAY - dt.timedelta(days=TODAY.weekday())
+PAST_WEEK = THIS_MONDAY - dt.timedelta(days=7)
+FUTURE_WEEK = THIS_MONDAY + dt.timedelta(days=14)
+
+SUPPLIERS = ("acme", "brava")
+DISTRIBUTORS = ("north", "south")
+PAIRS = (("acme", "north"), ("acme", "south"), ("brava", "north"))
+SKUS = {"oats": "acme", "bran": "acme", "cola": "brava"}
+STORES = {
+    "north-east": ("north", "east"),
+    "north-west": ("north", "west"),
+    "south-east": ("south", "east"),
+    "south-west": ("south", "west"),
+}
+
+
+@dataclass(frozen=True)
+class Who:
+    """A world user as the data layer takes them (what PortalUser carries)."""
+
+    key: str
+    id: str
+    email: str
+    role: str
+    organization_id: int
+
+
+@dataclass
+class World:
+    url: str
+    admin: HubClient
+    tag: str
+    orgs: dict[str, int] = field(default_factory=dict)
+    people: dict[str, Who] = field(default_factory=dict)
+    pairs: dict[str, int] = field(default_factory=dict)  # "acme-north" -> id
+    skus: dict[str, int] = field(default_factory=dict)
+    stores: dict[str, int] = field(default_factory=dict)
+    rows: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)  # coll -> id -> row
+    agreements: dict[str, int] = field(default_factory=dict)
+    records: dict[str, int] = field(default_factory=dict)  # named pair-bound records
+    _clients: dict[str, HubClient] = field(default_factory=dict)
+
+    def client(self, who: str) -> HubClient:
+        """The user's own hub client (signed in once, refreshed as needed)."""
+        if who not in self._clients:
+            self._clients[who] = HubClient.login(self.url, self.people[who].email, PASSWORD)
+        return self._clients[who]
+
+    def access(self, who: str, **kwargs: Any) -> DataAccess:
+        return DataAccess(self.people[who], self.client(who), **kwargs)
+
+    def ids(self, collection: str, **match: Any) -> set[Any]:
+        """Ids of the world's rows of a collection matching every ``field=value``."""
+        return {
+            key
+            for key, row in self.rows.get(collection, {}).items()
+            if all(
+                (value(row[k]) if callable(value) else row[k] == value)
+                for k, value in match.items()
+            )
+        }
+
+    def audit_entries(self, who: str, action: str, since_id: int = 0) -> list[dict[str, Any]]:
+        return self.admin.read_items(
+            "audit_log",
+            filter={
+                "_and": [
+                    {"actor": {"_eq": self.people[who].id}},
+                    {"action": {"_eq": action}},
+                    {"id": {"_gt": since_id}},
+                ]
+            },
+            sort=["id"],
+            limit=-1,
+        )
+
+    def last_audit_id(self) -> int:
+        rows = self.admin.read_items("audit_log", fields=["id"], sort=["-id"], limit=1)
+        return int(rows[0]["id"]) if rows else 0
+
+
+_WORLDS: dict[tuple[str, str], World] = {}
+
+
+def world_for(url: str, admin: HubClient, name: str = "shared") -> World:
+    """The world of this name on this hub, built on first use.
+
+    ``shared`` is read-only: tests that assert exact row sets rely on it staying as
+    built. Tests that write take their own (``scratch``), so they disturb nobody.
+    """
+    if (url, name) not in _WORLDS:
+        _WORLDS[url, name] = build(url, admin)
+    return _WORLDS[url, name]
+
+
+def random_gtin() -> str:
+    return with_check_digit("0" + str(secrets.randbelow(10**11)).zfill(11) + "0")[-14:]
+
+
+def _add(world: World, collection: str, rows: list[dict[str, Any]]) -> list[Any]:
+    """Create rows as the admin; keep them in ``world.rows``; return their ids."""
+    ids = []
+    for row in rows:
+        if "id" in row:
+            world.admin.create_item(collection, row, fields=["id"])
+            key = row["id"]
+        else:
+            key = world.admin.create_item(collection, row, fields=["id"])["id"]
+        world.rows.setdefault(collection, {})[key] = {**row, "id": key}
+        ids.append(key)
+    return ids
+
+
+def build(url: str, admin: HubClient) -> World:
+    tag = secrets.token_hex(3)
+    w = World(url=url, admin=admin, tag=tag)
+    kinds = {**dict.fromkeys(SUPPLIERS, "supplier"), **dict.fromkeys(DISTRIBUTORS, "distributor")}
+    for name, kind in {**kinds, "operator": "operator"}.items():
+        w.orgs[name] = partners.add_partner(admin, f"{name.title()} {tag}", kind, via="test")["id"]
+    roles = {
+        **{s: ("supplier_user", s) for s in SUPPLIERS},
+        **{d: ("distributor_user", d) for d in DISTRIBUTORS},
+        "manager": ("account_manager", "operator"),
+    }
+    for key, (role, org) in roles.items():
+        email = f"{key}-{tag}@tandem-world.example.com"
+        user = users.add_user(admin, email, PASSWORD, role, w.orgs[org], via="test")
+        w.people[key] = Who(key, str(user["id"]), email, role, w.orgs[org])
+    for s, d in PAIRS:
+        w.pairs[f"{s}-{d}"] = partners.ensure_partnership(admin, w.orgs[s], w.orgs[d])
+    partners.assign_manager(admin, w.people["manager"].id, w.orgs["acme"], w.orgs["north"])
+
+    for name, owner in SKUS.items():
+        (w.skus[name],) = _add(
+            w,
+            "skus",
+            [
+                {
+                    "gtin": random_gtin(),
+                    "description": f"{name} {tag}",
+                    "cost_minor": 120,
+                    "list_price_minor": 199,
+                    "currency": "USD",
+                    "supplier": w.orgs[owner],
+                }
+            ],
+        )
+    for name, (owner, region) in STORES.items():
+        (w.stores[name],) = _add(
+            w,
+            "locations",
+            [
+                {
+                    "ref": f"{w.orgs[owner]}:{name}-{tag}",
+                    "code": name,
+                    "name": f"{name} store",
+                    "kind": "store",
+                    "region": region,
+                    "distributor": w.orgs[owner],
+                }
+            ],
+        )
+    _add(
+        w,
+        "sku_codes",
+        [
+            {
+                "id": f"{w.orgs['north']}:N-OATS-{tag}",
+                "item_code": "N-OATS",
+                "sku": w.skus["oats"],
+                "distributor": w.orgs["north"],
+            },
+            {
+                "id": f"{w.orgs['south']}:S-OATS-{tag}",
+                "item_code": "S-OATS",
+                "sku": w.skus["oats"],
+                "distributor": w.orgs["south"],
+            },
+            {
+                "id": f"{w.orgs['north']}:N-COLA-{tag}",
+                "item_code": "N-COLA",
+                "sku": w.skus["cola"],
+                "distributor": w.orgs["north"],
+            },
+        ],
+    )
+    _rows(w)
+    _agreements(w)
+    _pair_records(w)
+    return w
+
+
+def _rows(w: World) -> None:
+    """POS and inventory for every store and SKU, forecasts for the east stores."""
+    pos, inventory, forecasts = [], [], []
+    units = 0
+    for store, (owner, region) in STORES.items():
+        d, loc = w.orgs[owner], w.stores[store]
+        for sku_name in SKUS:
+            sku = w.skus[sku_name]
+            for day in (OLD_DAY, NEW_DAY):
+                units += 1
+                pos.append(
+                    {
+                        "id": f"{d}:{loc}:{sku}:{day}",
+                        "day": day.isoformat(),
+                        "units": units,
+                        "net_sales_minor": units * 250,
+                        "currency": "USD",
+                        "distributor": d,
+                        "location": loc,
+                        "sku": sku,
+                    }
+                )
+            inventory.append(
+                {
+                    "id": f"{d}:{loc}:{sku}:{NEW_DAY}",
+                    "day": NEW_DAY.isoformat(),
+                    "on_hand": 40,
+                    "in_transit": 5,
+                    "on_order": 10,
+                    "distributor": d,
+                    "location": loc,
+                    "sku": sku,
+                }
+            )
+            if region == "east":
+                for week in (PAST_WEEK, FUTURE_WEEK):
+                    forecasts.append(
+                        {
+                            "id": f"{d}:{loc}:{sku}:{week}",
+                            "week_start": week.isoformat(),
+                            "forecast_units": 30,
+                            "distributor": d,
+                            "location": loc,
+                            "sku": sku,
+                        }
+                    )
+    for collection, rows in (
+        ("pos_sales", pos),
+        ("inventory_positions", inventory),
+        ("forecasts", forecasts),
+    ):
+        w.admin.create_items(collection, rows)
+        w.rows[collection] = {r["id"]: r for r in rows}
+
+
+def _agreements(w: World) -> None:
+    grants = {
+        "full": ("north", "acme", ["pos", "inventory", "forecasts"], {}, -30),
+        "partial": ("south", "acme", ["pos"], {"regions": ["east"]}, -5),
+        "revoked": ("north", "brava", ["pos"], {}, -30),
+        "future": ("south", "brava", ["pos", "forecasts"], {}, 3),
+    }
+    for name, (grantor, grantee, kinds, scope, start) in grants.items():
+        row = sharing.grant(
+            w.admin,
+            w.orgs[grantor],
+            w.orgs[grantee],
+            kinds,
+            valid_from=TODAY + dt.timedelta(days=start),
+            via="test",
+            **scope,
+        )
+        w.agreements[name] = int(row["id"])
+        w.rows.setdefault("share_agreements", {})[row["id"]] = row
+    sharing.revoke(w.admin, w.agreements["revoked"], via="test")
+    w.rows["share_agreements"][w.agreements["revoked"]]["status"] = "revoked"
+
+
+def _pair_records(w: World) -> None:
+    p = w.pairs
+    an, as_, bn = p["acme-north"], p["acme-south"], p["brava-north"]
+    window = {
+        "start_date": (TODAY + dt.timedelta(days=10)).isoformat(),
+        "end_date": (TODAY + dt.timedelta(days=17)).isoformat(),
+        "type": "tpr",
+    }
+    for name, pair, status in (
+        ("promo_draft", an, "draft"),
+        ("promo_submitted", an, "submitted"),
+        ("promo_brava", bn, "submitted"),
+        ("promo_south", as_, "submitted"),
+    ):
+        (w.records[name],) = _add(
+            w,
+            "promotions",
+            [{"name": f"{name} {w.tag}", "status": status, "partnership": pair, **window}],
+        )
+    promo = w.records["promo_submitted"]
+    _add(w, "promotion_skus", [{"promotion": promo, "partnership": an, "sku": w.skus["oats"]}])
+    _add(
+        w,
+        "promotion_locations",
+        [{"promotion": promo, "partnership": an, "location": w.stores["north-east"]}],
+    )
+    _add(
+        w,
+        "promotion_events",
+        [
+            {
+                "promotion": promo,
+                "partnership": an,
+                "status": "submitted",
+                "at": dt.datetime.now(dt.UTC).isoformat(),
+            },
+            {
+                "promotion": w.records["promo_draft"],
+                "partnership": an,
+                "status": "draft",
+                "at": dt.datetime.now(dt.UTC).isoformat(),
+            },
+        ],
+    )
+    orders = {
+        "po_acme_north": (an, "north-east", ["oats", "bran"]),
+        "po_acme_south": (as_, "south-east", ["oats"]),
+        "po_brava_north": (bn, "north-west", ["cola"]),
+    }
+    for name, (pair, store, lines) in orders.items():
+        (w.records[name],) = _add(
+            w,
+            "purchase_orders",
+            [
+                {
+                    "number": f"{name}-{w.tag}",
+                    "status": "open",
+                    "ordered_on": (TODAY - dt.timedelta(days=3)).isoformat(),
+                    "requested_date": (TODAY + dt.timedelta(days=14)).isoformat(),
+                    "currency": "USD",
+                    "ship_to": w.stores[store],
+                    "partnership": pair,
+                }
+            ],
+        )
+        _add(
+            w,
+            "po_lines",
+            [
+                {
+                    "purchase_order": w.records[name],
+                    "partnership": pair,
+                    "line_no": n,
+                    "sku": w.skus[sku],
+                    "qty_ordered": 24 * n,
+                    "unit_cost_minor": 120,
+                }
+                for n, sku in enumerate(lines, start=1)
+            ],
+        )
+    po = w.records["po_acme_north"]
+    first_line = min(w.ids("po_lines", purchase_order=po))
+    (w.records["shipment"],) = _add(
+        w,
+        "shipments",
+        [
+            {
+                "number": f"ASN-{w.tag}",
+                "ship_date": TODAY.isoformat(),
+                "purchase_order": po,
+                "partnership": an,
+            }
+        ],
+    )
+    _add(
+        w,
+        "shipment_lines",
+        [
+            {
+                "shipment": w.records["shipment"],
+                "po_line": first_line,
+                "qty_shipped": 24,
+                "partnership": an,
+            }
+        ],
+    )
+    (w.records["invoice"],) = _add(
+        w,
+        "invoices",
+        [
+            {
+                "number": f"INV-{w.tag}",
+                "invoice_date": TODAY.isoformat(),
+                "total_minor": 2880,
+                "currency": "USD",
+                "purchase_order": po,
+                "partnership": an,
+            }
+        ],
+    )
+    _add(
+        w,
+        "invoice_lines",
+        [
+            {
+                "invoice": w.records["invoice"],
+                "po_line": first_line,
+                "qty": 24,
+                "unit_price_minor": 120,
+                "amount_minor": 2880,
+                "partnership": an,
+            }
+        ],
+    )
+    for name, pair in (("plan_acme_north", an), ("plan_brava_north", bn)):
+        (w.records[name],) = _add(
+            w,
+            "business_plans",
+            [{"year": TODAY.year + 1, "targets": {"units": "1200"}, "partnership": pair}],
+        )
+    plan = w.records["plan_acme_north"]
+    _add(
+        w,
+        "plan_revisions",
+        [{"plan": plan, "partnership": an, "quarter": 1, "revised_on": TODAY.isoformat()}],
+    )
+    _add(
+        w,
+        "plan_actions",
+        [{"plan": plan, "partnership": an, "title": "Endcap", "owner_side": "distributor"}],
+    )
+    for name, pair in (("risk_acme_north", an), ("risk_acme_south", as_)):
+        (w.records[name],) = _add(
+            w, "risks", [{"title": f"{name}", "likelihood": 2, "impact": 4, "partnership": pair}]
+        )
+    (w.records["scorecard"],) = _add(
+        w,
+        "scorecards",
+        [
+            {
+                "period_start": PAST_WEEK.isoformat(),
+                "period_end": THIS_MONDAY.isoformat(),
+                "partnership": an,
+            }
+        ],
+    )
+    _add(
+        w,
+        "scorecard_values",
+        [
+            {
+                "scorecard": w.records["scorecard"],
+                "partnership": an,
+                "kpi": "otif",
+                "variant": "walmart_case",
+                "value": "0.953",
+            }
+        ],
+    )
+    for name, sender, receiver in (("edi_north", "north", "acme"), ("edi_south", "south", "brava")):
+        (w.records[name],) = _add(
+            w,
+            "edi_messages",
+            [
+                {
+                    "direction": "in",
+                    "standard": "x12",
+                    "message_type": "850",
+                    "status": "accepted",
+                    "received_at": dt.datetime.now(dt.UTC).isoformat(),
+                    "sender": w.orgs[sender],
+                    "receiver": w.orgs[receiver],
+                }
+            ],
+        )
+
+
+# -- the oracle: what each user should see, stated from the rules, not from the code ----
+
+
+def _pairs_of(w: World, who: str) -> dict[int, tuple[str, str]]:
+    """Pair id -> (supplier, distributor) names, for the pairs ``who`` may see."""
+    role = w.people[who].role
+    out = {}
+    for key, pair_id in w.pairs.items():
+        supplier, distributor = key.split("-")
+        if (
+            (role == "supplier_user" and supplier == who)
+            or (role == "distributor_user" and distributor == who)
+            or (role == "account_manager" and key == "acme-north")
+        ):
+            out[pair_id] = (supplier, distributor)
+    return out
+
+
+def _in_force(w: World, who: str) -> list[dict[str, Any]]:
+    org = w.people[who].organization_id
+    return [
+        a
+        for a in w.rows["share_agreements"].values()
+        if a["grantee"] == org
+        and a["status"] == "active"
+        and dt.date.fromisoformat(a["valid_from"]) <= TODAY
+        and (a["valid_to"] is None or dt.date.fromisoformat(a["valid_to"]) >= TODAY)
+    ]
+
+
+def expected(w: World, who: str, resource: str) -> set[Any]:
+    """The exact ids ``who`` should see in ``resource``."""
+    person = w.people[who]
+    role, org = person.role, person.organization_id
+    pairs = _pairs_of(w, who)
+    store_owner = {w.stores[s]: w.orgs[o] for s, (o, _) in STORES.items()}
+    store_region = {w.stores[s]: r for s, (_, r) in STORES.items()}
+    sku_owner = {w.skus[s]: w.orgs[o] for s, o in SKUS.items()}
+    pair_sides = {pid: (w.orgs[s], w.orgs[d]) for pid, (s, d) in pairs.items()}
+
+    def pair_bound(collection: str, parent: tuple[str, str] | None = None) -> set[Any]:
+        rows = w.rows.get(collection, {})
+        hidden = set()
+        if role == "supplier_user":
+            hidden = {k for k, r in w.rows["promotions"].items() if r["status"] == "draft"}
+        out = set()
+        for key, row in rows.items():
+            if row["partnership"] not in pairs:
+                continue
+            if collection == "promotions" and key in hidden:
+                continue
+            if parent and parent[0] == "promotions" and row[parent[1]] in hidden:
+                continue
+            out.add(key)
+        return out
+
+    if resource == "organizations":
+        ids = {org}
+        for s, d in pair_sides.values():
+            if role != "distributor_user":
+                ids.add(d)
+            if role != "supplier_user":
+                ids.add(s)
+        return ids
+    if resource == "partnerships":
+        return set(pairs)
+    if resource == "skus":
+        if role == "supplier_user":
+            return {k for k, o in sku_owner.items() if o == org}
+        return {k for k, o in sku_owner.items() if o in {s for s, _ in pair_sides.values()}}
+    if resource == "sku-codes":
+        rows = w.rows["sku_codes"]
+        if role == "distributor_user":
+            return {k for k, r in rows.items() if r["distributor"] == org}
+        if role == "supplier_user":
+            partners_ = {d for _, d in pair_sides.values()}
+            return {
+                k
+                for k, r in rows.items()
+                if sku_owner[r["sku"]] == org and r["distributor"] in partners_
+            }
+        return set()
+    if resource == "locations":
+        if role == "distributor_user":
+            return {k for k, o in store_owner.items() if o == org}
+        shown = {
+            r["ship_to"]
+            for r in w.rows["purchase_orders"].values()
+            if r["partnership"] in pair_sides
+            and store_owner[r["ship_to"]] == pair_sides[r["partnership"]][1]
+        }
+        if role == "supplier_user":
+            for a in _in_force(w, who):
+                shown |= {
+                    k
+                    for k, o in store_owner.items()
+                    if o == a["grantor"] and (not a["regions"] or store_region[k] in a["regions"])
+                }
+        return shown
+    shared = {
+        "pos-sales": ("pos_sales", "pos", "day"),
+        "inventory-positions": ("inventory_positions", "inventory", "day"),
+        "forecasts": ("forecasts", "forecasts", "week_start"),
+    }
+    if resource in shared:
+        collection, kind, date_field = shared[resource]
+        rows = w.rows[collection]
+        if role == "distributor_user":
+            return {k for k, r in rows.items() if r["distributor"] == org}
+        if role != "supplier_user":
+            return set()
+        out = set()
+        for a in _in_force(w, who):
+            if kind not in a["kinds"]:
+                continue
+            for k, r in rows.items():
+                if (
+                    r["distributor"] == a["grantor"]
+                    and sku_owner[r["sku"]] == org
+                    and r[date_field] >= a["valid_from"]
+                    and (not a["regions"] or store_region[r["location"]] in a["regions"])
+                ):
+                    out.add(k)
+        return out
+    if resource == "share-agreements":
+        if role == "account_manager":
+            return set()
+        return {
+            k for k, a in w.rows["share_agreements"].items() if org in (a["grantor"], a["grantee"])
+        }
+    if resource == "edi-messages":
+        if role == "account_manager":
+            return set()
+        return {k for k, r in w.rows["edi_messages"].items() if org in (r["sender"], r["receiver"])}
+    collections = {
+        "promotions": "promotions",
+        "purchase-orders": "purchase_orders",
+        "shipments": "shipments",
+        "invoices": "invoices",
+        "business-plans": "business_plans",
+        "risks": "risks",
+        "scorecards": "scorecards",
+    }
+    return pair_bound(collections[resource])
+
+
+def expected_children(w: World, who: str, collection: str, parent_field: str, parent: Any) -> set:
+    """The child rows ``who`` should see under one parent (empty if the parent is hidden)."""
+    pairs = _pairs_of(w, who)
+    drafts = {k for k, r in w.rows["promotions"].items() if r["status"] == "draft"}
+    if w.people[who].role == "supplier_user" and parent_field == "promotion" and parent in drafts:
+        return set()
+    return {
+        k
+        for k, r in w.rows.get(collection, {}).items()
+        if r[parent_field] == parent and r["partnership"] in pairs
+    }
