@@ -1,0 +1,552 @@
+"""Seed the demo into a hub.
+
+Partners, logins, pairs, account-manager assignments and sharing agreements go through
+the governance service (audited, ``via="demo"``); the catalog, stores and pair-bound
+records through the hub client; POS and inventory through :mod:`directus.bulk`.
+
+Idempotent. Each step creates only what is missing, found by natural keys (names,
+e-mails, GTINs, location refs, order numbers), and POS and inventory rows are upserted
+on their natural-key ids, so an interrupted seed resumes without duplicating anything.
+A finished seed writes a ``demo.seed`` audit entry; while it is there, seeding again
+does nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from demo.generate import (
+    ACCOUNTS,
+    CURRENCY,
+    DISTRIBUTORS,
+    FULL,
+    MANAGED_PAIRS,
+    MANAGER,
+    ORGS,
+    SUPPLIERS,
+    Demo,
+    Spec,
+    build,
+    org_fields,
+)
+from directus import HubClient
+from directus.bulk import import_rows, write_rows
+from domain.roles import DISTRIBUTOR_USER, SUPPLIER_USER
+from governance import audit
+from governance.partners import add_partner, assign_manager, ensure_partnership, find_partner
+from governance.sharing import grant, list_agreements, revoke
+from governance.users import add_user, list_users
+
+MARKER = "demo.seed"
+VIA = "demo"
+POS_COLUMNS = (
+    "id",
+    "day",
+    "units",
+    "net_sales_minor",
+    "currency",
+    "distributor",
+    "location",
+    "sku",
+)
+INVENTORY_COLUMNS = (
+    "id",
+    "day",
+    "on_hand",
+    "in_transit",
+    "on_order",
+    "distributor",
+    "location",
+    "sku",
+)
+
+Echo = Callable[[str], None]
+Filter = dict[str, Any]
+Key = tuple[Any, ...]
+
+
+@dataclass(frozen=True)
+class SeedResult:
+    seeded: bool  # False: the demo was there already and nothing was done
+    as_of: dt.date
+    counts: dict[str, int]  # the demo's rows per collection
+    seconds: float
+
+
+def seeded_as_of(admin: HubClient) -> dt.date | None:
+    """The ``as_of`` day of the finished demo seed in this hub, or None."""
+    rows = admin.read_items(
+        "audit_log", filter={"action": {"_eq": MARKER}}, fields=["detail"], sort=["-id"], limit=1
+    )
+    return dt.date.fromisoformat(rows[0]["detail"]["as_of"]) if rows else None
+
+
+def other_partners(admin: HubClient) -> list[str]:
+    """Names of the hub's organizations that are not the demo's."""
+    demo = {o.name for o in ORGS}
+    rows = admin.read_items("organizations", fields=["name"], sort=["id"], limit=-1)
+    return [row["name"] for row in rows if row["name"] not in demo]
+
+
+def _iso(value: dt.date | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _keys(admin: HubClient, collection: str, key: Sequence[str], scope: Filter) -> dict[Key, Any]:
+    fields = list(dict.fromkeys(["id", *key]))
+    rows = admin.read_items(collection, filter=scope, fields=fields, limit=-1)
+    return {tuple(row[k] for k in key): row["id"] for row in rows}
+
+
+def _ensure_rows(
+    admin: HubClient,
+    collection: str,
+    key: Sequence[str],
+    scope: Filter,
+    rows: Sequence[Mapping[str, Any]],
+) -> dict[Key, Any]:
+    """Create the rows whose key is not yet in scope; return every key's id."""
+    have = _keys(admin, collection, key, scope)
+    missing = [row for row in rows if tuple(row[k] for k in key) not in have]
+    if not missing:
+        return have
+    admin.create_items(collection, missing)
+    return _keys(admin, collection, key, scope)
+
+
+def _single(ids: Mapping[Key, Any]) -> dict[Any, Any]:
+    return {key[0]: value for key, value in ids.items()}
+
+
+class _Seeder:
+    def __init__(self, admin: HubClient, demo: Demo) -> None:
+        self.admin = admin
+        self.demo = demo
+        self.counts: dict[str, int] = {}
+        self.orgs: dict[str, int] = {}
+        self.users: dict[str, str] = {}
+        self.pairs: dict[tuple[str, str], int] = {}
+        self.skus: dict[str, int] = {}
+        self.locations: dict[tuple[str, str], int] = {}
+
+    def ensure(
+        self,
+        collection: str,
+        key: Sequence[str],
+        scope: Filter,
+        rows: Sequence[Mapping[str, Any]],
+    ) -> dict[Key, Any]:
+        self.counts[collection] = self.counts.get(collection, 0) + len(rows)
+        return _ensure_rows(self.admin, collection, key, scope, rows)
+
+    def pair_scope(self) -> Filter:
+        return {"partnership": {"_in": sorted(self.pairs.values())}}
+
+    # -- governance ---------------------------------------------------------------
+
+    def partners(self) -> None:
+        for org in ORGS:
+            row = find_partner(self.admin, org.name) or add_partner(
+                self.admin, org.name, org.kind, via=VIA, **org_fields(org)
+            )
+            self.orgs[org.key] = int(row["id"])
+        existing = {u["email"]: u["id"] for u in list_users(self.admin)}
+        for account in ACCOUNTS:
+            if account.email not in existing:
+                existing[account.email] = add_user(
+                    self.admin,
+                    account.email,
+                    account.password,
+                    account.role,
+                    self.orgs[account.org],
+                    first_name=account.first_name,
+                    last_name=account.last_name,
+                    via=VIA,
+                )["id"]
+            self.users[account.email] = str(existing[account.email])
+        for supplier in SUPPLIERS:
+            for dist in DISTRIBUTORS:
+                self.pairs[(supplier.key, dist.key)] = ensure_partnership(
+                    self.admin, self.orgs[supplier.key], self.orgs[dist.key]
+                )
+        for supplier_key, dist_key in MANAGED_PAIRS:
+            assign_manager(
+                self.admin,
+                self.users[MANAGER.email],
+                self.orgs[supplier_key],
+                self.orgs[dist_key],
+                via=VIA,
+            )
+        self.counts.update(
+            organizations=len(ORGS),
+            users=len(ACCOUNTS),
+            partnerships=len(self.pairs),
+            partnership_managers=len(MANAGED_PAIRS),
+        )
+
+    def agreements(self) -> None:
+        for plan in self.demo.agreements:
+            grantor, grantee = self.orgs[plan.grantor], self.orgs[plan.grantee]
+            found = [
+                a
+                for a in list_agreements(self.admin, grantee)
+                if a["grantor"] == grantor and a["purpose"] == plan.purpose
+            ]
+            row = (
+                found[0]
+                if found
+                else grant(
+                    self.admin,
+                    grantor,
+                    grantee,
+                    plan.kinds,
+                    valid_from=plan.valid_from,
+                    regions=plan.regions,
+                    purpose=plan.purpose,
+                    via=VIA,
+                )
+            )
+            if plan.revoked and row["status"] == "active":
+                revoke(self.admin, int(row["id"]), via=VIA)
+        self.counts["share_agreements"] = len(self.demo.agreements)
+
+    # -- catalog and stores -------------------------------------------------------
+
+    def catalog(self) -> None:
+        suppliers = {"supplier": {"_in": [self.orgs[s.key] for s in SUPPLIERS]}}
+        distributors = {"distributor": {"_in": [self.orgs[d.key] for d in DISTRIBUTORS]}}
+        skus = [
+            {
+                "gtin": k.gtin,
+                "description": k.description,
+                "category": k.category,
+                "unit": "EA",
+                "case_pack": k.case_pack,
+                "cost_minor": k.cost_minor,
+                "list_price_minor": k.list_price_minor,
+                "currency": CURRENCY,
+                "lead_time_days": k.lead_time_days,
+                "status": "active",
+                "supplier": self.orgs[k.supplier],
+            }
+            for k in self.demo.skus
+        ]
+        self.skus = _single(self.ensure("skus", ("gtin",), suppliers, skus))
+        locations = [
+            {
+                "ref": f"{self.orgs[loc.distributor]}:{loc.code}",
+                "code": loc.code,
+                "name": loc.name,
+                "kind": loc.kind,
+                "gln": loc.gln,
+                "region": loc.region,
+                "status": "active",
+                "distributor": self.orgs[loc.distributor],
+            }
+            for loc in self.demo.locations
+        ]
+        by_ref = _single(self.ensure("locations", ("ref",), distributors, locations))
+        self.locations = {
+            (loc.distributor, loc.code): by_ref[f"{self.orgs[loc.distributor]}:{loc.code}"]
+            for loc in self.demo.locations
+        }
+        codes = [
+            {
+                "id": f"{self.orgs[c.distributor]}:{c.item_code}",
+                "item_code": c.item_code,
+                "sku": self.skus[c.gtin],
+                "distributor": self.orgs[c.distributor],
+            }
+            for c in self.demo.item_codes
+        ]
+        self.ensure("sku_codes", ("id",), distributors, codes)
+
+    # -- pair-bound records -------------------------------------------------------
+
+    def promotions(self) -> None:
+        demo, scope = self.demo, self.pair_scope()
+        pair_of = {p.name: self.pairs[(p.supplier, p.distributor)] for p in demo.promotions}
+        rows = [
+            {
+                "name": p.name,
+                "type": p.type,
+                "mechanics": p.mechanics,
+                "start_date": _iso(p.start),
+                "end_date": _iso(p.end),
+                "expected_uplift_pct": p.uplift_pct,
+                "status": p.status,
+                "supplier_comment": p.supplier_comment,
+                "partnership": pair_of[p.name],
+            }
+            for p in demo.promotions
+        ]
+        ids = _single(self.ensure("promotions", ("name",), scope, rows))
+        actors = {
+            a.org: self.users[a.email]
+            for a in ACCOUNTS
+            if a.role in (SUPPLIER_USER, DISTRIBUTOR_USER)
+        }
+        self.ensure(
+            "promotion_skus",
+            ("promotion", "sku"),
+            scope,
+            [
+                {"promotion": ids[p.name], "sku": self.skus[g], "partnership": pair_of[p.name]}
+                for p in demo.promotions
+                for g in p.skus
+            ],
+        )
+        self.ensure(
+            "promotion_locations",
+            ("promotion", "location"),
+            scope,
+            [
+                {
+                    "promotion": ids[p.name],
+                    "location": self.locations[(p.distributor, code)],
+                    "partnership": pair_of[p.name],
+                }
+                for p in demo.promotions
+                for code in p.locations
+            ],
+        )
+        self.ensure(
+            "promotion_events",
+            ("promotion", "status"),
+            scope,
+            [
+                {
+                    "promotion": ids[p.name],
+                    "status": status,
+                    "comment": comment,
+                    "at": at.isoformat(),
+                    # The distributor drafts and submits; the supplier answers.
+                    "actor": actors[
+                        p.supplier if status in ("accepted", "declined") else p.distributor
+                    ],
+                    "partnership": pair_of[p.name],
+                }
+                for p in demo.promotions
+                for status, at, comment in p.history
+            ],
+        )
+
+    def orders(self) -> None:
+        demo, scope = self.demo, self.pair_scope()
+        pair_of = {o.number: self.pairs[(o.supplier, o.distributor)] for o in demo.orders}
+        rows = [
+            {
+                "number": o.number,
+                "status": o.status,
+                "ordered_on": _iso(o.ordered_on),
+                "requested_date": _iso(o.requested_date),
+                "promised_date": _iso(o.promised_date),
+                "original_promised_date": _iso(o.original_promised_date),
+                "revised_date": _iso(o.revised_date),
+                "acknowledged_at": o.acknowledged_at.isoformat() if o.acknowledged_at else None,
+                "currency": CURRENCY,
+                "ship_to": self.locations[(o.distributor, o.ship_to)],
+                "partnership": pair_of[o.number],
+            }
+            for o in demo.orders
+        ]
+        po_ids = _single(self.ensure("purchase_orders", ("number",), scope, rows))
+        line_ids = self.ensure(
+            "po_lines",
+            ("purchase_order", "line_no"),
+            scope,
+            [
+                {
+                    "purchase_order": po_ids[o.number],
+                    "line_no": line.line_no,
+                    "sku": self.skus[line.gtin],
+                    "qty_ordered": line.qty_ordered,
+                    "unit_cost_minor": line.unit_cost_minor,
+                    "qty_promised": line.qty_promised,
+                    "promised_date": _iso(o.promised_date),
+                    "original_promised_date": _iso(o.original_promised_date),
+                    "revised_date": _iso(o.revised_date),
+                    "partnership": pair_of[o.number],
+                }
+                for o in demo.orders
+                for line in o.lines
+            ],
+        )
+        asn_ids = _single(
+            self.ensure(
+                "shipments",
+                ("number",),
+                scope,
+                [
+                    {
+                        "number": o.shipment.number,
+                        "status": o.shipment.status,
+                        "ship_date": _iso(o.shipment.ship_date),
+                        "expected_delivery": _iso(o.shipment.expected_delivery),
+                        "received_date": _iso(o.shipment.received_date),
+                        "purchase_order": po_ids[o.number],
+                        "partnership": pair_of[o.number],
+                    }
+                    for o in demo.orders
+                    if o.shipment is not None
+                ],
+            )
+        )
+        self.ensure(
+            "shipment_lines",
+            ("shipment", "po_line"),
+            scope,
+            [
+                {
+                    "shipment": asn_ids[o.shipment.number],
+                    "po_line": line_ids[(po_ids[o.number], line.line_no)],
+                    "qty_shipped": line.qty_shipped,
+                    "qty_received": line.qty_received,
+                    "partnership": pair_of[o.number],
+                }
+                for o in demo.orders
+                if o.shipment is not None
+                for line in o.lines
+            ],
+        )
+        invoice_ids = _single(
+            self.ensure(
+                "invoices",
+                ("number",),
+                scope,
+                [
+                    {
+                        "number": o.invoice.number,
+                        "invoice_date": _iso(o.invoice.invoice_date),
+                        "due_date": _iso(o.invoice.due_date),
+                        "total_minor": sum(
+                            (line.qty_shipped or 0) * line.unit_cost_minor for line in o.lines
+                        ),
+                        "currency": CURRENCY,
+                        "status": o.invoice.status,
+                        "purchase_order": po_ids[o.number],
+                        "partnership": pair_of[o.number],
+                    }
+                    for o in demo.orders
+                    if o.invoice is not None
+                ],
+            )
+        )
+        self.ensure(
+            "invoice_lines",
+            ("invoice", "po_line"),
+            scope,
+            [
+                {
+                    "invoice": invoice_ids[o.invoice.number],
+                    "po_line": line_ids[(po_ids[o.number], line.line_no)],
+                    "qty": line.qty_shipped or 0,
+                    "unit_price_minor": line.unit_cost_minor,
+                    "amount_minor": (line.qty_shipped or 0) * line.unit_cost_minor,
+                    "partnership": pair_of[o.number],
+                }
+                for o in demo.orders
+                if o.invoice is not None
+                for line in o.lines
+            ],
+        )
+
+    def plans(self) -> None:
+        scope = self.pair_scope()
+        self.ensure(
+            "business_plans",
+            ("partnership", "year"),
+            scope,
+            [
+                {
+                    "partnership": self.pairs[(p.supplier, p.distributor)],
+                    "year": p.year,
+                    "targets": p.targets,
+                    "sponsors": p.sponsors,
+                    "status": p.status,
+                }
+                for p in self.demo.plans
+            ],
+        )
+        self.ensure(
+            "risks",
+            ("partnership", "title"),
+            scope,
+            [
+                {
+                    "partnership": self.pairs[(r.supplier, r.distributor)],
+                    "title": r.title,
+                    "description": r.description,
+                    "category": r.category,
+                    "likelihood": r.likelihood,
+                    "impact": r.impact,
+                    "mitigation": r.mitigation,
+                    "review_date": _iso(r.review_date),
+                    "status": r.status,
+                }
+                for r in self.demo.risks
+            ],
+        )
+
+    # -- high-volume rows ---------------------------------------------------------
+
+    def pos(self) -> Iterator[tuple[Any, ...]]:
+        orgs, locations, skus = self.orgs, self.locations, self.skus
+        for r in self.demo.pos_rows():
+            d, loc, s = orgs[r.distributor], locations[(r.distributor, r.location)], skus[r.gtin]
+            key = f"{d}:{loc}:{s}:{r.day.isoformat()}"
+            yield (key, r.day, r.units, r.net_sales_minor, CURRENCY, d, loc, s)
+
+    def inventory(self) -> Iterator[tuple[Any, ...]]:
+        orgs, locations, skus = self.orgs, self.locations, self.skus
+        for r in self.demo.inventory_rows():
+            d, loc, s = orgs[r.distributor], locations[(r.distributor, r.location)], skus[r.gtin]
+            key = f"{d}:{loc}:{s}:{r.day.isoformat()}"
+            yield (key, r.day, r.on_hand, r.in_transit, r.on_order, d, loc, s)
+
+
+def seed(
+    admin: HubClient,
+    db_path: Path | None,
+    as_of: dt.date,
+    *,
+    spec: Spec = FULL,
+    echo: Echo = lambda _line: None,
+) -> SeedResult:
+    """Seed the demo as of a day (its POS ends the day before), unless it is there already.
+
+    ``db_path`` is the hub's SQLite file, for the fast bulk writer; with None (a remote
+    or PostgreSQL hub) POS and inventory go through the import API, at REST speed.
+    """
+    started = time.monotonic()
+    done = seeded_as_of(admin)
+    if done is not None:
+        return SeedResult(False, done, {}, time.monotonic() - started)
+    seeder = _Seeder(admin, build(as_of, spec))
+    echo("demo: partners, logins, pairs and sharing agreements…")
+    seeder.partners()
+    seeder.agreements()
+    echo("demo: catalog, stores, promotions, orders, plans…")
+    seeder.catalog()
+    seeder.promotions()
+    seeder.orders()
+    seeder.plans()
+    write = partial(write_rows, db_path) if db_path is not None else partial(import_rows, admin)
+    echo(f"demo: {spec.days} days of POS and inventory…")
+    seeder.counts["pos_sales"] = write("pos_sales", POS_COLUMNS, seeder.pos())
+    seeder.counts["inventory_positions"] = write(
+        "inventory_positions", INVENTORY_COLUMNS, seeder.inventory()
+    )
+    audit.record(
+        admin,
+        MARKER,
+        detail={"as_of": as_of.isoformat(), "days": spec.days, "counts": seeder.counts},
+        via=VIA,
+    )
+    return SeedResult(True, as_of, seeder.counts, time.monotonic() - started)
