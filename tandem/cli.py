@@ -1,20 +1,43 @@
-"""The ``tandem`` operator command."""
+"""The ``tandem`` operator command.
+
+Every command that works on the hub reaches it as its admin, the way ``tandem migrate``
+does: the local state's hub by default (started for the command if it is not running,
+and migrated), or ``--hub-url`` with the admin login from the environment. Refused input
+ends the command with a one-line message naming the field, never a traceback.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import datetime as dt
+import json
 import logging
 import os
 import sys
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
 
 import click
 
+from demo.generate import Spec, logins
+from demo.seed import seed
 from directus import HubClient, HubError, HubProcessError
 from directus.install import ensure_installed
+from domain.roles import GRANULARITIES, ORG_KINDS, ROLES
+from governance import GovernanceError
+from governance.partners import add_partner, assign_manager, get_partner, list_partners
+from governance.sharing import grant, list_agreements, revoke
+from governance.users import add_user, deactivate_user, find_user, list_users
 from migrations import MigrationFailed, migrate
 from migrations.accounts import SYNC_SERVICE_EMAIL, set_service_token
 from tandem import stack
 from tandem.settings import SettingsError, StackSettings
 from tandem.state import load_or_create_secrets
+from tandem.tables import table
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 def _settings() -> StackSettings:
@@ -22,6 +45,131 @@ def _settings() -> StackSettings:
         return StackSettings.from_env()
     except SettingsError as exc:
         raise click.ClickException(str(exc)) from None
+
+
+# -- reaching the hub as its admin ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AdminHub:
+    client: HubClient
+    #: The hub's SQLite file when it is the local state's hub (for the bulk writer).
+    db_path: Path | None
+    #: Migrations applied while opening the local hub; None for a remote hub.
+    applied: list[str] | None
+
+
+def hub_url_option(command: F) -> F:
+    return click.option(
+        "--hub-url",
+        envvar="TANDEM_HUB_URL",
+        help="Work on this hub, with the admin login from TANDEM_HUB_ADMIN_EMAIL and "
+        "TANDEM_HUB_ADMIN_PASSWORD. Without it: the local hub of the state folder.",
+    )(command)
+
+
+@contextlib.contextmanager
+def admin_hub(hub_url: str | None) -> Iterator[AdminHub]:
+    """The hub as its admin for one command; refusals and hub errors become one-liners."""
+    try:
+        if hub_url:
+            client = _remote_admin(hub_url)
+            try:
+                yield AdminHub(client, None, None)
+            finally:
+                _logout(client)
+        else:
+            with _local_admin(_settings()) as local:
+                yield local
+    except GovernanceError as exc:
+        raise click.ClickException(str(exc)) from None
+    except MigrationFailed as exc:
+        raise click.ClickException(str(exc)) from None
+    except (HubProcessError, HubError) as exc:
+        raise click.ClickException(f"{exc.__class__.__name__}: {exc}") from None
+
+
+def _remote_admin(hub_url: str) -> HubClient:
+    email = os.environ.get("TANDEM_HUB_ADMIN_EMAIL")
+    password = os.environ.get("TANDEM_HUB_ADMIN_PASSWORD")
+    if not email or not password:
+        raise click.ClickException(
+            "set TANDEM_HUB_ADMIN_EMAIL and TANDEM_HUB_ADMIN_PASSWORD to work on a remote hub"
+        )
+    return HubClient.login(hub_url, email, password)
+
+
+@contextlib.contextmanager
+def _local_admin(settings: StackSettings) -> Iterator[AdminHub]:
+    """The state's hub, started for the command if it is not running, and migrated."""
+    secrets = load_or_create_secrets(settings.state_dir)
+    with contextlib.ExitStack() as running:
+        url = settings.hub_url
+        if not HubClient(url).ping():
+            hub = stack.hub_for(settings, secrets)
+            hub.start()
+            running.callback(hub.stop)
+            url = hub.url
+        client = HubClient.login(url, secrets.admin_email, secrets.admin_password)
+        try:
+            applied = stack.provision(client, secrets)
+            yield AdminHub(client, settings.sqlite_path, applied)
+        finally:
+            _logout(client)
+
+
+def _logout(client: HubClient) -> None:
+    with contextlib.suppress(HubError):
+        client.logout()
+
+
+# -- output and input helpers ---------------------------------------------------------
+
+
+def _show(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps(list(rows), indent=2, default=str))
+    else:
+        for line in table(rows, columns):
+            click.echo(line)
+
+
+def _day(value: dt.datetime | None) -> dt.date | None:
+    return value.date() if value is not None else None
+
+
+DATE = click.DateTime(formats=["%Y-%m-%d"])
+
+
+class CommaList(click.ParamType):
+    """``a,b,c``: a list of items, each converted (e.g. to int), blanks dropped."""
+
+    name = "list"
+
+    def __init__(self, item: Callable[[str], Any] = str) -> None:
+        self.item = item
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, list):
+            return value
+        try:
+            return [self.item(part.strip()) for part in str(value).split(",") if part.strip()]
+        except ValueError:
+            self.fail(
+                f"{value!r} is not a comma-separated list of {self.item.__name__}", param, ctx
+            )
+
+
+def _read_password(password_file: Path | None) -> str:
+    if password_file is None:
+        return str(click.prompt("Password", hide_input=True, confirmation_prompt=True))
+    lines = password_file.read_text().splitlines()
+    if not lines or not lines[0]:
+        raise click.UsageError(f"--password-file: the first line of {password_file} is empty")
+    return lines[0]
+
+
+# -- commands -------------------------------------------------------------------------
 
 
 @click.group()
@@ -47,61 +195,269 @@ def setup() -> None:
 
 @cli.command()
 def run() -> None:
-    """Run the hub, the portal and the scheduler until Ctrl-C."""
+    """Run the hub, the portal and the scheduler until Ctrl-C (seeding the demo on first run)."""
     try:
         status = stack.run(_settings(), click.echo)
-    except (HubProcessError, HubError, MigrationFailed) as exc:
+    except (HubProcessError, HubError, MigrationFailed, GovernanceError) as exc:
         raise click.ClickException(str(exc)) from None
     sys.exit(status)
 
 
 @cli.command("migrate")
-@click.option(
-    "--hub-url",
-    envvar="TANDEM_HUB_URL",
-    help="Migrate this hub, with the admin login from TANDEM_HUB_ADMIN_EMAIL and "
-    "TANDEM_HUB_ADMIN_PASSWORD. Without it: the local hub of the state folder.",
-)
+@hub_url_option
 def migrate_command(hub_url: str | None) -> None:
     """Apply the hub's schema migrations that are not applied yet."""
-    try:
-        if hub_url:
-            _migrate_remote(hub_url)
-        else:
-            _migrate_local(_settings())
-    except MigrationFailed as exc:
-        raise click.ClickException(str(exc)) from None
-    except (HubProcessError, HubError) as exc:
-        raise click.ClickException(f"{exc.__class__.__name__}: {exc}") from None
+    with admin_hub(hub_url) as hub:
+        applied = hub.applied if hub.applied is not None else _migrate_remote(hub.client)
+    click.echo(f"applied: {', '.join(applied) or 'nothing, all up to date'}")
 
 
-def _migrate_remote(hub_url: str) -> None:
-    email = os.environ.get("TANDEM_HUB_ADMIN_EMAIL")
-    password = os.environ.get("TANDEM_HUB_ADMIN_PASSWORD")
-    if not email or not password:
-        raise click.ClickException(
-            "set TANDEM_HUB_ADMIN_EMAIL and TANDEM_HUB_ADMIN_PASSWORD to migrate a remote hub"
-        )
-    admin = HubClient.login(hub_url, email, password)
+def _migrate_remote(admin: HubClient) -> list[str]:
     applied = migrate(admin)
     token = os.environ.get("TANDEM_SYNC_TOKEN")
     if token:
         set_service_token(admin, SYNC_SERVICE_EMAIL, token)
-    click.echo(f"applied: {', '.join(applied) or 'nothing, all up to date'}")
+    return applied
 
 
-def _migrate_local(settings: StackSettings) -> None:
-    secrets = load_or_create_secrets(settings.state_dir)
-    if HubClient(settings.hub_url).ping():
-        applied = stack.provision(settings.hub_url, secrets)
-    else:
-        hub = stack.hub_for(settings, secrets)
-        hub.start()
-        try:
-            applied = stack.provision(hub.url, secrets)
-        finally:
-            hub.stop()
-    click.echo(f"applied: {', '.join(applied) or 'nothing, all up to date'}")
+# partners
+
+
+@cli.group()
+def partner() -> None:
+    """Partners: suppliers, distributors, retailers and the operator."""
+
+
+@partner.command("add")
+@click.argument("name")
+@click.option("--kind", required=True, type=click.Choice(ORG_KINDS))
+@click.option("--gln", help="GLN-13, with its check digit.")
+@click.option("--currency", default="USD", show_default=True, help="ISO 4217 code.")
+@click.option("--x12-qualifier", help="X12 interchange ID qualifier (with --x12-id).")
+@click.option("--x12-id", help="X12 interchange ID (with --x12-qualifier).")
+@click.option("--edifact-id", help="EDIFACT interchange ID.")
+@hub_url_option
+def partner_add(
+    name: str,
+    kind: str,
+    gln: str | None,
+    currency: str,
+    x12_qualifier: str | None,
+    x12_id: str | None,
+    edifact_id: str | None,
+    hub_url: str | None,
+) -> None:
+    """Add a partner organization."""
+    if bool(x12_qualifier) != bool(x12_id):
+        raise click.UsageError("--x12-qualifier and --x12-id go together")
+    with admin_hub(hub_url) as hub:
+        row = add_partner(
+            hub.client,
+            name,
+            kind,
+            gln=gln,
+            currency=currency,
+            x12_qualifier=x12_qualifier,
+            x12_id=x12_id,
+            edifact_id=edifact_id,
+        )
+    click.echo(f"added {row['kind']} {row['name']} (id {row['id']})")
+
+
+@partner.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@hub_url_option
+def partner_list(as_json: bool, hub_url: str | None) -> None:
+    """List the partner organizations."""
+    with admin_hub(hub_url) as hub:
+        rows = list_partners(hub.client)
+    _show(rows, ("id", "name", "kind", "status", "gln", "currency"), as_json)
+
+
+# users
+
+
+@cli.group()
+def user() -> None:
+    """Partner users: add, list, deactivate, assign account managers to pairs."""
+
+
+@user.command("add")
+@click.argument("email")
+@click.option("--role", required=True, type=click.Choice(ROLES))
+@click.option("--org", "organization", required=True, help="The organization's id or name.")
+@click.option("--first-name")
+@click.option("--last-name")
+@click.option(
+    "--password-file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Read the password from the file's first line instead of prompting.",
+)
+@hub_url_option
+def user_add(
+    email: str,
+    role: str,
+    organization: str,
+    first_name: str | None,
+    last_name: str | None,
+    password_file: Path | None,
+    hub_url: str | None,
+) -> None:
+    """Add a user to an organization. The password is prompted for, or read from a file."""
+    password = _read_password(password_file)
+    with admin_hub(hub_url) as hub:
+        row = add_user(
+            hub.client,
+            email,
+            password,
+            role,
+            organization,
+            first_name=first_name,
+            last_name=last_name,
+        )
+    click.echo(f"added {row['tandem_role']} {row['email']} (id {row['id']})")
+
+
+@user.command("list")
+@click.option("--org", "organization", help="Only this organization's users (id or name).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@hub_url_option
+def user_list(organization: str | None, as_json: bool, hub_url: str | None) -> None:
+    """List the partner users."""
+    with admin_hub(hub_url) as hub:
+        rows = list_users(hub.client, organization)
+    _show(rows, ("id", "email", "tandem_role", "organization", "status"), as_json)
+
+
+@user.command("deactivate")
+@click.argument("user_ref", metavar="EMAIL_OR_ID")
+@hub_url_option
+def user_deactivate(user_ref: str, hub_url: str | None) -> None:
+    """Suspend a user; their sessions end at once."""
+    with admin_hub(hub_url) as hub:
+        row = deactivate_user(hub.client, user_ref)
+    click.echo(f"suspended {row['email']}")
+
+
+@user.command("assign")
+@click.argument("email")
+@click.option("--supplier", required=True, help="The supplier's id or name.")
+@click.option("--distributor", required=True, help="The distributor's id or name.")
+@hub_url_option
+def user_assign(email: str, supplier: str, distributor: str, hub_url: str | None) -> None:
+    """Assign an account manager to a supplier-distributor pair."""
+    with admin_hub(hub_url) as hub:
+        member = find_user(hub.client, email)
+        seller = get_partner(hub.client, supplier)
+        buyer = get_partner(hub.client, distributor)
+        pair = assign_manager(hub.client, member["id"], seller["id"], buyer["id"])
+    click.echo(f"{member['email']} manages {seller['name']} x {buyer['name']} (pair {pair})")
+
+
+# sharing agreements
+
+
+@cli.group()
+def share() -> None:
+    """Data-sharing agreements: a distributor's data kinds shown to a supplier."""
+
+
+@share.command("grant")
+@click.option("--grantor", required=True, help="The data's owner (distributor), id or name.")
+@click.option("--grantee", required=True, help="The supplier who may see it, id or name.")
+@click.option("--kinds", required=True, type=CommaList(), help="e.g. pos,inventory")
+@click.option("--regions", type=CommaList(), default="", help="Only these regions: a,b")
+@click.option("--locations", type=CommaList(int), default="", help="Only these location ids: 1,2")
+@click.option("--granularity", type=click.Choice(GRANULARITIES), default="store_day")
+@click.option("--from", "valid_from", required=True, type=DATE, help="First day, YYYY-MM-DD.")
+@click.option("--to", "valid_to", type=DATE, help="Last day, YYYY-MM-DD (open-ended without).")
+@click.option("--purpose")
+@hub_url_option
+def share_grant(
+    grantor: str,
+    grantee: str,
+    kinds: list[str],
+    regions: list[str],
+    locations: list[int],
+    granularity: str,
+    valid_from: dt.datetime,
+    valid_to: dt.datetime | None,
+    purpose: str | None,
+    hub_url: str | None,
+) -> None:
+    """Grant an agreement; the grantee's access follows on its next request."""
+    with admin_hub(hub_url) as hub:
+        row = grant(
+            hub.client,
+            grantor,
+            grantee,
+            kinds,
+            valid_from=valid_from.date(),
+            valid_to=_day(valid_to),
+            granularity=granularity,
+            regions=regions,
+            locations=locations,
+            purpose=purpose,
+        )
+    click.echo(
+        f"granted agreement {row['id']}: {', '.join(row['kinds'])} of {grantor} to {grantee}, "
+        f"from {row['valid_from']}" + (f" to {row['valid_to']}" if row["valid_to"] else "")
+    )
+
+
+@share.command("revoke")
+@click.argument("agreement_id", metavar="ID", type=int)
+@hub_url_option
+def share_revoke(agreement_id: int, hub_url: str | None) -> None:
+    """Revoke an agreement; its rows disappear from the grantee's next request."""
+    with admin_hub(hub_url) as hub:
+        revoke(hub.client, agreement_id)
+    click.echo(f"revoked agreement {agreement_id}")
+
+
+@share.command("list")
+@click.option("--org", "organization", help="Only agreements this organization is party to.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@hub_url_option
+def share_list(organization: str | None, as_json: bool, hub_url: str | None) -> None:
+    """List the sharing agreements."""
+    with admin_hub(hub_url) as hub:
+        rows = list_agreements(hub.client, organization)
+    columns = ("id", "grantor", "grantee", "kinds", "regions", "locations", "granularity")
+    _show(rows, (*columns, "valid_from", "valid_to", "status", "purpose"), as_json)
+
+
+# the demo
+
+
+@cli.group("demo")
+def demo_group() -> None:
+    """The demo: deterministic partners, logins and a year of data."""
+
+
+@demo_group.command("seed")
+@click.option("--as-of", type=DATE, help="The demo's today (default: today, UTC).")
+@click.option("--days", type=click.IntRange(1, 3660), default=365, show_default=True)
+@hub_url_option
+def demo_seed(as_of: dt.datetime | None, days: int, hub_url: str | None) -> None:
+    """Seed the demo into the hub (does nothing if it is there already)."""
+    day = _day(as_of) or dt.datetime.now(dt.UTC).date()
+    with admin_hub(hub_url) as hub:
+        result = seed(hub.client, hub.db_path, day, spec=Spec(days=days), echo=click.echo)
+    if not result.seeded:
+        click.echo(f"the demo is already seeded (as of {result.as_of}); nothing to do")
+        return
+    click.echo(
+        f"seeded the demo as of {day} in {result.seconds:.1f}s: "
+        + ", ".join(f"{n} {name}" for name, n in result.counts.items())
+    )
+
+
+@demo_group.command("accounts")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def demo_accounts(as_json: bool) -> None:
+    """Print the demo logins (they are public: this is demo data)."""
+    _show(logins(), ("email", "password", "role", "organization"), as_json)
 
 
 def main() -> None:

@@ -23,6 +23,13 @@ def _port(environ: Mapping[str, str], name: str, default: int) -> int:
     return int(raw)
 
 
+def _count(environ: Mapping[str, str], name: str, default: int) -> int:
+    raw = environ.get(name) or str(default)
+    if not raw.isdigit():
+        raise SettingsError(f"{name} must be a whole number, not {raw!r}")
+    return int(raw)
+
+
 @dataclass(frozen=True)
 class StackSettings:
     state_dir: Path
@@ -32,6 +39,8 @@ class StackSettings:
     portal_port: int
     #: Directus ``DB_*`` settings when the operator gives ``DB_CLIENT``; None means SQLite in state.
     external_db: Mapping[str, str] | None
+    #: Days of POS the demo gets when ``make run`` seeds it (0: no demo).
+    demo_days: int = 365
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> StackSettings:
@@ -48,6 +57,7 @@ class StackSettings:
             hub_port=_port(environ, "TANDEM_HUB_PORT", 8055),
             portal_port=_port(environ, "TANDEM_PORTAL_PORT", 8000),
             external_db=external,
+            demo_days=_count(environ, "TANDEM_DEMO_DAYS", 365),
         )
 
     @property
@@ -58,7 +68,16 @@ class StackSettings:
     def portal_url(self) -> str:
         return f"http://{self.host}:{self.portal_port}"
 
+    @property
+    def sqlite_path(self) -> Path | None:
+        """The hub's SQLite file, or None when the hub is on another database."""
+        if self.external_db is None:
+            return self.state_dir / "hub" / "hub.db"
+        if self.external_db.get("DB_CLIENT") == "sqlite3" and self.external_db.get("DB_FILENAME"):
+            return Path(self.external_db["DB_FILENAME"])
+        return None
+
     def hub_db(self) -> dict[str, str]:
         if self.external_db is not None:
             return dict(self.external_db)
-        return {"DB_CLIENT": "sqlite3", "DB_FILENAME": str(self.state_dir / "hub" / "hub.db")}
+        return {"DB_CLIENT": "sqlite3", "DB_FILENAME": str(self.sqlite_path)}

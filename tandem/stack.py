@@ -1,14 +1,16 @@
 """``make run``: the hub, the portal and the scheduler together, in the foreground.
 
-Start order: hub (bootstrapped on first run), migrations and the sync token, portal,
-scheduler. Ctrl-C or SIGTERM stops them in reverse order. If any of them dies, the
-others are stopped and the exit status says so. Each child dies with this process
+Start order: hub (bootstrapped on first run), migrations and the service tokens, the
+demo (seeded into a hub with no partners yet), portal, scheduler. Ctrl-C or SIGTERM
+stops them in reverse order. If any of them dies, the others are stopped and the exit
+status says so. Each child dies with this process
 (see :func:`directus.process.spawn`), so nothing outlives it.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import os
 import signal
 import subprocess
@@ -18,6 +20,8 @@ from collections.abc import Callable
 
 import requests
 
+from demo.generate import Spec, logins
+from demo.seed import other_partners, seed, seeded_as_of
 from directus import HubClient, HubProcessError
 from directus.install import ensure_installed
 from directus.process import Hub, HubConfig, check_port_free, spawn, stop_process
@@ -25,6 +29,7 @@ from migrations import migrate
 from migrations.accounts import PORTAL_AUTH_EMAIL, SYNC_SERVICE_EMAIL, set_service_token
 from tandem.settings import StackSettings
 from tandem.state import Secrets, load_or_create_secrets
+from tandem.tables import table
 
 Echo = Callable[[str], None]
 
@@ -55,14 +60,28 @@ def hub_for(settings: StackSettings, secrets: Secrets) -> Hub:
     return hub
 
 
-def provision(hub_url: str, secrets: Secrets) -> list[str]:
+def provision(admin: HubClient, secrets: Secrets) -> list[str]:
     """Apply migrations and set the service accounts' tokens. Returns the migrations applied."""
-    admin = HubClient.login(hub_url, secrets.admin_email, secrets.admin_password)
     applied = migrate(admin)
     set_service_token(admin, SYNC_SERVICE_EMAIL, secrets.sync_token)
     set_service_token(admin, PORTAL_AUTH_EMAIL, secrets.portal_auth_token)
-    admin.logout()
     return applied
+
+
+def seed_demo_on_first_run(admin: HubClient, settings: StackSettings, echo: Echo) -> dt.date | None:
+    """Seed the demo into a hub that has no partners yet. Returns the demo's day, if any.
+
+    A hub that already holds other partners never gets the demo; one whose demo seed
+    was interrupted gets it finished.
+    """
+    as_of = seeded_as_of(admin)
+    if as_of is not None or not settings.demo_days or other_partners(admin):
+        return as_of
+    as_of = dt.datetime.now(dt.UTC).date()
+    echo(f"seeding the demo ({settings.demo_days} days of data; TANDEM_DEMO_DAYS=0 skips it)…")
+    result = seed(admin, settings.sqlite_path, as_of, spec=Spec(days=settings.demo_days), echo=echo)
+    echo(f"seeded the demo in {result.seconds:.0f}s")
+    return as_of
 
 
 def _child_env(**values: str) -> dict[str, str]:
@@ -91,6 +110,7 @@ class Stack:
         self.echo = echo
         self.secrets = load_or_create_secrets(settings.state_dir)
         self.hub: Hub | None = None
+        self.demo_as_of: dt.date | None = None
         self.children: dict[str, subprocess.Popen[bytes]] = {}
         self._stopping = False
 
@@ -100,9 +120,12 @@ class Stack:
         self.echo("starting the hub…")
         self.hub = hub_for(settings, self.secrets)
         self.hub.start()
-        applied = provision(self.hub.url, self.secrets)
+        admin = HubClient.login(self.hub.url, self.secrets.admin_email, self.secrets.admin_password)
+        applied = provision(admin, self.secrets)
         if applied:
             self.echo(f"applied migrations: {', '.join(applied)}")
+        self.demo_as_of = seed_demo_on_first_run(admin, settings, self.echo)
+        admin.logout()
         self.echo("starting the portal and the scheduler…")
         portal = spawn(
             [
@@ -178,6 +201,10 @@ def run(settings: StackSettings, echo: Echo) -> int:
         echo(f"Tandem is running: {settings.portal_url}")
         echo(f"  hub:    {settings.hub_url} (admin login in {settings.state_dir / 'secrets.json'})")
         echo(f"  health: {settings.portal_url}/health")
+        if stack.demo_as_of is not None:
+            echo(f"Demo logins (data up to {stack.demo_as_of - dt.timedelta(days=1)}):")
+            for line in table(logins(), ("email", "password", "role", "organization")):
+                echo(f"  {line}")
         echo("Press Ctrl-C to stop.")
         status = stack.wait()
     finally:

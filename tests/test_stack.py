@@ -15,6 +15,7 @@ import pytest
 import requests
 from click.testing import CliRunner
 
+from demo.generate import logins
 from directus.process import free_port
 from migrations import discover
 from tandem.cli import cli
@@ -96,11 +97,13 @@ def stack_env(tmp_path) -> dict[str, str]:
         TANDEM_STATE_DIR=str(tmp_path / "state"),
         TANDEM_HUB_PORT=str(free_port()),
         TANDEM_PORTAL_PORT=str(free_port()),
+        TANDEM_DEMO_DAYS="0",  # no demo unless a test asks for one
     )
     return env
 
 
 def test_tandem_run_serves_health_and_ctrl_c_leaves_no_process(stack_env):
+    stack_env["TANDEM_DEMO_DAYS"] = "2"
     marker = stack_env["TANDEM_STATE_DIR"]
     portal = f"http://127.0.0.1:{stack_env['TANDEM_PORTAL_PORT']}"
 
@@ -114,14 +117,19 @@ def test_tandem_run_serves_health_and_ctrl_c_leaves_no_process(stack_env):
     out = first.finish()
     assert first.proc.returncode == 0, out
     assert "applied migrations: " + ", ".join(m.name for m in discover()) in out
+    assert "seeded the demo" in out
+    assert all(login["email"] in out for login in logins())
     assert _processes_mentioning(marker) == set()
 
-    # A second run starts on the same state: no bootstrap, no migration, data kept.
+    # A second run starts on the same state: no bootstrap, no migration, no new demo
+    # seed, data kept; the demo logins are shown again.
     second = Stack(stack_env)
-    second.wait_for("Tandem is running")
+    second.wait_for("Press Ctrl-C to stop.")
     os.killpg(second.proc.pid, signal.SIGINT)
     out = second.finish()
     assert "applied migrations" not in out
+    assert "seeding the demo" not in out
+    assert all(login["password"] in out for login in logins())
     assert _processes_mentioning(marker) == set()
 
 

@@ -1,0 +1,389 @@
+"""The operator's verbs: partners, users and sharing agreements, on the session's hub.
+
+Each command logs in as the hub admin through ``--hub-url`` and the admin login in the
+environment, as an operator reaches a remote hub. Refused input must end the command
+with a one-line message naming the field, not a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner, Result
+
+from directus import AuthFailed, HubClient
+from domain.gs1 import with_check_digit
+from tandem.cli import cli
+from tests.factories import make_org, make_pair, unique
+
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+def tandem(hub):
+    """Run ``tandem <args>`` against the session's hub; returns click's result."""
+    env = {
+        "TANDEM_HUB_URL": hub.url,
+        "TANDEM_HUB_ADMIN_EMAIL": hub.admin_email,
+        "TANDEM_HUB_ADMIN_PASSWORD": hub.admin_password,
+    }
+
+    def run(*args: str, input: str | None = None) -> Result:
+        return CliRunner().invoke(cli, list(args), env=env, input=input)
+
+    return run
+
+
+def _refused(result: Result, *words: str) -> str:
+    """Assert a clean refusal and return its message."""
+    assert result.exit_code != 0, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert "Traceback" not in result.output
+    message = result.stderr.strip().splitlines()[-1]
+    assert message.startswith("Error: ")
+    for word in words:
+        assert word in message
+    return message
+
+
+def _email(prefix: str = "cli") -> str:
+    return f"{unique(prefix)}@tandem-test.example.com"
+
+
+# partners
+
+
+def test_partner_add_then_list_shows_it(tandem):
+    name = unique("Cli Supplier")
+    gln = with_check_digit("952999900001")
+    added = tandem(
+        "partner", "add", name, "--kind", "supplier", "--gln", gln, "--currency", "EUR",
+        "--x12-qualifier", "ZZ", "--x12-id", "CLISUP", "--edifact-id", gln,
+    )  # fmt: skip
+    assert added.exit_code == 0, added.output
+    assert f"added supplier {name}" in added.output
+
+    listed = tandem("partner", "list", "--json")
+    assert listed.exit_code == 0, listed.output
+    row = next(r for r in json.loads(listed.stdout) if r["name"] == name)
+    assert (row["kind"], row["gln"], row["currency"], row["x12_id"]) == (
+        "supplier",
+        gln,
+        "EUR",
+        "CLISUP",
+    )
+    assert name in tandem("partner", "list").stdout
+
+
+def test_partner_add_refuses_a_bad_gln_naming_the_field(tandem):
+    _refused(
+        tandem("partner", "add", unique("Bad"), "--kind", "supplier", "--gln", "1234567890123"),
+        "gln",
+        "check digit",
+    )
+
+
+def test_partner_add_refuses_an_unknown_kind_and_a_duplicate_name(tandem, admin):
+    _refused(tandem("partner", "add", unique("Odd"), "--kind", "wholesaler"), "--kind")
+    taken = make_org(admin)["name"]
+    _refused(tandem("partner", "add", taken, "--kind", "supplier"), "name", "already exists")
+    _refused(
+        tandem("partner", "add", unique("Half"), "--kind", "supplier", "--x12-id", "X"),
+        "--x12-qualifier",
+    )
+
+
+# users
+
+
+def test_user_add_prompts_for_a_hidden_confirmed_password(tandem, hub, admin):
+    org = make_org(admin, "supplier")
+    email = _email()
+    result = tandem(
+        "user",
+        "add",
+        email,
+        "--role",
+        "supplier_user",
+        "--org",
+        org["name"],
+        input=f"{PASSWORD}\n{PASSWORD}\n",
+    )
+    assert result.exit_code == 0, result.output
+    assert PASSWORD not in result.output
+    assert HubClient.login(hub.url, email, PASSWORD).get("/users/me", fields=["email"]) == {
+        "email": email
+    }
+
+
+def test_user_add_reads_the_first_line_of_a_password_file(tandem, hub, admin, tmp_path):
+    org = make_org(admin, "distributor")
+    secret = tmp_path / "password"
+    secret.write_text(f"{PASSWORD}\nnot this line\n")
+    email = _email()
+    result = tandem(
+        "user", "add", email, "--role", "distributor_user", "--org", str(org["id"]),
+        "--first-name", "Dee", "--last-name", "Stributor", "--password-file", str(secret),
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    HubClient.login(hub.url, email, PASSWORD)
+
+
+def test_a_password_is_never_taken_as_an_argument(tandem, admin):
+    org = make_org(admin)
+    result = tandem(
+        "user",
+        "add",
+        _email(),
+        "--role",
+        "supplier_user",
+        "--org",
+        org["name"],
+        "--password",
+        PASSWORD,
+    )
+    assert result.exit_code == 2
+    assert "No such option" in result.stderr
+    result = tandem(
+        "user", "add", _email(), PASSWORD, "--role", "supplier_user", "--org", org["name"]
+    )
+    assert result.exit_code == 2
+    assert "unexpected extra argument" in result.stderr
+
+
+def test_user_add_refusals_name_the_field(tandem, admin, tmp_path):
+    short = tmp_path / "short"
+    short.write_text("too-short\n")
+    empty = tmp_path / "empty"
+    empty.write_text("")
+    supplier = make_org(admin, "supplier")
+    add = ("user", "add", _email(), "--role", "supplier_user")
+    _refused(
+        tandem(*add, "--org", unique("Nobody"), "--password-file", str(short)),
+        "organization",
+        "not found",
+    )
+    _refused(
+        tandem(*add, "--org", supplier["name"], "--password-file", str(short)), "password", "12"
+    )
+    _refused(
+        tandem(*add, "--org", supplier["name"], "--password-file", str(empty)), "--password-file"
+    )
+    _refused(
+        tandem(
+            "user",
+            "add",
+            _email(),
+            "--role",
+            "distributor_user",
+            "--org",
+            supplier["name"],
+            "--password-file",
+            str(short),
+        ),
+        "role",
+    )
+    _refused(
+        tandem("user", "add", _email(), "--role", "admin", "--org", supplier["name"]), "--role"
+    )
+
+
+def test_user_list_and_deactivate(tandem, hub, admin):
+    org = make_org(admin)
+    email = _email()
+    tandem(
+        "user",
+        "add",
+        email,
+        "--role",
+        "supplier_user",
+        "--org",
+        org["name"],
+        input=f"{PASSWORD}\n{PASSWORD}\n",
+    )
+
+    listed = tandem("user", "list", "--org", org["name"], "--json")
+    assert [u["email"] for u in json.loads(listed.stdout)] == [email]
+    assert email in tandem("user", "list").stdout
+
+    result = tandem("user", "deactivate", email)
+    assert result.exit_code == 0, result.output
+    with pytest.raises(AuthFailed):
+        HubClient.login(hub.url, email, PASSWORD)
+    _refused(tandem("user", "deactivate", _email()), "user", "not found")
+
+
+def test_user_assign_gives_an_account_manager_the_pair(tandem, hub, admin):
+    supplier, distributor, pair = make_pair(admin)
+    operator = make_org(admin, "operator")
+    email = _email("manager")
+    tandem(
+        "user",
+        "add",
+        email,
+        "--role",
+        "account_manager",
+        "--org",
+        operator["name"],
+        input=f"{PASSWORD}\n{PASSWORD}\n",
+    )
+
+    result = tandem(
+        "user",
+        "assign",
+        email,
+        "--supplier",
+        supplier["name"],
+        "--distributor",
+        str(distributor["id"]),
+    )
+    assert result.exit_code == 0, result.output
+    manager = HubClient.login(hub.url, email, PASSWORD)
+    assert manager.read_items("partnerships", fields=["id"]) == [{"id": pair}]
+
+    seller = _email("seller")
+    tandem(
+        "user",
+        "add",
+        seller,
+        "--role",
+        "supplier_user",
+        "--org",
+        supplier["name"],
+        input=f"{PASSWORD}\n{PASSWORD}\n",
+    )
+    _refused(
+        tandem(
+            "user",
+            "assign",
+            seller,
+            "--supplier",
+            supplier["name"],
+            "--distributor",
+            distributor["name"],
+        ),
+        "user",
+        "not an account manager",
+    )
+    _refused(
+        tandem(
+            "user",
+            "assign",
+            email,
+            "--supplier",
+            distributor["name"],
+            "--distributor",
+            supplier["name"],
+        ),
+        "supplier",
+    )
+
+
+# sharing agreements
+
+
+def test_share_grant_list_and_revoke(tandem, admin):
+    supplier, distributor, _pair = make_pair(admin)
+    result = tandem(
+        "share", "grant", "--grantor", distributor["name"], "--grantee", supplier["name"],
+        "--kinds", "pos,inventory", "--regions", "west,midwest", "--granularity", "store_day",
+        "--from", "2026-01-01", "--to", "2026-12-31", "--purpose", "Joint planning",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "granted agreement" in result.output
+
+    listed = json.loads(tandem("share", "list", "--org", supplier["name"], "--json").stdout)
+    assert len(listed) == 1
+    agreement = listed[0]
+    assert (
+        agreement["kinds"],
+        agreement["regions"],
+        agreement["valid_from"],
+        agreement["valid_to"],
+    ) == (
+        ["pos", "inventory"],
+        ["west", "midwest"],
+        "2026-01-01",
+        "2026-12-31",
+    )
+    assert "pos,inventory" in tandem("share", "list", "--org", str(supplier["id"])).stdout
+
+    assert tandem("share", "revoke", str(agreement["id"])).exit_code == 0
+    listed = json.loads(tandem("share", "list", "--org", distributor["name"], "--json").stdout)
+    assert listed[0]["status"] == "revoked"
+    _refused(tandem("share", "revoke", str(agreement["id"])), "agreement", "already revoked")
+
+
+def test_share_grant_refusals_name_the_field(tandem, admin):
+    supplier, distributor, _pair = make_pair(admin)
+    grant = ("share", "grant", "--grantor", distributor["name"], "--grantee", supplier["name"])
+    _refused(tandem(*grant, "--kinds", "pos", "--from", "2026-02-30"), "--from")
+    _refused(tandem(*grant, "--kinds", "pos", "--from", "2026-03-01", "--to", "tomorrow"), "--to")
+    _refused(tandem(*grant, "--kinds", "pos,gossip", "--from", "2026-03-01"), "kinds", "gossip")
+    _refused(
+        tandem(*grant, "--kinds", "pos", "--from", "2026-03-01", "--to", "2026-02-01"), "valid_to"
+    )
+    _refused(
+        tandem(*grant, "--kinds", "pos", "--from", "2026-03-01", "--locations", "1,x"),
+        "--locations",
+    )
+    _refused(
+        tandem(*grant, "--kinds", "pos", "--from", "2026-03-01", "--granularity", "hourly"),
+        "--granularity",
+    )
+    _refused(
+        tandem(
+            *grant,
+            "--kinds",
+            "pos",
+            "--from",
+            "2026-03-01",
+            "--regions",
+            "west",
+            "--locations",
+            "1",
+        ),
+        "locations",
+    )
+    _refused(
+        tandem(
+            "share",
+            "grant",
+            "--grantor",
+            supplier["name"],
+            "--grantee",
+            distributor["name"],
+            "--kinds",
+            "pos",
+            "--from",
+            "2026-03-01",
+        ),
+        "grantor",
+    )
+    _refused(
+        tandem(
+            "share",
+            "grant",
+            "--grantor",
+            unique("Nobody"),
+            "--grantee",
+            supplier["name"],
+            "--kinds",
+            "pos",
+            "--from",
+            "2026-03-01",
+        ),
+        "organization",
+        "not found",
+    )
+    _refused(tandem("share", "revoke", "not-a-number"), "ID")
+
+
+def test_a_remote_hub_needs_the_admin_login(hub):
+    result = CliRunner().invoke(
+        cli,
+        ["partner", "list", "--hub-url", hub.url],
+        env={"TANDEM_HUB_ADMIN_EMAIL": None, "TANDEM_HUB_ADMIN_PASSWORD": None},
+    )
+    _refused(result, "TANDEM_HUB_ADMIN_EMAIL")
