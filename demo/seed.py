@@ -7,16 +7,17 @@ records through the hub client; POS and inventory through :mod:`directus.bulk`.
 Idempotent. Each step creates only what is missing, found by natural keys (names,
 e-mails, GTINs, location refs, order numbers), and POS and inventory rows are upserted
 on their natural-key ids, so an interrupted seed resumes without duplicating anything.
-A finished seed writes a ``demo.seed`` audit entry; while it is there, seeding again
-does nothing.
+A seed writes a ``demo.seed.start`` audit entry with its day and spec when it begins and
+a ``demo.seed`` entry when it has finished; while that one is there, seeding again does
+nothing.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -43,7 +44,8 @@ from governance.partners import add_partner, assign_manager, ensure_partnership,
 from governance.sharing import grant, list_agreements, revoke
 from governance.users import add_user, list_users
 
-MARKER = "demo.seed"
+MARKER = "demo.seed"  # audited when a seed has finished
+STARTED = "demo.seed.start"  # audited when one begins, with its day and spec
 VIA = "demo"
 POS_COLUMNS = (
     "id",
@@ -71,7 +73,7 @@ Filter = dict[str, Any]
 Key = tuple[Any, ...]
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class SeedResult:
     seeded: bool  # False: the demo was there already and nothing was done
     as_of: dt.date
@@ -79,12 +81,18 @@ class SeedResult:
     seconds: float
 
 
+def _mark(admin: HubClient, action: str) -> dict[str, Any] | None:
+    """The detail of the latest audit entry with this action, or None."""
+    rows = admin.read_items(
+        "audit_log", filter={"action": {"_eq": action}}, fields=["detail"], sort=["-id"], limit=1
+    )
+    return dict(rows[0]["detail"]) if rows else None
+
+
 def seeded_as_of(admin: HubClient) -> dt.date | None:
     """The ``as_of`` day of the finished demo seed in this hub, or None."""
-    rows = admin.read_items(
-        "audit_log", filter={"action": {"_eq": MARKER}}, fields=["detail"], sort=["-id"], limit=1
-    )
-    return dt.date.fromisoformat(rows[0]["detail"]["as_of"]) if rows else None
+    done = _mark(admin, MARKER)
+    return dt.date.fromisoformat(done["as_of"]) if done else None
 
 
 def other_partners(admin: HubClient) -> list[str]:
@@ -521,13 +529,22 @@ def seed(
 ) -> SeedResult:
     """Seed the demo as of a day (its POS ends the day before), unless it is there already.
 
-    ``db_path`` is the hub's SQLite file, for the fast bulk writer; with None (a remote
-    or PostgreSQL hub) POS and inventory go through the import API, at REST speed.
+    An interrupted seed is finished with the day and spec it began with, whatever is
+    asked now: a demo is never a mix of two. ``db_path`` is the hub's SQLite file, for
+    the fast bulk writer; with None (a remote or PostgreSQL hub) POS and inventory go
+    through the import API, at REST speed.
     """
     started = time.monotonic()
     done = seeded_as_of(admin)
     if done is not None:
         return SeedResult(False, done, {}, time.monotonic() - started)
+    begun = _mark(admin, STARTED)
+    if begun is not None:
+        as_of, spec = dt.date.fromisoformat(begun["as_of"]), Spec(**begun["spec"])
+        echo(f"demo: finishing the seed begun for {as_of}…")
+    else:
+        detail = {"as_of": as_of.isoformat(), "spec": dataclasses.asdict(spec)}
+        audit.record(admin, STARTED, detail=detail, via=VIA)
     seeder = _Seeder(admin, build(as_of, spec))
     echo("demo: partners, logins, pairs and sharing agreements…")
     seeder.partners()
@@ -546,7 +563,11 @@ def seed(
     audit.record(
         admin,
         MARKER,
-        detail={"as_of": as_of.isoformat(), "days": spec.days, "counts": seeder.counts},
+        detail={
+            "as_of": as_of.isoformat(),
+            "spec": dataclasses.asdict(spec),
+            "counts": seeder.counts,
+        },
         via=VIA,
     )
     return SeedResult(True, as_of, seeder.counts, time.monotonic() - started)

@@ -448,7 +448,7 @@ def demo_seed(as_of: dt.datetime | None, days: int, hub_url: str | None) -> None
         click.echo(f"the demo is already seeded (as of {result.as_of}); nothing to do")
         return
     click.echo(
-        f"seeded the demo as of {day} in {result.seconds:.1f}s: "
+        f"seeded the demo as of {result.as_of} in {result.seconds:.1f}s: "
         + ", ".join(f"{n} {name}" for name, n in result.counts.items())
     )
 

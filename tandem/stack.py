@@ -77,11 +77,11 @@ def seed_demo_on_first_run(admin: HubClient, settings: StackSettings, echo: Echo
     as_of = seeded_as_of(admin)
     if as_of is not None or not settings.demo_days or other_partners(admin):
         return as_of
-    as_of = dt.datetime.now(dt.UTC).date()
+    today = dt.datetime.now(dt.UTC).date()
     echo(f"seeding the demo ({settings.demo_days} days of data; TANDEM_DEMO_DAYS=0 skips it)…")
-    result = seed(admin, settings.sqlite_path, as_of, spec=Spec(days=settings.demo_days), echo=echo)
+    result = seed(admin, settings.sqlite_path, today, spec=Spec(days=settings.demo_days), echo=echo)
     echo(f"seeded the demo in {result.seconds:.0f}s")
-    return as_of
+    return result.as_of
 
 
 def _child_env(**values: str) -> dict[str, str]:

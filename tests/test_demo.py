@@ -256,11 +256,14 @@ def test_seeding_again_changes_nothing_and_an_interrupted_seed_resumes(seeded):
     assert not again.seeded
     assert _census(admin) == before
 
-    # Without its finishing mark, a seed redoes every step: each finds its rows there.
+    # Without its finishing mark, a seed redoes every step (each finds its rows there),
+    # with the day and spec it began with, not those asked for now.
     marks = admin.read_items("audit_log", filter={"action": {"_eq": MARKER}}, fields=["id"])
     admin.delete_items("audit_log", [m["id"] for m in marks])
     assert seeded_as_of(admin) is None
-    assert seed(admin, running.db_path, demo.as_of, spec=SMALL).seeded
+    tomorrow = demo.as_of + dt.timedelta(days=1)
+    resumed = seed(admin, running.db_path, tomorrow, spec=Spec(days=3))
+    assert (resumed.seeded, resumed.as_of) == (True, demo.as_of)
     assert _census(admin) == before
     assert seeded_as_of(admin) == demo.as_of
 
