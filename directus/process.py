@@ -80,6 +80,9 @@ class HubConfig:
             "CACHE_ENABLED": "false",
             "ACCESS_TOKEN_TTL": "5m",
             "REFRESH_TOKEN_TTL": "30d",
+            # Session-mode sessions (the portal's, and each personal API token's) live
+            # this long unused; Directus's default is one day.
+            "SESSION_COOKIE_TTL": "30d",
             "LOG_LEVEL": "warn",
             "LOG_STYLE": "raw",
             "NODE_ENV": "production",

@@ -31,7 +31,7 @@ from governance.partners import add_partner, assign_manager, get_partner, list_p
 from governance.sharing import grant, list_agreements, revoke
 from governance.users import add_user, deactivate_user, find_user, list_users
 from migrations import MigrationFailed, migrate
-from migrations.accounts import SYNC_SERVICE_EMAIL, set_service_token
+from migrations.accounts import PORTAL_AUTH_EMAIL, SYNC_SERVICE_EMAIL, set_service_token
 from tandem import stack
 from tandem.settings import SettingsError, StackSettings
 from tandem.state import load_or_create_secrets
@@ -213,11 +213,20 @@ def migrate_command(hub_url: str | None) -> None:
 
 
 def _migrate_remote(admin: HubClient) -> list[str]:
+    """Migrate a remote hub and give its service users the tokens from the environment."""
     applied = migrate(admin)
-    token = os.environ.get("TANDEM_SYNC_TOKEN")
-    if token:
-        set_service_token(admin, SYNC_SERVICE_EMAIL, token)
+    for email, variable in SERVICE_TOKENS:
+        token = os.environ.get(variable)
+        if token:
+            set_service_token(admin, email, token)
     return applied
+
+
+# Each service user and the environment variable its static token comes from.
+SERVICE_TOKENS = (
+    (SYNC_SERVICE_EMAIL, "TANDEM_SYNC_TOKEN"),
+    (PORTAL_AUTH_EMAIL, "TANDEM_PORTAL_AUTH_TOKEN"),
+)
 
 
 # partners

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import queue
+import secrets
 import signal
 import subprocess
 import sys
@@ -16,6 +17,7 @@ import requests
 from click.testing import CliRunner
 
 from demo.generate import logins
+from directus import HubClient
 from directus.process import free_port
 from migrations import discover
 from tandem.cli import cli
@@ -151,6 +153,27 @@ def test_tandem_migrate_against_a_remote_hub_is_idempotent(hub, monkeypatch):
     result = CliRunner().invoke(cli, ["migrate", "--hub-url", hub.url])
     assert result.exit_code == 0, result.output
     assert "nothing, all up to date" in result.output
+
+
+def test_tandem_migrate_gives_a_remote_hub_both_service_tokens(start_migrated_hub, monkeypatch):
+    """Compose's migrate job: without the portal-auth token every personal token gets 401."""
+    remote = start_migrated_hub()
+    tokens = {
+        "TANDEM_SYNC_TOKEN": secrets.token_urlsafe(32),
+        "TANDEM_PORTAL_AUTH_TOKEN": secrets.token_urlsafe(32),
+    }
+    for key, value in {
+        **tokens,
+        "TANDEM_HUB_ADMIN_EMAIL": remote.admin_email,
+        "TANDEM_HUB_ADMIN_PASSWORD": remote.admin_password,
+    }.items():
+        monkeypatch.setenv(key, value)
+    result = CliRunner().invoke(cli, ["migrate", "--hub-url", remote.url])
+    assert result.exit_code == 0, result.output
+    sync = HubClient(remote.url, token=tokens["TANDEM_SYNC_TOKEN"])
+    assert sync.read_items("sync_runs", limit=1) == []
+    verifier = HubClient(remote.url, token=tokens["TANDEM_PORTAL_AUTH_TOKEN"])
+    assert verifier.read_items("api_tokens", limit=1) == []
 
 
 def test_tandem_migrate_names_missing_admin_credentials(hub, monkeypatch):
