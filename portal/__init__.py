@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from portal import auth, errors, health, home, tokens
+from portal import api, auth, errors, health, home, tokens
 from portal.config import Config, ConfigError
 from portal.hub import hub
 
@@ -21,6 +21,7 @@ def create_app(config: Config | None = None) -> Flask:
     errors.init_app(app)
     auth.init_app(app)
     tokens.init_app(app)
+    api.init_app(app)
     app.register_blueprint(home.bp)
     app.register_blueprint(health.bp)
     return app

@@ -50,7 +50,8 @@ class Filter:
     description: str = ""
 
     def marshmallow_field(self) -> fields.Field:
-        meta = {"description": self.description or f"{self.field} {self.op[1:]} value"}
+        words = {"_eq": "is", "_gte": "is on or after", "_lte": "is on or before"}
+        meta = {"description": self.description or f"only rows whose {self.field} {words[self.op]}"}
         if self.type == "int":
             return fields.Integer(validate=validate.Range(min=1), metadata=meta)
         if self.type == "date":
@@ -99,13 +100,20 @@ class Resource:
     summary: bool = False
 
     @property
+    def embedded(self) -> tuple[str, ...]:
+        """Children dumped inside a single record (never in lists)."""
+        return tuple(c.name for c in self.children if c.embed)
+
+    @property
     def hub_fields(self) -> list[str]:
-        return hub_fields(self.schema, exclude={c.name for c in self.children if c.embed})
+        return hub_fields(self.schema, exclude=set(self.embedded))
 
     def child(self, name: str) -> Child | None:
         return next((c for c in self.children if c.name == name), None)
 
-    def query_schema(self) -> type[Schema]:
+    def query_schema(
+        self, extra: Mapping[str, fields.Field] | None = None, suffix: str = "Query"
+    ) -> type[Schema]:
         """The list's query parameters: paging, sort and this resource's filters."""
         attrs: dict[str, Any] = {f.name: f.marshmallow_field() for f in self.filters}
         sorts = ["id", "-id", *self.sorts, *(f"-{s}" for s in self.sorts)]
@@ -113,7 +121,63 @@ class Resource:
             validate=validate.OneOf(sorts),
             metadata={"description": "sort field; `-` for descending; ties break on id"},
         )
-        return PageQuerySchema.from_dict(attrs, name=f"{camel(self.name)}Query")
+        attrs.update(extra or {})
+        return PageQuerySchema.from_dict(attrs, name=f"{camel(self.name)}{suffix}")
+
+    def summary_query_schema(self) -> type[Schema]:
+        """The summary's query parameters: the list's, plus ``group_by``."""
+        return self.query_schema({"group_by": pos_sales.group_by_field()}, "SummaryQuery")
+
+
+@dataclass(frozen=True)
+class Route:
+    """One API route: the Flask rule and the OpenAPI path are made from the same entry."""
+
+    method: str
+    action: str  # list | summary | create | read | update
+    resource: Resource
+    child: Child | None = None
+
+    @property
+    def endpoint(self) -> str:
+        base = self.resource.name.replace("-", "_")
+        return f"{base}_{self.child.name}_{self.action}" if self.child else f"{base}_{self.action}"
+
+    @property
+    def has_key(self) -> bool:
+        return self.action in ("read", "update") or self.child is not None
+
+    def path(self, openapi: bool = False) -> str:
+        path = f"/{self.resource.name}"
+        if self.has_key:
+            if openapi:
+                path += "/{key}"
+            else:
+                path += "/<int:key>" if self.resource.key_type == "int" else "/<string:key>"
+        if self.child:
+            path += f"/{self.child.name}"
+        if self.action == "summary":
+            path += "/summary"
+        return path
+
+
+def routes() -> list[Route]:
+    """Every resource route of the API, in registration order."""
+    table: list[Route] = []
+    for res in RESOURCES.values():
+        table.append(Route("GET", "list", res))
+        if res.summary:
+            table.append(Route("GET", "summary", res))
+        if res.creates:
+            table.append(Route("POST", "create", res))
+        table.append(Route("GET", "read", res))
+        if res.updates:
+            table.append(Route("PATCH", "update", res))
+        for child in res.children:
+            table.append(Route("GET", "list", res, child))
+            if child.writes:
+                table.append(Route("POST", "create", res, child))
+    return table
 
 
 def hub_fields(schema: type[Schema], exclude: set[str] | frozenset[str] = frozenset()) -> list[str]:

@@ -80,6 +80,15 @@ def OneOf(choices: Sequence[str], **kwargs: Any) -> fields.String:
     return fields.String(validate=validate.OneOf(list(choices)), **kwargs)
 
 
+class CommaList(fields.List):
+    """A list given in a query string as ``a,b,c``."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> list[Any]:
+        if isinstance(value, str):
+            value = [part.strip() for part in value.split(",") if part.strip()]
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
 class HubDate(fields.Date):
     """A date: parsed from ISO on input; on output the hub's ``YYYY-MM-DD`` goes out as is."""
 
@@ -124,7 +133,6 @@ class TandemSchema(Schema):
 
     class Meta:
         unknown = RAISE
-        ordered = True
 
     def __init__(self, view: str | None = None, **kwargs: Any) -> None:
         if view is not None:

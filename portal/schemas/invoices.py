@@ -27,4 +27,8 @@ class InvoiceSchema(TandemSchema):
     status = fields.String()
     purchase_order = HubInteger()
     partnership = HubInteger()
-    lines = fields.List(fields.Nested(InvoiceLineSchema), dump_only=True)
+    lines = fields.List(
+        fields.Nested(InvoiceLineSchema),
+        dump_only=True,
+        metadata={"description": "in a single record only"},
+    )

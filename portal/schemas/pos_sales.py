@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import fields, validate
 
-from portal.schemas.base import HubDate, HubInteger, TandemSchema
+from portal.schemas.base import CommaList, HubDate, HubInteger, TandemSchema
 
 
 class PosSaleSchema(TandemSchema):
@@ -20,13 +20,15 @@ class PosSaleSchema(TandemSchema):
     sku = HubInteger()
 
 
-class PosSummaryQuerySchema(TandemSchema):
-    """How to group the sums: any of sku, week, distributor, location (comma-separated)."""
+GROUP_KEYS = ("sku", "week", "distributor", "location")
 
-    group_by = fields.List(
-        fields.String(validate=validate.OneOf(["sku", "week", "distributor", "location"])),
+
+def group_by_field() -> CommaList:
+    """The summary's ``group_by`` query parameter: any of sku, week, distributor, location."""
+    return CommaList(
+        fields.String(validate=validate.OneOf(GROUP_KEYS)),
         load_default=lambda: ["sku", "week"],
-        validate=validate.Length(min=1),
+        validate=validate.Length(min=1, max=len(GROUP_KEYS)),
         metadata={"description": "comma-separated: sku, week, distributor, location"},
     )
 

@@ -63,8 +63,16 @@ class PromotionSchema(TandemSchema):
     expected_uplift_pct = HubInteger(allow_none=True)
     status = fields.String(metadata={"enum": list(STATUSES)})
     supplier_comment = fields.String(allow_none=True)
-    skus = fields.List(fields.Nested(PromotionSkuSchema), dump_only=True)
-    locations = fields.List(fields.Nested(PromotionLocationSchema), dump_only=True)
+    skus = fields.List(
+        fields.Nested(PromotionSkuSchema),
+        dump_only=True,
+        metadata={"description": "in a single record only"},
+    )
+    locations = fields.List(
+        fields.Nested(PromotionLocationSchema),
+        dump_only=True,
+        metadata={"description": "in a single record only"},
+    )
 
 
 def _name(**kw: Any) -> fields.String:

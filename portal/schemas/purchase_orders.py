@@ -68,7 +68,11 @@ class PurchaseOrderSchema(TandemSchema):
     acknowledged_at = HubDateTime(allow_none=True)
     currency = fields.String()
     ship_to = HubInteger(allow_none=True)
-    lines = fields.List(fields.Nested(PoLineSchema), dump_only=True)
+    lines = fields.List(
+        fields.Nested(PoLineSchema),
+        dump_only=True,
+        metadata={"description": "in a single record only"},
+    )
 
 
 class PoLineCreate(TandemSchema):

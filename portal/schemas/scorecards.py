@@ -38,7 +38,11 @@ class ScorecardSchema(TandemSchema):
     period_start = HubDate()
     period_end = HubDate()
     label = fields.String(allow_none=True)
-    values = fields.List(fields.Nested(ScorecardValueSchema), dump_only=True)
+    values = fields.List(
+        fields.Nested(ScorecardValueSchema),
+        dump_only=True,
+        metadata={"description": "in a single record only"},
+    )
 
 
 class ScorecardCreate(TandemSchema):

@@ -25,4 +25,8 @@ class ShipmentSchema(TandemSchema):
     received_date = HubDate(allow_none=True)
     purchase_order = HubInteger()
     partnership = HubInteger()
-    lines = fields.List(fields.Nested(ShipmentLineSchema), dump_only=True)
+    lines = fields.List(
+        fields.Nested(ShipmentLineSchema),
+        dump_only=True,
+        metadata={"description": "in a single record only"},
+    )

@@ -1,0 +1,323 @@
+"""The API's OpenAPI 3 document, generated with apispec from the same registry and
+marshmallow schemas the views use: nothing in it is written by hand but the prose.
+
+Every route of :func:`portal.data.registry.routes` becomes an operation with its
+parameters (paging, sort, the resource's filters), its request body (one schema per role
+allowed to write, as ``oneOf``), its ``{data, meta}`` answer and its error answers in the
+``{code, status, message, errors}`` envelope. Both ways to authenticate are declared:
+the portal's session cookie and a personal token as a bearer token.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from apispec import APISpec
+from apispec.ext.marshmallow import MarshmallowPlugin
+from flask import Flask
+from marshmallow import Schema
+
+from portal.data.registry import MAX_PER_PAGE, Route, Write, camel, routes
+from portal.schemas.base import ErrorSchema, MeSchema, PageMetaSchema, PageQuerySchema
+from portal.schemas.pos_sales import PosSummarySchema
+from portal.tokens import TokenCreateSchema
+
+TITLE = "Tandem partner API"
+VERSION = "1.0.0"
+PREFIX = "/api/v1"
+
+DESCRIPTION = f"""\
+Read and write the supplier-distributor data you are allowed to, and nothing else.
+
+Every answer is scoped to the signed-in user: their organization, the pairs they are a
+side of (or manage), and, for POS, inventory and forecasts, the data-sharing agreements
+in force today. A record outside that scope answers 404, exactly as a missing one.
+
+Lists answer `{{"data": [...], "meta": {{"page", "per_page", "total"}}}}`; `per_page` is at
+most {MAX_PER_PAGE} and rows are sorted stably (ties break on `id`). Money is always
+integer minor units plus an ISO 4217 `currency`; no number in this API is a float.
+Errors answer `{{"code", "status", "message", "errors"}}`, with `errors` per field.
+"""
+
+ERRORS = {
+    401: "Not signed in, or the token is not valid (any more).",
+    403: "Your role may not do this, or the request names records that are not yours.",
+    404: "No such record, or not yours to see: the two are not told apart.",
+    409: "The record's state does not allow this change.",
+    422: "The request is not valid; `errors` says why, per field.",
+}
+
+
+def _schema_name(schema: Any) -> str:
+    """Component names: the class name without ``Schema``, plus the role of a view."""
+    cls = schema if isinstance(schema, type) else type(schema)
+    name = cls.__name__.removesuffix("Schema")
+    view = getattr(schema, "view", None) if not isinstance(schema, type) else None
+    return f"{name}{camel(view)}" if view else name
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+class _Builder:
+    def __init__(self, app: Flask) -> None:
+        self.spec = APISpec(
+            title=TITLE,
+            version=VERSION,
+            openapi_version="3.0.3",
+            plugins=[MarshmallowPlugin(schema_name_resolver=_schema_name)],
+            info={"description": DESCRIPTION},
+        )
+        self.cookie = app.config.get("SESSION_COOKIE_NAME", "session")
+
+    def schema(self, schema: type[Schema] | Schema) -> dict[str, str]:
+        """A $ref to the component for this schema (or view), registering it once."""
+        name = _schema_name(schema)
+        if name not in self.spec.components.schemas:  # nested ones register themselves
+            instance = schema() if isinstance(schema, type) else schema
+            self.spec.components.schema(name, schema=instance)
+        return _ref(name)
+
+    def components(self) -> None:
+        self.spec.components.security_scheme(
+            "session",
+            {
+                "type": "apiKey",
+                "in": "cookie",
+                "name": self.cookie,
+                "description": "The portal's browser session (sign in at /login). Unsafe "
+                "methods also need the session's CSRF token in the X-CSRFToken header.",
+            },
+        )
+        self.spec.components.security_scheme(
+            "token",
+            {
+                "type": "http",
+                "scheme": "bearer",
+                "bearerFormat": "tdm_<id>_<secret>",
+                "description": "A personal API token, minted at /account/tokens.",
+            },
+        )
+        self.schema(ErrorSchema)
+        self.schema(PageMetaSchema)
+        for status, text in ERRORS.items():
+            self.spec.components.response(
+                f"E{status}",
+                {"description": text, "content": {"application/json": {"schema": _ref("Error")}}},
+            )
+
+    @staticmethod
+    def _answer(data: Mapping[str, Any], *, page: bool, description: str) -> dict[str, Any]:
+        properties: dict[str, Any] = {"data": data}
+        if page:
+            properties["meta"] = _ref("PageMeta")
+        return {
+            "description": description,
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "type": "object",
+                        "properties": properties,
+                        "required": list(properties),
+                    }
+                }
+            },
+        }
+
+    def _body(self, writes: Mapping[str, Write]) -> dict[str, Any]:
+        refs = [self.schema(w.schema(view=role)) for role, w in sorted(writes.items())]
+        roles = ", ".join(sorted(writes))
+        return {
+            "required": True,
+            "description": f"The fields each role may send ({roles}); anything else is refused.",
+            "content": {
+                "application/json": {"schema": refs[0] if len(refs) == 1 else {"oneOf": refs}}
+            },
+        }
+
+    @staticmethod
+    def _errors(*statuses: int) -> dict[str, Any]:
+        return {str(s): {"$ref": f"#/components/responses/E{s}"} for s in statuses}
+
+    def operation(self, route: Route) -> dict[str, Any]:
+        res, child = route.resource, route.child
+        schema = child.schema if child else res.schema
+        item = self.schema(schema)
+        op: dict[str, Any] = {
+            "operationId": route.endpoint,
+            "tags": [res.name],
+            "parameters": [],
+        }
+        if route.has_key:
+            op["parameters"].append(
+                {
+                    "in": "path",
+                    "name": "key",
+                    "required": True,
+                    "schema": {"type": "integer" if res.key_type == "int" else "string"},
+                    "description": f"the id of a record of {res.name}",
+                }
+            )
+        if route.action == "list" and child is None:
+            op["summary"] = f"List {res.name}"
+            op["description"] = res.title
+            op["parameters"].append({"in": "query", "schema": res.query_schema()})
+            op["responses"] = {
+                "200": self._answer(
+                    {"type": "array", "items": item}, page=True, description="A page"
+                ),
+                **self._errors(401, 422),
+            }
+        elif route.action == "summary":
+            op["summary"] = f"Sum {res.name} by SKU, ISO week, distributor or location"
+            op["parameters"].append({"in": "query", "schema": res.summary_query_schema()})
+            summary = self.schema(PosSummarySchema)
+            op["responses"] = {
+                "200": self._answer(
+                    {"type": "array", "items": summary}, page=True, description="The sums"
+                ),
+                **self._errors(401, 422),
+            }
+        elif route.action == "read":
+            op["summary"] = f"Read one of {res.name}"
+            op["responses"] = {
+                "200": self._answer(item, page=False, description="The record"),
+                **self._errors(401, 404),
+            }
+        elif route.action == "list":
+            assert child is not None
+            op["summary"] = f"List the {child.name} of one of {res.name}"
+            op["parameters"].append({"in": "query", "schema": PageQuerySchema})
+            op["responses"] = {
+                "200": self._answer(
+                    {"type": "array", "items": item}, page=True, description="A page"
+                ),
+                **self._errors(401, 404, 422),
+            }
+        else:
+            writes = (
+                child.writes
+                if child
+                else (res.creates if route.action == "create" else res.updates)
+            )
+            target = f"{child.name} of one of {res.name}" if child else res.name
+            op["summary"] = f"{'Create' if route.action == 'create' else 'Change'} {target}"
+            op["description"] = "Allowed to: " + ", ".join(sorted(writes))
+            op["requestBody"] = self._body(writes)
+            status = "201" if route.action == "create" else "200"
+            op["responses"] = {
+                status: self._answer(item, page=False, description="The record as written"),
+                **self._errors(401, 403, 404, 409, 422),
+            }
+        return op
+
+    def token_paths(self) -> dict[str, Any]:
+        """Personal tokens (:mod:`portal.tokens`), documented from its own schema."""
+        token = {
+            "type": "object",
+            "properties": {
+                "id": {"type": "string"},
+                "name": {"type": "string"},
+                "created_at": {"type": "string", "format": "date-time"},
+                "last_used_at": {"type": "string", "format": "date-time", "nullable": True},
+                "expires_at": {"type": "string", "format": "date-time", "nullable": True},
+                "revoked_at": {"type": "string", "format": "date-time", "nullable": True},
+            },
+        }
+        minted = {**token, "properties": {**token["properties"], "token": {"type": "string"}}}
+        return {
+            f"{PREFIX}/tokens": {
+                "get": {
+                    "operationId": "tokens_list",
+                    "summary": "Your personal API tokens (never their secrets)",
+                    "tags": ["tokens"],
+                    "responses": {
+                        "200": self._answer(
+                            {"type": "array", "items": token}, page=False, description="Tokens"
+                        ),
+                        **self._errors(401),
+                    },
+                },
+                "post": {
+                    "operationId": "tokens_create",
+                    "summary": "Mint a token (re-enter your password); shown once",
+                    "tags": ["tokens"],
+                    "requestBody": {
+                        "required": True,
+                        "content": {"application/json": {"schema": self.schema(TokenCreateSchema)}},
+                    },
+                    "responses": {
+                        "201": self._answer(minted, page=False, description="The new token"),
+                        **self._errors(401),
+                    },
+                },
+            },
+            f"{PREFIX}/tokens/{{token_id}}": {
+                "delete": {
+                    "operationId": "tokens_revoke",
+                    "summary": "Revoke one of your tokens",
+                    "tags": ["tokens"],
+                    "parameters": [
+                        {
+                            "in": "path",
+                            "name": "token_id",
+                            "required": True,
+                            "schema": {"type": "string"},
+                        }
+                    ],
+                    "responses": {
+                        "200": self._answer(token, page=False, description="The revoked token"),
+                        **self._errors(401, 404),
+                    },
+                }
+            },
+        }
+
+    def build(self) -> dict[str, Any]:
+        self.components()
+        paths: dict[str, dict[str, Any]] = {}
+        for route in routes():
+            paths.setdefault(PREFIX + route.path(openapi=True), {})[route.method.lower()] = (
+                self.operation(route)
+            )
+        paths[f"{PREFIX}/me"] = {
+            "get": {
+                "operationId": "me",
+                "summary": "The signed-in user and their organization",
+                "tags": ["me"],
+                "responses": {
+                    "200": self._answer(self.schema(MeSchema), page=False, description="You"),
+                    **self._errors(401),
+                },
+            }
+        }
+        paths.update(self.token_paths())
+        paths[f"{PREFIX}/openapi.json"] = {
+            "get": {
+                "operationId": "openapi",
+                "summary": "This document",
+                "tags": ["meta"],
+                "security": [],
+                "responses": {"200": {"description": "The OpenAPI 3 document"}},
+            }
+        }
+        for path, operations in paths.items():
+            self.spec.path(path=path, operations=operations)
+        document = self.spec.to_dict()
+        document["security"] = [{"session": []}, {"token": []}]
+        return document
+
+
+def build_document(app: Flask) -> dict[str, Any]:
+    """The OpenAPI document for this app (its session cookie name goes in)."""
+    return _Builder(app).build()
+
+
+def openapi_document(app: Flask) -> dict[str, Any]:
+    """The document, built once per app."""
+    document = app.extensions.get("tandem.openapi")
+    if document is None:
+        document = app.extensions["tandem.openapi"] = build_document(app)
+    return document
