@@ -52,8 +52,9 @@ def add_partner(
     actor: str | None = None,
 ) -> dict[str, Any]:
     """Create an organization. Refuses a duplicate name or GLN."""
+    name = name.strip()
     errors = partner_errors(name, kind, gln, currency)
-    if not errors and find_partner(admin, name) is not None:
+    if not errors and _name_taken(admin, name):
         errors["name"] = [f"an organization named {name!r} already exists"]
     if (
         not errors
@@ -66,7 +67,7 @@ def add_partner(
     row = admin.create_item(
         "organizations",
         {
-            "name": name.strip(),
+            "name": name,
             "kind": kind,
             "status": "active",
             "gln": gln or None,
@@ -87,6 +88,14 @@ def add_partner(
         actor=actor,
     )
     return row
+
+
+def _name_taken(admin: HubClient, name: str) -> bool:
+    """Names are unique regardless of case: "acme foods" would be a second Acme Foods."""
+    similar = admin.read_items(
+        "organizations", filter={"name": {"_icontains": name}}, fields=["name"], limit=-1
+    )
+    return any(row["name"].casefold() == name.casefold() for row in similar)
 
 
 def find_partner(admin: HubClient, ref: str | int) -> dict[str, Any] | None:

@@ -83,6 +83,22 @@ def grant(
         missing = sorted(set(locations) - {row["id"] for row in owned})
         if missing:
             errors["locations"] = [f"not {owner['name']}'s locations: {missing}"]
+    if regions and not errors:
+        known = {
+            row["region"]
+            for row in admin.aggregate(
+                "locations",
+                {"count": ["id"]},
+                group_by=["region"],
+                filter={"distributor": {"_eq": owner["id"]}},
+            )
+        }
+        unknown = sorted(set(regions) - known)
+        if unknown:
+            errors["regions"] = [
+                f"{owner['name']} has no locations in {', '.join(unknown)}; "
+                f"its regions: {', '.join(sorted(r for r in known if r)) or 'none'}"
+            ]
     if errors:
         raise GovernanceError("cannot grant this agreement", errors)
     row = admin.create_item(

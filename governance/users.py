@@ -5,6 +5,7 @@ Passwords go straight to the hub, which hashes them; Tandem never stores them.
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from directus import HubClient, InvalidPayload, RecordNotUnique
@@ -97,12 +98,20 @@ def list_users(admin: HubClient, organization: str | int | None = None) -> list[
     }
     if organization is not None:
         org = get_partner(admin, organization)
-        query["filter"] = {"organization": {"_eq": org["id"]}}
+        query["filter"] = {"_and": [query["filter"], {"organization": {"_eq": org["id"]}}]}
     return list(admin.get("/users", **query))
 
 
 def find_user(admin: HubClient, ref: str) -> dict[str, Any]:
+    """A user by email or by id; anything else is "not found", never a hub error."""
     key = "email" if "@" in ref else "id"
+    if key == "id":
+        try:
+            uuid.UUID(ref)
+        except ValueError:
+            raise GovernanceError(
+                f"no user {ref}", {"user": ["not an email or a user id"]}
+            ) from None
     rows = admin.get("/users", filter={key: {"_eq": ref}}, fields=USER_FIELDS, limit=1)
     if not rows:
         raise GovernanceError(f"no user {ref}", {"user": ["not found"]})

@@ -6,6 +6,7 @@ import fcntl
 import hashlib
 import secrets
 import shutil
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,6 +47,9 @@ def hub_config(folder: Path, db_path: Path, **extra_env: str) -> HubConfig:
     )
 
 
+STALE_TEMPLATE_S = 3600
+
+
 def migrations_key() -> str:
     """A hash of the migrations' code: a change in any of them means a new template."""
     digest = hashlib.sha256()
@@ -73,8 +77,10 @@ def ensure_migrated(install: HubInstall, template: Template) -> Path:
         copy_database(template.db_path, building / "hub.db")
         with Hub(install, hub_config(building, building / "hub.db")) as hub:
             migrate(HubClient.login(hub.url, template.admin_email, template.admin_password))
+        # Another session may still be copying a recent template: remove only stale ones.
         for old in cache.glob("migrated-*"):
-            shutil.rmtree(old, ignore_errors=True)
+            if time.time() - old.stat().st_mtime > STALE_TEMPLATE_S:
+                shutil.rmtree(old, ignore_errors=True)
         folder.mkdir(parents=True)
         copy_database(building / "hub.db", db_path)
         shutil.rmtree(building, ignore_errors=True)
