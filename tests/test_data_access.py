@@ -13,7 +13,8 @@ from collections import defaultdict
 import pytest
 from marshmallow import ValidationError
 
-from governance import sharing
+from directus import HubClient
+from governance import sharing, users
 from portal.data import (
     RESOURCES,
     Conflict,
@@ -22,6 +23,7 @@ from portal.data import (
     HubFailed,
     Invalid,
     NotFound,
+    writes,
 )
 from portal.data.scope import ALL, Scope
 from portal.schemas.business_plans import BusinessPlanCreate
@@ -30,7 +32,9 @@ from portal.schemas.purchase_orders import PurchaseOrderCreate, PurchaseOrderUpd
 from tests.world import (
     NEW_DAY,
     OLD_DAY,
+    PASSWORD,
     TODAY,
+    Who,
     World,
     expected,
     expected_children,
@@ -625,3 +629,37 @@ def test_an_account_manager_cannot_write_for_a_pair_not_assigned(scratch):
         "partnerships",
         "risks",
     ]
+
+
+# -- the registry itself ------------------------------------------------------------------
+
+
+def test_every_declared_write_has_a_handler_and_a_view_for_its_role():
+    """A typo in the registry would otherwise only show when that role first writes."""
+    for resource in RESOURCES.values():
+        declared = [*resource.creates.items(), *resource.updates.items()]
+        declared += [item for child in resource.children for item in child.writes.items()]
+        for role, write in declared:
+            assert callable(getattr(writes, write.handler)), (resource.name, write.handler)
+            assert role in write.schema.views, (resource.name, write.schema.__name__, role)
+            write.schema(view=role)  # every field the view names exists
+
+
+def test_an_operator_admin_reads_across_partners_but_writes_nothing_here(world):
+    operator = users.add_user(
+        world.admin,
+        f"operator-{world.tag}@tandem-world.example.com",
+        PASSWORD,
+        "operator_admin",
+        world.orgs["operator"],
+        via="test",
+    )
+    who = Who(
+        "op", str(operator["id"]), operator["email"], "operator_admin", world.orgs["operator"]
+    )
+    acc = DataAccess(who, HubClient.login(world.url, who.email, PASSWORD))
+    for resource in ("pos-sales", "promotions", "purchase-orders", "share-agreements"):
+        collection = RESOURCES[resource].collection
+        assert set(all_ids(acc, resource)) >= set(world.rows[collection]), resource
+    with pytest.raises(Forbidden):
+        acc.create("risks", {"partnership": world.pairs["acme-north"]})
