@@ -546,11 +546,11 @@ def seed(
         detail = {"as_of": as_of.isoformat(), "spec": dataclasses.asdict(spec)}
         audit.record(admin, STARTED, detail=detail, via=VIA)
     seeder = _Seeder(admin, build(as_of, spec))
-    echo("demo: partners, logins, pairs and sharing agreements…")
+    echo("demo: partners, logins, pairs, catalog and stores…")
     seeder.partners()
-    seeder.agreements()
-    echo("demo: catalog, stores, promotions, orders, plans…")
     seeder.catalog()
+    echo("demo: sharing agreements, promotions, orders, plans…")
+    seeder.agreements()  # after the stores: an agreement's regions must exist
     seeder.promotions()
     seeder.orders()
     seeder.plans()

@@ -392,10 +392,16 @@ class HubClient:
                 return
             offset += page_size
 
-    def count_items(self, collection: str, filter: Mapping[str, Any] | None = None) -> int:
-        """How many items the caller may see, optionally filtered."""
-        rows = self.aggregate(collection, {"count": ["*"]}, filter=filter)
-        return int(rows[0]["count"]) if rows else 0
+    def count_items(
+        self, collection: str, filter: Mapping[str, Any] | None = None, key: str = "id"
+    ) -> int:
+        """How many items the caller may see, optionally filtered.
+
+        ``countDistinct`` of the primary key: Directus's ``count(*)`` counts a row once per
+        policy that lets the caller read it, so a row two policies allow counts twice.
+        """
+        rows = self.aggregate(collection, {"countDistinct": [key]}, filter=filter)
+        return int(rows[0]["countDistinct"][key]) if rows else 0
 
     def read_item(self, collection: str, key: str | int, **query: Any) -> dict[str, Any]:
         return self.get(f"/items/{collection}/{key}", **query)

@@ -28,7 +28,11 @@ from migrations.schema import (
     ensure_service_user,
 )
 
-ORG = "$CURRENT_USER.organization"
+# ".id", not the bare field: when a request also needs a deeper path such as
+# "$CURRENT_USER.organization.supplier_partnerships.id", Directus fetches the organization
+# as an object and the bare "$CURRENT_USER.organization" is no longer an id (400
+# "Invalid numeric value" on every such update).
+ORG = "$CURRENT_USER.organization.id"
 ME = "$CURRENT_USER"
 
 SUPPLIER = "Tandem supplier user"
@@ -65,8 +69,8 @@ SIDE_OF_PAIR: dict[str, Filter] = {
 }
 
 MY_PAIRS: dict[str, str] = {
-    "supplier": f"{ORG}.supplier_partnerships.id",
-    "distributor": f"{ORG}.distributor_partnerships.id",
+    "supplier": "$CURRENT_USER.organization.supplier_partnerships.id",
+    "distributor": "$CURRENT_USER.organization.distributor_partnerships.id",
     "manager": f"{ME}.managed_pairs.partnership",
 }
 
@@ -209,7 +213,10 @@ def supplier_rules() -> list[tuple[str, str, dict[str, Any]]]:
             "promotions",
             "update",
             {
-                "permissions": {"_and": [pair_rule("promotions", side), not_draft]},
+                # Only a submitted promotion is answered, once: not a cancelled or answered one.
+                "permissions": {
+                    "_and": [pair_rule("promotions", side), {"status": {"_eq": "submitted"}}]
+                },
                 "fields": ["status", "supplier_comment"],
                 "validation": {"status": {"_in": ["accepted", "declined"]}},
             },
@@ -313,11 +320,21 @@ def distributor_rules() -> list[tuple[str, str, dict[str, Any]]]:
             "organizations",
             "read",
             {
-                "permissions": {"_or": [{"id": {"_eq": ORG}}, {"kind": {"_eq": "supplier"}}]},
+                "permissions": {
+                    "_or": [
+                        {"id": {"_eq": ORG}},
+                        {"supplier_partnerships": {"distributor": {"_eq": ORG}}},
+                    ]
+                },
                 "fields": ORG_FIELDS,
             },
         ),
-        ("skus", "read", {"permissions": {}}),
+        # The catalogues (costs included) of the suppliers it trades with, no others.
+        (
+            "skus",
+            "read",
+            {"permissions": {"supplier": {"supplier_partnerships": {"distributor": {"_eq": ORG}}}}},
+        ),
     ]
     for collection in ("sku_codes", "locations", "pos_sales", "inventory_positions", "forecasts"):
         fields = (

@@ -83,6 +83,8 @@ def build(url: str, admin: HubClient) -> World:
     for name in DISTRIBUTORS:
         w.orgs[name] = partners.add_partner(admin, f"{name} {w.tag}", "distributor")["id"]
     w.orgs["ops"] = partners.add_partner(admin, f"ops {w.tag}", "operator")["id"]
+    # A supplier nobody trades with: no distributor may see its catalogue.
+    w.orgs["cedar"] = partners.add_partner(admin, f"cedar {w.tag}", "supplier")["id"]
     people = {
         **{s: ("supplier_user", s) for s in SUPPLIERS},
         **{d: ("distributor_user", d) for d in DISTRIBUTORS},
@@ -95,7 +97,7 @@ def build(url: str, admin: HubClient) -> World:
     for s, d in PAIRS:
         w.pair_ids[(s, d)] = partners.ensure_partnership(admin, w.orgs[s], w.orgs[d])
     partners.assign_manager(admin, user_ids["manager"], w.orgs["acme"], w.orgs["north"])
-    for s in SUPPLIERS:
+    for s in (*SUPPLIERS, "cedar"):
         gtin = with_check_digit("0" + str(secrets.randbelow(10**11)).zfill(11))
         w.skus[s] = w.add(
             "skus",
@@ -371,7 +373,9 @@ def expected(w: World, who: str, row: Row) -> bool:
     if c == "skus":
         if who in SUPPLIERS:
             return a["supplier"] == who
-        return who in DISTRIBUTORS or a["supplier"] == MANAGED[0]
+        if who in DISTRIBUTORS:
+            return a["supplier"] in SUPPLIERS  # partnered suppliers only
+        return a["supplier"] == MANAGED[0]
     if c == "sku_codes":
         return a["distributor"] == who or a["supplier"] == who
     if c == "locations":
@@ -558,3 +562,64 @@ def test_partners_see_only_their_counterparties_pairs_and_colleagues(world, clie
         assert colleagues == (
             {world.emails[who]} if who != "manager" else {world.emails["manager"]}
         ), who
+
+
+# One allowed update per role and collection, on a row of the role's own (first) pair or
+# its own data; values are the world's own, so the shared world does not drift.
+UPDATES: dict[str, dict[str, dict[str, Any]]] = {
+    "acme": {
+        "promotions": {"status": "accepted", "supplier_comment": "Agreed"},
+        "purchase_orders": {"promised_date": "2026-10-15"},
+        "po_lines": {"qty_promised": 10},
+        "shipments": {"ship_date": "2026-10-10"},
+        "shipment_lines": {"qty_shipped": 8},
+        "invoices": {"total_minor": 800},
+        "invoice_lines": {"qty": 8},
+        "forecasts": {"commit_units": 5},
+        "skus": {"description": "acme item"},
+    },
+    "north": {
+        "promotions": {"name": "acme/north submitted"},
+        "promotion_skus": {"partnership": None},
+        "purchase_orders": {"requested_date": "2026-10-15"},
+        "po_lines": {"qty_ordered": 10},
+        "shipments": {"received_date": "2026-10-12"},
+        "shipment_lines": {"qty_received": 8},
+        "invoices": {"status": "open"},
+        "sku_codes": {"item_code": None},
+        "locations": {"region": "east"},
+        "pos_sales": {"units": 2},
+        "inventory_positions": {"on_hand": 9},
+        "forecasts": {"forecast_units": 5},
+    },
+    "manager": {
+        "business_plans": {"year": 2027},
+        "plan_revisions": {"quarter": 1},
+        "plan_actions": {"title": "Shelf reset"},
+        "risks": {"impact": 4},
+        "scorecards": {"period_end": "2026-09-30"},
+        "scorecard_values": {"value": "0.8"},
+    },
+}
+
+
+def own_row(world: World, who: str, collection: str) -> Row:
+    rows = [r for r in world.of(collection) if expected(world, who, r)]
+    pair = own_pair(who)
+    paired = [r for r in rows if r.pair == pair and r.attrs.get("status") != "draft"]
+    return (paired or rows)[0]
+
+
+@pytest.mark.parametrize(
+    ("who", "collection"), [(who, c) for who, cs in UPDATES.items() for c in sorted(cs)]
+)
+def test_each_role_makes_the_updates_its_rules_allow_on_its_own_rows(
+    world, clients, who, collection
+):
+    """The control for the update refusals: the rules do let each role do its job."""
+    row = own_row(world, who, collection)
+    current = world.admin.read_item(collection, row.id)
+    change = {k: (current[k] if v is None else v) for k, v in UPDATES[who][collection].items()}
+    clients[who].update_item(collection, row.id, change)
+    after = world.admin.read_item(collection, row.id)
+    assert {k: after[k] for k in change} == change

@@ -285,6 +285,18 @@ def test_user_assign_gives_an_account_manager_the_pair(tandem, hub, admin):
 
 def test_share_grant_list_and_revoke(tandem, admin):
     supplier, distributor, _pair = make_pair(admin)
+    for code, region in (("w1", "west"), ("m1", "midwest")):
+        admin.create_item(
+            "locations",
+            {
+                "ref": f"{distributor['id']}:{code}",
+                "code": code,
+                "name": code,
+                "kind": "store",
+                "region": region,
+                "distributor": distributor["id"],
+            },
+        )
     result = tandem(
         "share", "grant", "--grantor", distributor["name"], "--grantee", supplier["name"],
         "--kinds", "pos,inventory", "--regions", "west,midwest", "--granularity", "store_day",

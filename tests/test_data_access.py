@@ -20,7 +20,6 @@ from portal.data import (
     Conflict,
     DataAccess,
     Forbidden,
-    HubFailed,
     Invalid,
     NotFound,
     writes,
@@ -42,18 +41,6 @@ from tests.world import (
 )
 
 WHO = ("acme", "brava", "north", "south", "manager")
-
-# Distributor updates fail in the hub itself (see the report in the commit log): a rule
-# whose item filter says `$CURRENT_USER.organization` and whose validation names
-# `$CURRENT_USER.organization.<alias>.id` makes Directus 11.17.4 resolve the first to the
-# whole organization object ("Invalid numeric value"). Strict: passes once 0003 is fixed.
-HUB_UPDATE_BUG = pytest.mark.xfail(
-    strict=True,
-    raises=HubFailed,
-    reason="migrations/0003: update rules with ORG in permissions and ORG.<alias>.id in "
-    "validation fail with 'Invalid numeric value' in Directus 11.17.4",
-)
-
 
 @pytest.fixture(scope="module")
 def world(hub, admin) -> World:
@@ -400,7 +387,6 @@ def test_a_role_that_may_not_write_a_resource_is_refused_and_audited(scratch):
     assert len(denials(scratch, "north", before)) == 1
 
 
-@HUB_UPDATE_BUG
 def test_a_distributor_submits_its_draft_and_cancels_an_accepted_promotion(scratch):
     north = scratch.access("north")
     draft = north.create("promotions", _promotion(scratch, status="draft"))
@@ -539,7 +525,6 @@ def test_forged_ids_in_an_order_are_refused_and_audited(scratch, overrides, fiel
     assert numbers == []  # refused before anything was written
 
 
-@HUB_UPDATE_BUG
 def test_a_distributor_cancels_its_open_order(scratch):
     order = scratch.access("north").create("purchase-orders", _order(scratch, suffix="cancel"))
     changed = scratch.access("north").update(
