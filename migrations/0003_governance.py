@@ -217,7 +217,8 @@ def supplier_rules() -> list[tuple[str, str, dict[str, Any]]]:
                 "permissions": {
                     "_and": [pair_rule("promotions", side), {"status": {"_eq": "submitted"}}]
                 },
-                "fields": ["status", "supplier_comment"],
+                # history: the answer and its history row are one hub transaction.
+                "fields": ["status", "supplier_comment", "history"],
                 "validation": {"status": {"_in": ["accepted", "declined"]}},
             },
         ),
@@ -367,7 +368,12 @@ def distributor_rules() -> list[tuple[str, str, dict[str, Any]]]:
         (
             "promotions",
             "create",
-            {"validation": pair_create(side, promo_status), "fields": promo_fields},
+            # The aliases let a promotion, its SKUs, locations and first history row be
+            # created in one hub transaction; each nested row passes its own create rule.
+            {
+                "validation": pair_create(side, promo_status),
+                "fields": [*promo_fields, "skus", "locations", "history"],
+            },
         ),
         (
             "promotions",
@@ -375,7 +381,7 @@ def distributor_rules() -> list[tuple[str, str, dict[str, Any]]]:
             {
                 "permissions": pair_rule("promotions", side),
                 "validation": pair_create(side, promo_status),
-                "fields": promo_fields,
+                "fields": [*promo_fields, "history"],
             },
         ),
         (
@@ -420,6 +426,7 @@ def distributor_rules() -> list[tuple[str, str, dict[str, Any]]]:
                     "currency",
                     "ship_to",
                     "partnership",
+                    "lines",  # an order and its lines in one hub transaction
                 ],
             },
         ),

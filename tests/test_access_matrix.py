@@ -623,3 +623,28 @@ def test_each_role_makes_the_updates_its_rules_allow_on_its_own_rows(
     clients[who].update_item(collection, row.id, change)
     after = world.admin.read_item(collection, row.id)
     assert {k: after[k] for k in change} == change
+
+
+def test_an_order_and_its_lines_are_one_hub_transaction(world, clients):
+    """A line for another pair refuses the whole order: no order is left without lines."""
+    own, foreign = world.pair_ids[("acme", "north")], world.pair_ids[("brava", "south")]
+    line = {"line_no": 1, "sku": world.skus["acme"], "qty_ordered": 4, "unit_cost_minor": 100}
+    order = {
+        "partnership": own,
+        "number": f"PO-atomic-{world.tag}",
+        "status": "open",
+        "ordered_on": "2026-11-01",
+        "requested_date": "2026-11-15",
+        "currency": "USD",
+        "ship_to": world.locations["north-e1"],
+    }
+    orders, lines = (world.admin.count_items(c) for c in ("purchase_orders", "po_lines"))
+    bad = {**order, "lines": [{**line, "partnership": own}, {**line, "partnership": foreign}]}
+    assert not attempt(lambda: clients["north"].create_item("purchase_orders", bad))
+    assert world.admin.count_items("purchase_orders") == orders
+    assert world.admin.count_items("po_lines") == lines
+    good = {**order, "lines": [{**line, "partnership": own}]}
+    created = clients["north"].create_item("purchase_orders", good, fields=["id", "lines"])
+    assert len(created["lines"]) == 1
+    world.admin.delete_items("po_lines", created["lines"])
+    world.admin.delete_item("purchase_orders", created["id"])

@@ -78,18 +78,15 @@ def promise_changes(row: Mapping[str, Any], promised: dt.date) -> Row:
 # -- promotions -----------------------------------------------------------------------
 
 
-def _promotion_event(acc: DataAccess, promotion: Row, status: str, comment: str | None) -> None:
-    event = {
-        "promotion": promotion["id"],
-        "partnership": promotion["partnership"],
+def _history_row(acc: DataAccess, partnership: int, status: str, comment: str | None) -> Row:
+    """A promotion_events row, nested in the promotion's own write (one hub transaction)."""
+    return {
+        "partnership": partnership,
         "status": status,
         "comment": comment,
         "at": now(),
         "actor": acc.actor.id,
     }
-    acc.write(
-        lambda: acc.hub.create_item("promotion_events", event, fields=["id"]), "promotion_events"
-    )
 
 
 def create_promotion(acc: DataAccess, res: Resource, data: Row) -> Row:
@@ -103,22 +100,16 @@ def create_promotion(acc: DataAccess, res: Resource, data: Row) -> Row:
         where={"distributor": {"_eq": pair.distributor}},
     )
     terms = {k: v for k, v in data.items() if k not in ("skus", "locations")}
+    promotion = {
+        **to_hub({**terms, "partnership": pair.id}),
+        "skus": [{"partnership": pair.id, "sku": i} for i in data["skus"]],
+        "locations": [{"partnership": pair.id, "location": i} for i in data["locations"]],
+        "history": [_history_row(acc, pair.id, data["status"], None)],
+    }
     created = acc.write(
-        lambda: acc.hub.create_item(
-            res.collection, to_hub({**terms, "partnership": pair.id}), fields=["id"]
-        ),
-        res.collection,
+        lambda: acc.hub.create_item(res.collection, promotion, fields=["id"]), res.collection
     )
     promotion = {"id": created_id(created), "partnership": pair.id}
-    links = [
-        ("promotion_skus", "sku", data["skus"]),
-        ("promotion_locations", "location", data["locations"]),
-    ]
-    for collection, field, ids in links:
-        if ids:
-            rows = [{"promotion": promotion["id"], "partnership": pair.id, field: i} for i in ids]
-            acc.write(lambda c=collection, r=rows: acc.hub.create_items(c, r), collection)
-    _promotion_event(acc, promotion, data["status"], None)
     acc.record(
         "promotions.create",
         res.collection,
@@ -151,12 +142,14 @@ def edit_promotion(acc: DataAccess, res: Resource, current: Row, data: Row) -> R
         changes["status"] = status
     if not changes:
         raise Invalid("nothing to change", {"_schema": ["nothing to change"]})
+    write = dict(changes)
+    if "status" in changes:
+        event = _history_row(acc, current["partnership"], status, comment)
+        write["history"] = {"create": [event], "update": [], "delete": []}
     acc.write(
-        lambda: acc.hub.update_item(res.collection, current["id"], changes, fields=["id"]),
+        lambda: acc.hub.update_item(res.collection, current["id"], write, fields=["id"]),
         res.collection,
     )
-    if "status" in changes:
-        _promotion_event(acc, current, status, comment)
     acc.record("promotions.update", res.collection, [current["id"]], {"changes": changes})
     return acc.get(res.name, current["id"])
 
@@ -169,16 +162,16 @@ def answer_promotion(acc: DataAccess, res: Resource, current: Row, data: Row) ->
             {"status": [f"the promotion is {current['status']}"]},
         )
     status, comment = data["status"], data.get("comment")
+    event = _history_row(acc, current["partnership"], status, comment)
+    answer = {
+        "status": status,
+        "supplier_comment": comment,
+        "history": {"create": [event], "update": [], "delete": []},
+    }
     acc.write(
-        lambda: acc.hub.update_item(
-            res.collection,
-            current["id"],
-            {"status": status, "supplier_comment": comment},
-            fields=["id"],
-        ),
+        lambda: acc.hub.update_item(res.collection, current["id"], answer, fields=["id"]),
         res.collection,
     )
-    _promotion_event(acc, current, status, comment)
     acc.record("promotions.answer", res.collection, [current["id"]], {"status": status})
     return acc.get(res.name, current["id"])
 
@@ -197,21 +190,16 @@ def create_purchase_order(acc: DataAccess, res: Resource, data: Row) -> Row:
         "skus", [line["sku"] for line in lines], "lines", where={"supplier": {"_eq": pair.supplier}}
     )
     order = to_hub({**data, "partnership": pair.id, "status": "open"})
+    order["lines"] = [to_hub({**line, "partnership": pair.id}) for line in lines]
     created = acc.write(
         lambda: acc.hub.create_item(res.collection, order, fields=["id"]), res.collection
     )
     order_id = created_id(created)
-    rows = [{**line, "purchase_order": order_id, "partnership": pair.id} for line in lines]
-    try:
-        acc.write(lambda: acc.hub.create_items("po_lines", rows), "po_lines")
-    except Exception:
-        acc.record("purchase_orders.create_incomplete", res.collection, [order_id], {})
-        raise
     acc.record(
         "purchase_orders.create",
         res.collection,
         [order_id],
-        {"number": data["number"], "lines": len(rows)},
+        {"number": data["number"], "lines": len(lines)},
     )
     return acc.get(res.name, order_id)
 
