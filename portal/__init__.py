@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from portal import api, auth, errors, health, home, tokens
+from portal import api, auth, errors, health, home, operator, tokens
 from portal.config import Config, ConfigError
 from portal.hub import hub
 
@@ -24,4 +24,5 @@ def create_app(config: Config | None = None) -> Flask:
     api.init_app(app)
     app.register_blueprint(home.bp)
     app.register_blueprint(health.bp)
+    app.register_blueprint(operator.bp)
     return app

@@ -1,0 +1,145 @@
+"""Operator pages: partners, users and sharing agreements, administered through the portal.
+
+Operator admins hold the hub's admin policy, so their own session is an admin client and
+the actions are the same :mod:`governance` functions the CLI calls. Every one is audited
+with the operator as actor and ``via="portal"``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from marshmallow import Schema, ValidationError, fields, validate
+from werkzeug.wrappers import Response
+
+from domain.roles import DATA_KINDS, GRANULARITIES, OPERATOR_ADMIN
+from governance import GovernanceError, partners, sharing, users
+from portal.auth import current_hub, role_required
+
+bp = Blueprint("operator", __name__, url_prefix="/operator")
+
+
+class CommaList(fields.Field):
+    """A comma-separated form value as a list of stripped, non-empty strings."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> list[str]:
+        if not isinstance(value, str):
+            raise ValidationError("expected comma-separated text")
+        return [part.strip() for part in value.split(",") if part.strip()]
+
+
+class GrantForm(Schema):
+    grantor = fields.Integer(required=True, strict=False)
+    grantee = fields.Integer(required=True, strict=False)
+    kinds = fields.List(fields.String(validate=validate.OneOf(DATA_KINDS)), required=True)
+    regions = CommaList(load_default=list)
+    granularity = fields.String(load_default="store_day", validate=validate.OneOf(GRANULARITIES))
+    valid_from = fields.Date(required=True)
+    valid_to = fields.Date(load_default=None, allow_none=True)
+    purpose = fields.String(load_default=None, validate=validate.Length(max=500))
+
+
+def _form_data() -> dict[str, Any]:
+    data: dict[str, Any] = {k: v for k, v in request.form.items() if k != "csrf_token" and v}
+    data["kinds"] = request.form.getlist("kinds")
+    return data
+
+
+def _sharing_page(errors: dict[str, list[str]] | None = None, status: int = 200) -> Any:
+    admin = current_hub()
+    orgs = partners.list_partners(admin)
+    names = {o["id"]: o["name"] for o in orgs}
+    return (
+        render_template(
+            "operator/sharing.html",
+            agreements=sharing.list_agreements(admin),
+            grantors=[o for o in orgs if o["kind"] in ("distributor", "retailer")],
+            grantees=[o for o in orgs if o["kind"] == "supplier"],
+            names=names,
+            kinds=DATA_KINDS,
+            granularities=GRANULARITIES,
+            form=request.form,
+            errors=errors or {},
+        ),
+        status,
+    )
+
+
+@bp.get("/sharing")
+@role_required(OPERATOR_ADMIN)
+def sharing_page() -> Any:
+    return _sharing_page()
+
+
+@bp.post("/sharing")
+@role_required(OPERATOR_ADMIN)
+def grant() -> Any:
+    try:
+        form = GrantForm().load(_form_data())
+    except ValidationError as exc:
+        return _sharing_page(_field_errors(exc.messages), 422)
+    try:
+        row = sharing.grant(current_hub(), **form, via="portal", actor=current_user.id)
+    except GovernanceError as exc:
+        return _sharing_page(exc.errors, 422)
+    flash(f"Agreement {row['id']} granted.")
+    return redirect(url_for("operator.sharing_page"))
+
+
+@bp.post("/sharing/<int:agreement_id>/revoke")
+@role_required(OPERATOR_ADMIN)
+def revoke(agreement_id: int) -> Response:
+    try:
+        sharing.revoke(current_hub(), agreement_id, via="portal", actor=current_user.id)
+        flash(f"Agreement {agreement_id} revoked; it shares nothing from the next request.")
+    except GovernanceError as exc:
+        flash(str(exc), "error")
+    return redirect(url_for("operator.sharing_page"))
+
+
+@bp.get("/people")
+@role_required(OPERATOR_ADMIN)
+def people() -> str:
+    admin = current_hub()
+    orgs = partners.list_partners(admin)
+    return render_template(
+        "operator/people.html",
+        orgs=orgs,
+        names={o["id"]: o["name"] for o in orgs},
+        people=users.list_users(admin),
+    )
+
+
+@bp.post("/people/<user_id>/deactivate")
+@role_required(OPERATOR_ADMIN)
+def deactivate_user(user_id: str) -> Response:
+    try:
+        user = users.deactivate_user(current_hub(), user_id, via="portal", actor=current_user.id)
+        flash(f"{user['email']} is deactivated; their sessions have ended.")
+    except GovernanceError as exc:
+        flash(str(exc), "error")
+    return redirect(url_for("operator.people"))
+
+
+@bp.post("/partners/<int:org_id>/deactivate")
+@role_required(OPERATOR_ADMIN)
+def deactivate_partner(org_id: int) -> Response:
+    try:
+        org = partners.deactivate_partner(
+            current_hub(), org_id, via="portal", actor=current_user.id
+        )
+        flash(f"{org['name']} is deactivated; its users' sessions have ended.")
+    except GovernanceError as exc:
+        flash(str(exc), "error")
+    return redirect(url_for("operator.people"))
+
+
+def _field_errors(messages: Any) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for name, problems in dict(messages).items():
+        if isinstance(problems, dict):  # a list field: {index: [messages]}
+            problems = [m for ms in problems.values() for m in ms]
+        out[name] = [str(p) for p in problems]
+    return out

@@ -1,0 +1,113 @@
+"""Operator pages: agreements granted and revoked, users and partners deactivated, each
+audited with the operator as actor; nobody else may reach them."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.factories import csrf_token, make_org, make_pair, make_user, sign_in
+
+PAGES = ["/operator/sharing", "/operator/people"]
+
+
+@pytest.fixture
+def operator(admin):
+    return make_user(admin, "operator_admin")
+
+
+def _audit(admin, action):
+    return admin.read_items(
+        "audit_log",
+        filter={"action": {"_eq": action}},
+        fields=["actor", "via", "record_ids"],
+        sort=["-id"],
+        limit=20,
+    )
+
+
+def test_an_operator_grants_and_revokes_an_agreement_and_both_are_audited(admin, portal, operator):
+    supplier, distributor, _ = make_pair(admin)
+    client = sign_in(portal, operator)
+    response = client.post(
+        "/operator/sharing",
+        data={
+            "csrf_token": csrf_token(client, "/operator/sharing"),
+            "grantor": distributor["id"],
+            "grantee": supplier["id"],
+            "kinds": ["pos", "inventory"],
+            "granularity": "store_day",
+            "valid_from": "2026-01-01",
+            "purpose": "QBR",
+        },
+    )
+    assert response.status_code == 302
+    rows = admin.read_items("share_agreements", filter={"grantee": {"_eq": supplier["id"]}})
+    assert [(r["kinds"], r["status"]) for r in rows] == [(["pos", "inventory"], "active")]
+    agreement = rows[0]["id"]
+    granted = _audit(admin, "share.grant")
+    assert {"actor": operator.id, "via": "portal", "record_ids": [str(agreement)]} in granted
+
+    client.post(
+        f"/operator/sharing/{agreement}/revoke",
+        data={"csrf_token": csrf_token(client, "/operator/sharing")},
+    )
+    assert admin.read_item("share_agreements", agreement)["status"] == "revoked"
+    revoked = _audit(admin, "share.revoke")
+    assert {"actor": operator.id, "via": "portal", "record_ids": [str(agreement)]} in revoked
+
+
+def test_a_bad_grant_names_the_field_and_stores_nothing(admin, portal, operator):
+    supplier, distributor, _ = make_pair(admin)
+    client = sign_in(portal, operator)
+    before = admin.count_items("share_agreements")
+    response = client.post(
+        "/operator/sharing",
+        data={
+            "csrf_token": csrf_token(client, "/operator/sharing"),
+            "grantor": distributor["id"],
+            "grantee": supplier["id"],
+            "kinds": ["pos"],
+            "valid_from": "2026-06-01",
+            "valid_to": "2026-01-01",
+        },
+    )
+    assert response.status_code == 422
+    assert 'id="valid_to-error"' in response.get_data(as_text=True)
+    forged = client.post(
+        "/operator/sharing",
+        data={
+            "csrf_token": csrf_token(client, "/operator/sharing"),
+            "grantor": distributor["id"],
+            "grantee": supplier["id"],
+            "kinds": ["salaries"],
+            "valid_from": "2026-06-01",
+        },
+    )
+    assert forged.status_code == 422
+    assert 'id="kinds-error"' in forged.get_data(as_text=True)
+    assert admin.count_items("share_agreements") == before
+
+
+def test_an_operator_deactivates_a_user_and_a_partner(admin, portal, operator):
+    member = make_user(admin, "supplier_user")
+    victim = sign_in(portal, member)
+    client = sign_in(portal, operator)
+    page = csrf_token(client, "/operator/people")
+    client.post(f"/operator/people/{member.id}/deactivate", data={"csrf_token": page})
+    assert admin.get(f"/users/{member.id}", fields=["status"])["status"] == "suspended"
+    assert victim.get("/supplier").status_code == 302  # back to sign-in
+    org = make_org(admin, "distributor")
+    client.post(f"/operator/partners/{org['id']}/deactivate", data={"csrf_token": page})
+    assert admin.read_item("organizations", org["id"])["status"] == "inactive"
+    assert {"actor": operator.id, "via": "portal", "record_ids": [str(org["id"])]} in _audit(
+        admin, "partner.deactivate"
+    )
+
+
+@pytest.mark.parametrize("role", ["supplier_user", "distributor_user", "account_manager"])
+def test_partners_cannot_reach_the_operator_pages(admin, portal, role):
+    client = sign_in(portal, make_user(admin, role))
+    for page in PAGES:
+        assert client.get(page).status_code == 403
+    token = csrf_token(client, "/account/tokens")
+    assert client.post("/operator/sharing/1/revoke", data={"csrf_token": token}).status_code == 403
