@@ -42,6 +42,7 @@ from tests.world import (
 
 WHO = ("acme", "brava", "north", "south", "manager")
 
+
 @pytest.fixture(scope="module")
 def world(hub, admin) -> World:
     """The read-only world: exact row sets are asserted on it."""
