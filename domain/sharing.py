@@ -151,7 +151,12 @@ def _scope(agreement: Agreement, location_path: str | None) -> list[Filter]:
     return [{location_path: rule} if location_path else rule]
 
 
-def _row_clause(agreement: Agreement, date_field: str) -> Filter:
+def row_scope(agreement: Agreement, date_field: str, *, live: bool = True) -> Filter:
+    """The rows one agreement shares: grantor's, grantee's SKUs, dates, locations in scope.
+
+    ``live`` adds the re-check of the agreement row itself, for the hub's policy. The
+    portal leaves it out: it reads the agreements in force on each request.
+    """
     rules: list[Filter] = [
         {"distributor": {"_eq": agreement.grantor}},
         {"sku": {"supplier": {"_eq": agreement.grantee}}},
@@ -160,7 +165,8 @@ def _row_clause(agreement: Agreement, date_field: str) -> Filter:
     if agreement.valid_to is not None:
         rules.append({date_field: {"_lte": agreement.valid_to.isoformat()}})
     rules += _scope(agreement, "location")
-    rules.append(live_check(agreement.id))
+    if live:
+        rules.append(live_check(agreement.id))
     return {"_and": rules}
 
 
@@ -195,7 +201,7 @@ def share_rules(agreements: Iterable[Agreement], grantee: int, today: dt.date) -
     rules: list[Rule] = []
     for kind, (collection, date_field) in ROW_COLLECTIONS.items():
         clauses = [
-            _row_clause(a, date_field)
+            row_scope(a, date_field)
             for a in live
             if kind in a.kinds and a.granularity == "store_day"
         ]

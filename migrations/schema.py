@@ -102,30 +102,6 @@ def ensure_field(hub: HubClient, collection: str, definition: Mapping[str, Any])
         hub.post(f"/fields/{collection}", dict(definition))
 
 
-def ensure_relation(
-    hub: HubClient,
-    collection: str,
-    field_name: str,
-    related_collection: str,
-    *,
-    on_delete: str = "SET NULL",
-    meta: Mapping[str, Any] | None = None,
-) -> None:
-    """A many-to-one from ``collection.field_name`` to ``related_collection``."""
-    if _exists(hub, f"/relations/{collection}/{field_name}") is not None:
-        return
-    hub.post(
-        "/relations",
-        {
-            "collection": collection,
-            "field": field_name,
-            "related_collection": related_collection,
-            "schema": {"on_delete": on_delete},
-            "meta": dict(meta or {}),
-        },
-    )
-
-
 def ensure_m2o(
     hub: HubClient,
     collection: str,

@@ -7,6 +7,7 @@ the hub.
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -36,24 +37,35 @@ def hub_template(hub_install: HubInstall) -> Template:
 StartHub = Callable[..., RunningHub]
 
 
+@contextlib.contextmanager
+def _hub_starter(
+    install: HubInstall, template: Template, source: Path, folders: pytest.TempPathFactory
+) -> Iterator[StartHub]:
+    """Start hubs, each on its own copy of ``source``; all are stopped on exit."""
+    started: list[Hub] = []
+
+    def start(**extra_env: str) -> RunningHub:
+        folder = folders.mktemp("hub")
+        db_path = copy_database(source, folder / "hub.db")
+        hub = Hub(install, hub_config(folder, db_path, **extra_env))
+        hub.start()
+        started.append(hub)
+        return RunningHub(hub, template.admin_email, template.admin_password)
+
+    try:
+        yield start
+    finally:
+        for hub in started:
+            hub.stop()
+
+
 @pytest.fixture(scope="session")
 def start_hub(
     hub_install: HubInstall, hub_template: Template, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[StartHub]:
-    """Start a fresh, unmigrated hub from the template; all are stopped at session end."""
-    started: list[Hub] = []
-
-    def start(**extra_env: str) -> RunningHub:
-        folder = tmp_path_factory.mktemp("hub")
-        db_path = copy_database(hub_template.db_path, folder / "hub.db")
-        hub = Hub(hub_install, hub_config(folder, db_path, **extra_env))
-        hub.start()
-        started.append(hub)
-        return RunningHub(hub, hub_template.admin_email, hub_template.admin_password)
-
-    yield start
-    for hub in started:
-        hub.stop()
+    """Start a fresh, unmigrated hub from the template."""
+    with _hub_starter(hub_install, hub_template, hub_template.db_path, tmp_path_factory) as start:
+        yield start
 
 
 @pytest.fixture(scope="session")
@@ -69,20 +81,9 @@ def start_migrated_hub(
     migrated_db: Path,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[StartHub]:
-    """Start a fresh hub on a copy of the migrated template; all are stopped at session end."""
-    started: list[Hub] = []
-
-    def start(**extra_env: str) -> RunningHub:
-        folder = tmp_path_factory.mktemp("hub")
-        db_path = copy_database(migrated_db, folder / "hub.db")
-        hub = Hub(hub_install, hub_config(folder, db_path, **extra_env))
-        hub.start()
-        started.append(hub)
-        return RunningHub(hub, hub_template.admin_email, hub_template.admin_password)
-
-    yield start
-    for hub in started:
-        hub.stop()
+    """Start a fresh hub on a copy of the migrated template."""
+    with _hub_starter(hub_install, hub_template, migrated_db, tmp_path_factory) as start:
+        yield start
 
 
 @pytest.fixture(scope="session")

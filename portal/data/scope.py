@@ -16,7 +16,7 @@ from typing import Any, Protocol
 
 from directus import ForbiddenOrMissing, HubClient
 from domain.roles import ACCOUNT_MANAGER, DISTRIBUTOR_USER, OPERATOR_ADMIN, SUPPLIER_USER
-from domain.sharing import ROW_COLLECTIONS, Agreement
+from domain.sharing import ROW_COLLECTIONS, Agreement, row_scope
 from governance.sharing import AGREEMENT_FIELDS
 
 log = logging.getLogger(__name__)
@@ -276,22 +276,11 @@ class Scope:
         if self.role != SUPPLIER_USER:
             return NOTHING
         _, date_field = ROW_COLLECTIONS[kind]
-        clauses: list[Filter] = []
-        for agreement in self.agreements:
-            if kind not in agreement.kinds:
-                continue
-            rules: list[Filter] = [
-                {"distributor": {"_eq": agreement.grantor}},
-                {"sku": {"supplier": {"_eq": self.org}}},
-                {date_field: {"_gte": agreement.valid_from.isoformat()}},
-            ]
-            if agreement.valid_to is not None:
-                rules.append({date_field: {"_lte": agreement.valid_to.isoformat()}})
-            if agreement.locations:
-                rules.append({"location": {"_in": list(agreement.locations)}})
-            elif agreement.regions:
-                rules.append({"location": {"region": {"_in": list(agreement.regions)}}})
-            clauses.append({"_and": rules})
+        clauses = [
+            row_scope(agreement, date_field, live=False)
+            for agreement in self.agreements
+            if kind in agreement.kinds
+        ]
         if not clauses:
             return NOTHING
         return clauses[0] if len(clauses) == 1 else {"_or": clauses}
