@@ -33,6 +33,10 @@ _PR_SET_PDEATHSIG = 1
 _LOCK_MARKERS = ("SQLITE_BUSY", "database is locked")
 
 
+#: Directus extensions Tandem ships (see directus/extensions/*/index.js).
+EXTENSIONS_DIR = Path(__file__).resolve().parent / "extensions"
+
+
 @dataclass(frozen=True)
 class HubConfig:
     """Everything one hub process needs. ``db`` holds Directus's ``DB_*`` settings."""
@@ -75,7 +79,8 @@ class HubConfig:
             "WEBSOCKETS_ENABLED": "false",
             "STORAGE_LOCATIONS": "local",
             "STORAGE_LOCAL_ROOT": str(self.data_dir / "uploads"),
-            "EXTENSIONS_PATH": str(self.data_dir / "extensions"),
+            # Tandem's own hook (cross-row integrity), versioned beside the npm project.
+            "EXTENSIONS_PATH": str(EXTENSIONS_DIR),
             "EXTENSIONS_AUTO_RELOAD": "false",
             "CACHE_ENABLED": "false",
             "ACCESS_TOKEN_TTL": "5m",
@@ -196,8 +201,7 @@ class Hub:
         return self.config.url
 
     def _prepare_dirs(self) -> None:
-        for sub in ("uploads", "extensions"):
-            (self.config.data_dir / sub).mkdir(parents=True, exist_ok=True)
+        (self.config.data_dir / "uploads").mkdir(parents=True, exist_ok=True)
 
     def command(self, *args: str) -> list[str]:
         """The argv of a Directus CLI command for this install."""

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from directus import ForbiddenOrMissing, HubClient, HubError
+from directus import ForbiddenOrMissing, HubClient, HubError, InvalidPayload
 from domain.gs1 import with_check_digit
 from governance import partners, sharing, users
 
@@ -648,3 +648,98 @@ def test_an_order_and_its_lines_are_one_hub_transaction(world, clients):
     assert len(created["lines"]) == 1
     world.admin.delete_items("po_lines", created["lines"])
     world.admin.delete_item("purchase_orders", created["id"])
+
+
+# -- cross-row integrity (directus/extensions/tandem-integrity) -----------------------
+
+
+def row_of(world: World, collection: str, pair: tuple[str, str]) -> Any:
+    return next(
+        r.id for r in world.of(collection) if r.pair == pair and r.attrs.get("status") != "draft"
+    )
+
+
+def refusal(action: Callable[[], Any]) -> str:
+    """The hub's 400 message for a refused write (fails if the write was accepted)."""
+    with pytest.raises(InvalidPayload) as refused:
+        action()
+    return str(refused.value)
+
+
+def test_a_record_cannot_hang_under_another_pairs_parent(world, clients):
+    """North and South share the supplier Acme: a line of North's on South's order would
+    show on that order to Acme. The hook refuses it inside the hub."""
+    own = world.pair_ids[("acme", "north")]
+    line = {
+        "partnership": own,
+        "purchase_order": row_of(world, "purchase_orders", ("acme", "south")),
+        "line_no": 9,
+        "sku": world.skus["acme"],
+        "qty_ordered": 1,
+        "unit_cost_minor": 100,
+    }
+    count = world.admin.count_items("po_lines")
+    assert "purchase_order" in refusal(lambda: clients["north"].create_item("po_lines", line))
+    asn_line = {
+        "partnership": own,
+        "shipment": row_of(world, "shipments", ("acme", "north")),
+        "po_line": row_of(world, "po_lines", ("acme", "south")),
+        "qty_shipped": 1,
+    }
+    assert "po_line" in refusal(lambda: clients["acme"].create_item("shipment_lines", asn_line))
+    assert world.admin.count_items("po_lines") == count
+
+
+def test_a_record_cannot_name_another_partners_sku_or_store(world, clients):
+    own = world.pair_ids[("acme", "north")]
+    promotion = row_of(world, "promotions", ("acme", "north"))
+    foreign_sku = {"partnership": own, "promotion": promotion, "sku": world.skus["brava"]}
+    assert "sku" in refusal(lambda: clients["north"].create_item("promotion_skus", foreign_sku))
+    order = row_of(world, "purchase_orders", ("acme", "north"))
+    south_store = world.locations["south-e1"]
+    assert "ship_to" in refusal(
+        lambda: clients["north"].update_item("purchase_orders", order, {"ship_to": south_store})
+    )
+    assert world.admin.read_item("purchase_orders", order)["ship_to"] == world.locations["north-e1"]
+
+
+def test_the_original_commitment_is_kept_once_set(world, clients):
+    pair = world.pair_ids[("acme", "north")]
+    order = world.admin.create_item(
+        "purchase_orders",
+        {
+            "partnership": pair,
+            "number": f"PO-commit-{world.tag}",
+            "ordered_on": "2026-11-01",
+            "requested_date": "2026-11-20",
+            "currency": "USD",
+        },
+        fields=["id"],
+    )["id"]
+    acme = clients["acme"]
+    first = {"promised_date": "2026-11-18", "original_promised_date": "2026-11-18"}
+    acme.update_item("purchase_orders", order, first)
+    assert "original_promised_date" in refusal(
+        lambda: acme.update_item("purchase_orders", order, {"original_promised_date": "2026-11-25"})
+    )
+    acme.update_item("purchase_orders", order, {"revised_date": "2026-11-25"})
+    kept = world.admin.read_item("purchase_orders", order)
+    assert (kept["original_promised_date"], kept["revised_date"]) == ("2026-11-18", "2026-11-25")
+    world.admin.delete_item("purchase_orders", order)
+
+
+def test_a_supplier_cannot_write_history_on_a_draft_it_cannot_see(world, clients):
+    draft = next(
+        r.id
+        for r in world.of("promotions")
+        if r.pair == ("acme", "north") and r.attrs["status"] == "draft"
+    )
+    event = {
+        "partnership": world.pair_ids[("acme", "north")],
+        "promotion": draft,
+        "status": "accepted",
+        "at": "2026-11-23T00:00:00Z",
+    }
+    assert "promotion" in refusal(lambda: clients["acme"].create_item("promotion_events", event))
+    created = clients["north"].create_item("promotion_events", {**event, "status": "draft"})
+    world.admin.delete_item("promotion_events", created["id"])

@@ -43,6 +43,10 @@ def test_hub_is_the_pinned_official_directus_image_on_postgres():
     assert hub["environment"]["SYNCHRONIZATION_STORE"] == "redis"
 
 
+def test_hub_replicas_load_tandems_integrity_hook():
+    assert "./directus/extensions:/directus/extensions:ro" in SERVICES["directus"]["volumes"]
+
+
 def test_hub_data_cache_is_off_so_a_revocation_applies_on_the_next_request():
     """Directus's data cache would serve rows from before a revocation for CACHE_TTL."""
     assert SERVICES["directus"]["environment"]["CACHE_ENABLED"] == "false"

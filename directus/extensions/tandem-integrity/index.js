@@ -1,0 +1,160 @@
+// Cross-row integrity for pair-bound records, checked inside the hub's own transaction.
+//
+// A Directus permission sees one row (and, on create, only the payload), so it cannot say
+// "this line's PO belongs to the same pair as the line". Without this hook a partner
+// writing to the hub directly with its own token could attach a record in its own pair to
+// another pair's parent, name another partner's SKU or store, or rewrite the original
+// commitment date. Each rule below refuses such a write with 400 INVALID_PAYLOAD, and the
+// whole request (nested rows included) is rolled back. See docs/ARCHITECTURE.md.
+
+// child collection -> [parent field, parent collection]
+const PARENTS = {
+  promotion_skus: ["promotion", "promotions"],
+  promotion_locations: ["promotion", "promotions"],
+  promotion_events: ["promotion", "promotions"],
+  po_lines: ["purchase_order", "purchase_orders"],
+  shipments: ["purchase_order", "purchase_orders"],
+  shipment_lines: ["shipment", "shipments"],
+  invoices: ["purchase_order", "purchase_orders"],
+  invoice_lines: ["invoice", "invoices"],
+  plan_revisions: ["plan", "business_plans"],
+  plan_actions: ["plan", "business_plans"],
+  scorecard_values: ["scorecard", "scorecards"],
+};
+// collection -> field naming a SKU, which must be the pair's supplier's
+const SKU_FIELDS = { po_lines: "sku", promotion_skus: "sku" };
+// collection -> field naming a location, which must be the pair's distributor's
+const LOCATION_FIELDS = { promotion_locations: "location", purchase_orders: "ship_to" };
+// collection -> [PO-line field, parent field, parent collection]: the PO line must be of
+// the parent's own purchase order
+const PO_LINE_OF = {
+  shipment_lines: ["po_line", "shipment", "shipments"],
+  invoice_lines: ["po_line", "invoice", "invoices"],
+};
+// collections whose original_promised_date, once set, only an admin may change
+const ORIGINAL_DATE = new Set(["purchase_orders", "po_lines"]);
+
+const PAIR_BOUND = new Set([
+  ...Object.keys(PARENTS),
+  ...Object.keys(SKU_FIELDS),
+  ...Object.keys(LOCATION_FIELDS),
+  "promotions",
+  "business_plans",
+  "risks",
+  "scorecards",
+]);
+
+function refuse(field, reason) {
+  const error = new Error(`Invalid payload. ${field}: ${reason}.`);
+  error.name = "DirectusError";
+  error.code = "INVALID_PAYLOAD";
+  error.status = 400;
+  error.extensions = { reason: `${field}: ${reason}` };
+  throw error;
+}
+
+const same = (a, b) => a !== null && a !== undefined && String(a) === String(b);
+
+function day(value) {
+  if (value === null || value === undefined) return null;
+  if (typeof value === "number") return new Date(value).toISOString().slice(0, 10);
+  if (value instanceof Date) return value.toISOString().slice(0, 10);
+  return String(value).slice(0, 10);
+}
+
+async function one(db, table, id, columns) {
+  if (id === null || id === undefined) return undefined;
+  return db(table).where("id", id).first(columns);
+}
+
+async function check(db, collection, row) {
+  const pairId = row.partnership;
+  const parent = PARENTS[collection];
+  if (parent) {
+    const [field, table] = parent;
+    const found = await one(db, table, row[field], ["partnership"]);
+    if (!found) refuse(field, `no ${table} row ${row[field]}`);
+    if (!same(found.partnership, pairId)) {
+      refuse(field, `${table} ${row[field]} belongs to another supplier-distributor pair`);
+    }
+  }
+  const skuField = SKU_FIELDS[collection];
+  const locationField = LOCATION_FIELDS[collection];
+  if ((skuField && row[skuField] != null) || (locationField && row[locationField] != null)) {
+    const pair = await one(db, "partnerships", pairId, ["supplier", "distributor"]);
+    if (!pair) refuse("partnership", `no partnership ${pairId}`);
+    if (skuField && row[skuField] != null) {
+      const sku = await one(db, "skus", row[skuField], ["supplier"]);
+      if (!sku || !same(sku.supplier, pair.supplier)) {
+        refuse(skuField, `SKU ${row[skuField]} is not the pair's supplier's`);
+      }
+    }
+    if (locationField && row[locationField] != null) {
+      const place = await one(db, "locations", row[locationField], ["distributor"]);
+      if (!place || !same(place.distributor, pair.distributor)) {
+        refuse(locationField, `location ${row[locationField]} is not the pair's distributor's`);
+      }
+    }
+  }
+  const lineOf = PO_LINE_OF[collection];
+  if (lineOf && row[lineOf[0]] != null) {
+    const [lineField, field, table] = lineOf;
+    const line = await one(db, "po_lines", row[lineField], ["purchase_order"]);
+    const owner = await one(db, table, row[field], ["purchase_order"]);
+    if (!line || !owner || !same(line.purchase_order, owner.purchase_order)) {
+      refuse(lineField, `PO line ${row[lineField]} is not on this ${table.slice(0, -1)}'s order`);
+    }
+  }
+}
+
+function touches(collection, payload) {
+  const fields = ["partnership"];
+  if (PARENTS[collection]) fields.push(PARENTS[collection][0]);
+  if (SKU_FIELDS[collection]) fields.push(SKU_FIELDS[collection]);
+  if (LOCATION_FIELDS[collection]) fields.push(LOCATION_FIELDS[collection]);
+  if (PO_LINE_OF[collection]) fields.push(PO_LINE_OF[collection][0]);
+  return fields.some((f) => f in payload);
+}
+
+// A supplier never sees a distributor's draft promotion, so it may not write its history.
+async function checkHistory(db, accountability, row) {
+  if (!accountability || accountability.admin || !accountability.user) return;
+  const promotion = await one(db, "promotions", row.promotion, ["status", "partnership"]);
+  if (!promotion || promotion.status !== "draft") return;
+  const pair = await one(db, "partnerships", promotion.partnership, ["supplier"]);
+  const user = await db("directus_users").where("id", accountability.user).first(["organization"]);
+  if (pair && user && same(user.organization, pair.supplier)) {
+    refuse("promotion", "a draft promotion has not been submitted to the supplier");
+  }
+}
+
+export default ({ filter }) => {
+  filter("items.create", async (payload, meta, context) => {
+    if (PAIR_BOUND.has(meta.collection)) await check(context.database, meta.collection, payload);
+    if (meta.collection === "promotion_events") {
+      await checkHistory(context.database, context.accountability, payload);
+    }
+    return payload;
+  });
+
+  filter("items.update", async (payload, meta, context) => {
+    const collection = meta.collection;
+    const db = context.database;
+    const admin = !context.accountability || context.accountability.admin;
+    const guardDate = ORIGINAL_DATE.has(collection) && "original_promised_date" in payload;
+    if (!PAIR_BOUND.has(collection) || !(touches(collection, payload) || guardDate)) {
+      return payload;
+    }
+    for (const key of meta.keys) {
+      const current = await db(collection).where("id", key).first();
+      if (!current) continue;
+      if (guardDate && !admin && current.original_promised_date != null) {
+        if (day(current.original_promised_date) !== day(payload.original_promised_date)) {
+          refuse("original_promised_date", "the original commitment is kept; revise revised_date");
+        }
+      }
+      if (touches(collection, payload)) await check(db, collection, { ...current, ...payload });
+    }
+    return payload;
+  });
+};
