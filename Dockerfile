@@ -14,6 +14,7 @@ COPY requirements.lock ./
 RUN pip install --no-cache-dir --require-hashes --no-deps -r requirements.lock
 
 COPY pyproject.toml README.md ./
+COPY demo/ ./demo/
 COPY directus/*.py directus/package.json directus/package-lock.json ./directus/
 COPY domain/ ./domain/
 COPY governance/ ./governance/

@@ -95,3 +95,15 @@ def test_image_base_is_pinned_and_dependencies_install_with_hashes():
     base = next(i for i in instructions if i.startswith("FROM ")).split()[1]
     assert re.fullmatch(r"python:\d+\.\d+\.\d+-slim-\w+", base)
     assert any(i.startswith("RUN pip install") and "--require-hashes" in i for i in instructions)
+
+
+def test_the_image_copies_every_python_package_the_project_installs():
+    """pip install . fails in the image if a package named in pyproject.toml is not there."""
+    import tomllib
+
+    packages = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["tool"]["setuptools"][
+        "packages"
+    ]
+    copies = [i.split()[1:-1] for i in _dockerfile_instructions() if i.startswith("COPY ")]
+    copied = {source.split("/")[0] for sources in copies for source in sources}
+    assert set(packages) <= copied
