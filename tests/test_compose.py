@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import shlex
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -99,8 +100,6 @@ def test_image_base_is_pinned_and_dependencies_install_with_hashes():
 
 def test_the_image_copies_every_python_package_the_project_installs():
     """pip install . fails in the image if a package named in pyproject.toml is not there."""
-    import tomllib
-
     packages = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["tool"]["setuptools"][
         "packages"
     ]
