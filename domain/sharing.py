@@ -28,6 +28,10 @@ ROW_COLLECTIONS: dict[str, tuple[str, str]] = {
     "forecasts": ("forecasts", "week_start"),
 }
 FORECAST_COMMIT_FIELDS = ["commit_units", "commit_note"]
+# The weekly POS rollups, and whether each is per location. Both granularities share
+# them; an agreement scoped to regions or locations shares only the per-location one
+# (a distributor-wide total would include stores outside its scope).
+ROLLUP_COLLECTIONS: dict[str, bool] = {"pos_week_location": True, "pos_week_distributor": False}
 
 
 @dataclass(frozen=True)
@@ -170,6 +174,27 @@ def row_scope(agreement: Agreement, date_field: str, *, live: bool = True) -> Fi
     return {"_and": rules}
 
 
+def rollup_scope(agreement: Agreement, by_location: bool, *, live: bool = True) -> Filter | None:
+    """The weekly rollups one POS agreement shares: whole ISO weeks inside its validity
+    (a week it covers only in part would reveal days outside it), or None."""
+    if "pos" not in agreement.kinds:
+        return None
+    if not by_location and (agreement.regions or agreement.locations):
+        return None
+    rules: list[Filter] = [
+        {"distributor": {"_eq": agreement.grantor}},
+        {"sku": {"supplier": {"_eq": agreement.grantee}}},
+        {"week_start": {"_gte": agreement.valid_from.isoformat()}},
+    ]
+    if agreement.valid_to is not None:
+        rules.append({"week_end": {"_lte": agreement.valid_to.isoformat()}})
+    if by_location:
+        rules += _scope(agreement, "location")
+    if live:
+        rules.append(live_check(agreement.id))
+    return {"_and": rules}
+
+
 def _location_clause(agreement: Agreement) -> Filter:
     rules: list[Filter] = [{"distributor": {"_eq": agreement.grantor}}]
     rules += _scope(agreement, None)
@@ -211,10 +236,16 @@ def share_rules(agreements: Iterable[Agreement], grantee: int, today: dt.date) -
         rules.append(Rule(collection, "read", rule))
         if kind == "forecasts":
             rules.append(Rule(collection, "update", rule, tuple(FORECAST_COMMIT_FIELDS)))
+    for collection, by_location in ROLLUP_COLLECTIONS.items():
+        weekly = [c for a in live if (c := rollup_scope(a, by_location)) is not None]
+        if weekly:
+            rules.append(Rule(collection, "read", {"_or": weekly}))
     places = [_location_clause(a) for a in live if any(k in ROW_COLLECTIONS for k in a.kinds)]
     if places:
         rules.append(Rule("locations", "read", {"_or": places}))
     return rules
 
 
-SHARED_COLLECTIONS = tuple(sorted({c for c, _ in ROW_COLLECTIONS.values()} | {"locations"}))
+SHARED_COLLECTIONS = tuple(
+    sorted({c for c, _ in ROW_COLLECTIONS.values()} | set(ROLLUP_COLLECTIONS) | {"locations"})
+)

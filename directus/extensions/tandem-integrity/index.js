@@ -128,7 +128,23 @@ async function checkHistory(db, accountability, row) {
   }
 }
 
-export default ({ filter }) => {
+// The bulk lane (directus/bulk.py) writes into the same SQLite file from another process.
+// Directus opens SQLite with no busy timeout, so its own writes would fail at once with
+// SQLITE_BUSY while a bulk merge commits; with one they wait their turn instead.
+const BUSY_TIMEOUT_MS = 60000;
+
+function waitForLocks(database) {
+  const client = database && database.client;
+  if (!client || !String(client.config && client.config.client).startsWith("sqlite")) return;
+  const pragma = (conn) => conn.run(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`, () => {});
+  if (client.pool && typeof client.pool.on === "function") {
+    client.pool.on("createSuccess", (_id, conn) => pragma(conn));
+  }
+  database.raw(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`).catch(() => {});
+}
+
+export default ({ filter }, { database }) => {
+  waitForLocks(database);
   filter("items.create", async (payload, meta, context) => {
     if (PAIR_BOUND.has(meta.collection)) await check(context.database, meta.collection, payload);
     if (meta.collection === "promotion_events") {

@@ -1,0 +1,1 @@
+"""Distributors' POS and inventory files into the hub: see docs/ARCHITECTURE.md."""

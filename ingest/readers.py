@@ -1,0 +1,226 @@
+"""Delivered files as rows of text: CSV, XLSX, X12 852/846, EDIFACT SLSRPT/INVRPT.
+
+A file's format is told by its content, not its name; a file that claims another
+format than its content is refused (:class:`domain.ingest.FileError`), as is one with
+the wrong columns or the wrong encoding. Per-row problems are not the readers' business:
+they pass the text on and :mod:`ingest.pipeline` rejects the row, naming its line.
+
+CSV and XLSX columns are found through a :class:`ColumnMap`: the distributor's saved
+column names, else common header names (``ALIASES``).
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import datetime as dt
+import zipfile
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from domain.ingest import FileError, PosLine, StockLine
+
+FORMATS = ("csv", "xlsx", "x12", "edifact")
+FIELDS = {
+    "pos": ("item", "gtin", "store", "gln", "day", "units", "net_sales", "currency"),
+    "inventory": ("item", "gtin", "store", "gln", "day", "on_hand", "in_transit", "on_order"),
+}
+REQUIRED = {"pos": ("day", "units"), "inventory": ("day", "on_hand")}
+ALIASES: dict[str, tuple[str, ...]] = {
+    "item": ("item", "item_code", "item code", "item number", "item nbr", "item_nbr", "article"),
+    "gtin": ("gtin", "upc", "ean", "barcode"),
+    "store": ("store", "store_code", "store code", "store number", "store nbr", "location"),
+    "gln": ("gln", "store gln", "location gln"),
+    "day": ("day", "date", "sales date", "business date", "inventory date", "as of"),
+    "units": ("units", "qty", "quantity", "units sold", "sales units", "pos qty"),
+    "net_sales": ("net_sales", "net sales", "sales", "sales amount", "amount", "dollars"),
+    "currency": ("currency", "cur", "currency code"),
+    "on_hand": ("on_hand", "on hand", "oh", "on hand qty", "stock", "soh"),
+    "in_transit": ("in_transit", "in transit", "intransit"),
+    "on_order": ("on_order", "on order", "onorder"),
+}
+MAX_XLSX_CELLS = 50_000_000  # a workbook that claims more is refused before reading
+
+
+@dataclass(frozen=True)
+class ColumnMap:
+    """Which column holds what (canonical field -> the file's header), and the date
+    format; empty means the common names and ISO dates."""
+
+    columns: Mapping[str, str] = field(default_factory=dict)
+    date_format: str = "%Y-%m-%d"
+    encoding: str = "utf-8"
+
+
+def sniff(head: bytes) -> str:
+    """The format of a file from its first bytes."""
+    if head.startswith(b"PK\x03\x04"):
+        return "xlsx"
+    start = head.removeprefix(codecs.BOM_UTF8).lstrip()
+    if start.startswith(b"ISA"):
+        return "x12"
+    if start.startswith((b"UNA", b"UNB")):
+        return "edifact"
+    return "csv"
+
+
+def check_format(path: Path, claimed: str | None) -> str:
+    """The file's real format; a FileError if it is not what it claims to be."""
+    with open(path, "rb") as handle:
+        head = handle.read(4096)
+    if not head.strip():
+        raise FileError("the file is empty")
+    found = sniff(head)
+    if claimed and claimed != found:
+        raise FileError(f"the file claims to be {claimed} but its content is {found}")
+    return found
+
+
+def _columns(header: list[str], kind: str, mapping: ColumnMap) -> dict[str, int]:
+    """Canonical field -> column index; FileError naming what is missing."""
+    names = [h.strip() for h in header]
+    lowered = {h.lower(): i for i, h in enumerate(names) if h}
+    found: dict[str, int] = {}
+    for name in FIELDS[kind]:
+        wanted = mapping.columns.get(name)
+        if wanted:
+            if wanted.strip().lower() not in lowered:
+                raise FileError(
+                    f"the saved mapping puts {name} in column {wanted!r}, which the header "
+                    f"does not have; it has: {', '.join(n for n in names if n)}",
+                    1,
+                )
+            found[name] = lowered[wanted.strip().lower()]
+            continue
+        for alias in ALIASES[name]:
+            if alias in lowered:
+                found[name] = lowered[alias]
+                break
+    missing = [n for n in REQUIRED[kind] if n not in found]
+    if "item" not in found and "gtin" not in found:
+        missing.append("item or gtin")
+    if "store" not in found and "gln" not in found:
+        missing.append("store or gln")
+    if missing:
+        raise FileError(
+            f"wrong columns: no {', '.join(missing)} column; the header has: "
+            f"{', '.join(n for n in names if n) or 'nothing'}",
+            1,
+        )
+    return found
+
+
+def _records(
+    rows: Iterator[tuple[int, list[str]]], kind: str, mapping: ColumnMap
+) -> Iterator[PosLine | StockLine]:
+    try:
+        _, header = next(rows)
+    except StopIteration:
+        raise FileError("the file has no header row") from None
+    cols = _columns(header, kind, mapping)
+    order = [cols.get(name) for name in FIELDS[kind]]
+    width = len(header)
+    make = PosLine if kind == "pos" else StockLine
+    for line, row in rows:
+        if len(row) != width:
+            if not any(cell.strip() for cell in row):
+                continue  # a blank line
+            # a ragged row: its values are passed on as delivered and rejected
+            row = [*row, *[""] * (width - len(row))][:width] if len(row) < width else row
+            yield make(line, *("" if i is None else row[i] for i in order))  # type: ignore[arg-type]
+            continue
+        yield make(line, *("" if i is None else row[i] for i in order))  # type: ignore[arg-type]
+
+
+def _csv_rows(path: Path, mapping: ColumnMap) -> Iterator[tuple[int, list[str]]]:
+    try:
+        codecs.lookup(mapping.encoding)
+    except LookupError:
+        raise FileError(f"unknown encoding {mapping.encoding!r}") from None
+    with open(path, encoding=mapping.encoding, newline="") as text:
+        yield from _csv_text(text, mapping)
+
+
+def _csv_text(text: IO[str], mapping: ColumnMap) -> Iterator[tuple[int, list[str]]]:
+    try:
+        first = text.readline()
+        if first.startswith("\ufeff"):
+            first = first[1:]
+        try:
+            dialect = csv.Sniffer().sniff(first, delimiters=",;\t|")
+            delimiter = dialect.delimiter
+        except csv.Error:
+            delimiter = ","
+        yield 1, next(csv.reader([first], delimiter=delimiter))
+        reader = csv.reader(text, delimiter=delimiter)
+        line = 1
+        for row in reader:
+            line = reader.line_num + 1
+            yield line, row
+    except UnicodeDecodeError as exc:
+        raise FileError(
+            f"the file is not {mapping.encoding} (byte {exc.start} of a read block is "
+            f"{exc.object[exc.start : exc.start + 1]!r}); save it as UTF-8 or set the "
+            "mapping's encoding"
+        ) from None
+    except csv.Error as exc:
+        raise FileError(f"not a readable CSV file: {exc}") from None
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat() if value.time() == dt.time() else value.isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, str) and value.startswith("="):
+        return value  # a formula: rejected as not a number / not a date
+    return str(value)
+
+
+def _xlsx_rows(path: Path, mapping: ColumnMap) -> Iterator[tuple[int, list[str]]]:
+    from openpyxl import load_workbook
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            total = sum(i.file_size for i in archive.infolist())
+            if total > 2_000_000_000:
+                raise FileError("the workbook unpacks to more than 2 GB; refused")
+        book = load_workbook(path, read_only=True, data_only=False)
+    except FileError:
+        raise
+    except Exception as exc:  # openpyxl raises many kinds for a broken file
+        raise FileError(f"not a readable XLSX workbook: {exc}") from None
+    try:
+        sheet = book.worksheets[0]
+        for n, row in enumerate(sheet.iter_rows(values_only=True), 1):
+            yield n, [_cell(v) for v in row]
+    finally:
+        book.close()
+
+
+def read(path: Path, fmt: str, kind: str, mapping: ColumnMap | None = None) -> Iterator[Any]:
+    """The file's rows as :class:`PosLine` or :class:`StockLine`, streamed."""
+    mapping = mapping or ColumnMap()
+    if fmt == "csv":
+        yield from _records(_csv_rows(path, mapping), kind, mapping)
+    elif fmt == "xlsx":
+        yield from _records(_xlsx_rows(path, mapping), kind, mapping)
+    elif fmt in ("x12", "edifact"):
+        from domain import edi_reports
+
+        data = path.read_bytes()
+        readers = {
+            ("x12", "pos"): edi_reports.read_852,
+            ("x12", "inventory"): edi_reports.read_846,
+            ("edifact", "pos"): edi_reports.read_slsrpt,
+            ("edifact", "inventory"): edi_reports.read_invrpt,
+        }
+        yield from readers[(fmt, kind)](data)
+    else:
+        raise FileError(f"unknown format {fmt!r}; known: {', '.join(FORMATS)}")

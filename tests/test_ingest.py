@@ -1,0 +1,270 @@
+"""Importing POS and inventory files through the bulk lane into a real hub.
+
+Restatements replace, re-imports change nothing, bad rows are rejected by line while the
+good ones land, structurally wrong files land nothing, rollups follow the raw rows, and
+the rows are visible (with governance) through the hub's own API at once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from directus.bulk import open_lane, storage_value
+from domain.gs1 import with_check_digit
+from domain.ingest import FileError
+from governance.sharing import grant
+from ingest.pipeline import run_import
+from ingest.readers import ColumnMap
+from tests.factories import make_pair, make_user, unique
+
+MONDAY = dt.date(2026, 3, 2)  # ISO 2026-W10
+
+
+@dataclass
+class World:
+    supplier: dict[str, Any]
+    distributor: dict[str, Any]
+    skus: list[dict[str, Any]]  # item codes "A1", "A2"
+    stores: list[dict[str, Any]]  # codes "S1", "S2"
+    url: str
+
+    @property
+    def d(self) -> int:
+        return int(self.distributor["id"])
+
+    def run(self, path: Path, kind: str = "pos", **kwargs: Any) -> Any:
+        with open_lane(self.url) as lane:
+            return run_import(lane, path, distributor=self.d, kind=kind, **kwargs)
+
+
+def _sku(admin, supplier: dict[str, Any], distributor: dict[str, Any], code: str) -> dict:
+    sku = admin.create_item(
+        "skus",
+        {
+            "gtin": with_check_digit("8" + f"{secrets.randbelow(10**12):012d}"),
+            "description": f"Ingest test item {code}",
+            "cost_minor": 100,
+            "list_price_minor": 250,
+            "currency": "USD",
+            "supplier": supplier["id"],
+        },
+    )
+    admin.create_item(
+        "sku_codes",
+        {"id": f"{distributor['id']}:{code}", "item_code": code, "sku": sku["id"],
+         "distributor": distributor["id"]},
+    )  # fmt: skip
+    return sku
+
+
+@pytest.fixture
+def world(hub, admin) -> World:
+    supplier, distributor, _pair = make_pair(admin)
+    skus = [_sku(admin, supplier, distributor, code) for code in ("A1", "A2")]
+    stores = [
+        admin.create_item(
+            "locations",
+            {
+                "ref": unique(f"{distributor['id']}:{code}"),
+                "code": code,
+                "name": f"Store {code}",
+                "kind": "store",
+                "region": region,
+                "distributor": distributor["id"],
+            },
+        )
+        for code, region in (("S1", "west"), ("S2", "east"))
+    ]
+    return World(supplier, distributor, skus, stores, f"sqlite:///{hub.db_path}")
+
+
+@pytest.fixture
+def write_csv(tmp_path: Path) -> Callable[..., Path]:
+    def write(text: str, name: str = "pos.csv", encoding: str = "utf-8") -> Path:
+        path = tmp_path / name
+        path.write_bytes(text.encode(encoding))
+        return path
+
+    return write
+
+
+POS = """item,store,date,units,net_sales
+A1,S1,2026-03-02,3,7.50
+A1,S1,2026-03-03,2,5.00
+A2,S1,2026-03-02,1,2.50
+A1,S2,2026-03-08,4,10.00
+A2,S2,2026-03-09,5,12.50
+"""
+
+
+def _raw(hub, distributor: int) -> dict[str, tuple]:
+    conn = sqlite3.connect(hub.db_path)
+    try:
+        rows = conn.execute(
+            "SELECT id, day, units, net_sales_minor, currency FROM pos_sales WHERE distributor = ?",
+            (distributor,),
+        ).fetchall()
+    finally:
+        conn.close()
+    return {r[0]: r[1:] for r in rows}
+
+
+def test_a_csv_lands_with_counts_and_directus_storage(hub, admin, world, write_csv):
+    result = world.run(write_csv(POS))
+    assert (result.rows_read, result.rows_rejected) == (5, 0)
+    assert (result.new, result.changed, result.unchanged) == (5, 0, 0)
+    assert (result.data_from, result.data_through) == (MONDAY, dt.date(2026, 3, 9))
+    s1, a1 = world.stores[0]["id"], world.skus[0]["id"]
+    raw = _raw(hub, world.d)
+    assert raw[f"{world.d}:{s1}:{a1}:2026-03-02"] == (storage_value(MONDAY), 3, 750, "USD")
+    found = admin.read_items(
+        "pos_sales",
+        filter={"_and": [{"distributor": {"_eq": world.d}}, {"day": {"_lte": "2026-03-03"}}]},
+        fields=["day", "units", "net_sales_minor"],
+        sort=["day", "units"],
+    )
+    assert found == [
+        {"day": "2026-03-02", "units": 1, "net_sales_minor": 250},
+        {"day": "2026-03-02", "units": 3, "net_sales_minor": 750},
+        {"day": "2026-03-03", "units": 2, "net_sales_minor": 500},
+    ]
+
+
+def test_reimport_changes_nothing_and_a_restatement_replaces(hub, admin, world, write_csv):
+    first = world.run(write_csv(POS))
+    again = world.run(write_csv(POS))
+    assert (again.new, again.changed, again.unchanged) == (0, 0, 5)
+    assert len(_raw(hub, world.d)) == first.new == 5
+    restated = POS.replace("A1,S1,2026-03-02,3,7.50", "A1,S1,2026-03-02,-1,-2.50")
+    result = world.run(write_csv(restated + "A2,S1,2026-03-04,6,15.00\n", "restated.csv"))
+    assert (result.new, result.changed, result.unchanged) == (1, 1, 4)
+    week = admin.read_items(
+        "pos_week_location",
+        filter={"_and": [{"distributor": {"_eq": world.d}}, {"iso_week": {"_eq": "2026-W10"}}]},
+        fields=["location", "sku", "units", "net_sales_minor", "days", "week_start", "week_end"],
+        sort=["location", "sku"],
+    )
+    s1, s2 = (s["id"] for s in world.stores)
+    a1, a2 = (s["id"] for s in world.skus)
+    # W10 = 2026-03-02..08: S1/A1 = -1 + 2 (a return replaced 3), S1/A2 = 1 + 6, S2/A1 = 4
+    keys = ("location", "sku", "units", "net_sales_minor", "days")
+    assert [tuple(w[k] for k in keys) for w in week] == [
+        (s1, a1, 1, 250, 2),
+        (s1, a2, 7, 1750, 2),
+        (s2, a1, 4, 1000, 1),
+    ]
+    assert {(w["week_start"], w["week_end"]) for w in week} == {("2026-03-02", "2026-03-08")}
+    by_sku = admin.read_items(
+        "pos_week_distributor",
+        filter={"distributor": {"_eq": world.d}},
+        fields=["sku", "iso_week", "units", "days", "locations"],
+        sort=["iso_week", "sku"],
+    )
+    assert by_sku == [
+        {"sku": a1, "iso_week": "2026-W10", "units": 5, "days": 3, "locations": 2},
+        {"sku": a2, "iso_week": "2026-W10", "units": 7, "days": 2, "locations": 1},
+        {"sku": a2, "iso_week": "2026-W11", "units": 5, "days": 1, "locations": 1},
+    ]
+    del s2
+
+
+def test_bad_rows_are_rejected_by_line_and_the_good_ones_land(hub, world, write_csv, tmp_path):
+    text = (
+        "item,store,date,units,net_sales\n"
+        "A1,S1,2026-03-02,3,7.50\n"  # line 2: good
+        "ZZ,S1,2026-03-02,1,1.00\n"  # 3: unknown item
+        "A1,S9,2026-03-02,1,1.00\n"  # 4: unknown store
+        "A1,S1,2026-02-30,1,1.00\n"  # 5: bad date
+        "A1,S1,2026-03-03,three,1.00\n"  # 6: non-numeric units
+        "A2,S2,2026-03-03,-2,-5.00\n"  # 7: a return: good
+        "A2,S2,2026-03-04,1,1.005\n"  # 8: more decimals than USD has
+    )
+    rejects = tmp_path / "rejects.csv"
+    result = world.run(write_csv(text), rejects_path=rejects)
+    assert (result.rows_read, result.rows_rejected, result.new) == (7, 5, 2)
+    lines = rejects.read_text().splitlines()
+    assert lines[0] == "line,field,reason"
+    assert [line.split(",")[:2] for line in lines[1:]] == [
+        ["3", "item"],
+        ["4", "store"],
+        ["5", "day"],
+        ["6", "units"],
+        ["8", "net_sales"],
+    ]
+    assert "'ZZ'" in lines[1]
+    assert "'S9'" in lines[2]
+    assert "three" in lines[4]
+
+
+@pytest.mark.parametrize(
+    ("content", "fmt", "message"),
+    [
+        ("sku,where,when,qty\nA1,S1,2026-03-02,3\n", None, "wrong columns"),
+        ("item,store,date,units\nA1,S1,2026-03-02,3\n".encode("utf-16"), None, "not utf-8"),
+        ("item,store,date,units\nA1,S1,2026-03-02,3\n", "xlsx", "claims to be xlsx"),
+        ("", None, "empty"),
+    ],
+)
+def test_a_structurally_wrong_file_lands_nothing(hub, world, tmp_path, content, fmt, message):
+    path = tmp_path / "bad.csv"
+    path.write_bytes(content if isinstance(content, bytes) else content.encode())
+    with pytest.raises(FileError, match=f"(?i){message}"):
+        world.run(path, fmt=fmt)
+    assert _raw(hub, world.d) == {}
+
+
+def test_an_encoding_error_late_in_the_file_lands_nothing(hub, world, tmp_path):
+    body = "".join(f"A1,S1,2026-03-{d:02d},1,1.00\n" for d in range(1, 29))
+    path = tmp_path / "late.csv"
+    path.write_bytes(b"item,store,date,units,net_sales\n" + body.encode() + b"A2,S1,\xff\n")
+    with pytest.raises(FileError, match="not utf-8"):
+        world.run(path)
+    assert _raw(hub, world.d) == {}
+
+
+def test_a_saved_mapping_reads_the_distributors_own_columns(hub, world, write_csv):
+    text = "Store Nbr;Item Nbr;Sold;Business Day\nS1;A1;3;02/03/2026\nS2;A2;4;09/03/2026\n"
+    mapping = ColumnMap(
+        columns={"store": "Store Nbr", "item": "Item Nbr", "units": "Sold", "day": "Business Day"},
+        date_format="%d/%m/%Y",
+    )
+    result = world.run(write_csv(text), mapping=mapping)
+    assert (result.new, result.rows_rejected) == (2, 0)
+    assert (result.data_from, result.data_through) == (MONDAY, dt.date(2026, 3, 9))
+
+
+def test_inventory_lands_and_feeds_show_freshness(hub, admin, world, write_csv):
+    text = "gtin,store,date,on_hand,in_transit\n" + "".join(
+        f"{world.skus[0]['gtin']},S1,2026-03-0{d},{10 - d},2\n" for d in (2, 3, 4)
+    )
+    result = world.run(write_csv(text, "inv.csv"), kind="inventory")
+    assert (result.new, result.rows_rejected) == (3, 0)
+    feeds = admin.read_items(
+        "feeds", filter={"distributor": {"_eq": world.d}}, fields=["id", "kind", "data_through"]
+    )
+    assert feeds == [
+        {"id": f"{world.d}:inventory", "kind": "inventory", "data_through": "2026-03-04"}
+    ]
+
+
+def test_imported_rows_follow_the_share_policy_at_once(hub, admin, world, write_csv):
+    grant(admin, world.d, world.supplier["id"], ["pos"], valid_from=MONDAY, via="test")
+    member = make_user(admin, "supplier_user", world.supplier)
+    client = member.login(hub.url)
+    world.run(write_csv(POS))
+    seen = client.read_items("pos_sales", fields=["units"], limit=-1)
+    assert sorted(r["units"] for r in seen) == [1, 2, 3, 4, 5]
+    weeks = client.read_items("pos_week_distributor", fields=["iso_week", "units"], limit=-1)
+    assert sorted((w["iso_week"], w["units"]) for w in weeks) == [
+        ("2026-W10", 1),
+        ("2026-W10", 9),
+        ("2026-W11", 5),
+    ]
