@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from directus import HubClient
+from directus.bulk import open_lane, write_rows
 from domain.gs1 import with_check_digit
 from governance import partners, sharing, users
 from portal.data import DataAccess
@@ -62,6 +63,7 @@ class World:
     url: str
     admin: HubClient
     tag: str
+    db_url: str = ""  # the bulk lane's database
     orgs: dict[str, int] = field(default_factory=dict)
     people: dict[str, Who] = field(default_factory=dict)
     pairs: dict[str, int] = field(default_factory=dict)  # "acme-north" -> id
@@ -114,15 +116,15 @@ class World:
 _WORLDS: dict[tuple[str, str], World] = {}
 
 
-def world_for(url: str, admin: HubClient, name: str = "shared") -> World:
+def world_for(hub: Any, admin: HubClient, name: str = "shared") -> World:
     """The world of this name on this hub, built on first use.
 
     ``shared`` is read-only: tests that assert exact row sets rely on it staying as
     built. Tests that write take their own (``scratch``), so they disturb nobody.
     """
-    if (url, name) not in _WORLDS:
-        _WORLDS[url, name] = build(url, admin)
-    return _WORLDS[url, name]
+    if (hub.url, name) not in _WORLDS:
+        _WORLDS[hub.url, name] = build(hub.url, admin, f"sqlite:///{hub.db_path}")
+    return _WORLDS[hub.url, name]
 
 
 def random_gtin() -> str:
@@ -143,9 +145,9 @@ def _add(world: World, collection: str, rows: list[dict[str, Any]]) -> list[Any]
     return ids
 
 
-def build(url: str, admin: HubClient) -> World:
+def build(url: str, admin: HubClient, db_url: str) -> World:
     tag = secrets.token_hex(3)
-    w = World(url=url, admin=admin, tag=tag)
+    w = World(url=url, admin=admin, tag=tag, db_url=db_url)
     kinds = {**dict.fromkeys(SUPPLIERS, "supplier"), **dict.fromkeys(DISTRIBUTORS, "distributor")}
     for name, kind in {**kinds, "operator": "operator"}.items():
         w.orgs[name] = partners.add_partner(admin, f"{name.title()} {tag}", kind, via="test")["id"]
@@ -268,12 +270,36 @@ def _rows(w: World) -> None:
                             "sku": sku,
                         }
                     )
+    # POS and inventory through the bulk lane (which keeps the weekly rollups), as
+    # distributors' files arrive; forecasts through the API.
+    with open_lane(w.db_url) as lane:
+        for kind, rows, values in (
+            ("pos", pos, ("units", "net_sales_minor", "currency")),
+            ("inventory", inventory, ("on_hand", "in_transit", "on_order")),
+        ):
+            for d in sorted({r["distributor"] for r in rows}):
+                write_rows(
+                    lane,
+                    kind,
+                    [
+                        (
+                            d,
+                            r["location"],
+                            r["sku"],
+                            dt.date.fromisoformat(r["day"]),
+                            *(r[v] for v in values),
+                        )
+                        for r in rows
+                        if r["distributor"] == d
+                    ],
+                    distributor=d,
+                )
+    w.admin.create_items("forecasts", forecasts)
     for collection, rows in (
         ("pos_sales", pos),
         ("inventory_positions", inventory),
         ("forecasts", forecasts),
     ):
-        w.admin.create_items(collection, rows)
         w.rows[collection] = {r["id"]: r for r in rows}
 
 
@@ -597,6 +623,7 @@ def expected(w: World, who: str, resource: str) -> set[Any]:
                 }
         return shown
     shared = {
+        "pos-weekly": ("pos_sales", "pos", "day"),
         "pos-sales": ("pos_sales", "pos", "day"),
         "inventory-positions": ("inventory_positions", "inventory", "day"),
         "forecasts": ("forecasts", "forecasts", "week_start"),
@@ -609,14 +636,16 @@ def expected(w: World, who: str, resource: str) -> set[Any]:
         if role != "supplier_user":
             return set()
         out = set()
+        weekly = resource == "pos-weekly"  # rollups: whole weeks inside the validity
         for a in _in_force(w, who):
             if kind not in a["kinds"]:
                 continue
             for k, r in rows.items():
+                first = _monday(r[date_field]) if weekly else r[date_field]
                 if (
                     r["distributor"] == a["grantor"]
                     and sku_owner[r["sku"]] == org
-                    and r[date_field] >= a["valid_from"]
+                    and first >= a["valid_from"]
                     and (not a["regions"] or store_region[r["location"]] in a["regions"])
                 ):
                     out.add(k)
@@ -641,6 +670,11 @@ def expected(w: World, who: str, resource: str) -> set[Any]:
         "scorecards": "scorecards",
     }
     return pair_bound(collections[resource])
+
+
+def _monday(day: str) -> str:
+    date = dt.date.fromisoformat(day)
+    return (date - dt.timedelta(days=date.weekday())).isoformat()
 
 
 def expected_children(w: World, who: str, collection: str, parent_field: str, parent: Any) -> set:

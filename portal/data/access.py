@@ -64,6 +64,35 @@ class Page:
         return {"page": self.page, "per_page": self.per_page, "total": self.total}
 
 
+def _rollup_query(query: Mapping[str, Any]) -> Filter:
+    """The summary's filters, on a weekly rollup: ids, region, and whole weeks."""
+    rules: list[Filter] = []
+    for name in ("distributor", "sku", "location"):
+        if query.get(name) is not None:
+            rules.append({name: {"_eq": query[name]}})
+    if query.get("region") is not None:
+        rules.append({"location": {"region": {"_eq": query["region"]}}})
+    first = query.get("from") or query.get("day_from")
+    last = query.get("to") or query.get("day_to")
+    if first is not None:
+        rules.append({"week_start": {"_gte": first.isoformat()}})
+    if last is not None:
+        rules.append({"week_end": {"_lte": last.isoformat()}})
+    return all_of(*rules)
+
+
+def _summary_row(group: Mapping[str, Any], keys: Sequence[str], by_week: bool) -> dict[str, Any]:
+    out: dict[str, Any] = {k: as_int(group[k], k) for k in keys}
+    if by_week:
+        out["week"] = group["iso_week"]
+        out["week_start"] = str(group["week_start"])[:10]
+    out["currency"] = group["currency"]
+    out["units"] = as_int(group["units"], "units")
+    out["net_sales_minor"] = as_int(group["net_sales_minor"], "money")
+    out["rows"] = as_int(group["rows"], "rows")
+    return out
+
+
 def resource(name: str) -> Resource:
     try:
         return RESOURCES[name]
@@ -90,11 +119,6 @@ def nested(path: str, condition: Mapping[str, Any]) -> Filter:
     for part in reversed(path.split(".")):
         result = {part: result}
     return result
-
-
-def iso_week(day: dt.date) -> tuple[str, dt.date]:
-    year, week, weekday = day.isocalendar()
-    return f"{year}-W{week:02d}", day - dt.timedelta(days=weekday - 1)
 
 
 class DataAccess:
@@ -302,43 +326,82 @@ class DataAccess:
         return row
 
     def summary(self, name: str, group_by: Sequence[str], query: Mapping[str, Any]) -> Page:
-        """Sums of units and money (per currency) in the user's scope, by the given keys.
+        """Weekly sums of units and money (per currency) in the user's scope, by the keys.
 
-        Weeks are ISO weeks, bucketed here: the hub's ``week()`` differs by database.
+        Read from the weekly rollups (``pos_week_location`` / ``pos_week_distributor``),
+        never the daily rows. Weeks are ISO weeks, whole: ``from``/``day_from`` keeps
+        the weeks starting on or after it, ``to``/``day_to`` those ending on or before
+        it. When the keys are the rollup's own grain the hub pages and counts; otherwise
+        it sums the rollups by the keys.
         """
         res = resource(name)
         if not res.summary:
             raise NotFound(f"{name} have no summary")
         page, per_page = int(query.get("page", 1)), int(query.get("per_page", 50))
-        scope = self.scope_filter(res)
+        keys = [k for k in ("distributor", "location", "sku") if k in group_by]
+        by_week = "week" in group_by
+        by_location = (
+            "location" in keys
+            or query.get("location") is not None
+            or query.get("region") is not None
+            or self.scope.needs_location_rollup()
+        )
+        collection = "pos_week_location" if by_location else "pos_week_distributor"
+        scope = self.scope.rollup_filter(by_location)
         if scope is NOTHING:
             return Page([], page, per_page, 0)
-        filter_ = all_of(scope, self.query_filter(res, query))  # type: ignore[arg-type]
-        keys = [k for k in ("distributor", "location", "sku") if k in group_by]
-        by_day = "week" in group_by
-        group_fields = [*keys, *(["day"] if by_day else []), "currency"]
-        groups = self._sum_groups(res.collection, filter_, group_fields)
-        buckets: dict[tuple[Any, ...], dict[str, Any]] = {}
-        for group in groups:
-            out = {k: as_int(group[k], k) for k in keys}
-            if by_day:
-                out["week"], start = iso_week(dt.date.fromisoformat(str(group["day"])[:10]))
-                out["week_start"] = start.isoformat()
-            out["currency"] = group["currency"]
-            bucket = buckets.setdefault(
-                tuple(out.values()), {**out, "units": 0, "net_sales_minor": 0, "rows": 0}
-            )
-            bucket["units"] += group["units"]
-            bucket["net_sales_minor"] += group["net_sales_minor"]
-            bucket["rows"] += group["rows"]
-        ordered = [buckets[k] for k in sorted(buckets, key=lambda k: tuple(map(str, k)))]
+        filter_ = all_of(scope, _rollup_query(query))  # type: ignore[arg-type]
+        grain = "location" if by_location else "distributor"
+        if by_week and "sku" in keys and grain in keys:
+            return self._rollup_page(collection, filter_, keys, page, per_page)
+        group_fields = [*keys, *(["week_start", "iso_week"] if by_week else []), "currency"]
+        groups = self._sum_groups(collection, filter_, group_fields)
+        buckets = [_summary_row(g, keys, by_week) for g in groups]
+        buckets.sort(key=lambda r: tuple(str(r.get(k)) for k in ("week_start", *keys, "currency")))
         start = (page - 1) * per_page
-        return Page(ordered[start : start + per_page], page, per_page, len(ordered))
+        return Page(buckets[start : start + per_page], page, per_page, len(buckets))
+
+    def _rollup_page(
+        self, collection: str, filter_: Filter, keys: list[str], page: int, per_page: int
+    ) -> Page:
+        """Rollup rows as they are, paged and counted by the hub."""
+        order = ["week_start", *keys, "currency", "id"]
+        with self._hub_errors():
+            try:
+                rows = self.hub.read_items(
+                    collection,
+                    filter=filter_ or None,
+                    fields=[
+                        *keys,
+                        "week_start",
+                        "iso_week",
+                        "currency",
+                        "units",
+                        "net_sales_minor",
+                        "days",
+                    ],
+                    sort=order,
+                    limit=per_page,
+                    offset=(page - 1) * per_page,
+                )
+            except ForbiddenOrMissing:
+                return Page([], page, per_page, 0)
+        total = self._count(collection, filter_)
+        out = [
+            _summary_row(
+                {**row, "units": row["units"], "net_sales_minor": row["net_sales_minor"],
+                 "rows": row["days"]},
+                keys,
+                True,
+            )
+            for row in rows
+        ]  # fmt: skip
+        return Page(out, page, per_page, total)
 
     def _sum_groups(
         self, collection: str, filter_: Filter, group_fields: list[str]
     ) -> list[dict[str, Any]]:
-        """Sums of units and money, and row counts, per group, as integers.
+        """Sums of units, money and daily rows per group, as integers.
 
         The hub's aggregate counts a row once per policy that lets the user read it
         (Directus 11.17.4), so each group's ``count(*)`` is checked against its
@@ -349,7 +412,7 @@ class DataAccess:
                 groups = self.hub.aggregate(
                     collection,
                     {
-                        "sum": ["units", "net_sales_minor"],
+                        "sum": ["units", "net_sales_minor", "days"],
                         "count": ["*"],
                         "countDistinct": ["id"],
                     },
@@ -363,8 +426,7 @@ class DataAccess:
             sums = group.get("sum") or {}
             distinct = group.get("countDistinct")
             distinct = distinct.get("id") if isinstance(distinct, dict) else distinct
-            rows = as_int(group.get("count") or 0, "count")
-            if rows != as_int(distinct or 0, "count"):
+            if as_int(group.get("count") or 0, "count") != as_int(distinct or 0, "count"):
                 log.warning("hub aggregate counted rows twice on %s; summing rows", collection)
                 return self._sum_rows(collection, filter_, group_fields)
             out.append(
@@ -372,7 +434,7 @@ class DataAccess:
                     **{k: group[k] for k in group_fields},
                     "units": as_int(sums.get("units") or 0, "units"),
                     "net_sales_minor": as_int(sums.get("net_sales_minor") or 0, "money"),
-                    "rows": rows,
+                    "rows": as_int(sums.get("days") or 0, "days"),
                 }
             )
         return out
@@ -386,7 +448,7 @@ class DataAccess:
                 collection,
                 page_size=2000,
                 filter=filter_ or None,
-                fields=[*group_fields, "id", "units", "net_sales_minor"],
+                fields=[*group_fields, "id", "units", "net_sales_minor", "days"],
             )
             for row in rows:
                 key = tuple(row[k] for k in group_fields)
@@ -401,7 +463,7 @@ class DataAccess:
                 )
                 group["units"] += as_int(row["units"], "units")
                 group["net_sales_minor"] += as_int(row["net_sales_minor"], "money")
-                group["rows"] += 1
+                group["rows"] += as_int(row["days"], "days")
         return list(sums.values())
 
     # -- writes -------------------------------------------------------------------------

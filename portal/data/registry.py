@@ -125,8 +125,17 @@ class Resource:
         return PageQuerySchema.from_dict(attrs, name=f"{camel(self.name)}{suffix}")
 
     def summary_query_schema(self) -> type[Schema]:
-        """The summary's query parameters: the list's, plus ``group_by``."""
-        return self.query_schema({"group_by": pos_sales.group_by_field()}, "SummaryQuery")
+        """The summary's query parameters: the list's, plus ``group_by``, ``from``, ``to``."""
+        return self.query_schema(
+            {
+                "group_by": pos_sales.group_by_field(),
+                "from": fields.Date(
+                    metadata={"description": "whole ISO weeks starting on or after"}
+                ),
+                "to": fields.Date(metadata={"description": "whole ISO weeks ending on or before"}),
+            },
+            "SummaryQuery",
+        )
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from typing import Any, Protocol
 
 from directus import ForbiddenOrMissing, HubClient
 from domain.roles import ACCOUNT_MANAGER, DISTRIBUTOR_USER, OPERATOR_ADMIN, SUPPLIER_USER
-from domain.sharing import ROW_COLLECTIONS, Agreement, row_scope
+from domain.sharing import ROW_COLLECTIONS, Agreement, rollup_scope, row_scope
 from governance.sharing import AGREEMENT_FIELDS
 
 log = logging.getLogger(__name__)
@@ -122,6 +122,11 @@ class Scope:
     @cached_property
     def agreements(self) -> list[Agreement]:
         """Agreements in force today that share store-level rows with the user's supplier."""
+        return [a for a in self.agreements_in_force if a.granularity == "store_day"]
+
+    @cached_property
+    def agreements_in_force(self) -> list[Agreement]:
+        """Every agreement in force today with the user's supplier as grantee."""
         if self.role != SUPPLIER_USER or self.org is None:
             return []
         today = self.today.isoformat()
@@ -142,11 +147,7 @@ class Scope:
         except ForbiddenOrMissing:
             return []
         agreements = [Agreement.from_row(r) for r in rows]
-        return [
-            a
-            for a in agreements
-            if a.grantee == self.org and a.in_force(self.today) and a.granularity == "store_day"
-        ]
+        return [a for a in agreements if a.grantee == self.org and a.in_force(self.today)]
 
     @cached_property
     def shipped_to(self) -> dict[int, set[int]]:
@@ -280,6 +281,31 @@ class Scope:
             row_scope(agreement, date_field, live=False)
             for agreement in self.agreements
             if kind in agreement.kinds
+        ]
+        if not clauses:
+            return NOTHING
+        return clauses[0] if len(clauses) == 1 else {"_or": clauses}
+
+    def needs_location_rollup(self) -> bool:
+        """Whether some agreement in force covers only some locations (then the
+        distributor-wide weekly totals cannot be shown)."""
+        return any(a.regions or a.locations for a in self.agreements_in_force if "pos" in a.kinds)
+
+    def rollup_filter(self, by_location: bool) -> Filter | _Nothing:
+        """The weekly POS rollups: a distributor's own; a supplier's by agreement (whole
+        weeks inside its validity, either granularity)."""
+        if self.role == OPERATOR_ADMIN:
+            return ALL
+        if self.org is None:
+            return NOTHING
+        if self.role == DISTRIBUTOR_USER:
+            return {"distributor": {"_eq": self.org}}
+        if self.role != SUPPLIER_USER:
+            return NOTHING
+        clauses = [
+            c
+            for a in self.agreements_in_force
+            if (c := rollup_scope(a, by_location, live=False)) is not None
         ]
         if not clauses:
             return NOTHING

@@ -1,0 +1,1397 @@
+"""Sales (POS) and inventory reports in EDI: X12 852/846 and EDIFACT SLSRPT/INVRPT.
+
+Pure: text or bytes in, :class:`~domain.ingest.PosLine` / :class:`~domain.ingest.StockLine`
+rows out (and back, for the writers). No file, network or clock is touched, except that
+a writer stamps ``created`` (default: now, UTC) into its envelope.
+
+What the readers promise
+------------------------
+- Every row is *text as delivered*; :mod:`domain.ingest` decides whether it is good.
+  A bad value in one row (a non-numeric quantity, an impossible date) is passed through
+  untouched so that the validator rejects that row alone, naming ``line``.
+- ``line`` is the 1-based position in the file of the segment that carries the
+  quantity. X12: :attr:`domain.x12.Segment.position`. EDIFACT: segments counted from 1
+  with ``UNA`` counted, so a file written one segment per line (the usual layout) has
+  ``line`` equal to its physical line number.
+- ``day`` is ISO ``YYYY-MM-DD`` when the delivered date is a valid calendar date in the
+  declared format, otherwise the delivered text.
+- ``net_sales`` is the delivered line amount (EDIFACT ``MOA+203``), else quantity x unit
+  price computed exactly with :class:`~decimal.Decimal` and written as a plain decimal,
+  else ``""``. The currency is the document's (``CUR02`` / ``CUX``), else ``""``.
+- A structurally wrong file raises :class:`~domain.ingest.FileError` before any row is
+  returned: not X12/EDIFACT at all; an envelope error (counts, control numbers, ``UNT`` /
+  ``UNZ`` references, which pydifact does not check); the wrong transaction set or
+  message type for the reader (an 850 given to :func:`read_852`); a quantity with no
+  location, item or date in scope; a report that is not daily.
+
+Code lists accepted
+-------------------
+Items (``gtin`` / ``item``):
+  X12 ``LIN`` pairs: ``UP`` (UPC-A), ``EN`` (EAN-13), ``UK`` (GTIN-14) -> ``gtin``;
+  ``IN`` (buyer's item number: the distributor's own code) -> ``item``.
+  EDIFACT ``LIN`` C212 / ``PIA``: 7143 ``EN`` (EAN, EANCOM 1997), ``SRV`` (GTIN, EANCOM
+  2002), ``UP`` (UPC) -> ``gtin``; ``IN`` (buyer's item number) -> ``item``. ``SA`` (the
+  supplier's article number) is the supplier's code, not the distributor's, and is not read.
+Locations (``store`` / ``gln``):
+  X12 ``SDQ02`` / ``N103``: ``92`` (assigned by buyer) or empty -> ``store``; ``UL``
+  (GLN) -> ``gln``; anything else is a FileError. Location parties in ``N1``: ``N101`` =
+  ``RL`` (reporting location), ``SN`` (store) or ``WH`` (warehouse).
+  EDIFACT ``LOC`` C517 / ``NAD`` C082 agency 3055: ``9`` (GS1) -> ``gln``; ``92``
+  (assigned by buyer) or empty -> ``store``; anything else is a FileError.
+852 (004010 VICS): dates from ``XQ`` (``XQ02`` start, ``XQ03`` end; a single day when they
+  agree or ``XQ03`` is empty), or per activity from ``ZA05`` (any ``ZA04``); a multi-day
+  ``XQ`` with no ``ZA05`` is a FileError. Activity ``ZA01`` = ``QS`` (quantity sold;
+  negative = returns); every other activity (``QA`` on hand, ``QP`` on order...) is
+  ignored. Quantities: ``SDQ`` pairs after the ``ZA``, else ``ZA02`` at the location of
+  a header ``N1*RL``. Unit price: ``CTP02`` = ``RES`` (retail selling price) in the ``ZA``
+  loop, else in the ``LIN`` loop; other ``CTP`` (e.g. ``UCP``, cost) are ignored. ``CUR``
+  is not part of the 004010 852 but is read when a partner sends it in the heading; the
+  writer does not write it, so an 852 round trip returns ``currency=""``.
+846 (004010): one transaction set per location and day: ``BIA04`` (else the heading
+  ``DTM02``) is the day, a heading ``N1*RL`` (``92``/``UL``) the location (a ``N1`` inside
+  the ``LIN`` loop overrides it for that item); per ``LIN`` the ``QTY01`` codes ``17``
+  (quantity on hand; ``33`` quantity available for sale when there is no ``17``) ->
+  ``on_hand``, ``IQ`` (in-transit quantity) -> ``in_transit``, ``63`` (on order quantity)
+  -> ``on_order``. ``SDQ`` in the 846 ``LIN`` loop carries no quantity type and is ignored.
+SLSRPT (EANCOM D96A EAN004 / D01B): ``LOC+162`` (sales location) with ``DTM+356`` (sales
+  date; formats 102, 101, 203, 204, and 718 when it is one day), else the heading
+  ``DTM+356`` or ``DTM+90`` = ``DTM+91``; ``QTY+153`` (sales quantity, negative = returns);
+  ``MOA+203`` (line amount) when the ``LIN`` has exactly one ``QTY+153``, else ``PRI`` with
+  qualifier ``AAA`` or ``NTP`` (unit price, divided by its unit price basis when given)
+  x quantity; ``CUX`` (first currency, or the ``MOA``'s own).
+INVRPT (EANCOM D96A EAN004 / D01B): per ``LIN``, quantity groups ``QTY+145`` (actual stock)
+  -> ``on_hand``, ``QTY+198`` (quantity in transit) -> ``in_transit``, ``QTY+21`` (ordered
+  quantity; ``73`` outstanding quantity when there is no ``21``) -> ``on_order``. A quantity's
+  location is the ``LOC`` (``14``, ``18``, ``19`` or ``162``) in its own group, else one
+  between ``LIN`` and the first ``QTY``, else the ``NAD+GY`` party (EANCOM's "simple
+  report, one stock location"); its day the ``DTM+366`` (inventory report date) in the
+  same way, else the heading ``DTM+366``, else ``DTM+137``. EANCOM breaks a total down into
+  sub-quantities with the same qualifier: the first quantity per location and day wins.
+  ``INV`` is read past. (``DTM+179`` is "booking date/time" in UNTDID 2005, not an
+  inventory date, so it is not read.)
+
+Bytes: X12 is decoded by :func:`domain.x12.decode`; EDIFACT by the first ``UNB``'s syntax
+identifier (``UNOA``/``UNOB``/``UNOC`` as ISO 8859-1, ``UNOD``..``UNOK`` as the matching
+ISO 8859 part, ``UNOW``/``UNOY`` as UTF-8). Without ``UNA`` the EDIFACT level A default
+separators ``:+.? '`` are assumed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
+from decimal import Context, Decimal, Inexact
+from typing import Any, NamedTuple, TypeVar
+
+from pydifact.exceptions import EDISyntaxError, ValidationError
+from pydifact.parser import Parser
+from pydifact.segments import SegmentFactory
+
+from domain import x12
+from domain.ingest import FileError, PosLine, StockLine
+
+__all__ = [
+    "read_846",
+    "read_852",
+    "read_invrpt",
+    "read_slsrpt",
+    "sniff",
+    "write_846",
+    "write_852",
+    "write_invrpt",
+    "write_slsrpt",
+]
+
+# --- code lists (see the module docstring) -------------------------------------------
+X12_GTIN = frozenset({"UP", "EN", "UK"})
+X12_BUYER_ITEM = "IN"
+X12_STORE, X12_GLN = "92", "UL"
+X12_LOCATION_PARTIES = frozenset({"RL", "SN", "WH"})
+X12_SOLD = "QS"
+X12_RETAIL_PRICE = "RES"
+X12_ON_HAND, X12_AVAILABLE, X12_IN_TRANSIT, X12_ON_ORDER = "17", "33", "IQ", "63"
+
+EDI_GTIN = frozenset({"EN", "SRV", "UP"})
+EDI_BUYER_ITEM = "IN"
+EDI_GLN_AGENCY, EDI_STORE_AGENCY = "9", "92"
+SALES_LOCATION, SALES_DATE, PERIOD_START, PERIOD_END = "162", "356", "90", "91"
+SALES_QTY, LINE_AMOUNT = "153", "203"
+UNIT_PRICES = frozenset({"AAA", "NTP"})
+STOCK_LOCATIONS = frozenset({"14", "18", "19", "162"})
+STOCK_DATE, DOCUMENT_DATE = "366", "137"
+ON_HAND, IN_TRANSIT, ON_ORDER, OUTSTANDING = "145", "198", "21", "73"
+INVENTORY_PARTY = "GY"
+
+# EDIFACT syntax identifiers -> Python codecs (UNOA/UNOB are subsets of ISO 8859-1).
+CODECS = {
+    "UNOA": "latin-1", "UNOB": "latin-1", "UNOC": "latin-1", "UNOD": "iso8859-2",
+    "UNOE": "iso8859-5", "UNOF": "iso8859-7", "UNOG": "iso8859-3", "UNOH": "iso8859-4",
+    "UNOI": "iso8859-6", "UNOJ": "iso8859-8", "UNOK": "iso8859-9", "UNOW": "utf-8",
+    "UNOY": "utf-8",
+}  # fmt: skip
+DEFAULT_UNA = ":+.? '"  # ISO 9735 level A: component, element, decimal, release, reserved, end
+BOM = "\ufeff"
+BLANKS = " \t\r\n"
+NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)\Z")
+EXACT = Context(prec=60)
+EXACT_DIVISION = Context(prec=40, traps=[Inexact])
+K = TypeVar("K", bound=Hashable)
+T = TypeVar("T")
+
+
+# --- sniffing ---------------------------------------------------------------------------
+def sniff(data: bytes | str) -> str | None:
+    """Which EDI syntax the file starts with: ``"x12"``, ``"edifact"`` or ``None``.
+
+    Looks only at the first non-blank characters after an optional UTF-8 byte-order mark.
+    """
+    head = data[:64]
+    text = head.decode("latin-1") if isinstance(head, bytes) else head
+    text = text.removeprefix("\xef\xbb\xbf").removeprefix(BOM).lstrip(BLANKS)
+    if len(text) < 4:
+        return None
+    separator = text[3]
+    if text.startswith("ISA") and not separator.isalnum() and separator not in BLANKS:
+        return "x12"
+    if text.startswith("UNA") or (text.startswith("UNB") and not separator.isalnum()):
+        return "edifact"
+    return None
+
+
+def _require(data: bytes | str, syntax: str, wanted: str) -> None:
+    """FileError unless the file starts as ``syntax`` ("x12" or "edifact") does."""
+    found = sniff(data)
+    if found == syntax:
+        return
+    name = {"x12": "X12", "edifact": "EDIFACT"}
+    if found is None:
+        start = "ISA" if syntax == "x12" else "UNA or UNB"
+        raise FileError(
+            f"not an {name[syntax]} file ({wanted} expected): it does not start with {start}"
+        )
+    raise FileError(f"this is an {name[found]} file, but an {name[syntax]} {wanted} was expected")
+
+
+# --- small shared helpers -----------------------------------------------------------------
+def _grouped(items: Iterable[T], key: Callable[[T], K]) -> dict[K, list[T]]:
+    """Items by key, keys in order of first appearance."""
+    groups: dict[K, list[T]] = {}
+    for item in items:
+        groups.setdefault(key(item), []).append(item)
+    return groups
+
+
+def _decimal(text: str) -> Decimal | None:
+    value = text.strip()
+    return Decimal(value) if NUMBER.match(value) else None
+
+
+def _plain(amount: Decimal) -> str:
+    """A decimal without exponent; no negative zero."""
+    return format(abs(amount) if amount == 0 else amount, "f")
+
+
+def _times(quantity: str, price: str, basis: str = "") -> str:
+    """``quantity x price / basis`` exactly; the price text if it is not a number (so the
+    row is rejected on ``net_sales``), ``""`` if the quantity is not (it is rejected on
+    ``units``)."""
+    unit_price = _decimal(price)
+    if unit_price is None:
+        return price
+    units = _decimal(quantity)
+    if units is None:
+        return ""
+    amount = EXACT.multiply(units, unit_price)
+    per = _decimal(basis) if basis.strip() else None
+    if per is not None and per != 0:
+        amount = EXACT.divide(amount, per)
+    return _plain(amount)
+
+
+def _iso(year: int, month: int, day: int) -> str | None:
+    try:
+        return dt.date(year, month, day).isoformat()
+    except ValueError:
+        return None
+
+
+def _ccyymmdd(text: str) -> str | None:
+    value = text.strip()
+    if len(value) == 8 and value.isdigit():
+        return _iso(int(value[:4]), int(value[4:6]), int(value[6:]))
+    return None
+
+
+def _yymmdd(text: str) -> str | None:
+    value = text.strip()
+    if len(value) == 6 and value.isdigit():
+        yy = int(value[:2])  # the window of Python's %y: 00-68 -> 20xx, 69-99 -> 19xx
+        return _iso((2000 if yy < 69 else 1900) + yy, int(value[2:4]), int(value[4:]))
+    return None
+
+
+def _edi_date(day: str) -> str:
+    """An ISO day as CCYYMMDD for writing; anything else as given."""
+    try:
+        return dt.date.fromisoformat(day).strftime("%Y%m%d")
+    except ValueError:
+        return day
+
+
+# --- X12 reading --------------------------------------------------------------------------
+def _x12_transactions(data: bytes | str, code: str) -> list[x12.Transaction]:
+    _require(data, "x12", code)
+    try:
+        interchanges = x12.parse(data)
+    except x12.X12Error as error:
+        message = str(error).removeprefix(f"segment {error.position}: ")
+        raise FileError(message, error.position) from None
+    transactions = []
+    for interchange in interchanges:
+        for _, transaction in interchange.transactions():
+            if transaction.code != code:
+                raise FileError(
+                    f"expected X12 {code} transaction sets, found a {transaction.code}",
+                    transaction.position,
+                )
+            transactions.append(transaction)
+    return transactions
+
+
+def _x12_day(text: str) -> str:
+    return _ccyymmdd(text) or text
+
+
+def _x12_item(segment: x12.Segment) -> tuple[str, str]:
+    """(gtin, item) from a LIN's qualifier/id pairs (LIN02/03, LIN04/05, ...)."""
+    gtin = item = ""
+    for number in range(2, len(segment.elements), 2):
+        qualifier, value = segment.get(number), segment.get(number + 1)
+        if qualifier in X12_GTIN and not gtin:
+            gtin = value
+        elif qualifier == X12_BUYER_ITEM and not item:
+            item = value
+    return gtin, item
+
+
+def _x12_location(qualifier: str, value: str, what: str, position: int) -> tuple[str, str]:
+    """(store, gln) from an X12 identification code qualifier and code."""
+    if qualifier in (X12_STORE, ""):
+        return value, ""
+    if qualifier == X12_GLN:
+        return "", value
+    raise FileError(
+        f"{what} {qualifier!r} is not a location qualifier: use 92 (store code) or UL (GLN)",
+        position,
+    )
+
+
+def _x12_party(segment: x12.Segment) -> tuple[str, str] | None:
+    """The location an ``N1`` names, if it is a location party with a code."""
+    if segment.get(1) not in X12_LOCATION_PARTIES or not segment.get(4):
+        return None
+    return _x12_location(segment.get(3), segment.get(4), "N103", segment.position)
+
+
+def _x12_item_in_scope(item: tuple[str, str] | None, segment: x12.Segment) -> tuple[str, str]:
+    if item is None:
+        raise FileError(
+            f"{segment.tag} carries a quantity but no LIN precedes it", segment.position
+        )
+    if not any(item):
+        raise FileError(
+            f"{segment.tag} carries a quantity but its LIN has no GTIN (UP/EN/UK) "
+            "nor buyer's item number (IN)",
+            segment.position,
+        )
+    return item
+
+
+class _Activity:
+    """One ZA loop of an 852 being read."""
+
+    def __init__(self, segment: x12.Segment) -> None:
+        self.segment = segment
+        self.sold = segment.get(1) == X12_SOLD
+        self.price: str | None = None
+        self.detailed = False  # an SDQ followed
+
+
+def _rows_852(transaction: x12.Transaction) -> list[PosLine]:
+    rows: list[PosLine] = []
+    start = end = None
+    currency = ""
+    party: tuple[str, str] | None = None
+    item: tuple[str, str] | None = None
+    lin_price: str | None = None
+    activity: _Activity | None = None
+    in_detail = False
+
+    def day_of(za: x12.Segment) -> str:
+        if za.get(5):
+            return _x12_day(za.get(5))
+        if start is None:
+            raise FileError("no reporting date: no XQ, and the ZA gives none (ZA05)", za.position)
+        if not end or end == start:
+            return _x12_day(start)
+        raise FileError(
+            f"the 852 covers {start} to {end} (XQ02-XQ03), not one day, "
+            "and its ZA*QS gives no date (ZA04/ZA05)",
+            za.position,
+        )
+
+    def row(at: x12.Segment, where: tuple[str, str], quantity: str, act: _Activity) -> PosLine:
+        gtin, code = _x12_item_in_scope(item, at)
+        price = act.price if act.price is not None else lin_price
+        net = _times(quantity, price) if price is not None else ""
+        day = day_of(act.segment)
+        return PosLine(at.position, code, gtin, where[0], where[1], day, quantity, net, currency)
+
+    def close(act: _Activity | None) -> None:
+        if act is None or not act.sold or act.detailed or not act.segment.get(2):
+            return
+        if party is None:
+            raise FileError(
+                "ZA*QS carries a quantity (ZA02) but no location is in scope: "
+                "no SDQ follows it and no N1*RL names one",
+                act.segment.position,
+            )
+        rows.append(row(act.segment, party, act.segment.get(2), act))
+
+    for segment in transaction.segments:
+        tag = segment.tag
+        if tag == "XQ":
+            start, end = segment.get(2), segment.get(3)
+        elif tag == "CUR" and not in_detail:
+            currency = segment.get(2)
+        elif tag == "N1" and not in_detail:
+            party = _x12_party(segment) or party
+        elif tag == "LIN":
+            close(activity)
+            in_detail, activity, lin_price = True, None, None
+            item = _x12_item(segment)
+        elif tag == "CTP" and segment.get(2) == X12_RETAIL_PRICE:
+            if activity is not None:
+                activity.price = segment.get(3)
+            else:
+                lin_price = segment.get(3)
+        elif tag == "ZA":
+            close(activity)
+            activity = _Activity(segment)
+        elif tag == "SDQ":
+            if activity is None:
+                raise FileError(
+                    "SDQ outside a ZA loop: which activity it reports is unknown", segment.position
+                )
+            activity.detailed = True
+            if activity.sold:
+                for store, gln, quantity in _sdq_pairs(segment):
+                    rows.append(row(segment, (store, gln), quantity, activity))
+        elif tag == "CTT":
+            close(activity)
+            activity = None
+    close(activity)
+    return rows
+
+
+def _sdq_pairs(segment: x12.Segment) -> Iterator[tuple[str, str, str]]:
+    """(store, gln, quantity) for each of an SDQ's up to ten location/quantity pairs."""
+    for number in range(3, 23, 2):
+        code, quantity = segment.get(number), segment.get(number + 1)
+        if not code and not quantity:
+            continue
+        if not code:
+            raise FileError(
+                f"SDQ{number + 1:02d} carries a quantity but SDQ{number:02d} names no location",
+                segment.position,
+            )
+        store, gln = _x12_location(segment.get(2), code, "SDQ02", segment.position)
+        yield store, gln, quantity
+
+
+def read_852(data: bytes | str) -> Iterator[PosLine]:
+    """The sales rows (``ZA*QS``) of every 852 in an X12 file.
+
+    Raises :class:`FileError` (before returning anything) for a structural problem.
+    """
+    rows: list[PosLine] = []
+    for transaction in _x12_transactions(data, "852"):
+        rows.extend(_rows_852(transaction))
+    return iter(rows)
+
+
+class _Stock:
+    """The quantities of one 846 LIN loop being read."""
+
+    def __init__(self, segment: x12.Segment) -> None:
+        self.segment = segment
+        self.item = _x12_item(segment)
+        self.location: tuple[str, str] | None = None
+        self.quantities: dict[str, x12.Segment] = {}
+
+
+def _rows_846(transaction: x12.Transaction) -> list[StockLine]:
+    rows: list[StockLine] = []
+    day: str | None = None
+    dtm_day: str | None = None
+    party: tuple[str, str] | None = None
+    stock: _Stock | None = None
+
+    def close(lin: _Stock | None) -> None:
+        if lin is None or not lin.quantities:
+            return
+        first = min(lin.quantities.values(), key=lambda s: s.position)
+        gtin, code = _x12_item_in_scope(lin.item, first)
+        where = lin.location or party
+        if where is None:
+            raise FileError(
+                f"QTY*{first.get(1)} has no location in scope: no N1*RL (92/UL) names one",
+                first.position,
+            )
+        when = day or dtm_day
+        if when is None:
+            raise FileError(
+                f"QTY*{first.get(1)} has no date in scope: no BIA04 nor DTM", first.position
+            )
+        held = lin.quantities.get(X12_ON_HAND) or lin.quantities.get(X12_AVAILABLE)
+        at = held or first
+
+        def value(qualifier: str) -> str:
+            segment = lin.quantities.get(qualifier)
+            return segment.get(2) if segment else ""
+
+        rows.append(
+            StockLine(
+                at.position, code, gtin, where[0], where[1], _x12_day(when),
+                held.get(2) if held else "", value(X12_IN_TRANSIT), value(X12_ON_ORDER),
+            )
+        )  # fmt: skip
+
+    for segment in transaction.segments:
+        tag = segment.tag
+        if tag == "BIA":
+            day = segment.get(4) or None
+        elif tag == "DTM" and stock is None:
+            dtm_day = dtm_day or segment.get(2) or None
+        elif tag == "N1":
+            where = _x12_party(segment)
+            if stock is None:
+                party = where or party
+            elif where is not None:
+                if stock.location is not None:
+                    raise FileError(
+                        "a second location N1 in one LIN loop: which quantity is whose is unknown",
+                        segment.position,
+                    )
+                stock.location = where
+        elif tag == "LIN":
+            close(stock)
+            stock = _Stock(segment)
+        elif tag == "QTY":
+            if stock is None:
+                raise FileError("QTY carries a quantity but no LIN precedes it", segment.position)
+            code = segment.get(1)
+            if code in (X12_ON_HAND, X12_AVAILABLE, X12_IN_TRANSIT, X12_ON_ORDER):
+                if code in stock.quantities:
+                    raise FileError(f"QTY*{code} twice in one LIN loop", segment.position)
+                stock.quantities[code] = segment
+        elif tag == "CTT":
+            close(stock)
+            stock = None
+    close(stock)
+    return rows
+
+
+def read_846(data: bytes | str) -> Iterator[StockLine]:
+    """The stock rows of every 846 in an X12 file (one row per LIN loop with quantities).
+
+    Raises :class:`FileError` (before returning anything) for a structural problem.
+    """
+    rows: list[StockLine] = []
+    for transaction in _x12_transactions(data, "846"):
+        rows.extend(_rows_846(transaction))
+    return iter(rows)
+
+
+# --- EDIFACT reading ----------------------------------------------------------------------
+class _Seg(NamedTuple):
+    tag: str
+    elements: tuple[Any, ...]  # each a str, or a list of component strs
+    position: int
+
+
+class _Message(NamedTuple):
+    kind: str
+    segments: list[_Seg]
+    position: int
+
+
+class _RawFactory(SegmentFactory):
+    """Hands pydifact's raw elements back untouched: no validation, no warnings."""
+
+    @staticmethod
+    def create_segment(name: str, *elements: Any, **_: Any) -> Any:
+        return name, elements
+
+
+def _c(segment: _Seg, index: int, component: int = 0) -> str:
+    """Component ``component`` of element ``index`` (both 0-based), or ``""``."""
+    if index >= len(segment.elements):
+        return ""
+    element = segment.elements[index]
+    if isinstance(element, str):
+        return element if component == 0 else ""
+    return element[component] if component < len(element) else ""
+
+
+def _escaped(text: str, at: int, release: str, start: int) -> bool:
+    """Whether ``text[at]`` is preceded by an odd number of release characters."""
+    count = 0
+    while at - count - 1 >= start and text[at - count - 1] == release:
+        count += 1
+    return count % 2 == 1
+
+
+def _syntax_of(raw: bytes) -> str:
+    """The first UNB's syntax identifier, read from the bytes before decoding them."""
+    text = raw.decode("latin-1")
+    component, element = ":", "+"
+    if text.startswith("UNA") and len(text) >= 9:
+        component, element = text[3], text[4]
+        text = text[9:].lstrip(BLANKS)
+    if not text.startswith("UNB"):
+        return ""
+    return text[4:].split(element, 1)[0].split(component, 1)[0]
+
+
+def _edifact_text(data: bytes | str) -> tuple[str, str | None]:
+    """The file as text, and the codec it was decoded with (``None`` if given text)."""
+    if isinstance(data, str):
+        return data.removeprefix(BOM), None
+    raw = data.removeprefix(b"\xef\xbb\xbf").lstrip(BLANKS.encode())
+    syntax = _syntax_of(raw)
+    codec = CODECS.get(syntax)
+    if codec is None:
+        raise FileError(f"UNB syntax identifier {syntax!r} is not one this reader decodes")
+    try:
+        return raw.decode(codec), codec
+    except UnicodeDecodeError as error:
+        raise FileError(
+            f"the bytes are not {codec} as UNB's {syntax} declares: {error.reason}"
+        ) from None
+
+
+def _edifact_segments(text: str) -> list[_Seg]:
+    """Every segment of every interchange, numbered from 1 (UNA counted)."""
+    segments: list[_Seg] = []
+    offset, end = 0, len(text)
+    while True:
+        while offset < end and text[offset] in BLANKS:
+            offset += 1
+        if offset >= end:
+            return segments
+        position = len(segments)
+        if text.startswith("UNA", offset):
+            chars = text[offset + 3 : offset + 9]
+            if len(chars) < 6 or len({chars[0], chars[1], chars[5]}) != 3:
+                raise FileError("UNA does not declare three distinct separators", position + 1)
+            segments.append(_Seg("UNA", (chars,), position + 1))
+            offset += 9
+        else:
+            chars = DEFAULT_UNA
+        stop = _next_una(text, offset, chars)
+        segments.extend(_parse_chunk(text[offset:stop].strip(BLANKS), chars, len(segments)))
+        offset = stop
+
+
+def _next_una(text: str, start: int, chars: str) -> int:
+    """Where the next interchange's UNA starts (a UNA right after a terminator), or the end."""
+    release, terminator = chars[3], chars[5]
+    at = start
+    while (found := text.find("UNA", at)) >= 0:
+        before = found - 1
+        while before >= start and text[before] in BLANKS:
+            before -= 1
+        at_terminator = before >= start and text[before] == terminator
+        if at_terminator and (release == " " or not _escaped(text, before, release, start)):
+            return found
+        at = found + 1
+    return len(text)
+
+
+def _parse_chunk(body: str, chars: str, before: int) -> list[_Seg]:
+    """One interchange's segments through pydifact, numbered after ``before`` segments."""
+    release, terminator = chars[3], chars[5]
+    if release == " ":  # "no release character": give pydifact one that cannot occur
+        chars = chars[:3] + "\x00" + chars[4:]
+    if body and (body[-1] != terminator or _escaped(body, len(body) - 1, chars[3], 0)):
+        body += terminator  # tolerate a missing final terminator, as the X12 layer does
+    segments: list[_Seg] = []
+    try:
+        parsed = Parser(factory=_RawFactory()).parse("UNA" + chars + body)
+        next(parsed)  # the UNA we prepended, counted by the caller if it was in the file
+        for tag, elements in parsed:
+            position = before + len(segments) + 1
+            if not (isinstance(tag, str) and len(tag) == 3 and tag.isalnum() and tag.isupper()):
+                raise FileError(f"{tag!r} is not a segment tag", position)
+            segments.append(_Seg(tag, tuple(elements), position))
+    except (EDISyntaxError, ValidationError, IndexError, TypeError, ValueError) as error:
+        if isinstance(error, FileError):
+            raise
+        raise FileError(f"not well-formed EDIFACT: {error}", before + len(segments) + 1) from None
+    return segments
+
+
+class _Open:
+    """An open envelope (interchange, group or message) being checked."""
+
+    def __init__(self, segment: _Seg, reference: str) -> None:
+        self.segment = segment
+        self.reference = reference
+        self.count = 0
+        self.groups = 0
+        self.body: list[_Seg] = []
+
+
+def _edifact_messages(data: bytes | str, kind: str) -> list[_Message]:
+    """Every message of the file, envelopes checked strictly; all must be ``kind``."""
+    _require(data, "edifact", kind)
+    text, codec = _edifact_text(data)
+    messages: list[_Message] = []
+    interchange = group = message = None
+    for segment in _edifact_segments(text):
+        tag, at = segment.tag, segment.position
+        if tag == "UNA":
+            if interchange is not None:
+                raise FileError("UNA inside an open interchange (UNZ missing)", at)
+        elif tag == "UNB":
+            if interchange is not None:
+                raise FileError("UNB inside an open interchange (UNZ missing)", at)
+            syntax = _c(segment, 0)
+            if syntax not in CODECS:
+                raise FileError(f"UNB syntax identifier {syntax!r} is unknown", at)
+            if codec is not None and CODECS[syntax] != codec:
+                raise FileError(f"UNB declares {syntax} but the file was decoded as {codec}", at)
+            if not _c(segment, 4):
+                raise FileError("UNB has no interchange control reference (0020)", at)
+            interchange = _Open(segment, _c(segment, 4))
+        elif interchange is None:
+            raise FileError(f"{tag} outside an interchange (no UNB before it)", at)
+        elif tag == "UNZ":
+            if message is not None or group is not None:
+                raise FileError(
+                    f"UNZ closes an interchange whose {'message' if message else 'group'} is open",
+                    at,
+                )
+            what, count = (
+                ("groups", interchange.groups)
+                if interchange.groups
+                else ("messages", interchange.count)
+            )
+            _close_edifact(segment, "UNZ", count, what, interchange.reference, "UNB")
+            interchange = None
+        elif tag == "UNG":
+            if message is not None or group is not None or interchange.count:
+                raise FileError("UNG where a group cannot start", at)
+            group = _Open(segment, _c(segment, 4))
+        elif tag == "UNE":
+            if message is not None or group is None:
+                raise FileError("UNE without an open group, or with a message open", at)
+            _close_edifact(segment, "UNE", group.count, "messages", group.reference, "UNG")
+            interchange.groups += 1
+            group = None
+        elif tag == "UNH":
+            if message is not None:
+                raise FileError("UNH inside an open message (UNT missing)", at)
+            if interchange.groups and group is None:
+                raise FileError("UNH outside a group in an interchange that uses groups", at)
+            if not _c(segment, 0) or not _c(segment, 1):
+                raise FileError("UNH needs a message reference and a message type", at)
+            if _c(segment, 1) != kind:
+                raise FileError(f"expected {kind} messages, found {_c(segment, 1)}", at)
+            message = _Open(segment, _c(segment, 0))
+        elif message is None:
+            raise FileError(f"{tag} outside a message (no UNH before it)", at)
+        elif tag == "UNT":
+            _close_edifact(
+                segment, "UNT", len(message.body) + 2, "segments", message.reference, "UNH"
+            )
+            messages.append(_Message(kind, message.body, message.segment.position))
+            (group or interchange).count += 1
+            message = None
+        else:
+            message.body.append(segment)
+    if interchange is not None:
+        raise FileError("the file ends inside an open interchange (UNZ missing)")
+    return messages
+
+
+def _close_edifact(
+    trailer: _Seg, tag: str, count: int, what: str, reference: str, header: str
+) -> None:
+    stated, given = _c(trailer, 0), _c(trailer, 1)
+    if not stated.isdigit() or int(stated) != count:
+        raise FileError(f"{tag} says {stated!r} {what} but there are {count}", trailer.position)
+    if given != reference:
+        raise FileError(
+            f"{tag} reference {given!r} does not match {header}'s {reference!r}", trailer.position
+        )
+
+
+def _edifact_day(segment: _Seg) -> str:
+    """The ISO day of a DTM (formats 102, 101, 203, 204, 718 of one day), else its text."""
+    value, form = _c(segment, 0, 1), _c(segment, 0, 2).strip()
+    text = value.strip()
+    if form == "718" or (not form and len(text) == 17 and text[8] == "-"):
+        first, _, last = text.partition("-")
+        if _ccyymmdd(first) and _ccyymmdd(last) and first != last:
+            raise FileError(
+                f"DTM period {value!r} spans several days; the report must be daily",
+                segment.position,
+            )
+        text, form = first, "102"
+    if form in ("203", "204") and len(text) >= 8:
+        text, form = text[:8], "102"
+    if form == "101" or (not form and len(text) == 6):
+        return _yymmdd(text) or value
+    if form in ("102", ""):
+        return _ccyymmdd(text) or value
+    return value
+
+
+def _edifact_number(text: str) -> str:
+    """EDIFACT allows a comma as decimal mark (and no thousands separator)."""
+    return text.replace(",", ".")
+
+
+def _edifact_location(code: str, agency: str, what: str, position: int) -> tuple[str, str]:
+    if agency == EDI_GLN_AGENCY:
+        return "", code
+    if agency in (EDI_STORE_AGENCY, ""):
+        return code, ""
+    raise FileError(
+        f"{what} {code!r} is identified by agency {agency!r}: use 9 (GLN) or 92 (store code)",
+        position,
+    )
+
+
+def _edifact_item(line: list[_Seg]) -> tuple[str, str]:
+    """(gtin, item) from a LIN segment group: LIN C212 first, then the PIAs."""
+    gtin = item = ""
+    lin = line[0]
+    if _c(lin, 2, 1) in EDI_GTIN:
+        gtin = _c(lin, 2)
+    elif _c(lin, 2, 1) == EDI_BUYER_ITEM:
+        item = _c(lin, 2)
+    for segment in line[1:]:
+        if segment.tag != "PIA":
+            continue
+        for index in range(1, len(segment.elements)):
+            code, kind = _c(segment, index), _c(segment, index, 1)
+            if kind in EDI_GTIN and not gtin:
+                gtin = code
+            elif kind == EDI_BUYER_ITEM and not item:
+                item = code
+    return gtin, item
+
+
+def _edifact_item_in_scope(line: list[_Seg], quantity: _Seg) -> tuple[str, str]:
+    gtin, item = _edifact_item(line)
+    if not gtin and not item:
+        raise FileError(
+            "QTY carries a quantity but its LIN has no GTIN (EN/SRV/UP) "
+            "nor buyer's item number (IN)",
+            quantity.position,
+        )
+    return gtin, item
+
+
+def _line_groups(
+    segments: Sequence[_Seg], stops: frozenset[str]
+) -> Iterator[tuple[list[_Seg], list[_Seg]]]:
+    """(segments before, LIN group) pairs: each LIN group runs to the next LIN or a stop tag."""
+    before: list[_Seg] = []
+    line: list[_Seg] | None = None
+    for segment in segments:
+        if segment.tag == "LIN" or segment.tag in stops:
+            if line is not None:
+                yield before, line
+                before, line = [], None
+            if segment.tag == "LIN":
+                line = [segment]
+                continue
+        if line is None:
+            before.append(segment)
+        else:
+            line.append(segment)
+    if line is not None:
+        yield before, line
+    elif before:
+        yield before, []
+
+
+def _rows_slsrpt(message: _Message) -> list[PosLine]:
+    rows: list[PosLine] = []
+    currency = ""
+    header: dict[str, _Seg] = {}
+    location: tuple[str, str] | None = None
+    day: str | None = None
+    for before, line in _line_groups(message.segments, frozenset({"LOC"})):
+        for segment in before:
+            if segment.tag == "CUX" and not currency:
+                currency = _c(segment, 0, 1)
+            elif segment.tag == "LOC":
+                if _c(segment, 0) != SALES_LOCATION:
+                    raise FileError(
+                        f"LOC+{_c(segment, 0)}: a sales report's locations are "
+                        f"LOC+{SALES_LOCATION}",
+                        segment.position,
+                    )
+                location = _edifact_location(
+                    _c(segment, 1), _c(segment, 1, 2), "LOC", segment.position
+                )
+                day = None
+            elif segment.tag == "DTM" and location is None:
+                header.setdefault(_c(segment, 0), segment)
+            elif segment.tag == "DTM" and _c(segment, 0) == SALES_DATE:
+                day = _edifact_day(segment)
+        if line:
+            rows.extend(_sales_of(line, location, day, header, currency))
+    return rows
+
+
+def _header_sales_day(header: dict[str, _Seg]) -> str | None:
+    if SALES_DATE in header:
+        return _edifact_day(header[SALES_DATE])
+    start, end = header.get(PERIOD_START), header.get(PERIOD_END)
+    if start is not None and (end is None or _c(end, 0, 1) == _c(start, 0, 1)):
+        return _edifact_day(start)
+    return None
+
+
+def _sales_of(
+    line: list[_Seg],
+    location: tuple[str, str] | None,
+    day: str | None,
+    header: dict[str, _Seg],
+    currency: str,
+) -> list[PosLine]:
+    quantities = [s for s in line if s.tag == "QTY" and _c(s, 0) == SALES_QTY]
+    if not quantities:
+        return []
+    first = quantities[0]
+    if location is None:
+        raise FileError("QTY+153 has no location in scope: no LOC+162 precedes it", first.position)
+    when = day or _header_sales_day(header)
+    if when is None:
+        raise FileError(
+            "QTY+153 has no date in scope: no DTM+356 in its LOC group, and the heading "
+            "neither gives one nor reports a single day (DTM+90 = DTM+91)",
+            first.position,
+        )
+    gtin, item = _edifact_item_in_scope(line, first)
+    amount = next((s for s in line if s.tag == "MOA" and _c(s, 0) == LINE_AMOUNT), None)
+    price = next((s for s in line if s.tag == "PRI" and _c(s, 0) in UNIT_PRICES), None)
+    if amount is not None and len(quantities) > 1:
+        raise FileError(
+            "one MOA+203 for several QTY+153: the amount cannot be split", amount.position
+        )
+    rows = []
+    for quantity in quantities:
+        units = _edifact_number(_c(quantity, 0, 1))
+        money = currency
+        if amount is not None:
+            net = _edifact_number(_c(amount, 0, 1))
+            money = _c(amount, 0, 2) or currency
+        elif price is not None:
+            net = _times(units, _edifact_number(_c(price, 0, 1)), _edifact_number(_c(price, 0, 4)))
+        else:
+            net = ""
+        rows.append(
+            PosLine(
+                quantity.position, item, gtin, location[0], location[1], when, units, net, money
+            )
+        )
+    return rows
+
+
+def read_slsrpt(data: bytes | str) -> Iterator[PosLine]:
+    """The sales rows (``QTY+153``) of every SLSRPT in an EDIFACT file.
+
+    Raises :class:`FileError` (before returning anything) for a structural problem.
+    """
+    rows: list[PosLine] = []
+    for message in _edifact_messages(data, "SLSRPT"):
+        rows.extend(_rows_slsrpt(message))
+    return iter(rows)
+
+
+def _stock_location(segment: _Seg) -> tuple[str, str] | None:
+    if _c(segment, 0) not in STOCK_LOCATIONS:
+        raise FileError(
+            f"LOC+{_c(segment, 0)} is not a stock location (use 14, 18, 19 or 162)",
+            segment.position,
+        )
+    return _edifact_location(_c(segment, 1), _c(segment, 1, 2), "LOC", segment.position)
+
+
+def _rows_invrpt(message: _Message) -> list[StockLine]:
+    rows: list[StockLine] = []
+    header_day: str | None = None
+    document_day: str | None = None
+    party: tuple[str, str] | None = None
+    for before, line in _line_groups(message.segments, frozenset()):
+        for segment in before:
+            if segment.tag == "DTM" and _c(segment, 0) == STOCK_DATE:
+                header_day = _edifact_day(segment)
+            elif segment.tag == "DTM" and _c(segment, 0) == DOCUMENT_DATE:
+                document_day = _edifact_day(segment)
+            elif segment.tag == "NAD" and _c(segment, 0) == INVENTORY_PARTY:
+                agency = _c(segment, 1, 2)
+                if agency in (EDI_GLN_AGENCY, EDI_STORE_AGENCY):
+                    party = _edifact_location(_c(segment, 1), agency, "NAD", segment.position)
+        if line:
+            rows.extend(_stock_of(line, party, header_day or document_day))
+    return rows
+
+
+def _stock_of(
+    line: list[_Seg], party: tuple[str, str] | None, header_day: str | None
+) -> list[StockLine]:
+    # Split the LIN group into its own segments and its quantity groups (QTY ... to the next QTY).
+    lin_location: tuple[str, str] | None = None
+    lin_day: str | None = None
+    groups: list[list[_Seg]] = []
+    for segment in line[1:]:
+        if segment.tag == "QTY":
+            groups.append([segment])
+        elif groups:
+            groups[-1].append(segment)
+        elif segment.tag == "LOC":
+            lin_location = _stock_location(segment)
+        elif segment.tag == "DTM" and _c(segment, 0) == STOCK_DATE:
+            lin_day = _edifact_day(segment)
+    fields = {
+        ON_HAND: "on_hand",
+        IN_TRANSIT: "in_transit",
+        ON_ORDER: "on_order",
+        OUTSTANDING: "outstanding",
+    }
+    held: dict[tuple[tuple[str, str], str], dict[str, _Seg]] = {}
+    for group in groups:
+        quantity = group[0]
+        field = fields.get(_c(quantity, 0))
+        if field is None:
+            continue
+        location = next((_stock_location(s) for s in group if s.tag == "LOC"), None)
+        location = location or lin_location or party
+        if location is None:
+            raise FileError(
+                f"QTY+{_c(quantity, 0)} has no location in scope: no LOC in its group or LIN, "
+                "and no NAD+GY with a GLN",
+                quantity.position,
+            )
+        dated = next((s for s in group if s.tag == "DTM" and _c(s, 0) == STOCK_DATE), None)
+        day = _edifact_day(dated) if dated is not None else lin_day or header_day
+        if day is None:
+            raise FileError(
+                f"QTY+{_c(quantity, 0)} has no date in scope: no DTM+366 nor DTM+137",
+                quantity.position,
+            )
+        held.setdefault((location, day), {}).setdefault(field, quantity)  # the first one wins
+    rows = []
+    for ((store, gln), day), values in held.items():
+        first = min(values.values(), key=lambda s: s.position)
+        gtin, item = _edifact_item_in_scope(line, first)
+        on_order = values.get("on_order") or values.get("outstanding")
+
+        def text(segment: _Seg | None) -> str:
+            return _edifact_number(_c(segment, 0, 1)) if segment is not None else ""
+
+        at = values.get("on_hand") or first
+        rows.append(
+            StockLine(
+                at.position, item, gtin, store, gln, day,
+                text(values.get("on_hand")), text(values.get("in_transit")), text(on_order),
+            )
+        )  # fmt: skip
+    return rows
+
+
+def read_invrpt(data: bytes | str) -> Iterator[StockLine]:
+    """The stock rows of every INVRPT in an EDIFACT file: one per item, location and day.
+
+    Raises :class:`FileError` (before returning anything) for a structural problem.
+    """
+    rows: list[StockLine] = []
+    for message in _edifact_messages(data, "INVRPT"):
+        rows.extend(_rows_invrpt(message))
+    return iter(rows)
+
+
+# --- X12 writing --------------------------------------------------------------------------
+X12_DELIMITERS = x12.Delimiters("*", ">", "~", None)
+
+
+def _x12_value(value: str, what: str) -> str:
+    if any(c in value for c in "*>~\r\n"):
+        raise ValueError(f"{what} {value!r} contains an X12 delimiter (* > ~ or a line break)")
+    return value
+
+
+def _x12_ids(gtin: str, item: str) -> tuple[str, ...]:
+    """A LIN's qualifier/id pairs: the GTIN by its length, then the buyer's item number."""
+    ids: list[str] = []
+    if gtin:
+        qualifier = {12: "UP", 14: "UK"}.get(len(gtin), "EN")
+        ids += [qualifier, _x12_value(gtin, "gtin")]
+    if item:
+        ids += [X12_BUYER_ITEM, _x12_value(item, "item")]
+    if not ids:
+        raise ValueError("a line needs a gtin or an item")
+    return tuple(ids)
+
+
+def _x12_where(store: str, gln: str) -> tuple[str, str]:
+    """(qualifier, code) of a line's location: the GLN if there is one, else the store."""
+    if gln:
+        return X12_GLN, _x12_value(gln, "gln")
+    if store:
+        return X12_STORE, _x12_value(store, "store")
+    raise ValueError("a line needs a store or a gln")
+
+
+def _unit_price(line: PosLine) -> str | None:
+    """The exact unit price ``net_sales / units``, or None when there is no amount."""
+    if not line.net_sales.strip():
+        return None
+    net, units = _decimal(line.net_sales), _decimal(line.units)
+    if net is None or units is None or (units == 0 and net != 0):
+        raise ValueError(
+            f"an 852 carries unit prices: net_sales {line.net_sales!r} for units {line.units!r} "
+            "has none"
+        )
+    if units == 0:
+        return None
+    try:
+        return _plain(EXACT_DIVISION.divide(net, units))
+    except Inexact:
+        raise ValueError(
+            f"an 852 carries unit prices: net_sales {line.net_sales!r} is not "
+            f"{line.units} x an exact unit price"
+        ) from None
+
+
+def _x12_document(
+    functional_id: str,
+    transactions: list[x12.Transaction],
+    *,
+    sender: str,
+    receiver: str,
+    control: int,
+    qualifier: str,
+    created: dt.datetime | None,
+    usage: str,
+    newline: bool,
+) -> str:
+    if not 1 <= control <= 999_999_999:
+        raise ValueError(f"control {control} is not a 9-digit interchange control number")
+    for what, value in (("sender", sender), ("receiver", receiver)):
+        if not value or len(value) > 15:
+            raise ValueError(f"{what} {value!r} must be 1 to 15 characters")
+        _x12_value(value, what)
+    when = created or dt.datetime.now(dt.UTC)
+    group = x12.Group(
+        functional_id, sender, receiver, when.strftime("%Y%m%d"), when.strftime("%H%M"),
+        str(control), "004010", transactions,
+    )  # fmt: skip
+    interchange = x12.Interchange(
+        qualifier, sender, qualifier, receiver, when.strftime("%y%m%d"), when.strftime("%H%M"),
+        "00401", f"{control:09d}", usage, X12_DELIMITERS, [group],
+    )  # fmt: skip
+    return x12.serialize([interchange], newline=newline)
+
+
+def write_852(
+    lines: Iterable[PosLine],
+    *,
+    sender: str,
+    receiver: str,
+    control: int = 1,
+    qualifier: str = "ZZ",
+    created: dt.datetime | None = None,
+    usage: str = "P",
+    newline: bool = False,
+) -> str:
+    """An X12 interchange with one 852 per day, in the shape :func:`read_852` reads.
+
+    Per day: ``XQ*H*day*day``; per (item, unit price): ``LIN``, ``CTP**RES*price`` (when
+    the lines have amounts), ``ZA*QS`` and ``SDQ*EA*92|UL*loc*qty...`` (ten pairs a
+    segment; a line with a GLN is written by its GLN); ``CTT``. The unit price is
+    ``net_sales / units`` and must be exact (ValueError otherwise); currency is not
+    written (the 004010 852 has no CUR). ``line`` is ignored.
+    """
+    transactions = []
+    for number, (day, day_lines) in enumerate(_grouped(lines, lambda p: p.day).items(), 1):
+        date = _x12_value(_edi_date(day), "day")
+        segments = [x12.Segment("XQ", ("H", date, date))]
+        items = _grouped(day_lines, lambda p: (p.gtin, p.item, _unit_price(p)))
+        for index, ((gtin, item, price), item_lines) in enumerate(items.items(), 1):
+            segments.append(x12.Segment("LIN", (str(index), *_x12_ids(gtin, item))))
+            if price is not None:
+                segments.append(x12.Segment("CTP", ("", X12_RETAIL_PRICE, price)))
+            segments.append(x12.Segment("ZA", (X12_SOLD,)))
+            by_kind = _grouped(item_lines, lambda p: _x12_where(p.store, p.gln)[0])
+            for kind, located in by_kind.items():
+                for start in range(0, len(located), 10):
+                    pairs = []
+                    for p in located[start : start + 10]:
+                        pairs += [_x12_where(p.store, p.gln)[1], _x12_value(p.units, "units")]
+                    segments.append(x12.Segment("SDQ", ("EA", kind, *pairs)))
+        segments.append(x12.Segment("CTT", (str(len(items)),)))
+        transactions.append(x12.Transaction("852", f"{number:04d}", segments))
+    return _x12_document(
+        "PD", transactions, sender=sender, receiver=receiver, control=control,
+        qualifier=qualifier, created=created, usage=usage, newline=newline,
+    )  # fmt: skip
+
+
+def write_846(
+    lines: Iterable[StockLine],
+    *,
+    sender: str,
+    receiver: str,
+    control: int = 1,
+    qualifier: str = "ZZ",
+    created: dt.datetime | None = None,
+    usage: str = "P",
+    newline: bool = False,
+) -> str:
+    """An X12 interchange with one 846 per location and day, in the shape :func:`read_846`
+    reads: ``BIA*00*DD*ref*day``, ``N1*RL**92|UL*loc``, then per line ``LIN``,
+    ``QTY*17`` (on hand) and, when given, ``QTY*IQ`` (in transit) and ``QTY*63`` (on
+    order); ``CTT``. ``line`` is ignored."""
+    transactions = []
+    groups = _grouped(lines, lambda s: (_x12_where(s.store, s.gln), s.day))
+    for number, (((kind, location), day), stock) in enumerate(groups.items(), 1):
+        segments = [
+            x12.Segment(
+                "BIA", ("00", "DD", f"{control}-{number}", _x12_value(_edi_date(day), "day"))
+            ),
+            x12.Segment("N1", ("RL", "", kind, location)),
+        ]
+        for index, s in enumerate(stock, 1):
+            segments.append(x12.Segment("LIN", (str(index), *_x12_ids(s.gtin, s.item))))
+            segments.append(
+                x12.Segment("QTY", (X12_ON_HAND, _x12_value(s.on_hand, "on_hand"), "EA"))
+            )
+            for code, value, what in (
+                (X12_IN_TRANSIT, s.in_transit, "in_transit"),
+                (X12_ON_ORDER, s.on_order, "on_order"),
+            ):
+                if value:
+                    segments.append(x12.Segment("QTY", (code, _x12_value(value, what), "EA")))
+        segments.append(x12.Segment("CTT", (str(len(stock)),)))
+        transactions.append(x12.Transaction("846", f"{number:04d}", segments))
+    return _x12_document(
+        "IB", transactions, sender=sender, receiver=receiver, control=control,
+        qualifier=qualifier, created=created, usage=usage, newline=newline,
+    )  # fmt: skip
+
+
+# --- EDIFACT writing ----------------------------------------------------------------------
+ESCAPES = str.maketrans({"?": "??", ":": "?:", "+": "?+", "'": "?'"})
+WRITE_SYNTAXES = {
+    "UNOB": ("latin-1", "3"),
+    "UNOC": ("latin-1", "3"),
+    "UNOW": ("utf-8", "4"),
+    "UNOY": ("utf-8", "4"),
+}
+
+
+def _segment(tag: str, *elements: str | tuple[str, ...]) -> str:
+    """One EDIFACT segment with ``:+.? '`` separators, values escaped, empty tails dropped."""
+    parts = []
+    for element in elements:
+        components = [element] if isinstance(element, str) else list(element)
+        while components and not components[-1]:
+            components.pop()
+        parts.append(":".join(c.translate(ESCAPES) for c in components))
+    while parts and not parts[-1]:
+        parts.pop()
+    return "+".join((tag, *parts)) + "'"
+
+
+def _is_gln(code: str) -> bool:
+    return len(code) == 13 and code.isdigit()
+
+
+def _party(code: str) -> tuple[str, str, str]:
+    """A party's C082: a 13-digit code is a GLN (agency 9), anything else mutually defined."""
+    return (code, "", EDI_GLN_AGENCY if _is_gln(code) else "ZZZ")
+
+
+def _unb_party(code: str) -> tuple[str, str]:
+    """An interchange party (S002/S003): qualifier 14 for a GLN, else ZZZ."""
+    return (code, "14" if _is_gln(code) else "ZZZ")
+
+
+def _edi_where(store: str, gln: str) -> tuple[str, str, str]:
+    """A location's C517: the GLN (agency 9) if there is one, else the store code (92)."""
+    if gln:
+        return gln, "", EDI_GLN_AGENCY
+    if store:
+        return store, "", EDI_STORE_AGENCY
+    raise ValueError("a line needs a store or a gln")
+
+
+def _edi_item(number: int, gtin: str, item: str) -> list[str]:
+    if not gtin and not item:
+        raise ValueError("a line needs a gtin or an item")
+    segments = [
+        _segment("LIN", str(number), "", (gtin, "EN")) if gtin else _segment("LIN", str(number))
+    ]
+    if item:  # 1 = additional identification (next to the GTIN), 5 = product identification
+        segments.append(_segment("PIA", "1" if gtin else "5", (item, EDI_BUYER_ITEM)))
+    return segments
+
+
+def _edifact_document(
+    messages: list[tuple[str, list[str]]],
+    *,
+    sender: str,
+    receiver: str,
+    control: int,
+    created: dt.datetime | None,
+    syntax: str,
+    newline: bool,
+) -> str:
+    """An interchange around ``(message type, body segments)``, counts and references set."""
+    if syntax not in WRITE_SYNTAXES:
+        raise ValueError(f"syntax {syntax!r} is not one of {sorted(WRITE_SYNTAXES)}")
+    if not 1 <= control <= 99_999_999_999_999:
+        raise ValueError(f"control {control} is not an interchange control reference (an..14)")
+    codec, version = WRITE_SYNTAXES[syntax]
+    when = created or dt.datetime.now(dt.UTC)
+    date = when.strftime("%Y%m%d" if version == "4" else "%y%m%d")
+    out = [
+        "UNA" + DEFAULT_UNA,
+        _segment(
+            "UNB", (syntax, version), _unb_party(sender), _unb_party(receiver),
+            (date, when.strftime("%H%M")), str(control),
+        ),
+    ]  # fmt: skip
+    for number, (kind, body) in enumerate(messages, 1):
+        out.append(_segment("UNH", str(number), (kind, "D", "96A", "UN", "EAN004")))
+        out.extend(body)
+        out.append(_segment("UNT", str(len(body) + 2), str(number)))
+    out.append(_segment("UNZ", str(len(messages)), str(control)))
+    text = ("\n" if newline else "").join(out) + ("\n" if newline else "")
+    try:
+        text.encode(codec)
+    except UnicodeEncodeError as error:
+        raise ValueError(
+            f"{error.object[error.start : error.end]!r} cannot be written in {syntax}"
+        ) from None
+    return text
+
+
+def _period(days: Iterable[str]) -> list[str]:
+    """DTM+90/91 around the ISO days given (none if there are none)."""
+    valid = sorted(d for d in days if _ccyymmdd(_edi_date(d)))
+    if not valid:
+        return []
+    return [
+        _segment("DTM", (PERIOD_START, _edi_date(valid[0]), "102")),
+        _segment("DTM", (PERIOD_END, _edi_date(valid[-1]), "102")),
+    ]
+
+
+def write_slsrpt(
+    lines: Iterable[PosLine],
+    *,
+    sender: str,
+    receiver: str,
+    control: int = 1,
+    created: dt.datetime | None = None,
+    syntax: str = "UNOC",
+    newline: bool = False,
+) -> str:
+    """An EDIFACT interchange of EANCOM SLSRPT (D96A EAN004), one message per currency,
+    in the shape :func:`read_slsrpt` reads: heading ``BGM+73E``, ``DTM+137/90/91``,
+    ``NAD+SU`` (receiver), ``NAD+BY`` (sender), ``CUX``; per location and day ``LOC+162``
+    (GLN agency 9, else store code agency 92) and ``DTM+356``; per line ``LIN`` (GTIN,
+    EN), ``PIA`` (buyer's item number, IN), ``MOA+203`` (net sales, when given) and
+    ``QTY+153``. Values are escaped with ``?``. Encode the result with the codec of
+    ``syntax`` (ISO 8859-1 for UNOB/UNOC, UTF-8 for UNOW/UNOY). ``line`` is ignored."""
+    when = created or dt.datetime.now(dt.UTC)
+    messages = []
+    for number, (currency, sold) in enumerate(_grouped(lines, lambda p: p.currency).items(), 1):
+        body = [
+            _segment("BGM", "73E", f"{control}-{number}", "9"),
+            _segment("DTM", (DOCUMENT_DATE, when.strftime("%Y%m%d"), "102")),
+            *_period(p.day for p in sold),
+            _segment("NAD", "SU", _party(receiver)),
+            _segment("NAD", "BY", _party(sender)),
+        ]
+        if currency:
+            body.append(_segment("CUX", ("2", currency, "10")))
+        index = 0
+        for (where, day), located in _grouped(
+            sold, lambda p: (_edi_where(p.store, p.gln), p.day)
+        ).items():
+            body.append(_segment("LOC", SALES_LOCATION, where))
+            body.append(_segment("DTM", (SALES_DATE, _edi_date(day), "102")))
+            for p in located:
+                index += 1
+                body.extend(_edi_item(index, p.gtin, p.item))
+                if p.net_sales:
+                    body.append(_segment("MOA", (LINE_AMOUNT, p.net_sales)))
+                body.append(_segment("QTY", (SALES_QTY, p.units)))
+        messages.append(("SLSRPT", body))
+    return _edifact_document(
+        messages, sender=sender, receiver=receiver, control=control, created=when,
+        syntax=syntax, newline=newline,
+    )  # fmt: skip
+
+
+def write_invrpt(
+    lines: Iterable[StockLine],
+    *,
+    sender: str,
+    receiver: str,
+    control: int = 1,
+    created: dt.datetime | None = None,
+    syntax: str = "UNOC",
+    newline: bool = False,
+) -> str:
+    """An EDIFACT interchange of EANCOM INVRPT (D96A EAN004), one message per day, in the
+    shape :func:`read_invrpt` reads: heading ``BGM+35``, ``DTM+137``, ``DTM+366`` (the
+    day), ``NAD+GY`` (sender), ``NAD+SU`` (receiver); per line ``LIN``/``PIA``, then
+    quantity groups ``QTY+145`` (on hand), ``QTY+198`` (in transit) and ``QTY+21`` (on
+    order), the last two only when given, each followed by its ``LOC+14`` (GLN agency 9,
+    else store code agency 92). ``line`` is ignored."""
+    when = created or dt.datetime.now(dt.UTC)
+    messages = []
+    for number, (day, stock) in enumerate(_grouped(lines, lambda s: s.day).items(), 1):
+        body = [
+            _segment("BGM", "35", f"{control}-{number}", "9"),
+            _segment("DTM", (DOCUMENT_DATE, when.strftime("%Y%m%d"), "102")),
+            _segment("DTM", (STOCK_DATE, _edi_date(day), "102")),
+            _segment("NAD", INVENTORY_PARTY, _party(sender)),
+            _segment("NAD", "SU", _party(receiver)),
+        ]
+        for index, s in enumerate(stock, 1):
+            where = _segment("LOC", "14", _edi_where(s.store, s.gln))
+            body.extend(_edi_item(index, s.gtin, s.item))
+            body += [_segment("QTY", (ON_HAND, s.on_hand)), where]
+            if s.in_transit:
+                body += [_segment("QTY", (IN_TRANSIT, s.in_transit)), where]
+            if s.on_order:
+                body += [_segment("QTY", (ON_ORDER, s.on_order)), where]
+        messages.append(("INVRPT", body))
+    return _edifact_document(
+        messages, sender=sender, receiver=receiver, control=control, created=when,
+        syntax=syntax, newline=newline,
+    )  # fmt: skip
