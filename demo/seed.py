@@ -18,8 +18,6 @@ import dataclasses
 import datetime as dt
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from functools import partial
-from pathlib import Path
 from typing import Any
 
 from demo.generate import (
@@ -37,7 +35,7 @@ from demo.generate import (
     org_fields,
 )
 from directus import HubClient
-from directus.bulk import import_rows, write_rows
+from directus.bulk import LaneError, open_lane, write_rows
 from domain.roles import DISTRIBUTOR_USER, SUPPLIER_USER
 from governance import audit
 from governance.partners import add_partner, assign_manager, ensure_partnership, find_partner
@@ -47,27 +45,6 @@ from governance.users import add_user, list_users
 MARKER = "demo.seed"  # audited when a seed has finished
 STARTED = "demo.seed.start"  # audited when one begins, with its day and spec
 VIA = "demo"
-POS_COLUMNS = (
-    "id",
-    "day",
-    "units",
-    "net_sales_minor",
-    "currency",
-    "distributor",
-    "location",
-    "sku",
-)
-INVENTORY_COLUMNS = (
-    "id",
-    "day",
-    "on_hand",
-    "in_transit",
-    "on_order",
-    "distributor",
-    "location",
-    "sku",
-)
-
 Echo = Callable[[str], None]
 Filter = dict[str, Any]
 Key = tuple[Any, ...]
@@ -508,20 +485,18 @@ class _Seeder:
         orgs, locations, skus = self.orgs, self.locations, self.skus
         for r in self.demo.pos_rows():
             d, loc, s = orgs[r.distributor], locations[(r.distributor, r.location)], skus[r.gtin]
-            key = f"{d}:{loc}:{s}:{r.day.isoformat()}"
-            yield (key, r.day, r.units, r.net_sales_minor, CURRENCY, d, loc, s)
+            yield (d, loc, s, r.day, r.units, r.net_sales_minor, CURRENCY)
 
     def inventory(self) -> Iterator[tuple[Any, ...]]:
         orgs, locations, skus = self.orgs, self.locations, self.skus
         for r in self.demo.inventory_rows():
             d, loc, s = orgs[r.distributor], locations[(r.distributor, r.location)], skus[r.gtin]
-            key = f"{d}:{loc}:{s}:{r.day.isoformat()}"
-            yield (key, r.day, r.on_hand, r.in_transit, r.on_order, d, loc, s)
+            yield (d, loc, s, r.day, r.on_hand, r.in_transit, r.on_order)
 
 
 def seed(
     admin: HubClient,
-    db_path: Path | None,
+    db_url: str | None,
     as_of: dt.date,
     *,
     spec: Spec = FULL,
@@ -530,9 +505,8 @@ def seed(
     """Seed the demo as of a day (its POS ends the day before), unless it is there already.
 
     An interrupted seed is finished with the day and spec it began with, whatever is
-    asked now: a demo is never a mix of two. ``db_path`` is the hub's SQLite file, for
-    the fast bulk writer; with None (a remote or PostgreSQL hub) POS and inventory go
-    through the import API, at REST speed.
+    asked now: a demo is never a mix of two. ``db_url`` is the hub's database, for the
+    bulk lane (which keeps the weekly rollups and feeds, as distributors' files do).
     """
     started = time.monotonic()
     done = seeded_as_of(admin)
@@ -554,12 +528,18 @@ def seed(
     seeder.promotions()
     seeder.orders()
     seeder.plans()
-    write = partial(write_rows, db_path) if db_path is not None else partial(import_rows, admin)
     echo(f"demo: {spec.days} days of POS and inventory…")
-    seeder.counts["pos_sales"] = write("pos_sales", POS_COLUMNS, seeder.pos())
-    seeder.counts["inventory_positions"] = write(
-        "inventory_positions", INVENTORY_COLUMNS, seeder.inventory()
-    )
+    if db_url is None:
+        raise LaneError(
+            "bulk loading needs the hub's database: set TANDEM_HUB_DB_URL "
+            "(sqlite:///path/to/hub.db or postgresql://user:password@host/db)"
+        )
+    with open_lane(db_url) as lane:
+        for kind, rows, counted in (
+            ("pos", seeder.pos, "pos_sales"),
+            ("inventory", seeder.inventory, "inventory_positions"),
+        ):
+            seeder.counts[counted] = write_rows(lane, kind, rows()).staged
     audit.record(
         admin,
         MARKER,

@@ -43,7 +43,7 @@ import contextlib
 import datetime as dt
 import re
 import sqlite3
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import islice
@@ -238,7 +238,6 @@ class Lane:
     def merge(
         self,
         *,
-        distributor: int,
         import_id: int | None,
         received_at: dt.datetime,
         finish: Mapping[str, Any] | None = None,
@@ -273,7 +272,10 @@ class Lane:
             )
             weeks = self._rollup() if kind == POS else 0
             data_from, data_through = self._read_date(first), self._read_date(last)
-            self._feed(distributor, kind, data_through, received_at, import_id)
+            for distributor, last in self._rows(
+                "SELECT distributor, max(day) FROM stage GROUP BY distributor"
+            ):
+                self._feed(int(distributor), kind, self._read_date(last), received_at, import_id)
             counts = {
                 "rows_new": int(new),
                 "rows_changed": int(delta) - int(new),
@@ -588,9 +590,7 @@ def write_rows(
     kind: str,
     rows: Iterable[tuple[Any, ...]],
     *,
-    distributor: int,
     received_at: dt.datetime | None = None,
-    on_batch: Callable[[int], None] | None = None,
 ) -> Merged:
     """Stage and merge rows already resolved: ``(distributor, location, sku, day,
     *values)`` with ``day`` a :class:`datetime.date`. For the demo and tests; files go
@@ -603,12 +603,9 @@ def write_rows(
                 dates[day] = (lane.date(day), day.isoformat(), iso_week(day).start.isoformat())
             stored, iso, wk = dates[day]
             yield (f"{d}:{loc}:{sku}:{iso}", d, loc, sku, stored, *values, wk, n)
-            if on_batch and n % 100_000 == 0:
-                on_batch(n)
 
     lane.stage(kind, staged())
     return lane.merge(
-        distributor=distributor,
         import_id=None,
         received_at=received_at or dt.datetime.now(dt.UTC),
     )

@@ -8,7 +8,8 @@ What the readers promise
 ------------------------
 - Every row is *text as delivered*; :mod:`domain.ingest` decides whether it is good.
   A bad value in one row (a non-numeric quantity, an impossible date) is passed through
-  untouched so that the validator rejects that row alone, naming ``line``.
+  untouched so that the validator rejects that row alone, naming ``line``. (EDIFACT
+  numbers only have a decimal comma turned into a point: EDIFACT has no thousands mark.)
 - ``line`` is the 1-based position in the file of the segment that carries the
   quantity. X12: :attr:`domain.x12.Segment.position`. EDIFACT: segments counted from 1
   with ``UNA`` counted, so a file written one segment per line (the usual layout) has
@@ -36,8 +37,9 @@ Locations (``store`` / ``gln``):
   X12 ``SDQ02`` / ``N103``: ``92`` (assigned by buyer) or empty -> ``store``; ``UL``
   (GLN) -> ``gln``; anything else is a FileError. Location parties in ``N1``: ``N101`` =
   ``RL`` (reporting location), ``SN`` (store) or ``WH`` (warehouse).
-  EDIFACT ``LOC`` C517 / ``NAD`` C082 agency 3055: ``9`` (GS1) -> ``gln``; ``92``
-  (assigned by buyer) or empty -> ``store``; anything else is a FileError.
+  EDIFACT ``LOC`` C517 agency 3055: ``9`` (GS1) -> ``gln``; ``92`` (assigned by buyer)
+  or empty -> ``store``; anything else is a FileError. (An INVRPT ``NAD+GY`` is a
+  location only with agency ``9`` or ``92``.)
 852 (004010 VICS): dates from ``XQ`` (``XQ02`` start, ``XQ03`` end; a single day when they
   agree or ``XQ03`` is empty), or per activity from ``ZA05`` (any ``ZA04``); a multi-day
   ``XQ`` with no ``ZA05`` is a FileError. Activity ``ZA01`` = ``QS`` (quantity sold;
@@ -53,12 +55,13 @@ Locations (``store`` / ``gln``):
   (quantity on hand; ``33`` quantity available for sale when there is no ``17``) ->
   ``on_hand``, ``IQ`` (in-transit quantity) -> ``in_transit``, ``63`` (on order quantity)
   -> ``on_order``. ``SDQ`` in the 846 ``LIN`` loop carries no quantity type and is ignored.
-SLSRPT (EANCOM D96A EAN004 / D01B): ``LOC+162`` (sales location) with ``DTM+356`` (sales
-  date; formats 102, 101, 203, 204, and 718 when it is one day), else the heading
-  ``DTM+356`` or ``DTM+90`` = ``DTM+91``; ``QTY+153`` (sales quantity, negative = returns);
-  ``MOA+203`` (line amount) when the ``LIN`` has exactly one ``QTY+153``, else ``PRI`` with
-  qualifier ``AAA`` or ``NTP`` (unit price, divided by its unit price basis when given)
-  x quantity; ``CUX`` (first currency, or the ``MOA``'s own).
+SLSRPT (EANCOM D96A EAN004 / D01B): ``LOC+162`` (sales location; another LOC qualifier
+  is a FileError) with ``DTM+356`` (sales date; formats 102, 101, 203, 204, and 718 when
+  it is one day), else the heading ``DTM+356`` or ``DTM+90`` = ``DTM+91``; ``QTY+153``
+  (sales quantity, negative = returns); ``MOA+203`` (line amount) when the ``LIN`` has
+  exactly one ``QTY+153``, else ``PRI`` with qualifier ``AAA`` or ``NTP`` (unit price,
+  divided by its unit price basis when given) x quantity; ``CUX`` (the first currency,
+  or the ``MOA``'s own).
 INVRPT (EANCOM D96A EAN004 / D01B): per ``LIN``, quantity groups ``QTY+145`` (actual stock)
   -> ``on_hand``, ``QTY+198`` (quantity in transit) -> ``in_transit``, ``QTY+21`` (ordered
   quantity; ``73`` outstanding quantity when there is no ``21``) -> ``on_order``. A quantity's
@@ -636,9 +639,10 @@ def _parse_chunk(body: str, chars: str, before: int) -> list[_Seg]:
             if not (isinstance(tag, str) and len(tag) == 3 and tag.isalnum() and tag.isupper()):
                 raise FileError(f"{tag!r} is not a segment tag", position)
             segments.append(_Seg(tag, tuple(elements), position))
+    except FileError:
+        raise
     except (EDISyntaxError, ValidationError, IndexError, TypeError, ValueError) as error:
-        if isinstance(error, FileError):
-            raise
+        # pydifact's own errors, and what its UNB handling raises on a malformed UNB
         raise FileError(f"not well-formed EDIFACT: {error}", before + len(segments) + 1) from None
     return segments
 

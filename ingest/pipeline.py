@@ -285,6 +285,8 @@ def run_import(
         lane.update_import(import_id, {"status": "running", "started_at": now})
     try:
         found = check_format(source, fmt)
+        if import_id is not None:
+            lane.update_import(import_id, {"format": found})
         lookups = lane.lookups(distributor)
         res = _Resolver(lookups, lane, mapping.date_format)
         lines = read(source, found, kind, mapping)
@@ -334,7 +336,6 @@ def run_import(
     path = rejects.close()
     seconds = time.monotonic() - started
     merged = lane.merge(
-        distributor=distributor,
         import_id=import_id,
         received_at=now,
         finish={

@@ -20,16 +20,22 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
+from tqdm import tqdm
 
 from demo.generate import Spec, logins
 from demo.seed import seed
 from directus import HubClient, HubError, HubProcessError
+from directus.bulk import LaneError, open_lane
 from directus.install import ensure_installed
+from domain.ingest import FileError
 from domain.roles import GRANULARITIES, ORG_KINDS, ROLES
 from governance import GovernanceError
 from governance.partners import add_partner, assign_manager, get_partner, list_partners
 from governance.sharing import grant, list_agreements, revoke
 from governance.users import add_user, deactivate_user, find_user, list_users
+from ingest.mappings import load_mapping, save_mapping
+from ingest.pipeline import Progress, run_import
+from ingest.readers import FIELDS, FORMATS, ColumnMap
 from migrations import MigrationFailed, migrate
 from migrations.accounts import PORTAL_AUTH_EMAIL, SYNC_SERVICE_EMAIL, set_service_token
 from tandem import stack
@@ -53,8 +59,9 @@ def _settings() -> StackSettings:
 @dataclass(frozen=True)
 class AdminHub:
     client: HubClient
-    #: The hub's SQLite file when it is the local state's hub (for the bulk writer).
-    db_path: Path | None
+    #: The hub's database for the bulk lane: the local state's hub's, or for a remote hub
+    #: TANDEM_HUB_DB_URL (None if unset).
+    db_url: str | None
     #: Migrations applied while opening the local hub; None for a remote hub.
     applied: list[str] | None
 
@@ -75,7 +82,7 @@ def admin_hub(hub_url: str | None) -> Iterator[AdminHub]:
         if hub_url:
             client = _remote_admin(hub_url)
             try:
-                yield AdminHub(client, None, None)
+                yield AdminHub(client, os.environ.get("TANDEM_HUB_DB_URL") or None, None)
             finally:
                 _logout(client)
         else:
@@ -83,7 +90,7 @@ def admin_hub(hub_url: str | None) -> Iterator[AdminHub]:
                 yield local
     except GovernanceError as exc:
         raise click.ClickException(str(exc)) from None
-    except MigrationFailed as exc:
+    except (MigrationFailed, LaneError) as exc:
         raise click.ClickException(str(exc)) from None
     except (HubProcessError, HubError) as exc:
         raise click.ClickException(f"{exc.__class__.__name__}: {exc}") from None
@@ -113,7 +120,7 @@ def _local_admin(settings: StackSettings) -> Iterator[AdminHub]:
         client = HubClient.login(url, secrets.admin_email, secrets.admin_password)
         try:
             applied = stack.provision(client, secrets)
-            yield AdminHub(client, settings.sqlite_path, applied)
+            yield AdminHub(client, settings.lane_url, applied)
         finally:
             _logout(client)
 
@@ -439,6 +446,110 @@ def share_list(organization: str | None, as_json: bool, hub_url: str | None) -> 
 # the demo
 
 
+def _lane_url(hub: AdminHub) -> str:
+    if not hub.db_url:
+        raise LaneError(
+            "bulk loading needs the hub's database: set TANDEM_HUB_DB_URL "
+            "(sqlite:///path/to/hub.db or postgresql://user:password@host/db)"
+        )
+    return hub.db_url
+
+
+@cli.group("import")
+def import_group() -> None:
+    """Import a distributor's POS or inventory file (CSV, XLSX, X12, EDIFACT)."""
+
+
+def _import_command(kind: str) -> Callable[..., None]:
+    @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+    @click.option("--distributor", required=True, help="The distributor's id or name.")
+    @click.option("--format", "fmt", type=click.Choice(FORMATS), help="Default: from content.")
+    @click.option(
+        "--column",
+        "columns",
+        multiple=True,
+        metavar="FIELD=HEADER",
+        help=f"Which header holds a field ({', '.join(FIELDS[kind])}); saved for next time.",
+    )
+    @click.option("--date-format", help="strptime format of the dates, e.g. %d/%m/%Y; saved.")
+    @click.option("--rejects", type=click.Path(dir_okay=False, path_type=Path),
+                  help="Where to write rejected rows (default: FILE.rejects.csv).")  # fmt: skip
+    @hub_url_option
+    def command(
+        file: Path,
+        distributor: str,
+        fmt: str | None,
+        columns: tuple[str, ...],
+        date_format: str | None,
+        rejects: Path | None,
+        hub_url: str | None,
+    ) -> None:
+        with admin_hub(hub_url) as hub:
+            org = get_partner(hub.client, distributor)
+            if org["kind"] != "distributor":
+                raise click.ClickException(f"{org['name']} is a {org['kind']}, not a distributor")
+            mapping = load_mapping(hub.client, int(org["id"]), kind)
+            if columns or date_format:
+                pairs = dict(_field_header(c) for c in columns)
+                mapping = ColumnMap(
+                    columns={**mapping.columns, **pairs},
+                    date_format=date_format or mapping.date_format,
+                )
+                try:
+                    save_mapping(hub.client, int(org["id"]), kind, mapping)
+                except FileError as exc:
+                    raise click.ClickException(str(exc)) from None
+            record = hub.client.create_item(
+                "imports",
+                {"kind": kind, "format": fmt or "csv", "filename": file.name, "source": "cli",
+                 "distributor": org["id"]},
+                fields=["id"],
+            )  # fmt: skip
+            rejects = rejects or file.with_name(f"{file.name}.rejects.csv")
+            with tqdm(unit=" rows", unit_scale=True, desc=f"{kind} {file.name}") as bar:
+
+                def shown(state: Progress) -> None:
+                    bar.update(state.rows_read - bar.n)
+                    bar.set_postfix(rejected=state.rows_rejected, refresh=False)
+
+                try:
+                    with open_lane(_lane_url(hub)) as lane:
+                        result = run_import(
+                            lane,
+                            file,
+                            distributor=int(org["id"]),
+                            kind=kind,
+                            fmt=fmt,
+                            mapping=mapping,
+                            import_id=int(record["id"]),
+                            rejects_path=rejects,
+                            progress=shown,
+                        )
+                except FileError as exc:
+                    raise click.ClickException(f"nothing imported: {exc}") from None
+        click.echo(
+            f"import {result.import_id}: {result.rows_read} rows read in {result.seconds:.1f}s "
+            f"({result.rows_per_s}/s): {result.new} new, {result.changed} changed, "
+            f"{result.unchanged} unchanged, {result.rows_rejected} rejected"
+            + (f" (see {result.rejects})" if result.rejects else "")
+            + (f"; data {result.data_from} to {result.data_through}" if result.data_from else "")
+        )
+
+    command.__doc__ = f"Import a {kind} FILE for a distributor (the bulk lane; see README)."
+    return command
+
+
+def _field_header(text: str) -> tuple[str, str]:
+    name, sep, header = text.partition("=")
+    if not sep or not name.strip() or not header.strip():
+        raise click.BadParameter(f"{text!r}: use FIELD=HEADER", param_hint="--column")
+    return name.strip(), header.strip()
+
+
+import_group.command("pos")(_import_command("pos"))
+import_group.command("inventory")(_import_command("inventory"))
+
+
 @cli.group("demo")
 def demo_group() -> None:
     """The demo: deterministic partners, logins and a year of data."""
@@ -452,7 +563,7 @@ def demo_seed(as_of: dt.datetime | None, days: int, hub_url: str | None) -> None
     """Seed the demo into the hub (does nothing if it is there already)."""
     day = _day(as_of) or dt.datetime.now(dt.UTC).date()
     with admin_hub(hub_url) as hub:
-        result = seed(hub.client, hub.db_path, day, spec=Spec(days=days), echo=click.echo)
+        result = seed(hub.client, hub.db_url, day, spec=Spec(days=days), echo=click.echo)
     if not result.seeded:
         click.echo(f"the demo is already seeded (as of {result.as_of}); nothing to do")
         return

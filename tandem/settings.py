@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from directus.bulk import target_of
 from directus.install import default_cache_dir
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -76,6 +77,21 @@ class StackSettings:
         if self.external_db.get("DB_CLIENT") == "sqlite3" and self.external_db.get("DB_FILENAME"):
             return Path(self.external_db["DB_FILENAME"])
         return None
+
+    @property
+    def lane_url(self) -> str:
+        """The bulk lane's database URL: the hub's own database."""
+        return target_of(self.hub_db())
+
+    @property
+    def spool_dir(self) -> Path:
+        """Uploaded files waiting for (or being) imported, and their rejects files."""
+        return self.state_dir / "spool"
+
+    @property
+    def drop_dir(self) -> Path:
+        """Distributors' drop folders: ``<drop>/<distributor id>/{pos,inventory}/``."""
+        return self.state_dir / "drop"
 
     def hub_db(self) -> dict[str, str]:
         if self.external_db is not None:

@@ -79,7 +79,7 @@ def seed_demo_on_first_run(admin: HubClient, settings: StackSettings, echo: Echo
         return as_of
     today = dt.datetime.now(dt.UTC).date()
     echo(f"seeding the demo ({settings.demo_days} days of data; TANDEM_DEMO_DAYS=0 skips it)…")
-    result = seed(admin, settings.sqlite_path, today, spec=Spec(days=settings.demo_days), echo=echo)
+    result = seed(admin, settings.lane_url, today, spec=Spec(days=settings.demo_days), echo=echo)
     echo(f"seeded the demo in {result.seconds:.0f}s")
     return result.as_of
 
@@ -150,6 +150,8 @@ class Stack:
                 TANDEM_PORTAL_AUTH_TOKEN=self.secrets.portal_auth_token,
                 # Plain HTTP on loopback: a Secure cookie would never come back.
                 TANDEM_COOKIE_SECURE="false",
+                TANDEM_HUB_DB_URL=settings.lane_url,
+                TANDEM_SPOOL_DIR=str(settings.spool_dir),
             ),
         )
         self.children["portal"] = portal
@@ -159,6 +161,9 @@ class Stack:
                 TANDEM_HUB_URL=self.hub.url,
                 TANDEM_SYNC_TOKEN=self.secrets.sync_token,
                 TANDEM_SCHEDULER_LOCK=str(settings.state_dir / "scheduler.lock"),
+                TANDEM_HUB_DB_URL=settings.lane_url,
+                TANDEM_DROP_DIR=str(settings.drop_dir),
+                TANDEM_SPOOL_DIR=str(settings.spool_dir),
             ),
         )
         _wait_http(f"{settings.portal_url}/health", portal, "portal")

@@ -13,12 +13,11 @@ import sqlite3
 
 import pytest
 
-from directus.bulk import import_rows, storage_value, write_rows
+from directus.bulk import LaneError, open_lane, storage_value, write_rows
 from domain.gs1 import with_check_digit
 from governance.sharing import grant
 from tests.factories import make_pair, make_user, unique
 
-COLUMNS = ("id", "day", "units", "net_sales_minor", "currency", "distributor", "location", "sku")
 DAY = dt.date(2026, 3, 4)
 
 
@@ -50,10 +49,18 @@ def pos_world(admin):
     )
 
     def row(day: dt.date, units: int = 3) -> tuple:
-        key = f"{distributor['id']}:{store['id']}:{sku['id']}:{day.isoformat()}"
-        return (key, day, units, units * 199, "USD", distributor["id"], store["id"], sku["id"])
+        return (distributor["id"], store["id"], sku["id"], day, units, units * 199, "USD")
 
     return supplier, distributor, row
+
+
+def _key(row: tuple) -> str:
+    return f"{row[0]}:{row[1]}:{row[2]}:{row[3].isoformat()}"
+
+
+def _write(hub, rows: list[tuple]):
+    with open_lane(f"sqlite:///{hub.db_path}") as lane:
+        return write_rows(lane, "pos", rows)
 
 
 def _raw_days(db_path, ids) -> dict:
@@ -69,22 +76,24 @@ def _raw_days(db_path, ids) -> dict:
 def test_bulk_dates_are_stored_exactly_as_directus_stores_them(hub, admin, pos_world):
     _supplier, _distributor, row = pos_world
     through_api, straight = row(DAY), row(DAY + dt.timedelta(days=1))
-    admin.create_item(
-        "pos_sales", {**dict(zip(COLUMNS, through_api, strict=True)), "day": DAY.isoformat()}
-    )
-    write_rows(hub.db_path, "pos_sales", COLUMNS, [straight])
+    d, loc, sku, _day, units, money, currency = through_api
+    api_row = {"id": _key(through_api), "day": DAY.isoformat(), "units": units,
+               "net_sales_minor": money, "currency": currency, "distributor": d,
+               "location": loc, "sku": sku}  # fmt: skip
+    admin.create_item("pos_sales", api_row)
+    _write(hub, [straight])
 
-    raw = _raw_days(hub.db_path, [through_api[0], straight[0]])
-    assert raw[through_api[0]] == (storage_value(DAY), "integer")
-    assert raw[straight[0]] == (storage_value(DAY) + 86_400_000, "integer")
-    read = admin.read_item("pos_sales", straight[0], fields=["day", "units"])
+    raw = _raw_days(hub.db_path, [_key(through_api), _key(straight)])
+    assert raw[_key(through_api)] == (storage_value(DAY), "integer")
+    assert raw[_key(straight)] == (storage_value(DAY) + 86_400_000, "integer")
+    read = admin.read_item("pos_sales", _key(straight), fields=["day", "units"])
     assert read == {"day": "2026-03-05", "units": 3}
 
 
 def test_bulk_rows_compare_right_in_filters_at_once(hub, admin, pos_world):
     _supplier, distributor, row = pos_world
     rows = [row(DAY + dt.timedelta(days=i)) for i in range(-2, 3)]
-    write_rows(hub.db_path, "pos_sales", COLUMNS, rows)
+    _write(hub, rows)
 
     def days(filter_: dict) -> list[str]:
         mine = {"distributor": {"_eq": distributor["id"]}}
@@ -108,9 +117,7 @@ def test_bulk_rows_follow_the_share_policy(hub, admin, pos_world):
     supplier, distributor, row = pos_world
     grant(admin, distributor["id"], supplier["id"], ["pos"], valid_from=DAY, via="test")
     member = make_user(admin, "supplier_user", supplier)
-    write_rows(
-        hub.db_path, "pos_sales", COLUMNS, [row(DAY + dt.timedelta(days=i)) for i in (-1, 0, 1)]
-    )
+    _write(hub, [row(DAY + dt.timedelta(days=i)) for i in (-1, 0, 1)])
 
     seen = member.login(hub.url).read_items("pos_sales", fields=["day"], sort=["day"], limit=-1)
     assert [r["day"] for r in seen] == ["2026-03-04", "2026-03-05"]
@@ -119,31 +126,21 @@ def test_bulk_rows_follow_the_share_policy(hub, admin, pos_world):
 def test_writing_the_same_rows_again_updates_them_in_place(hub, admin, pos_world):
     _supplier, distributor, row = pos_world
     mine = {"distributor": {"_eq": distributor["id"]}}
-    write_rows(hub.db_path, "pos_sales", COLUMNS, [row(DAY, 3), row(DAY + dt.timedelta(days=1), 4)])
-    assert write_rows(hub.db_path, "pos_sales", COLUMNS, [row(DAY, 7)], batch=1) == 1
+    _write(hub, [row(DAY, 3), row(DAY + dt.timedelta(days=1), 4)])
+    merged = _write(hub, [row(DAY, 7), row(DAY + dt.timedelta(days=1), 4)])
+    assert (merged.new, merged.changed, merged.unchanged) == (0, 1, 1)
 
     found = admin.read_items("pos_sales", filter=mine, fields=["day", "units"], sort=["day"])
     assert found == [{"day": "2026-03-04", "units": 7}, {"day": "2026-03-05", "units": 4}]
 
 
-def test_the_import_lane_upserts_with_the_same_storage(hub, admin, pos_world):
-    """The REST lane (remote hubs) gives the very rows the SQLite lane gives."""
-    _supplier, distributor, row = pos_world
-    rows = [row(DAY), row(DAY + dt.timedelta(days=1))]
-    assert import_rows(admin, "pos_sales", COLUMNS, rows) == 2
-    assert import_rows(admin, "pos_sales", COLUMNS, [row(DAY, 9)]) == 1
-
-    mine = {"distributor": {"_eq": distributor["id"]}}
-    found = admin.read_items("pos_sales", filter=mine, fields=["day", "units"], sort=["day"])
-    assert found == [{"day": "2026-03-04", "units": 9}, {"day": "2026-03-05", "units": 3}]
-    assert _raw_days(hub.db_path, [rows[0][0]])[rows[0][0]] == (storage_value(DAY), "integer")
-
-
-def test_only_plain_names_reach_the_sql(hub):
-    with pytest.raises(ValueError, match="plain collection or field name"):
-        write_rows(hub.db_path, 'pos_sales"; DROP TABLE skus; --', COLUMNS, [])
-    with pytest.raises(ValueError, match="primary key"):
-        write_rows(hub.db_path, "pos_sales", ("day",), [])
+def test_the_lane_refuses_what_it_cannot_use(hub, tmp_path):
+    with pytest.raises(LaneError, match="no hub database"):
+        open_lane(f"sqlite:///{tmp_path / 'missing.db'}")
+    with pytest.raises(LaneError, match="not a sqlite"):
+        open_lane("mysql://somewhere/db")
+    with open_lane(f"sqlite:///{hub.db_path}") as lane, pytest.raises(ValueError, match="kind"):
+        lane.stage("forecasts", [])
 
 
 def test_hub_dates_compare_right_whatever_the_operators_time_zone(start_migrated_hub, monkeypatch):

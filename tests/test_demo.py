@@ -125,7 +125,7 @@ def seeded(start_migrated_hub):
     """A fresh hub with the small demo seeded, as of today (agreements are checked live)."""
     running = start_migrated_hub()
     as_of = dt.datetime.now(dt.UTC).date()
-    result = seed(running.admin(), running.db_path, as_of, spec=SMALL)
+    result = seed(running.admin(), f"sqlite:///{running.db_path}", as_of, spec=SMALL)
     assert result.seeded
     return running, build(as_of, SMALL), result
 
@@ -252,7 +252,7 @@ def test_seeding_again_changes_nothing_and_an_interrupted_seed_resumes(seeded):
     before = _census(admin)
     assert before["pos_sales"] == result.counts["pos_sales"] == sum(1 for _ in demo.pos_rows())
 
-    again = seed(admin, running.db_path, demo.as_of, spec=SMALL)
+    again = seed(admin, f"sqlite:///{running.db_path}", demo.as_of, spec=SMALL)
     assert not again.seeded
     assert _census(admin) == before
 
@@ -262,7 +262,7 @@ def test_seeding_again_changes_nothing_and_an_interrupted_seed_resumes(seeded):
     admin.delete_items("audit_log", [m["id"] for m in marks])
     assert seeded_as_of(admin) is None
     tomorrow = demo.as_of + dt.timedelta(days=1)
-    resumed = seed(admin, running.db_path, tomorrow, spec=Spec(days=3))
+    resumed = seed(admin, f"sqlite:///{running.db_path}", tomorrow, spec=Spec(days=3))
     assert (resumed.seeded, resumed.as_of) == (True, demo.as_of)
     assert _census(admin) == before
     assert seeded_as_of(admin) == demo.as_of

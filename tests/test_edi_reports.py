@@ -88,14 +88,14 @@ SALES = [
     PosLine(0, "SKU-3", "10012345678902", "S002", "", "2024-03-01", "3", "", ""),
     PosLine(0, "SKU-4", "", "S001", "", "2024-03-02", "4", "10", ""),
     *(
-        PosLine(0, "SKU-5", "", f"S{n:03d}", "", "2024-03-02", str(n), f"{n * 3}.30", "")
+        PosLine(0, "SKU-5", "", f"S{n:03d}", "", "2024-03-02", str(n), f"{n * 3}.{n:02d}", "")
         for n in range(1, 14)  # 13 stores: two SDQ segments
     ),
 ]
 STOCK = [
     StockLine(0, "SKU-1", "012345678905", "S001", "", "2024-03-01", "10", "2", "5"),
-    StockLine(0, "", "4006381333931", "", "4012345000009", "2024-03-01", "7", "", ""),
     StockLine(0, "SKU-3", "", "S001", "", "2024-03-01", "0", "", "12"),
+    StockLine(0, "", "4006381333931", "", "4012345000009", "2024-03-01", "7", "", ""),
     StockLine(0, "SKU-1", "012345678905", "S002", "", "2024-03-02", "-1", "3", ""),
 ]
 
@@ -319,8 +319,10 @@ def test_the_real_eancom_slsrpt_reads_cleanly():
     assert rows[6] == PosLine(
         35, "", "8712345275208", "", "8712345000345", "2008-03-31", "-1", "-19.95", "EUR"
     )
-    assert rows[196].day == "2006-07-31"
-    assert sum(int(r.units) for r in rows) == 2 * 263
+    # The second interchange is a copy whose heading period says 2006-07-31; its sales
+    # dates (DTM+356 per LOC) still say 2008-03-31, and those are what date the rows.
+    assert rows[196] == rows[0]._replace(line=718)
+    assert sum(int(r.units) for r in rows) == 552  # the QTY+153 of the file, summed by grep
     lines = data.decode("latin-1").splitlines()
     assert all(lines[r.line - 1].startswith("QTY+153:") for r in rows)
 
@@ -344,9 +346,7 @@ def test_slsrpt_decodes_bytes_by_the_unb_syntax_identifier():
     sold = [PosLine(0, "Käse-Ω", "", "Zürich", "", "2024-03-01", "1", "", "")]
     utf8 = write_slsrpt(sold, sender="D", receiver="S", created=CREATED, syntax="UNOY")
     assert [r.item for r in read_slsrpt(utf8.encode("utf-8"))] == ["Käse-Ω"]
-    latin = write_slsrpt(
-        [sold[0]._replace(item="Käse")], sender="D", receiver="S", created=CREATED
-    )
+    latin = write_slsrpt([sold[0]._replace(item="Käse")], sender="D", receiver="S", created=CREATED)
     assert [r.store for r in read_slsrpt(latin.encode("latin-1"))] == ["Zürich"]
     with pytest.raises(ValueError, match="cannot be written in UNOC"):
         write_slsrpt(sold, sender="D", receiver="S", created=CREATED)
@@ -377,7 +377,7 @@ LIN+3++4006381333948:SRV
 QTY+153:-2,0""",
     )
     assert list(read_slsrpt(text)) == [
-        PosLine(12, "SKU1", "4006381333931", "0001", "", "2024-03-01", "4", "5", "EUR"),
+        PosLine(12, "SKU1", "4006381333931", "0001", "", "2024-03-01", "4", "5.00", "EUR"),
         PosLine(17, "SKU2", "", "0001", "", "2024-03-01", "3", "7.5", "CHF"),
         PosLine(21, "", "4006381333948", "", "4012345000009", "2024-03-05", "-2.0", "", "EUR"),
     ]
@@ -440,6 +440,17 @@ def test_slsrpt_envelope_errors_name_the_trailer(unt: str, unz: str, message: st
     """pydifact accepts all of these; the reader does not."""
     body = "BGM+73E+R1+9\nLOC+162+0001::92\nDTM+356:20240301:102"
     fails(read_slsrpt, edifact_file("SLSRPT", body, unt=unt, unz=unz), message, line)
+
+
+def test_slsrpt_with_its_own_una_separators_and_release_character():
+    text = (
+        "UNA|*,# !UNB*UNOC|3*DIST*SUPP*240302|1030*1!UNH*1*SLSRPT|D|96A|UN|EAN004!"
+        "LOC*162*0001||92!DTM*356|20240301|102!LIN*1**4006381333931|EN!"
+        "PIA*5*A#*B#!C##D#|E|IN!QTY*153|2,5!UNT*7*1!UNZ*1*1!"
+    )
+    assert list(read_slsrpt(text)) == [
+        PosLine(8, "A*B!C#D|E", "4006381333931", "0001", "", "2024-03-01", "2.5", "", "")
+    ]
 
 
 def test_slsrpt_groups_and_a_missing_final_terminator_are_understood():

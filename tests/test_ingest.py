@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 
 from directus.bulk import open_lane, storage_value
 from domain.gs1 import with_check_digit
@@ -23,6 +24,7 @@ from domain.ingest import FileError
 from governance.sharing import grant
 from ingest.pipeline import run_import
 from ingest.readers import ColumnMap
+from tandem.cli import cli
 from tests.factories import make_pair, make_user, unique
 
 MONDAY = dt.date(2026, 3, 2)  # ISO 2026-W10
@@ -268,3 +270,46 @@ def test_imported_rows_follow_the_share_policy_at_once(hub, admin, world, write_
         ("2026-W10", 9),
         ("2026-W11", 5),
     ]
+
+
+def test_the_cli_imports_with_a_saved_mapping_and_shows_the_counts(hub, admin, world, write_csv):
+    env = {
+        "TANDEM_HUB_ADMIN_EMAIL": hub.admin_email,
+        "TANDEM_HUB_ADMIN_PASSWORD": hub.admin_password,
+        "TANDEM_HUB_DB_URL": world.url,
+    }
+    text = "Store Nbr,Item Nbr,Sold,Day\nS1,A1,3,02/03/2026\nS9,A1,1,02/03/2026\n"
+    args = ["import", "pos", str(write_csv(text)), "--distributor", str(world.d)]
+    args += ["--hub-url", hub.url, "--column", "store=Store Nbr", "--column", "item=Item Nbr"]
+    args += ["--column", "units=Sold", "--date-format", "%d/%m/%Y"]
+    result = CliRunner().invoke(cli, args, env=env)
+    assert result.exit_code == 0, result.output
+    assert "2 rows read" in result.output
+    assert "1 new, 0 changed, 0 unchanged, 1 rejected" in result.output
+    saved = admin.read_item("column_mappings", f"{world.d}:pos")
+    assert saved["columns"] == {"store": "Store Nbr", "item": "Item Nbr", "units": "Sold"}
+    # next time, the saved mapping is used without any option
+    again = CliRunner().invoke(cli, [*args[:5], "--hub-url", hub.url], env=env)
+    assert again.exit_code == 0, again.output
+    assert "0 new, 0 changed, 1 unchanged, 1 rejected" in again.output
+    imports = admin.read_items(
+        "imports", filter={"distributor": {"_eq": world.d}}, fields=["status", "source", "rows_new"]
+    )
+    assert imports == [
+        {"status": "done", "source": "cli", "rows_new": 1},
+        {"status": "done", "source": "cli", "rows_new": 0},
+    ]
+
+
+def test_the_cli_says_why_a_wrong_file_landed_nothing(hub, world, write_csv):
+    env = {
+        "TANDEM_HUB_ADMIN_EMAIL": hub.admin_email,
+        "TANDEM_HUB_ADMIN_PASSWORD": hub.admin_password,
+        "TANDEM_HUB_DB_URL": world.url,
+    }
+    path = write_csv("a,b\n1,2\n")
+    args = ["import", "inventory", str(path), "--distributor", str(world.d), "--hub-url", hub.url]
+    result = CliRunner().invoke(cli, args, env=env)
+    assert result.exit_code == 1
+    assert "nothing imported" in result.output
+    assert "wrong columns" in result.output
