@@ -132,3 +132,9 @@ def parse_currency(text: str, default: str) -> str:
     if len(value) != 3 or not value.isalpha():
         raise ValueError(f"currency {text!r} is not an ISO 4217 code")
     return value
+
+
+def is_stale(data_through: dt.date | None, today: dt.date, after_days: int) -> bool:
+    """A feed is stale when its data is more than ``after_days`` days behind today (or
+    there is none yet)."""
+    return data_through is None or (today - data_through).days > after_days

@@ -180,7 +180,7 @@ def upgrade(hub: HubClient) -> None:
         supplier,
         "feeds",
         "read",
-        permissions={"distributor": {"supplier_partnerships": {"supplier": {"_eq": ORG}}}},
+        permissions={"distributor": {"distributor_partnerships": {"supplier": {"_eq": ORG}}}},
     )
     manager = ensure_policy(hub, MANAGER)
     ensure_permission(

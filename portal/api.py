@@ -202,4 +202,7 @@ for _route in routes():
 
 
 def init_app(app: Flask) -> None:
+    # Uploads, imports, mappings and feeds add their routes to this blueprint.
+    from portal import imports  # noqa: F401 - imports this module itself
+
     app.register_blueprint(bp)

@@ -10,6 +10,7 @@ import datetime as dt
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 
@@ -72,6 +73,16 @@ class Config:
     ratelimit_storage: str = "memory://"
     #: How many reverse proxies in front of the portal set X-Forwarded-For/-Proto.
     trusted_proxies: int = 0
+    #: The hub's database for the bulk lane (``sqlite:///…`` / ``postgresql://…``);
+    #: uploads are refused (503) without it.
+    hub_db_url: str | None = None
+    #: Where uploaded files wait for their import, and rejects files are kept.
+    spool_dir: Path | None = None
+    #: The largest upload accepted, in MB.
+    max_upload_mb: int = 1024
+    #: A feed whose data is older than this many days is flagged stale (unless the feed
+    #: has its own setting).
+    stale_after_days: int = 3
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Config:
@@ -103,6 +114,12 @@ class Config:
             session_hours=_positive_float(environ, "TANDEM_SESSION_HOURS", 12.0),
             ratelimit_storage=environ.get("TANDEM_RATELIMIT_STORAGE") or "memory://",
             trusted_proxies=_non_negative_int(environ, "TANDEM_TRUSTED_PROXIES", 0),
+            hub_db_url=environ.get("TANDEM_HUB_DB_URL") or None,
+            spool_dir=Path(environ["TANDEM_SPOOL_DIR"])
+            if environ.get("TANDEM_SPOOL_DIR")
+            else None,
+            max_upload_mb=_non_negative_int(environ, "TANDEM_MAX_UPLOAD_MB", 1024),
+            stale_after_days=_non_negative_int(environ, "TANDEM_STALE_DAYS", 3),
         )
 
     @property
@@ -122,4 +139,5 @@ class Config:
             "WTF_CSRF_TIME_LIMIT": None,
             "RATELIMIT_STORAGE_URI": self.ratelimit_storage,
             "RATELIMIT_HEADERS_ENABLED": True,
+            "MAX_CONTENT_LENGTH": self.max_upload_mb * 1024 * 1024,
         }

@@ -1,0 +1,240 @@
+"""Uploads of POS and inventory files, their progress, rejects, mappings and feed freshness.
+
+``POST /api/v1/imports`` takes a distributor's file and answers 202 at once: the file is
+spooled, the import is recorded in the hub (as the user, so the hub itself pins it to the
+user's organization) and a separate process (``python -m ingest``) imports it through
+the bulk lane. No web worker ever parses or merges a file. ``GET /api/v1/imports/<id>``
+shows its progress (rows read, rejected, rate) and result; the rejects file downloads
+from ``/api/v1/imports/<id>/rejects``. ``/api/v1/feeds`` gives each feed's freshness.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+from flask import Response, current_app, request, send_file
+from flask_login import current_user
+from werkzeug.utils import secure_filename
+
+from directus import ForbiddenOrMissing, HubClient
+from domain.ingest import KINDS, FileError, is_stale
+from domain.roles import ACCOUNT_MANAGER, DISTRIBUTOR_USER, SUPPLIER_USER
+from ingest.mappings import check_mapping, load_mapping, save_mapping
+from ingest.readers import FIELDS, FORMATS, ColumnMap
+from portal.api import bp, json_body
+from portal.auth import current_hub
+from portal.config import Config
+from portal.data import DataError
+from portal.data.errors import Forbidden, NotFound
+from portal.data.scope import Scope
+
+log = logging.getLogger(__name__)
+
+IMPORT_FIELDS = [
+    "id", "kind", "format", "filename", "status", "source", "distributor", "rows_read",
+    "rows_new", "rows_changed", "rows_unchanged", "rows_rejected", "rows_per_s",
+    "data_from", "data_through", "created_at", "started_at", "finished_at", "error",
+    "rejects",
+]  # fmt: skip
+FEED_FIELDS = ["id", "distributor", "kind", "data_through", "received_at", "stale_after_days"]
+
+
+class UploadsOff(DataError):
+    status = 503
+    code = "SERVICE_UNAVAILABLE"
+
+
+def _config() -> Config:
+    return current_app.extensions["tandem.config"]
+
+
+def _distributor() -> int:
+    """The signed-in distributor user's organization, or 403."""
+    if current_user.role != DISTRIBUTOR_USER or not current_user.organization_id:
+        raise Forbidden("only a distributor's users upload its POS and inventory files")
+    return int(current_user.organization_id)
+
+
+def _kind(value: str | None) -> str:
+    if value not in KINDS:
+        raise DataError("unknown data kind", {"kind": [f"must be one of {', '.join(KINDS)}"]})
+    return value
+
+
+def _own_import(hub: HubClient, key: int) -> dict[str, Any]:
+    """An import of the user's own organization (checked here and by the hub), or 404."""
+    org = _distributor()
+    try:
+        row = hub.read_item("imports", key, fields=IMPORT_FIELDS)
+    except ForbiddenOrMissing:
+        raise NotFound(f"no import {key}") from None
+    if int(row["distributor"]) != org:
+        raise NotFound(f"no import {key}")
+    return row
+
+
+def _start_worker(config: Config, args: list[str]) -> None:
+    """Run ``python -m ingest`` in its own session; a thread reaps it when it ends."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ingest", *args],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+        env={**os.environ},
+    )
+    threading.Thread(target=proc.wait, name=f"ingest-{proc.pid}", daemon=True).start()
+
+
+@bp.post("/imports")
+def upload() -> tuple[dict[str, Any], int, dict[str, str]]:
+    """Upload a POS or inventory file (multipart ``file``, ``kind``, optional ``format``)."""
+    org = _distributor()
+    config = _config()
+    if not config.hub_db_url or not config.spool_dir:
+        raise UploadsOff("uploads are not configured on this portal (TANDEM_HUB_DB_URL)")
+    kind = _kind(request.form.get("kind"))
+    fmt = request.form.get("format") or None
+    if fmt is not None and fmt not in FORMATS:
+        raise DataError("unknown format", {"format": [f"must be one of {', '.join(FORMATS)}"]})
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        raise DataError("send the file as multipart field 'file'", {"file": ["missing"]})
+    filename = secure_filename(upload.filename) or "upload"
+    hub = current_hub()
+    record = hub.create_item(
+        "imports",
+        {"kind": kind, "format": fmt or "csv", "filename": filename, "source": "api",
+         "distributor": org, "user": current_user.id},
+        fields=IMPORT_FIELDS,
+    )  # fmt: skip
+    folder = config.spool_dir / str(record["id"])
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / filename
+    upload.save(path)
+    mapping = load_mapping(hub, org, kind)
+    _start_worker(
+        config,
+        [
+            str(path),
+            "--db", config.hub_db_url,
+            "--distributor", str(org),
+            "--kind", kind,
+            "--import-id", str(record["id"]),
+            "--rejects", str(folder / "rejects.csv"),
+            "--mapping", json.dumps({"columns": dict(mapping.columns),
+                                     "date_format": mapping.date_format}),
+            "--delete-after",
+            *(["--format", fmt] if fmt else []),
+        ],
+    )  # fmt: skip
+    location = f"/api/v1/imports/{record['id']}"
+    return {"data": record}, 202, {"Location": location}
+
+
+@bp.get("/imports")
+def list_imports() -> dict[str, Any]:
+    """The organization's imports, newest first."""
+    org = _distributor()
+    rows = current_hub().read_items(
+        "imports",
+        filter={"distributor": {"_eq": org}},
+        fields=IMPORT_FIELDS,
+        sort=["-id"],
+        limit=min(int(request.args.get("per_page", 50)), 500),
+    )
+    return {"data": [r for r in rows if int(r["distributor"]) == org]}
+
+
+@bp.get("/imports/<int:key>")
+def get_import(key: int) -> dict[str, Any]:
+    """One import's status: queued, running (rows so far, rate), done (counts) or failed."""
+    return {"data": _own_import(current_hub(), key)}
+
+
+@bp.get("/imports/<int:key>/rejects")
+def get_rejects(key: int) -> Response:
+    """The import's rejected rows as CSV: line, field, reason."""
+    row = _own_import(current_hub(), key)
+    config = _config()
+    if not row.get("rejects") or config.spool_dir is None:
+        raise NotFound(f"import {key} has no rejected rows")
+    path = config.spool_dir / str(key) / Path(row["rejects"]).name
+    if not path.is_file():
+        raise NotFound(f"the rejects file of import {key} is no longer kept")
+    return send_file(
+        path, mimetype="text/csv", as_attachment=True, download_name=f"import-{key}-rejects.csv"
+    )
+
+
+@bp.get("/column-mappings/<kind>")
+def get_mapping(kind: str) -> dict[str, Any]:
+    """The distributor's saved columns for a data kind (empty: common header names)."""
+    mapping = load_mapping(current_hub(), _distributor(), _kind(kind))
+    return {
+        "data": {"kind": kind, "columns": mapping.columns, "date_format": mapping.date_format,
+                 "fields": list(FIELDS[kind])}
+    }  # fmt: skip
+
+
+@bp.put("/column-mappings/<kind>")
+def put_mapping(kind: str) -> dict[str, Any]:
+    """Save which header holds which field, and the date format, for next time."""
+    org, kind = _distributor(), _kind(kind)
+    body = json_body()
+    columns = body.get("columns") or {}
+    date_format = body.get("date_format") or ColumnMap().date_format
+    if not isinstance(columns, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) and v.strip() for k, v in columns.items()
+    ):
+        raise DataError("columns must map field names to header names", {"columns": ["invalid"]})
+    if not isinstance(date_format, str):
+        raise DataError("date_format must be text", {"date_format": ["invalid"]})
+    try:
+        check_mapping(kind, columns, date_format)
+    except FileError as exc:
+        field = "date_format" if "date format" in str(exc) else "columns"
+        raise DataError(str(exc), {field: [str(exc)]}) from None
+    mapping = ColumnMap(columns=columns, date_format=date_format)
+    save_mapping(current_hub(), org, kind, mapping)
+    return {"data": {"kind": kind, "columns": columns, "date_format": date_format}}
+
+
+@bp.get("/feeds")
+def feeds() -> dict[str, Any]:
+    """Freshness per distributor and data kind: data through, last received, stale."""
+    hub = current_hub()
+    role, org = current_user.role, current_user.organization_id
+    if role == DISTRIBUTOR_USER and org:
+        allowed = {int(org)}
+    elif role in (SUPPLIER_USER, ACCOUNT_MANAGER) and org:
+        allowed = {p.distributor for p in Scope(current_user, hub).pairs.values()}
+    else:
+        allowed = set()
+    if not allowed:
+        return {"data": []}
+    rows = hub.read_items(
+        "feeds",
+        filter={"distributor": {"_in": sorted(allowed)}},
+        fields=FEED_FIELDS,
+        sort=["id"],
+        limit=-1,
+    )
+    today = dt.datetime.now(dt.UTC).date()
+    default = _config().stale_after_days
+    out = []
+    for row in rows:
+        if int(row["distributor"]) not in allowed:
+            continue
+        through = dt.date.fromisoformat(row["data_through"][:10]) if row["data_through"] else None
+        after = row.get("stale_after_days") or default
+        out.append({**row, "stale": is_stale(through, today, after), "stale_after_days": after})
+    return {"data": out}
