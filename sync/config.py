@@ -18,6 +18,11 @@ class SyncConfig:
     hub_token: str
     lock_path: Path
     run_retention_days: int = 30
+    #: Distributors' drop folders and the bulk lane's database; the drop-folder job runs
+    #: only when both are set.
+    drop_dir: Path | None = None
+    lane_url: str | None = None
+    drop_poll_s: int = 60
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> SyncConfig:
@@ -36,9 +41,16 @@ class SyncConfig:
             raise ConfigError(
                 f"TANDEM_SYNC_RUN_RETENTION_DAYS must be a whole number of days, not {raw_days!r}"
             )
+        raw_poll = environ.get("TANDEM_DROP_POLL_SECONDS", "60")
+        if not raw_poll.isdigit() or int(raw_poll) < 1:
+            raise ConfigError(f"TANDEM_DROP_POLL_SECONDS must be whole seconds, not {raw_poll!r}")
+        drop = environ.get("TANDEM_DROP_DIR")
         return cls(
             hub_url=hub_url.rstrip("/"),
             hub_token=token,
             lock_path=Path(lock),
             run_retention_days=int(raw_days),
+            drop_dir=Path(drop) if drop else None,
+            lane_url=environ.get("TANDEM_HUB_DB_URL") or None,
+            drop_poll_s=int(raw_poll),
         )

@@ -5,8 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+from sync.drops import poll_drop_folders
 from sync.runs import RUNS, JobContext, JobFunc, iso, utcnow
 
 
@@ -39,8 +41,30 @@ def prune_sync_runs(ctx: JobContext) -> None:
     ctx.counts["deleted"] += len(keys)
 
 
-def job_definitions(run_retention_days: int) -> list[JobDefinition]:
+def job_definitions(
+    run_retention_days: int,
+    *,
+    drop_dir: Path | None = None,
+    lane_url: str | None = None,
+    drop_poll_s: int = 60,
+) -> list[JobDefinition]:
+    drops = (
+        [
+            JobDefinition(
+                id="drops.poll",
+                func=poll_drop_folders,
+                trigger="interval",
+                trigger_args={"seconds": drop_poll_s},
+                description="Import the files distributors left in their drop folders",
+                run_at_start=True,
+                settings={"drop_dir": str(drop_dir), "lane_url": lane_url},
+            )
+        ]
+        if drop_dir is not None and lane_url
+        else []
+    )
     return [
+        *drops,
         JobDefinition(
             id="sync_runs.prune",
             func=prune_sync_runs,

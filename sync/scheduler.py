@@ -80,7 +80,13 @@ def serve(config: SyncConfig) -> None:
         abandoned = abandon_unfinished(hub)
         if abandoned:
             log.warning("marked %d runs of a previous scheduler as abandoned", abandoned)
-        scheduler = build_scheduler(hub, job_definitions(config.run_retention_days))
+        definitions = job_definitions(
+            config.run_retention_days,
+            drop_dir=config.drop_dir,
+            lane_url=config.lane_url,
+            drop_poll_s=config.drop_poll_s,
+        )
+        scheduler = build_scheduler(hub, definitions)
 
         def _stop(signum: int, _frame: object) -> None:
             log.info("signal %d: stopping the scheduler after running jobs finish", signum)

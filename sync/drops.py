@@ -1,0 +1,111 @@
+"""The drop-folder job: import what distributors left in their folders.
+
+Each distributor has a folder ``<drop>/<distributor id>/`` with an inbox per data kind,
+``pos/`` and ``inventory/`` (the shape of an SFTP mailbox). Partners write a file
+atomically: under a temporary name (a leading ``.``, or ``.tmp`` / ``.part``), then
+renamed; those names are never picked up, nor is a file modified in the last
+``settle_s`` seconds. Each file is imported through the bulk lane, then moved:
+
+- to ``archive/<kind>/`` when it landed (with its rejects file beside it, if any);
+- to ``rejected/<kind>/`` with a ``.reason.txt`` when it was structurally wrong (nothing
+  of it landed).
+
+A file is moved only after its import is committed, so a crash in between imports it
+again on the next run, which changes nothing: an import is idempotent.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from pathlib import Path
+
+from directus import ForbiddenOrMissing
+from directus.bulk import open_lane
+from domain.ingest import KINDS, FileError
+from ingest.mappings import load_mapping
+from ingest.pipeline import run_import
+from ingest.readers import ColumnMap
+from sync.runs import JobContext
+
+PARTIAL_SUFFIXES = (".tmp", ".part", ".partial")
+
+
+def _ready(path: Path, settle_s: float, now: float) -> bool:
+    if not path.is_file() or path.name.startswith(".") or path.name.endswith(PARTIAL_SUFFIXES):
+        return False
+    return now - path.stat().st_mtime >= settle_s
+
+
+def _move(path: Path, folder: Path) -> Path:
+    """Move ``path`` into ``folder`` without overwriting an earlier file of that name."""
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / path.name
+    n = 1
+    while target.exists():
+        target = folder / f"{path.stem}.{n}{path.suffix}"
+        n += 1
+    shutil.move(path, target)
+    return target
+
+
+def poll_drop_folders(ctx: JobContext) -> None:
+    """Import every settled file in every distributor's inboxes."""
+    drop = Path(ctx.settings["drop_dir"])
+    if not drop.is_dir():
+        return
+    settle_s = float(ctx.settings.get("settle_s", 5))
+    now = time.time()
+    for folder in sorted(p for p in drop.iterdir() if p.is_dir()):
+        if not folder.name.isdigit():
+            ctx.item_failed(folder.name, ValueError("a drop folder is named by distributor id"))
+            continue
+        distributor = int(folder.name)
+        for kind in KINDS:
+            files = sorted(p for p in (folder / kind).glob("*") if _ready(p, settle_s, now))
+            if not files:
+                continue
+            try:
+                org = ctx.hub.read_item("organizations", distributor, fields=["kind", "status"])
+            except ForbiddenOrMissing:
+                org = None
+            if not org or org["kind"] != "distributor" or org["status"] != "active":
+                ctx.item_failed(folder.name, ValueError("not an active distributor"))
+                break
+            mapping = load_mapping(ctx.hub, distributor, kind)
+            for path in files:
+                _import_one(ctx, path, folder, distributor, kind, mapping)
+
+
+def _import_one(
+    ctx: JobContext, path: Path, folder: Path, distributor: int, kind: str, mapping: ColumnMap
+) -> None:
+    record = ctx.hub.create_item(
+        "imports",
+        {"kind": kind, "format": "csv", "filename": path.name, "source": "drop",
+         "distributor": distributor},
+        fields=["id"],
+    )  # fmt: skip
+    rejects = folder / "archive" / kind / f"{path.name}.rejects.csv"
+    try:
+        with open_lane(ctx.settings["lane_url"]) as lane:
+            result = run_import(
+                lane,
+                path,
+                distributor=distributor,
+                kind=kind,
+                mapping=mapping,
+                import_id=int(record["id"]),
+                rejects_path=rejects,
+            )
+    except FileError as exc:
+        moved = _move(path, folder / "rejected" / kind)
+        moved.with_name(f"{moved.name}.reason.txt").write_text(f"{exc}\n", encoding="utf-8")
+        ctx.counts["rejected_files"] += 1
+        ctx.log.warning("%s refused: %s", path, exc)
+        return
+    _move(path, folder / "archive" / kind)
+    ctx.counts["files"] += 1
+    ctx.counts["rows_new"] += result.new
+    ctx.counts["rows_changed"] += result.changed
+    ctx.counts["rows_rejected"] += result.rows_rejected

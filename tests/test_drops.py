@@ -1,0 +1,79 @@
+"""The drop-folder job: settled files are imported, archived or quarantined with a reason."""
+
+from __future__ import annotations
+
+import os
+import time
+
+from sync.drops import poll_drop_folders
+from sync.jobs import job_definitions
+from sync.runs import RUNS, run_job
+from tests.test_ingest import POS, world  # noqa: F401 - the fixture
+
+
+def _settle(*paths) -> None:
+    old = time.time() - 60
+    for path in paths:
+        os.utime(path, (old, old))
+
+
+def test_the_drop_job_imports_archives_and_quarantines(sync_hub, admin, world, tmp_path):  # noqa: F811
+    inbox = tmp_path / str(world.d) / "pos"
+    inbox.mkdir(parents=True)
+    good, wrong = inbox / "day1.csv", inbox / "broken.csv"
+    good.write_text(POS + "ZZ,S1,2026-03-02,1,1.00\n")
+    wrong.write_text("a,b\n1,2\n")
+    writing = inbox / ".day2.csv.tmp"  # still being written: never picked up
+    writing.write_text(POS)
+    fresh = inbox / "just-now.csv"  # not settled yet
+    fresh.write_text(POS)
+    _settle(good, wrong, writing)
+    settings = {"drop_dir": str(tmp_path), "lane_url": world.url, "settle_s": 30}
+
+    # a refused file is quarantined with its reason: the job itself succeeded
+    assert run_job(sync_hub, "test.drops", poll_drop_folders, settings) == "succeeded"
+    folder = tmp_path / str(world.d)
+    assert sorted(p.name for p in (folder / "archive" / "pos").iterdir()) == [
+        "day1.csv",
+        "day1.csv.rejects.csv",
+    ]
+    assert sorted(p.name for p in (folder / "rejected" / "pos").iterdir()) == [
+        "broken.csv",
+        "broken.csv.reason.txt",
+    ]
+    reason = (folder / "rejected" / "pos" / "broken.csv.reason.txt").read_text()
+    assert "wrong columns" in reason
+    assert sorted(p.name for p in inbox.iterdir()) == [".day2.csv.tmp", "just-now.csv"]
+    run = sync_hub.read_items(RUNS, filter={"job_id": {"_eq": "test.drops"}}, limit=-1)[-1]
+    assert run["counts"]["files"] == 1
+    assert run["counts"]["rejected_files"] == 1
+    assert run["counts"]["rows_new"] == 5
+    imports = admin.read_items(
+        "imports",
+        filter={"distributor": {"_eq": world.d}},
+        fields=["filename", "source", "status", "rows_rejected"],
+        sort=["id"],
+    )
+    assert [(i["filename"], i["status"], i["rows_rejected"]) for i in imports] == [
+        ("broken.csv", "failed", 0),
+        ("day1.csv", "done", 1),
+    ]
+    assert {i["source"] for i in imports} == {"drop"}
+
+    # the same file delivered again lands nothing twice
+    (inbox / "again.csv").write_text(POS)
+    _settle(inbox / "again.csv")
+    assert run_job(sync_hub, "test.drops.2", poll_drop_folders, settings) == "succeeded"
+    again = admin.read_items(
+        "imports",
+        filter={"_and": [{"distributor": {"_eq": world.d}}, {"filename": {"_eq": "again.csv"}}]},
+        fields=["rows_new", "rows_unchanged"],
+    )
+    assert again == [{"rows_new": 0, "rows_unchanged": 5}]
+
+
+def test_the_drop_job_is_declared_only_when_it_can_run(tmp_path):
+    assert "drops.poll" not in [d.id for d in job_definitions(30)]
+    assert "drops.poll" not in [d.id for d in job_definitions(30, drop_dir=tmp_path)]
+    ids = [d.id for d in job_definitions(30, drop_dir=tmp_path, lane_url="sqlite:////x.db")]
+    assert "drops.poll" in ids
