@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from domain import edi_reports
 from domain.ingest import FileError, PosLine, StockLine
 
 FORMATS = ("csv", "xlsx", "x12", "edifact")
@@ -58,12 +59,7 @@ def sniff(head: bytes) -> str:
     """The format of a file from its first bytes."""
     if head.startswith(b"PK\x03\x04"):
         return "xlsx"
-    start = head.removeprefix(codecs.BOM_UTF8).lstrip()
-    if start.startswith(b"ISA"):
-        return "x12"
-    if start.startswith((b"UNA", b"UNB")):
-        return "edifact"
-    return "csv"
+    return edi_reports.sniff(head) or "csv"
 
 
 def check_format(path: Path, claimed: str | None) -> str:
@@ -212,8 +208,6 @@ def read(path: Path, fmt: str, kind: str, mapping: ColumnMap | None = None) -> I
     elif fmt == "xlsx":
         yield from _records(_xlsx_rows(path, mapping), kind, mapping)
     elif fmt in ("x12", "edifact"):
-        from domain import edi_reports
-
         data = path.read_bytes()
         readers = {
             ("x12", "pos"): edi_reports.read_852,

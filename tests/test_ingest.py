@@ -17,10 +17,12 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from openpyxl import Workbook
 
 from directus.bulk import open_lane, storage_value
+from domain import edi_reports
 from domain.gs1 import with_check_digit
-from domain.ingest import FileError
+from domain.ingest import FileError, PosLine, StockLine
 from governance.sharing import grant
 from ingest.pipeline import run_import
 from ingest.readers import ColumnMap
@@ -313,3 +315,90 @@ def test_the_cli_says_why_a_wrong_file_landed_nothing(hub, world, write_csv):
     assert result.exit_code == 1
     assert "nothing imported" in result.output
     assert "wrong columns" in result.output
+
+
+# -- every delivered format -------------------------------------------------------------
+
+
+def _pos_lines(world: World) -> list[PosLine]:
+    g1, g2 = (s["gtin"] for s in world.skus)
+    return [
+        PosLine(0, "", g1, "S1", "", "2026-03-02", "3", "7.50", "USD"),
+        PosLine(0, "", g1, "S2", "", "2026-03-02", "-1", "-2.50", "USD"),  # a return
+        PosLine(0, "", g2, "S1", "", "2026-03-03", "2", "5.00", "USD"),
+    ]
+
+
+@pytest.mark.parametrize("writer", ["x12", "edifact"])
+def test_edi_sales_reports_land_like_csv(hub, admin, world, tmp_path, writer):
+    lines = _pos_lines(world)
+    if writer == "x12":
+        text = edi_reports.write_852(lines, sender="DIST", receiver="SUPP", control=7)
+    else:
+        text = edi_reports.write_slsrpt(lines, sender="DIST", receiver="SUPP", control=7)
+    path = tmp_path / f"sales.{writer}"
+    path.write_text(text, encoding="latin-1")
+    result = world.run(path)
+    assert (result.format, result.rows_read, result.rows_rejected) == (writer, 3, 0)
+    assert (result.new, result.changed, result.unchanged) == (3, 0, 0)
+    sums = admin.read_items(
+        "pos_week_distributor",
+        filter={"distributor": {"_eq": world.d}},
+        fields=["sku", "units", "net_sales_minor"],
+        sort=["sku"],
+    )
+    a1, a2 = (s["id"] for s in world.skus)
+    assert sums == [
+        {"sku": a1, "units": 2, "net_sales_minor": 500},
+        {"sku": a2, "units": 2, "net_sales_minor": 500},
+    ]
+    assert world.run(path).unchanged == 3
+
+
+@pytest.mark.parametrize("writer", ["x12", "edifact"])
+def test_edi_inventory_reports_land(hub, admin, world, tmp_path, writer):
+    g1 = world.skus[0]["gtin"]
+    lines = [StockLine(0, "", g1, "S1", "", "2026-03-04", "12", "3", "5")]
+    write = edi_reports.write_846 if writer == "x12" else edi_reports.write_invrpt
+    path = tmp_path / f"stock.{writer}"
+    path.write_text(write(lines, sender="DIST", receiver="SUPP"), encoding="latin-1")
+    result = world.run(path, kind="inventory")
+    assert (result.new, result.rows_rejected) == (1, 0)
+    stored = admin.read_items(
+        "inventory_positions",
+        filter={"distributor": {"_eq": world.d}},
+        fields=["day", "on_hand", "in_transit", "on_order"],
+    )
+    assert stored == [{"day": "2026-03-04", "on_hand": 12, "in_transit": 3, "on_order": 5}]
+
+
+def test_an_edi_file_with_a_broken_envelope_lands_nothing(hub, world, tmp_path):
+    text = edi_reports.write_852(_pos_lines(world), sender="DIST", receiver="SUPP")
+    path = tmp_path / "broken.x12"
+    path.write_text(text.replace("SE*", "SE*9", 1), encoding="latin-1")
+    with pytest.raises(FileError, match="SE"):
+        world.run(path)
+    assert _raw(hub, world.d) == {}
+
+
+def test_an_xlsx_lands_with_dates_numbers_and_formulas_rejected(hub, world, tmp_path):
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["Item", "Store", "Date", "Units", "Net Sales"])
+    sheet.append(["A1", "S1", dt.datetime(2026, 3, 2), 3, 7.5])
+    sheet.append(["A2", "S2", dt.date(2026, 3, 3), 2.0, "5.00"])
+    sheet.append(["A1", "S2", dt.datetime(2026, 3, 4), "=1+2", 1])  # a formula: rejected
+    path = tmp_path / "pos.xlsx"
+    book.save(path)
+    result = world.run(path, rejects_path=tmp_path / "rejects.csv")
+    assert (result.format, result.new, result.rows_rejected) == ("xlsx", 2, 1)
+    assert "4,units" in (tmp_path / "rejects.csv").read_text()
+    s1, a1 = world.stores[0]["id"], world.skus[0]["id"]
+    assert _raw(hub, world.d)[f"{world.d}:{s1}:{a1}:2026-03-02"][1:3] == (3, 750)
+
+
+def test_a_file_that_is_not_a_workbook_is_refused(hub, world, tmp_path):
+    path = tmp_path / "fake.xlsx"
+    path.write_bytes(b"PK\x03\x04 this is not really a zip")
+    with pytest.raises(FileError, match="not a readable XLSX"):
+        world.run(path)
