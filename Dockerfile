@@ -18,6 +18,7 @@ COPY demo/ ./demo/
 COPY directus/*.py directus/package.json directus/package-lock.json ./directus/
 COPY domain/ ./domain/
 COPY governance/ ./governance/
+COPY ingest/ ./ingest/
 COPY migrations/ ./migrations/
 COPY portal/ ./portal/
 COPY sync/ ./sync/

@@ -106,3 +106,15 @@ def test_the_image_copies_every_python_package_the_project_installs():
     copies = [i.split()[1:-1] for i in _dockerfile_instructions() if i.startswith("COPY ")]
     copied = {source.split("/")[0] for sources in copies for source in sources}
     assert set(packages) <= copied
+
+
+def test_the_bulk_lane_reaches_the_hubs_database_from_portal_and_scheduler():
+    for name in ("portal", "scheduler"):
+        env = SERVICES[name]["environment"]
+        assert env["TANDEM_HUB_DB_URL"].startswith("postgresql://tandem:")
+        assert env["TANDEM_HUB_DB_URL"].endswith("@postgres:5432/tandem")
+    # the lane's key ranges need byte-order collation
+    assert "--locale=C" in SERVICES["postgres"]["environment"]["POSTGRES_INITDB_ARGS"]
+    # both portal replicas serve any upload's rejects; the scheduler reads the drop folders
+    assert "tandem-spool:/var/lib/tandem-spool" in SERVICES["portal"]["volumes"]
+    assert "tandem-drop:/var/lib/tandem-drop" in SERVICES["scheduler"]["volumes"]
