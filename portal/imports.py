@@ -35,6 +35,7 @@ from portal.config import Config
 from portal.data import DataError
 from portal.data.errors import Forbidden, NotFound
 from portal.data.scope import Scope
+from portal.schemas.imports import ColumnMappingSchema, FeedSchema, ImportSchema
 
 log = logging.getLogger(__name__)
 
@@ -137,7 +138,7 @@ def upload() -> tuple[dict[str, Any], int, dict[str, str]]:
         ],
     )  # fmt: skip
     location = f"/api/v1/imports/{record['id']}"
-    return {"data": record}, 202, {"Location": location}
+    return {"data": ImportSchema().dump(record)}, 202, {"Location": location}
 
 
 @bp.get("/imports")
@@ -149,15 +150,24 @@ def list_imports() -> dict[str, Any]:
         filter={"distributor": {"_eq": org}},
         fields=IMPORT_FIELDS,
         sort=["-id"],
-        limit=min(int(request.args.get("per_page", 50)), 500),
+        limit=_per_page(),
     )
-    return {"data": [r for r in rows if int(r["distributor"]) == org]}
+    return {
+        "data": ImportSchema().dump([r for r in rows if int(r["distributor"]) == org], many=True)
+    }
+
+
+def _per_page() -> int:
+    text = request.args.get("per_page", "50")
+    if not text.isdigit() or not 1 <= int(text) <= 500:
+        raise DataError("per_page must be 1 to 500", {"per_page": ["must be 1 to 500"]})
+    return int(text)
 
 
 @bp.get("/imports/<int:key>")
 def get_import(key: int) -> dict[str, Any]:
     """One import's status: queued, running (rows so far, rate), done (counts) or failed."""
-    return {"data": _own_import(current_hub(), key)}
+    return {"data": ImportSchema().dump(_own_import(current_hub(), key))}
 
 
 @bp.get("/imports/<int:key>/rejects")
@@ -179,10 +189,9 @@ def get_rejects(key: int) -> Response:
 def get_mapping(kind: str) -> dict[str, Any]:
     """The distributor's saved columns for a data kind (empty: common header names)."""
     mapping = load_mapping(current_hub(), _distributor(), _kind(kind))
-    return {
-        "data": {"kind": kind, "columns": mapping.columns, "date_format": mapping.date_format,
-                 "fields": list(FIELDS[kind])}
-    }  # fmt: skip
+    data = {"kind": kind, "columns": mapping.columns, "date_format": mapping.date_format,
+            "fields_": list(FIELDS[kind])}  # fmt: skip
+    return {"data": ColumnMappingSchema().dump(data)}
 
 
 @bp.put("/column-mappings/<kind>")
@@ -205,7 +214,9 @@ def put_mapping(kind: str) -> dict[str, Any]:
         raise DataError(str(exc), {field: [str(exc)]}) from None
     mapping = ColumnMap(columns=columns, date_format=date_format)
     save_mapping(current_hub(), org, kind, mapping)
-    return {"data": {"kind": kind, "columns": columns, "date_format": date_format}}
+    data = {"kind": kind, "columns": columns, "date_format": date_format,
+            "fields_": list(FIELDS[kind])}  # fmt: skip
+    return {"data": ColumnMappingSchema().dump(data)}
 
 
 @bp.get("/feeds")
@@ -237,4 +248,4 @@ def feeds() -> dict[str, Any]:
         through = dt.date.fromisoformat(row["data_through"][:10]) if row["data_through"] else None
         after = row.get("stale_after_days") or default
         out.append({**row, "stale": is_stale(through, today, after), "stale_after_days": after})
-    return {"data": out}
+    return {"data": FeedSchema().dump(out, many=True)}

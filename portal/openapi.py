@@ -18,8 +18,11 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Flask
 from marshmallow import Schema
 
+from domain.ingest import KINDS
+from ingest.readers import FORMATS
 from portal.data.registry import MAX_PER_PAGE, Route, Write, camel, routes
 from portal.schemas.base import ErrorSchema, MeSchema, PageMetaSchema, PageQuerySchema
+from portal.schemas.imports import ColumnMappingSchema, FeedSchema, ImportSchema
 from portal.schemas.pos_sales import PosSummarySchema
 from portal.tokens import TokenCreateSchema
 
@@ -41,11 +44,13 @@ Errors answer `{{"code", "status", "message", "errors"}}`, with `errors` per fie
 """
 
 ERRORS = {
+    400: "The request is malformed; `errors` names the field.",
     401: "Not signed in, or the token is not valid (any more).",
     403: "Your role may not do this, or the request names records that are not yours.",
     404: "No such record, or not yours to see: the two are not told apart.",
     409: "The record's state does not allow this change.",
     422: "The request is not valid; `errors` says why, per field.",
+    503: "The service this needs is not configured or not available.",
 }
 
 
@@ -275,6 +280,125 @@ class _Builder:
             },
         }
 
+    def import_paths(self) -> dict[str, Any]:
+        """Uploads, imports, column mappings and feeds (:mod:`portal.imports`)."""
+        one = self.schema(ImportSchema)
+        mapping = self.schema(ColumnMappingSchema)
+
+        def key(name: str, kind: str = "integer") -> dict[str, Any]:
+            return {"in": "path", "name": name, "required": True, "schema": {"type": kind}}
+
+        kind = {**key("kind", "string"), "schema": {"type": "string", "enum": list(KINDS)}}
+        return {
+            f"{PREFIX}/imports": {
+                "post": {
+                    "operationId": "imports_upload",
+                    "summary": "Upload a POS or inventory file (distributors); imported in "
+                    "the background: poll the Location",
+                    "tags": ["imports"],
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "multipart/form-data": {
+                                "schema": {
+                                    "type": "object",
+                                    "required": ["file", "kind"],
+                                    "properties": {
+                                        "file": {"type": "string", "format": "binary"},
+                                        "kind": {"type": "string", "enum": list(KINDS)},
+                                        "format": {"type": "string", "enum": list(FORMATS)},
+                                    },
+                                }
+                            }
+                        },
+                    },
+                    "responses": {
+                        "202": self._answer(one, page=False, description="Queued"),
+                        **self._errors(400, 401, 403, 503),
+                    },
+                },
+                "get": {
+                    "operationId": "imports_list",
+                    "summary": "Your organization's imports, newest first",
+                    "tags": ["imports"],
+                    "responses": {
+                        "200": self._answer(
+                            {"type": "array", "items": one}, page=False, description="Imports"
+                        ),
+                        **self._errors(401, 403),
+                    },
+                },
+            },
+            f"{PREFIX}/imports/{{key}}": {
+                "get": {
+                    "operationId": "imports_read",
+                    "summary": "One import's status, progress (rows, rejected, rate) and counts",
+                    "tags": ["imports"],
+                    "parameters": [key("key")],
+                    "responses": {
+                        "200": self._answer(one, page=False, description="The import"),
+                        **self._errors(401, 403, 404),
+                    },
+                }
+            },
+            f"{PREFIX}/imports/{{key}}/rejects": {
+                "get": {
+                    "operationId": "imports_rejects",
+                    "summary": "The import's rejected rows: line, field, reason (CSV)",
+                    "tags": ["imports"],
+                    "parameters": [key("key")],
+                    "responses": {
+                        "200": {
+                            "description": "The rejects file",
+                            "content": {"text/csv": {"schema": {"type": "string"}}},
+                        },
+                        **self._errors(401, 403, 404),
+                    },
+                }
+            },
+            f"{PREFIX}/column-mappings/{{kind}}": {
+                "get": {
+                    "operationId": "column_mappings_read",
+                    "summary": "Your saved columns and date format for a data kind",
+                    "tags": ["imports"],
+                    "parameters": [kind],
+                    "responses": {
+                        "200": self._answer(mapping, page=False, description="The mapping"),
+                        **self._errors(400, 401, 403),
+                    },
+                },
+                "put": {
+                    "operationId": "column_mappings_save",
+                    "summary": "Save your columns and date format, used for the next file",
+                    "tags": ["imports"],
+                    "parameters": [kind],
+                    "requestBody": {
+                        "required": True,
+                        "content": {"application/json": {"schema": mapping}},
+                    },
+                    "responses": {
+                        "200": self._answer(mapping, page=False, description="Saved"),
+                        **self._errors(400, 401, 403),
+                    },
+                },
+            },
+            f"{PREFIX}/feeds": {
+                "get": {
+                    "operationId": "feeds_list",
+                    "summary": "Freshness per distributor and data kind, with a stale flag",
+                    "tags": ["feeds"],
+                    "responses": {
+                        "200": self._answer(
+                            {"type": "array", "items": self.schema(FeedSchema)},
+                            page=False,
+                            description="Feeds",
+                        ),
+                        **self._errors(401),
+                    },
+                }
+            },
+        }
+
     def build(self) -> dict[str, Any]:
         self.components()
         paths: dict[str, dict[str, Any]] = {}
@@ -294,6 +418,7 @@ class _Builder:
             }
         }
         paths.update(self.token_paths())
+        paths.update(self.import_paths())
         paths[f"{PREFIX}/openapi.json"] = {
             "get": {
                 "operationId": "openapi",

@@ -129,3 +129,11 @@ def test_feeds_show_freshness_to_the_distributor_and_its_partners_only(app, admi
     assert stranger.get("/api/v1/feeds").get_json()["data"] == []
     ensure_partnership(admin, stranger_org["id"], make_org(admin, "distributor")["id"])
     assert stranger.get("/api/v1/feeds").get_json()["data"] == []
+
+
+def test_hostile_paging_is_refused_with_the_field_named(app, admin, world):  # noqa: F811
+    client = _browser(app, admin, "distributor_user", world.distributor)
+    for bad in ("abc", "0", "100000", "-1"):
+        answer = client.get("/api/v1/imports", query_string={"per_page": bad})
+        assert answer.status_code == 400
+        assert "per_page" in answer.get_json()["errors"]

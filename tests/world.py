@@ -277,23 +277,20 @@ def _rows(w: World) -> None:
             ("pos", pos, ("units", "net_sales_minor", "currency")),
             ("inventory", inventory, ("on_hand", "in_transit", "on_order")),
         ):
-            for d in sorted({r["distributor"] for r in rows}):
-                write_rows(
-                    lane,
-                    kind,
-                    [
-                        (
-                            d,
-                            r["location"],
-                            r["sku"],
-                            dt.date.fromisoformat(r["day"]),
-                            *(r[v] for v in values),
-                        )
-                        for r in rows
-                        if r["distributor"] == d
-                    ],
-                    distributor=d,
-                )
+            write_rows(
+                lane,
+                kind,
+                [
+                    (
+                        r["distributor"],
+                        r["location"],
+                        r["sku"],
+                        dt.date.fromisoformat(r["day"]),
+                        *(r[v] for v in values),
+                    )
+                    for r in rows
+                ],
+            )
     w.admin.create_items("forecasts", forecasts)
     for collection, rows in (
         ("pos_sales", pos),

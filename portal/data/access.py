@@ -353,7 +353,8 @@ class DataAccess:
         filter_ = all_of(scope, _rollup_query(query))  # type: ignore[arg-type]
         grain = "location" if by_location else "distributor"
         if by_week and "sku" in keys and grain in keys:
-            return self._rollup_page(collection, filter_, keys, page, per_page)
+            total = self._rollup_total(by_location, query, filter_)
+            return self._rollup_page(collection, filter_, keys, page, per_page, total)
         group_fields = [*keys, *(["week_start", "iso_week"] if by_week else []), "currency"]
         groups = self._sum_groups(collection, filter_, group_fields)
         buckets = [_summary_row(g, keys, by_week) for g in groups]
@@ -361,11 +362,47 @@ class DataAccess:
         start = (page - 1) * per_page
         return Page(buckets[start : start + per_page], page, per_page, len(buckets))
 
+    def _rollup_total(self, by_location: bool, query: Mapping[str, Any], filter_: Filter) -> int:
+        """How many rollup rows match: for the per-location rollup, when the scope and the
+        query cover whole distributors, the sum of the distributor rollups' ``locations``
+        (a few thousand rows, not hundreds of thousands); otherwise a count."""
+        collection = "pos_week_location" if by_location else "pos_week_distributor"
+        whole = query.get("location") is None and query.get("region") is None
+        if not by_location or not whole or self.scope.needs_location_rollup():
+            return self._count(collection, filter_)
+        scope = self.scope.rollup_filter(False)
+        if scope is NOTHING:
+            return 0
+        with self._hub_errors():
+            try:
+                rows = self.hub.aggregate(
+                    "pos_week_distributor",
+                    {"sum": ["locations"], "count": ["*"], "countDistinct": ["id"]},
+                    filter=all_of(scope, _rollup_query(query)) or None,  # type: ignore[arg-type]
+                )
+            except ForbiddenOrMissing:
+                return 0
+        if not rows:
+            return 0
+        distinct = rows[0].get("countDistinct")
+        distinct = distinct.get("id") if isinstance(distinct, dict) else distinct
+        if as_int(rows[0].get("count") or 0, "count") != as_int(distinct or 0, "count"):
+            return self._count(collection, filter_)  # counted once per policy: count rows
+        sums = rows[0].get("sum") or {}
+        return as_int(sums.get("locations") or 0, "locations")
+
     def _rollup_page(
-        self, collection: str, filter_: Filter, keys: list[str], page: int, per_page: int
+        self,
+        collection: str,
+        filter_: Filter,
+        keys: list[str],
+        page: int,
+        per_page: int,
+        total: int,
     ) -> Page:
-        """Rollup rows as they are, paged and counted by the hub."""
-        order = ["week_start", *keys, "currency", "id"]
+        """Rollup rows as they are, in primary-key order (distributor, SKU, week, location,
+        currency): the hub walks its key index and stops at the page."""
+        order = ["id"]
         with self._hub_errors():
             try:
                 rows = self.hub.read_items(
@@ -386,7 +423,6 @@ class DataAccess:
                 )
             except ForbiddenOrMissing:
                 return Page([], page, per_page, 0)
-        total = self._count(collection, filter_)
         out = [
             _summary_row(
                 {**row, "units": row["units"], "net_sales_minor": row["net_sales_minor"],

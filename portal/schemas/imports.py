@@ -1,0 +1,57 @@
+"""Imports of distributors' POS and inventory files, feed freshness, column mappings."""
+
+from __future__ import annotations
+
+from marshmallow import fields
+
+from domain.ingest import KINDS
+from ingest.readers import FORMATS
+from portal.schemas.base import HubDate, HubDateTime, HubInteger, OneOf, TandemSchema
+
+STATUSES = ("queued", "running", "done", "failed")
+
+
+class ImportSchema(TandemSchema):
+    """One delivered file: its status, progress and counts."""
+
+    id = HubInteger()
+    kind = OneOf(KINDS)
+    format = OneOf(FORMATS)
+    filename = fields.String()
+    status = OneOf(STATUSES, metadata={"description": "queued, running, done or failed"})
+    source = fields.String(metadata={"description": "api, cli, drop or demo"})
+    distributor = HubInteger()
+    rows_read = HubInteger(metadata={"description": "rows read so far (running) or in all"})
+    rows_new = HubInteger()
+    rows_changed = HubInteger(metadata={"description": "restated: replaced earlier values"})
+    rows_unchanged = HubInteger()
+    rows_rejected = HubInteger(metadata={"description": "in the rejects file, by line"})
+    rows_per_s = HubInteger(allow_none=True)
+    data_from = HubDate(allow_none=True)
+    data_through = HubDate(allow_none=True)
+    created_at = HubDateTime(allow_none=True)
+    started_at = HubDateTime(allow_none=True)
+    finished_at = HubDateTime(allow_none=True)
+    error = fields.String(allow_none=True, metadata={"description": "why nothing landed"})
+    rejects = fields.String(allow_none=True, metadata={"description": "rejects file, if any"})
+
+
+class FeedSchema(TandemSchema):
+    """A distributor's feed of one data kind: how fresh it is."""
+
+    id = fields.String(metadata={"description": "<distributor>:<kind>"})
+    distributor = HubInteger()
+    kind = OneOf(KINDS)
+    data_through = HubDate(allow_none=True, metadata={"description": "the latest day of data"})
+    received_at = HubDateTime(allow_none=True, metadata={"description": "the last delivery"})
+    stale_after_days = HubInteger()
+    stale = fields.Boolean()
+
+
+class ColumnMappingSchema(TandemSchema):
+    """Which header of a distributor's files holds which field, and its date format."""
+
+    kind = OneOf(KINDS, dump_only=True)
+    columns = fields.Dict(keys=fields.String(), values=fields.String())
+    date_format = fields.String(metadata={"description": "strptime format, e.g. %d/%m/%Y"})
+    fields_ = fields.List(fields.String(), data_key="fields", dump_only=True)
