@@ -29,7 +29,7 @@ leaves the table's row count as it was; the 10x import's counts add up; the summ
 per-week totals and a page of its figures equal the raw aggregates'.
 
 Run: ``.venv/bin/python bench/ingest.py`` (``--rows 100000`` for a quick run: both files
-scale). It takes several minutes and ~0.5 GB of temporary disk.
+scale). The full size takes about 12 minutes on 2 cores and a few GB of temporary disk.
 
 Last line: ``ingest rows_per_s=<n> vs_utils_import=<x> vs_raw_sqlite_pct=<n> peak_mb=<n>
 peak_mb_10x=<n> dashboard_p95_ms=<n> vs_raw_aggregate=<x>`` (one line).

@@ -9,16 +9,18 @@ applied, as soon as they are committed. The lane never goes around governance on
 
 One import is three steps (see :class:`Lane`):
 
-1. **stage**: rows go into a private, keyed staging table (a temporary table on
-   SQLite, ``COPY`` into a temporary table on PostgreSQL). Nothing is visible, nothing
-   locked. A key delivered twice in one file keeps its last line.
-2. **merge**, in one transaction: the rows that are new or differ from what is stored
-   are picked out (a restatement replaces, never adds), written, and counted (new,
-   changed, unchanged); the weekly rollups are recomputed for exactly the
-   (SKU, location, ISO week) keys those rows touched; the feed's freshness and the
-   import's counts are written in the same transaction. Re-importing the same file
-   finds no differing row and changes nothing.
-3. the staging table is dropped. A file that fails before the merge lands nothing.
+1. **stage**: rows go into a private staging table as they are parsed (on SQLite a
+   scratch database file of its own, written by a second thread while the first parses;
+   ``COPY`` into a temporary table on PostgreSQL). Nothing is visible, nothing locked.
+2. **merge**, in one transaction: the staged rows are sorted by key, a key delivered
+   twice keeps its last line, and each is compared with what is stored: new, changed
+   (a restatement replaces, never adds) or unchanged. New and changed rows are written;
+   the weekly rollups are updated by the difference each made (its new values, less the
+   old ones it replaced), so only the weeks an import touched are visited; the SKU x
+   distributor rollups of those weeks are recomputed from the per-location ones; the
+   feed's freshness and the import's counts are written in the same transaction.
+   Re-importing the same file finds every row unchanged and writes nothing.
+3. the scratch data is dropped. A file that fails before the merge lands nothing.
 
 Storage representation (``../shared/notes/hub.md``): on SQLite Directus stores ``date``
 and ``timestamp`` as epoch milliseconds (integers), parsing dates at midnight in the
@@ -32,17 +34,25 @@ the daily rows of one SKU at one location in one week are the ids between
 SKU and week are the ids starting ``"<d>:<s>:<monday>:"``. On PostgreSQL this needs the
 database's collation to be ``C`` (byte order), which :func:`open_lane` checks.
 
+POS rows are written only by this lane (partners have no REST write on them), so the
+rollups, kept by difference, stay equal to sums of the rows; ``rebuild_rollups``
+recomputes them from the rows if an operator ever writes rows by hand.
+
 Limits: SQLite has one writer at a time. Directus's own writes wait (the
 ``tandem-integrity`` extension gives its connection a busy timeout) while a merge
-commits: about a second per 200,000 new rows.
+commits: a few seconds per million new rows.
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import queue
 import re
+import shutil
 import sqlite3
+import tempfile
+import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -113,7 +123,7 @@ class Merged:
     unchanged: int
     data_from: dt.date | None
     data_through: dt.date | None
-    weeks: int  # (SKU, location, week) rollups recomputed
+    weeks: int  # (SKU, location, week, currency) rollups updated
 
 
 class Lane:
@@ -208,10 +218,24 @@ class Lane:
 
     # -- staging ------------------------------------------------------------------------
 
+    #: where the scratch tables live: "scratch." (an attached file) or "" (temporary)
+    scratch = ""
+
     def _create_stage(self, kind: str) -> None:
         raise NotImplementedError
 
     def _stage_rows(self, kind: str, rows: Iterable[Sequence[Any]]) -> int:
+        raise NotImplementedError
+
+    def _scratch_table(self, name: str, select: str) -> None:
+        """A scratch table made from a query."""
+        raise NotImplementedError
+
+    def _last_lines(self, kind: str) -> str:
+        """A relation of the staged rows, one per key (the last line of it), by key."""
+        raise NotImplementedError
+
+    def _drop_scratch(self) -> None:
         raise NotImplementedError
 
     def stage(self, kind: str, rows: Iterable[Sequence[Any]]) -> int:
@@ -230,8 +254,8 @@ class Lane:
     def discard(self) -> None:
         """Forget what was staged (nothing of it was written)."""
         if self._staged is not None:
-            self.execute("DROP TABLE IF EXISTS stage")
             self._staged = None
+            self._drop_scratch()
 
     # -- merge ---------------------------------------------------------------------------
 
@@ -250,115 +274,158 @@ class Lane:
         kind = self._staged
         if kind is None:
             raise ValueError("nothing staged")
-        table = _SPANS[kind]
-        values = _VALUES[kind]
-        cols = [*_KEYS, *values]
-        changed_when = " OR ".join(f"p.{v} {self.differs} s.{v}" for v in values)
-        with self.transaction():
-            self.execute("DROP TABLE IF EXISTS delta")
-            self.execute(
-                f"CREATE TEMP TABLE delta AS SELECT s.*, "  # noqa: S608 - fixed names
-                f"CASE WHEN p.id IS NULL THEN 1 ELSE 0 END AS is_new "
-                f"FROM stage s LEFT JOIN {table} p ON p.id = s.id "
-                f"WHERE p.id IS NULL OR {changed_when}"
-            )
-            staged, first, last = self._rows("SELECT count(*), min(day), max(day) FROM stage")[0]
-            delta, new = self._rows("SELECT count(*), coalesce(sum(is_new), 0) FROM delta")[0]
-            names = ", ".join(cols)
-            updates = ", ".join(f"{v} = excluded.{v}" for v in values)
-            self.execute(
-                f"INSERT INTO {table} ({names}) SELECT {names} FROM delta WHERE 1 = 1 "  # noqa: S608
-                f"ON CONFLICT (id) DO UPDATE SET {updates}"
-            )
-            weeks = self._rollup() if kind == POS else 0
-            data_from, data_through = self._read_date(first), self._read_date(last)
-            for distributor, last in self._rows(
-                "SELECT distributor, max(day) FROM stage GROUP BY distributor"
-            ):
-                self._feed(int(distributor), kind, self._read_date(last), received_at, import_id)
-            counts = {
-                "rows_new": int(new),
-                "rows_changed": int(delta) - int(new),
-                "rows_unchanged": int(staged) - int(delta),
-            }
-            if import_id is not None:
-                self.update_import(
-                    import_id,
-                    {
-                        **counts,
-                        "data_from": data_from,
-                        "data_through": data_through,
-                        **(finish or {}),
-                    },
-                    commit=False,
-                )
-            self.execute("DROP TABLE delta")
-        self.discard()
-        return Merged(
-            int(staged),
-            counts["rows_new"],
-            counts["rows_changed"],
-            counts["rows_unchanged"],
-            data_from,
-            data_through,
-            weeks,
+        try:
+            with self.transaction():
+                merged = self._merge(kind, import_id, received_at, finish or {})
+        finally:
+            self.discard()
+        return merged
+
+    def _merge(
+        self, kind: str, import_id: int | None, received_at: dt.datetime, finish: Mapping[str, Any]
+    ) -> Merged:
+        x = self.scratch
+        table, values = _SPANS[kind], _VALUES[kind]
+        cols = ", ".join([*_KEYS, *values])
+        olds = ", ".join(f"p.{v} AS old_{v}" for v in values)
+        changed = " OR ".join(f"p.{v} {self.differs} s.{v}" for v in values)
+        # One row per key (its last line), compared with what is stored:
+        # state 0 new, 1 changed, 2 unchanged.
+        self._scratch_table(
+            "delta",
+            f"SELECT s.id, s.distributor, s.location, s.sku, s.day, "  # noqa: S608
+            f"{', '.join(f's.{v}' for v in values)}, s.wk, {olds}, "
+            f"CASE WHEN p.id IS NULL THEN 0 WHEN {changed} THEN 1 ELSE 2 END AS state "
+            f"FROM {self._last_lines(kind)} s LEFT JOIN {table} p ON p.id = s.id",
         )
+        counts = {0: 0, 1: 0, 2: 0}
+        first: Any = None
+        last: Any = None
+        through: dict[int, Any] = {}
+        for distributor, state, n, low, high in self._rows(
+            f"SELECT distributor, state, count(*), min(day), max(day) FROM {x}delta "  # noqa: S608
+            f"GROUP BY distributor, state"
+        ):
+            counts[int(state)] += int(n)
+            first = low if first is None or low < first else first
+            last = high if last is None or high > last else last
+            d = int(distributor)
+            through[d] = high if d not in through or high > through[d] else through[d]
+        updates = ", ".join(f"{v} = excluded.{v}" for v in values)
+        self.execute(
+            f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {x}delta WHERE state < 2 "  # noqa: S608
+            f"ON CONFLICT (id) DO UPDATE SET {updates}"
+        )
+        weeks = self._rollup() if kind == POS and counts[0] + counts[1] else 0
+        for distributor, high in sorted(through.items()):
+            self._feed(distributor, kind, self._read_date(high), received_at, import_id)
+        staged = sum(counts.values())
+        data_from, data_through = self._read_date(first), self._read_date(last)
+        if import_id is not None:
+            self.update_import(
+                import_id,
+                {
+                    "rows_new": counts[0],
+                    "rows_changed": counts[1],
+                    "rows_unchanged": counts[2],
+                    "data_from": data_from,
+                    "data_through": data_through,
+                    **finish,
+                },
+                commit=False,
+            )
+        return Merged(staged, counts[0], counts[1], counts[2], data_from, data_through, weeks)
 
     def _rollup(self) -> int:
-        """Recompute the weekly rollups of every (SKU, location, week) the delta touched,
-        and of every (SKU, week) at distributor level above them."""
-        self.execute("DROP TABLE IF EXISTS touched")
-        self.execute("DROP TABLE IF EXISTS touched_sku")
-        self.execute("DROP TABLE IF EXISTS weeks")
+        """Add each new or changed row's difference to its week's rollups; then recompute
+        the SKU x distributor rollups of those weeks from the per-location ones."""
+        x = self.scratch
+        key = "d || ':' || s || ':' || wk || ':' || l || ':' || cur"
+        self._scratch_table(
+            "wdelta",
+            f"SELECT {key} AS key, d, l, s, wk, cur, sum(du) AS du, sum(dn) AS dn, "  # noqa: S608
+            f"sum(dd) AS dd FROM ("
+            f"SELECT distributor AS d, location AS l, sku AS s, wk, currency AS cur, "
+            f"units AS du, net_sales_minor AS dn, 1 AS dd FROM {x}delta WHERE state < 2 "
+            f"UNION ALL SELECT distributor, location, sku, wk, old_currency, -old_units, "
+            f"-old_net_sales_minor, -1 FROM {x}delta WHERE state = 1"
+            f") moves GROUP BY d, l, s, wk, cur",
+        )
         self.execute(
-            "CREATE TEMP TABLE weeks (wk TEXT PRIMARY KEY, wk_end TEXT, start_v "
+            f"CREATE TABLE {x}weeks (wk TEXT PRIMARY KEY, wk_end TEXT, start_v "
+            f"{self._date_type}, end_v {self._date_type}, label TEXT)"
+            if x
+            else f"CREATE TEMP TABLE weeks (wk TEXT PRIMARY KEY, wk_end TEXT, start_v "
             f"{self._date_type}, end_v {self._date_type}, label TEXT)"
         )
-        wks = [r[0] for r in self._rows("SELECT DISTINCT wk FROM delta")]
-        for wk in wks:
+        for (wk,) in self._rows(f"SELECT DISTINCT wk FROM {x}wdelta"):  # noqa: S608
             week = iso_week(dt.date.fromisoformat(wk))
             self.execute(
-                "INSERT INTO weeks VALUES (?, ?, ?, ?, ?)",
+                f"INSERT INTO {x}weeks VALUES (?, ?, ?, ?, ?)",  # noqa: S608
                 (wk, week.end.isoformat(), self.date(week.start), self.date(week.end), week.label),
             )
-        self.execute(
-            "CREATE TEMP TABLE touched AS SELECT DISTINCT distributor AS d, location AS l, "
-            "sku AS s, wk FROM delta"
-        )
-        (count,) = self._rows("SELECT count(*) FROM touched")[0]
-        key = "t.d || ':' || t.s || ':' || t.wk || ':' || t.l || ':'"
-        self.execute(
-            f"DELETE FROM pos_week_location WHERE id IN (SELECT w.id FROM touched t "  # noqa: S608
-            f"JOIN pos_week_location w ON w.id >= {key} AND w.id < {key} || '~')"
-        )
+        (count,) = self._rows(f"SELECT count(*) FROM {x}wdelta")[0]  # noqa: S608
         self.execute(
             f"INSERT INTO pos_week_location (id, distributor, location, sku, week_start, "  # noqa: S608
             f"week_end, iso_week, currency, units, net_sales_minor, days) "
-            f"SELECT {key} || p.currency, t.d, t.l, t.s, k.start_v, k.end_v, k.label, "
-            f"p.currency, sum(p.units), sum(p.net_sales_minor), count(*) "
-            f"FROM touched t JOIN weeks k ON k.wk = t.wk JOIN pos_sales p "
-            f"ON p.id >= t.d || ':' || t.l || ':' || t.s || ':' || t.wk "
-            f"AND p.id <= t.d || ':' || t.l || ':' || t.s || ':' || k.wk_end "
-            f"GROUP BY t.d, t.l, t.s, t.wk, k.start_v, k.end_v, k.label, p.currency"
+            f"SELECT w.key, w.d, w.l, w.s, k.start_v, k.end_v, k.label, w.cur, w.du, w.dn, w.dd "
+            f"FROM {x}wdelta w JOIN {x}weeks k ON k.wk = w.wk "
+            f"WHERE w.du <> 0 OR w.dn <> 0 OR w.dd <> 0 "
+            f"ON CONFLICT (id) DO UPDATE SET "
+            f"units = pos_week_location.units + excluded.units, "
+            f"net_sales_minor = pos_week_location.net_sales_minor + excluded.net_sales_minor, "
+            f"days = pos_week_location.days + excluded.days"
         )
-        self.execute("CREATE TEMP TABLE touched_sku AS SELECT DISTINCT d, s, wk FROM touched")
+        self.execute(
+            f"DELETE FROM pos_week_location WHERE days <= 0 AND id IN "  # noqa: S608
+            f"(SELECT key FROM {x}wdelta WHERE dd < 0)"
+        )
+        self._scratch_table("touched_sku", f"SELECT DISTINCT d, s, wk FROM {x}wdelta")  # noqa: S608
         prefix = "t.d || ':' || t.s || ':' || t.wk || ':'"
         self.execute(
-            f"DELETE FROM pos_week_distributor WHERE id IN (SELECT w.id FROM touched_sku t "  # noqa: S608
-            f"JOIN pos_week_distributor w ON w.id >= {prefix} AND w.id < {prefix} || '~')"
+            f"DELETE FROM pos_week_distributor WHERE id IN (SELECT w.id FROM "  # noqa: S608
+            f"{x}touched_sku t JOIN pos_week_distributor w "
+            f"ON w.id >= {prefix} AND w.id < {prefix} || '~')"
         )
         self.execute(
             f"INSERT INTO pos_week_distributor (id, distributor, sku, week_start, week_end, "  # noqa: S608
             f"iso_week, currency, units, net_sales_minor, days, locations) "
             f"SELECT {prefix} || w.currency, t.d, t.s, k.start_v, k.end_v, k.label, "
             f"w.currency, sum(w.units), sum(w.net_sales_minor), sum(w.days), count(*) "
-            f"FROM touched_sku t JOIN weeks k ON k.wk = t.wk JOIN pos_week_location w "
+            f"FROM {x}touched_sku t JOIN {x}weeks k ON k.wk = t.wk JOIN pos_week_location w "
             f"ON w.id >= {prefix} AND w.id < {prefix} || '~' "
             f"GROUP BY t.d, t.s, t.wk, k.start_v, k.end_v, k.label, w.currency"
         )
-        for name in ("touched", "touched_sku", "weeks"):
-            self.execute(f"DROP TABLE {name}")
         return int(count)
+
+    def rebuild_rollups(self, distributor: int) -> int:
+        """Recompute a distributor's weekly rollups from its daily POS rows (a repair;
+        imports keep them up to date). Returns the per-location rollups written."""
+        self._create_stage(POS)
+        self._staged = POS
+        x = self.scratch
+        try:
+            self.execute(
+                f"INSERT INTO {x}stage SELECT id, distributor, location, sku, day, units, "  # noqa: S608
+                f"net_sales_minor, currency, {self._monday('id')}, 0 FROM pos_sales "
+                f"WHERE distributor = ?",
+                (distributor,),
+            )
+            with self.transaction():
+                for table in ("pos_week_location", "pos_week_distributor"):
+                    self.execute(f"DELETE FROM {table} WHERE distributor = ?", (distributor,))  # noqa: S608
+                self._scratch_table(
+                    "delta",
+                    f"SELECT *, 0 AS old_units, 0 AS old_net_sales_minor, "  # noqa: S608
+                    f"'' AS old_currency, 0 AS state FROM {x}stage",
+                )
+                return self._rollup()
+        finally:
+            self.discard()
+
+    def _monday(self, id_column: str) -> str:
+        """SQL: the ISO week's Monday (``YYYY-MM-DD``) of a daily row, from its id."""
+        raise NotImplementedError
 
     def _feed(
         self,
@@ -409,10 +476,14 @@ class Lane:
         values = [self._stored(v) for v in fields.values()]
         sql = f"UPDATE imports SET {', '.join(f'{k} = ?' for k in fields)} WHERE id = ?"  # noqa: S608
         if commit:
-            with self.transaction():
-                self.execute(sql, [*values, import_id])
+            # Progress comes while the main connection stages (in another thread, or in
+            # a COPY): it goes through a connection of its own, committed at once.
+            self._side_update(self._sql(sql), [*values, import_id])
         else:
             self.execute(sql, [*values, import_id])
+
+    def _side_update(self, sql: str, params: Sequence[Any]) -> None:
+        raise NotImplementedError
 
     def _stored(self, value: Any) -> Any:
         if isinstance(value, dt.datetime):
@@ -424,13 +495,26 @@ class Lane:
     _date_type = "INTEGER"
 
 
+def _stage_columns(kind: str, integer: str) -> str:
+    values = ", ".join(f"{v} {'TEXT' if v == 'currency' else integer}" for v in _VALUES[kind])
+    return (
+        f"id TEXT, distributor {integer}, location {integer}, sku {integer}, "
+        f"day {{day}}, {values}, wk TEXT, line INTEGER"
+    )
+
+
 class SqliteLane(Lane):
-    """The hub's SQLite file, in WAL mode with a busy timeout."""
+    """The hub's SQLite file, in WAL mode with a busy timeout; scratch tables in a file of
+    their own (no journal: it is thrown away), written by a second thread."""
+
+    scratch = "scratch."
 
     def __init__(self, path: Path, busy_timeout_s: float = 300) -> None:
         if not Path(path).exists():
             raise LaneError(f"no hub database at {path}")
-        conn = sqlite3.connect(path, timeout=busy_timeout_s, isolation_level=None)
+        conn = sqlite3.connect(
+            path, timeout=busy_timeout_s, isolation_level=None, check_same_thread=False
+        )
         conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_s * 1000)}")
         mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
         if str(mode).lower() != "wal":
@@ -441,6 +525,27 @@ class SqliteLane(Lane):
         conn.execute("PRAGMA cache_size = -65536")  # 64 MiB, whatever the file's size
         conn.execute("PRAGMA temp_store = FILE")
         super().__init__(conn)
+        self._path = Path(path)
+        self._busy_timeout_s = busy_timeout_s
+        self._folder: str | None = None
+        self._side: sqlite3.Connection | None = None
+
+    def _side_update(self, sql: str, params: Sequence[Any]) -> None:
+        if self._side is None:
+            self._side = sqlite3.connect(
+                self._path, timeout=self._busy_timeout_s, isolation_level=None
+            )
+            self._side.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout_s * 1000)}")
+        self._side.execute(sql, params)
+
+    def _monday(self, id_column: str) -> str:
+        return f"date(substr({id_column}, -10), 'weekday 0', '-6 days')"
+
+    def close(self) -> None:
+        self._drop_scratch()
+        if self._side is not None:
+            self._side.close()
+        super().close()
 
     def date(self, day: dt.date) -> int:
         return (day - _EPOCH.date()).days * 86_400_000
@@ -464,33 +569,80 @@ class SqliteLane(Lane):
         self.conn.execute("COMMIT")
 
     def _create_stage(self, kind: str) -> None:
-        values = ", ".join(f"{v} {'TEXT' if v == 'currency' else 'INTEGER'}" for v in _VALUES[kind])
-        self.conn.execute("DROP TABLE IF EXISTS temp.stage")
+        self._drop_scratch()
+        self._folder = tempfile.mkdtemp(prefix="tandem-lane-")
+        self.conn.execute("ATTACH DATABASE ? AS scratch", (str(Path(self._folder) / "s.db"),))
+        self.conn.execute("PRAGMA scratch.journal_mode = OFF")
+        self.conn.execute("PRAGMA scratch.synchronous = OFF")
+        self.conn.execute("PRAGMA scratch.cache_size = -32768")
+        columns = _stage_columns(kind, "INTEGER").format(day="INTEGER")
+        self.conn.execute(f"CREATE TABLE scratch.stage ({columns})")
+
+    def _scratch_table(self, name: str, select: str) -> None:
+        self.conn.execute(f"DROP TABLE IF EXISTS scratch.{name}")
+        self.conn.execute(f"CREATE TABLE scratch.{name} AS {select}")
+
+    def _last_lines(self, kind: str) -> str:
+        # A sorted copy into a keyed table: the later line of a key replaces the earlier
+        # one. About four times faster here than a window function over the stage.
+        columns = _stage_columns(kind, "INTEGER").format(day="INTEGER")
+        columns = columns.replace("id TEXT,", "id TEXT PRIMARY KEY,", 1)
+        self.conn.execute("DROP TABLE IF EXISTS scratch.keyed")
+        self.conn.execute(f"CREATE TABLE scratch.keyed ({columns}) WITHOUT ROWID")
         self.conn.execute(
-            f"CREATE TEMP TABLE stage (id TEXT PRIMARY KEY, distributor INTEGER, "
-            f"location INTEGER, sku INTEGER, day INTEGER, {values}, wk TEXT, line INTEGER) "
-            f"WITHOUT ROWID"
+            "INSERT OR REPLACE INTO scratch.keyed SELECT * FROM scratch.stage ORDER BY id, line"
         )
+        return "scratch.keyed"
+
+    def _drop_scratch(self) -> None:
+        if self._folder is None:
+            return
+        if self.conn.in_transaction:
+            self.conn.execute("ROLLBACK")
+        with contextlib.suppress(sqlite3.OperationalError):
+            self.conn.execute("DETACH DATABASE scratch")
+        shutil.rmtree(self._folder, ignore_errors=True)
+        self._folder = None
 
     def _stage_rows(self, kind: str, rows: Iterable[Sequence[Any]]) -> int:
+        """Rows are parsed in this thread and inserted by another: SQLite releases the
+        GIL while it works, so the two overlap. The queue bounds memory."""
         marks = ", ".join("?" for _ in range(len(_KEYS) + len(_VALUES[kind]) + 2))
-        sql = f"INSERT OR REPLACE INTO stage VALUES ({marks})"  # noqa: S608
+        sql = f"INSERT INTO scratch.stage VALUES ({marks})"  # noqa: S608
+        batches: queue.Queue[list[Sequence[Any]] | None] = queue.Queue(maxsize=4)
+        failed: list[BaseException] = []
+
+        def write() -> None:
+            while (batch := batches.get()) is not None:
+                if failed:
+                    continue
+                try:
+                    self.conn.execute("BEGIN")
+                    self.conn.executemany(sql, batch)
+                    self.conn.execute("COMMIT")
+                except BaseException as exc:  # handed to the producer below
+                    failed.append(exc)
+                    if self.conn.in_transaction:
+                        self.conn.execute("ROLLBACK")
+
+        writer = threading.Thread(target=write, name="lane-stage", daemon=True)
+        writer.start()
         taken = 0
-        iterator = iter(rows)
-        while batch := list(islice(iterator, _BATCH)):
-            self.conn.execute("BEGIN")
-            try:
-                self.conn.executemany(sql, batch)
-            except BaseException:
-                self.conn.execute("ROLLBACK")
-                raise
-            self.conn.execute("COMMIT")
-            taken += len(batch)
+        try:
+            iterator = iter(rows)
+            while not failed and (batch := list(islice(iterator, _BATCH))):
+                batches.put(batch)
+                taken += len(batch)
+        finally:
+            batches.put(None)
+            writer.join()
+        if failed:
+            raise failed[0]
         return taken
 
 
 class PostgresLane(Lane):
-    """A PostgreSQL hub database, staged through ``COPY``."""
+    """A PostgreSQL hub database, staged through ``COPY`` into temporary tables."""
 
     placeholder = "%s"
     differs = "IS DISTINCT FROM"
@@ -500,16 +652,41 @@ class PostgresLane(Lane):
         import psycopg  # only where PostgreSQL is configured
 
         conn = psycopg.connect(dsn, autocommit=True)
-        collation = conn.execute(
-            "SELECT datcollate FROM pg_database WHERE datname = current_database()"
-        ).fetchone()[0]
-        if collation not in ("C", "POSIX"):
+        # From PostgreSQL 15 the default collation may come from ICU ('i') or, from 17,
+        # the builtin provider ('b'): datcollate then keeps the template's 'C' while ICU
+        # sorts '~' below letters and digits. Only libc's C is byte order.
+        provider = "datlocprovider::text" if conn.info.server_version >= 150000 else "'c'"
+        collation, provider = conn.execute(
+            f"SELECT datcollate, {provider} FROM pg_database "  # noqa: S608 - fixed text
+            "WHERE datname = current_database()"
+        ).fetchone()
+        if provider != "c" or collation not in ("C", "POSIX"):
             conn.close()
+            how = "" if provider == "c" else f" from locale provider {provider!r}"
             raise LaneError(
-                f"the hub database's collation is {collation!r}; the bulk lane's key ranges "
-                "need byte order: create it with LC_COLLATE 'C' (see docs/ARCHITECTURE.md)"
+                f"the hub database's collation is {collation!r}{how}; the bulk lane's key "
+                "ranges need byte order: create it with LC_COLLATE 'C' and the libc locale "
+                "provider (see docs/ARCHITECTURE.md)"
             )
         super().__init__(conn)
+        self._dsn = dsn
+        self._scratch: list[str] = []
+        self._side: Any = None
+
+    def _side_update(self, sql: str, params: Sequence[Any]) -> None:
+        import psycopg
+
+        if self._side is None:
+            self._side = psycopg.connect(self._dsn, autocommit=True)
+        self._side.execute(sql, params)
+
+    def _monday(self, id_column: str) -> str:
+        return f"to_char(date_trunc('week', right({id_column}, 10)::date), 'YYYY-MM-DD')"
+
+    def close(self) -> None:
+        if self._side is not None:
+            self._side.close()
+        super().close()
 
     def date(self, day: dt.date) -> dt.date:
         return day
@@ -526,12 +703,25 @@ class PostgresLane(Lane):
             yield
 
     def _create_stage(self, kind: str) -> None:
-        values = ", ".join(f"{v} {'TEXT' if v == 'currency' else 'BIGINT'}" for v in _VALUES[kind])
-        self.execute("DROP TABLE IF EXISTS stage")
-        self.execute(
-            f"CREATE TEMP TABLE stage (id TEXT, distributor INTEGER, location INTEGER, "
-            f"sku INTEGER, day DATE, {values}, wk TEXT, line INTEGER)"
-        )
+        self._drop_scratch()
+        columns = _stage_columns(kind, "BIGINT").format(day="DATE")
+        self.execute(f"CREATE TEMP TABLE stage ({columns})")
+        self._scratch.append("stage")
+
+    def _scratch_table(self, name: str, select: str) -> None:
+        self.execute(f"DROP TABLE IF EXISTS {name}")
+        self.execute(f"CREATE TEMP TABLE {name} AS {select}")
+        self.execute(f"ANALYZE {name}")
+        self._scratch.append(name)
+
+    def _last_lines(self, kind: str) -> str:
+        return "(SELECT DISTINCT ON (id) * FROM stage ORDER BY id, line DESC)"
+
+    def _drop_scratch(self) -> None:
+        for name in ("weeks", *reversed(self._scratch)):
+            with contextlib.suppress(Exception):
+                self.execute(f"DROP TABLE IF EXISTS {name}")
+        self._scratch = []
 
     def _stage_rows(self, kind: str, rows: Iterable[Sequence[Any]]) -> int:
         names = ", ".join([*_KEYS, *_VALUES[kind], "wk", "line"])
@@ -540,14 +730,8 @@ class PostgresLane(Lane):
             for row in rows:
                 copy.write_row(row)
                 taken += 1
-        return taken
-
-    def merge(self, **kwargs: Any) -> Merged:
-        # COPY keeps every line; the last line of a key wins, as on SQLite.
-        self.execute("DELETE FROM stage a USING stage b WHERE a.id = b.id AND a.line < b.line")
-        self.execute("CREATE INDEX ON stage (id)")
         self.execute("ANALYZE stage")
-        return super().merge(**kwargs)
+        return taken
 
 
 def parse_target(url: str) -> tuple[str, str]:

@@ -27,8 +27,6 @@ from directus.bulk import Lane, Lookups, iso_week
 from domain.gs1 import gtin_problem
 from domain.ingest import (
     FileError,
-    PosLine,
-    StockLine,
     minor_exponent,
     parse_currency,
     parse_day,
@@ -77,6 +75,7 @@ class _Rejects:
     def __init__(self, path: Path | None) -> None:
         self.path = path
         self.count = 0
+        self.early = 0  # rejected by the reader (wrong number of cells): not validated
         self._handle: Any = None
         self._writer: Any = None
 
@@ -91,6 +90,10 @@ class _Rejects:
             self._writer.writerow(["line", "field", "reason"])
         self._writer.writerow([line, field, reason])
 
+    def add_early(self, line: int, field: str, reason: str) -> None:
+        self.early += 1
+        self.add(line, field, reason)
+
     def close(self) -> Path | None:
         if self._handle is not None:
             self._handle.close()
@@ -98,168 +101,240 @@ class _Rejects:
         return None
 
 
+class Bad:
+    """Why a value was refused: the field it names and the reason."""
+
+    __slots__ = ("field", "reason")
+
+    def __init__(self, field: str, reason: str) -> None:
+        self.field = field
+        self.reason = reason
+
+
 class _Resolver:
-    """A distributor's codes to hub ids, and delivered dates to stored ones (cached)."""
+    """A distributor's codes to hub ids (as text: the staging table stores them as
+    integers), and delivered dates to stored ones. Every answer is cached, refusals too,
+    so the hot loop is one dictionary lookup per field."""
+
+    MAX_CACHED = 200_000
 
     def __init__(self, lookups: Lookups, lane: Lane, date_format: str) -> None:
         self.lk = lookups
         self.lane = lane
         self.date_format = date_format
-        self.days: dict[str, tuple[Any, str, str] | str] = {}
-        self.currencies: dict[str, str] = {}
+        self.items: dict[str, str | Bad] = {}
+        self.stores: dict[str, str | Bad] = {}
+        self.days: dict[str, tuple[Any, str, str] | Bad] = {}
+        self.currencies: dict[str, str | Bad] = {}
 
-    def sku(self, item: str, gtin: str) -> int | str:
-        """The SKU id, or why not (str)."""
+    def _keep(self, cache: dict[str, Any], key: str, value: Any) -> Any:
+        if len(cache) < self.MAX_CACHED:
+            cache[key] = value
+        return value
+
+    def sku(self, item: str, gtin: str) -> str | Bad:
+        """The SKU id, or why not. Cached by item code, or by GTIN (``\0`` first) when
+        the row has only that."""
+        if not gtin:
+            return self._keep(self.items, item, self._sku(item, gtin))
+        if not item:
+            return self._keep(self.items, "\0" + gtin, self._sku(item, gtin))
+        return self._sku(item, gtin)
+
+    def _sku(self, item: str, gtin: str) -> str | Bad:
         if item:
-            found = self.lk.items.get(item) or self.lk.items.get(item.strip())
+            found = self.lk.items.get(item.strip())
             if found:
-                return found
+                return str(found)
             if not gtin:
-                return f"item: unknown item code {item.strip()!r}"
+                return Bad("item", f"unknown item code {item.strip()!r}")
         if gtin:
             digits = gtin.strip()
             problem = gtin_problem(digits)
             if problem:
-                return f"gtin: {problem}"
+                return Bad("gtin", problem)
             found = self.lk.gtins.get(digits.zfill(14))
             if found:
-                return found
-            return f"gtin: {digits} is not a SKU of a supplier this distributor trades with"
-        return "item: no item code or GTIN"
+                return str(found)
+            return Bad("gtin", f"{digits} is not a SKU of a supplier this distributor trades with")
+        return Bad("item", "no item code or GTIN")
 
-    def place(self, store: str, gln: str) -> int | str:
+    def place(self, store: str, gln: str) -> str | Bad:
+        """The location id, or why not; cached like :meth:`sku`."""
+        if not gln:
+            return self._keep(self.stores, store, self._place(store, gln))
+        if not store:
+            return self._keep(self.stores, "\0" + gln, self._place(store, gln))
+        return self._place(store, gln)
+
+    def _place(self, store: str, gln: str) -> str | Bad:
         if store:
-            found = self.lk.stores.get(store) or self.lk.stores.get(store.strip())
+            found = self.lk.stores.get(store.strip())
             if found:
-                return found
+                return str(found)
             if not gln:
-                return f"store: unknown store code {store.strip()!r}"
+                return Bad("store", f"unknown store code {store.strip()!r}")
         if gln:
             found = self.lk.glns.get(gln.strip())
             if found:
-                return found
-            return f"gln: unknown store GLN {gln.strip()!r}"
-        return "store: no store code or GLN"
+                return str(found)
+            return Bad("gln", f"unknown store GLN {gln.strip()!r}")
+        return Bad("store", "no store code or GLN")
 
-    def day(self, text: str) -> tuple[Any, str, str] | str:
-        """(stored day, ISO day, ISO week's Monday) or why not (str)."""
-        found = self.days.get(text)
-        if found is None:
-            try:
-                day = parse_day(text, self.date_format)
+    def day(self, text: str) -> tuple[Any, str, str] | Bad:
+        """(stored day, ISO day, ISO week's Monday), or why not."""
+        try:
+            day = parse_day(text, self.date_format)
+        except ValueError:
+            try:  # ISO is always understood, whatever the feed's format
+                day = dt.date.fromisoformat(text.strip())
             except ValueError:
-                try:  # ISO is always understood, whatever the feed's format
-                    day = dt.date.fromisoformat(text.strip())
-                except ValueError:
-                    day = None
-            if day is None:
-                found = f"day: {text!r} is not a date ({self.date_format})"
-            else:
-                found = (self.lane.date(day), day.isoformat(), iso_week(day).start.isoformat())
-            if len(self.days) < 100_000:
-                self.days[text] = found
-        return found
+                day = None
+        if day is None:
+            found: tuple[Any, str, str] | Bad = Bad(
+                "day", f"{text!r} is not a date ({self.date_format})"
+            )
+        else:
+            found = (self.lane.date(day), day.isoformat(), iso_week(day).start.isoformat())
+        return self._keep(self.days, text, found)
 
-    def currency(self, text: str) -> str:
-        found = self.currencies.get(text)
-        if found is None:
-            try:
-                found = parse_currency(text, self.lk.currency)
-            except ValueError as exc:
-                raise ValueError(str(exc)) from None
-            self.currencies[text] = found
-        return found
+    def currency(self, text: str) -> str | Bad:
+        try:
+            found: str | Bad = parse_currency(text, self.lk.currency)
+        except ValueError as exc:
+            found = Bad("currency", str(exc))
+        return self._keep(self.currencies, text, found)
 
 
-def _minor(text: str, currency: str) -> int:
-    """Money in major units as minor units: plain forms fast, every other form exactly."""
+def _units(text: str, field: str) -> int | Bad:
+    if "_" not in text:  # int() would read "1_0" as 10
+        try:
+            return int(text)
+        except ValueError:
+            pass
+    try:
+        return parse_units(text, field)
+    except ValueError as exc:
+        return Bad(field, str(exc))
+
+
+def _minor(text: str, currency: str) -> int | Bad:
+    """Money in major units as minor units: the plain forms fast, every other one exactly
+    (or refused: more decimals than the currency has are never rounded away)."""
     exponent = minor_exponent(currency)
-    whole, dot, frac = text.partition(".")
-    if whole.lstrip("-").isdigit() and len(frac) <= exponent and (not frac or frac.isdigit()):
-        return int(whole + frac.ljust(exponent, "0")) if dot else int(whole) * 10**exponent
-    return parse_money(text, currency)
+    if "_" not in text:
+        dot = text.find(".")
+        try:
+            if dot < 0:
+                return int(text) * 10**exponent
+            if len(text) - dot - 1 == exponent and text[dot + 1 :].isdigit():
+                return int(text[:dot] + text[dot + 1 :])
+        except ValueError:
+            pass
+    try:
+        return parse_money(text, currency)
+    except ValueError as exc:
+        return Bad("net_sales", str(exc))
+
+
+Report = Callable[[int], None]
 
 
 def _pos(
-    lines: Iterable[PosLine],
+    lines: Iterable[tuple[Any, ...]],
     distributor: int,
     res: _Resolver,
-    rejects: _Rejects,
-    counter: list[int],
+    reject: Callable[[int, str, str], None],
+    report: Report,
+    every: int,
 ) -> Iterator[tuple[Any, ...]]:
-    sku_of, place_of, day_of, currency_of = res.sku, res.place, res.day, res.currency
-    reject = rejects.add
+    """Good rows as staged tuples; bad ones to ``reject``. The hot loop of an import."""
+    items, stores, days, currencies = res.items, res.stores, res.days, res.currencies
+    prefix = f"{distributor}:"
+    default = res.lk.currency
+    n = 0
+    next_report = every
     for line, item, gtin, store, gln, day, units, net, cur in lines:
-        counter[0] += 1
-        sku = sku_of(item, gtin)
-        if type(sku) is str:
-            field, _, reason = sku.partition(": ")
-            reject(line, field, reason)
+        n += 1
+        if n >= next_report:
+            report(n)
+            next_report += every
+        sku = items.get(item if not gtin else "\0" + gtin if not item else None) or res.sku(
+            item, gtin
+        )
+        if type(sku) is Bad:
+            reject(line, sku.field, sku.reason)
             continue
-        loc = place_of(store, gln)
-        if type(loc) is str:
-            field, _, reason = loc.partition(": ")
-            reject(line, field, reason)
+        loc = stores.get(store if not gln else "\0" + gln if not store else None) or res.place(
+            store, gln
+        )
+        if type(loc) is Bad:
+            reject(line, loc.field, loc.reason)
             continue
-        when = day_of(day)
-        if type(when) is str:
-            reject(line, "day", when.partition(": ")[2])
+        when = days.get(day) or res.day(day)
+        if type(when) is Bad:
+            reject(line, when.field, when.reason)
             continue
-        try:
-            n = int(units)
-        except ValueError:
-            try:
-                n = parse_units(units)
-            except ValueError as exc:
-                reject(line, "units", str(exc))
-                continue
-        try:
-            currency = currency_of(cur) if cur else res.lk.currency
-            minor = _minor(net, currency) if net else 0
-        except ValueError as exc:
-            field = "currency" if str(exc).startswith("currency") else "net_sales"
-            reject(line, field, str(exc))
+        count = _units(units, "units")
+        if type(count) is Bad:
+            reject(line, count.field, count.reason)
+            continue
+        currency = (currencies.get(cur) or res.currency(cur)) if cur else default
+        if type(currency) is Bad:
+            reject(line, currency.field, currency.reason)
+            continue
+        minor = _minor(net, currency) if net else 0  # type: ignore[arg-type]
+        if type(minor) is Bad:
+            reject(line, minor.field, minor.reason)
             continue
         stored, iso, wk = when  # type: ignore[misc]
-        yield (f"{distributor}:{loc}:{sku}:{iso}", distributor, loc, sku, stored, n, minor,
+        yield (f"{prefix}{loc}:{sku}:{iso}", distributor, loc, sku, stored, count, minor,
                currency, wk, line)  # fmt: skip
+    report(n)
 
 
 def _inventory(
-    lines: Iterable[StockLine],
+    lines: Iterable[tuple[Any, ...]],
     distributor: int,
     res: _Resolver,
-    rejects: _Rejects,
-    counter: list[int],
+    reject: Callable[[int, str, str], None],
+    report: Report,
+    every: int,
 ) -> Iterator[tuple[Any, ...]]:
-    reject = rejects.add
+    n = 0
+    next_report = every
     for line, item, gtin, store, gln, day, on_hand, in_transit, on_order in lines:
-        counter[0] += 1
-        sku = res.sku(item, gtin)
-        if type(sku) is str:
-            field, _, reason = sku.partition(": ")
-            reject(line, field, reason)
+        n += 1
+        if n >= next_report:
+            report(n)
+            next_report += every
+        sku = res.items.get(item if not gtin else "\0" + gtin if not item else None)
+        sku = sku or res.sku(item, gtin)
+        if type(sku) is Bad:
+            reject(line, sku.field, sku.reason)
             continue
-        loc = res.place(store, gln)
-        if type(loc) is str:
-            field, _, reason = loc.partition(": ")
-            reject(line, field, reason)
+        loc = res.stores.get(store if not gln else "\0" + gln if not store else None)
+        loc = loc or res.place(store, gln)
+        if type(loc) is Bad:
+            reject(line, loc.field, loc.reason)
             continue
-        when = res.day(day)
-        if type(when) is str:
-            reject(line, "day", when.partition(": ")[2])
+        when = res.days.get(day) or res.day(day)
+        if type(when) is Bad:
+            reject(line, when.field, when.reason)
             continue
-        try:
-            values = [
-                parse_units(on_hand, "on_hand"),
-                parse_units(in_transit, "in_transit") if in_transit.strip() else 0,
-                parse_units(on_order, "on_order") if on_order.strip() else 0,
-            ]
-        except ValueError as exc:
-            reject(line, str(exc).split(" ", 1)[0], str(exc))
+        values = [
+            _units(on_hand, "on_hand"),
+            _units(in_transit, "in_transit") if in_transit.strip() else 0,
+            _units(on_order, "on_order") if on_order.strip() else 0,
+        ]
+        bad = next((v for v in values if type(v) is Bad), None)
+        if bad is not None:
+            reject(line, bad.field, bad.reason)  # type: ignore[union-attr]
             continue
         stored, iso, wk = when  # type: ignore[misc]
-        yield (f"{distributor}:{loc}:{sku}:{iso}", distributor, loc, sku, stored, *values, wk, line)
+        yield (f"{distributor}:{loc}:{sku}:{iso}", distributor, loc, sku, stored, *values, wk,
+               line)  # fmt: skip
+    report(n)
 
 
 def run_import(
@@ -280,7 +355,23 @@ def run_import(
     now = dt.datetime.now(dt.UTC)
     mapping = mapping or ColumnMap()
     rejects = _Rejects(rejects_path)
-    counter = [0]
+    read_so_far = [0]
+
+    def report(n: int) -> None:
+        read_so_far[0] = n
+        state = Progress(n + rejects.early, rejects.count, time.monotonic() - started)
+        if import_id is not None:
+            lane.update_import(
+                import_id,
+                {
+                    "rows_read": state.rows_read,
+                    "rows_rejected": state.rows_rejected,
+                    "rows_per_s": state.rows_per_s,
+                },
+            )
+        if progress:
+            progress(state)
+
     if import_id is not None:
         lane.update_import(import_id, {"status": "running", "started_at": now})
     try:
@@ -289,29 +380,9 @@ def run_import(
             lane.update_import(import_id, {"format": found})
         lookups = lane.lookups(distributor)
         res = _Resolver(lookups, lane, mapping.date_format)
-        lines = read(source, found, kind, mapping)
-        rows = (_pos if kind == "pos" else _inventory)(lines, distributor, res, rejects, counter)
-
-        def reporting(rows: Iterator[tuple[Any, ...]]) -> Iterator[tuple[Any, ...]]:
-            next_report = PROGRESS_EVERY
-            for row in rows:
-                yield row
-                if counter[0] >= next_report:
-                    next_report = counter[0] + PROGRESS_EVERY
-                    state = Progress(counter[0], rejects.count, time.monotonic() - started)
-                    if import_id is not None:
-                        lane.update_import(
-                            import_id,
-                            {
-                                "rows_read": state.rows_read,
-                                "rows_rejected": state.rows_rejected,
-                                "rows_per_s": state.rows_per_s,
-                            },
-                        )
-                    if progress:
-                        progress(state)
-
-        lane.stage(kind, reporting(rows))
+        lines = read(source, found, kind, mapping, rejects.add_early)
+        validate = _pos if kind == "pos" else _inventory
+        lane.stage(kind, validate(lines, distributor, res, rejects.add, report, PROGRESS_EVERY))
     except FileError as exc:
         lane.discard()
         path = rejects.close()
@@ -333,6 +404,7 @@ def run_import(
         lane.discard()
         rejects.close()
         raise
+    rows_read = read_so_far[0] + rejects.early
     path = rejects.close()
     seconds = time.monotonic() - started
     merged = lane.merge(
@@ -340,20 +412,20 @@ def run_import(
         received_at=now,
         finish={
             "status": "done",
-            "rows_read": counter[0],
+            "rows_read": rows_read,
             "rows_rejected": rejects.count,
-            "rows_per_s": int(counter[0] / seconds) if seconds > 0 else 0,
+            "rows_per_s": int(rows_read / seconds) if seconds > 0 else 0,
             "finished_at": dt.datetime.now(dt.UTC),
             "rejects": path.name if path else None,
         },
     )
     seconds = time.monotonic() - started
     if progress:
-        progress(Progress(counter[0], rejects.count, seconds))
+        progress(Progress(rows_read, rejects.count, seconds))
     return ImportResult(
         import_id,
         found,
-        counter[0],
+        rows_read,
         rejects.count,
         merged.new,
         merged.changed,

@@ -417,11 +417,6 @@ def test_a_database_not_in_byte_order_collation_is_refused(pg: PgCluster) -> Non
         open_lane(url)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="PostgresLane checks only datcollate; an ICU database (PostgreSQL 15+) keeps "
-    "datcollate 'C' but sorts ':…USD' after ':~', breaking the rollups' key ranges",
-)
 def test_an_icu_database_is_refused(pg: PgCluster) -> None:
     import psycopg
 

@@ -402,3 +402,63 @@ def test_a_file_that_is_not_a_workbook_is_refused(hub, world, tmp_path):
     path.write_bytes(b"PK\x03\x04 this is not really a zip")
     with pytest.raises(FileError, match="not a readable XLSX"):
         world.run(path)
+
+
+def _rollups(hub, distributor: int) -> dict[str, set]:
+    conn = sqlite3.connect(hub.db_path)
+    try:
+        return {
+            table: set(
+                conn.execute(
+                    f"SELECT id, week_start, week_end, iso_week, currency, units, "  # noqa: S608
+                    f"net_sales_minor, days{extra} FROM {table} WHERE distributor = ?",
+                    (distributor,),
+                )
+            )
+            for table, extra in (("pos_week_location", ""), ("pos_week_distributor", ", locations"))
+        }
+    finally:
+        conn.close()
+
+
+def test_rollups_kept_by_difference_equal_a_rebuild_from_the_rows(hub, world, write_csv):
+    world.run(write_csv(POS))
+    # a restatement that changes values, a currency, adds a day and sends a return
+    world.run(
+        write_csv(
+            "item,store,date,units,net_sales,currency\n"
+            "A1,S1,2026-03-02,5,12.50,USD\n"
+            "A1,S1,2026-03-03,2,5.00,EUR\n"
+            "A2,S2,2026-03-10,-3,-7.50,USD\n"
+            "A2,S2,2026-03-09,0,0,USD\n",
+            "restated.csv",
+        )
+    )
+    kept = _rollups(hub, world.d)
+    assert any(row[4] == "EUR" for row in kept["pos_week_location"])
+    with open_lane(world.url) as lane:
+        rebuilt = lane.rebuild_rollups(world.d)
+    assert rebuilt == len(kept["pos_week_location"])
+    assert _rollups(hub, world.d) == kept
+    # and both equal the sums of the daily rows
+    sums: dict[tuple, list[int]] = {}
+    for key, (_day, units, money, currency) in _raw(hub, world.d).items():
+        d, loc, sku, iso = key.split(":")
+        monday = dt.date.fromisoformat(iso) - dt.timedelta(
+            days=dt.date.fromisoformat(iso).weekday()
+        )
+        bucket = sums.setdefault((d, sku, monday.isoformat(), loc, currency), [0, 0, 0])
+        bucket[0] += units
+        bucket[1] += money
+        bucket[2] += 1
+    assert {(":".join(k), *v) for k, v in sums.items()} == {
+        (row[0], row[5], row[6], row[7]) for row in kept["pos_week_location"]
+    }
+
+
+def test_a_key_delivered_twice_keeps_its_last_line(hub, world, write_csv):
+    text = POS + "A1,S1,2026-03-02,9,22.50\n"
+    result = world.run(write_csv(text))
+    assert (result.rows_read, result.new) == (6, 5)
+    s1, a1 = world.stores[0]["id"], world.skus[0]["id"]
+    assert _raw(hub, world.d)[f"{world.d}:{s1}:{a1}:2026-03-02"][1:3] == (9, 2250)
