@@ -12,6 +12,8 @@
 - ``feeds``: freshness per distributor and data kind (data through, last received).
 - ``column_mappings``: each distributor's columns and date format, saved for next time.
 
+Distributors lose REST writes on ``pos_sales``: the bulk lane is its only writer.
+
 Who sees what is in :mod:`domain.sharing` (rollups are shared like the raw rows, by
 whole weeks) and below (a distributor its own imports, feeds and mappings).
 """
@@ -29,6 +31,7 @@ from migrations.schema import (
     ensure_policy,
     field,
     int_pk,
+    remove_permission,
     required,
     string_pk,
 )
@@ -147,6 +150,10 @@ def upgrade(hub: HubClient) -> None:
         ensure_m2o(hub, collection, name, related, one_field=alias, nullable=nullable)
 
     distributor = ensure_policy(hub, DISTRIBUTOR)
+    # POS rows are written only by the bulk lane, which keeps the rollups by difference:
+    # a row written through REST would not be in them. (Distributors still read theirs.)
+    for action in ("create", "update", "delete"):
+        remove_permission(hub, distributor, "pos_sales", action)
     for collection in ("pos_week_location", "pos_week_distributor", "imports", "feeds"):
         ensure_permission(hub, distributor, collection, "read", permissions=OWN)
     # An upload is recorded as the user's own import; the bulk lane does the rest.

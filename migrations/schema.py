@@ -224,6 +224,21 @@ def ensure_permission(
         hub.patch(f"/permissions/{row['id']}", changes)
 
 
+def remove_permission(hub: HubClient, policy: str, collection: str, action: str) -> None:
+    """No permission row for (policy, collection, action): deleted if there is one."""
+    row = _find_one(
+        hub,
+        "/permissions",
+        {
+            "policy": {"_eq": policy},
+            "collection": {"_eq": collection},
+            "action": {"_eq": action},
+        },
+    )
+    if row is not None:
+        hub.delete(f"/permissions/{row['id']}")
+
+
 def ensure_service_user(hub: HubClient, email: str, role: str, **attrs: Any) -> str:
     """A user with no password, for a static token only. Returns its id."""
     return _ensure_row(hub, "/users", "email", email, {"role": role, "status": "active", **attrs})

@@ -588,7 +588,6 @@ UPDATES: dict[str, dict[str, dict[str, Any]]] = {
         "invoices": {"status": "open"},
         "sku_codes": {"item_code": None},
         "locations": {"region": "east"},
-        "pos_sales": {"units": 2},
         "inventory_positions": {"on_hand": 9},
         "forecasts": {"forecast_units": 5},
     },
@@ -623,6 +622,20 @@ def test_each_role_makes_the_updates_its_rules_allow_on_its_own_rows(
     clients[who].update_item(collection, row.id, change)
     after = world.admin.read_item(collection, row.id)
     assert {k: after[k] for k in change} == change
+
+
+@pytest.mark.parametrize("who", DISTRIBUTORS)
+def test_pos_rows_are_written_only_by_the_bulk_lane(world, clients, who):
+    """Rollups are kept by difference as the lane writes rows: a distributor may read its
+    POS rows through the hub but not create, change or delete them there."""
+    row = own_row(world, who, "pos_sales")
+    item = world.admin.read_item("pos_sales", row.id)
+    assert clients[who].read_item("pos_sales", row.id)["units"] == item["units"]
+    assert not attempt(lambda: clients[who].update_item("pos_sales", row.id, {"units": 99}))
+    assert not attempt(lambda: clients[who].delete_items("pos_sales", [row.id]))
+    copy = {**item, "id": f"{item['id']}-copy", "day": "2026-02-01"}
+    assert not attempt(lambda: clients[who].create_item("pos_sales", copy))
+    assert world.admin.read_item("pos_sales", row.id)["units"] == item["units"]
 
 
 def test_an_order_and_its_lines_are_one_hub_transaction(world, clients):
