@@ -47,12 +47,10 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import queue
 import re
 import shutil
 import sqlite3
 import tempfile
-import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -504,17 +502,16 @@ def _stage_columns(kind: str, integer: str) -> str:
 
 
 class SqliteLane(Lane):
-    """The hub's SQLite file, in WAL mode with a busy timeout; scratch tables in a file of
-    their own (no journal: it is thrown away), written by a second thread."""
+    """The hub's SQLite file, in WAL mode with a busy timeout; scratch tables in files of
+    their own (no journal: they are thrown away), which other processes may write too
+    (:meth:`stage_file`, :meth:`adopt`)."""
 
     scratch = "scratch."
 
     def __init__(self, path: Path, busy_timeout_s: float = 300) -> None:
         if not Path(path).exists():
             raise LaneError(f"no hub database at {path}")
-        conn = sqlite3.connect(
-            path, timeout=busy_timeout_s, isolation_level=None, check_same_thread=False
-        )
+        conn = sqlite3.connect(path, timeout=busy_timeout_s, isolation_level=None)
         conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_s * 1000)}")
         mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
         if str(mode).lower() != "wal":
@@ -528,6 +525,7 @@ class SqliteLane(Lane):
         self._path = Path(path)
         self._busy_timeout_s = busy_timeout_s
         self._folder: str | None = None
+        self._parts: list[str] = []
         self._side: sqlite3.Connection | None = None
 
     def _side_update(self, sql: str, params: Sequence[Any]) -> None:
@@ -548,7 +546,7 @@ class SqliteLane(Lane):
         super().close()
 
     def date(self, day: dt.date) -> int:
-        return (day - _EPOCH.date()).days * 86_400_000
+        return sqlite_date(day)
 
     def timestamp(self, moment: dt.datetime) -> int:
         return storage_value(moment)
@@ -571,12 +569,28 @@ class SqliteLane(Lane):
     def _create_stage(self, kind: str) -> None:
         self._drop_scratch()
         self._folder = tempfile.mkdtemp(prefix="tandem-lane-")
-        self.conn.execute("ATTACH DATABASE ? AS scratch", (str(Path(self._folder) / "s.db"),))
+        path = Path(self._folder) / "stage.db"
+        open_stage_file(path, kind).close()
+        self.conn.execute("ATTACH DATABASE ? AS scratch", (str(path),))
         self.conn.execute("PRAGMA scratch.journal_mode = OFF")
         self.conn.execute("PRAGMA scratch.synchronous = OFF")
         self.conn.execute("PRAGMA scratch.cache_size = -32768")
-        columns = _stage_columns(kind, "INTEGER").format(day="INTEGER")
-        self.conn.execute(f"CREATE TABLE scratch.stage ({columns})")
+        self._parts: list[str] = []
+
+    def stage_file(self, kind: str, name: str) -> Path:
+        """Where another process may write staged rows (:func:`open_stage_file`) for this
+        import; :meth:`adopt` them once written."""
+        if self._staged is None:
+            self.stage(kind, ())
+        assert self._folder is not None
+        return Path(self._folder) / f"{name}.db"
+
+    def adopt(self, paths: Sequence[Path]) -> None:
+        """Merge will read the staged rows in these files too."""
+        for path in paths:
+            alias = f"part{len(self._parts)}"
+            self.conn.execute(f"ATTACH DATABASE ? AS {alias}", (str(path),))
+            self._parts.append(alias)
 
     def _scratch_table(self, name: str, select: str) -> None:
         self.conn.execute(f"DROP TABLE IF EXISTS scratch.{name}")
@@ -587,10 +601,14 @@ class SqliteLane(Lane):
         # one. About four times faster here than a window function over the stage.
         columns = _stage_columns(kind, "INTEGER").format(day="INTEGER")
         columns = columns.replace("id TEXT,", "id TEXT PRIMARY KEY,", 1)
+        sources = " UNION ALL ".join(
+            f"SELECT * FROM {alias}.stage"  # noqa: S608 - our own aliases
+            for alias in ("scratch", *self._parts)
+        )
         self.conn.execute("DROP TABLE IF EXISTS scratch.keyed")
         self.conn.execute(f"CREATE TABLE scratch.keyed ({columns}) WITHOUT ROWID")
         self.conn.execute(
-            "INSERT OR REPLACE INTO scratch.keyed SELECT * FROM scratch.stage ORDER BY id, line"
+            f"INSERT OR REPLACE INTO scratch.keyed SELECT * FROM ({sources}) ORDER BY id, line"  # noqa: S608
         )
         return "scratch.keyed"
 
@@ -599,46 +617,50 @@ class SqliteLane(Lane):
             return
         if self.conn.in_transaction:
             self.conn.execute("ROLLBACK")
-        with contextlib.suppress(sqlite3.OperationalError):
-            self.conn.execute("DETACH DATABASE scratch")
+        for alias in ("scratch", *self._parts):
+            with contextlib.suppress(sqlite3.OperationalError):
+                self.conn.execute(f"DETACH DATABASE {alias}")
         shutil.rmtree(self._folder, ignore_errors=True)
         self._folder = None
+        self._parts = []
 
     def _stage_rows(self, kind: str, rows: Iterable[Sequence[Any]]) -> int:
-        """Rows are parsed in this thread and inserted by another: SQLite releases the
-        GIL while it works, so the two overlap. The queue bounds memory."""
-        marks = ", ".join("?" for _ in range(len(_KEYS) + len(_VALUES[kind]) + 2))
-        sql = f"INSERT INTO scratch.stage VALUES ({marks})"  # noqa: S608
-        batches: queue.Queue[list[Sequence[Any]] | None] = queue.Queue(maxsize=4)
-        failed: list[BaseException] = []
+        return stage_into(self.conn, kind, rows, "scratch.stage")
 
-        def write() -> None:
-            while (batch := batches.get()) is not None:
-                if failed:
-                    continue
-                try:
-                    self.conn.execute("BEGIN")
-                    self.conn.executemany(sql, batch)
-                    self.conn.execute("COMMIT")
-                except BaseException as exc:  # handed to the producer below
-                    failed.append(exc)
-                    if self.conn.in_transaction:
-                        self.conn.execute("ROLLBACK")
 
-        writer = threading.Thread(target=write, name="lane-stage", daemon=True)
-        writer.start()
-        taken = 0
+def sqlite_date(day: dt.date) -> int:
+    """A ``date`` as Directus stores it on SQLite: epoch milliseconds at UTC midnight."""
+    return (day - _EPOCH.date()).days * 86_400_000
+
+
+def open_stage_file(path: Path, kind: str) -> sqlite3.Connection:
+    """A scratch SQLite file with an empty stage table, for :func:`stage_into`."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA journal_mode = OFF")
+    conn.execute("PRAGMA synchronous = OFF")
+    columns = _stage_columns(kind, "INTEGER").format(day="INTEGER")
+    conn.execute(f"CREATE TABLE IF NOT EXISTS stage ({columns})")
+    return conn
+
+
+def stage_into(
+    conn: sqlite3.Connection, kind: str, rows: Iterable[Sequence[Any]], table: str = "stage"
+) -> int:
+    """Insert staged rows in 20k-row transactions; returns how many."""
+    marks = ", ".join("?" for _ in range(len(_KEYS) + len(_VALUES[kind]) + 2))
+    sql = f"INSERT INTO {table} VALUES ({marks})"  # noqa: S608
+    taken = 0
+    iterator = iter(rows)
+    while batch := list(islice(iterator, _BATCH)):
+        conn.execute("BEGIN")
         try:
-            iterator = iter(rows)
-            while not failed and (batch := list(islice(iterator, _BATCH))):
-                batches.put(batch)
-                taken += len(batch)
-        finally:
-            batches.put(None)
-            writer.join()
-        if failed:
-            raise failed[0]
-        return taken
+            conn.executemany(sql, batch)
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+        taken += len(batch)
+    return taken
 
 
 class PostgresLane(Lane):

@@ -14,26 +14,20 @@ staging table, rejects stream into the rejects file.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import logging
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from directus.bulk import Lane, Lookups, iso_week
-from domain.gs1 import gtin_problem
+from directus.bulk import Lane, Lookups, SqliteLane
 from domain.ingest import (
     FileError,
-    minor_exponent,
-    parse_currency,
-    parse_day,
-    parse_money,
-    parse_units,
 )
+from ingest import parallel
 from ingest.readers import ColumnMap, check_format, read
+from ingest.validate import Rejects, Resolver, validator
 
 log = logging.getLogger(__name__)
 PROGRESS_EVERY = 50_000
@@ -69,272 +63,38 @@ class ImportResult:
         return int(self.rows_read / self.seconds) if self.seconds > 0 else 0
 
 
-class _Rejects:
-    """The rejects file, written as rows come (``line,field,reason``)."""
-
-    def __init__(self, path: Path | None) -> None:
-        self.path = path
-        self.count = 0
-        self.early = 0  # rejected by the reader (wrong number of cells): not validated
-        self._handle: Any = None
-        self._writer: Any = None
-
-    def add(self, line: int, field: str, reason: str) -> None:
-        self.count += 1
-        if self.path is None:
-            return
-        if self._writer is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._handle = open(self.path, "w", newline="", encoding="utf-8")  # noqa: SIM115
-            self._writer = csv.writer(self._handle)
-            self._writer.writerow(["line", "field", "reason"])
-        self._writer.writerow([line, field, reason])
-
-    def add_early(self, line: int, field: str, reason: str) -> None:
-        self.early += 1
-        self.add(line, field, reason)
-
-    def close(self) -> Path | None:
-        if self._handle is not None:
-            self._handle.close()
-            return self.path
-        return None
-
-
-class Bad:
-    """Why a value was refused: the field it names and the reason."""
-
-    __slots__ = ("field", "reason")
-
-    def __init__(self, field: str, reason: str) -> None:
-        self.field = field
-        self.reason = reason
-
-
-class _Resolver:
-    """A distributor's codes to hub ids (as text: the staging table stores them as
-    integers), and delivered dates to stored ones. Every answer is cached, refusals too,
-    so the hot loop is one dictionary lookup per field."""
-
-    MAX_CACHED = 200_000
-
-    def __init__(self, lookups: Lookups, lane: Lane, date_format: str) -> None:
-        self.lk = lookups
-        self.lane = lane
-        self.date_format = date_format
-        self.items: dict[str, str | Bad] = {}
-        self.stores: dict[str, str | Bad] = {}
-        self.days: dict[str, tuple[Any, str, str] | Bad] = {}
-        self.currencies: dict[str, str | Bad] = {}
-
-    def _keep(self, cache: dict[str, Any], key: str, value: Any) -> Any:
-        if len(cache) < self.MAX_CACHED:
-            cache[key] = value
-        return value
-
-    def sku(self, item: str, gtin: str) -> str | Bad:
-        """The SKU id, or why not. Cached by item code, or by GTIN (``\0`` first) when
-        the row has only that."""
-        if not gtin:
-            return self._keep(self.items, item, self._sku(item, gtin))
-        if not item:
-            return self._keep(self.items, "\0" + gtin, self._sku(item, gtin))
-        return self._sku(item, gtin)
-
-    def _sku(self, item: str, gtin: str) -> str | Bad:
-        if item:
-            found = self.lk.items.get(item.strip())
-            if found:
-                return str(found)
-            if not gtin:
-                return Bad("item", f"unknown item code {item.strip()!r}")
-        if gtin:
-            digits = gtin.strip()
-            problem = gtin_problem(digits)
-            if problem:
-                return Bad("gtin", problem)
-            found = self.lk.gtins.get(digits.zfill(14))
-            if found:
-                return str(found)
-            return Bad("gtin", f"{digits} is not a SKU of a supplier this distributor trades with")
-        return Bad("item", "no item code or GTIN")
-
-    def place(self, store: str, gln: str) -> str | Bad:
-        """The location id, or why not; cached like :meth:`sku`."""
-        if not gln:
-            return self._keep(self.stores, store, self._place(store, gln))
-        if not store:
-            return self._keep(self.stores, "\0" + gln, self._place(store, gln))
-        return self._place(store, gln)
-
-    def _place(self, store: str, gln: str) -> str | Bad:
-        if store:
-            found = self.lk.stores.get(store.strip())
-            if found:
-                return str(found)
-            if not gln:
-                return Bad("store", f"unknown store code {store.strip()!r}")
-        if gln:
-            found = self.lk.glns.get(gln.strip())
-            if found:
-                return str(found)
-            return Bad("gln", f"unknown store GLN {gln.strip()!r}")
-        return Bad("store", "no store code or GLN")
-
-    def day(self, text: str) -> tuple[Any, str, str] | Bad:
-        """(stored day, ISO day, ISO week's Monday), or why not."""
-        try:
-            day = parse_day(text, self.date_format)
-        except ValueError:
-            try:  # ISO is always understood, whatever the feed's format
-                day = dt.date.fromisoformat(text.strip())
-            except ValueError:
-                day = None
-        if day is None:
-            found: tuple[Any, str, str] | Bad = Bad(
-                "day", f"{text!r} is not a date ({self.date_format})"
-            )
-        else:
-            found = (self.lane.date(day), day.isoformat(), iso_week(day).start.isoformat())
-        return self._keep(self.days, text, found)
-
-    def currency(self, text: str) -> str | Bad:
-        try:
-            found: str | Bad = parse_currency(text, self.lk.currency)
-        except ValueError as exc:
-            found = Bad("currency", str(exc))
-        return self._keep(self.currencies, text, found)
-
-
-def _units(text: str, field: str) -> int | Bad:
-    if "_" not in text:  # int() would read "1_0" as 10
-        try:
-            return int(text)
-        except ValueError:
-            pass
-    try:
-        return parse_units(text, field)
-    except ValueError as exc:
-        return Bad(field, str(exc))
-
-
-def _minor(text: str, currency: str) -> int | Bad:
-    """Money in major units as minor units: the plain forms fast, every other one exactly
-    (or refused: more decimals than the currency has are never rounded away)."""
-    exponent = minor_exponent(currency)
-    if "_" not in text:
-        dot = text.find(".")
-        try:
-            if dot < 0:
-                return int(text) * 10**exponent
-            if len(text) - dot - 1 == exponent and text[dot + 1 :].isdigit():
-                return int(text[:dot] + text[dot + 1 :])
-        except ValueError:
-            pass
-    try:
-        return parse_money(text, currency)
-    except ValueError as exc:
-        return Bad("net_sales", str(exc))
-
-
-Report = Callable[[int], None]
-
-
-def _pos(
-    lines: Iterable[tuple[Any, ...]],
+def _stage_in_parts(
+    lane: SqliteLane,
+    source: Path,
+    parts: int,
+    kind: str,
     distributor: int,
-    res: _Resolver,
-    reject: Callable[[int, str, str], None],
-    report: Report,
-    every: int,
-) -> Iterator[tuple[Any, ...]]:
-    """Good rows as staged tuples; bad ones to ``reject``. The hot loop of an import."""
-    items, stores, days, currencies = res.items, res.stores, res.days, res.currencies
-    prefix = f"{distributor}:"
-    default = res.lk.currency
-    n = 0
-    next_report = every
-    for line, item, gtin, store, gln, day, units, net, cur in lines:
-        n += 1
-        if n >= next_report:
-            report(n)
-            next_report += every
-        sku = items.get(item if not gtin else "\0" + gtin if not item else None) or res.sku(
-            item, gtin
-        )
-        if type(sku) is Bad:
-            reject(line, sku.field, sku.reason)
-            continue
-        loc = stores.get(store if not gln else "\0" + gln if not store else None) or res.place(
-            store, gln
-        )
-        if type(loc) is Bad:
-            reject(line, loc.field, loc.reason)
-            continue
-        when = days.get(day) or res.day(day)
-        if type(when) is Bad:
-            reject(line, when.field, when.reason)
-            continue
-        count = _units(units, "units")
-        if type(count) is Bad:
-            reject(line, count.field, count.reason)
-            continue
-        currency = (currencies.get(cur) or res.currency(cur)) if cur else default
-        if type(currency) is Bad:
-            reject(line, currency.field, currency.reason)
-            continue
-        minor = _minor(net, currency) if net else 0  # type: ignore[arg-type]
-        if type(minor) is Bad:
-            reject(line, minor.field, minor.reason)
-            continue
-        stored, iso, wk = when  # type: ignore[misc]
-        yield (f"{prefix}{loc}:{sku}:{iso}", distributor, loc, sku, stored, count, minor,
-               currency, wk, line)  # fmt: skip
-    report(n)
-
-
-def _inventory(
-    lines: Iterable[tuple[Any, ...]],
-    distributor: int,
-    res: _Resolver,
-    reject: Callable[[int, str, str], None],
-    report: Report,
-    every: int,
-) -> Iterator[tuple[Any, ...]]:
-    n = 0
-    next_report = every
-    for line, item, gtin, store, gln, day, on_hand, in_transit, on_order in lines:
-        n += 1
-        if n >= next_report:
-            report(n)
-            next_report += every
-        sku = res.items.get(item if not gtin else "\0" + gtin if not item else None)
-        sku = sku or res.sku(item, gtin)
-        if type(sku) is Bad:
-            reject(line, sku.field, sku.reason)
-            continue
-        loc = res.stores.get(store if not gln else "\0" + gln if not store else None)
-        loc = loc or res.place(store, gln)
-        if type(loc) is Bad:
-            reject(line, loc.field, loc.reason)
-            continue
-        when = res.days.get(day) or res.day(day)
-        if type(when) is Bad:
-            reject(line, when.field, when.reason)
-            continue
-        values = [
-            _units(on_hand, "on_hand"),
-            _units(in_transit, "in_transit") if in_transit.strip() else 0,
-            _units(on_order, "on_order") if on_order.strip() else 0,
-        ]
-        bad = next((v for v in values if type(v) is Bad), None)
-        if bad is not None:
-            reject(line, bad.field, bad.reason)  # type: ignore[union-attr]
-            continue
-        stored, iso, wk = when  # type: ignore[misc]
-        yield (f"{distributor}:{loc}:{sku}:{iso}", distributor, loc, sku, stored, *values, wk,
-               line)  # fmt: skip
-    report(n)
+    lookups: Lookups,
+    mapping: ColumnMap,
+    rejects: Rejects,
+    report: Callable[[int], None],
+) -> None:
+    """Stage with several processes; their rejects join ours in file order."""
+    scratch = lane.stage_file(kind, "rejects").with_suffix(".csv")
+    outcomes = parallel.stage_parallel(
+        lane,
+        source,
+        parts=parts,
+        kind=kind,
+        distributor=distributor,
+        lookups=lookups,
+        mapping=mapping,
+        rejects_parts=scratch,
+        report=report,
+    )
+    rows = 0
+    for done, part in outcomes:
+        if done.error is not None:
+            raise FileError(done.error.removeprefix(f"line {done.error_line}: "), done.error_line)
+        rejects.absorb(part, done.rejected, done.early)
+        rows += done.rows
+    report(rows)
+    lane.adopt([lane.stage_file(kind, f"part{n}") for n in range(len(outcomes))])
 
 
 def run_import(
@@ -348,13 +108,19 @@ def run_import(
     import_id: int | None = None,
     rejects_path: Path | None = None,
     progress: Callable[[Progress], None] | None = None,
+    workers: int | None = None,
+    parallel_min_bytes: int = parallel.MIN_BYTES,
 ) -> ImportResult:
     """Import one file; see the module's docstring. Raises FileError (after marking the
-    import failed) if the file is structurally wrong: then nothing landed."""
+    import failed) if the file is structurally wrong: then nothing landed.
+
+    A large CSV on a SQLite hub is staged by several processes (:mod:`ingest.parallel`;
+    ``workers`` defaults to the cores, up to 4); everything else by this one.
+    """
     started = time.monotonic()
     now = dt.datetime.now(dt.UTC)
     mapping = mapping or ColumnMap()
-    rejects = _Rejects(rejects_path)
+    rejects = Rejects(rejects_path)
     read_so_far = [0]
 
     def report(n: int) -> None:
@@ -379,10 +145,20 @@ def run_import(
         if import_id is not None:
             lane.update_import(import_id, {"format": found})
         lookups = lane.lookups(distributor)
-        res = _Resolver(lookups, lane, mapping.date_format)
-        lines = read(source, found, kind, mapping, rejects.add_early)
-        validate = _pos if kind == "pos" else _inventory
-        lane.stage(kind, validate(lines, distributor, res, rejects.add, report, PROGRESS_EVERY))
+        parts = (
+            parallel.workers_for(source, workers, parallel_min_bytes)
+            if found == "csv" and isinstance(lane, SqliteLane)
+            else 1
+        )
+        if parts > 1:
+            _stage_in_parts(
+                lane, source, parts, kind, distributor, lookups, mapping, rejects, report
+            )
+        else:
+            res = Resolver(lookups, lane.date, mapping.date_format)
+            lines = read(source, found, kind, mapping, rejects.add_early)
+            validate = validator(kind)
+            lane.stage(kind, validate(lines, distributor, res, rejects.add, report, PROGRESS_EVERY))
     except FileError as exc:
         lane.discard()
         path = rejects.close()

@@ -15,7 +15,7 @@ import codecs
 import csv
 import datetime as dt
 import zipfile
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from operator import itemgetter
 from pathlib import Path
@@ -113,19 +113,20 @@ def _columns(header: list[str], kind: str, mapping: ColumnMap) -> dict[str, int]
     return found
 
 
-def _records(
-    rows: Iterator[list[Any]], kind: str, mapping: ColumnMap, reject: Reject
-) -> Iterator[tuple[Any, ...]]:
-    """Rows (each a list of cells with its line number appended) as tuples in the order
-    of :class:`PosLine` / :class:`StockLine`. The hot path: one C-level getter per row."""
-    try:
-        header = next(rows)[:-1]
-    except StopIteration:
-        raise FileError("the file has no header row") from None
+def field_getter(header: list[str], kind: str, mapping: ColumnMap) -> Callable[[list[Any]], Any]:
+    """For rows of cells + line number + one empty cell: a C-level getter of the tuple
+    (line, *fields in the order of :class:`PosLine` / :class:`StockLine`)."""
     cols = _columns(header, kind, mapping)
     width = len(header)
-    pad = width + 1  # after the line number: an empty cell for fields the file lacks
-    getter = itemgetter(width, *(cols.get(name, pad) for name in FIELDS[kind]))
+    return itemgetter(width, *(cols.get(name, width + 1) for name in FIELDS[kind]))
+
+
+def fields_of(
+    rows: Iterable[list[Any]], getter: Callable[[list[Any]], Any], width: int, reject: Reject
+) -> Iterator[tuple[Any, ...]]:
+    """Rows (each a list of cells with its line number appended) as field tuples; a row
+    with the wrong number of cells is rejected, a blank one skipped. The hot path."""
+    pad = width + 1
     for row in rows:
         if len(row) != pad:
             if not any(str(cell).strip() for cell in row[:-1]):
@@ -134,6 +135,34 @@ def _records(
             continue
         row.append("")
         yield getter(row)
+
+
+def _records(
+    rows: Iterator[list[Any]], kind: str, mapping: ColumnMap, reject: Reject
+) -> Iterator[tuple[Any, ...]]:
+    try:
+        header = next(rows)[:-1]
+    except StopIteration:
+        raise FileError("the file has no header row") from None
+    yield from fields_of(rows, field_getter(header, kind, mapping), len(header), reject)
+
+
+def csv_header(first: str) -> tuple[str, list[str]]:
+    """The delimiter and the header cells of a CSV file's first line."""
+    first = first.removeprefix("\ufeff")
+    try:
+        delimiter = csv.Sniffer().sniff(first, delimiters=",;\t|").delimiter
+    except csv.Error:
+        delimiter = ","
+    return delimiter, next(csv.reader([first], delimiter=delimiter), [])
+
+
+def not_decodable(exc: UnicodeDecodeError, encoding: str, line: int = 0) -> FileError:
+    return FileError(
+        f"the file is not {encoding} (byte {exc.object[exc.start : exc.start + 1]!r}); "
+        "save it as UTF-8 or set the mapping's encoding",
+        line,
+    )
 
 
 def _csv_rows(path: Path, mapping: ColumnMap) -> Iterator[list[Any]]:
@@ -147,15 +176,7 @@ def _csv_rows(path: Path, mapping: ColumnMap) -> Iterator[list[Any]]:
 
 def _csv_text(text: IO[str], mapping: ColumnMap) -> Iterator[list[Any]]:
     try:
-        first = text.readline()
-        if first.startswith("\ufeff"):
-            first = first[1:]
-        try:
-            dialect = csv.Sniffer().sniff(first, delimiters=",;\t|")
-            delimiter = dialect.delimiter
-        except csv.Error:
-            delimiter = ","
-        header = next(csv.reader([first], delimiter=delimiter))
+        delimiter, header = csv_header(text.readline())
         header.append(1)
         yield header
         reader = csv.reader(text, delimiter=delimiter)
@@ -163,11 +184,7 @@ def _csv_text(text: IO[str], mapping: ColumnMap) -> Iterator[list[Any]]:
             row.append(reader.line_num + 1)  # + the header line, read apart
             yield row
     except UnicodeDecodeError as exc:
-        raise FileError(
-            f"the file is not {mapping.encoding} (byte {exc.start} of a read block is "
-            f"{exc.object[exc.start : exc.start + 1]!r}); save it as UTF-8 or set the "
-            "mapping's encoding"
-        ) from None
+        raise not_decodable(exc, mapping.encoding) from None
     except csv.Error as exc:
         raise FileError(f"not a readable CSV file: {exc}") from None
 

@@ -24,6 +24,7 @@ from domain import edi_reports
 from domain.gs1 import with_check_digit
 from domain.ingest import FileError, PosLine, StockLine
 from governance.sharing import grant
+from ingest import parallel
 from ingest.pipeline import run_import
 from ingest.readers import ColumnMap
 from tandem.cli import cli
@@ -462,3 +463,55 @@ def test_a_key_delivered_twice_keeps_its_last_line(hub, world, write_csv):
     assert (result.rows_read, result.new) == (6, 5)
     s1, a1 = world.stores[0]["id"], world.skus[0]["id"]
     assert _raw(hub, world.d)[f"{world.d}:{s1}:{a1}:2026-03-02"][1:3] == (9, 2250)
+
+
+# -- a large CSV staged by several processes ----------------------------------------------
+
+
+def _many_lines(n: int) -> list[str]:
+    days = [f"2026-03-{d:02d}" for d in range(2, 16)]
+    return [
+        f"A{1 + i % 2},S{1 + (i // 2) % 2},{days[(i // 4) % len(days)]},{i % 7 - 1},1.00\n"
+        for i in range(n)
+    ]
+
+
+def test_several_processes_stage_exactly_what_one_does(hub, world, tmp_path):
+    """Same rows, same counts, same rejects (by the file's own line numbers), and the last
+    line of a key wins across the ranges the processes took."""
+    lines = _many_lines(56)  # every key exactly once
+    lines[10] = "ZZ,S1,2026-03-02,1,1.00\n"  # line 12: unknown item
+    lines[40] = "A1,S1,2026-03-02\n"  # line 42: too few cells
+    lines.append("A1,S1,2026-03-02,9,1.00\n")  # line 58: restates line 2's key, last wins
+    path = tmp_path / "big.csv"
+    path.write_text("item,store,date,units,net_sales\n" + "".join(lines))
+    rejects = tmp_path / "rejects.csv"
+    result = world.run(path, rejects_path=rejects, workers=2, parallel_min_bytes=0)
+    assert (result.rows_read, result.rows_rejected) == (57, 2)
+    assert result.new == 54  # 56 keys, less the two rejected lines' (one of them A1/S1/03-02)
+    assert [r.split(",")[:2] for r in rejects.read_text().splitlines()] == [
+        ["line", "field"],
+        ["12", "item"],
+        ["42", "row"],
+    ]
+    s1, a1 = world.stores[0]["id"], world.skus[0]["id"]
+    assert _raw(hub, world.d)[f"{world.d}:{s1}:{a1}:2026-03-02"][1] == 9
+    again = world.run(path, workers=2, parallel_min_bytes=0)
+    assert (again.new, again.changed, again.unchanged) == (0, 0, 54)
+
+
+def test_a_bad_byte_in_a_later_range_lands_nothing_and_names_its_line(hub, world, tmp_path):
+    path = tmp_path / "big.csv"
+    body = "".join(_many_lines(40)).encode() + b"A1,S1,2026-03-0\xff,1,1.00\n"
+    path.write_bytes(b"item,store,date,units,net_sales\n" + body)
+    with pytest.raises(FileError, match="line 42: the file is not utf-8"):
+        world.run(path, workers=2, parallel_min_bytes=0)
+    assert _raw(hub, world.d) == {}
+
+
+def test_a_file_with_quotes_is_never_cut(tmp_path):
+    path = tmp_path / "quoted.csv"
+    path.write_text('item,store,date,units\n"A1","S1",2026-03-02,1\n' * 10)
+    assert parallel.workers_for(path, 2, 0) == 1
+    path.write_text("item,store,date,units\nA1,S1,2026-03-02,1\n" * 10)
+    assert parallel.workers_for(path, 2, 0) == 2

@@ -1,0 +1,316 @@
+"""Whether a delivered row is good, and what it means: codes to ids, text to values.
+
+Shared by the one-process import (:mod:`ingest.pipeline`) and the staging processes of a
+large CSV (:mod:`ingest.parallel`), so a row is judged the same way whichever stages it.
+Good rows become staged tuples (the natural key, ids, the stored day, exact integers);
+bad ones go to the rejects file with their line, field and reason.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from directus.bulk import Lookups, iso_week
+from domain.gs1 import gtin_problem
+from domain.ingest import (
+    minor_exponent,
+    parse_currency,
+    parse_day,
+    parse_money,
+    parse_units,
+)
+
+HEADER = ["line", "field", "reason"]
+
+
+class Rejects:
+    """The rejects file, written as rows come (``line,field,reason``)."""
+
+    def __init__(self, path: Path | None, header: bool = True) -> None:
+        self.path = path
+        self.header = header
+        self.count = 0
+        self.early = 0  # rejected by the reader (wrong number of cells): not validated
+        self._handle: Any = None
+        self._writer: Any = None
+
+    def add(self, line: int, field: str, reason: str) -> None:
+        self.count += 1
+        if self.path is None:
+            return
+        self.add_header_only()
+        self._writer.writerow([line, field, reason])
+
+    def add_early(self, line: int, field: str, reason: str) -> None:
+        self.early += 1
+        self.add(line, field, reason)
+
+    def absorb(self, part: Path, count: int, early: int) -> None:
+        """Append another process's rejects (written without a header) and its counts."""
+        if count and self.path is not None:
+            self.add_header_only()
+            self._handle.flush()
+            with open(part, encoding="utf-8", newline="") as source:
+                self._handle.write(source.read())
+        part.unlink(missing_ok=True)
+        self.count += count
+        self.early += early
+
+    def add_header_only(self) -> None:
+        if self._writer is None and self.path is not None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._handle = open(self.path, "w", newline="", encoding="utf-8")  # noqa: SIM115
+            self._writer = csv.writer(self._handle)
+            if self.header:
+                self._writer.writerow(HEADER)
+
+    def close(self) -> Path | None:
+        if self._handle is not None:
+            self._handle.close()
+            return self.path
+        return None
+
+
+class Bad:
+    """Why a value was refused: the field it names and the reason."""
+
+    __slots__ = ("field", "reason")
+
+    def __init__(self, field: str, reason: str) -> None:
+        self.field = field
+        self.reason = reason
+
+
+class Resolver:
+    """A distributor's codes to hub ids (as text: the staging table stores them as
+    integers), and delivered dates to stored ones. Every answer is cached, refusals too,
+    so the hot loop is one dictionary lookup per field."""
+
+    MAX_CACHED = 200_000
+
+    def __init__(self, lookups: Lookups, date: Callable[[dt.date], Any], date_format: str) -> None:
+        self.lk = lookups
+        self.date = date
+        self.date_format = date_format
+        self.items: dict[str, str | Bad] = {}
+        self.stores: dict[str, str | Bad] = {}
+        self.days: dict[str, tuple[Any, str, str] | Bad] = {}
+        self.currencies: dict[str, str | Bad] = {}
+
+    def _keep(self, cache: dict[str, Any], key: str, value: Any) -> Any:
+        if len(cache) < self.MAX_CACHED:
+            cache[key] = value
+        return value
+
+    def sku(self, item: str, gtin: str) -> str | Bad:
+        """The SKU id, or why not. Cached by item code, or by GTIN (``\0`` first) when
+        the row has only that."""
+        if not gtin:
+            return self._keep(self.items, item, self._sku(item, gtin))
+        if not item:
+            return self._keep(self.items, "\0" + gtin, self._sku(item, gtin))
+        return self._sku(item, gtin)
+
+    def _sku(self, item: str, gtin: str) -> str | Bad:
+        if item:
+            found = self.lk.items.get(item.strip())
+            if found:
+                return str(found)
+            if not gtin:
+                return Bad("item", f"unknown item code {item.strip()!r}")
+        if gtin:
+            digits = gtin.strip()
+            problem = gtin_problem(digits)
+            if problem:
+                return Bad("gtin", problem)
+            found = self.lk.gtins.get(digits.zfill(14))
+            if found:
+                return str(found)
+            return Bad("gtin", f"{digits} is not a SKU of a supplier this distributor trades with")
+        return Bad("item", "no item code or GTIN")
+
+    def place(self, store: str, gln: str) -> str | Bad:
+        """The location id, or why not; cached like :meth:`sku`."""
+        if not gln:
+            return self._keep(self.stores, store, self._place(store, gln))
+        if not store:
+            return self._keep(self.stores, "\0" + gln, self._place(store, gln))
+        return self._place(store, gln)
+
+    def _place(self, store: str, gln: str) -> str | Bad:
+        if store:
+            found = self.lk.stores.get(store.strip())
+            if found:
+                return str(found)
+            if not gln:
+                return Bad("store", f"unknown store code {store.strip()!r}")
+        if gln:
+            found = self.lk.glns.get(gln.strip())
+            if found:
+                return str(found)
+            return Bad("gln", f"unknown store GLN {gln.strip()!r}")
+        return Bad("store", "no store code or GLN")
+
+    def day(self, text: str) -> tuple[Any, str, str] | Bad:
+        """(stored day, ISO day, ISO week's Monday), or why not."""
+        try:
+            day = parse_day(text, self.date_format)
+        except ValueError:
+            try:  # ISO is always understood, whatever the feed's format
+                day = dt.date.fromisoformat(text.strip())
+            except ValueError:
+                day = None
+        if day is None:
+            found: tuple[Any, str, str] | Bad = Bad(
+                "day", f"{text!r} is not a date ({self.date_format})"
+            )
+        else:
+            found = (self.date(day), day.isoformat(), iso_week(day).start.isoformat())
+        return self._keep(self.days, text, found)
+
+    def currency(self, text: str) -> str | Bad:
+        try:
+            found: str | Bad = parse_currency(text, self.lk.currency)
+        except ValueError as exc:
+            found = Bad("currency", str(exc))
+        return self._keep(self.currencies, text, found)
+
+
+def _units(text: str, field: str) -> int | Bad:
+    if "_" not in text:  # int() would read "1_0" as 10
+        try:
+            return int(text)
+        except ValueError:
+            pass
+    try:
+        return parse_units(text, field)
+    except ValueError as exc:
+        return Bad(field, str(exc))
+
+
+def _minor(text: str, currency: str) -> int | Bad:
+    """Money in major units as minor units: the plain forms fast, every other one exactly
+    (or refused: more decimals than the currency has are never rounded away)."""
+    exponent = minor_exponent(currency)
+    if "_" not in text:
+        dot = text.find(".")
+        try:
+            if dot < 0:
+                return int(text) * 10**exponent
+            if len(text) - dot - 1 == exponent and text[dot + 1 :].isdigit():
+                return int(text[:dot] + text[dot + 1 :])
+        except ValueError:
+            pass
+    try:
+        return parse_money(text, currency)
+    except ValueError as exc:
+        return Bad("net_sales", str(exc))
+
+
+Report = Callable[[int], None]
+
+
+def pos_rows(
+    lines: Iterable[tuple[Any, ...]],
+    distributor: int,
+    res: Resolver,
+    reject: Callable[[int, str, str], None],
+    report: Report,
+    every: int,
+) -> Iterator[tuple[Any, ...]]:
+    """Good rows as staged tuples; bad ones to ``reject``. The hot loop of an import."""
+    items, stores, days, currencies = res.items, res.stores, res.days, res.currencies
+    prefix = f"{distributor}:"
+    default = res.lk.currency
+    n = 0
+    next_report = every
+    for line, item, gtin, store, gln, day, units, net, cur in lines:
+        n += 1
+        if n >= next_report:
+            report(n)
+            next_report += every
+        sku = items.get(item if not gtin else "\0" + gtin if not item else None) or res.sku(
+            item, gtin
+        )
+        if type(sku) is Bad:
+            reject(line, sku.field, sku.reason)
+            continue
+        loc = stores.get(store if not gln else "\0" + gln if not store else None) or res.place(
+            store, gln
+        )
+        if type(loc) is Bad:
+            reject(line, loc.field, loc.reason)
+            continue
+        when = days.get(day) or res.day(day)
+        if type(when) is Bad:
+            reject(line, when.field, when.reason)
+            continue
+        count = _units(units, "units")
+        if type(count) is Bad:
+            reject(line, count.field, count.reason)
+            continue
+        currency = (currencies.get(cur) or res.currency(cur)) if cur else default
+        if type(currency) is Bad:
+            reject(line, currency.field, currency.reason)
+            continue
+        minor = _minor(net, currency) if net else 0  # type: ignore[arg-type]
+        if type(minor) is Bad:
+            reject(line, minor.field, minor.reason)
+            continue
+        stored, iso, wk = when  # type: ignore[misc]
+        yield (f"{prefix}{loc}:{sku}:{iso}", distributor, loc, sku, stored, count, minor,
+               currency, wk, line)  # fmt: skip
+    report(n)
+
+
+def inventory_rows(
+    lines: Iterable[tuple[Any, ...]],
+    distributor: int,
+    res: Resolver,
+    reject: Callable[[int, str, str], None],
+    report: Report,
+    every: int,
+) -> Iterator[tuple[Any, ...]]:
+    n = 0
+    next_report = every
+    for line, item, gtin, store, gln, day, on_hand, in_transit, on_order in lines:
+        n += 1
+        if n >= next_report:
+            report(n)
+            next_report += every
+        sku = res.items.get(item if not gtin else "\0" + gtin if not item else None)
+        sku = sku or res.sku(item, gtin)
+        if type(sku) is Bad:
+            reject(line, sku.field, sku.reason)
+            continue
+        loc = res.stores.get(store if not gln else "\0" + gln if not store else None)
+        loc = loc or res.place(store, gln)
+        if type(loc) is Bad:
+            reject(line, loc.field, loc.reason)
+            continue
+        when = res.days.get(day) or res.day(day)
+        if type(when) is Bad:
+            reject(line, when.field, when.reason)
+            continue
+        values = [
+            _units(on_hand, "on_hand"),
+            _units(in_transit, "in_transit") if in_transit.strip() else 0,
+            _units(on_order, "on_order") if on_order.strip() else 0,
+        ]
+        bad = next((v for v in values if type(v) is Bad), None)
+        if bad is not None:
+            reject(line, bad.field, bad.reason)  # type: ignore[union-attr]
+            continue
+        stored, iso, wk = when  # type: ignore[misc]
+        yield (f"{distributor}:{loc}:{sku}:{iso}", distributor, loc, sku, stored, *values, wk,
+               line)  # fmt: skip
+    report(n)
+
+
+def validator(kind: str) -> Callable[..., Iterator[tuple[Any, ...]]]:
+    """The row judge of a data kind: :func:`pos_rows` or :func:`inventory_rows`."""
+    return pos_rows if kind == "pos" else inventory_rows
