@@ -97,6 +97,25 @@ def _stage_in_parts(
     lane.adopt([lane.stage_file(kind, f"part{n}") for n in range(len(outcomes))])
 
 
+def _failed(lane: Lane, import_id: int | None, rejects: Rejects, error: str) -> None:
+    """Nothing landed: drop the scratch data and the rejects file, and say why."""
+    lane.discard()
+    path = rejects.close()
+    if path:
+        path.unlink(missing_ok=True)
+    if import_id is not None:
+        lane.update_import(
+            import_id,
+            {
+                "status": "failed",
+                "error": error,
+                "finished_at": dt.datetime.now(dt.UTC),
+                "rows_read": 0,
+                "rows_rejected": 0,
+            },
+        )
+
+
 def run_import(
     lane: Lane,
     source: Path,
@@ -160,41 +179,30 @@ def run_import(
             validate = validator(kind)
             lane.stage(kind, validate(lines, distributor, res, rejects.add, report, PROGRESS_EVERY))
     except FileError as exc:
-        lane.discard()
-        path = rejects.close()
-        if path:
-            path.unlink(missing_ok=True)
-        if import_id is not None:
-            lane.update_import(
-                import_id,
-                {
-                    "status": "failed",
-                    "error": str(exc),
-                    "finished_at": dt.datetime.now(dt.UTC),
-                    "rows_read": 0,
-                    "rows_rejected": 0,
-                },
-            )
+        _failed(lane, import_id, rejects, str(exc))
         raise
-    except BaseException:
-        lane.discard()
-        rejects.close()
+    except BaseException as exc:
+        _failed(lane, import_id, rejects, f"the import stopped: {type(exc).__name__}")
         raise
     rows_read = read_so_far[0] + rejects.early
     path = rejects.close()
     seconds = time.monotonic() - started
-    merged = lane.merge(
-        import_id=import_id,
-        received_at=now,
-        finish={
-            "status": "done",
-            "rows_read": rows_read,
-            "rows_rejected": rejects.count,
-            "rows_per_s": int(rows_read / seconds) if seconds > 0 else 0,
-            "finished_at": dt.datetime.now(dt.UTC),
-            "rejects": path.name if path else None,
-        },
-    )
+    try:
+        merged = lane.merge(
+            import_id=import_id,
+            received_at=now,
+            finish={
+                "status": "done",
+                "rows_read": rows_read,
+                "rows_rejected": rejects.count,
+                "rows_per_s": int(rows_read / seconds) if seconds > 0 else 0,
+                "finished_at": dt.datetime.now(dt.UTC),
+                "rejects": path.name if path else None,
+            },
+        )
+    except BaseException as exc:  # rolled back: nothing landed
+        _failed(lane, import_id, rejects, f"the import stopped: {type(exc).__name__}")
+        raise
     seconds = time.monotonic() - started
     if progress:
         progress(Progress(rows_read, rejects.count, seconds))

@@ -515,3 +515,26 @@ def test_a_file_with_quotes_is_never_cut(tmp_path):
     assert parallel.workers_for(path, 2, 0) == 1
     path.write_text("item,store,date,units\nA1,S1,2026-03-02,1\n" * 10)
     assert parallel.workers_for(path, 2, 0) == 2
+
+
+def test_an_import_that_stops_midway_is_marked_failed_and_lands_nothing(
+    hub, admin, world, write_csv, monkeypatch
+):
+    record = admin.create_item(
+        "imports",
+        {"kind": "pos", "format": "csv", "filename": "x.csv", "distributor": world.d},
+        fields=["id"],
+    )
+
+    def broken(*_args, **_kwargs):
+        raise OSError("disk full")
+
+    with open_lane(world.url) as lane:
+        monkeypatch.setattr(lane, "_rollup", broken)
+        with pytest.raises(OSError, match="disk full"):
+            run_import(
+                lane, write_csv(POS), distributor=world.d, kind="pos", import_id=record["id"]
+            )
+    row = admin.read_item("imports", record["id"], fields=["status", "error", "rows_new"])
+    assert row == {"status": "failed", "error": "the import stopped: OSError", "rows_new": 0}
+    assert _raw(hub, world.d) == {}
