@@ -7,11 +7,13 @@ the cached bootstrapped template, migrated, on a free port, stopped at the end):
   100 SKUs, 10 days) imported end to end by ``python -m ingest`` in its own process, rows
   over the wall seconds of that process (file to committed, queryable rows and rollups).
   Target >= 100,000.
-- ``vs_utils_import``: that rate over Directus's own ``POST /utils/import/pos_sales``
+- ``vs_utils_import``: that rate over Directus's own ``POST /utils/import`` into a
+  collection shaped like ``pos_sales`` (which refuses every writer but the bulk lane)
   (a JSON upload of a sample of the same rows, ids resolved). Target >= 40.
 - ``vs_raw_sqlite_pct``: that rate over a bare ``executemany`` of the same 1M resolved
   tuples into a plain table (fresh SQLite file, WAL, no index), in percent. Target >= 30.
-- ``peak_mb`` / ``peak_mb_10x``: peak RSS of the import process for the 1M file and for a
+- ``peak_mb`` / ``peak_mb_10x``: peak RSS of the import (its processes together: a big CSV
+  is staged by one process per core) for the 1M file and for a
   10,000,000-row file of the same shape (100 days, the first 10 the same as the 1M file).
   Target <= 300 MB, and the 10x peak within ~20% of the 1x peak.
 - ``dashboard_p95_ms``: with 10M POS rows in the hub, p95 latency of a supplier's
@@ -301,10 +303,10 @@ def build_world(admin: HubClient, start: dt.date) -> World:
     return World(distributor, suppliers[0], skus, stores, email, password)
 
 
-def count_rows(db: Path) -> int:
+def count_rows(db: Path, table: str = "pos_sales") -> int:
     conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
     try:
-        return int(conn.execute("SELECT count(*) FROM pos_sales").fetchone()[0])
+        return int(conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0])  # noqa: S608
     finally:
         conn.close()
 
@@ -423,8 +425,37 @@ def raw_csv(path: Path, folder: Path) -> float:
             Path(f"{db}{suffix}").unlink(missing_ok=True)
 
 
+TWIN = "bench_pos_sales"
+
+
+def make_twin(admin: HubClient) -> None:
+    """A collection shaped like ``pos_sales`` (same fields and types, accountability off,
+    its relations as plain integers) for Directus's own import to write into: POS rows
+    have one writer, the bulk lane, and the hub refuses them from anyone else."""
+    fields = [
+        {"field": "id", "type": "string", "schema": {"is_primary_key": True, "length": 64}},
+        {"field": "day", "type": "date"},
+        {"field": "units", "type": "integer"},
+        {"field": "net_sales_minor", "type": "bigInteger"},
+        {"field": "currency", "type": "string", "schema": {"max_length": 3}},
+        {"field": "distributor", "type": "integer"},
+        {"field": "location", "type": "integer"},
+        {"field": "sku", "type": "integer"},
+    ]
+    admin.post(
+        "/collections",
+        {
+            "collection": TWIN,
+            "meta": {"accountability": None, "note": "bench only"},
+            "schema": {},
+            "fields": [{**f, "meta": {}} for f in fields],
+        },
+    )
+
+
 def utils_import(admin: HubClient, rows: list[tuple]) -> float:
-    """Seconds for Directus's own ``/utils/import`` of ``rows`` (a JSON upload)."""
+    """Seconds for Directus's own ``/utils/import`` of ``rows`` (a JSON upload), into a
+    collection shaped like ``pos_sales`` (:func:`make_twin`)."""
     items = [
         {"id": r[0], "distributor": r[1], "location": r[2], "sku": r[3],
          "day": r[0].rsplit(":", 1)[1], "units": r[5], "net_sales_minor": r[6],
@@ -435,8 +466,8 @@ def utils_import(admin: HubClient, rows: list[tuple]) -> float:
     started = time.perf_counter()
     admin.request(
         "POST",
-        "/utils/import/pos_sales",
-        files={"file": ("pos_sales.json", body, "application/json")},
+        f"/utils/import/{TWIN}",
+        files={"file": (f"{TWIN}.json", body, "application/json")},
     )
     return time.perf_counter() - started
 
@@ -727,19 +758,19 @@ def run(args: argparse.Namespace, folder: Path, cleanup: list[Callable[[], None]
         expect(problems, count_rows(db) == rows_1x, f"re-import left {count_rows(db):,} rows")
 
     with Phase("Directus /utils/import sample"):
-        # A day the 10x file holds and the 1x file does not: the 10x import must then
-        # find these rows unchanged.
+        # Rows of a day the 1x file does not hold, into a pos_sales-shaped collection.
+        make_twin(admin)
         sample = list(shape.resolved(world, range(days_1x, days_1x + 1), args.sample))
         utils_s = utils_import(admin, sample)
         utils_rate = len(sample) / utils_s
         say(f"   {len(sample):,} rows in {utils_s:.2f}s: {utils_rate:,.0f} rows/s")
-        expect(problems, count_rows(db) == rows_1x + len(sample), "utils import row count")
+        expect(problems, count_rows(db, TWIN) == len(sample), "utils import row count")
 
     with Phase("import 10x"):
         big = import_file(file_10x, db, world.distributor, folder / "import-10x.log")
         r = big.result
         say(f"   wall {big.wall_s:.2f}s, {big.rate:,.0f} rows/s, peak {big.peak_mb:.0f} MB")
-        known = rows_1x + len(sample)
+        known = rows_1x
         counts = (r["new"], r["changed"], r["unchanged"])
         expect(problems, counts == (rows_10x - known, 0, known), f"10x import counts {r}")
         held = count_rows(db)

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import csv
 import itertools
-import mmap
 import multiprocessing
 import os
 import queue
@@ -70,28 +69,55 @@ def workers_for(path: Path, workers: int | None = None, min_bytes: int = MIN_BYT
     size = path.stat().st_size
     if cores < 2 or size < min_bytes or size == 0:
         return 1
-    with open(path, "rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as m:
-        if m.find(b'"') >= 0:
-            return 1  # a quoted field may hold a line break: never cut such a file
+    if any(b'"' in block for block in _blocks(path, 0, size)):
+        return 1  # a quoted field may hold a line break: never cut such a file
     return cores
+
+
+BLOCK = 1 << 20
+
+
+def _blocks(path: Path, start: int, end: int) -> Iterator[bytes]:
+    """The file's bytes from ``start`` to ``end``, a megabyte at a time (memory stays flat
+    whatever the file's size; no mapping that would count the whole file as resident)."""
+    with open(path, "rb") as handle:
+        handle.seek(start)
+        while start < end:
+            block = handle.read(min(BLOCK, end - start))
+            if not block:
+                return
+            start += len(block)
+            yield block
+
+
+def _next_line(path: Path, at: int, size: int) -> int:
+    """The offset just after the first line break at or after ``at`` (or ``size``)."""
+    offset = at
+    for block in _blocks(path, at, size):
+        found = block.find(b"\n")
+        if found >= 0:
+            return offset + found + 1
+        offset += len(block)
+    return size
 
 
 def plan(path: Path, parts: int) -> tuple[bytes, list[Chunk]]:
     """The header line, and ``parts`` ranges of whole lines after it."""
-    with open(path, "rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as m:
-        header_end = m.find(b"\n") + 1 or len(m)
-        header = m[:header_end]
-        size = len(m)
-        cuts = [header_end]
-        for n in range(1, parts):
-            at = m.find(b"\n", max(cuts[-1], header_end + (size - header_end) * n // parts))
-            cuts.append(at + 1 if at >= 0 else size)
-        cuts.append(size)
-        chunks, line = [], 2
-        for start, end in itertools.pairwise(cuts):
-            if end > start:
-                chunks.append(Chunk(start, end, line))
-                line += m[start:end].count(b"\n")
+    size = path.stat().st_size
+    header_end = _next_line(path, 0, size)
+    with open(path, "rb") as handle:
+        header = handle.read(header_end)
+    cuts = [header_end]
+    for n in range(1, parts):
+        cuts.append(
+            _next_line(path, max(cuts[-1], header_end + (size - header_end) * n // parts), size)
+        )
+    cuts.append(size)
+    chunks, line = [], 2
+    for start, end in itertools.pairwise(cuts):
+        if end > start:
+            chunks.append(Chunk(start, end, line))
+            line += sum(block.count(b"\n") for block in _blocks(path, start, end))
     return header, chunks
 
 

@@ -13,6 +13,7 @@ import sqlite3
 
 import pytest
 
+from directus import ForbiddenOrMissing
 from directus.bulk import LaneError, open_lane, storage_value, write_rows
 from domain.gs1 import with_check_digit
 from governance.sharing import grant
@@ -63,11 +64,11 @@ def _write(hub, rows: list[tuple]):
         return write_rows(lane, "pos", rows)
 
 
-def _raw_days(db_path, ids) -> dict:
+def _raw_days(db_path, ids, table: str = "pos_sales") -> dict:
     conn = sqlite3.connect(db_path)
     try:
         marks = ",".join("?" for _ in ids)
-        query = f"SELECT id, day, typeof(day) FROM pos_sales WHERE id IN ({marks})"  # noqa: S608
+        query = f"SELECT id, day, typeof(day) FROM {table} WHERE id IN ({marks})"  # noqa: S608
         return {row[0]: row[1:] for row in conn.execute(query, list(ids))}
     finally:
         conn.close()
@@ -76,15 +77,16 @@ def _raw_days(db_path, ids) -> dict:
 def test_bulk_dates_are_stored_exactly_as_directus_stores_them(hub, admin, pos_world):
     _supplier, _distributor, row = pos_world
     through_api, straight = row(DAY), row(DAY + dt.timedelta(days=1))
-    d, loc, sku, _day, units, money, currency = through_api
-    api_row = {"id": _key(through_api), "day": DAY.isoformat(), "units": units,
-               "net_sales_minor": money, "currency": currency, "distributor": d,
-               "location": loc, "sku": sku}  # fmt: skip
-    admin.create_item("pos_sales", api_row)
+    # Directus's own write, as reference: on inventory (POS rows have one writer, the lane)
+    d, loc, sku, _day, units, _money, _currency = through_api
+    api_row = {"id": _key(through_api), "day": DAY.isoformat(), "on_hand": units,
+               "distributor": d, "location": loc, "sku": sku}  # fmt: skip
+    admin.create_item("inventory_positions", api_row)
     _write(hub, [straight])
 
-    raw = _raw_days(hub.db_path, [_key(through_api), _key(straight)])
-    assert raw[_key(through_api)] == (storage_value(DAY), "integer")
+    reference = _raw_days(hub.db_path, [_key(through_api)], "inventory_positions")
+    assert reference[_key(through_api)] == (storage_value(DAY), "integer")
+    raw = _raw_days(hub.db_path, [_key(straight)])
     assert raw[_key(straight)] == (storage_value(DAY) + 86_400_000, "integer")
     read = admin.read_item("pos_sales", _key(straight), fields=["day", "units"])
     assert read == {"day": "2026-03-05", "units": 3}
@@ -132,6 +134,29 @@ def test_writing_the_same_rows_again_updates_them_in_place(hub, admin, pos_world
 
     found = admin.read_items("pos_sales", filter=mine, fields=["day", "units"], sort=["day"])
     assert found == [{"day": "2026-03-04", "units": 7}, {"day": "2026-03-05", "units": 4}]
+
+
+@pytest.mark.parametrize("collection", ["pos_sales", "pos_week_location", "pos_week_distributor"])
+def test_pos_rows_and_rollups_refuse_every_write_through_the_hub(hub, admin, pos_world, collection):
+    """The lane is their one writer (it keeps the rollups exact): not even an admin writes
+    them through Directus, so the rollups can never miss a row."""
+    _supplier, distributor, row = pos_world
+    merged = _write(hub, [row(DAY)])
+    assert merged.new == 1
+    key = {"pos_sales": _key(row(DAY))}.get(collection) or admin.read_items(
+        collection, filter={"distributor": {"_eq": distributor["id"]}}, fields=["id"]
+    )[0]["id"]
+    with pytest.raises(ForbiddenOrMissing, match="written only by the bulk lane"):
+        admin.update_item(collection, key, {"units": 99})
+    with pytest.raises(ForbiddenOrMissing, match="written only by the bulk lane"):
+        admin.delete_items(collection, [key])
+    with pytest.raises(ForbiddenOrMissing, match="written only by the bulk lane"):
+        admin.request(
+            "POST",
+            f"/utils/import/{collection}",
+            files={"file": ("rows.json", '[{"id": "x"}]', "application/json")},
+        )
+    assert admin.read_item(collection, key, fields=["units"])["units"] == 3
 
 
 def test_the_lane_refuses_what_it_cannot_use(hub, tmp_path):

@@ -143,9 +143,33 @@ function waitForLocks(database) {
   database.raw(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`).catch(() => {});
 }
 
+// POS rows and their weekly rollups have one writer, the bulk lane (directus/bulk.py),
+// which keeps the rollups equal to the sums of the rows by adding each row's difference.
+// A row written here, by anyone, admins included, would be missing from them.
+const LANE_ONLY = new Set(["pos_sales", "pos_week_location", "pos_week_distributor"]);
+
+function laneOnly(collection) {
+  if (!LANE_ONLY.has(collection)) return;
+  const error = new Error(
+    `${collection} is written only by the bulk lane (tandem import, uploads, drop ` +
+      "folders), which keeps the weekly rollups exact; to restate a day, import it again.",
+  );
+  error.name = "DirectusError";
+  error.code = "FORBIDDEN";
+  error.status = 403;
+  error.extensions = { reason: `${collection}: written only by the bulk lane` };
+  throw error;
+}
+
 export default ({ filter }, { database }) => {
   waitForLocks(database);
+
+  filter("items.delete", async (keys, meta) => {
+    laneOnly(meta.collection);
+    return keys;
+  });
   filter("items.create", async (payload, meta, context) => {
+    laneOnly(meta.collection);
     if (PAIR_BOUND.has(meta.collection)) await check(context.database, meta.collection, payload);
     if (meta.collection === "promotion_events") {
       await checkHistory(context.database, context.accountability, payload);
@@ -154,6 +178,7 @@ export default ({ filter }, { database }) => {
   });
 
   filter("items.update", async (payload, meta, context) => {
+    laneOnly(meta.collection);
     const collection = meta.collection;
     const db = context.database;
     const admin = !context.accountability || context.accountability.admin;
