@@ -207,4 +207,13 @@ def upgrade(hub: HubClient) -> None:
     ensure_permission(hub, sync, "organizations", "read", fields=["id", "name", "kind", "status"])
     ensure_permission(hub, sync, "imports", "read")
     ensure_permission(hub, sync, "imports", "create", fields=IMPORT_FIELDS)
+    # ...and marks failed those whose process died before it could (the reaper job).
+    ensure_permission(
+        hub,
+        sync,
+        "imports",
+        "update",
+        permissions={"status": {"_in": ["queued", "running"]}},
+        fields=["status", "error", "finished_at"],
+    )
     ensure_permission(hub, sync, "column_mappings", "read")

@@ -16,6 +16,7 @@ again on the next run, which changes nothing: an import is idempotent.
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 import time
 from pathlib import Path
@@ -26,7 +27,7 @@ from domain.ingest import KINDS, FileError
 from ingest.mappings import load_mapping
 from ingest.pipeline import run_import
 from ingest.readers import ColumnMap
-from sync.runs import JobContext
+from sync.runs import JobContext, iso, utcnow
 
 PARTIAL_SUFFIXES = (".tmp", ".part", ".partial")
 
@@ -109,3 +110,33 @@ def _import_one(
     ctx.counts["rows_new"] += result.new
     ctx.counts["rows_changed"] += result.changed
     ctx.counts["rows_rejected"] += result.rows_rejected
+
+
+def reap_imports(ctx: JobContext) -> None:
+    """Mark imports that never finished as failed: their process died hard (killed,
+    out of memory) before it could say so. Nothing of them landed: a merge is one
+    transaction, and it writes the import's result inside it."""
+    hours = int(ctx.settings["after_hours"])
+    cutoff = iso(utcnow() - dt.timedelta(hours=hours))
+    stuck = ctx.hub.read_items(
+        "imports",
+        filter={
+            "_and": [
+                {"status": {"_in": ["queued", "running"]}},
+                {"created_at": {"_lt": cutoff}},
+            ]
+        },
+        fields=["id"],
+        limit=-1,
+    )
+    for row in stuck:
+        ctx.hub.update_item(
+            "imports",
+            row["id"],
+            {
+                "status": "failed",
+                "error": f"abandoned: no result {hours} hours after it was received",
+                "finished_at": iso(utcnow()),
+            },
+        )
+        ctx.counts["reaped"] += 1

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sync.drops import poll_drop_folders
+from sync.drops import poll_drop_folders, reap_imports
 from sync.runs import RUNS, JobContext, JobFunc, iso, utcnow
 
 
@@ -65,6 +65,14 @@ def job_definitions(
     )
     return [
         *drops,
+        JobDefinition(
+            id="imports.reap",
+            func=reap_imports,
+            trigger="interval",
+            trigger_args={"minutes": 30},
+            description="Mark imports whose process died without a result as failed",
+            settings={"after_hours": 6},
+        ),
         JobDefinition(
             id="sync_runs.prune",
             func=prune_sync_runs,

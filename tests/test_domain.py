@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from domain.gs1 import check_digit, gln_problem, gtin_problem, normalize_gtin, with_check_digit
-from domain.sharing import Agreement, AgreementDraft, agreement_errors, share_rules
+from domain.sharing import Agreement, AgreementDraft, agreement_errors, rollup_scope, share_rules
 
 TODAY = dt.date(2026, 11, 23)
 
@@ -90,9 +90,32 @@ def agreement(**overrides):
     return Agreement(**{**values, **overrides})
 
 
+def test_rollups_are_shared_by_whole_weeks_and_never_wider_than_the_rows():
+    mid_week = agreement(valid_from=dt.date(2026, 3, 4), valid_to=dt.date(2026, 6, 30))
+    weekly = rollup_scope(mid_week, by_location=True)
+    assert weekly is not None
+    assert {"week_start": {"_gte": "2026-03-04"}} in weekly["_and"]
+    assert {"week_end": {"_lte": "2026-06-30"}} in weekly["_and"]
+    regional = agreement(regions=("east",))
+    assert rollup_scope(regional, by_location=False) is None  # no distributor-wide totals
+    assert {"location": {"region": {"_in": ["east"]}}} in rollup_scope(regional, True)["_and"]
+    assert rollup_scope(agreement(kinds=("inventory",)), by_location=True) is None
+    aggregated = share_rules([agreement(granularity="aggregated")], 1, TODAY)
+    assert {(r.collection, r.action) for r in aggregated} == {
+        ("locations", "read"),
+        ("pos_week_location", "read"),
+        ("pos_week_distributor", "read"),
+    }
+
+
 def test_share_rules_scope_rows_to_grantor_own_skus_dates_and_live_agreement():
     rules = {(r.collection, r.action): r for r in share_rules([agreement()], 1, TODAY)}
-    assert set(rules) == {("pos_sales", "read"), ("locations", "read")}
+    assert set(rules) == {
+        ("pos_sales", "read"),
+        ("locations", "read"),
+        ("pos_week_location", "read"),
+        ("pos_week_distributor", "read"),
+    }
     clause = rules[("pos_sales", "read")].permissions["_or"][0]["_and"]
     assert {"distributor": {"_eq": 3}} in clause
     assert {"sku": {"supplier": {"_eq": 1}}} in clause

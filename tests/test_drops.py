@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import time
 
-from sync.drops import poll_drop_folders
+from directus.bulk import open_lane
+from sync.drops import poll_drop_folders, reap_imports
 from sync.jobs import job_definitions
 from sync.runs import RUNS, run_job
 from tests.test_ingest import POS, world  # noqa: F401 - the fixture
@@ -77,3 +79,36 @@ def test_the_drop_job_is_declared_only_when_it_can_run(tmp_path):
     assert "drops.poll" not in [d.id for d in job_definitions(30, drop_dir=tmp_path)]
     ids = [d.id for d in job_definitions(30, drop_dir=tmp_path, lane_url="sqlite:////x.db")]
     assert "drops.poll" in ids
+
+
+def test_imports_that_died_without_a_result_are_reaped(sync_hub, admin, world):  # noqa: F811
+    fresh = admin.create_item(
+        "imports",
+        {"kind": "pos", "format": "csv", "filename": "new.csv", "distributor": world.d},
+        fields=["id"],
+    )
+    old = admin.create_item(
+        "imports",
+        {"kind": "pos", "format": "csv", "filename": "old.csv", "distributor": world.d,
+         "status": "running"},
+        fields=["id"],
+    )  # fmt: skip
+    done = admin.create_item(
+        "imports",
+        {"kind": "pos", "format": "csv", "filename": "done.csv", "distributor": world.d,
+         "status": "done"},
+        fields=["id"],
+    )  # fmt: skip
+    with open_lane(world.url) as lane:  # back-date two of them, as if received long ago
+        for key in (old["id"], done["id"]):
+            lane.update_import(key, {"created_at": dt.datetime(2026, 1, 1, tzinfo=dt.UTC)})
+    assert run_job(sync_hub, "test.reap", reap_imports, {"after_hours": 6}) == "succeeded"
+    status = {
+        r["id"]: (r["status"], r["error"])
+        for r in admin.read_items(
+            "imports", filter={"distributor": {"_eq": world.d}}, fields=["id", "status", "error"]
+        )
+    }
+    assert status[fresh["id"]] == ("queued", None)
+    assert status[old["id"]] == ("failed", "abandoned: no result 6 hours after it was received")
+    assert status[done["id"]] == ("done", None)

@@ -74,8 +74,15 @@ class Stack:
                 return
         pytest.fail(f"no {text!r} from tandem run:\n{''.join(self.output)}")
 
-    def finish(self, timeout_s: float = 60) -> str:
-        self.proc.wait(timeout=timeout_s)
+    def finish(self, timeout_s: float = 120) -> str:
+        """Wait for the stack to stop (three children, up to 15 s each, then the rest)."""
+        try:
+            self.proc.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            while not self.lines.empty():
+                self.output.append(self.lines.get())
+            pytest.fail(f"tandem run did not stop in {timeout_s}s:\n{''.join(self.output)}")
         self.pump.join(timeout=10)
         self.proc.stdout.close()
         while not self.lines.empty():
