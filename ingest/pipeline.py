@@ -1,9 +1,9 @@
 """One delivered file into the hub: read, resolve, validate, stage, merge.
 
-Used alike by the CLI (``tandem import``), the portal's upload (through
-:mod:`ingest.worker`) and the scheduler's drop-folder job. Memory stays flat whatever
-the file's size: rows stream from the reader through validation into the bulk lane's
-staging table, rejects stream into the rejects file.
+Used alike by the CLI (``tandem import``), the portal's upload (through ``python -m
+ingest``) and the scheduler's drop-folder job. Memory stays flat whatever the file's
+size: rows stream from the reader through validation into the bulk lane's staging
+table, rejects stream into the rejects file.
 
 - A good row becomes a staged row of the natural key (distributor, location, SKU, day).
 - A bad row (unknown SKU or store, bad date, non-numeric units, ...) is written to the
@@ -15,7 +15,6 @@ staging table, rejects stream into the rejects file.
 from __future__ import annotations
 
 import datetime as dt
-import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -29,7 +28,6 @@ from ingest import parallel
 from ingest.readers import ColumnMap, check_format, read
 from ingest.validate import Rejects, Resolver, validator
 
-log = logging.getLogger(__name__)
 PROGRESS_EVERY = 50_000
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import logging
 import os
 import subprocess
 import sys
@@ -36,8 +35,6 @@ from portal.data import DataError
 from portal.data.errors import Forbidden, NotFound
 from portal.data.scope import Scope
 from portal.schemas.imports import ColumnMappingSchema, FeedSchema, ImportSchema
-
-log = logging.getLogger(__name__)
 
 IMPORT_FIELDS = [
     "id", "kind", "format", "filename", "status", "source", "distributor", "rows_read",
