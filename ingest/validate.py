@@ -106,14 +106,25 @@ class Resolver:
             cache[key] = value
         return value
 
+    def _cached(
+        self,
+        cache: dict[str, Any],
+        code: str,
+        alt: str,
+        find: Callable[[str, str], str | Bad],
+    ) -> str | Bad:
+        """``find``'s answer, cached by the code, or by the alternative (``\0`` first)
+        when the row has only that; the hot loops read these caches directly."""
+        found = find(code, alt)
+        if not alt:
+            return self._keep(cache, code, found)
+        if not code:
+            return self._keep(cache, "\0" + alt, found)
+        return found
+
     def sku(self, item: str, gtin: str) -> str | Bad:
-        """The SKU id, or why not. Cached by item code, or by GTIN (``\0`` first) when
-        the row has only that."""
-        if not gtin:
-            return self._keep(self.items, item, self._sku(item, gtin))
-        if not item:
-            return self._keep(self.items, "\0" + gtin, self._sku(item, gtin))
-        return self._sku(item, gtin)
+        """The SKU id, or why not: by the distributor's item code, else the GTIN."""
+        return self._cached(self.items, item, gtin, self._sku)
 
     def _sku(self, item: str, gtin: str) -> str | Bad:
         if item:
@@ -134,12 +145,8 @@ class Resolver:
         return Bad("item", "no item code or GTIN")
 
     def place(self, store: str, gln: str) -> str | Bad:
-        """The location id, or why not; cached like :meth:`sku`."""
-        if not gln:
-            return self._keep(self.stores, store, self._place(store, gln))
-        if not store:
-            return self._keep(self.stores, "\0" + gln, self._place(store, gln))
-        return self._place(store, gln)
+        """The location id, or why not: by the distributor's store code, else the GLN."""
+        return self._cached(self.stores, store, gln, self._place)
 
     def _place(self, store: str, gln: str) -> str | Bad:
         if store:
