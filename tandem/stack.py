@@ -113,6 +113,7 @@ class Stack:
         self.demo_as_of: dt.date | None = None
         self.children: dict[str, subprocess.Popen[bytes]] = {}
         self._stopping = False
+        self._running = False
 
     def start(self) -> None:
         settings = self.settings
@@ -168,14 +169,16 @@ class Stack:
         )
         _wait_http(f"{settings.portal_url}/health", portal, "portal")
 
+    def on_signal(self, _signum: int, _frame: object) -> None:
+        """Ctrl-C or SIGTERM: stop. While starting, at once; once up, from :meth:`wait`."""
+        if self._running:
+            self._stopping = True
+        else:
+            raise KeyboardInterrupt
+
     def wait(self) -> int:
         """Block until a signal or a child's death; return the exit status to use."""
-
-        def _on_signal(_signum: int, _frame: object) -> None:
-            self._stopping = True
-
-        signal.signal(signal.SIGINT, _on_signal)
-        signal.signal(signal.SIGTERM, _on_signal)
+        self._running = True
         while not self._stopping:
             for name, proc in self.children.items():
                 if proc.poll() is not None:
@@ -198,8 +201,16 @@ class Stack:
 
 
 def run(settings: StackSettings, echo: Echo) -> int:
-    """Run Tandem until Ctrl-C. Returns the process exit status."""
+    """Run Tandem until Ctrl-C. Returns the process exit status.
+
+    The signal handlers go in first: a shell that starts a job in the background makes
+    it ignore SIGINT, and Python keeps that, so a Ctrl-C sent while starting (or just
+    as "Press Ctrl-C" is printed) would otherwise be lost.
+    """
     stack = Stack(settings, echo)
+    signal.signal(signal.SIGINT, stack.on_signal)
+    signal.signal(signal.SIGTERM, stack.on_signal)
+    status = 0
     try:
         stack.start()
         echo("")
@@ -212,6 +223,8 @@ def run(settings: StackSettings, echo: Echo) -> int:
                 echo(f"  {line}")
         echo("Press Ctrl-C to stop.")
         status = stack.wait()
+    except KeyboardInterrupt:
+        echo("stopping…")
     finally:
         stack.stop()
     echo("stopped.")

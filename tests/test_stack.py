@@ -80,6 +80,9 @@ class Stack:
             self.proc.wait(timeout=timeout_s)
         except subprocess.TimeoutExpired:
             os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(timeout=10)
+            self.pump.join(timeout=10)
+            self.proc.stdout.close()
             while not self.lines.empty():
                 self.output.append(self.lines.get())
             pytest.fail(f"tandem run did not stop in {timeout_s}s:\n{''.join(self.output)}")
@@ -201,3 +204,29 @@ def test_tandem_migrate_starts_the_local_hub_when_none_runs_and_stops_it(stack_e
     again = runner.invoke(cli, ["migrate"])
     assert "nothing, all up to date" in again.output
     assert _processes_mentioning(stack_env["TANDEM_STATE_DIR"]) == set()
+
+
+@pytest.mark.parametrize("moment", ["starting the portal and the scheduler", "Press Ctrl-C"])
+def test_ctrl_c_stops_the_stack_even_when_sigint_was_ignored(stack_env, moment):
+    """A shell's background job inherits SIGINT ignored (Python keeps that); Ctrl-C must
+    still stop the stack, at any moment: while it starts, or as it says it is up."""
+    marker = stack_env["TANDEM_STATE_DIR"]
+    proc = subprocess.Popen(
+        [TANDEM, "run"],
+        env=stack_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
+    )
+    stack = Stack.__new__(Stack)
+    stack.proc, stack.lines, stack.output = proc, queue.Queue(), []
+    stack.pump = threading.Thread(target=stack._pump, daemon=True)
+    stack.pump.start()
+    stack.wait_for(moment)
+    os.killpg(proc.pid, signal.SIGINT)
+    out = stack.finish()
+    assert proc.returncode == 0, out
+    assert "stopped." in out
+    assert _processes_mentioning(marker) == set()
