@@ -651,3 +651,19 @@ def test_an_operator_admin_reads_across_partners_but_writes_nothing_here(world):
         assert set(all_ids(acc, resource)) >= set(world.rows[collection]), resource
     with pytest.raises(Forbidden):
         acc.create("risks", {"partnership": world.pairs["acme-north"]})
+
+
+@pytest.mark.parametrize("who", WHO)
+def test_per_store_weekly_sums_count_and_page_exactly(world, who):
+    """At the per-store grain the hub pages the rollup; the total (from whole
+    distributors' rollups plus a count of the scoped stores' rows) matches the rows."""
+    want: dict[tuple, int] = defaultdict(int)
+    for key in expected(world, who, "pos-weekly"):
+        row = world.rows["pos_sales"][key]
+        year, week, _ = dt.date.fromisoformat(row["day"]).isocalendar()
+        want[row["sku"], f"{year}-W{week:02d}", row["location"]] += row["units"]
+    acc = world.access(who)
+    first = acc.summary("pos-sales", ["week", "sku", "location"], {"per_page": 3})
+    assert first.total == len(want)
+    rows = acc.summary("pos-sales", ["week", "sku", "location"], {"per_page": 500}).rows
+    assert {(r["sku"], r["week"], r["location"]): r["units"] for r in rows} == dict(want)

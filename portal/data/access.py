@@ -340,45 +340,61 @@ class DataAccess:
         page, per_page = int(query.get("page", 1)), int(query.get("per_page", 50))
         keys = [k for k in ("distributor", "location", "sku") if k in group_by]
         by_week = "week" in group_by
-        by_location = (
-            "location" in keys
-            or query.get("location") is not None
-            or query.get("region") is not None
-            or self.scope.needs_location_rollup()
-        )
-        collection = "pos_week_location" if by_location else "pos_week_distributor"
-        scope = self.scope.rollup_filter(by_location)
-        if scope is NOTHING:
+        asked = _rollup_query(query)
+        per_store = query.get("location") is not None or query.get("region") is not None
+        whole, scoped = self.scope.rollup_parts()
+        if per_store:  # a store or region asked for: only the per-store rollup answers
+            whole, scoped = NOTHING, self.scope.rollup_filter(True)
+        if whole is NOTHING and scoped is NOTHING:
             return Page([], page, per_page, 0)
-        filter_ = all_of(scope, _rollup_query(query))  # type: ignore[arg-type]
-        grain = "location" if by_location else "distributor"
-        if by_week and "sku" in keys and grain in keys:
-            total = self._rollup_total(by_location, query, filter_)
-            return self._rollup_page(collection, filter_, keys, page, per_page, total)
+        if by_week and "sku" in keys and "location" in keys:
+            # The per-store rollup's own grain: the hub pages it in key order.
+            everything = self.scope.rollup_filter(True) if not per_store else scoped
+            filter_ = all_of(everything, asked)  # type: ignore[arg-type]
+            total = self._whole_stores(whole, asked) + self._count_in(
+                "pos_week_location", scoped, asked
+            )
+            return self._rollup_page("pos_week_location", filter_, keys, page, per_page, total)
+        if by_week and "sku" in keys and "distributor" in keys and scoped is NOTHING:
+            filter_ = all_of(whole, asked)  # type: ignore[arg-type]
+            total = self._count("pos_week_distributor", filter_)
+            return self._rollup_page("pos_week_distributor", filter_, keys, page, per_page, total)
+        # Sums by the keys: whole distributors from their rollup, scoped stores from theirs.
         group_fields = [*keys, *(["week_start", "iso_week"] if by_week else []), "currency"]
-        groups = self._sum_groups(collection, filter_, group_fields)
-        buckets = [_summary_row(g, keys, by_week) for g in groups]
-        buckets.sort(key=lambda r: tuple(str(r.get(k)) for k in ("week_start", *keys, "currency")))
+        merged: dict[tuple[Any, ...], dict[str, Any]] = {}
+        for collection, part in (("pos_week_distributor", whole), ("pos_week_location", scoped)):
+            if part is NOTHING:
+                continue
+            for group in self._sum_groups(collection, all_of(part, asked), group_fields):  # type: ignore[arg-type]
+                row = _summary_row(group, keys, by_week)
+                key = tuple(row.get(k) for k in ("week_start", *keys, "currency"))
+                if key in merged:
+                    for total_field in ("units", "net_sales_minor", "rows"):
+                        merged[key][total_field] += row[total_field]
+                else:
+                    merged[key] = row
+        buckets = sorted(merged.values(), key=lambda r: tuple(
+            str(r.get(k)) for k in ("week_start", *keys, "currency")
+        ))  # fmt: skip
         start = (page - 1) * per_page
         return Page(buckets[start : start + per_page], page, per_page, len(buckets))
 
-    def _rollup_total(self, by_location: bool, query: Mapping[str, Any], filter_: Filter) -> int:
-        """How many rollup rows match: for the per-location rollup, when the scope and the
-        query cover whole distributors, the sum of the distributor rollups' ``locations``
-        (a few thousand rows, not hundreds of thousands); otherwise a count."""
-        collection = "pos_week_location" if by_location else "pos_week_distributor"
-        whole = query.get("location") is None and query.get("region") is None
-        if not by_location or not whole or self.scope.needs_location_rollup():
-            return self._count(collection, filter_)
-        scope = self.scope.rollup_filter(False)
-        if scope is NOTHING:
+    def _count_in(self, collection: str, part: Filter | object, asked: Filter) -> int:
+        return 0 if part is NOTHING else self._count(collection, all_of(part, asked))  # type: ignore[arg-type]
+
+    def _whole_stores(self, whole: Filter | object, asked: Filter) -> int:
+        """How many per-store rollup rows whole distributors have: the sum of their
+        distributor rollups' ``locations`` (thousands of rows, not hundreds of
+        thousands)."""
+        if whole is NOTHING:
             return 0
+        filter_ = all_of(whole, asked)  # type: ignore[arg-type]
         with self._hub_errors():
             try:
                 rows = self.hub.aggregate(
                     "pos_week_distributor",
                     {"sum": ["locations"], "count": ["*"], "countDistinct": ["id"]},
-                    filter=all_of(scope, _rollup_query(query)) or None,  # type: ignore[arg-type]
+                    filter=filter_ or None,
                 )
             except ForbiddenOrMissing:
                 return 0
@@ -387,7 +403,8 @@ class DataAccess:
         distinct = rows[0].get("countDistinct")
         distinct = distinct.get("id") if isinstance(distinct, dict) else distinct
         if as_int(rows[0].get("count") or 0, "count") != as_int(distinct or 0, "count"):
-            return self._count(collection, filter_)  # counted once per policy: count rows
+            # counted once per policy: count the per-store rows themselves
+            return self._count("pos_week_location", filter_)
         sums = rows[0].get("sum") or {}
         return as_int(sums.get("locations") or 0, "locations")
 

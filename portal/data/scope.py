@@ -67,6 +67,14 @@ def _id(value: Any) -> int:
     return int(value["id"] if isinstance(value, dict) else value)
 
 
+def _either(clauses: list[Filter | None]) -> Filter | _Nothing:
+    """OR of the clauses; NOTHING if there are none."""
+    found = [c for c in clauses if c is not None]
+    if not found:
+        return NOTHING
+    return found[0] if len(found) == 1 else {"_or": found}
+
+
 class Scope:
     """One user's scope for one request; lookups are made once and kept."""
 
@@ -286,10 +294,23 @@ class Scope:
             return NOTHING
         return clauses[0] if len(clauses) == 1 else {"_or": clauses}
 
-    def needs_location_rollup(self) -> bool:
-        """Whether some agreement in force covers only some locations (then the
-        distributor-wide weekly totals cannot be shown)."""
-        return any(a.regions or a.locations for a in self.agreements_in_force if "pos" in a.kinds)
+    def rollup_parts(self) -> tuple[Filter | _Nothing, Filter | _Nothing]:
+        """The weekly POS rollups in scope, in two parts: what whole distributors' totals
+        may show (the SKU x distributor rollup can answer it), and what only some of a
+        distributor's stores may (only the per-store rollup can). A distributor's own
+        data is all whole; a supplier's depends on each agreement's scope."""
+        if self.role == OPERATOR_ADMIN:
+            return ALL, NOTHING
+        if self.org is None:
+            return NOTHING, NOTHING
+        if self.role == DISTRIBUTOR_USER:
+            return {"distributor": {"_eq": self.org}}, NOTHING
+        if self.role != SUPPLIER_USER:
+            return NOTHING, NOTHING
+        pos = [a for a in self.agreements_in_force if "pos" in a.kinds]
+        whole = [rollup_scope(a, False, live=False) for a in pos if not (a.regions or a.locations)]
+        scoped = [rollup_scope(a, True, live=False) for a in pos if a.regions or a.locations]
+        return _either(whole), _either(scoped)
 
     def rollup_filter(self, by_location: bool) -> Filter | _Nothing:
         """The weekly POS rollups: a distributor's own; a supplier's by agreement (whole
