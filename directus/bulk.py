@@ -225,7 +225,7 @@ class Lane:
     def _stage_rows(self, kind: str, rows: Iterable[Sequence[Any]]) -> int:
         raise NotImplementedError
 
-    def _scratch_table(self, name: str, select: str) -> None:
+    def _scratch_table(self, name: str, select: str, params: Sequence[Any] = ()) -> None:
         """A scratch table made from a query."""
         raise NotImplementedError
 
@@ -349,19 +349,34 @@ class Lane:
             f"-old_net_sales_minor, -1 FROM {x}delta WHERE state = 1"
             f") moves GROUP BY d, l, s, wk, cur",
         )
-        self.execute(
-            f"CREATE TABLE {x}weeks (wk TEXT PRIMARY KEY, wk_end TEXT, start_v "
-            f"{self._date_type}, end_v {self._date_type}, label TEXT)"
-            if x
-            else f"CREATE TEMP TABLE weeks (wk TEXT PRIMARY KEY, wk_end TEXT, start_v "
-            f"{self._date_type}, end_v {self._date_type}, label TEXT)"
+        weeks = [
+            iso_week(dt.date.fromisoformat(wk))
+            for (wk,) in self._rows(f"SELECT DISTINCT wk FROM {x}wdelta")  # noqa: S608
+        ]
+        if not weeks:
+            return 0
+        # A VALUES list: unlike UNION ALL, SQLite puts no limit on its rows.
+        row = (
+            f"(CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS {self._date_type}), "
+            f"CAST(? AS {self._date_type}), CAST(? AS TEXT))"
         )
-        for (wk,) in self._rows(f"SELECT DISTINCT wk FROM {x}wdelta"):  # noqa: S608
-            week = iso_week(dt.date.fromisoformat(wk))
-            self.execute(
-                f"INSERT INTO {x}weeks VALUES (?, ?, ?, ?, ?)",  # noqa: S608
-                (wk, week.end.isoformat(), self.date(week.start), self.date(week.end), week.label),
-            )
+        rows = ", ".join(row for _ in weeks)
+        self._scratch_table(
+            "weeks",
+            f"SELECT column1 AS wk, column2 AS wk_end, column3 AS start_v, "  # noqa: S608
+            f"column4 AS end_v, column5 AS label FROM (VALUES {rows}) AS v",
+            [
+                value
+                for w in weeks
+                for value in (
+                    w.start.isoformat(),
+                    w.end.isoformat(),
+                    self.date(w.start),
+                    self.date(w.end),
+                    w.label,
+                )
+            ],
+        )
         (count,) = self._rows(f"SELECT count(*) FROM {x}wdelta")[0]  # noqa: S608
         self.execute(
             f"INSERT INTO pos_week_location (id, distributor, location, sku, week_start, "  # noqa: S608
@@ -592,9 +607,9 @@ class SqliteLane(Lane):
             self.conn.execute(f"ATTACH DATABASE ? AS {alias}", (str(path),))
             self._parts.append(alias)
 
-    def _scratch_table(self, name: str, select: str) -> None:
+    def _scratch_table(self, name: str, select: str, params: Sequence[Any] = ()) -> None:
         self.conn.execute(f"DROP TABLE IF EXISTS scratch.{name}")
-        self.conn.execute(f"CREATE TABLE scratch.{name} AS {select}")
+        self.conn.execute(f"CREATE TABLE scratch.{name} AS {select}", params)
 
     def _last_lines(self, kind: str) -> str:
         # A sorted copy into a keyed table: the later line of a key replaces the earlier
@@ -730,9 +745,9 @@ class PostgresLane(Lane):
         self.execute(f"CREATE TEMP TABLE stage ({columns})")
         self._scratch.append("stage")
 
-    def _scratch_table(self, name: str, select: str) -> None:
+    def _scratch_table(self, name: str, select: str, params: Sequence[Any] = ()) -> None:
         self.execute(f"DROP TABLE IF EXISTS {name}")
-        self.execute(f"CREATE TEMP TABLE {name} AS {select}")
+        self.execute(f"CREATE TEMP TABLE {name} AS {select}", params)
         self.execute(f"ANALYZE {name}")
         self._scratch.append(name)
 
@@ -740,7 +755,7 @@ class PostgresLane(Lane):
         return "(SELECT DISTINCT ON (id) * FROM stage ORDER BY id, line DESC)"
 
     def _drop_scratch(self) -> None:
-        for name in ("weeks", *reversed(self._scratch)):
+        for name in reversed(self._scratch):
             with contextlib.suppress(Exception):
                 self.execute(f"DROP TABLE IF EXISTS {name}")
         self._scratch = []

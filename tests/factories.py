@@ -14,6 +14,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from directus import HubClient
+from domain.gs1 import with_check_digit
 from domain.roles import ROLE_ORG_KINDS
 from governance.partners import add_partner, ensure_partnership
 from governance.users import add_user
@@ -67,6 +68,50 @@ def make_user(
         via="test",
     )
     return Member(str(user["id"]), email, password, role, org)
+
+
+def make_sku(
+    admin: HubClient,
+    supplier: dict[str, Any],
+    distributor: dict[str, Any] | None = None,
+    code: str | None = None,
+) -> dict[str, Any]:
+    """A new SKU of the supplier (random valid GTIN), with the distributor's item code."""
+    sku = admin.create_item(
+        "skus",
+        {
+            "gtin": with_check_digit("8" + f"{secrets.randbelow(10**12):012d}"),
+            "description": f"Test item {code or ''}".strip(),
+            "cost_minor": 100,
+            "list_price_minor": 250,
+            "currency": "USD",
+            "supplier": supplier["id"],
+        },
+    )
+    if distributor is not None and code is not None:
+        admin.create_item(
+            "sku_codes",
+            {"id": f"{distributor['id']}:{code}", "item_code": code, "sku": sku["id"],
+             "distributor": distributor["id"]},
+        )  # fmt: skip
+    return sku
+
+
+def make_store(
+    admin: HubClient, distributor: dict[str, Any], code: str, region: str = "west"
+) -> dict[str, Any]:
+    """A new store of the distributor, with this store code and region."""
+    return admin.create_item(
+        "locations",
+        {
+            "ref": unique(f"{distributor['id']}:{code}"),
+            "code": code,
+            "name": f"Store {code}",
+            "kind": "store",
+            "region": region,
+            "distributor": distributor["id"],
+        },
+    )
 
 
 def make_pair(admin: HubClient) -> tuple[dict[str, Any], dict[str, Any], int]:

@@ -8,16 +8,14 @@ the raw column with what Directus itself writes, and filter on it through the AP
 from __future__ import annotations
 
 import datetime as dt
-import secrets
 import sqlite3
 
 import pytest
 
 from directus import ForbiddenOrMissing
 from directus.bulk import LaneError, open_lane, storage_value, write_rows
-from domain.gs1 import with_check_digit
 from governance.sharing import grant
-from tests.factories import make_pair, make_user, unique
+from tests.factories import make_pair, make_sku, make_store, make_user
 
 DAY = dt.date(2026, 3, 4)
 
@@ -26,28 +24,8 @@ DAY = dt.date(2026, 3, 4)
 def pos_world(admin):
     """A new supplier and distributor, one SKU and one store, and a row builder."""
     supplier, distributor, _pair = make_pair(admin)
-    sku = admin.create_item(
-        "skus",
-        {
-            "gtin": with_check_digit("9" + f"{secrets.randbelow(10**12):012d}"),
-            "description": "Bulk test item",
-            "cost_minor": 100,
-            "list_price_minor": 199,
-            "currency": "USD",
-            "supplier": supplier["id"],
-        },
-    )
-    store = admin.create_item(
-        "locations",
-        {
-            "ref": unique(f"{distributor['id']}:S"),
-            "code": "S1",
-            "name": "Store",
-            "kind": "store",
-            "region": "west",
-            "distributor": distributor["id"],
-        },
-    )
+    sku = make_sku(admin, supplier)
+    store = make_store(admin, distributor, "S1")
 
     def row(day: dt.date, units: int = 3) -> tuple:
         return (distributor["id"], store["id"], sku["id"], day, units, units * 199, "USD")

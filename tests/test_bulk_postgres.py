@@ -28,11 +28,10 @@ from directus.bulk import LaneError, PostgresLane, open_lane
 from directus.install import HubInstall
 from directus.process import Hub, HubConfig, free_port
 from directus.template import generate_admin
-from domain.gs1 import with_check_digit
 from governance.sharing import grant
 from ingest.pipeline import ImportResult, run_import
 from migrations import migrate
-from tests.factories import make_pair, make_user, unique
+from tests.factories import make_pair, make_sku, make_store, make_user
 from tests.pg import PgCluster, PgUnavailable, find_bin_dir
 
 MONDAY = dt.date(2026, 3, 2)  # ISO 2026-W10
@@ -143,48 +142,14 @@ class World:
             return list(conn.execute(sql, params).fetchall())  # type: ignore[arg-type]
 
 
-def _sku(admin: HubClient, supplier: dict[str, Any], distributor: dict[str, Any], code: str) -> Any:
-    sku = admin.create_item(
-        "skus",
-        {
-            "gtin": with_check_digit("7" + f"{secrets.randbelow(10**12):012d}"),
-            "description": f"PG ingest test item {code}",
-            "cost_minor": 100,
-            "list_price_minor": 250,
-            "currency": "USD",
-            "supplier": supplier["id"],
-        },
-    )
-    admin.create_item(
-        "sku_codes",
-        {"id": f"{distributor['id']}:{code}", "item_code": code, "sku": sku["id"],
-         "distributor": distributor["id"]},
-    )  # fmt: skip
-    return sku
-
-
-def _store(admin: HubClient, distributor: dict[str, Any], code: str, region: str) -> Any:
-    return admin.create_item(
-        "locations",
-        {
-            "ref": unique(f"{distributor['id']}:{code}"),
-            "code": code,
-            "name": f"Store {code}",
-            "kind": "store",
-            "region": region,
-            "distributor": distributor["id"],
-        },
-    )
-
-
 def _world(admin: HubClient, url: str, skus: int = 2, stores: int = 2) -> World:
     supplier, distributor, _pair = make_pair(admin)
     return World(
         supplier,
         distributor,
-        [_sku(admin, supplier, distributor, f"A{n}") for n in range(1, skus + 1)],
+        [make_sku(admin, supplier, distributor, f"A{n}") for n in range(1, skus + 1)],
         [
-            _store(admin, distributor, f"S{n}", "west" if n % 2 else "east")
+            make_store(admin, distributor, f"S{n}", "west" if n % 2 else "east")
             for n in range(1, stores + 1)
         ],
         url,

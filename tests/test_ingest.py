@@ -8,7 +8,6 @@ the rows are visible (with governance) through the hub's own API at once.
 from __future__ import annotations
 
 import datetime as dt
-import secrets
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,14 +20,13 @@ from openpyxl import Workbook
 
 from directus.bulk import open_lane, storage_value
 from domain import edi_reports
-from domain.gs1 import with_check_digit
 from domain.ingest import FileError, PosLine, StockLine
 from governance.sharing import grant
 from ingest import parallel
 from ingest.pipeline import run_import
 from ingest.readers import ColumnMap
 from tandem.cli import cli
-from tests.factories import make_pair, make_user, unique
+from tests.factories import make_pair, make_sku, make_store, make_user
 
 MONDAY = dt.date(2026, 3, 2)  # ISO 2026-W10
 
@@ -50,43 +48,13 @@ class World:
             return run_import(lane, path, distributor=self.d, kind=kind, **kwargs)
 
 
-def _sku(admin, supplier: dict[str, Any], distributor: dict[str, Any], code: str) -> dict:
-    sku = admin.create_item(
-        "skus",
-        {
-            "gtin": with_check_digit("8" + f"{secrets.randbelow(10**12):012d}"),
-            "description": f"Ingest test item {code}",
-            "cost_minor": 100,
-            "list_price_minor": 250,
-            "currency": "USD",
-            "supplier": supplier["id"],
-        },
-    )
-    admin.create_item(
-        "sku_codes",
-        {"id": f"{distributor['id']}:{code}", "item_code": code, "sku": sku["id"],
-         "distributor": distributor["id"]},
-    )  # fmt: skip
-    return sku
-
-
 @pytest.fixture
 def world(hub, admin) -> World:
     supplier, distributor, _pair = make_pair(admin)
-    skus = [_sku(admin, supplier, distributor, code) for code in ("A1", "A2")]
+    skus = [make_sku(admin, supplier, distributor, code) for code in ("A1", "A2")]
     stores = [
-        admin.create_item(
-            "locations",
-            {
-                "ref": unique(f"{distributor['id']}:{code}"),
-                "code": code,
-                "name": f"Store {code}",
-                "kind": "store",
-                "region": region,
-                "distributor": distributor["id"],
-            },
-        )
-        for code, region in (("S1", "west"), ("S2", "east"))
+        make_store(admin, distributor, "S1", "west"),
+        make_store(admin, distributor, "S2", "east"),
     ]
     return World(supplier, distributor, skus, stores, f"sqlite:///{hub.db_path}")
 

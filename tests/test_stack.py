@@ -10,7 +10,9 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -42,7 +44,7 @@ def _processes_mentioning(marker: str) -> set[int]:
 
 
 class Stack:
-    def __init__(self, env: dict[str, str]) -> None:
+    def __init__(self, env: dict[str, str], preexec_fn: Callable[[], Any] | None = None) -> None:
         self.proc = subprocess.Popen(
             [TANDEM, "run"],
             env=env,
@@ -50,6 +52,7 @@ class Stack:
             stderr=subprocess.STDOUT,
             text=True,
             start_new_session=True,
+            preexec_fn=preexec_fn,
         )
         self.lines: queue.Queue[str] = queue.Queue()
         self.output: list[str] = []
@@ -211,22 +214,10 @@ def test_ctrl_c_stops_the_stack_even_when_sigint_was_ignored(stack_env, moment):
     """A shell's background job inherits SIGINT ignored (Python keeps that); Ctrl-C must
     still stop the stack, at any moment: while it starts, or as it says it is up."""
     marker = stack_env["TANDEM_STATE_DIR"]
-    proc = subprocess.Popen(
-        [TANDEM, "run"],
-        env=stack_env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
-    )
-    stack = Stack.__new__(Stack)
-    stack.proc, stack.lines, stack.output = proc, queue.Queue(), []
-    stack.pump = threading.Thread(target=stack._pump, daemon=True)
-    stack.pump.start()
+    stack = Stack(stack_env, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
     stack.wait_for(moment)
-    os.killpg(proc.pid, signal.SIGINT)
+    os.killpg(stack.proc.pid, signal.SIGINT)
     out = stack.finish()
-    assert proc.returncode == 0, out
+    assert stack.proc.returncode == 0, out
     assert "stopped." in out
     assert _processes_mentioning(marker) == set()
