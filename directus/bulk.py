@@ -28,15 +28,14 @@ hub's time zone, which :mod:`directus.process` pins to UTC; a date stored as ISO
 reads back fine but compares wrongly. On PostgreSQL they are native ``date`` and
 ``timestamptz``. Money is integer minor units on both.
 
-Rollups are found by primary-key ranges, which is why their keys are shaped as they are:
-the daily rows of one SKU at one location in one week are the ids between
-``"<d>:<l>:<s>:<monday>"`` and ``"<d>:<l>:<s>:<sunday>"``; the location rollups of one
-SKU and week are the ids starting ``"<d>:<s>:<monday>:"``. On PostgreSQL this needs the
+The per-location rollups of one SKU and week are one primary-key range, the ids starting
+``"<d>:<s>:<monday>:"``, which is why their keys are shaped so: the SKU x distributor
+rollup of that week is recomputed from that range. On PostgreSQL this needs the
 database's collation to be ``C`` (byte order), which :func:`open_lane` checks.
 
-POS rows are written only by this lane (partners have no REST write on them), so the
-rollups, kept by difference, stay equal to sums of the rows; ``rebuild_rollups``
-recomputes them from the rows if an operator ever writes rows by hand.
+POS rows and rollups are written only by this lane (the hub refuses every other writer,
+admins included), so the rollups, kept by difference, stay equal to sums of the rows;
+``rebuild_rollups`` recomputes them from the rows as a repair.
 
 Limits: SQLite has one writer at a time. Directus's own writes wait (the
 ``tandem-integrity`` extension gives its connection a busy timeout) while a merge

@@ -3,10 +3,10 @@
 - ``pos_week_location`` and ``pos_week_distributor`` hold ISO-week totals per SKU x
   location and per SKU x distributor (and currency). The bulk lane (``directus/bulk.py``)
   keeps them up to date, in the same transaction as the daily rows, for the weeks an
-  import touched; sell-through summaries read them instead of the raw rows. Their keys
-  are chosen so that the rows to recompute are one primary-key range each (see
-  ``directus/bulk.py``): ``"<d>:<l>:<s>:<week start>:<currency>"`` and
-  ``"<d>:<s>:<week start>:<currency>"``.
+  import touched; sell-through summaries read them instead of the raw rows. Their keys,
+  ``"<d>:<s>:<week start>:<l>:<currency>"`` and ``"<d>:<s>:<week start>:<currency>"``,
+  make a week's store rollups of one SKU one primary-key range (see
+  ``directus/bulk.py``).
 - ``imports``: one row per delivered file, its status, progress and counts (new, changed,
   unchanged, rejected rows).
 - ``feeds``: freshness per distributor and data kind (data through, last received).
