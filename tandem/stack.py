@@ -170,10 +170,14 @@ class Stack:
         _wait_http(f"{settings.portal_url}/health", portal, "portal")
 
     def on_signal(self, _signum: int, _frame: object) -> None:
-        """Ctrl-C or SIGTERM: stop. While starting, at once; once up, from :meth:`wait`."""
-        if self._running:
-            self._stopping = True
-        else:
+        """Ctrl-C or SIGTERM: stop. While starting, at once; once up, from :meth:`wait`.
+
+        The flag is set either way: Python swallows an exception raised while it runs
+        an at-fork hook (logging has one, and every spawn forks), so a start-up
+        KeyboardInterrupt can be lost, and then :meth:`wait` must return at once.
+        """
+        self._stopping = True
+        if not self._running:
             raise KeyboardInterrupt
 
     def wait(self) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import secrets
@@ -22,7 +23,9 @@ from demo.generate import logins
 from directus import HubClient
 from directus.process import free_port
 from migrations import discover
+from tandem import stack as tandem_stack
 from tandem.cli import cli
+from tandem.settings import StackSettings
 
 TANDEM = str(Path(sys.executable).parent / "tandem")
 
@@ -221,3 +224,24 @@ def test_ctrl_c_stops_the_stack_even_when_sigint_was_ignored(stack_env, moment):
     assert stack.proc.returncode == 0, out
     assert "stopped." in out
     assert _processes_mentioning(marker) == set()
+
+
+def test_a_start_up_interrupt_that_python_swallowed_still_stops_the_stack(tmp_path):
+    """CI caught this: SIGINT landed while logging's at-fork hook ran, Python printed
+    "Exception ignored" and dropped the KeyboardInterrupt, and the stack ran on."""
+    settings = StackSettings(
+        state_dir=tmp_path,
+        cache_dir=tmp_path,
+        host="127.0.0.1",
+        hub_port=free_port(),
+        portal_port=free_port(),
+        external_db=None,
+    )
+    stack = tandem_stack.Stack(settings, echo=lambda _line: None)
+    with contextlib.suppress(KeyboardInterrupt):  # what the at-fork hook does to it
+        stack.on_signal(signal.SIGINT, None)
+    status: list[int] = []
+    waiter = threading.Thread(target=lambda: status.append(stack.wait()), daemon=True)
+    waiter.start()
+    waiter.join(timeout=5)
+    assert status == [0], "wait() ran on after the interrupt"
