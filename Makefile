@@ -35,8 +35,19 @@ run: setup
 migrate: setup
 	$(BIN)/tandem migrate
 
+# The browser journeys drive Debian's chromium (Playwright cannot download a browser here).
+CHROMIUM := /usr/bin/chromium
+$(CHROMIUM):
+	@if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+	  echo "installing Debian's chromium for the browser tests…"; \
+	  apt-get install -y --no-install-recommends chromium >/dev/null \
+	    || { apt-get update >/dev/null && apt-get install -y --no-install-recommends chromium >/dev/null; }; \
+	else \
+	  echo "the browser tests need Debian's chromium: sudo apt-get install chromium"; exit 1; \
+	fi
+
 # pytest exits 5 when it collected nothing: that is a failure here, not a pass.
-test: setup
+test: setup $(CHROMIUM)
 	@$(BIN)/python -m pytest $(PYTEST_ARGS); status=$$?; \
 	if [ $$status -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; \
 	exit $$status
