@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from portal import api, auth, errors, health, home, operator, tokens
+from portal import api, auth, errors, health, home, operator, pages, tokens
 from portal.config import Config, ConfigError
 from portal.hub import hub
 
@@ -22,6 +22,8 @@ def create_app(config: Config | None = None) -> Flask:
     auth.init_app(app)
     tokens.init_app(app)
     api.init_app(app)
+    pages.init_app(app)
+    # The journeys' pages (each registers its blueprint and its navigation entries).
     app.register_blueprint(home.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(operator.bp)
