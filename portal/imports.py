@@ -6,6 +6,10 @@ user's organization) and a separate process (``python -m ingest``) imports it th
 the bulk lane. No web worker ever parses or merges a file. ``GET /api/v1/imports/<id>``
 shows its progress (rows read, rejected, rate) and result; the rejects file downloads
 from ``/api/v1/imports/<id>/rejects``. ``/api/v1/feeds`` gives each feed's freshness.
+
+The functions above the routes (:func:`start_upload`, :func:`own_import`,
+:func:`imports_of`, :func:`mapping_of`, :func:`save_column_mapping`, :func:`feeds_for`…)
+are the service the API and the uploads pages (:mod:`portal.uploads`) both call.
 """
 
 from __future__ import annotations
@@ -16,11 +20,13 @@ import os
 import subprocess
 import sys
 import threading
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from flask import Response, current_app, request, send_file
 from flask_login import current_user
+from werkzeug.datastructures import FileStorage
 from werkzeug.utils import secure_filename
 
 from directus import ForbiddenOrMissing, HubClient
@@ -28,10 +34,10 @@ from domain.ingest import KINDS, FileError, is_stale
 from domain.roles import ACCOUNT_MANAGER, DISTRIBUTOR_USER, SUPPLIER_USER
 from ingest.mappings import check_mapping, load_mapping, save_mapping
 from ingest.readers import FIELDS, FORMATS, ColumnMap
-from portal.api import bp, json_body
+from portal.api import access, bp, json_body
 from portal.auth import current_hub
 from portal.config import Config
-from portal.data import DataError
+from portal.data import DataAccess, DataError
 from portal.data.errors import Forbidden, NotFound
 from portal.data.scope import Scope
 from portal.schemas.imports import ColumnMappingSchema, FeedSchema, ImportSchema
@@ -54,27 +60,39 @@ def _config() -> Config:
     return current_app.extensions["tandem.config"]
 
 
-def _distributor() -> int:
-    """The signed-in distributor user's organization, or 403."""
-    if current_user.role != DISTRIBUTOR_USER or not current_user.organization_id:
+# -- the service the API and the uploads pages share -----------------------------------
+
+
+def distributor_of(user: Any) -> int:
+    """The distributor user's organization, or 403."""
+    if user.role != DISTRIBUTOR_USER or not user.organization_id:
         raise Forbidden("only a distributor's users upload its POS and inventory files")
-    return int(current_user.organization_id)
+    return int(user.organization_id)
 
 
-def _kind(value: str | None) -> str:
+def _distributor() -> int:
+    return distributor_of(current_user)
+
+
+def check_kind(value: str | None) -> str:
+    """The data kind, or 400 naming the ``kind`` field."""
     if value not in KINDS:
         raise DataError("unknown data kind", {"kind": [f"must be one of {', '.join(KINDS)}"]})
     return value
 
 
-def _own_import(hub: HubClient, key: int) -> dict[str, Any]:
-    """An import of the user's own organization (checked here and by the hub), or 404."""
-    org = _distributor()
+def own_import(acc: DataAccess, key: int) -> dict[str, Any]:
+    """An import of the user's own organization (checked here and by the hub), or 404.
+
+    Asking for another organization's import (or a missing one) is audited as a denial.
+    """
+    org = distributor_of(acc.actor)
     try:
-        row = hub.read_item("imports", key, fields=IMPORT_FIELDS)
+        row = acc.hub.read_item("imports", key, fields=IMPORT_FIELDS)
     except ForbiddenOrMissing:
-        raise NotFound(f"no import {key}") from None
-    if int(row["distributor"]) != org:
+        row = None
+    if row is None or int(row["distributor"]) != org:
+        acc.record("denied", "imports", [key], {"reason": "not visible", "read": True})
         raise NotFound(f"no import {key}")
     return row
 
@@ -92,26 +110,33 @@ def _start_worker(config: Config, args: list[str]) -> None:
     threading.Thread(target=proc.wait, name=f"ingest-{proc.pid}", daemon=True).start()
 
 
-@bp.post("/imports")
-def upload() -> tuple[dict[str, Any], int, dict[str, str]]:
-    """Upload a POS or inventory file (multipart ``file``, ``kind``, optional ``format``)."""
-    org = _distributor()
-    config = _config()
+def start_upload(
+    acc: DataAccess,
+    config: Config,
+    *,
+    kind: str | None,
+    fmt: str | None,
+    upload: FileStorage | None,
+    source: str = "api",
+) -> dict[str, Any]:
+    """Record an import, spool the file and start ``python -m ingest`` on it; the new
+    import row (status ``queued``). Refusals name the field (``kind``, ``format``,
+    ``file``); nothing is recorded or spooled for a refused request."""
+    org = distributor_of(acc.actor)
     if not config.hub_db_url or not config.spool_dir:
         raise UploadsOff("uploads are not configured on this portal (TANDEM_HUB_DB_URL)")
-    kind = _kind(request.form.get("kind"))
-    fmt = request.form.get("format") or None
+    kind = check_kind(kind)
+    fmt = fmt or None
     if fmt is not None and fmt not in FORMATS:
         raise DataError("unknown format", {"format": [f"must be one of {', '.join(FORMATS)}"]})
-    upload = request.files.get("file")
     if upload is None or not upload.filename:
         raise DataError("send the file as multipart field 'file'", {"file": ["missing"]})
     filename = secure_filename(upload.filename) or "upload"
-    hub = current_hub()
+    hub = acc.hub
     record = hub.create_item(
         "imports",
-        {"kind": kind, "format": fmt or "csv", "filename": filename, "source": "api",
-         "distributor": org, "user": current_user.id},
+        {"kind": kind, "format": fmt or "csv", "filename": filename, "source": source,
+         "distributor": org, "user": acc.actor.id},
         fields=IMPORT_FIELDS,
     )  # fmt: skip
     folder = config.spool_dir / str(record["id"])
@@ -134,6 +159,112 @@ def upload() -> tuple[dict[str, Any], int, dict[str, str]]:
             *(["--format", fmt] if fmt else []),
         ],
     )  # fmt: skip
+    return record
+
+
+def imports_of(hub: HubClient, org: int, *, limit: int, offset: int = 0) -> list[dict[str, Any]]:
+    """The organization's imports, newest first (``limit=-1``: all of them)."""
+    rows = hub.read_items(
+        "imports",
+        filter={"distributor": {"_eq": org}},
+        fields=IMPORT_FIELDS,
+        sort=["-id"],
+        limit=limit,
+        offset=offset,
+    )
+    return [r for r in rows if int(r["distributor"]) == org]
+
+
+def count_imports(hub: HubClient, org: int) -> int:
+    return hub.count_items("imports", filter={"distributor": {"_eq": org}})
+
+
+def rejects_path(row: Mapping[str, Any], config: Config) -> Path:
+    """Where the import's rejects file is kept, or 404 when it has none (any more)."""
+    key = row["id"]
+    if not row.get("rejects") or config.spool_dir is None:
+        raise NotFound(f"import {key} has no rejected rows")
+    path = config.spool_dir / str(key) / Path(row["rejects"]).name
+    if not path.is_file():
+        raise NotFound(f"the rejects file of import {key} is no longer kept")
+    return path
+
+
+def mapping_of(hub: HubClient, org: int, kind: str) -> dict[str, Any]:
+    """The organization's saved mapping for a kind (empty columns: common header names)."""
+    mapping = load_mapping(hub, org, check_kind(kind))
+    return {"kind": kind, "columns": dict(mapping.columns), "date_format": mapping.date_format,
+            "fields_": list(FIELDS[kind])}  # fmt: skip
+
+
+def save_column_mapping(
+    hub: HubClient, org: int, kind: str, columns: Any, date_format: Any
+) -> dict[str, Any]:
+    """Check and save which header holds which field, and the date format; 400 naming
+    ``columns`` or ``date_format`` when they are not valid."""
+    kind = check_kind(kind)
+    date_format = date_format or ColumnMap().date_format
+    columns = columns or {}
+    if not isinstance(columns, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) and v.strip() for k, v in columns.items()
+    ):
+        raise DataError("columns must map field names to header names", {"columns": ["invalid"]})
+    if not isinstance(date_format, str):
+        raise DataError("date_format must be text", {"date_format": ["invalid"]})
+    try:
+        check_mapping(kind, columns, date_format)
+    except FileError as exc:
+        field = "date_format" if "date format" in str(exc) else "columns"
+        raise DataError(str(exc), {field: [str(exc)]}) from None
+    save_mapping(hub, org, kind, ColumnMap(columns=columns, date_format=date_format))
+    return {"kind": kind, "columns": columns, "date_format": date_format,
+            "fields_": list(FIELDS[kind])}  # fmt: skip
+
+
+def feeds_for(hub: HubClient, user: Any, config: Config) -> list[dict[str, Any]]:
+    """Freshness of each feed the user may see: a distributor's own, a supplier's (or
+    account manager's) partner distributors'; ``stale`` when too far behind."""
+    role, org = user.role, user.organization_id
+    if role == DISTRIBUTOR_USER and org:
+        allowed = {int(org)}
+    elif role in (SUPPLIER_USER, ACCOUNT_MANAGER) and org:
+        allowed = {p.distributor for p in Scope(user, hub).pairs.values()}
+    else:
+        allowed = set()
+    if not allowed:
+        return []
+    rows = hub.read_items(
+        "feeds",
+        filter={"distributor": {"_in": sorted(allowed)}},
+        fields=FEED_FIELDS,
+        sort=["id"],
+        limit=-1,
+    )
+    today = dt.datetime.now(dt.UTC).date()
+    default = config.stale_after_days
+    out = []
+    for row in rows:
+        if int(row["distributor"]) not in allowed:
+            continue
+        through = dt.date.fromisoformat(row["data_through"][:10]) if row["data_through"] else None
+        after = row.get("stale_after_days") or default
+        out.append({**row, "stale": is_stale(through, today, after), "stale_after_days": after})
+    return out
+
+
+# -- the JSON API ------------------------------------------------------------------------
+
+
+@bp.post("/imports")
+def upload() -> tuple[dict[str, Any], int, dict[str, str]]:
+    """Upload a POS or inventory file (multipart ``file``, ``kind``, optional ``format``)."""
+    record = start_upload(
+        access(),
+        _config(),
+        kind=request.form.get("kind"),
+        fmt=request.form.get("format"),
+        upload=request.files.get("file"),
+    )
     location = f"/api/v1/imports/{record['id']}"
     return {"data": ImportSchema().dump(record)}, 202, {"Location": location}
 
@@ -141,17 +272,8 @@ def upload() -> tuple[dict[str, Any], int, dict[str, str]]:
 @bp.get("/imports")
 def list_imports() -> dict[str, Any]:
     """The organization's imports, newest first."""
-    org = _distributor()
-    rows = current_hub().read_items(
-        "imports",
-        filter={"distributor": {"_eq": org}},
-        fields=IMPORT_FIELDS,
-        sort=["-id"],
-        limit=_per_page(),
-    )
-    return {
-        "data": ImportSchema().dump([r for r in rows if int(r["distributor"]) == org], many=True)
-    }
+    rows = imports_of(current_hub(), _distributor(), limit=_per_page())
+    return {"data": ImportSchema().dump(rows, many=True)}
 
 
 def _per_page() -> int:
@@ -164,19 +286,13 @@ def _per_page() -> int:
 @bp.get("/imports/<int:key>")
 def get_import(key: int) -> dict[str, Any]:
     """One import's status: queued, running (rows so far, rate), done (counts) or failed."""
-    return {"data": ImportSchema().dump(_own_import(current_hub(), key))}
+    return {"data": ImportSchema().dump(own_import(access(), key))}
 
 
 @bp.get("/imports/<int:key>/rejects")
 def get_rejects(key: int) -> Response:
     """The import's rejected rows as CSV: line, field, reason."""
-    row = _own_import(current_hub(), key)
-    config = _config()
-    if not row.get("rejects") or config.spool_dir is None:
-        raise NotFound(f"import {key} has no rejected rows")
-    path = config.spool_dir / str(key) / Path(row["rejects"]).name
-    if not path.is_file():
-        raise NotFound(f"the rejects file of import {key} is no longer kept")
+    path = rejects_path(own_import(access(), key), _config())
     return send_file(
         path, mimetype="text/csv", as_attachment=True, download_name=f"import-{key}-rejects.csv"
     )
@@ -185,64 +301,23 @@ def get_rejects(key: int) -> Response:
 @bp.get("/column-mappings/<kind>")
 def get_mapping(kind: str) -> dict[str, Any]:
     """The distributor's saved columns for a data kind (empty: common header names)."""
-    mapping = load_mapping(current_hub(), _distributor(), _kind(kind))
-    data = {"kind": kind, "columns": mapping.columns, "date_format": mapping.date_format,
-            "fields_": list(FIELDS[kind])}  # fmt: skip
+    data = mapping_of(current_hub(), _distributor(), check_kind(kind))
     return {"data": ColumnMappingSchema().dump(data)}
 
 
 @bp.put("/column-mappings/<kind>")
 def put_mapping(kind: str) -> dict[str, Any]:
     """Save which header holds which field, and the date format, for next time."""
-    org, kind = _distributor(), _kind(kind)
+    org, kind = _distributor(), check_kind(kind)
     body = json_body()
-    columns = body.get("columns") or {}
-    date_format = body.get("date_format") or ColumnMap().date_format
-    if not isinstance(columns, dict) or not all(
-        isinstance(k, str) and isinstance(v, str) and v.strip() for k, v in columns.items()
-    ):
-        raise DataError("columns must map field names to header names", {"columns": ["invalid"]})
-    if not isinstance(date_format, str):
-        raise DataError("date_format must be text", {"date_format": ["invalid"]})
-    try:
-        check_mapping(kind, columns, date_format)
-    except FileError as exc:
-        field = "date_format" if "date format" in str(exc) else "columns"
-        raise DataError(str(exc), {field: [str(exc)]}) from None
-    mapping = ColumnMap(columns=columns, date_format=date_format)
-    save_mapping(current_hub(), org, kind, mapping)
-    data = {"kind": kind, "columns": columns, "date_format": date_format,
-            "fields_": list(FIELDS[kind])}  # fmt: skip
+    data = save_column_mapping(
+        current_hub(), org, kind, body.get("columns"), body.get("date_format")
+    )
     return {"data": ColumnMappingSchema().dump(data)}
 
 
 @bp.get("/feeds")
 def feeds() -> dict[str, Any]:
     """Freshness per distributor and data kind: data through, last received, stale."""
-    hub = current_hub()
-    role, org = current_user.role, current_user.organization_id
-    if role == DISTRIBUTOR_USER and org:
-        allowed = {int(org)}
-    elif role in (SUPPLIER_USER, ACCOUNT_MANAGER) and org:
-        allowed = {p.distributor for p in Scope(current_user, hub).pairs.values()}
-    else:
-        allowed = set()
-    if not allowed:
-        return {"data": []}
-    rows = hub.read_items(
-        "feeds",
-        filter={"distributor": {"_in": sorted(allowed)}},
-        fields=FEED_FIELDS,
-        sort=["id"],
-        limit=-1,
-    )
-    today = dt.datetime.now(dt.UTC).date()
-    default = _config().stale_after_days
-    out = []
-    for row in rows:
-        if int(row["distributor"]) not in allowed:
-            continue
-        through = dt.date.fromisoformat(row["data_through"][:10]) if row["data_through"] else None
-        after = row.get("stale_after_days") or default
-        out.append({**row, "stale": is_stale(through, today, after), "stale_after_days": after})
-    return {"data": FeedSchema().dump(out, many=True)}
+    rows = feeds_for(current_hub(), current_user, _config())
+    return {"data": FeedSchema().dump(rows, many=True)}
