@@ -208,6 +208,22 @@ def test_weekly_sums_cover_only_the_users_rows_and_stay_integers(world, who):
         assert start.weekday() == 0
 
 
+@pytest.mark.parametrize("who", WHO)
+def test_sums_by_location_alone_come_from_the_per_store_rollup(world, who):
+    """A bug: ``group_by=location`` (no SKU) asked the SKU x distributor rollup, which has
+    no location, and answered nothing."""
+    acc = world.access(who)
+    got = {
+        (g["location"], g["currency"]): g["units"]
+        for g in acc.summary("pos-sales", ["location"], {"per_page": 500}).rows
+    }
+    want: dict[tuple, int] = defaultdict(int)
+    for key in expected(world, who, "pos-weekly"):
+        row = world.rows["pos_sales"][key]
+        want[(row["location"], row["currency"])] += row["units"]
+    assert got == dict(want)
+
+
 def test_sums_by_distributor_never_mix_in_another_distributors_rows(world):
     groups = world.access("acme").summary("pos-sales", ["distributor"], {}).rows
     # from south only the east store, only the whole weeks since the partial agreement began

@@ -26,6 +26,7 @@ from directus import (
     RecordNotUnique,
     Unavailable,
 )
+from domain.roles import DISTRIBUTOR_USER
 from governance import audit
 from portal.data import writes
 from portal.data.errors import (
@@ -72,6 +73,8 @@ def _rollup_query(query: Mapping[str, Any]) -> Filter:
             rules.append({name: {"_eq": query[name]}})
     if query.get("region") is not None:
         rules.append({"location": {"region": {"_eq": query["region"]}}})
+    if query.get("category") is not None:
+        rules.append({"sku": {"category": {"_eq": query["category"]}}})
     first = query.get("from") or query.get("day_from")
     last = query.get("to") or query.get("day_to")
     if first is not None:
@@ -387,6 +390,8 @@ class DataAccess:
             filter_ = all_of(whole, asked)  # type: ignore[arg-type]
             total = self._count("pos_week_distributor", filter_)
             return self._rollup_page("pos_week_distributor", filter_, keys, page, per_page, total)
+        if "location" in keys:  # the SKU x distributor rollup has no location
+            whole, scoped = NOTHING, self.scope.rollup_filter(True)
         # Sums by the keys: whole distributors from their rollup, scoped stores from theirs.
         group_fields = [*keys, *(["week_start", "iso_week"] if by_week else []), "currency"]
         merged: dict[tuple[Any, ...], dict[str, Any]] = {}
@@ -482,7 +487,20 @@ class DataAccess:
     def _sum_groups(
         self, collection: str, filter_: Filter, group_fields: list[str]
     ) -> list[dict[str, Any]]:
-        """Sums of units, money and daily rows per group, as integers.
+        """A rollup's sums of units, money and daily rows per group (``days`` as ``rows``)."""
+        groups = self._sums(collection, filter_, group_fields, ("units", "net_sales_minor", "days"))
+        for group in groups:
+            group["rows"] = group.pop("days")
+        return groups
+
+    def _sums(
+        self,
+        collection: str,
+        filter_: Filter,
+        group_fields: Sequence[str],
+        sum_fields: Sequence[str],
+    ) -> list[dict[str, Any]]:
+        """Sums of integer fields per group, as integers, plus each group's ``count``.
 
         The hub's aggregate counts a row once per policy that lets the user read it
         (Directus 11.17.4), so each group's ``count(*)`` is checked against its
@@ -492,12 +510,8 @@ class DataAccess:
             try:
                 groups = self.hub.aggregate(
                     collection,
-                    {
-                        "sum": ["units", "net_sales_minor", "days"],
-                        "count": ["*"],
-                        "countDistinct": ["id"],
-                    },
-                    group_by=group_fields,
+                    {"sum": list(sum_fields), "count": ["*"], "countDistinct": ["id"]},
+                    group_by=list(group_fields),
                     filter=filter_ or None,
                 )
             except ForbiddenOrMissing:
@@ -507,21 +521,27 @@ class DataAccess:
             sums = group.get("sum") or {}
             distinct = group.get("countDistinct")
             distinct = distinct.get("id") if isinstance(distinct, dict) else distinct
-            if as_int(group.get("count") or 0, "count") != as_int(distinct or 0, "count"):
+            count = as_int(group.get("count") or 0, "count")
+            if count != as_int(distinct or 0, "count"):
                 log.warning("hub aggregate counted rows twice on %s; summing rows", collection)
-                return self._sum_rows(collection, filter_, group_fields)
+                return self._sum_rows(collection, filter_, group_fields, sum_fields)
+            if count == 0 and not group_fields:
+                return []
             out.append(
                 {
                     **{k: group[k] for k in group_fields},
-                    "units": as_int(sums.get("units") or 0, "units"),
-                    "net_sales_minor": as_int(sums.get("net_sales_minor") or 0, "money"),
-                    "rows": as_int(sums.get("days") or 0, "days"),
+                    **{f: as_int(sums.get(f) or 0, f) for f in sum_fields},
+                    "count": count,
                 }
             )
         return out
 
     def _sum_rows(
-        self, collection: str, filter_: Filter, group_fields: list[str]
+        self,
+        collection: str,
+        filter_: Filter,
+        group_fields: Sequence[str],
+        sum_fields: Sequence[str],
     ) -> list[dict[str, Any]]:
         sums: dict[tuple[Any, ...], dict[str, Any]] = {}
         with self._hub_errors():
@@ -529,23 +549,104 @@ class DataAccess:
                 collection,
                 page_size=2000,
                 filter=filter_ or None,
-                fields=[*group_fields, "id", "units", "net_sales_minor", "days"],
+                fields=[*group_fields, "id", *sum_fields],
             )
             for row in rows:
                 key = tuple(row[k] for k in group_fields)
                 group = sums.setdefault(
                     key,
-                    {
-                        **{k: row[k] for k in group_fields},
-                        "units": 0,
-                        "net_sales_minor": 0,
-                        "rows": 0,
-                    },
-                )
-                group["units"] += as_int(row["units"], "units")
-                group["net_sales_minor"] += as_int(row["net_sales_minor"], "money")
-                group["rows"] += as_int(row["days"], "days")
+                    {**{k: row[k] for k in group_fields}, **dict.fromkeys(sum_fields, 0),
+                     "count": 0},
+                )  # fmt: skip
+                for f in sum_fields:
+                    group[f] += as_int(row[f], f)
+                group["count"] += 1
         return list(sums.values())
+
+    # -- scoped aggregates for the pages ------------------------------------------------
+
+    def sums(
+        self, name: str, sum_fields: Sequence[str], group_by: Sequence[str], where: Filter
+    ) -> list[dict[str, Any]]:
+        """Sums of a resource's integer fields per group, over the rows in the user's
+        scope that match ``where``; each group also has its row ``count``."""
+        res = resource(name)
+        scope = self.scope_filter(res)
+        if scope is NOTHING:
+            return []
+        return self._sums(res.collection, all_of(scope, where), group_by, sum_fields)  # type: ignore[arg-type]
+
+    def count(self, name: str, where: Filter) -> int:
+        """How many of a resource's rows in the user's scope match ``where``."""
+        res = resource(name)
+        scope = self.scope_filter(res)
+        if scope is NOTHING:
+            return 0
+        return self._count(res.collection, all_of(scope, where))  # type: ignore[arg-type]
+
+    def rows(
+        self,
+        name: str,
+        where: Filter,
+        *,
+        fields: Sequence[str] | None = None,
+        sort: Sequence[str] = ("id",),
+        limit: int = -1,
+    ) -> list[dict[str, Any]]:
+        """A resource's rows in the user's scope matching ``where`` (all of them unless
+        ``limit``), for pages that need more than one list page, such as a chart."""
+        res = resource(name)
+        scope = self.scope_filter(res)
+        if scope is NOTHING:
+            return []
+        return self._read(
+            res.collection,
+            all_of(scope, where),  # type: ignore[arg-type]
+            fields=list(fields or res.hub_fields),
+            sort=list(sort),
+            limit=limit,
+        )
+
+    def feeds(self) -> list[dict[str, Any]]:
+        """Freshness rows of the feeds the user may see: a distributor's own, or those of
+        the user's partner distributors. The hub's policies scope them; so does this."""
+        if self.role == DISTRIBUTOR_USER:
+            mine: set[int] = {self.org} if self.org else set()
+        else:
+            mine = {p.distributor for p in self.scope.pairs.values()}
+        if not mine:
+            return []
+        rows = self._read(
+            "feeds",
+            {"distributor": {"_in": sorted(mine)}},
+            fields=["id", "distributor", "kind", "data_through", "received_at", "stale_after_days"],
+            sort=["distributor", "kind"],
+            limit=-1,
+        )
+        return [r for r in rows if int(r["distributor"]) in mine]
+
+    def latest(self, name: str, field: str, group_by: str, where: Filter) -> dict[Any, str]:
+        """The greatest ``field`` (a date) per ``group_by`` value, in the user's scope."""
+        res = resource(name)
+        scope = self.scope_filter(res)
+        if scope is NOTHING:
+            return {}
+        with self._hub_errors():
+            try:
+                groups = self.hub.aggregate(
+                    res.collection,
+                    {"max": [field]},
+                    group_by=[group_by],
+                    filter=all_of(scope, where) or None,  # type: ignore[arg-type]
+                )
+            except ForbiddenOrMissing:
+                return {}
+        out = {}
+        for group in groups:
+            value = (group.get("max") or {}).get(field)
+            if value is not None and group.get(group_by) is not None:
+                out[group[group_by]] = str(value)[:10]
+        return out
 
     # -- writes -------------------------------------------------------------------------
 
