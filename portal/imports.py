@@ -20,7 +20,7 @@ import os
 import subprocess
 import sys
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -176,7 +176,20 @@ def imports_of(hub: HubClient, org: int, *, limit: int, offset: int = 0) -> list
 
 
 def count_imports(hub: HubClient, org: int) -> int:
+    """How many imports the organization has."""
     return hub.count_items("imports", filter={"distributor": {"_eq": org}})
+
+
+def iter_imports(hub: HubClient, org: int) -> Iterator[dict[str, Any]]:
+    """Every import of the organization, newest first, a page at a time."""
+    rows = hub.iter_items(
+        "imports",
+        page_size=1000,
+        sort=["-id"],
+        filter={"distributor": {"_eq": org}},
+        fields=IMPORT_FIELDS,
+    )
+    return (r for r in rows if int(r["distributor"]) == org)
 
 
 def rejects_path(row: Mapping[str, Any], config: Config) -> Path:
