@@ -4,7 +4,19 @@ from __future__ import annotations
 
 from flask import Flask
 
-from portal import api, auth, errors, exports, health, home, operator, pages, tokens, uploads
+from portal import (
+    api,
+    auth,
+    errors,
+    exports,
+    health,
+    home,
+    operator,
+    pages,
+    sellthrough,
+    tokens,
+    uploads,
+)
 from portal.config import Config, ConfigError
 from portal.hub import hub
 
@@ -26,6 +38,7 @@ def create_app(config: Config | None = None) -> Flask:
     # The journeys' pages (each registers its blueprint and its navigation entries).
     exports.init_app(app)
     uploads.init_app(app)
+    sellthrough.init_app(app)
     app.register_blueprint(home.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(operator.bp)

@@ -25,8 +25,12 @@ class NavEntry:
 
 
 def access() -> DataAccess:
-    """The data layer as the signed-in user, audited as coming from the portal's pages."""
-    return DataAccess(current_user, current_hub(), via="portal")
+    """The data layer as the signed-in user, audited as coming from the portal's pages.
+
+    It holds the user itself, not the request-bound proxy: reports read the hub from a
+    few threads at once, and those have no request context.
+    """
+    return DataAccess(current_user._get_current_object(), current_hub(), via="portal")
 
 
 def add_nav(app: Flask, label: str, endpoint: str, roles: tuple[str, ...], order: int) -> None:

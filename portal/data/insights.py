@@ -1,0 +1,532 @@
+"""A supplier's sell-through and inventory report, assembled from governed reads.
+
+Every figure comes through :class:`~portal.data.DataAccess` with the user's own hub
+session: POS from the weekly rollups (``summary``), inventory from the shared
+inventory rows, promotions, feeds and names from their resources. The formulas are the
+pure functions of :mod:`domain.kpis`. Independent reads run side by side on a small
+thread pool, so a page costs about its slowest read, not their sum.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, TypeVar
+
+from domain import kpis
+from domain.ingest import is_stale
+from portal.data.access import DataAccess, as_int
+from portal.data.scope import Filter, all_of
+
+T = TypeVar("T")
+
+BIG_PAGE = 1_000_000
+FEED_FIELDS = ["id", "distributor", "kind", "data_through", "received_at", "stale_after_days"]
+PROMOTION_FIELDS = ["id", "name", "type", "status", "start_date", "end_date", "partnership"]
+
+
+@dataclass(frozen=True)
+class InsightQuery:
+    """What the user asked for; ``first``/``last`` are already whole ISO weeks."""
+
+    first: dt.date
+    last: dt.date
+    grain: str = "week"  # week | month
+    lookback: int = 4
+    distributor: int | None = None
+    sku: int | None = None
+    category: str | None = None
+    region: str | None = None
+    location: int | None = None
+
+    @property
+    def level(self) -> str:
+        """What the table breaks the figures down by: SKUs, a SKU's locations, or weeks."""
+        if self.sku is None:
+            return "sku"
+        if self.location is None:
+            return "location"
+        return "week"
+
+
+@dataclass
+class Row:
+    """One line of the breakdown table (a SKU, or a location of one SKU)."""
+
+    key: int
+    label: str
+    units: int = 0
+    net_sales: dict[str, int] = field(default_factory=dict)
+    previous_units: int = 0
+    store_on_hand: int = 0
+    in_transit: int = 0
+    dc_on_hand: int = 0
+    on_order: int = 0
+    weekly: dict[dt.date, int] = field(default_factory=dict)
+    in_stock: int = 0
+    ranged: int = 0
+    wos: Decimal | None = None
+    wos_pipeline: Decimal | None = None
+    band: kpis.Band | None = None
+    sell_through: Decimal | None = None
+
+    @property
+    def change(self) -> int:
+        return self.units - self.previous_units
+
+    @property
+    def in_stock_pct(self) -> Decimal | None:
+        return kpis.in_stock_pct(self.in_stock, self.ranged)
+
+
+@dataclass
+class Feed:
+    distributor: str
+    kind: str
+    data_through: str | None
+    received_at: str | None
+    stale: bool
+
+
+@dataclass
+class Report:
+    query: InsightQuery
+    sharing: dict[int, str]  # distributors sharing POS with the user: id -> name
+    inventory_sharing: dict[int, str]
+    empty: str | None  # why there is nothing to show, in words
+    inventory_note: str | None
+    points: list[tuple[str, dt.date, dt.date, int]]  # label, first day, last day, units
+    promotions: list[dict[str, Any]]
+    rows: list[Row]
+    total: Row
+    movers_up: list[kpis.Mover[int]]
+    movers_down: list[kpis.Mover[int]]
+    feeds: list[Feed]
+    stock_day: str | None  # the inventory snapshot the stock figures are from
+    labels: dict[str, dict[int, str]]  # "sku" / "location" / "distributor" -> id -> name
+    categories: list[str] = field(default_factory=list)
+    regions: list[str] = field(default_factory=list)
+
+
+def _parallel(*calls: Callable[[], Any]) -> list[Any]:
+    with ThreadPoolExecutor(max_workers=min(4, len(calls))) as pool:
+        futures = [pool.submit(call) for call in calls]
+        return [f.result() for f in futures]
+
+
+def _day(value: Any) -> dt.date:
+    return dt.date.fromisoformat(str(value)[:10])
+
+
+def _monday(day: dt.date) -> dt.date:
+    return day - dt.timedelta(days=day.weekday())
+
+
+def _pos_filters(q: InsightQuery) -> dict[str, Any]:
+    return {
+        "distributor": q.distributor,
+        "sku": q.sku,
+        "category": q.category,
+        "region": q.region,
+        "location": q.location,
+    }
+
+
+def _inventory_where(q: InsightQuery) -> list[Filter]:
+    rules: list[Filter] = []
+    for name in ("distributor", "sku", "location"):
+        value = getattr(q, name)
+        if value is not None:
+            rules.append({name: {"_eq": value}})
+    if q.region is not None:
+        rules.append({"location": {"region": {"_eq": q.region}}})
+    if q.category is not None:
+        rules.append({"sku": {"category": {"_eq": q.category}}})
+    return rules
+
+
+def _store(kind: str) -> Filter:
+    return {"location": {"kind": {"_eq": kind}}}
+
+
+def _names(
+    rows: Sequence[Mapping[str, Any]], label: Callable[[Mapping[str, Any]], str]
+) -> dict[int, str]:
+    return {int(r["id"]): label(r) for r in rows}
+
+
+def default_range(today: dt.date, weeks: int = 13) -> tuple[dt.date, dt.date]:
+    """The last ``weeks`` whole ISO weeks before this one."""
+    last = _monday(today) - dt.timedelta(days=1)
+    return last - dt.timedelta(days=7 * weeks - 1), last
+
+
+def sell_through(acc: DataAccess, q: InsightQuery, stale_after_days: int) -> Report:
+    """The whole report for one supplier user and one query."""
+    scope = acc.scope
+    in_force = scope.agreements_in_force  # looked up once, before the reads fan out
+    scope.pairs  # noqa: B018 - the same
+    sharing_ids = sorted({a.grantor for a in in_force if "pos" in a.kinds})
+    inventory_ids = sorted({a.grantor for a in in_force if "inventory" in a.kinds})
+    lookback_first = q.last - dt.timedelta(days=7 * q.lookback - 1)
+    previous_first, _ = kpis.previous_range(q.first, q.last)
+    pipeline_first = q.last - dt.timedelta(days=7 * kpis.PIPELINE_WEEKS - 1)
+    fetch_first = min(previous_first, lookback_first, pipeline_first)
+    by = {"sku": "sku", "location": "location", "week": None}[q.level]
+    group = ["week", "sku", "location"] if by == "location" else ["week", "sku"]
+    pos_query = {**_pos_filters(q), "from": fetch_first, "to": q.last, "per_page": BIG_PAGE}
+    inv_where = _inventory_where(q)
+
+    orgs, skus, locations, pos, latest, promotions, feeds = _parallel(
+        lambda: acc.rows("organizations", {}, fields=["id", "name", "kind"]),
+        lambda: acc.rows("skus", {}, fields=["id", "gtin", "description", "category"]),
+        lambda: acc.rows(
+            "locations",
+            all_of(*([{"distributor": {"_eq": q.distributor}}] if q.distributor else [])),
+            fields=["id", "code", "name", "region", "kind", "distributor"],
+        ),
+        lambda: acc.summary("pos-sales", group, pos_query).rows,
+        lambda: acc.latest(
+            "inventory-positions",
+            "day",
+            "distributor",
+            all_of(*inv_where, {"day": {"_lte": q.last.isoformat()}}),
+        ),
+        lambda: _promotions(acc, q),
+        lambda: _feeds(acc, stale_after_days),
+    )
+    org_names = _names(orgs, lambda r: str(r["name"]))
+    sku_names = _names(skus, lambda r: f"{r['description']} ({r['gtin']})")
+    location_names = _names(locations, lambda r: f"{r['name']} ({r['code']})")
+    # Each distributor's latest snapshot on or before the end of the range.
+    snapshots = [{"_and": [{"distributor": {"_eq": d}}, {"day": {"_eq": day}}]}
+                 for d, day in latest.items()]  # fmt: skip
+    stock_where = [{"_or": snapshots}] if snapshots else []
+    key_field = "location" if by == "location" else "sku"
+    week_first = q.first.isoformat()
+    stores, dcs, in_stock, ranged = _parallel(
+        lambda: acc.sums("inventory-positions", ["on_hand", "in_transit", "on_order"],
+                         [key_field], all_of(*inv_where, *stock_where, _store("store")))
+        if latest else [],
+        lambda: acc.sums("inventory-positions", ["on_hand", "in_transit", "on_order"],
+                         ["sku"], all_of(*inv_where, *stock_where, _store("dc")))
+        if latest and by != "location" else [],
+        lambda: acc.sums("inventory-positions", [], [key_field], all_of(
+            *inv_where, _store("store"), {"on_hand": {"_gt": 0}},
+            {"day": {"_between": [week_first, q.last.isoformat()]}})),
+        lambda: acc.sums("inventory-positions", [], [key_field], all_of(
+            *inv_where, _store("store"), {"day": {"_between": [week_first, q.last.isoformat()]}})),
+    )  # fmt: skip
+
+    rows: dict[int, Row] = {}
+
+    def row_of(key: int) -> Row:
+        if key not in rows:
+            names = location_names if by == "location" else sku_names
+            rows[key] = Row(key, names.get(key, f"#{key}"))
+        return rows[key]
+
+    weekly_total: dict[dt.date, int] = defaultdict(int)
+    total = Row(0, "Total")
+    for r in pos:
+        week = _day(r["week_start"])
+        key = int(r[key_field]) if by else int(r["sku"])
+        row = row_of(key) if by else total
+        units = as_int(r["units"], "units")
+        row.weekly[week] = row.weekly.get(week, 0) + units
+        if by:
+            total.weekly[week] = total.weekly.get(week, 0) + units
+        if q.first <= week <= q.last:
+            weekly_total[week] += units
+            row.units += units
+            row.net_sales[r["currency"]] = row.net_sales.get(r["currency"], 0) + as_int(
+                r["net_sales_minor"], "money"
+            )
+            if by:
+                total.units += units
+                total.net_sales[r["currency"]] = total.net_sales.get(r["currency"], 0) + as_int(
+                    r["net_sales_minor"], "money"
+                )
+        elif previous_first <= week < q.first:
+            row.previous_units += units
+            if by:
+                total.previous_units += units
+    for group in stores:
+        target = row_of(int(group[key_field])) if by else total
+        target.store_on_hand += group["on_hand"]
+        target.in_transit += group["in_transit"]
+        target.on_order += group["on_order"]
+        if by:
+            total.store_on_hand += group["on_hand"]
+            total.in_transit += group["in_transit"]
+            total.on_order += group["on_order"]
+    for group in dcs:
+        target = row_of(int(group["sku"])) if by else total
+        target.dc_on_hand += group["on_hand"]
+        target.on_order += group["on_order"]
+        target.in_transit += group["in_transit"]
+        if by:
+            total.dc_on_hand += group["on_hand"]
+            total.on_order += group["on_order"]
+            total.in_transit += group["in_transit"]
+    for groups, attr in ((in_stock, "in_stock"), (ranged, "ranged")):
+        for group in groups:
+            target = row_of(int(group[key_field])) if by else total
+            setattr(target, attr, getattr(target, attr) + group["count"])
+            if by:
+                setattr(total, attr, getattr(total, attr) + group["count"])
+
+    lookback_weeks = _weeks(lookback_first, q.last)
+    pipeline_weeks = _weeks(q.last - dt.timedelta(days=7 * kpis.PIPELINE_WEEKS - 1), q.last)
+    has_stock = bool(latest)
+    for row in [*rows.values(), total]:
+        _figures(row, lookback_weeks, pipeline_weeks, has_stock)
+
+    listed = sorted(rows.values(), key=lambda r: (-r.units, r.label))
+    up, down = kpis.movers(
+        {k: r.units for k, r in rows.items()}, {k: r.previous_units for k, r in rows.items()}
+    ) if by else ([], [])  # fmt: skip
+    points = _points(weekly_total, q)
+    report = Report(
+        query=q,
+        sharing={d: org_names.get(d, f"#{d}") for d in sharing_ids},
+        inventory_sharing={d: org_names.get(d, f"#{d}") for d in inventory_ids},
+        empty=None,
+        inventory_note=None,
+        points=points,
+        promotions=promotions,
+        rows=listed,
+        total=total,
+        movers_up=up,
+        movers_down=down,
+        feeds=[
+            Feed(org_names.get(int(f["distributor"]), f"#{f['distributor']}"), f["kind"],
+                 f.get("data_through"), f.get("received_at"), f["stale"])
+            for f in feeds if not q.distributor or int(f["distributor"]) == q.distributor
+        ],
+        stock_day=max(latest.values()) if latest else None,
+        labels={"sku": sku_names, "location": location_names, "distributor": org_names},
+    )  # fmt: skip
+    report.categories = sorted({str(r["category"]) for r in skus if r.get("category")})
+    report.regions = sorted({str(r["region"]) for r in locations if r.get("region")})
+    report.empty = _why_empty(report, org_names)
+    report.inventory_note = _inventory_note(report, org_names)
+    return report
+
+
+def _weeks(first: dt.date, last: dt.date) -> list[dt.date]:
+    monday = _monday(first)
+    out = []
+    while monday <= last:
+        out.append(monday)
+        monday += dt.timedelta(days=7)
+    return out
+
+
+def _figures(row: Row, lookback: list[dt.date], pipeline: list[dt.date], has_stock: bool) -> None:
+    if not has_stock:
+        return
+    row.wos = kpis.weeks_of_supply(row.store_on_hand, [row.weekly.get(w, 0) for w in lookback])
+    stock = kpis.pipeline_stock(row.store_on_hand, row.in_transit, row.dc_on_hand, row.on_order)
+    row.wos_pipeline = kpis.weeks_of_supply(stock, [row.weekly.get(w, 0) for w in pipeline])
+    row.band = kpis.band(row.wos, row.store_on_hand)
+    row.sell_through = kpis.sell_through_pct(row.units, row.store_on_hand)
+
+
+def _points(
+    weekly: Mapping[dt.date, int], q: InsightQuery
+) -> list[tuple[str, dt.date, dt.date, int]]:
+    weeks = _weeks(q.first, q.last)
+    if q.grain != "month":
+        return [(w.isoformat(), w, w + dt.timedelta(days=6), weekly.get(w, 0)) for w in weeks]
+    months: dict[str, list[dt.date]] = {}
+    for w in weeks:
+        months.setdefault(kpis.retail_month(w), []).append(w)
+    return [
+        (m, ws[0], ws[-1] + dt.timedelta(days=6), sum(weekly.get(w, 0) for w in ws))
+        for m, ws in months.items()
+    ]
+
+
+def _promotions(acc: DataAccess, q: InsightQuery) -> list[dict[str, Any]]:
+    rules: list[Filter] = [
+        {"start_date": {"_lte": q.last.isoformat()}},
+        {"end_date": {"_gte": q.first.isoformat()}},
+        {"status": {"_in": ["submitted", "accepted"]}},
+    ]
+    if q.distributor is not None:
+        rules.append({"partnership": {"distributor": {"_eq": q.distributor}}})
+    if q.sku is not None:
+        rules.append({"skus": {"sku": {"_eq": q.sku}}})
+    if q.location is not None:
+        rules.append({"_or": [{"locations": {"location": {"_eq": q.location}}},
+                              {"locations": {"_null": True}}]})  # fmt: skip
+    return acc.rows(
+        "promotions", all_of(*rules), fields=PROMOTION_FIELDS, sort=("start_date", "id")
+    )
+
+
+def _feeds(acc: DataAccess, stale_after_days: int) -> list[dict[str, Any]]:
+    today = dt.datetime.now(dt.UTC).date()
+    out = []
+    for row in acc.feeds():
+        through = _day(row["data_through"]) if row.get("data_through") else None
+        after = row.get("stale_after_days") or stale_after_days
+        out.append({**row, "stale": is_stale(through, today, after)})
+    return out
+
+
+def _why_empty(report: Report, org_names: Mapping[int, str]) -> str | None:
+    q = report.query
+    if not report.sharing:
+        return "No distributor shares POS data with you at the moment."
+    if q.distributor is not None and q.distributor not in report.sharing:
+        name = org_names.get(q.distributor, "This distributor")
+        return f"{name} has not shared POS data with you."
+    if report.total.units == 0 and not any(p[3] for p in report.points) and not report.rows:
+        return (
+            f"No sales in this range (weeks {q.first.isoformat()} to {q.last.isoformat()})"
+            " for the filters chosen."
+        )
+    return None
+
+
+def _inventory_note(report: Report, org_names: Mapping[int, str]) -> str | None:
+    q = report.query
+    if q.distributor is not None and q.distributor not in report.inventory_sharing:
+        name = org_names.get(q.distributor, "This distributor")
+        return f"{name} has not shared inventory with you."
+    if not report.inventory_sharing:
+        return "No distributor shares inventory with you, so stock figures are not shown."
+    if report.stock_day is None:
+        return "No inventory snapshot on or before the end of this range."
+    return None
+
+
+@dataclass
+class StockRow:
+    location: int
+    label: str
+    kind: str
+    region: str | None
+    distributor: str
+    on_hand: int = 0
+    in_transit: int = 0
+    on_order: int = 0
+    weekly_units: int = 0  # average over the lookback, whole units (for display)
+    wos: Decimal | None = None
+    band: kpis.Band | None = None
+
+
+@dataclass
+class StockReport:
+    query: InsightQuery
+    rows: list[StockRow]
+    bands: dict[str, int]  # band -> how many stores
+    stock_days: dict[str, str]  # distributor name -> snapshot day
+    empty: str | None
+    labels: dict[str, dict[int, str]]
+    categories: list[str] = field(default_factory=list)
+    regions: list[str] = field(default_factory=list)
+
+
+def inventory(acc: DataAccess, q: InsightQuery) -> StockReport:
+    """On hand, in transit and on order by location at each distributor's latest
+    snapshot on or before the end of the range, with each store's weeks of supply."""
+    scope = acc.scope
+    in_force = scope.agreements_in_force
+    scope.pairs  # noqa: B018 - looked up once, before the reads fan out
+    inv_where = _inventory_where(q)
+    lookback_first = q.last - dt.timedelta(days=7 * q.lookback - 1)
+    pos_query = {**_pos_filters(q), "from": lookback_first, "to": q.last, "per_page": BIG_PAGE}
+    orgs, skus, locations, latest, pos = _parallel(
+        lambda: acc.rows("organizations", {}, fields=["id", "name", "kind"]),
+        lambda: acc.rows("skus", {}, fields=["id", "gtin", "description", "category"]),
+        lambda: acc.rows(
+            "locations",
+            all_of(*([{"distributor": {"_eq": q.distributor}}] if q.distributor else [])),
+            fields=["id", "code", "name", "region", "kind", "distributor"],
+        ),
+        lambda: acc.latest(
+            "inventory-positions",
+            "day",
+            "distributor",
+            all_of(*inv_where, {"day": {"_lte": q.last.isoformat()}}),
+        ),
+        lambda: acc.summary("pos-sales", ["week", "location"], pos_query).rows,
+    )
+    org_names = _names(orgs, lambda r: str(r["name"]))
+    places = {int(r["id"]): r for r in locations}
+    snapshots = [{"_and": [{"distributor": {"_eq": d}}, {"day": {"_eq": day}}]}
+                 for d, day in latest.items()]  # fmt: skip
+    groups = (
+        acc.sums(
+            "inventory-positions",
+            ["on_hand", "in_transit", "on_order"],
+            ["location"],
+            all_of(*inv_where, {"_or": snapshots}),
+        )
+        if snapshots
+        else []
+    )
+    per_week: dict[tuple[int, dt.date], int] = defaultdict(int)
+    for r in pos:
+        per_week[(int(r["location"]), _day(r["week_start"]))] += as_int(r["units"], "units")
+    lookback = _weeks(lookback_first, q.last)
+    weekly = {
+        loc: [per_week.get((loc, w), 0) for w in lookback] for loc in {k[0] for k in per_week}
+    }
+    rows = []
+    bands: dict[str, int] = {b.value: 0 for b in kpis.Band}
+    for g in groups:
+        loc = int(g["location"])
+        place = places.get(loc, {})
+        row = StockRow(
+            location=loc,
+            label=f"{place.get('name', f'#{loc}')} ({place.get('code', '?')})",
+            kind=str(place.get("kind", "store")),
+            region=place.get("region"),
+            distributor=org_names.get(int(place.get("distributor") or 0), ""),
+            on_hand=g["on_hand"],
+            in_transit=g["in_transit"],
+            on_order=g["on_order"],
+        )
+        if row.kind == "store":
+            sold = weekly.get(loc, [0] * len(lookback))
+            average = kpis.average_weekly(sold)
+            row.weekly_units = int(average) if average is not None else 0
+            row.wos = kpis.weeks_of_supply(row.on_hand, sold)
+            row.band = kpis.band(row.wos, row.on_hand)
+            bands[row.band.value] += 1
+        rows.append(row)
+    order = {b.value: i for i, b in enumerate(kpis.Band)}
+    rows.sort(key=lambda r: (r.kind != "store", order.get(r.band.value if r.band else "", 9),
+                             r.label))  # fmt: skip
+    empty = None
+    if acc.role == "supplier_user":
+        sharing = {a.grantor for a in in_force if "inventory" in a.kinds}
+        if not sharing:
+            empty = "No distributor shares inventory with you at the moment."
+        elif q.distributor is not None and q.distributor not in sharing:
+            name = org_names.get(q.distributor, "This distributor")
+            empty = f"{name} has not shared inventory with you."
+    if empty is None and not rows:
+        empty = f"No inventory snapshot on or before {q.last.isoformat()} for the filters chosen."
+    return StockReport(
+        query=q,
+        rows=rows,
+        bands=bands,
+        stock_days={org_names.get(d, f"#{d}"): day for d, day in latest.items()},
+        empty=empty,
+        labels={
+            "sku": _names(skus, lambda r: f"{r['description']} ({r['gtin']})"),
+            "location": _names(locations, lambda r: f"{r['name']} ({r['code']})"),
+            "distributor": org_names,
+        },
+        categories=sorted({str(r["category"]) for r in skus if r.get("category")}),
+        regions=sorted({str(r["region"]) for r in locations if r.get("region")}),
+    )

@@ -1,0 +1,233 @@
+"""The supplier's sell-through and inventory pages, and their Excel downloads.
+
+Views load the filters through :class:`InsightQuerySchema`, ask
+:mod:`portal.data.insights` for the report (governed reads only), and render it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from flask import Blueprint, Flask, current_app, render_template, request
+from marshmallow import ValidationError
+from werkzeug.wrappers import Response
+
+from domain import kpis
+from domain.ingest import minor_exponent
+from domain.roles import DISTRIBUTOR_USER, SUPPLIER_USER
+from portal.auth import role_required
+from portal.charts import Point, Span, trend_svg
+from portal.data import insights
+from portal.exports import xlsx_response
+from portal.pages import access, add_nav, answer_errors_as_pages
+from portal.schemas.insights import InsightQuerySchema
+
+bp = Blueprint("sellthrough", __name__)
+answer_errors_as_pages(bp)
+
+
+def _query() -> tuple[insights.InsightQuery, dict[str, list[str]]]:
+    """The filters asked for, or the defaults plus the errors to show beside the form."""
+    first, last = insights.default_range(dt.datetime.now(dt.UTC).date())
+    try:
+        data = InsightQuerySchema().load(request.args.to_dict(flat=True))
+        errors: dict[str, list[str]] = {}
+    except ValidationError as exc:
+        data = {}
+        errors = exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages}  # type: ignore[assignment]
+    data["first"] = data.get("first") or first
+    data["last"] = data.get("last") or last
+    if data["first"] > data["last"]:
+        data["first"] = data["last"] - dt.timedelta(days=7 * 13 - 1)
+    return insights.InsightQuery(**data), errors
+
+
+def _stale_after() -> int:
+    return current_app.extensions["tandem.config"].stale_after_days
+
+
+def _params(q: insights.InsightQuery, **changes: Any) -> dict[str, Any]:
+    """The query string of ``q`` with ``changes`` (None drops a filter)."""
+    values = {
+        "distributor": q.distributor,
+        "sku": q.sku,
+        "category": q.category,
+        "region": q.region,
+        "location": q.location,
+        "from": q.first.isoformat(),
+        "to": q.last.isoformat(),
+        "grain": q.grain,
+        "lookback": q.lookback,
+        **changes,
+    }
+    return {k: v for k, v in values.items() if v is not None}
+
+
+def money(minor: int, currency: str) -> str:
+    """Integer minor units as an exact amount: 123456, USD → "USD 1,234.56"."""
+    places = minor_exponent(currency)
+    amount = Decimal(minor).scaleb(-places)
+    return f"{currency} {amount:,.{places}f}"
+
+
+def pct(value: Decimal | None) -> str:
+    return "n/a" if value is None else f"{value:.1f} %"
+
+
+def weeks(value: Decimal | None, stock: int | None = None) -> str:
+    if value is None:
+        return "no sales" if stock else "n/a"
+    return f"{value:.1f}"
+
+
+@bp.get("/sell-through")
+@role_required(SUPPLIER_USER)
+def page() -> str:
+    q, errors = _query()
+    acc = access()
+    report = insights.sell_through(acc, q, _stale_after())
+    spans = [
+        Span(p["name"], dt.date.fromisoformat(str(p["start_date"])[:10]),
+             dt.date.fromisoformat(str(p["end_date"])[:10]), p["status"])
+        for p in report.promotions
+    ]  # fmt: skip
+    chart = trend_svg(
+        [Point(label, start, end, units) for label, start, end, units in report.points],
+        spans,
+        title=f"Units sold per {q.grain}, {q.first} to {q.last}",
+    )
+    return render_template(
+        "sellthrough/page.html",
+        report=report,
+        q=q,
+        errors=errors,
+        chart=chart,
+        params=lambda **c: _params(q, **c),
+        kpis=kpis,
+    )
+
+
+@bp.get("/sell-through.xlsx")
+@role_required(SUPPLIER_USER)
+def export() -> Response:
+    q, errors = _query()
+    if errors:
+        raise ValidationError(errors)
+    acc = access()
+    report = insights.sell_through(acc, q, _stale_after())
+    level = "location" if q.level == "location" else "sku"
+    rows = [
+        {
+            level: r.label,
+            "units": r.units,
+            "previous_units": r.previous_units,
+            "change": r.change,
+            **{f"net_sales_{c}": Decimal(v).scaleb(-minor_exponent(c))
+               for c, v in r.net_sales.items()},
+            "store_on_hand": r.store_on_hand,
+            "in_transit": r.in_transit,
+            "dc_on_hand": r.dc_on_hand,
+            "on_order": r.on_order,
+            "wos_on_hand": r.wos,
+            "wos_pipeline": r.wos_pipeline,
+            "band": r.band.value if r.band else None,
+            "sell_through_pct": r.sell_through,
+            "in_stock_pct": r.in_stock_pct,
+        }
+        for r in report.rows
+    ]  # fmt: skip
+    currencies = sorted({c for r in report.rows for c in r.net_sales})
+    columns = [
+        (level, level.upper() if level == "sku" else "Location"),
+        ("units", f"Units {q.first}..{q.last}"),
+        ("previous_units", "Units, previous period"),
+        ("change", "Change"),
+        *[(f"net_sales_{c}", f"Net sales ({c})") for c in currencies],
+        ("store_on_hand", "Store on hand"),
+        ("in_transit", "In transit"),
+        ("dc_on_hand", "DC on hand"),
+        ("on_order", "On order"),
+        ("wos_on_hand", f"Weeks of supply, on hand ({q.lookback}-week lookback)"),
+        ("wos_pipeline", "Weeks of supply, pipeline"),
+        ("band", "Band"),
+        ("sell_through_pct", "Sell-through % (sold / (sold + on hand))"),
+        ("in_stock_pct", "In-stock %"),
+    ]
+    return xlsx_response(
+        acc,
+        filename=f"sell-through-{q.first}-{q.last}.xlsx",
+        sheet="Sell-through",
+        columns=columns,
+        rows=rows,
+        collection="pos_week_location",
+        detail={"query": _params(q)},
+    )
+
+
+@bp.get("/inventory")
+@role_required(SUPPLIER_USER, DISTRIBUTOR_USER)
+def inventory() -> str:
+    q, errors = _query()
+    report = insights.inventory(access(), q)
+    return render_template(
+        "sellthrough/inventory.html",
+        report=report,
+        q=q,
+        errors=errors,
+        params=lambda **c: _params(q, **c),
+        kpis=kpis,
+    )
+
+
+@bp.get("/inventory.xlsx")
+@role_required(SUPPLIER_USER, DISTRIBUTOR_USER)
+def inventory_export() -> Response:
+    q, errors = _query()
+    if errors:
+        raise ValidationError(errors)
+    acc = access()
+    report = insights.inventory(acc, q)
+    rows = [
+        {
+            "location": r.label, "kind": r.kind, "region": r.region,
+            "distributor": r.distributor, "on_hand": r.on_hand, "in_transit": r.in_transit,
+            "on_order": r.on_order, "weekly_units": r.weekly_units, "wos": r.wos,
+            "band": r.band.value if r.band else None,
+        }
+        for r in report.rows
+    ]  # fmt: skip
+    columns = [
+        ("location", "Location"), ("kind", "Kind"), ("region", "Region"),
+        ("distributor", "Distributor"), ("on_hand", "On hand"), ("in_transit", "In transit"),
+        ("on_order", "On order"), ("weekly_units", f"Avg weekly units ({q.lookback} weeks)"),
+        ("wos", "Weeks of supply"), ("band", "Band"),
+    ]  # fmt: skip
+    return xlsx_response(
+        acc,
+        filename=f"inventory-{q.last}.xlsx",
+        sheet="Inventory",
+        columns=columns,
+        rows=rows,
+        collection="inventory_positions",
+        detail={"query": _params(q)},
+    )
+
+
+@bp.errorhandler(ValidationError)
+def _invalid(exc: ValidationError) -> tuple[str, int]:
+    messages = exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages}
+    return render_template(
+        "error.html", status=422, title="Invalid filters",
+        message="These filters are not valid.", errors=messages,
+    ), 422  # fmt: skip
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)
+    app.add_template_filter(money, "money")
+    app.add_template_filter(pct, "pct")
+    app.add_template_filter(weeks, "weeks")
+    add_nav(app, "Sell-through", "sellthrough.page", (SUPPLIER_USER,), 10)
+    add_nav(app, "Inventory", "sellthrough.inventory", (SUPPLIER_USER, DISTRIBUTOR_USER), 15)
