@@ -83,6 +83,10 @@ class Config:
     #: A feed whose data is older than this many days is flagged stale (unless the feed
     #: has its own setting).
     stale_after_days: int = 3
+    #: How long a computed sell-through or inventory report may be reused, in seconds
+    #: (0: never). It is reused only for the same organization, the same agreements in
+    #: force and the same feed deliveries, so a revocation or an import shows at once.
+    report_cache_s: int = 60
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Config:
@@ -120,6 +124,7 @@ class Config:
             else None,
             max_upload_mb=_non_negative_int(environ, "TANDEM_MAX_UPLOAD_MB", 1024),
             stale_after_days=_non_negative_int(environ, "TANDEM_STALE_DAYS", 3),
+            report_cache_s=_non_negative_int(environ, "TANDEM_REPORT_CACHE_S", 60),
         )
 
     @property

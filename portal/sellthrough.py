@@ -48,6 +48,10 @@ def _stale_after() -> int:
     return current_app.extensions["tandem.config"].stale_after_days
 
 
+def _reports() -> insights.ReportCache:
+    return current_app.extensions["tandem.reports"]
+
+
 def _params(q: insights.InsightQuery, **changes: Any) -> dict[str, Any]:
     """The query string of ``q`` with ``changes`` (None drops a filter)."""
     values = {
@@ -87,7 +91,7 @@ def weeks(value: Decimal | None, stock: int | None = None) -> str:
 def page() -> str:
     q, errors = _query()
     acc = access()
-    report = insights.sell_through(acc, q, _stale_after())
+    report = insights.sell_through(acc, q, _stale_after(), _reports())
     spans = [
         Span(p["name"], dt.date.fromisoformat(str(p["start_date"])[:10]),
              dt.date.fromisoformat(str(p["end_date"])[:10]), p["status"])
@@ -116,7 +120,7 @@ def export() -> Response:
     if errors:
         raise ValidationError(errors)
     acc = access()
-    report = insights.sell_through(acc, q, _stale_after())
+    report = insights.sell_through(acc, q, _stale_after(), _reports())
     level = "location" if q.level == "location" else "sku"
     rows = [
         {
@@ -170,7 +174,7 @@ def export() -> Response:
 @role_required(SUPPLIER_USER, DISTRIBUTOR_USER)
 def inventory() -> str:
     q, errors = _query()
-    report = insights.inventory(access(), q)
+    report = insights.inventory(access(), q, _reports())
     return render_template(
         "sellthrough/inventory.html",
         report=report,
@@ -188,7 +192,7 @@ def inventory_export() -> Response:
     if errors:
         raise ValidationError(errors)
     acc = access()
-    report = insights.inventory(acc, q)
+    report = insights.inventory(acc, q, _reports())
     rows = [
         {
             "location": r.label, "kind": r.kind, "region": r.region,
@@ -225,6 +229,8 @@ def _invalid(exc: ValidationError) -> tuple[str, int]:
 
 
 def init_app(app: Flask) -> None:
+    config = app.extensions["tandem.config"]
+    app.extensions["tandem.reports"] = insights.ReportCache(config.report_cache_s)
     app.register_blueprint(bp)
     app.add_template_filter(money, "money")
     app.add_template_filter(pct, "pct")

@@ -10,12 +10,15 @@ thread pool, so a page costs about its slowest read, not their sum.
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections import defaultdict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any, TypeVar
+
+from cachetools import TTLCache
 
 from domain import kpis
 from domain.ingest import is_stale
@@ -165,11 +168,76 @@ def default_range(today: dt.date, weeks: int = 13) -> tuple[dt.date, dt.date]:
     return last - dt.timedelta(days=7 * weeks - 1), last
 
 
-def sell_through(acc: DataAccess, q: InsightQuery, stale_after_days: int) -> Report:
-    """The whole report for one supplier user and one query."""
+class ReportCache:
+    """Computed reports, reused while nothing they depend on has changed.
+
+    A key holds the user's organization and role, the agreements in force and the
+    partnerships (so a grant, a revocation or an expiry misses at once), every feed's
+    last delivery (so an import misses at once), the day, and the query. Entries also
+    expire after ``ttl_s``, which bounds how stale a report can be after a write that
+    bypasses the feeds (an inventory row changed through the REST API).
+    """
+
+    def __init__(self, ttl_s: int, maxsize: int = 512) -> None:
+        self._cache: TTLCache[Hashable, Any] | None = (
+            TTLCache(maxsize=maxsize, ttl=ttl_s) if ttl_s > 0 else None
+        )
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable, make: Callable[[], T]) -> T:
+        if self._cache is None:
+            return make()
+        with self._lock:
+            hit = self._cache.get(key)
+        if hit is not None:
+            return hit  # type: ignore[no-any-return]
+        value = make()
+        with self._lock:
+            self._cache[key] = value
+        return value
+
+
+NO_CACHE = ReportCache(0)
+
+
+def _fingerprint(acc: DataAccess, feeds: Sequence[Mapping[str, Any]]) -> Hashable:
     scope = acc.scope
-    in_force = scope.agreements_in_force  # looked up once, before the reads fan out
-    scope.pairs  # noqa: B018 - the same
+    return (
+        acc.role,
+        acc.org,
+        scope.today,
+        tuple(sorted(scope.agreements_in_force, key=lambda a: a.id)),
+        tuple(sorted(scope.pairs.items())),
+        tuple(sorted((int(f["distributor"]), f["kind"], f.get("received_at"),
+                      f.get("data_through")) for f in feeds)),
+    )  # fmt: skip
+
+
+def _warm_scope(acc: DataAccess) -> None:
+    """Look the user's pairs and agreements up once, before reads fan out to threads."""
+    acc.scope.agreements_in_force  # noqa: B018 - cached property
+    acc.scope.pairs  # noqa: B018 - the same
+
+
+def sell_through(
+    acc: DataAccess, q: InsightQuery, stale_after_days: int, cache: ReportCache = NO_CACHE
+) -> Report:
+    """The whole report for one supplier user and one query.
+
+    Promotions are read on every request; the figures are reused from ``cache`` while
+    the scope and the deliveries are unchanged.
+    """
+    _warm_scope(acc)
+    promotions, feeds = _parallel(
+        lambda: _promotions(acc, q), lambda: _feeds(acc, stale_after_days)
+    )
+    key = ("sell-through", _fingerprint(acc, feeds), q)
+    report = cache.get(key, lambda: _sell_through(acc, q, feeds))
+    return replace(report, promotions=promotions)
+
+
+def _sell_through(acc: DataAccess, q: InsightQuery, feeds: list[dict[str, Any]]) -> Report:
+    in_force = acc.scope.agreements_in_force
     sharing_ids = sorted({a.grantor for a in in_force if "pos" in a.kinds})
     inventory_ids = sorted({a.grantor for a in in_force if "inventory" in a.kinds})
     lookback_first = q.last - dt.timedelta(days=7 * q.lookback - 1)
@@ -181,7 +249,7 @@ def sell_through(acc: DataAccess, q: InsightQuery, stale_after_days: int) -> Rep
     pos_query = {**_pos_filters(q), "from": fetch_first, "to": q.last, "per_page": BIG_PAGE}
     inv_where = _inventory_where(q)
 
-    orgs, skus, locations, pos, latest, promotions, feeds = _parallel(
+    orgs, skus, locations, pos, latest = _parallel(
         lambda: acc.rows("organizations", {}, fields=["id", "name", "kind"]),
         lambda: acc.rows("skus", {}, fields=["id", "gtin", "description", "category"]),
         lambda: acc.rows(
@@ -196,8 +264,6 @@ def sell_through(acc: DataAccess, q: InsightQuery, stale_after_days: int) -> Rep
             "distributor",
             all_of(*inv_where, {"day": {"_lte": q.last.isoformat()}}),
         ),
-        lambda: _promotions(acc, q),
-        lambda: _feeds(acc, stale_after_days),
     )
     org_names = _names(orgs, lambda r: str(r["name"]))
     sku_names = _names(skus, lambda r: f"{r['description']} ({r['gtin']})")
@@ -298,7 +364,7 @@ def sell_through(acc: DataAccess, q: InsightQuery, stale_after_days: int) -> Rep
         empty=None,
         inventory_note=None,
         points=points,
-        promotions=promotions,
+        promotions=[],
         rows=listed,
         total=total,
         movers_up=up,
@@ -434,12 +500,16 @@ class StockReport:
     regions: list[str] = field(default_factory=list)
 
 
-def inventory(acc: DataAccess, q: InsightQuery) -> StockReport:
+def inventory(acc: DataAccess, q: InsightQuery, cache: ReportCache = NO_CACHE) -> StockReport:
     """On hand, in transit and on order by location at each distributor's latest
     snapshot on or before the end of the range, with each store's weeks of supply."""
-    scope = acc.scope
-    in_force = scope.agreements_in_force
-    scope.pairs  # noqa: B018 - looked up once, before the reads fan out
+    _warm_scope(acc)
+    key = ("inventory", _fingerprint(acc, acc.feeds()), q)
+    return cache.get(key, lambda: _inventory(acc, q))
+
+
+def _inventory(acc: DataAccess, q: InsightQuery) -> StockReport:
+    in_force = acc.scope.agreements_in_force
     inv_where = _inventory_where(q)
     lookback_first = q.last - dt.timedelta(days=7 * q.lookback - 1)
     pos_query = {**_pos_filters(q), "from": lookback_first, "to": q.last, "per_page": BIG_PAGE}
