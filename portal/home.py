@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, redirect, render_template, url_for
+from flask import Blueprint, current_app, redirect, render_template, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from domain.roles import ACCOUNT_MANAGER, DISTRIBUTOR_USER, OPERATOR_ADMIN, SUPPLIER_USER
 from portal.auth import home_url, role_required
+from portal.data import attention
+from portal.pages import access
 
 bp = Blueprint("home", __name__)
 
@@ -19,22 +21,29 @@ def index() -> Response:
     return redirect(url_for("auth.login"))
 
 
+def _attention() -> list[attention.Item]:
+    """What the user should look at first (see :mod:`portal.data.attention`)."""
+    config = current_app.extensions["tandem.config"]
+    reports = current_app.extensions["tandem.reports"]
+    return attention.items(access(), config.stale_after_days, reports)
+
+
 @bp.get("/supplier")
 @role_required(SUPPLIER_USER)
 def supplier() -> str:
-    return render_template("home_supplier.html")
+    return render_template("home_supplier.html", attention=_attention())
 
 
 @bp.get("/distributor")
 @role_required(DISTRIBUTOR_USER)
 def distributor() -> str:
-    return render_template("home_distributor.html")
+    return render_template("home_distributor.html", attention=_attention())
 
 
 @bp.get("/manager")
 @role_required(ACCOUNT_MANAGER)
 def manager() -> str:
-    return render_template("home_manager.html")
+    return render_template("home_manager.html", attention=_attention())
 
 
 @bp.get("/operator")

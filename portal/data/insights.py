@@ -229,7 +229,7 @@ def sell_through(
     """
     _warm_scope(acc)
     promotions, feeds = _parallel(
-        lambda: _promotions(acc, q), lambda: _feeds(acc, stale_after_days)
+        lambda: _promotions(acc, q), lambda: feeds_with_staleness(acc, stale_after_days)
     )
     key = ("sell-through", _fingerprint(acc, feeds), q)
     report = cache.get(key, lambda: _sell_through(acc, q, feeds))
@@ -436,13 +436,16 @@ def _promotions(acc: DataAccess, q: InsightQuery) -> list[dict[str, Any]]:
     )
 
 
-def _feeds(acc: DataAccess, stale_after_days: int) -> list[dict[str, Any]]:
-    today = dt.datetime.now(dt.UTC).date()
+def feeds_with_staleness(
+    acc: DataAccess, stale_after_days: int, today: dt.date | None = None
+) -> list[dict[str, Any]]:
+    """The feeds the user may see, each with its ``stale`` flag and threshold."""
+    today = today or dt.datetime.now(dt.UTC).date()
     out = []
     for row in acc.feeds():
         through = _day(row["data_through"]) if row.get("data_through") else None
         after = row.get("stale_after_days") or stale_after_days
-        out.append({**row, "stale": is_stale(through, today, after)})
+        out.append({**row, "stale": is_stale(through, today, after), "stale_after_days": after})
     return out
 
 

@@ -1,0 +1,91 @@
+"""What needs a user's attention first, for their home page: promotions awaiting an
+answer, stale feeds, failed imports and low stock. Governed reads only."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from domain.roles import ACCOUNT_MANAGER, DISTRIBUTOR_USER, SUPPLIER_USER
+from portal.data import insights
+from portal.data.access import DataAccess
+
+PROMOTION_FIELDS = ["id", "name", "status", "start_date", "end_date", "supplier_comment"]
+MAX_ITEMS = 10
+
+
+@dataclass(frozen=True)
+class Item:
+    """One thing to look at: ``kind`` says which page resolves it, ``ref`` which record."""
+
+    kind: str  # promotion-answer | promotion-declined | stale-feed | failed-import | low-stock
+    title: str
+    detail: str
+    ref: dict[str, Any]
+
+
+def _promotions(acc: DataAccess, status: str) -> list[dict[str, Any]]:
+    return acc.rows(
+        "promotions",
+        {"status": {"_eq": status}},
+        fields=PROMOTION_FIELDS,
+        sort=("start_date", "id"),
+        limit=MAX_ITEMS,
+    )
+
+
+def _failed_imports(acc: DataAccess, since: str) -> list[dict[str, Any]]:
+    """The distributor's own imports that failed since ``since`` (the hub's policy and
+    this filter both hold it to its own organization)."""
+    rows = acc.hub.read_items(
+        "imports",
+        filter={"_and": [{"distributor": {"_eq": acc.org}}, {"status": {"_eq": "failed"}},
+                         {"created_at": {"_gte": since}}]},
+        fields=["id", "filename", "error", "distributor"],
+        sort=["-id"],
+        limit=MAX_ITEMS,
+    )  # fmt: skip
+    return [r for r in rows if int(r["distributor"]) == acc.org]
+
+
+def items(
+    acc: DataAccess, stale_after_days: int, cache: insights.ReportCache = insights.NO_CACHE
+) -> list[Item]:
+    """The user's attention items, most urgent kind first."""
+    role = acc.role
+    out: list[Item] = []
+    if role in (SUPPLIER_USER, ACCOUNT_MANAGER):
+        for p in _promotions(acc, "submitted"):
+            out.append(Item("promotion-answer", f"Answer the promotion “{p['name']}”",
+                            f"runs {str(p['start_date'])[:10]} to {str(p['end_date'])[:10]}",
+                            {"promotion": p["id"]}))  # fmt: skip
+    if role == DISTRIBUTOR_USER:
+        for p in _promotions(acc, "declined"):
+            why = p.get("supplier_comment") or "no comment"
+            out.append(Item("promotion-declined", f"The supplier declined “{p['name']}”",
+                            f"their comment: {why}", {"promotion": p["id"]}))  # fmt: skip
+    names = {int(o["id"]): o["name"] for o in acc.rows("organizations", {}, fields=["id", "name"])}
+    today = dt.datetime.now(dt.UTC).date()
+    for feed in insights.feeds_with_staleness(acc, stale_after_days, today):
+        if feed["stale"]:
+            who = names.get(int(feed["distributor"]), f"#{feed['distributor']}")
+            through = feed.get("data_through") or "never"
+            detail = f"data through {through}; stale after {feed['stale_after_days']} days"
+            ref = {"distributor": int(feed["distributor"]), "kind": feed["kind"]}
+            out.append(Item("stale-feed", f"{who}'s {feed['kind']} data is stale", detail, ref))
+    if role == DISTRIBUTOR_USER:
+        week_ago = (today - dt.timedelta(days=7)).isoformat()
+        for imp in _failed_imports(acc, week_ago):
+            out.append(Item("failed-import", f"Import of {imp['filename']} failed",
+                            str(imp.get("error") or ""), {"import": imp["id"]}))  # fmt: skip
+    if role in (SUPPLIER_USER, DISTRIBUTOR_USER):
+        first, last = insights.default_range(today, weeks=4)
+        stock = insights.inventory(acc, insights.InsightQuery(first, last), cache)
+        low = [r for r in stock.rows if r.band is not None and r.band.value in ("out", "low")]
+        if low:
+            out_of_stock = sum(1 for r in low if r.band and r.band.value == "out")
+            out.append(Item("low-stock", f"{len(low)} stores are low on stock or out",
+                            f"{out_of_stock} out of stock, {len(low) - out_of_stock} under 4 weeks "
+                            "of supply", {}))  # fmt: skip
+    return out
