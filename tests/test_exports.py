@@ -1,0 +1,200 @@
+"""Excel exports: each user's export of a resource holds exactly what the API lists for
+that user (every page, no cap), typed cells, an audit entry per export, and text that
+looks like a formula stays text."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+import secrets
+import zipfile
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+from openpyxl import load_workbook
+
+from directus.bulk import open_lane, write_rows
+from portal.data.registry import RESOURCES
+from portal.exports import XLSX_MIMETYPE
+from tests import world as world_module
+from tests.factories import Member, make_pair, make_sku, make_store, make_user, sign_in
+from tests.world import world_for
+
+WHO = ("acme", "south", "manager")  # a supplier, a distributor, an account manager
+
+
+@pytest.fixture
+def world(hub, admin):
+    return world_for(hub, admin)
+
+
+def _signed_in(portal, world, who: str) -> FlaskClient:
+    person = world.people[who]
+    member = Member(
+        person.id,
+        person.email,
+        world_module.PASSWORD,
+        person.role,
+        {"id": person.organization_id},
+    )
+    return sign_in(portal, member)
+
+
+def _api_rows(client: FlaskClient, resource: str, **query: Any) -> list[dict[str, Any]]:
+    """Every row of the API list, walking its pages."""
+    rows: list[dict[str, Any]] = []
+    page = 1
+    while True:
+        answer = client.get(
+            f"/api/v1/{resource}", query_string={**query, "page": page, "per_page": 500}
+        )
+        assert answer.status_code == 200, answer.get_json()
+        body = answer.get_json()
+        rows += body["data"]
+        if len(rows) >= body["meta"]["total"] or not body["data"]:
+            return rows
+        page += 1
+
+
+def _export(client: FlaskClient, resource: str, **query: Any) -> list[dict[str, Any]]:
+    """The export's rows, as dicts keyed by the header."""
+    answer = client.get(f"/exports/{resource}.xlsx", query_string=query)
+    assert answer.status_code == 200, answer.get_data(as_text=True)
+    assert answer.mimetype == XLSX_MIMETYPE
+    assert answer.headers["Content-Disposition"].startswith("attachment; filename=")
+    assert answer.headers["Cache-Control"] == "no-store"
+    data = answer.get_data()
+    answer.close()
+    sheet = load_workbook(io.BytesIO(data)).worksheets[0]
+    header, *rows = list(sheet.iter_rows(values_only=True))
+    return [dict(zip(header, row, strict=True)) for row in rows]
+
+
+def _as_api(value: Any, api_value: Any) -> Any:
+    """A cell read back, in the API's representation of ``api_value``."""
+    if isinstance(value, dt.datetime) and isinstance(api_value, str):
+        if len(api_value) == 10:
+            return value.date().isoformat()
+        sent = dt.datetime.fromisoformat(api_value).astimezone(dt.UTC).replace(tzinfo=None)
+        return api_value if abs(value - sent) < dt.timedelta(seconds=1) else value
+    if isinstance(api_value, list):
+        # An empty list is an empty cell.
+        return api_value if (value or "") == ", ".join(map(str, api_value)) else value
+    if isinstance(api_value, dict):
+        return json.loads(value) if value else value
+    if value is None and api_value == "":
+        return ""
+    return value
+
+
+def _same(api_rows: list[dict[str, Any]], exported: list[dict[str, Any]]) -> None:
+    assert len(exported) == len(api_rows)
+    for api_row, row in zip(api_rows, exported, strict=True):
+        assert set(row) == set(api_row)
+        assert {k: _as_api(v, api_row[k]) for k, v in row.items()} == api_row
+
+
+@pytest.mark.parametrize("resource", sorted(RESOURCES))
+def test_every_users_export_holds_exactly_what_the_api_lists_for_them(portal, world, resource):
+    seen = {}
+    for who in WHO:
+        client = _signed_in(portal, world, who)
+        api_rows = _api_rows(client, resource)
+        exported = _export(client, resource)
+        _same(api_rows, exported)
+        seen[who] = {row["id"] for row in exported}
+    if resource in ("pos-sales", "purchase-orders", "locations", "share-agreements"):
+        for who in WHO:
+            assert seen[who] == {str(i) if resource == "pos-sales" else i for i in
+                                 world_module.expected(world, who, resource)}  # fmt: skip
+
+
+def test_an_export_takes_the_list_filters_and_sort(portal, world):
+    client = _signed_in(portal, world, "acme")
+    query = {"day_from": world_module.NEW_DAY.isoformat(), "sort": "-day"}
+    exported = _export(client, "pos-sales", **query)
+    _same(_api_rows(client, "pos-sales", **query), exported)
+    assert exported
+    assert {row["day"].date() for row in exported} == {world_module.NEW_DAY}
+    refused = client.get("/exports/pos-sales.xlsx", query_string={"day_from": "soon"})
+    assert refused.status_code == 422
+    assert "day_from" in refused.get_data(as_text=True)
+    assert client.get("/exports/no-such-thing.xlsx").status_code == 404
+
+
+def test_an_export_walks_every_page_with_no_cap(hub, admin, portal):
+    supplier, distributor, _pair = make_pair(admin)
+    sku = make_sku(admin, supplier)
+    store = make_store(admin, distributor, "S1")
+    first = dt.date(2022, 1, 3)
+    days = [first + dt.timedelta(days=n) for n in range(1234)]  # more than any page
+    with open_lane(f"sqlite:///{hub.db_path}") as lane:
+        write_rows(
+            lane,
+            "pos",
+            [(distributor["id"], store["id"], sku["id"], d, 1, 1999, "USD") for d in days],
+        )
+    client = sign_in(portal, make_user(admin, "distributor_user", distributor))
+    exported = _export(client, "pos-sales", sort="-day")
+    assert len(exported) == 1234
+    assert [row["day"].date() for row in exported] == days[::-1]
+    row = exported[0]
+    # Money stays integer minor units, as a number, with its currency beside it.
+    assert (row["units"], row["net_sales_minor"], row["currency"]) == (1, 1999, "USD")
+    assert isinstance(row["net_sales_minor"], int)
+
+
+def test_an_export_is_audited_with_its_row_count(portal, world):
+    client = _signed_in(portal, world, "south")
+    since = world.last_audit_id()
+    exported = _export(client, "pos-sales", region="east")
+    entries = world.audit_entries("south", "export", since)
+    assert len(entries) == 1
+    entry = entries[0]
+    assert (entry["collection"], entry["via"], entry["record_ids"]) == ("pos_sales", "portal", [])
+    assert entry["organization"] == world.orgs["south"]
+    detail = entry["detail"]
+    assert detail["rows"] == len(exported) > 0
+    assert detail["resource"] == "pos-sales"
+    assert detail["filters"] == {"region": "east"}
+    assert detail["filename"].startswith("pos-sales-")
+    assert detail["filename"].endswith(".xlsx")
+
+
+def test_text_that_looks_like_a_formula_is_never_a_formula(hub, admin, portal):
+    supplier, _distributor, pair = make_pair(admin)
+    hostile = ['=HYPERLINK("http://evil.example","x")', "+1+2", "-3+4", "@SUM(A1:A2)", "ok"]
+    tag = secrets.token_hex(3)
+    for title in hostile:
+        admin.create_item(
+            "risks",
+            {"title": title, "description": f"=1+1 {tag}", "likelihood": 1, "impact": 2,
+             "partnership": pair},
+        )  # fmt: skip
+    client = sign_in(portal, make_user(admin, "supplier_user", supplier))
+    answer = client.get("/exports/risks.xlsx")
+    data = answer.get_data()
+    answer.close()
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        sheet_xml = archive.read("xl/worksheets/sheet1.xml").decode()
+    assert "<f>" not in sheet_xml
+    assert "<f " not in sheet_xml
+    sheet = load_workbook(io.BytesIO(data)).worksheets[0]
+    header = [c.value for c in sheet[1]]
+    titles = {}
+    for cells in sheet.iter_rows(min_row=2):
+        cell = cells[header.index("title")]
+        assert cell.data_type == "s"
+        titles[cell.value] = cell
+    assert sorted(titles) == sorted(hostile)
+    for text, cell in titles.items():
+        assert cell.quotePrefix is (text != "ok")  # re-typing it in Excel keeps it text
+    scores = [cells[header.index("score")].value for cells in sheet.iter_rows(min_row=2)]
+    assert scores == [2] * len(hostile)  # integers are numbers
+
+
+def test_exports_need_a_signed_in_user(portal):
+    answer = portal.test_client().get("/exports/pos-sales.xlsx")
+    assert answer.status_code in (302, 401)
