@@ -211,6 +211,16 @@ def _rows(
     worksheet: Any, sheet: str, columns: Sequence[str], required: Sequence[str], max_rows: int
 ) -> list[SheetRow]:
     rows = worksheet.iter_rows(max_col=MAX_COLUMNS)
+    try:
+        return _data_rows(rows, sheet, columns, required, max_rows)
+    finally:
+        # The generator holds the sheet's part open: close it before the workbook.
+        rows.close()
+
+
+def _data_rows(
+    rows: Any, sheet: str, columns: Sequence[str], required: Sequence[str], max_rows: int
+) -> list[SheetRow]:
     first = next(rows, None)
     if first is None:
         raise WorkbookError(f"The “{sheet}” sheet is empty: start from the template.")
@@ -477,5 +487,6 @@ def _fill_instructions(ws: Any, choices: TemplateChoices, today: dt.date) -> Non
         cell.data_type = "s"  # never a formula, whatever the text
         if a in ("Promotions workbook", "Column", "Rules", "Example", "Dates"):
             ws.cell(row=r, column=1).font = _BOLD
-            cell.font = _BOLD if a == "Column" else cell.font
+            if a == "Column":
+                cell.font = _BOLD
     ws["A1"].font = Font(bold=True, size=14)
