@@ -22,6 +22,7 @@ from cachetools import TTLCache
 
 from domain import kpis
 from domain.ingest import is_stale
+from domain.sharing import Agreement
 from portal.data.access import DataAccess, as_int
 from portal.data.scope import Filter, all_of
 
@@ -379,7 +380,7 @@ def _sell_through(acc: DataAccess, q: InsightQuery, feeds: list[dict[str, Any]])
     )  # fmt: skip
     report.categories = sorted({str(r["category"]) for r in skus if r.get("category")})
     report.regions = sorted({str(r["region"]) for r in locations if r.get("region")})
-    report.empty = _why_empty(report, org_names)
+    report.empty = _why_empty(report, org_names, in_force)
     report.inventory_note = _inventory_note(report, org_names)
     return report
 
@@ -449,7 +450,9 @@ def feeds_with_staleness(
     return out
 
 
-def _why_empty(report: Report, org_names: Mapping[int, str]) -> str | None:
+def _why_empty(
+    report: Report, org_names: Mapping[int, str], in_force: Sequence[Agreement]
+) -> str | None:
     q = report.query
     if not report.sharing:
         return "No distributor shares POS data with you at the moment."
@@ -457,10 +460,20 @@ def _why_empty(report: Report, org_names: Mapping[int, str]) -> str | None:
         name = org_names.get(q.distributor, "This distributor")
         return f"{name} has not shared POS data with you."
     if report.total.units == 0 and not any(p[3] for p in report.points) and not report.rows:
-        return (
+        why = (
             f"No sales in this range (weeks {q.first.isoformat()} to {q.last.isoformat()})"
             " for the filters chosen."
         )
+        late = sorted(
+            (a.valid_from, a.grantor) for a in in_force
+            if "pos" in a.kinds and a.valid_from > q.first
+            and (q.distributor is None or a.grantor == q.distributor)
+        )  # fmt: skip
+        for start, grantor in late:
+            name = org_names.get(grantor, f"#{grantor}")
+            why += f" {name} shares POS data with you from {start.isoformat()}"
+            why += "; figures cover only whole weeks inside an agreement."
+        return why
     return None
 
 

@@ -1,0 +1,190 @@
+"""The supplier's sell-through and inventory pages, and the home pages' attention items,
+read through the data layer on the shared test world (see tests/world.py)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import re
+from typing import Any
+
+import pytest
+from openpyxl import load_workbook
+
+from governance import sharing
+from migrations.accounts import PORTAL_AUTH_EMAIL, set_service_token
+from portal import Config, create_app
+from tests.factories import Member, sign_in
+from tests.world import NEW_DAY, OLD_DAY, PASSWORD, World, expected, world_for
+
+FIRST = OLD_DAY - dt.timedelta(days=OLD_DAY.weekday())
+LAST = NEW_DAY + dt.timedelta(days=6 - NEW_DAY.weekday())
+RANGE = {"from": FIRST.isoformat(), "to": LAST.isoformat()}
+
+
+@pytest.fixture(scope="module")
+def world(hub, admin) -> World:
+    return world_for(hub, admin)
+
+
+def _app(hub, admin, portal_auth_token, **settings: Any):
+    set_service_token(admin, PORTAL_AUTH_EMAIL, portal_auth_token)
+    app = create_app(
+        Config(secret_key="x" * 48, hub_url=hub.url, portal_auth_token=portal_auth_token,
+               **settings)
+    )  # fmt: skip
+    app.testing = True
+    return app
+
+
+@pytest.fixture(scope="module")
+def app(hub, admin, portal_auth_token):
+    return _app(hub, admin, portal_auth_token)
+
+
+def browser(app, w: World, who: str):
+    p = w.people[who]
+    return sign_in(app, Member(p.id, p.email, PASSWORD, p.role, {"id": p.organization_id}))
+
+
+def text(response) -> str:
+    assert response.status_code == 200, response.get_data(as_text=True)[:2000]
+    return response.get_data(as_text=True)
+
+
+def figure(page: str, name: str) -> str:
+    match = re.search(rf"<dt>{name}[^<]*(?:<small>[^<]*</small>)?</dt><dd[^>]*>([^<]+)</dd>", page)
+    assert match, f"no figure {name}"
+    return match.group(1).strip()
+
+
+def _units(w: World, who: str, **match: Any) -> int:
+    rows = w.rows["pos_sales"]
+    keys = expected(w, who, "pos-weekly")
+    return sum(rows[k]["units"] for k in keys if all(rows[k][f] == v for f, v in match.items()))
+
+
+def test_a_supplier_sees_its_own_figures_and_skus_only(app, world):
+    page = text(browser(app, world, "acme").get("/sell-through", query_string=RANGE))
+    assert figure(page, "Units") == f"{_units(world, 'acme'):,}"
+    assert "oats" in page
+    assert "bran" in page
+    assert "cola" not in page  # brava's SKU
+    assert '<svg class="chart" role="img"' in page
+    assert "Data freshness" in page
+
+
+def test_asking_for_another_suppliers_sku_shows_nothing_of_it(app, world):
+    client = browser(app, world, "acme")
+    page = text(client.get("/sell-through", query_string={**RANGE, "sku": world.skus["cola"]}))
+    assert "cola" not in page
+    assert 'id="empty-state"' in page
+
+
+def test_drill_down_from_a_sku_to_its_locations(app, world):
+    client = browser(app, world, "acme")
+    oats = world.skus["oats"]
+    page = text(client.get("/sell-through", query_string={**RANGE, "sku": oats}))
+    assert figure(page, "Units") == f"{_units(world, 'acme', sku=oats):,}"
+    table = page[page.index('id="breakdown"') :]
+    shown = set(re.findall(r"location=(\d+)", table))
+    visible = {
+        world.rows["pos_sales"][k]["location"]
+        for k in expected(world, "acme", "pos-weekly")
+        if world.rows["pos_sales"][k]["sku"] == oats
+    }
+    assert {int(x) for x in shown} == visible
+    assert world.stores["south-west"] not in visible  # the partial agreement: east only
+    one = world.stores["north-east"]
+    page = text(client.get("/sell-through", query_string={**RANGE, "sku": oats, "location": one}))
+    assert figure(page, "Units") == f"{_units(world, 'acme', sku=oats, location=one):,}"
+
+
+def test_an_empty_page_says_why(app, world):
+    brava = browser(app, world, "brava")
+    page = text(brava.get("/sell-through", query_string=RANGE))
+    assert "No distributor shares POS data with you at the moment." in page
+    north = world.orgs["north"]
+    page = text(brava.get("/sell-through", query_string={**RANGE, "distributor": north}))
+    assert "No distributor shares POS data with you" in page or "has not shared POS" in page
+    acme = browser(app, world, "acme")
+    south = {**RANGE, "distributor": world.orgs["south"]}
+    page = text(acme.get("/sell-through", query_string=south))
+    # south's agreement began this week or last: no whole week of it yet, and it says so
+    assert "No sales in this range" in page
+    assert "shares POS data with you from" in page
+    page = text(acme.get("/inventory", query_string=south))
+    assert "has not shared inventory with you" in page
+    far = {"from": "2020-01-06", "to": "2020-02-02"}
+    page = text(acme.get("/sell-through", query_string=far))
+    assert "No sales in this range" in page
+
+
+def test_filters_that_make_no_sense_are_named(app, world):
+    client = browser(app, world, "acme")
+    answer = client.get("/sell-through", query_string={"from": "2026-03-10", "to": "2026-03-11"})
+    assert "the range holds no whole week" in text(answer)
+    answer = client.get("/sell-through", query_string={"lookback": "7", "sku": "abc"})
+    body = text(answer)
+    assert "lookback" in body
+    assert "sku" in body
+
+
+def test_inventory_by_location_with_weeks_of_supply_bands(app, world):
+    page = text(browser(app, world, "acme").get("/inventory", query_string=RANGE))
+    page = page[page.index('id="inventory"') :]  # the table (the filters list locations too)
+    north_east = world.rows["locations"][world.stores["north-east"]]["name"]
+    south_east = world.rows["locations"][world.stores["south-east"]]["name"]
+    assert north_east in page
+    assert south_east not in page  # south shares POS with acme, not inventory
+    assert re.search(r'class="band band-(out|low|healthy|excess)"', page)
+    # the distributor sees its own stores, all SKUs of every supplier
+    page = text(browser(app, world, "north").get("/inventory", query_string=RANGE))
+    page = page[page.index('id="inventory"') :]
+    assert north_east in page
+    assert south_east not in page
+
+
+def test_the_sell_through_table_downloads_as_excel_and_is_audited(app, world):
+    client = browser(app, world, "acme")
+    answer = client.get("/sell-through.xlsx", query_string=RANGE)
+    assert answer.status_code == 200
+    data = answer.get_data()
+    answer.close()  # the streamed file's handle
+    book = load_workbook(io.BytesIO(data), read_only=True)
+    rows = list(book.active.iter_rows(values_only=True))
+    header, body = rows[0], rows[1:]
+    units = header.index(next(h for h in header if str(h).startswith("Units 2")))
+    assert sum(r[units] for r in body) == _units(world, "acme")
+    assert all("cola" not in str(r[0]) for r in body)
+    mine = {"action": {"_eq": "export"}, "actor": {"_eq": world.people["acme"].id}}
+    entries = world.admin.read_items(
+        "audit_log", filter=mine, fields=["id", "detail"], sort=["-id"], limit=1
+    )
+    assert entries
+    assert entries[0]["detail"]["rows"] == len(body)
+
+
+def test_a_revocation_empties_a_cached_report_at_once(hub, admin, portal_auth_token):
+    w = world_for(hub, admin, "pages-revoke")
+    app = _app(hub, admin, portal_auth_token, report_cache_s=600)
+    acme = browser(app, w, "acme")
+    before = text(acme.get("/sell-through", query_string={**RANGE, "distributor": w.orgs["north"]}))
+    assert figure(before, "Units") != "0"
+    sharing.revoke(w.admin, w.agreements["full"], via="test")
+    after = text(acme.get("/sell-through", query_string={**RANGE, "distributor": w.orgs["north"]}))
+    assert "has not shared POS data with you" in after
+
+
+def test_home_pages_lead_with_what_needs_attention(app, world):
+    page = text(browser(app, world, "acme").get("/supplier"))
+    assert 'id="attention"' in page
+    submitted = [r for r in world.rows["promotions"].values() if r["status"] == "submitted"]
+    assert submitted
+    for promo in submitted:
+        if promo["partnership"] in (world.pairs["acme-north"], world.pairs["acme-south"]):
+            assert f"/promotions/{promo['id']}" in page
+    brava_page = text(browser(app, world, "brava").get("/supplier"))
+    for promo in submitted:
+        if promo["partnership"] not in (world.pairs["brava-north"],):
+            assert f'/promotions/{promo["id"]}"' not in brava_page
