@@ -8,13 +8,13 @@ shows its progress (rows read, rejected, rate) and result; the rejects file down
 from ``/api/v1/imports/<id>/rejects``. ``/api/v1/feeds`` gives each feed's freshness.
 
 The functions above the routes (:func:`start_upload`, :func:`own_import`,
-:func:`imports_of`, :func:`mapping_of`, :func:`save_column_mapping`, :func:`feeds_for`…)
-are the service the API and the uploads pages (:mod:`portal.uploads`) both call.
+:func:`imports_of`, :func:`mapping_of`, :func:`save_column_mapping`…) are the service
+the API and the uploads pages (:mod:`portal.uploads`) both call; feeds' freshness comes
+from :func:`portal.data.insights.feeds_with_staleness`, as on every page.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import os
 import subprocess
@@ -30,8 +30,8 @@ from werkzeug.datastructures import FileStorage
 from werkzeug.utils import secure_filename
 
 from directus import ForbiddenOrMissing, HubClient
-from domain.ingest import KINDS, FileError, is_stale
-from domain.roles import ACCOUNT_MANAGER, DISTRIBUTOR_USER, SUPPLIER_USER
+from domain.ingest import KINDS, FileError
+from domain.roles import DISTRIBUTOR_USER
 from ingest.mappings import check_mapping, load_mapping, save_mapping
 from ingest.readers import FIELDS, FORMATS, ColumnMap
 from portal.api import access, bp, json_body
@@ -39,7 +39,7 @@ from portal.auth import current_hub
 from portal.config import Config
 from portal.data import DataAccess, DataError
 from portal.data.errors import Forbidden, NotFound
-from portal.data.scope import Scope
+from portal.data.insights import feeds_with_staleness
 from portal.schemas.imports import ColumnMappingSchema, FeedSchema, ImportSchema
 
 IMPORT_FIELDS = [
@@ -234,37 +234,6 @@ def save_column_mapping(
             "fields_": list(FIELDS[kind])}  # fmt: skip
 
 
-def feeds_for(hub: HubClient, user: Any, config: Config) -> list[dict[str, Any]]:
-    """Freshness of each feed the user may see: a distributor's own, a supplier's (or
-    account manager's) partner distributors'; ``stale`` when too far behind."""
-    role, org = user.role, user.organization_id
-    if role == DISTRIBUTOR_USER and org:
-        allowed = {int(org)}
-    elif role in (SUPPLIER_USER, ACCOUNT_MANAGER) and org:
-        allowed = {p.distributor for p in Scope(user, hub).pairs.values()}
-    else:
-        allowed = set()
-    if not allowed:
-        return []
-    rows = hub.read_items(
-        "feeds",
-        filter={"distributor": {"_in": sorted(allowed)}},
-        fields=FEED_FIELDS,
-        sort=["id"],
-        limit=-1,
-    )
-    today = dt.datetime.now(dt.UTC).date()
-    default = config.stale_after_days
-    out = []
-    for row in rows:
-        if int(row["distributor"]) not in allowed:
-            continue
-        through = dt.date.fromisoformat(row["data_through"][:10]) if row["data_through"] else None
-        after = row.get("stale_after_days") or default
-        out.append({**row, "stale": is_stale(through, today, after), "stale_after_days": after})
-    return out
-
-
 # -- the JSON API ------------------------------------------------------------------------
 
 
@@ -332,5 +301,5 @@ def put_mapping(kind: str) -> dict[str, Any]:
 @bp.get("/feeds")
 def feeds() -> dict[str, Any]:
     """Freshness per distributor and data kind: data through, last received, stale."""
-    rows = feeds_for(current_hub(), current_user, _config())
+    rows = feeds_with_staleness(access(), _config().stale_after_days)
     return {"data": FeedSchema().dump(rows, many=True)}

@@ -36,11 +36,11 @@ from ingest.readers import FIELDS, FORMATS
 from portal.auth import role_required
 from portal.config import Config
 from portal.data import DataAccess, DataError
+from portal.data.insights import feeds_with_staleness
 from portal.exports import xlsx_response
 from portal.imports import (
     count_imports,
     distributor_of,
-    feeds_for,
     imports_of,
     iter_imports,
     mapping_of,
@@ -138,7 +138,7 @@ def _uploads_page(
         form=request.form if request.method == "POST" else {},
         upload_errors=upload_errors or {},
         upload_message=upload_message,
-        feeds=feeds_for(acc.hub, acc.actor, config),
+        feeds=feeds_with_staleness(acc, config.stale_after_days),
         history=history,
         page=page,
         pages=pages,

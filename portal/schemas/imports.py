@@ -19,7 +19,7 @@ class ImportSchema(TandemSchema):
     format = OneOf(FORMATS)
     filename = fields.String()
     status = OneOf(STATUSES, metadata={"description": "queued, running, done or failed"})
-    source = fields.String(metadata={"description": "api, cli, drop or demo"})
+    source = fields.String(metadata={"description": "api, portal, cli, drop or demo"})
     distributor = HubInteger()
     rows_read = HubInteger(metadata={"description": "rows read so far (running) or in all"})
     rows_new = HubInteger()
