@@ -245,7 +245,10 @@ class DataAccess:
             limit=per_page,
             offset=(page - 1) * per_page,
         )
-        total = self._count(res.collection, filter_) if rows or page > 1 else 0
+        if page == 1 and len(rows) < per_page:
+            total = len(rows)  # a first page that is not full holds every row
+        else:
+            total = self._count(res.collection, filter_)
         return Page(rows, page, per_page, total)
 
     def iter_rows(
