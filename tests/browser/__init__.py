@@ -1,0 +1,1 @@
+"""Browser journeys: the portal served for real and driven in headless Chromium."""
