@@ -13,6 +13,7 @@ from portal import (
     home,
     operator,
     pages,
+    promotions,
     sellthrough,
     tokens,
     uploads,
@@ -39,6 +40,7 @@ def create_app(config: Config | None = None) -> Flask:
     exports.init_app(app)
     uploads.init_app(app)
     sellthrough.init_app(app)
+    promotions.init_app(app)
     app.register_blueprint(home.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(operator.bp)

@@ -10,6 +10,7 @@ commitment. Each successful write leaves one audit entry naming the records writ
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -117,6 +118,58 @@ def create_promotion(acc: DataAccess, res: Resource, data: Row) -> Row:
         {"status": data["status"], "skus": data["skus"], "locations": data["locations"]},
     )
     return acc.get(res.name, promotion["id"])
+
+
+def create_promotions(acc: DataAccess, res: Resource, items: list[Row]) -> list[Any]:
+    """A distributor proposes several promotions at once (a workbook): all or none.
+
+    Each item passes :func:`create_promotion`'s checks (its pair, the pair's supplier's
+    SKUs, the distributor's locations); then one hub call creates them all, which Directus
+    runs in one transaction. Never chunked: a batch over the hub's payload limit is
+    refused instead. Returns the new promotions' ids.
+    """
+    acc.write_for(res.name, "create")
+    pairs = {key: acc.pair(key) for key in dict.fromkeys(d["partnership"] for d in items)}
+    for key, pair in pairs.items():
+        skus = [i for d in items if d["partnership"] == key for i in d["skus"]]
+        locations = [i for d in items if d["partnership"] == key for i in d["locations"]]
+        acc.require("skus", skus, "skus", where={"supplier": {"_eq": pair.supplier}})
+        acc.require(
+            "locations", locations, "locations", where={"distributor": {"_eq": pair.distributor}}
+        )
+    payload = []
+    for data in items:
+        pair = pairs[data["partnership"]]
+        terms = {k: v for k, v in data.items() if k not in ("skus", "locations")}
+        payload.append(
+            {
+                **to_hub({**terms, "partnership": pair.id}),
+                "skus": [{"partnership": pair.id, "sku": i} for i in data["skus"]],
+                "locations": [{"partnership": pair.id, "location": i} for i in data["locations"]],
+                "history": [_history_row(acc, pair.id, data["status"], None)],
+            }
+        )
+    if not payload:
+        return []
+    size = len(json.dumps(payload, separators=(",", ":")).encode())
+    if size > acc.hub.max_payload_bytes:
+        raise Invalid(
+            "these promotions are too many to create in one go; split them into smaller files",
+            {"_schema": [f"{len(payload)} promotions make {size} bytes, over the hub's limit"]},
+        )
+    created = acc.write(
+        lambda: acc.hub.post(f"/items/{res.collection}", payload, fields=["id"]), res.collection
+    )
+    if not isinstance(created, list) or len(created) != len(payload):
+        raise HubFailed("the hub created promotions the user cannot read back")
+    ids = [created_id(row) for row in created]
+    acc.record(
+        "promotions.create",
+        res.collection,
+        ids,
+        {"status": sorted({d["status"] for d in items}), "batch": len(ids)},
+    )
+    return ids
 
 
 def edit_promotion(acc: DataAccess, res: Resource, current: Row, data: Row) -> Row:
