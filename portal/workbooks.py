@@ -175,6 +175,11 @@ def read_rows(
 
     Values are as the cells hold them: text, numbers, and datetimes for date cells.
     """
+    if isinstance(source, Path) and source.stat().st_size > max_uncompressed:
+        raise WorkbookError(
+            f"The file is over {max_uncompressed // (1024 * 1024)} MB, far more than a "
+            "promotions workbook needs. It was not opened."
+        )
     check_archive(source, max_uncompressed=max_uncompressed)
     try:
         with warnings.catch_warnings():

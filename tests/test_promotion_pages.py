@@ -22,9 +22,12 @@ from openpyxl import Workbook, load_workbook
 from werkzeug.datastructures import FileStorage
 from werkzeug.test import encode_multipart
 
-from directus import HubClient
+from directus import HubClient, HubError
 from domain.promotions import COLUMNS
 from governance.partners import ensure_partnership
+from portal.data import RESOURCES, DataAccess, Forbidden
+from portal.data.writes import create_promotions
+from portal.schemas.promotions import PromotionCreate
 from portal.workbooks import LISTS, SHEET
 from tests.factories import (
     Member,
@@ -626,3 +629,62 @@ def test_a_supplier_never_sees_a_draft(app, partners):
     seller = Browser(app, partners.seller)
     assert seller.get(f"/promotions/{key}").status_code == 404
     assert seller.post(f"/promotions/{key}/answer", {"status": "accepted"}).status_code == 404
+
+
+# -- all or none ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Actor:
+    id: str
+    role: str
+    organization_id: int
+
+
+def _terms_for(partners: Partners, name: str, sku: dict[str, Any]) -> dict[str, Any]:
+    return PromotionCreate(view="distributor_user").load(
+        {
+            "partnership": partners.pair,
+            "name": name,
+            "type": "tpr",
+            "start_date": day(30).isoformat(),
+            "end_date": day(31).isoformat(),
+            "status": "submitted",
+            "skus": [sku["id"]],
+            "locations": [partners.stores[0]["id"]],
+        }
+    )
+
+
+def test_a_batch_of_promotions_is_created_all_or_none(hub, partners):
+    client = partners.buyer.login(hub.url)
+    actor = Actor(partners.buyer.id, "distributor_user", partners.distributor["id"])
+    acc = DataAccess(actor, client, via="test")
+    res = RESOURCES["promotions"]
+    good = _terms_for(partners, "Good", partners.skus[0])
+    forged = _terms_for(partners, "Forged", partners.other_sku)  # another supplier's SKU
+    with pytest.raises(Forbidden):
+        create_promotions(acc, res, [good, forged])
+    assert partners.promotions() == []
+    # The hub itself: one call is one transaction, so a refusal of the last item undoes
+    # the first.
+    item = {"name": "Direct", "type": "tpr", "status": "submitted", "partnership": partners.pair,
+            "start_date": day(30).isoformat(), "end_date": day(31).isoformat()}  # fmt: skip
+    with pytest.raises(HubError):
+        client.post(
+            "/items/promotions",
+            [
+                {**item, "skus": [{"sku": partners.skus[0]["id"], "partnership": partners.pair}]},
+                {**item, "skus": [{"sku": partners.other_sku["id"], "partnership": partners.pair}]},
+            ],
+        )
+    assert partners.promotions() == []
+    ids = create_promotions(acc, res, [good, _terms_for(partners, "Second", partners.skus[1])])
+    assert [p["id"] for p in partners.promotions()] == ids
+    logged = partners.admin.read_items(
+        "audit_log",
+        filter={"_and": [{"actor": {"_eq": partners.buyer.id}},
+                         {"action": {"_eq": "promotions.create"}}]},
+        limit=-1,
+    )  # fmt: skip
+    assert [entry["record_ids"] for entry in logged] == [[str(i) for i in ids]]

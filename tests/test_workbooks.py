@@ -127,6 +127,13 @@ def test_a_file_that_is_not_a_workbook_is_refused(tmp_path):
         read_rows(path)
 
 
+def test_a_file_over_the_unpacked_cap_is_not_even_opened(tmp_path):
+    path = tmp_path / "huge.xlsx"
+    path.write_bytes(b"PK" + b"x" * 2048)
+    with pytest.raises(WorkbookError, match="far more than a promotions workbook needs"):
+        read_rows(path, max_uncompressed=1024)
+
+
 def test_a_zip_that_is_not_a_workbook_is_refused(tmp_path):
     path = tmp_path / "promos.xlsx"
     with zipfile.ZipFile(path, "w") as archive:
