@@ -96,6 +96,14 @@ def _summary_row(group: Mapping[str, Any], keys: Sequence[str], by_week: bool) -
     return out
 
 
+def _total_order(query: Mapping[str, Any]) -> list[str]:
+    """The asked sort, then ``id``: a total order, so pages neither skip nor repeat rows."""
+    sort = [query["sort"]] if query.get("sort") else []
+    if not any(s.lstrip("-") == "id" for s in sort):
+        sort.append("id")
+    return sort
+
+
 def resource(name: str) -> Resource:
     try:
         return RESOURCES[name]
@@ -234,9 +242,7 @@ class DataAccess:
         if scope is NOTHING:
             return Page([], page, per_page, 0)
         filter_ = all_of(scope, self.query_filter(res, query))  # type: ignore[arg-type]
-        sort = [query["sort"]] if query.get("sort") else []
-        if not any(s.lstrip("-") == "id" for s in sort):
-            sort.append("id")
+        sort = _total_order(query)
         rows = self._read(
             res.collection,
             filter_,
@@ -261,9 +267,7 @@ class DataAccess:
         if scope is NOTHING:
             return
         filter_ = all_of(scope, self.query_filter(res, query))  # type: ignore[arg-type]
-        sort = [query["sort"]] if query.get("sort") else []
-        if not any(s.lstrip("-") == "id" for s in sort):
-            sort.append("id")  # a total order, so pages neither skip nor repeat rows
+        sort = _total_order(query)
         offset = 0
         while True:
             rows = self._read(

@@ -251,13 +251,7 @@ def _sell_through(acc: DataAccess, q: InsightQuery, feeds: list[dict[str, Any]])
     inv_where = _inventory_where(q)
 
     orgs, skus, locations, pos, latest = _parallel(
-        lambda: acc.rows("organizations", {}, fields=["id", "name", "kind"]),
-        lambda: acc.rows("skus", {}, fields=["id", "gtin", "description", "category"]),
-        lambda: acc.rows(
-            "locations",
-            all_of(*([{"distributor": {"_eq": q.distributor}}] if q.distributor else [])),
-            fields=["id", "code", "name", "region", "kind", "distributor"],
-        ),
+        *_reference_reads(acc, q),
         lambda: acc.summary("pos-sales", group, pos_query).rows,
         lambda: acc.latest(
             "inventory-positions",
@@ -383,6 +377,18 @@ def _sell_through(acc: DataAccess, q: InsightQuery, feeds: list[dict[str, Any]])
     report.empty = _why_empty(report, org_names, in_force)
     report.inventory_note = _inventory_note(report, org_names)
     return report
+
+
+def _reference_reads(acc: DataAccess, q: InsightQuery) -> list[Callable[[], Any]]:
+    """The reads of names every report needs: organizations, SKUs, locations."""
+    where = all_of(*([{"distributor": {"_eq": q.distributor}}] if q.distributor else []))
+    return [
+        lambda: acc.rows("organizations", {}, fields=["id", "name", "kind"]),
+        lambda: acc.rows("skus", {}, fields=["id", "gtin", "description", "category"]),
+        lambda: acc.rows(
+            "locations", where, fields=["id", "code", "name", "region", "kind", "distributor"]
+        ),
+    ]
 
 
 def _weeks(first: dt.date, last: dt.date) -> list[dt.date]:
@@ -530,13 +536,7 @@ def _inventory(acc: DataAccess, q: InsightQuery) -> StockReport:
     lookback_first = q.last - dt.timedelta(days=7 * q.lookback - 1)
     pos_query = {**_pos_filters(q), "from": lookback_first, "to": q.last, "per_page": BIG_PAGE}
     orgs, skus, locations, latest, pos = _parallel(
-        lambda: acc.rows("organizations", {}, fields=["id", "name", "kind"]),
-        lambda: acc.rows("skus", {}, fields=["id", "gtin", "description", "category"]),
-        lambda: acc.rows(
-            "locations",
-            all_of(*([{"distributor": {"_eq": q.distributor}}] if q.distributor else [])),
-            fields=["id", "code", "name", "region", "kind", "distributor"],
-        ),
+        *_reference_reads(acc, q),
         lambda: acc.latest(
             "inventory-positions",
             "day",
