@@ -84,6 +84,11 @@ MOVES = {
 }
 
 
+def counted(n: int, word: str) -> str:
+    """``1 promotion``, ``2 promotions``."""
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
 def today() -> dt.date:
     return dt.datetime.now(dt.UTC).date()
 
@@ -887,15 +892,15 @@ def upload() -> Any:
             rows=rows,
             checked=checked,
             status=422,
-            error=f"The workbook has {len(checked.errors)} errors: fix them and "
+            error=f"The workbook has {counted(len(checked.errors), 'error')}: fix them and "
             "upload it again. Nothing was stored.",
         )
     return _upload_page(
         rows=rows,
         checked=checked,
         token=token,
-        message=f"No errors: {len(checked.promotions)} promotions from "
-        f"{len(rows)} rows are ready. Nothing is stored until you submit them.",
+        message=f"No errors: {counted(len(checked.promotions), 'promotion')} from "
+        f"{counted(len(rows), 'row')}, ready to submit. Nothing is stored until you submit them.",
     )
 
 
@@ -964,7 +969,7 @@ def confirm() -> Any:
         return _upload_page(error=exc.message, status=422)
     finally:
         path.unlink(missing_ok=True)
-    flash(f"{len(ids)} promotions submitted to your suppliers.")
+    flash(f"{counted(len(ids), 'promotion')} submitted to your suppliers.")
     return redirect(url_for("promotions.index", status="submitted"))
 
 
