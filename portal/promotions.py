@@ -315,16 +315,9 @@ def _history_who(event: Mapping[str, Any], sides: Mapping[str, str]) -> str:
 def _detail_context(acc: DataAccess, key: int) -> dict[str, Any]:
     promotion = acc.get("promotions", key)
     names = org_names(acc)
-    pair = next(
-        (
-            p
-            for p in acc.iter_rows("partnerships", {})
-            if int(p["id"]) == int(promotion["partnership"])
-        ),
-        None,
-    )
-    supplier = int(pair["supplier"]) if pair else None
-    distributor = int(pair["distributor"]) if pair else None
+    pair = acc.scope.pairs.get(int(promotion["partnership"]))  # looked up for the read
+    supplier = pair.supplier if pair else None
+    distributor = pair.distributor if pair else None
     sku_ids = [int(s["sku"]) for s in promotion["skus"]]
     location_ids = [int(x["location"]) for x in promotion["locations"]]
     skus = {

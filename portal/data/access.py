@@ -331,12 +331,10 @@ class DataAccess:
         self.get_parent(res, key)
         page, per_page = int(query.get("page", 1)), int(query.get("per_page", 50))
         rows = self.children_rows(res, child, key, limit=per_page, offset=(page - 1) * per_page)
+        if page == 1 and len(rows) < per_page:
+            return Page(rows, page, per_page, len(rows))  # not full: it holds every row
         scope = self.scope_filter(res, child)
-        total = (
-            self._count(child.collection, all_of(scope, {child.parent_field: {"_eq": key}}))  # type: ignore[arg-type]
-            if rows or page > 1
-            else 0
-        )
+        total = self._count(child.collection, all_of(scope, {child.parent_field: {"_eq": key}}))  # type: ignore[arg-type]
         return Page(rows, page, per_page, total)
 
     def child_row(self, res: Resource, child: Child, key: Any) -> dict[str, Any]:
