@@ -86,7 +86,7 @@ class Config:
     #: How long a computed sell-through or inventory report may be reused, in seconds
     #: (0: never). It is reused only for the same organization, the same agreements in
     #: force and the same feed deliveries, so a revocation or an import shows at once.
-    report_cache_s: int = 60
+    report_cache_s: int = 300
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Config:
@@ -124,7 +124,7 @@ class Config:
             else None,
             max_upload_mb=_non_negative_int(environ, "TANDEM_MAX_UPLOAD_MB", 1024),
             stale_after_days=_non_negative_int(environ, "TANDEM_STALE_DAYS", 3),
-            report_cache_s=_non_negative_int(environ, "TANDEM_REPORT_CACHE_S", 60),
+            report_cache_s=_non_negative_int(environ, "TANDEM_REPORT_CACHE_S", 300),
         )
 
     @property

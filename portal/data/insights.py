@@ -104,6 +104,7 @@ class Report:
     empty: str | None  # why there is nothing to show, in words
     inventory_note: str | None
     points: list[tuple[str, dt.date, dt.date, int]]  # label, first day, last day, units
+    weekly: dict[dt.date, int]  # units per week in the range (the points, before months)
     promotions: list[dict[str, Any]]
     rows: list[Row]
     total: Row
@@ -232,9 +233,10 @@ def sell_through(
     promotions, feeds = _parallel(
         lambda: _promotions(acc, q), lambda: feeds_with_staleness(acc, stale_after_days)
     )
-    key = ("sell-through", _fingerprint(acc, feeds), q)
-    report = cache.get(key, lambda: _sell_through(acc, q, feeds))
-    return replace(report, promotions=promotions)
+    weeks = replace(q, grain="week")  # months are summed from weeks: one entry for both
+    key = ("sell-through", _fingerprint(acc, feeds), weeks)
+    report = cache.get(key, lambda: _sell_through(acc, weeks, feeds))
+    return replace(report, query=q, points=_points(report.weekly, q), promotions=promotions)
 
 
 def _sell_through(acc: DataAccess, q: InsightQuery, feeds: list[dict[str, Any]]) -> Report:
@@ -352,6 +354,7 @@ def _sell_through(acc: DataAccess, q: InsightQuery, feeds: list[dict[str, Any]])
         {k: r.units for k, r in rows.items()}, {k: r.previous_units for k, r in rows.items()}
     ) if by else ([], [])  # fmt: skip
     points = _points(weekly_total, q)
+    weekly = dict(weekly_total)
     report = Report(
         query=q,
         sharing={d: org_names.get(d, f"#{d}") for d in sharing_ids},
@@ -359,6 +362,7 @@ def _sell_through(acc: DataAccess, q: InsightQuery, feeds: list[dict[str, Any]])
         empty=None,
         inventory_note=None,
         points=points,
+        weekly=weekly,
         promotions=[],
         rows=listed,
         total=total,
