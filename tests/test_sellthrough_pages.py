@@ -14,6 +14,7 @@ from openpyxl import load_workbook
 from governance import sharing
 from migrations.accounts import PORTAL_AUTH_EMAIL, set_service_token
 from portal import Config, create_app
+from portal.data import insights
 from tests.factories import Member, sign_in
 from tests.world import NEW_DAY, OLD_DAY, PASSWORD, World, expected, world_for
 
@@ -188,3 +189,29 @@ def test_home_pages_lead_with_what_needs_attention(app, world):
     for promo in submitted:
         if promo["partnership"] not in (world.pairs["brava-north"],):
             assert f'/promotions/{promo["id"]}"' not in brava_page
+
+
+@pytest.mark.parametrize(
+    "filters",
+    [{}, {"distributor": "north"}, {"distributor": "south"}, {"category": "cereal"}],
+)
+def test_a_report_summed_from_the_cube_equals_one_read_for_its_query(world, filters):
+    """Reports by SKU come from a cached year of figures by SKU and distributor; they
+    must equal the figures read from the hub for the query alone."""
+    acc = world.access("acme")
+    first, last = insights.default_range(acc.scope.today)
+    args = {k: (world.orgs[v] if k == "distributor" else v) for k, v in filters.items()}
+    q = insights.InsightQuery(first, last, **args)
+    assert insights._fits_cube(q, acc.scope.today)
+    names = insights._names_of(acc)
+    feeds = insights.feeds_with_staleness(acc, 3)
+    cube = insights._cube(acc, acc.scope.today)
+    summed = insights._sell_through(acc, q, feeds, insights._from_cube(cube, q, names), names)
+    read = insights._sell_through(acc, q, feeds, insights._read_inputs(acc, q), names)
+    assert summed.total == read.total
+    assert summed.rows == read.rows
+    assert summed.weekly == read.weekly
+    assert summed.stock_day == read.stock_day
+    if not filters:
+        assert read.total.units > 0
+        assert read.total.store_on_hand > 0

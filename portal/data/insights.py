@@ -233,27 +233,175 @@ def sell_through(
     promotions, feeds = _parallel(
         lambda: _promotions(acc, q), lambda: feeds_with_staleness(acc, stale_after_days)
     )
+    fingerprint = _fingerprint(acc, feeds)
+    names = cache.get(("names", fingerprint), lambda: _names_of(acc))
     weeks = replace(q, grain="week")  # months are summed from weeks: one entry for both
-    key = ("sell-through", _fingerprint(acc, feeds), weeks)
-    report = cache.get(key, lambda: _sell_through(acc, weeks, feeds))
+
+    def make() -> Report:
+        today = acc.scope.today
+        if _fits_cube(weeks, today):
+            cube = cache.get(("cube", fingerprint), lambda: _cube(acc, today))
+            inputs = _from_cube(cube, weeks, names)
+        else:
+            inputs = _read_inputs(acc, weeks)
+        return _sell_through(acc, weeks, feeds, inputs, names)
+
+    report = cache.get(("sell-through", fingerprint, weeks), make)
     return replace(report, query=q, points=_points(report.weekly, q), promotions=promotions)
 
 
-def _sell_through(acc: DataAccess, q: InsightQuery, feeds: list[dict[str, Any]]) -> Report:
-    in_force = acc.scope.agreements_in_force
-    sharing_ids = sorted({a.grantor for a in in_force if "pos" in a.kinds})
-    inventory_ids = sorted({a.grantor for a in in_force if "inventory" in a.kinds})
+@dataclass(frozen=True)
+class Names:
+    """Organizations, SKUs and locations the user may see (for labels and filters)."""
+
+    orgs: list[dict[str, Any]]
+    skus: list[dict[str, Any]]
+    locations: list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """What a report is assembled from: POS by week (and SKU or location), each
+    distributor's latest snapshot day, stock by SKU or location at it, and in-stock
+    counts."""
+
+    pos: list[dict[str, Any]]
+    latest: dict[int, str]
+    stores: list[dict[str, Any]]
+    dcs: list[dict[str, Any]]
+    in_stock: list[dict[str, Any]]
+    ranged: list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Cube:
+    """A year of a user's figures at the grain of a SKU and a distributor, read once per
+    scope and delivery: POS by week, stock by SKU and location at each distributor's
+    latest snapshot, and store in-stock counts by SKU, day and distributor. Every
+    report by SKU or in total over its weeks (any distributor or category) is then
+    filtered and summed here, with no further hub read."""
+
+    first: dt.date
+    last: dt.date
+    pos: list[dict[str, Any]]
+    latest: dict[int, str]
+    stock: list[dict[str, Any]]
+    in_stock: list[dict[str, Any]]
+    ranged: list[dict[str, Any]]
+
+
+CUBE_WEEKS = 53
+STOCK_FIELDS = ["on_hand", "in_transit", "on_order"]
+
+
+def _names_of(acc: DataAccess) -> Names:
+    orgs, skus, locations = _parallel(*_reference_reads(acc))
+    return Names(orgs, skus, locations)
+
+
+def _fetch_range(q: InsightQuery) -> tuple[dt.date, dt.date, dt.date]:
+    """The first day of the weeks the report reads, the lookback's and the previous
+    range's first days."""
     lookback_first = q.last - dt.timedelta(days=7 * q.lookback - 1)
     previous_first, _ = kpis.previous_range(q.first, q.last)
     pipeline_first = q.last - dt.timedelta(days=7 * kpis.PIPELINE_WEEKS - 1)
-    fetch_first = min(previous_first, lookback_first, pipeline_first)
-    by = {"sku": "sku", "location": "location", "week": None}[q.level]
-    group = ["week", "sku", "location"] if by == "location" else ["week", "sku"]
+    return min(previous_first, lookback_first, pipeline_first), lookback_first, previous_first
+
+
+def _cube_window(today: dt.date) -> tuple[dt.date, dt.date]:
+    return default_range(today, weeks=CUBE_WEEKS)
+
+
+def _fits_cube(q: InsightQuery, today: dt.date) -> bool:
+    first, last = _cube_window(today)
+    fetch_first, _, _ = _fetch_range(q)
+    return (
+        q.level == "sku" and q.region is None and q.location is None
+        and q.last == last and fetch_first >= first
+    )  # fmt: skip
+
+
+def _cube(acc: DataAccess, today: dt.date) -> Cube:
+    first, last = _cube_window(today)
+    inv_day = {"day": {"_between": [first.isoformat(), last.isoformat()]}}
+    pos_query = {"from": first, "to": last, "per_page": BIG_PAGE}
+    pos, latest, in_stock, ranged = _parallel(
+        lambda: acc.summary("pos-sales", ["week", "sku", "distributor"], pos_query).rows,
+        lambda: acc.latest(
+            "inventory-positions", "day", "distributor", {"day": {"_lte": last.isoformat()}}
+        ),
+        lambda: acc.sums("inventory-positions", [], ["sku", "day", "distributor"],
+                         all_of(_store("store"), {"on_hand": {"_gt": 0}}, inv_day)),
+        lambda: acc.sums("inventory-positions", [], ["sku", "day", "distributor"],
+                         all_of(_store("store"), inv_day)),
+    )  # fmt: skip
+    stock = (
+        acc.sums("inventory-positions", STOCK_FIELDS, ["sku", "location"], _snapshots(latest))
+        if latest
+        else []
+    )
+    return Cube(first, last, pos, latest, stock, in_stock, ranged)
+
+
+def _snapshots(latest: Mapping[int, str]) -> Filter:
+    """Each distributor's latest snapshot (a day per distributor)."""
+    return {"_or": [{"_and": [{"distributor": {"_eq": d}}, {"day": {"_eq": day}}]}
+                    for d, day in latest.items()]}  # fmt: skip
+
+
+def _from_cube(cube: Cube, q: InsightQuery, names: Names) -> Inputs:
+    """The inputs of a report by SKU, filtered and summed from the cube."""
+    fetch_first, _, _ = _fetch_range(q)
+    category = {int(s["id"]): s.get("category") for s in names.skus}
+    places = {int(x["id"]): x for x in names.locations}
+
+    def wanted(sku: Any, distributor: Any) -> bool:
+        if q.distributor is not None and int(distributor) != q.distributor:
+            return False
+        return q.category is None or category.get(int(sku)) == q.category
+
+    pos = [
+        r for r in cube.pos
+        if wanted(r["sku"], r["distributor"]) and fetch_first <= _day(r["week_start"]) <= q.last
+    ]  # fmt: skip
+    stores: dict[tuple[str, int], dict[str, Any]] = {}
+    stocked: set[int] = set()  # distributors with a snapshot row the filters keep
+    for r in cube.stock:
+        place = places.get(int(r["location"]))
+        if place is None or not wanted(r["sku"], place["distributor"]):
+            continue
+        stocked.add(int(place["distributor"]))
+        kind = "store" if place.get("kind") == "store" else "dc"
+        group = stores.setdefault((kind, int(r["sku"])), {"sku": int(r["sku"]),
+                                  **dict.fromkeys(STOCK_FIELDS, 0)})  # fmt: skip
+        for f in STOCK_FIELDS:
+            group[f] += r[f]
+
+    def counts(groups: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        out: dict[int, int] = defaultdict(int)
+        for g in groups:
+            if wanted(g["sku"], g["distributor"]) and q.first <= _day(g["day"]) <= q.last:
+                out[int(g["sku"])] += g["count"]
+        return [{"sku": k, "count": v} for k, v in out.items()]
+
+    return Inputs(
+        pos=pos,
+        latest={d: day for d, day in cube.latest.items() if d in stocked},
+        stores=[g for (kind, _), g in stores.items() if kind == "store"],
+        dcs=[g for (kind, _), g in stores.items() if kind == "dc"],
+        in_stock=counts(cube.in_stock),
+        ranged=counts(cube.ranged),
+    )
+
+
+def _read_inputs(acc: DataAccess, q: InsightQuery) -> Inputs:
+    """The inputs of any report, read from the hub for this query alone."""
+    fetch_first, _, _ = _fetch_range(q)
+    by_location = q.level == "location"
+    group = ["week", "sku", "location"] if by_location else ["week", "sku"]
     pos_query = {**_pos_filters(q), "from": fetch_first, "to": q.last, "per_page": BIG_PAGE}
     inv_where = _inventory_where(q)
-
-    orgs, skus, locations, pos, latest = _parallel(
-        *_reference_reads(acc, q),
+    pos, latest = _parallel(
         lambda: acc.summary("pos-sales", group, pos_query).rows,
         lambda: acc.latest(
             "inventory-positions",
@@ -262,28 +410,45 @@ def _sell_through(acc: DataAccess, q: InsightQuery, feeds: list[dict[str, Any]])
             all_of(*inv_where, {"day": {"_lte": q.last.isoformat()}}),
         ),
     )
-    org_names = _names(orgs, lambda r: str(r["name"]))
-    sku_names = _names(skus, lambda r: f"{r['description']} ({r['gtin']})")
-    location_names = _names(locations, lambda r: f"{r['name']} ({r['code']})")
-    # Each distributor's latest snapshot on or before the end of the range.
-    snapshots = [{"_and": [{"distributor": {"_eq": d}}, {"day": {"_eq": day}}]}
-                 for d, day in latest.items()]  # fmt: skip
-    stock_where = [{"_or": snapshots}] if snapshots else []
-    key_field = "location" if by == "location" else "sku"
+    stock_where = [_snapshots(latest)] if latest else []
+    key_field = "location" if by_location else "sku"
     week_first = q.first.isoformat()
     stores, dcs, in_stock, ranged = _parallel(
-        lambda: acc.sums("inventory-positions", ["on_hand", "in_transit", "on_order"],
+        lambda: acc.sums("inventory-positions", STOCK_FIELDS,
                          [key_field], all_of(*inv_where, *stock_where, _store("store")))
         if latest else [],
-        lambda: acc.sums("inventory-positions", ["on_hand", "in_transit", "on_order"],
+        lambda: acc.sums("inventory-positions", STOCK_FIELDS,
                          ["sku"], all_of(*inv_where, *stock_where, _store("dc")))
-        if latest and by != "location" else [],
+        if latest and not by_location else [],
         lambda: acc.sums("inventory-positions", [], [key_field], all_of(
             *inv_where, _store("store"), {"on_hand": {"_gt": 0}},
             {"day": {"_between": [week_first, q.last.isoformat()]}})),
         lambda: acc.sums("inventory-positions", [], [key_field], all_of(
             *inv_where, _store("store"), {"day": {"_between": [week_first, q.last.isoformat()]}})),
     )  # fmt: skip
+    return Inputs(pos, latest, stores, dcs, in_stock, ranged)
+
+
+def _sell_through(
+    acc: DataAccess,
+    q: InsightQuery,
+    feeds: list[dict[str, Any]],
+    inputs: Inputs,
+    names: Names,
+) -> Report:
+    in_force = acc.scope.agreements_in_force
+    sharing_ids = sorted({a.grantor for a in in_force if "pos" in a.kinds})
+    inventory_ids = sorted({a.grantor for a in in_force if "inventory" in a.kinds})
+    _, lookback_first, previous_first = _fetch_range(q)
+    by = {"sku": "sku", "location": "location", "week": None}[q.level]
+    orgs, skus = names.orgs, names.skus
+    locations = [x for x in names.locations if q.distributor in (None, int(x["distributor"]))]
+    pos, latest, stores, dcs = inputs.pos, inputs.latest, inputs.stores, inputs.dcs
+    in_stock, ranged = inputs.in_stock, inputs.ranged
+    org_names = _names(orgs, lambda r: str(r["name"]))
+    sku_names = _names(skus, lambda r: f"{r['description']} ({r['gtin']})")
+    location_names = _names(locations, lambda r: f"{r['name']} ({r['code']})")
+    key_field = "location" if by == "location" else "sku"
 
     rows: dict[int, Row] = {}
 
@@ -383,14 +548,13 @@ def _sell_through(acc: DataAccess, q: InsightQuery, feeds: list[dict[str, Any]])
     return report
 
 
-def _reference_reads(acc: DataAccess, q: InsightQuery) -> list[Callable[[], Any]]:
+def _reference_reads(acc: DataAccess) -> list[Callable[[], Any]]:
     """The reads of names every report needs: organizations, SKUs, locations."""
-    where = all_of(*([{"distributor": {"_eq": q.distributor}}] if q.distributor else []))
     return [
         lambda: acc.rows("organizations", {}, fields=["id", "name", "kind"]),
         lambda: acc.rows("skus", {}, fields=["id", "gtin", "description", "category"]),
         lambda: acc.rows(
-            "locations", where, fields=["id", "code", "name", "region", "kind", "distributor"]
+            "locations", {}, fields=["id", "code", "name", "region", "kind", "distributor"]
         ),
     ]
 
@@ -530,17 +694,19 @@ def inventory(acc: DataAccess, q: InsightQuery, cache: ReportCache = NO_CACHE) -
     """On hand, in transit and on order by location at each distributor's latest
     snapshot on or before the end of the range, with each store's weeks of supply."""
     _warm_scope(acc)
-    key = ("inventory", _fingerprint(acc, acc.feeds()), q)
-    return cache.get(key, lambda: _inventory(acc, q))
+    fingerprint = _fingerprint(acc, acc.feeds())
+    names = cache.get(("names", fingerprint), lambda: _names_of(acc))
+    return cache.get(("inventory", fingerprint, q), lambda: _inventory(acc, q, names))
 
 
-def _inventory(acc: DataAccess, q: InsightQuery) -> StockReport:
+def _inventory(acc: DataAccess, q: InsightQuery, names: Names) -> StockReport:
     in_force = acc.scope.agreements_in_force
     inv_where = _inventory_where(q)
     lookback_first = q.last - dt.timedelta(days=7 * q.lookback - 1)
     pos_query = {**_pos_filters(q), "from": lookback_first, "to": q.last, "per_page": BIG_PAGE}
-    orgs, skus, locations, latest, pos = _parallel(
-        *_reference_reads(acc, q),
+    orgs, skus = names.orgs, names.skus
+    locations = [x for x in names.locations if q.distributor in (None, int(x["distributor"]))]
+    latest, pos = _parallel(
         lambda: acc.latest(
             "inventory-positions",
             "day",
