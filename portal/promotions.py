@@ -330,7 +330,9 @@ def _detail_context(acc: DataAccess, key: int) -> dict[str, Any]:
         for x in (acc.iter_rows("locations", {"distributor": distributor}) if distributor else [])
         if int(x["id"]) in location_ids
     }
-    history = acc.list_children("promotions", key, "history", {"per_page": 500}).rows
+    # The promotion was just found visible: its history needs no second look at it.
+    res = resource("promotions")
+    history = acc.children_rows(res, res.child("history"), key, limit=-1, offset=0)
     sides = {
         "supplier": f"{names.get(supplier or 0, 'The supplier')} (supplier)",
         "distributor": f"{names.get(distributor or 0, 'The distributor')} (distributor)",

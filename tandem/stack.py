@@ -135,10 +135,13 @@ class Stack:
                 "gunicorn",
                 "--bind",
                 f"{settings.host}:{settings.portal_port}",
+                # One process, eight threads: the hub's single thread is the bottleneck,
+                # and one process keeps one report cache (bench/portal.py: p95 389 ms
+                # with 2 workers x 4 threads, 304 ms with 1 x 8).
                 "--workers",
-                "2",
+                "1",
                 "--threads",
-                "4",
+                "8",
                 "--access-logfile",
                 "-",
                 "--graceful-timeout",
