@@ -45,7 +45,7 @@ from domain import promotions as rules
 from domain.roles import ACCOUNT_MANAGER, DISTRIBUTOR_USER, SUPPLIER_USER
 from portal.auth import role_required
 from portal.config import Config
-from portal.data import DataAccess, DataError, Forbidden
+from portal.data import DataAccess, DataError, Forbidden, insights
 from portal.data import writes as data_writes
 from portal.data.access import resource
 from portal.pages import access, add_nav, answer_errors_as_pages
@@ -100,22 +100,27 @@ def _config() -> Config:
 # -- reference data, through the data layer ------------------------------------------------
 
 
+def visible(acc: DataAccess) -> insights.Names:
+    """The organizations, SKUs and locations the user may see (read once per scope)."""
+    return insights.visible_names(acc, current_app.extensions["tandem.reports"])
+
+
 def org_names(acc: DataAccess) -> dict[int, str]:
-    return {int(r["id"]): r["name"] for r in acc.iter_rows("organizations", {})}
+    return {int(r["id"]): r["name"] for r in visible(acc).orgs}
 
 
 def pair_labels(acc: DataAccess, names: Mapping[int, str]) -> dict[int, str]:
     """Each partnership the user sees, named by the other side (both for a manager)."""
     labels = {}
-    for p in acc.iter_rows("partnerships", {}):
-        supplier = names.get(int(p["supplier"]), f"supplier {p['supplier']}")
-        distributor = names.get(int(p["distributor"]), f"distributor {p['distributor']}")
+    for p in acc.scope.pairs.values():
+        supplier = names.get(p.supplier, f"supplier {p.supplier}")
+        distributor = names.get(p.distributor, f"distributor {p.distributor}")
         if acc.role == DISTRIBUTOR_USER:
-            labels[int(p["id"])] = supplier
+            labels[p.id] = supplier
         elif acc.role == SUPPLIER_USER:
-            labels[int(p["id"])] = distributor
+            labels[p.id] = distributor
         else:
-            labels[int(p["id"])] = f"{supplier} / {distributor}"
+            labels[p.id] = f"{supplier} / {distributor}"
     return labels
 
 
@@ -320,15 +325,16 @@ def _detail_context(acc: DataAccess, key: int) -> dict[str, Any]:
     distributor = pair.distributor if pair else None
     sku_ids = [int(s["sku"]) for s in promotion["skus"]]
     location_ids = [int(x["location"]) for x in promotion["locations"]]
+    seen = visible(acc)
     skus = {
         int(s["id"]): s
-        for s in (acc.iter_rows("skus", {"supplier": supplier}) if supplier else [])
-        if int(s["id"]) in sku_ids
+        for s in seen.skus
+        if int(s["id"]) in sku_ids and int(s["supplier"]) == supplier
     }
     places = {
         int(x["id"]): x
-        for x in (acc.iter_rows("locations", {"distributor": distributor}) if distributor else [])
-        if int(x["id"]) in location_ids
+        for x in seen.locations
+        if int(x["id"]) in location_ids and int(x["distributor"]) == distributor
     }
     # The promotion was just found visible: its history needs no second look at it.
     res = resource("promotions")

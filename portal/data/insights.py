@@ -202,7 +202,8 @@ class ReportCache:
 NO_CACHE = ReportCache(0)
 
 
-def _fingerprint(acc: DataAccess, feeds: Sequence[Mapping[str, Any]]) -> Hashable:
+def _scope_key(acc: DataAccess) -> tuple[Hashable, ...]:
+    """What the user may see depends on: role, organization, day, agreements, pairs."""
     scope = acc.scope
     return (
         acc.role,
@@ -210,9 +211,22 @@ def _fingerprint(acc: DataAccess, feeds: Sequence[Mapping[str, Any]]) -> Hashabl
         scope.today,
         tuple(sorted(scope.agreements_in_force, key=lambda a: a.id)),
         tuple(sorted(scope.pairs.items())),
+    )
+
+
+def _fingerprint(acc: DataAccess, feeds: Sequence[Mapping[str, Any]]) -> Hashable:
+    """The scope, and every feed's last delivery: what a report's figures depend on."""
+    return (
+        *_scope_key(acc),
         tuple(sorted((int(f["distributor"]), f["kind"], f.get("received_at"),
                       f.get("data_through")) for f in feeds)),
     )  # fmt: skip
+
+
+def visible_names(acc: DataAccess, cache: ReportCache = NO_CACHE) -> Names:
+    """The organizations, SKUs and locations the user may see, read once per scope."""
+    _warm_scope(acc)
+    return cache.get(("names", _scope_key(acc)), lambda: _names_of(acc))
 
 
 def _warm_scope(acc: DataAccess) -> None:
@@ -234,7 +248,7 @@ def sell_through(
         lambda: _promotions(acc, q), lambda: feeds_with_staleness(acc, stale_after_days)
     )
     fingerprint = _fingerprint(acc, feeds)
-    names = cache.get(("names", fingerprint), lambda: _names_of(acc))
+    names = visible_names(acc, cache)
     weeks = replace(q, grain="week")  # months are summed from weeks: one entry for both
 
     def make() -> Report:
@@ -552,7 +566,11 @@ def _reference_reads(acc: DataAccess) -> list[Callable[[], Any]]:
     """The reads of names every report needs: organizations, SKUs, locations."""
     return [
         lambda: acc.rows("organizations", {}, fields=["id", "name", "kind"]),
-        lambda: acc.rows("skus", {}, fields=["id", "gtin", "description", "category"]),
+        lambda: acc.rows(
+            "skus",
+            {},
+            fields=["id", "gtin", "description", "category", "lead_time_days", "supplier"],
+        ),
         lambda: acc.rows(
             "locations", {}, fields=["id", "code", "name", "region", "kind", "distributor"]
         ),
@@ -695,7 +713,7 @@ def inventory(acc: DataAccess, q: InsightQuery, cache: ReportCache = NO_CACHE) -
     snapshot on or before the end of the range, with each store's weeks of supply."""
     _warm_scope(acc)
     fingerprint = _fingerprint(acc, acc.feeds())
-    names = cache.get(("names", fingerprint), lambda: _names_of(acc))
+    names = visible_names(acc, cache)
     return cache.get(("inventory", fingerprint, q), lambda: _inventory(acc, q, names))
 
 
