@@ -412,7 +412,7 @@ def _read_inputs(acc: DataAccess, q: InsightQuery) -> Inputs:
     """The inputs of any report, read from the hub for this query alone."""
     fetch_first, _, _ = _fetch_range(q)
     by_location = q.level == "location"
-    group = ["week", "sku", "location"] if by_location else ["week", "sku"]
+    group = ["week", "location"] if by_location else ["week", "sku"]
     pos_query = {**_pos_filters(q), "from": fetch_first, "to": q.last, "per_page": BIG_PAGE}
     inv_where = _inventory_where(q)
     pos, latest = _parallel(
