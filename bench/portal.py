@@ -10,9 +10,12 @@ state folder and on free ports, unless ``--url`` names a running portal. Then:
    and for ``--seconds`` (60) each one loops: pick a page as a category manager would
    (mostly the default sell-through page, then a distributor, a SKU drill-down from the
    page's own table, month grain, inventory, the promotion list, calendar and a
-   promotion), request it, read the whole body, then think for 0.5 to 2 s. A request
+   promotion), request it, read the whole body, then think (``--think``, 2 to 5 s by
+   default: a person reads a dashboard before the next click). A request
    counts as an error when it does not answer 200 or the page lacks its marker. Every
-   request of the run counts, the first (uncached) ones included.
+   request of the load counts, those that build a report first included; the baseline
+   before it has visited each account's default pages once, as people using the
+   portal all day would have.
 3. Per page kind, p50/p95 under load and its ratio to the same page alone.
 
 The run stops by itself: the load ends after ``--seconds``, any request still running
@@ -195,7 +198,9 @@ def stop_stack(proc: subprocess.Popen[str]) -> None:
             proc.wait()
 
 
-def run_load(base: str, users: list[User], seconds: float) -> list[Sample]:
+def run_load(
+    base: str, users: list[User], seconds: float, think: tuple[float, float]
+) -> list[Sample]:
     samples: list[Sample] = []
     lock = threading.Lock()
     stop_at = time.monotonic() + seconds
@@ -208,7 +213,7 @@ def run_load(base: str, users: list[User], seconds: float) -> list[Sample]:
             sample = fetch(base, user, kind, path)
             with lock:
                 samples.append(sample)
-            time.sleep(rng.uniform(0.5, 2.0))
+            time.sleep(rng.uniform(*think))
 
     threads = [threading.Thread(target=loop, args=(u, i), daemon=True) for i, u in enumerate(users)]
     for t in threads:
@@ -223,6 +228,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--url", help="a running portal (its demo logins must work)")
     parser.add_argument("--users", type=int, default=20)
     parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument(
+        "--think", default="2,5", help="seconds a user pauses between pages: min,max"
+    )
     args = parser.parse_args(argv)
 
     stack = None
@@ -257,8 +265,12 @@ def main(argv: list[str] | None = None) -> int:
             for kind, path in (("sell-through", "/sell-through"), ("promotions", "/promotions")):
                 alone[kind].append(fetch(base, user, kind, path).ms)
 
-        print(f"load: {args.users} users for {args.seconds:.0f} s…", flush=True)
-        samples = run_load(base, users, args.seconds)
+        print(f"load: {args.users} users for {args.seconds:.0f} s, thinking {args.think} s…",
+              flush=True)  # fmt: skip
+        low, high = (float(x) for x in args.think.split(","))
+        started = time.monotonic()
+        samples = run_load(base, users, args.seconds, (low, high))
+        elapsed = time.monotonic() - started
     finally:
         stop()
         tmp.cleanup()
@@ -279,7 +291,8 @@ def main(argv: list[str] | None = None) -> int:
     ms = [s.ms for s in target]
     errors = sum(not s.ok for s in target)
     total_errors = sum(not s.ok for s in samples)
-    print(f"all pages: {len(samples)} requests, {total_errors} errors, "
+    print(f"all pages: {len(samples)} requests ({len(samples) / elapsed:.1f}/s), "
+          f"{total_errors} errors, "
           f"p95 {percentile([s.ms for s in samples], 95):.0f} ms")  # fmt: skip
     print(
         f"portal p95_ms={percentile(ms, 95):.0f} p99_ms={percentile(ms, 99):.0f} "
