@@ -7,6 +7,7 @@ with the operator as actor and ``via="portal"``.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
@@ -17,6 +18,8 @@ from werkzeug.wrappers import Response
 from domain.roles import DATA_KINDS, GRANULARITIES, OPERATOR_ADMIN
 from governance import GovernanceError, partners, sharing, users
 from portal.auth import current_hub, role_required
+from portal.exports import xlsx_response
+from portal.pages import access
 
 bp = Blueprint("operator", __name__, url_prefix="/operator")
 
@@ -109,6 +112,102 @@ def people() -> str:
         orgs=orgs,
         names={o["id"]: o["name"] for o in orgs},
         people=users.list_users(admin),
+    )
+
+
+def _day(value: Any) -> dt.date | None:
+    return dt.date.fromisoformat(value[:10]) if isinstance(value, str) and value else None
+
+
+def _scope(agreement: dict[str, Any]) -> str:
+    """An agreement's locations in words, as the sharing page shows them."""
+    if agreement.get("regions"):
+        return "regions: " + ", ".join(agreement["regions"])
+    if agreement.get("locations"):
+        return f"{len(agreement['locations'])} locations"
+    return "all locations"
+
+
+def _today() -> str:
+    return dt.datetime.now(dt.UTC).date().isoformat()
+
+
+@bp.get("/sharing.xlsx")
+@role_required(OPERATOR_ADMIN)
+def sharing_export() -> Response:
+    """The sharing page's agreements as an Excel workbook."""
+    admin = current_hub()
+    names = {o["id"]: o["name"] for o in partners.list_partners(admin)}
+    rows = [
+        {
+            "id": a["id"],
+            "grantor": names.get(a["grantor"], a["grantor"]),
+            "grantee": names.get(a["grantee"], a["grantee"]),
+            "kinds": a.get("kinds") or [],
+            "scope": _scope(a),
+            "granularity": a.get("granularity"),
+            "valid_from": _day(a.get("valid_from")),
+            "valid_to": _day(a.get("valid_to")),
+            "status": a.get("status"),
+            "purpose": a.get("purpose"),
+        }
+        for a in sharing.list_agreements(admin)
+    ]
+    columns = [
+        ("id", "#"), ("grantor", "Grantor"), ("grantee", "Grantee"), ("kinds", "Kinds"),
+        ("scope", "Scope"), ("granularity", "Granularity"), ("valid_from", "Valid from"),
+        ("valid_to", "Valid to"), ("status", "Status"), ("purpose", "Purpose"),
+    ]  # fmt: skip
+    return xlsx_response(
+        access(),
+        filename=f"agreements-{_today()}.xlsx",
+        sheet="Agreements",
+        columns=columns,
+        rows=rows,
+        collection="share_agreements",
+    )
+
+
+@bp.get("/partners.xlsx")
+@role_required(OPERATOR_ADMIN)
+def partners_export() -> Response:
+    """The people page's partners as an Excel workbook."""
+    columns = [("id", "#"), ("name", "Name"), ("kind", "Kind"), ("gln", "GLN"),
+               ("status", "Status")]  # fmt: skip
+    return xlsx_response(
+        access(),
+        filename=f"partners-{_today()}.xlsx",
+        sheet="Partners",
+        columns=columns,
+        rows=partners.list_partners(current_hub()),
+        collection="organizations",
+    )
+
+
+@bp.get("/users.xlsx")
+@role_required(OPERATOR_ADMIN)
+def users_export() -> Response:
+    """The people page's users as an Excel workbook."""
+    admin = current_hub()
+    names = {o["id"]: o["name"] for o in partners.list_partners(admin)}
+    rows = [
+        {
+            "email": u["email"],
+            "role": u.get("tandem_role"),
+            "organization": names.get(u.get("organization"), ""),
+            "status": u.get("status"),
+        }
+        for u in users.list_users(admin)
+    ]
+    columns = [("email", "Email"), ("role", "Role"), ("organization", "Organization"),
+               ("status", "Status")]  # fmt: skip
+    return xlsx_response(
+        access(),
+        filename=f"users-{_today()}.xlsx",
+        sheet="Users",
+        columns=columns,
+        rows=rows,
+        collection="directus_users",
     )
 
 

@@ -48,6 +48,7 @@ from portal.config import Config
 from portal.data import DataAccess, DataError, Forbidden, insights
 from portal.data import writes as data_writes
 from portal.data.access import resource
+from portal.exports import xlsx_response
 from portal.pages import access, add_nav, answer_errors_as_pages
 from portal.schemas.promotions import PromotionCreate, PromotionUpdate
 from portal.workbooks import (
@@ -385,6 +386,63 @@ def _detail_page(
 def detail(key: int) -> Any:
     """A promotion's terms, SKUs, locations and full history, with the user's actions."""
     return _detail_page(access(), key)
+
+
+NOT_SHARED = "details not shared with you"
+
+
+def _at(value: Any) -> dt.datetime | None:
+    return dt.datetime.fromisoformat(value) if isinstance(value, str) and value else None
+
+
+def _detail_table(context: Mapping[str, Any], table: str) -> tuple[list[Any], list[Any]]:
+    """One table of a promotion's page: its (key, header) columns and its rows."""
+    if table == "skus":
+        columns = [("sku", "SKU #"), ("gtin", "GTIN"), ("description", "Description"),
+                   ("lead_time_days", "Lead time (days)")]  # fmt: skip
+        rows = [
+            {"sku": i, "gtin": s["gtin"], "description": s["description"],
+             "lead_time_days": s.get("lead_time_days")}
+            if s else {"sku": i, "description": NOT_SHARED}
+            for i, s in context["skus"]
+        ]  # fmt: skip
+    elif table == "locations":
+        columns = [("location", "Location #"), ("code", "Code"), ("name", "Name"),
+                   ("region", "Region")]  # fmt: skip
+        rows = [
+            {"location": i, "code": x["code"], "name": x["name"], "region": x.get("region")}
+            if x else {"location": i, "name": NOT_SHARED}
+            for i, x in context["locations"]
+        ]  # fmt: skip
+    else:
+        columns = [("at", "When (UTC)"), ("status", "Status"), ("who", "Who"),
+                   ("comment", "Comment")]  # fmt: skip
+        rows = [
+            {"at": _at(e.get("at")), "status": STATUS_LABELS.get(e["status"], e["status"]),
+             "who": who, "comment": e.get("comment")}
+            for e, who in context["history"]
+        ]  # fmt: skip
+    return columns, rows
+
+
+@bp.get("/<int:key>/<any(skus, locations, history):table>.xlsx")
+@role_required(*READERS)
+def detail_export(key: int, table: str) -> Any:
+    """One table of a promotion's page (SKUs, locations or history) as Excel.
+
+    The page's own context is read, so a promotion the user may not see is a 404 here too.
+    """
+    acc = access()
+    columns, rows = _detail_table(_detail_context(acc, key), table)
+    return xlsx_response(
+        acc,
+        filename=f"promotion-{key}-{table}.xlsx",
+        sheet=f"Promotion {key} {table}",
+        columns=columns,
+        rows=rows,
+        collection="promotions",
+        detail={"promotion": key, "table": table},
+    )
 
 
 def _refusal(exc: DataError) -> tuple[dict[str, list[str]], str]:

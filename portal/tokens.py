@@ -32,6 +32,7 @@ from cryptography.fernet import Fernet
 from flask import Blueprint, Flask, Request, abort, render_template, request
 from flask_login import current_user, login_required
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
+from werkzeug.wrappers import Response
 
 from directus import AuthFailed, ForbiddenOrMissing, HubClient, HubError, Tokens
 from governance import audit
@@ -292,6 +293,43 @@ def _page(status: int = 200, **context: Any) -> tuple[str, int]:
 def page() -> tuple[str, int]:
     """The user's tokens, and the form to mint one."""
     return _page()
+
+
+@page_bp.get("/export.xlsx")
+@login_required
+def export() -> Response:
+    """The user's own tokens as an Excel workbook: the page's table, never a secret."""
+    # portal.exports imports the API, whose OpenAPI document imports this module.
+    from portal.exports import xlsx_response
+    from portal.pages import access
+
+    rows = [
+        {
+            "name": t["name"],
+            "created": _parse_time(t["created_at"]),
+            "last_used": _parse_time(t["last_used_at"]),
+            "expires": _parse_time(t["expires_at"]),
+            "status": "revoked" if t["revoked_at"] else "active",
+            "revoked": _parse_time(t["revoked_at"]),
+        }
+        for t in list_tokens(current_hub(), current_user)
+    ]
+    columns = [
+        ("name", "Name"),
+        ("created", "Created (UTC)"),
+        ("last_used", "Last used (UTC)"),
+        ("expires", "Expires (UTC)"),
+        ("status", "Status"),
+        ("revoked", "Revoked (UTC)"),
+    ]
+    return xlsx_response(
+        access(),
+        filename=f"api-tokens-{_now().date().isoformat()}.xlsx",
+        sheet="API tokens",
+        columns=columns,
+        rows=rows,
+        collection="api_tokens",
+    )
 
 
 @page_bp.post("")
