@@ -92,9 +92,17 @@ class HubConfig:
             "LOG_STYLE": "raw",
             "NODE_ENV": "production",
             **self.db,
+            **(SQLITE_READERS if self.db.get("DB_CLIENT") == "sqlite3" else {}),
             **self.extra_env,
         }
         return env
+
+
+#: Directus keeps one SQLite connection by default, so one slow aggregate holds up every
+#: other request. In WAL mode readers do not block each other or the writer: a few
+#: connections let Node's thread pool run queries side by side. (Each new connection
+#: gets the busy timeout from the tandem-integrity hook.)
+SQLITE_READERS = {"DB_POOL__MIN": "1", "DB_POOL__MAX": "4"}
 
 
 def free_port(host: str = "127.0.0.1") -> int:
