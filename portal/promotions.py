@@ -22,6 +22,7 @@ import re
 import secrets
 import tempfile
 import time
+from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -158,23 +159,28 @@ def reference(acc: DataAccess, window: tuple[dt.date, dt.date] | None = None) ->
 
 def booked_in(acc: DataAccess, first: dt.date, last: dt.date) -> tuple[rules.Booked, ...]:
     """The user's promotions that hold SKUs and locations on some day of the window."""
-    out = []
-    for row in acc.iter_rows("promotions", {"starts_to": last}):
-        end = dt.date.fromisoformat(str(row["end_date"])[:10])
-        if row["status"] not in rules.BOOKING_STATUSES or end < first:
-            continue
-        full = acc.get("promotions", row["id"])
-        out.append(
-            rules.Booked(
-                int(row["id"]),
-                row["name"],
-                dt.date.fromisoformat(str(row["start_date"])[:10]),
-                end,
-                frozenset(int(s["sku"]) for s in full["skus"]),
-                frozenset(int(x["location"]) for x in full["locations"]),
-            )
+    rows = [
+        row
+        for row in acc.iter_rows("promotions", {"starts_to": last})
+        if row["status"] in rules.BOOKING_STATUSES
+        and dt.date.fromisoformat(str(row["end_date"])[:10]) >= first
+    ]
+    keys = [int(row["id"]) for row in rows]
+    held: dict[tuple[str, int], set[int]] = defaultdict(set)
+    for child, field in (("skus", "sku"), ("locations", "location")):
+        for link in acc.children_of("promotions", child, keys):
+            held[(child, int(link["promotion"]))].add(int(link[field]))
+    return tuple(
+        rules.Booked(
+            key,
+            row["name"],
+            dt.date.fromisoformat(str(row["start_date"])[:10]),
+            dt.date.fromisoformat(str(row["end_date"])[:10]),
+            frozenset(held[("skus", key)]),
+            frozenset(held[("locations", key)]),
         )
-    return tuple(out)
+        for key, row in zip(keys, rows, strict=True)
+    )
 
 
 def _day(value: Any) -> dt.date | None:

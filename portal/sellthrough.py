@@ -44,6 +44,14 @@ def _query() -> tuple[insights.InsightQuery, dict[str, list[str]]]:
     return insights.InsightQuery(**data), errors
 
 
+def _valid_query() -> insights.InsightQuery:
+    """The filters of a download: refused (422, by field) rather than defaulted."""
+    q, errors = _query()
+    if errors:
+        raise ValidationError(errors)
+    return q
+
+
 def _stale_after() -> int:
     return current_app.extensions["tandem.config"].stale_after_days
 
@@ -116,9 +124,7 @@ def page() -> str:
 @bp.get("/sell-through.xlsx")
 @role_required(SUPPLIER_USER)
 def export() -> Response:
-    q, errors = _query()
-    if errors:
-        raise ValidationError(errors)
+    q = _valid_query()
     acc = access()
     report = insights.sell_through(acc, q, _stale_after(), _reports())
     level = "location" if q.level == "location" else "sku"
@@ -174,9 +180,7 @@ def export() -> Response:
 @role_required(SUPPLIER_USER)
 def freshness_export() -> Response:
     """The page's data-freshness table (the same distributor filter) as Excel."""
-    q, errors = _query()
-    if errors:
-        raise ValidationError(errors)
+    q = _valid_query()
     acc = access()
     feeds = insights.feeds_with_staleness(acc, _stale_after())
     names = {int(o["id"]): o["name"] for o in insights.visible_names(acc, _reports()).orgs}
@@ -234,9 +238,7 @@ def inventory() -> str:
 @bp.get("/inventory.xlsx")
 @role_required(SUPPLIER_USER, DISTRIBUTOR_USER)
 def inventory_export() -> Response:
-    q, errors = _query()
-    if errors:
-        raise ValidationError(errors)
+    q = _valid_query()
     acc = access()
     report = insights.inventory(acc, q, _reports())
     rows = [

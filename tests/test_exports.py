@@ -58,9 +58,9 @@ def _api_rows(client: FlaskClient, resource: str, **query: Any) -> list[dict[str
         page += 1
 
 
-def _export(client: FlaskClient, resource: str, **query: Any) -> list[dict[str, Any]]:
-    """The export's rows, as dicts keyed by the header."""
-    answer = client.get(f"/exports/{resource}.xlsx", query_string=query)
+def workbook_rows(client: FlaskClient, path: str, **query: Any) -> list[dict[str, Any]]:
+    """A download's rows, as dicts keyed by the header (also used by test_more_exports)."""
+    answer = client.get(path, query_string=query or None)
     assert answer.status_code == 200, answer.get_data(as_text=True)
     assert answer.mimetype == XLSX_MIMETYPE
     assert answer.headers["Content-Disposition"].startswith("attachment; filename=")
@@ -70,6 +70,11 @@ def _export(client: FlaskClient, resource: str, **query: Any) -> list[dict[str, 
     sheet = load_workbook(io.BytesIO(data)).worksheets[0]
     header, *rows = list(sheet.iter_rows(values_only=True))
     return [dict(zip(header, row, strict=True)) for row in rows]
+
+
+def _export(client: FlaskClient, resource: str, **query: Any) -> list[dict[str, Any]]:
+    """The export's rows, as dicts keyed by the header."""
+    return workbook_rows(client, f"/exports/{resource}.xlsx", **query)
 
 
 def _as_api(value: Any, api_value: Any) -> Any:

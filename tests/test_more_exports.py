@@ -6,19 +6,18 @@ and refuses a user who may not see the page."""
 from __future__ import annotations
 
 import datetime as dt
-import io
 from html.parser import HTMLParser
 from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
-from openpyxl import load_workbook
 
 from directus import HubClient
 from governance import partners, sharing, users
 from portal.exports import XLSX_MIMETYPE
 from tests import world as world_module
 from tests.factories import Member, csrf_token, make_user, sign_in
+from tests.test_exports import workbook_rows
 from tests.world import world_for
 
 
@@ -83,20 +82,6 @@ def _page_tables(client: FlaskClient, path: str) -> tuple[str, dict[str, list[li
     parser = _Tables()
     parser.feed(text)
     return text, parser.tables
-
-
-def _download(client: FlaskClient, path: str) -> list[dict[str, Any]]:
-    """The workbook's rows, as dicts keyed by the header."""
-    answer = client.get(path)
-    assert answer.status_code == 200, answer.get_data(as_text=True)
-    assert answer.mimetype == XLSX_MIMETYPE
-    assert answer.headers["Content-Disposition"].startswith("attachment; filename=")
-    assert answer.headers["Cache-Control"] == "no-store"
-    data = answer.get_data()
-    answer.close()
-    sheet = load_workbook(io.BytesIO(data)).worksheets[0]
-    header, *rows = list(sheet.iter_rows(values_only=True))
-    return [dict(zip(header, row, strict=True)) for row in rows]
 
 
 def _last_audit_id(admin: HubClient) -> int:
@@ -167,7 +152,7 @@ def test_a_users_tokens_download_as_their_own_rows_and_never_a_secret(admin, por
     text, tables = _page_tables(client, "/account/tokens")
     assert 'id="tokens-export"' in text
     since = _last_audit_id(admin)
-    rows = _download(client, "/account/tokens/export.xlsx")
+    rows = workbook_rows(client, "/account/tokens/export.xlsx")
 
     shown = [row[0] for row in next(iter(tables.values()))]
     assert [r["Name"] for r in rows] == shown
@@ -179,7 +164,7 @@ def test_a_users_tokens_download_as_their_own_rows_and_never_a_secret(admin, por
     }  # fmt: skip
     _assert_one_export(admin, member.id, since, "api_tokens", 2)
     # The other user's download holds only their own token.
-    assert [r["Name"] for r in _download(other_client, "/account/tokens/export.xlsx")] == [
+    assert [r["Name"] for r in workbook_rows(other_client, "/account/tokens/export.xlsx")] == [
         "someone else's"
     ]
 
@@ -199,7 +184,7 @@ def test_an_operator_downloads_the_agreements_the_sharing_page_shows(admin, port
     text, tables = _page_tables(client, "/operator/sharing")
     assert 'id="agreements-export"' in text
     since = _last_audit_id(admin)
-    rows = _download(client, "/operator/sharing.xlsx")
+    rows = workbook_rows(client, "/operator/sharing.xlsx")
 
     shown = [row[:3] for row in tables["agreements"] if len(row) > 1]
     assert [[str(r["#"]), r["Grantor"], r["Grantee"]] for r in rows] == shown
@@ -221,7 +206,7 @@ def test_an_operator_downloads_the_partners_and_users_the_people_page_shows(
     assert 'id="users-export"' in text
 
     since = _last_audit_id(admin)
-    orgs = _download(client, "/operator/partners.xlsx")
+    orgs = workbook_rows(client, "/operator/partners.xlsx")
     assert [[str(r["#"]), r["Name"], r["Kind"]] for r in orgs] == [
         row[:3] for row in tables["partners"]
     ]
@@ -229,7 +214,7 @@ def test_an_operator_downloads_the_partners_and_users_the_people_page_shows(
     _assert_one_export(admin, operator.id, since, "organizations", len(orgs))
 
     since = _last_audit_id(admin)
-    people = _download(client, "/operator/users.xlsx")
+    people = workbook_rows(client, "/operator/users.xlsx")
     assert [[r["Email"], r["Role"], r["Organization"] or "", r["Status"]] for r in people] == [
         row[:4] for row in tables["users"]
     ]
@@ -266,7 +251,7 @@ def test_a_promotions_tables_download_as_the_page_shows_them(admin, portal, worl
     for table, table_id in TABLES.items():
         assert f'id="{table}-export"' in text
         since = world.last_audit_id()
-        rows = _download(client, f"/promotions/{promo}/{table}.xlsx")
+        rows = workbook_rows(client, f"/promotions/{promo}/{table}.xlsx")
         shown = tables[table_id]
         assert len(rows) == len(shown) >= 1
         entry = _assert_one_export(admin, world.people[who].id, since, "promotions", len(rows))
@@ -305,7 +290,7 @@ def test_a_promotion_the_user_may_not_see_downloads_nothing(portal, world, who, 
     assert world.audit_entries(who, "export", since) == []
 
 
-def test_only_the_three_tables_of_a_promotion_download(portal, world):
+def test_only_the_three_tables_of_a_promotionworkbook_rows(portal, world):
     client = sign_in(portal, _world_member(world, "acme"))
     answer = client.get(f"/promotions/{world.records['promo_submitted']}/terms.xlsx")
     assert answer.status_code == 404
@@ -323,7 +308,7 @@ def test_the_data_freshness_table_downloads_as_the_sell_through_page_shows_it(
     text, tables = _page_tables(client, f"/sell-through{query}")
     assert 'id="freshness-export"' in text
     since = world.last_audit_id()
-    rows = _download(client, f"/sell-through/freshness.xlsx{query}")
+    rows = workbook_rows(client, f"/sell-through/freshness.xlsx{query}")
 
     shown = tables["freshness-h"]
     assert [(r["Distributor"], r["Data"], r["Status"]) for r in rows] == [

@@ -96,14 +96,6 @@ def _summary_row(group: Mapping[str, Any], keys: Sequence[str], by_week: bool) -
     return out
 
 
-def _total_order(query: Mapping[str, Any]) -> list[str]:
-    """The asked sort, then ``id``: a total order, so pages neither skip nor repeat rows."""
-    sort = [query["sort"]] if query.get("sort") else []
-    if not any(s.lstrip("-") == "id" for s in sort):
-        sort.append("id")
-    return sort
-
-
 def resource(name: str) -> Resource:
     try:
         return RESOURCES[name]
@@ -234,15 +226,26 @@ class DataAccess:
 
     # -- reads --------------------------------------------------------------------------
 
+    def _listing(self, res: Resource, query: Mapping[str, Any]) -> tuple[Filter, list[str]] | None:
+        """A list's filter (the user's scope and the query's filters) and its total order
+        (the asked sort, then ``id``, so pages neither skip nor repeat rows); None when
+        the user's scope holds nothing."""
+        scope = self.scope_filter(res)
+        if scope is NOTHING:
+            return None
+        sort = [query["sort"]] if query.get("sort") else []
+        if not any(s.lstrip("-") == "id" for s in sort):
+            sort.append("id")
+        return all_of(scope, self.query_filter(res, query)), sort  # type: ignore[arg-type]
+
     def list(self, name: str, query: Mapping[str, Any]) -> Page:
         """One page of a resource's rows in the user's scope, filtered and stably sorted."""
         res = resource(name)
         page, per_page = int(query.get("page", 1)), int(query.get("per_page", 50))
-        scope = self.scope_filter(res)
-        if scope is NOTHING:
+        listing = self._listing(res, query)
+        if listing is None:
             return Page([], page, per_page, 0)
-        filter_ = all_of(scope, self.query_filter(res, query))  # type: ignore[arg-type]
-        sort = _total_order(query)
+        filter_, sort = listing
         rows = self._read(
             res.collection,
             filter_,
@@ -263,11 +266,10 @@ class DataAccess:
         """Every row :meth:`list` would page through, same scope, filters and order
         (``page`` and ``per_page`` are ignored): for exports, with no cap."""
         res = resource(name)
-        scope = self.scope_filter(res)
-        if scope is NOTHING:
+        listing = self._listing(res, query)
+        if listing is None:
             return
-        filter_ = all_of(scope, self.query_filter(res, query))  # type: ignore[arg-type]
-        sort = _total_order(query)
+        filter_, sort = listing
         offset = 0
         while True:
             rows = self._read(
@@ -311,12 +313,27 @@ class DataAccess:
     def children_rows(
         self, res: Resource, child: Child, key: Any, *, limit: int, offset: int
     ) -> list[dict[str, Any]]:
+        return self._children(res, child, {"_eq": key}, limit=limit, offset=offset)
+
+    def children_of(self, name: str, child_name: str, keys: Sequence[Any]) -> list[dict[str, Any]]:
+        """The children of many parents in one read (each row names its parent)."""
+        res = resource(name)
+        child = res.child(child_name)
+        if child is None:
+            raise NotFound(f"{name} have no {child_name}")
+        if not keys:
+            return []
+        return self._children(res, child, {"_in": list(keys)}, limit=-1, offset=0)
+
+    def _children(
+        self, res: Resource, child: Child, parent: Filter, *, limit: int, offset: int
+    ) -> list[dict[str, Any]]:
         scope = self.scope_filter(res, child)
         if scope is NOTHING:
             return []
         return self._read(
             child.collection,
-            all_of(scope, {child.parent_field: {"_eq": key}}),  # type: ignore[arg-type]
+            all_of(scope, {child.parent_field: parent}),  # type: ignore[arg-type]
             fields=child.hub_fields,
             sort=["id"],
             limit=limit,

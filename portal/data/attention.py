@@ -65,7 +65,7 @@ def items(
             why = p.get("supplier_comment") or "no comment"
             out.append(Item("promotion-declined", f"The supplier declined “{p['name']}”",
                             f"their comment: {why}", {"promotion": p["id"]}))  # fmt: skip
-    names = {int(o["id"]): o["name"] for o in acc.rows("organizations", {}, fields=["id", "name"])}
+    names = {int(o["id"]): o["name"] for o in insights.visible_names(acc, cache).orgs}
     today = dt.datetime.now(dt.UTC).date()
     for feed in insights.feeds_with_staleness(acc, stale_after_days, today):
         if feed["stale"]:

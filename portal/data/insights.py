@@ -472,55 +472,37 @@ def _sell_through(
             rows[key] = Row(key, names.get(key, f"#{key}"))
         return rows[key]
 
-    weekly_total: dict[dt.date, int] = defaultdict(int)
     total = Row(0, "Total")
+
+    def targets(key: int) -> tuple[Row, ...]:
+        """The rows a figure adds to: its line of the table and the total."""
+        return (row_of(key), total) if by else (total,)
+
     for r in pos:
         week = _day(r["week_start"])
-        key = int(r[key_field]) if by else int(r["sku"])
-        row = row_of(key) if by else total
         units = as_int(r["units"], "units")
-        row.weekly[week] = row.weekly.get(week, 0) + units
-        if by:
-            total.weekly[week] = total.weekly.get(week, 0) + units
-        if q.first <= week <= q.last:
-            weekly_total[week] += units
-            row.units += units
-            row.net_sales[r["currency"]] = row.net_sales.get(r["currency"], 0) + as_int(
-                r["net_sales_minor"], "money"
-            )
-            if by:
-                total.units += units
-                total.net_sales[r["currency"]] = total.net_sales.get(r["currency"], 0) + as_int(
-                    r["net_sales_minor"], "money"
-                )
-        elif previous_first <= week < q.first:
-            row.previous_units += units
-            if by:
-                total.previous_units += units
+        money = as_int(r["net_sales_minor"], "money")
+        for row in targets(int(r[key_field])):
+            row.weekly[week] = row.weekly.get(week, 0) + units
+            if q.first <= week <= q.last:
+                row.units += units
+                row.net_sales[r["currency"]] = row.net_sales.get(r["currency"], 0) + money
+            elif previous_first <= week < q.first:
+                row.previous_units += units
     for group in stores:
-        target = row_of(int(group[key_field])) if by else total
-        target.store_on_hand += group["on_hand"]
-        target.in_transit += group["in_transit"]
-        target.on_order += group["on_order"]
-        if by:
-            total.store_on_hand += group["on_hand"]
-            total.in_transit += group["in_transit"]
-            total.on_order += group["on_order"]
+        for row in targets(int(group[key_field])):
+            row.store_on_hand += group["on_hand"]
+            row.in_transit += group["in_transit"]
+            row.on_order += group["on_order"]
     for group in dcs:
-        target = row_of(int(group["sku"])) if by else total
-        target.dc_on_hand += group["on_hand"]
-        target.on_order += group["on_order"]
-        target.in_transit += group["in_transit"]
-        if by:
-            total.dc_on_hand += group["on_hand"]
-            total.on_order += group["on_order"]
-            total.in_transit += group["in_transit"]
+        for row in targets(int(group["sku"])):
+            row.dc_on_hand += group["on_hand"]
+            row.in_transit += group["in_transit"]
+            row.on_order += group["on_order"]
     for groups, attr in ((in_stock, "in_stock"), (ranged, "ranged")):
         for group in groups:
-            target = row_of(int(group[key_field])) if by else total
-            setattr(target, attr, getattr(target, attr) + group["count"])
-            if by:
-                setattr(total, attr, getattr(total, attr) + group["count"])
+            for row in targets(int(group[key_field])):
+                setattr(row, attr, getattr(row, attr) + group["count"])
 
     lookback_weeks = _weeks(lookback_first, q.last)
     pipeline_weeks = _weeks(q.last - dt.timedelta(days=7 * kpis.PIPELINE_WEEKS - 1), q.last)
@@ -532,8 +514,8 @@ def _sell_through(
     up, down = kpis.movers(
         {k: r.units for k, r in rows.items()}, {k: r.previous_units for k, r in rows.items()}
     ) if by else ([], [])  # fmt: skip
-    points = _points(weekly_total, q)
-    weekly = dict(weekly_total)
+    weekly = {w: u for w, u in total.weekly.items() if q.first <= w <= q.last}
+    points = _points(weekly, q)
     report = Report(
         query=q,
         sharing={d: org_names.get(d, f"#{d}") for d in sharing_ids},
