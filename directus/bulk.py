@@ -58,6 +58,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from domain import clock
+
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 POS, INVENTORY = "pos", "inventory"
 _SPANS = {POS: "pos_sales", INVENTORY: "inventory_positions"}
@@ -827,5 +829,5 @@ def write_rows(
     lane.stage(kind, staged())
     return lane.merge(
         import_id=None,
-        received_at=received_at or dt.datetime.now(dt.UTC),
+        received_at=received_at or clock.now(),
     )

@@ -91,7 +91,7 @@ from pydifact.exceptions import EDISyntaxError, ValidationError
 from pydifact.parser import Parser
 from pydifact.segments import SegmentFactory
 
-from domain import x12
+from domain import clock, x12
 from domain.ingest import FileError, PosLine, StockLine
 
 __all__ = [
@@ -1105,7 +1105,7 @@ def _x12_document(
         if not value or len(value) > 15:
             raise ValueError(f"{what} {value!r} must be 1 to 15 characters")
         _x12_value(value, what)
-    when = created or dt.datetime.now(dt.UTC)
+    when = created or clock.now()
     group = x12.Group(
         functional_id, sender, receiver, when.strftime("%Y%m%d"), when.strftime("%H%M"),
         str(control), "004010", transactions,
@@ -1277,7 +1277,7 @@ def _edifact_document(
     if not 1 <= control <= 99_999_999_999_999:
         raise ValueError(f"control {control} is not an interchange control reference (an..14)")
     codec, version = WRITE_SYNTAXES[syntax]
-    when = created or dt.datetime.now(dt.UTC)
+    when = created or clock.now()
     date = when.strftime("%Y%m%d" if version == "4" else "%y%m%d")
     out = [
         "UNA" + DEFAULT_UNA,
@@ -1329,7 +1329,7 @@ def write_slsrpt(
     EN), ``PIA`` (buyer's item number, IN), ``MOA+203`` (net sales, when given) and
     ``QTY+153``. Values are escaped with ``?``. Encode the result with the codec of
     ``syntax`` (ISO 8859-1 for UNOB/UNOC, UTF-8 for UNOW/UNOY). ``line`` is ignored."""
-    when = created or dt.datetime.now(dt.UTC)
+    when = created or clock.now()
     messages = []
     for number, (currency, sold) in enumerate(_grouped(lines, lambda p: p.currency).items(), 1):
         body = [
@@ -1376,7 +1376,7 @@ def write_invrpt(
     quantity groups ``QTY+145`` (on hand), ``QTY+198`` (in transit) and ``QTY+21`` (on
     order), the last two only when given, each followed by its ``LOC+14`` (GLN agency 9,
     else store code agency 92). ``line`` is ignored."""
-    when = created or dt.datetime.now(dt.UTC)
+    when = created or clock.now()
     messages = []
     for number, (day, stock) in enumerate(_grouped(lines, lambda s: s.day).items(), 1):
         body = [

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from directus import HubClient
+from domain import clock
 
 
 def record(
@@ -26,7 +26,7 @@ def record(
     any other values, so a partner cannot write entries in someone else's name.
     """
     entry: dict[str, Any] = {
-        "at": dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds"),
+        "at": clock.now().isoformat(timespec="milliseconds"),
         "action": action,
         "collection": collection,
         "record_ids": [str(i) for i in record_ids],

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from directus import HubClient
+from domain import clock
 from domain.sharing import (
     SHARED_COLLECTIONS,
     Agreement,
@@ -144,7 +145,7 @@ def revoke(
         raise GovernanceError(
             f"agreement {agreement_id} is already revoked", {"agreement": ["already revoked"]}
         )
-    now = dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
+    now = clock.now().isoformat(timespec="milliseconds")
     row = admin.update_item(
         "share_agreements",
         agreement_id,
@@ -168,7 +169,7 @@ def list_agreements(admin: HubClient, organization: str | int | None = None) -> 
 
 def regenerate(admin: HubClient, grantee: int, today: dt.date | None = None) -> str:
     """Rewrite the grantee's share policy from its agreements. Returns the policy id."""
-    today = today or dt.datetime.now(dt.UTC).date()
+    today = today or clock.today()
     org = get_partner(admin, grantee)
     policy = _ensure_share_policy(admin, org)
     agreements = [

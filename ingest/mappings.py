@@ -6,6 +6,7 @@ import datetime as dt
 from collections.abc import Mapping
 
 from directus import ForbiddenOrMissing, HubClient
+from domain import clock
 from domain.ingest import FileError
 from ingest.readers import FIELDS, ColumnMap
 
@@ -50,7 +51,7 @@ def save_mapping(hub: HubClient, distributor: int, kind: str, mapping: ColumnMap
     body = {
         "columns": dict(mapping.columns),
         "date_format": mapping.date_format,
-        "updated_at": dt.datetime.now(dt.UTC).isoformat(),
+        "updated_at": clock.now().isoformat(),
     }
     try:
         hub.read_item(COLLECTION, key, fields=["id"])

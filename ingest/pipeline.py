@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from directus.bulk import Lane, Lookups, SqliteLane
+from domain import clock
 from domain.ingest import (
     FileError,
 )
@@ -107,7 +108,7 @@ def _failed(lane: Lane, import_id: int | None, rejects: Rejects, error: str) -> 
             {
                 "status": "failed",
                 "error": error,
-                "finished_at": dt.datetime.now(dt.UTC),
+                "finished_at": clock.now(),
                 "rows_read": 0,
                 "rows_rejected": 0,
             },
@@ -135,7 +136,7 @@ def run_import(
     ``workers`` defaults to the cores, up to 4); everything else by this one.
     """
     started = time.monotonic()
-    now = dt.datetime.now(dt.UTC)
+    now = clock.now()
     mapping = mapping or ColumnMap()
     rejects = Rejects(rejects_path)
     read_so_far = [0]
@@ -194,7 +195,7 @@ def run_import(
                 "rows_read": rows_read,
                 "rows_rejected": rejects.count,
                 "rows_per_s": int(rows_read / seconds) if seconds > 0 else 0,
-                "finished_at": dt.datetime.now(dt.UTC),
+                "finished_at": clock.now(),
                 "rejects": path.name if path else None,
             },
         )

@@ -9,7 +9,6 @@ with its own name and the hub's message; the ones before it stay recorded.
 
 from __future__ import annotations
 
-import datetime as dt
 import importlib.util
 import logging
 import re
@@ -18,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from directus import HubClient, HubError
+from domain import clock
 from migrations.schema import ensure_collection, field, string_pk
 
 log = logging.getLogger(__name__)
@@ -104,7 +104,7 @@ def migrate(hub: HubClient, migrations: Sequence[Migration] | None = None) -> li
             {
                 "name": migration.name,
                 "description": migration.description,
-                "applied_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                "applied_at": clock.now().isoformat(timespec="seconds"),
             },
         )
         newly.append(migration.name)

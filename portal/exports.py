@@ -36,6 +36,7 @@ from openpyxl.styles import Font
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from werkzeug.wrappers import Response
 
+from domain import clock
 from portal.api import load_query
 from portal.data import DataAccess
 from portal.data.errors import Invalid, NotFound
@@ -209,7 +210,7 @@ def resource_list(resource: str) -> Response:
     filters = {k: v.isoformat() if isinstance(v, dt.date) else v for k, v in query.items()}
     return xlsx_response(
         acc,
-        filename=f"{res.name}-{dt.datetime.now(dt.UTC).date().isoformat()}.xlsx",
+        filename=f"{res.name}-{clock.today().isoformat()}.xlsx",
         sheet=res.name,
         columns=columns,
         rows=rows,

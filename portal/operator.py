@@ -15,6 +15,7 @@ from flask_login import current_user
 from marshmallow import Schema, ValidationError, fields, validate
 from werkzeug.wrappers import Response
 
+from domain import clock
 from domain.roles import DATA_KINDS, GRANULARITIES, OPERATOR_ADMIN
 from governance import GovernanceError, partners, sharing, users
 from portal.auth import current_hub, role_required
@@ -129,7 +130,7 @@ def _scope(agreement: dict[str, Any]) -> str:
 
 
 def _today() -> str:
-    return dt.datetime.now(dt.UTC).date().isoformat()
+    return clock.today().isoformat()
 
 
 @bp.get("/sharing.xlsx")

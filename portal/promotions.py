@@ -42,6 +42,7 @@ from flask_login import current_user
 from marshmallow import ValidationError
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from domain import clock
 from domain import promotions as rules
 from domain.roles import ACCOUNT_MANAGER, DISTRIBUTOR_USER, SUPPLIER_USER
 from portal.auth import role_required
@@ -89,10 +90,6 @@ MOVES = {
 def counted(n: int, word: str) -> str:
     """``1 promotion``, ``2 promotions``."""
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
-
-
-def today() -> dt.date:
-    return dt.datetime.now(dt.UTC).date()
 
 
 def _config() -> Config:
@@ -259,11 +256,11 @@ def index() -> Any:
 def _month() -> tuple[dt.date, str | None]:
     raw = request.args.get("month", "").strip()
     if not raw:
-        return today().replace(day=1), None
+        return clock.today().replace(day=1), None
     match = _MONTH.match(raw)
     if match and 1 <= int(match.group(2)) <= 12 and 1900 < int(match.group(1)) < 3000:
         return dt.date(int(match.group(1)), int(match.group(2)), 1), None
-    return today().replace(day=1), f"“{raw[:20]}” is not a month: use YYYY-MM, e.g. 2026-05"
+    return clock.today().replace(day=1), f"“{raw[:20]}” is not a month: use YYYY-MM, e.g. 2026-05"
 
 
 @bp.get("/calendar")
@@ -536,7 +533,7 @@ def _check_current(acc: DataAccess, key: int) -> dict[str, list[str]]:
     return rules.check_terms(
         start=start,
         end=end,
-        today=today(),
+        today=clock.today(),
         skus=[int(s["sku"]) for s in current["skus"]],
         locations=[int(x["location"]) for x in current["locations"]],
         ref=ref,
@@ -677,7 +674,7 @@ def create() -> Any:
         problems = rules.check_terms(
             start=data["start_date"],
             end=data["end_date"],
-            today=today(),
+            today=clock.today(),
             skus=data["skus"],
             locations=data["locations"],
             ref=ref,
@@ -782,7 +779,7 @@ def update(key: int) -> Any:
         problems = rules.check_terms(
             start=start,
             end=end,
-            today=today(),
+            today=clock.today(),
             skus=[int(s) for s in before["skus"]],
             locations=[int(x) for x in before["locations"]],
             ref=reference(acc, (start, end)),
@@ -831,7 +828,7 @@ def template() -> Response:
         ],
         locations=[(x.code, x.name, "") for x in ref.locations],
     )
-    body = build_template(choices, today())
+    body = build_template(choices, clock.today())
     acc.record("export", "skus", [], {"template": "promotions", "skus": len(ref.skus)})
     return Response(
         body,
@@ -875,7 +872,7 @@ def _window(rows: Iterable[Any]) -> tuple[dt.date, dt.date] | None:
 def _check_file(acc: DataAccess, path: Path) -> tuple[list[Any], rules.Checked]:
     rows = read_rows(path)
     ref = reference(acc, _window(rows))
-    return rows, rules.check_rows([(r.number, r.values) for r in rows], ref, today())
+    return rows, rules.check_rows([(r.number, r.values) for r in rows], ref, clock.today())
 
 
 def _shown(value: Any) -> str:

@@ -14,7 +14,7 @@ from flask import Blueprint, Flask, current_app, render_template, request
 from marshmallow import ValidationError
 from werkzeug.wrappers import Response
 
-from domain import kpis
+from domain import clock, kpis
 from domain.ingest import minor_exponent
 from domain.roles import DISTRIBUTOR_USER, SUPPLIER_USER
 from portal.auth import role_required
@@ -30,7 +30,7 @@ answer_errors_as_pages(bp)
 
 def _query() -> tuple[insights.InsightQuery, dict[str, list[str]]]:
     """The filters asked for, or the defaults plus the errors to show beside the form."""
-    first, last = insights.default_range(dt.datetime.now(dt.UTC).date())
+    first, last = insights.default_range(clock.today())
     try:
         data = InsightQuerySchema().load(request.args.to_dict(flat=True))
         errors: dict[str, list[str]] = {}
@@ -203,7 +203,7 @@ def freshness_export() -> Response:
     ]  # fmt: skip
     return xlsx_response(
         acc,
-        filename=f"data-freshness-{dt.datetime.now(dt.UTC).date().isoformat()}.xlsx",
+        filename=f"data-freshness-{clock.today().isoformat()}.xlsx",
         sheet="Data freshness",
         columns=columns,
         rows=rows,

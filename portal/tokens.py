@@ -35,6 +35,7 @@ from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 from werkzeug.wrappers import Response
 
 from directus import AuthFailed, ForbiddenOrMissing, HubClient, HubError, Tokens
+from domain import clock
 from governance import audit
 from portal.auth import (
     IP_LIMIT,
@@ -118,10 +119,6 @@ def _fernet(token_id: str, secret: str) -> Fernet:
     )
 
 
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
 def _iso(moment: dt.datetime) -> str:
     return moment.isoformat(timespec="milliseconds")
 
@@ -149,7 +146,7 @@ def mint(
         count_password_failure(user.email)
         raise TokenError(401, {"password": ["Wrong password."]}, "Wrong password.") from None
     token_id, secret = secrets.token_hex(16), secrets.token_urlsafe(32)
-    now = _now()
+    now = clock.now()
     expires = now + dt.timedelta(days=expires_in_days) if expires_in_days else None
     try:
         row = client.create_item(
@@ -205,7 +202,7 @@ def revoke(client: HubClient, user: PortalUser, token_id: str) -> dict[str, Any]
     if rows[0]["revoked_at"]:
         return rows[0]
     row = client.update_item(
-        "api_tokens", token_id, {"revoked_at": _iso(_now())}, fields=LIST_FIELDS
+        "api_tokens", token_id, {"revoked_at": _iso(clock.now())}, fields=LIST_FIELDS
     )
     audit.record(
         client,
@@ -240,7 +237,7 @@ def authenticate(token: str) -> PortalUser | None:
         return None
     if not hmac.compare_digest(row["token_hash"], _hash(secret)) or row["revoked_at"]:
         return None
-    now = _now()
+    now = clock.now()
     expires = _parse_time(row["expires_at"])
     if expires is not None and expires <= now:
         return None
@@ -324,7 +321,7 @@ def export() -> Response:
     ]
     return xlsx_response(
         access(),
-        filename=f"api-tokens-{_now().date().isoformat()}.xlsx",
+        filename=f"api-tokens-{clock.now().date().isoformat()}.xlsx",
         sheet="API tokens",
         columns=columns,
         rows=rows,

@@ -30,6 +30,7 @@ from flask import (
 )
 from werkzeug.wrappers import Response
 
+from domain import clock
 from domain.ingest import KINDS
 from domain.roles import DISTRIBUTOR_USER
 from ingest.readers import FIELDS, FORMATS
@@ -251,7 +252,7 @@ def history_xlsx() -> Response:
     """Every import of the distributor (no cap), as an Excel workbook."""
     acc = access()
     org = distributor_of(acc.actor)
-    today = dt.datetime.now(dt.UTC).date().isoformat()
+    today = clock.today().isoformat()
     return xlsx_response(
         acc,
         filename=f"uploads-{today}.xlsx",

@@ -23,11 +23,12 @@ from pathlib import Path
 
 from directus import ForbiddenOrMissing
 from directus.bulk import open_lane
+from domain import clock
 from domain.ingest import KINDS, FileError
 from ingest.mappings import load_mapping
 from ingest.pipeline import run_import
 from ingest.readers import ColumnMap
-from sync.runs import JobContext, iso, utcnow
+from sync.runs import JobContext, iso
 
 PARTIAL_SUFFIXES = (".tmp", ".part", ".partial")
 
@@ -117,7 +118,7 @@ def reap_imports(ctx: JobContext) -> None:
     out of memory) before it could say so. Nothing of them landed: a merge is one
     transaction, and it writes the import's result inside it."""
     hours = int(ctx.settings["after_hours"])
-    cutoff = iso(utcnow() - dt.timedelta(hours=hours))
+    cutoff = iso(clock.now() - dt.timedelta(hours=hours))
     stuck = ctx.hub.read_items(
         "imports",
         filter={
@@ -136,7 +137,7 @@ def reap_imports(ctx: JobContext) -> None:
             {
                 "status": "failed",
                 "error": f"abandoned: no result {hours} hours after it was received",
-                "finished_at": iso(utcnow()),
+                "finished_at": iso(clock.now()),
             },
         )
         ctx.counts["reaped"] += 1

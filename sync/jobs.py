@@ -8,8 +8,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from domain import clock
 from sync.drops import poll_drop_folders, reap_imports
-from sync.runs import RUNS, JobContext, JobFunc, iso, utcnow
+from sync.runs import RUNS, JobContext, JobFunc, iso
 
 
 @dataclass(frozen=True)
@@ -28,7 +29,7 @@ class JobDefinition:
 def prune_sync_runs(ctx: JobContext) -> None:
     """Delete finished run records older than the retention period."""
     days = int(ctx.settings["retention_days"])
-    cutoff = iso(utcnow() - dt.timedelta(days=days))
+    cutoff = iso(clock.now() - dt.timedelta(days=days))
     old = ctx.hub.read_items(
         RUNS,
         filter={"_and": [{"finished_at": {"_lt": cutoff}}, {"status": {"_neq": "running"}}]},

@@ -11,13 +11,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from directus import HubClient
+from domain import clock
 
 RUNS = "sync_runs"
 log = logging.getLogger("sync")
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 def iso(moment: dt.datetime) -> str:
@@ -70,7 +67,7 @@ def run_job(hub: HubClient, job_id: str, func: JobFunc, settings: Mapping[str, A
             "id": run_id,
             "job_id": job_id,
             "status": "running",
-            "started_at": iso(utcnow()),
+            "started_at": iso(clock.now()),
             "counts": {},
         },
     )
@@ -88,7 +85,7 @@ def run_job(hub: HubClient, job_id: str, func: JobFunc, settings: Mapping[str, A
         run_id,
         {
             "status": status,
-            "finished_at": iso(utcnow()),
+            "finished_at": iso(clock.now()),
             "counts": dict(context.counts),
             "error": error,
         },
@@ -110,7 +107,7 @@ def abandon_unfinished(hub: HubClient) -> int:
             row["id"],
             {
                 "status": "abandoned",
-                "finished_at": iso(utcnow()),
+                "finished_at": iso(clock.now()),
                 "error": "the scheduler stopped during this run",
             },
         )

@@ -20,6 +20,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 
 from directus import HubClient
 from directus.files import LockHeld, claim_lock
+from domain import clock
 from sync.config import SyncConfig
 from sync.jobs import JobDefinition, job_definitions
 from sync.runs import abandon_unfinished, run_job
@@ -52,7 +53,7 @@ def add_jobs(
     for definition in definitions:
         options: dict[str, Any] = dict(definition.trigger_args)
         if definition.run_at_start:
-            options["next_run_time"] = dt.datetime.now(dt.UTC)
+            options["next_run_time"] = clock.now()
         scheduler.add_job(
             run_job,
             trigger=definition.trigger,

@@ -27,6 +27,7 @@ from demo.seed import seed
 from directus import HubClient, HubError, HubProcessError
 from directus.bulk import LaneError, open_lane
 from directus.install import ensure_installed
+from domain import clock
 from domain.ingest import FileError
 from domain.roles import GRANULARITIES, ORG_KINDS, ROLES
 from governance import GovernanceError
@@ -561,7 +562,7 @@ def demo_group() -> None:
 @hub_url_option
 def demo_seed(as_of: dt.datetime | None, days: int, hub_url: str | None) -> None:
     """Seed the demo into the hub (does nothing if it is there already)."""
-    day = _day(as_of) or dt.datetime.now(dt.UTC).date()
+    day = _day(as_of) or clock.today()
     with admin_hub(hub_url) as hub:
         result = seed(hub.client, hub.db_url, day, spec=Spec(days=days), echo=click.echo)
     if not result.seeded:

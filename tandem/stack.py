@@ -25,6 +25,7 @@ from demo.seed import other_partners, seed, seeded_as_of
 from directus import HubClient, HubProcessError
 from directus.install import ensure_installed
 from directus.process import Hub, HubConfig, check_port_free, spawn, stop_process
+from domain import clock
 from migrations import migrate
 from migrations.accounts import PORTAL_AUTH_EMAIL, SYNC_SERVICE_EMAIL, set_service_token
 from tandem.settings import StackSettings
@@ -77,7 +78,7 @@ def seed_demo_on_first_run(admin: HubClient, settings: StackSettings, echo: Echo
     as_of = seeded_as_of(admin)
     if as_of is not None or not settings.demo_days or other_partners(admin):
         return as_of
-    today = dt.datetime.now(dt.UTC).date()
+    today = clock.today()
     echo(f"seeding the demo ({settings.demo_days} days of data; TANDEM_DEMO_DAYS=0 skips it)…")
     result = seed(admin, settings.lane_url, today, spec=Spec(days=settings.demo_days), echo=echo)
     echo(f"seeded the demo in {result.seconds:.0f}s")

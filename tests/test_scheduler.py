@@ -13,8 +13,9 @@ import uuid
 import pytest
 from apscheduler.schedulers.background import BackgroundScheduler
 
+from domain import clock
 from sync.jobs import job_definitions, prune_sync_runs
-from sync.runs import RUNS, JobContext, abandon_unfinished, iso, run_job, utcnow
+from sync.runs import RUNS, JobContext, abandon_unfinished, iso, run_job
 from sync.scheduler import add_jobs, build_scheduler
 
 
@@ -81,8 +82,8 @@ def test_a_job_that_raises_is_recorded_as_failed_without_raising(sync_hub):
 
 
 def test_prune_deletes_only_finished_runs_older_than_retention(sync_hub):
-    old = iso(utcnow() - dt.timedelta(days=40))
-    recent = iso(utcnow() - dt.timedelta(days=2))
+    old = iso(clock.now() - dt.timedelta(days=40))
+    recent = iso(clock.now() - dt.timedelta(days=2))
     tag = uuid.uuid4().hex[:8]
     rows = [
         {
@@ -114,7 +115,12 @@ def test_runs_left_running_by_a_dead_scheduler_are_marked_abandoned(sync_hub):
     run_id = str(uuid.uuid4())
     sync_hub.create_item(
         RUNS,
-        {"id": run_id, "job_id": "test.crashed", "status": "running", "started_at": iso(utcnow())},
+        {
+            "id": run_id,
+            "job_id": "test.crashed",
+            "status": "running",
+            "started_at": iso(clock.now()),
+        },
     )
     assert abandon_unfinished(sync_hub) >= 1
     assert sync_hub.read_item(RUNS, run_id)["status"] == "abandoned"

@@ -7,6 +7,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
+from domain import clock
 from domain.roles import ACCOUNT_MANAGER, DISTRIBUTOR_USER, SUPPLIER_USER
 from portal.data import insights
 from portal.data.access import DataAccess
@@ -66,7 +67,7 @@ def items(
             out.append(Item("promotion-declined", f"The supplier declined “{p['name']}”",
                             f"their comment: {why}", {"promotion": p["id"]}))  # fmt: skip
     names = {int(o["id"]): o["name"] for o in insights.visible_names(acc, cache).orgs}
-    today = dt.datetime.now(dt.UTC).date()
+    today = clock.today()
     for feed in insights.feeds_with_staleness(acc, stale_after_days, today):
         if feed["stale"]:
             who = names.get(int(feed["distributor"]), f"#{feed['distributor']}")

@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 
 from cachetools import TTLCache
 
-from domain import kpis
+from domain import clock, kpis
 from domain.ingest import is_stale
 from domain.sharing import Agreement
 from portal.data.access import DataAccess, as_int
@@ -615,7 +615,7 @@ def feeds_with_staleness(
     acc: DataAccess, stale_after_days: int, today: dt.date | None = None
 ) -> list[dict[str, Any]]:
     """The feeds the user may see, each with its ``stale`` flag and threshold."""
-    today = today or dt.datetime.now(dt.UTC).date()
+    today = today or clock.today()
     out = []
     for row in acc.feeds():
         through = _day(row["data_through"]) if row.get("data_through") else None

@@ -15,6 +15,7 @@ from functools import cached_property
 from typing import Any, Protocol
 
 from directus import ForbiddenOrMissing, HubClient
+from domain import clock
 from domain.roles import ACCOUNT_MANAGER, DISTRIBUTOR_USER, OPERATOR_ADMIN, SUPPLIER_USER
 from domain.sharing import ROW_COLLECTIONS, Agreement, rollup_scope, row_scope
 from governance.sharing import AGREEMENT_FIELDS
@@ -81,7 +82,7 @@ class Scope:
     def __init__(self, actor: Actor, hub: HubClient, today: dt.date | None = None) -> None:
         self.actor = actor
         self.hub = hub
-        self.today = today or dt.datetime.now(dt.UTC).date()
+        self.today = today or clock.today()
         self.role = actor.role
         self.org = int(actor.organization_id) if actor.organization_id else None
 

@@ -14,6 +14,7 @@ import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from domain import clock
 from portal.data.errors import Conflict, HubFailed, Invalid
 from portal.data.registry import Child, Resource
 
@@ -42,7 +43,7 @@ def to_hub(data: Mapping[str, Any]) -> Row:
 
 
 def now() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
+    return clock.now().isoformat(timespec="milliseconds")
 
 
 def created_id(row: Any) -> Any:
