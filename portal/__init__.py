@@ -4,22 +4,10 @@ from __future__ import annotations
 
 from flask import Flask
 
-from portal import (
-    api,
-    auth,
-    errors,
-    exports,
-    health,
-    home,
-    operator,
-    pages,
-    promotions,
-    sellthrough,
-    tokens,
-    uploads,
-)
+from portal import api, auth, errors, health, pages
 from portal.config import Config, ConfigError
 from portal.hub import hub
+from portal.journeys import account, exports, home, operator, promotions, sellthrough, uploads
 
 __all__ = ["Config", "ConfigError", "create_app"]
 
@@ -33,15 +21,15 @@ def create_app(config: Config | None = None) -> Flask:
     hub.init_app(app)
     errors.init_app(app)
     auth.init_app(app)
-    tokens.init_app(app)
     api.init_app(app)
     pages.init_app(app)
-    # The journeys' pages (each registers its blueprint and its navigation entries).
-    exports.init_app(app)
-    uploads.init_app(app)
-    sellthrough.init_app(app)
-    promotions.init_app(app)
-    app.register_blueprint(home.bp)
     app.register_blueprint(health.bp)
-    app.register_blueprint(operator.bp)
+    # The journeys' pages (each registers its blueprint and its navigation entries).
+    home.init_app(app)
+    sellthrough.init_app(app)
+    uploads.init_app(app)
+    promotions.init_app(app)
+    exports.init_app(app)
+    operator.init_app(app)
+    account.init_app(app)
     return app

@@ -13,6 +13,9 @@ a revoked or expired token stops there; the session is unsealed and used as the 
 still be active, as for a browser session. A token therefore carries exactly its user's
 rights, and a revocation applies from the next request.
 
+This module is the service (mint, list, revoke, authenticate); the API's routes are
+:mod:`portal.api.tokens`, the pages :mod:`portal.journeys.account`.
+
 A token's hub session lasts the hub's SESSION_COOKIE_TTL from its last refresh, and a
 token in use is refreshed past half of that; a token left unused longer stops working.
 """
@@ -29,36 +32,28 @@ from dataclasses import dataclass
 from typing import Any
 
 from cryptography.fernet import Fernet
-from flask import Blueprint, Flask, Request, abort, render_template, request
-from flask_login import current_user, login_required
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
-from werkzeug.wrappers import Response
+from flask import Request
+from marshmallow import EXCLUDE, Schema, fields, validate
 
 from directus import AuthFailed, ForbiddenOrMissing, HubClient, HubError, Tokens
 from domain import clock
 from governance import audit
 from portal.auth import (
-    IP_LIMIT,
     THROTTLED,
     PortalUser,
     account_throttled,
     bearer_token,
     count_password_failure,
-    current_hub,
     hub_unreachable,
     identify,
-    limiter,
     login_manager,
     use_hub,
 )
-from portal.errors import envelope
 from portal.hub import hub
 from portal.sealing import derive_fernet, seal, unseal
 
 log = logging.getLogger(__name__)
 
-page_bp = Blueprint("tokens", __name__, url_prefix="/account/tokens")
-api_bp = Blueprint("tokens_api", __name__, url_prefix="/api/v1/tokens")
 
 TOKEN_PATTERN = re.compile(r"tdm_([0-9a-f]{32})_([A-Za-z0-9_-]{43})")
 LIST_FIELDS = ["id", "name", "created_at", "last_used_at", "expires_at", "revoked_at"]
@@ -123,7 +118,7 @@ def _iso(moment: dt.datetime) -> str:
     return moment.isoformat(timespec="milliseconds")
 
 
-def _parse_time(value: str | None) -> dt.datetime | None:
+def parse_time(value: str | None) -> dt.datetime | None:
     if not value:
         return None
     moment = dt.datetime.fromisoformat(value)
@@ -238,7 +233,7 @@ def authenticate(token: str) -> PortalUser | None:
     if not hmac.compare_digest(row["token_hash"], _hash(secret)) or row["revoked_at"]:
         return None
     now = clock.now()
-    expires = _parse_time(row["expires_at"])
+    expires = parse_time(row["expires_at"])
     if expires is not None and expires <= now:
         return None
     fernet = _fernet(token_id, secret)
@@ -252,7 +247,7 @@ def authenticate(token: str) -> PortalUser | None:
     client = hub.as_user(opened.tokens, on_tokens=reseal)
     try:
         user = identify(client, token_id=token_id)
-        last_used = _parse_time(row["last_used_at"])
+        last_used = parse_time(row["last_used_at"])
         if user is not None and (last_used is None or now - last_used >= LAST_USED_RESOLUTION):
             verifier.update_item("api_tokens", token_id, {"last_used_at": _iso(now)})
     except HubError as exc:
@@ -273,128 +268,3 @@ def _via(user: PortalUser) -> str:
 def _load_token_user(_request: Request) -> PortalUser | None:
     token = bearer_token()
     return authenticate(token) if token else None
-
-
-# -- pages ------------------------------------------------------------------------------
-
-
-def _page(status: int = 200, **context: Any) -> tuple[str, int]:
-    context.setdefault("errors", {})
-    context.setdefault("form", {})
-    context["tokens"] = list_tokens(current_hub(), current_user)
-    return render_template("auth/tokens.html", **context), status
-
-
-@page_bp.get("")
-@login_required
-def page() -> tuple[str, int]:
-    """The user's tokens, and the form to mint one."""
-    return _page()
-
-
-@page_bp.get("/export.xlsx")
-@login_required
-def export() -> Response:
-    """The user's own tokens as an Excel workbook: the page's table, never a secret."""
-    # portal.exports imports the API, whose OpenAPI document imports this module.
-    from portal.exports import xlsx_response
-    from portal.pages import access
-
-    rows = [
-        {
-            "name": t["name"],
-            "created": _parse_time(t["created_at"]),
-            "last_used": _parse_time(t["last_used_at"]),
-            "expires": _parse_time(t["expires_at"]),
-            "status": "revoked" if t["revoked_at"] else "active",
-            "revoked": _parse_time(t["revoked_at"]),
-        }
-        for t in list_tokens(current_hub(), current_user)
-    ]
-    columns = [
-        ("name", "Name"),
-        ("created", "Created (UTC)"),
-        ("last_used", "Last used (UTC)"),
-        ("expires", "Expires (UTC)"),
-        ("status", "Status"),
-        ("revoked", "Revoked (UTC)"),
-    ]
-    return xlsx_response(
-        access(),
-        filename=f"api-tokens-{clock.now().date().isoformat()}.xlsx",
-        sheet="API tokens",
-        columns=columns,
-        rows=rows,
-        collection="api_tokens",
-    )
-
-
-@page_bp.post("")
-@login_required
-@limiter.limit(IP_LIMIT)
-def create() -> Any:
-    form = request.form.to_dict()
-    data = {k: v for k, v in form.items() if not (k == "expires_in_days" and v == "")}
-    try:
-        loaded = TokenCreateSchema().load(data)
-        minted = mint(current_hub(), current_user, **loaded)
-    except ValidationError as exc:
-        return _page(400, errors=exc.messages, form=form)
-    except TokenError as exc:
-        return _page(exc.status, errors=exc.errors, message=exc.message, form=form)
-    body, status = _page(201, minted=minted)
-    return body, status, {"Cache-Control": "no-store"}  # the secret is on this page only
-
-
-@page_bp.post("/<token_id>/revoke")
-@login_required
-def revoke_page(token_id: str) -> tuple[str, int]:
-    if revoke(current_hub(), current_user, token_id) is None:
-        abort(404, "You have no such token.")
-    return _page(message=f"Token {token_id} is revoked.")
-
-
-# -- JSON -------------------------------------------------------------------------------
-
-
-@api_bp.get("")
-@login_required
-def api_list() -> dict[str, Any]:
-    return {"data": list_tokens(current_hub(), current_user)}
-
-
-@api_bp.post("")
-@login_required
-@limiter.limit(IP_LIMIT)
-def api_create() -> Any:
-    payload = request.get_json(silent=True)
-    if not isinstance(payload, dict):
-        abort(400, "Send a JSON object: {name, password, expires_in_days?}.")
-    try:
-        loaded = TokenCreateSchema().load(payload)
-        minted = mint(current_hub(), current_user, **loaded)
-    except ValidationError as exc:
-        return _error(400, "INVALID_PAYLOAD", "The token request is not valid.", exc.messages)
-    except TokenError as exc:
-        code = "TOO_MANY_REQUESTS" if exc.status == 429 else "UNAUTHORIZED"
-        return _error(exc.status, code, exc.message, exc.errors)
-    body = {"data": {**minted.row, "token": minted.token}}
-    return body, 201, {"Cache-Control": "no-store"}
-
-
-@api_bp.delete("/<token_id>")
-@login_required
-def api_revoke(token_id: str) -> dict[str, Any]:
-    row = revoke(current_hub(), current_user, token_id)
-    if row is None:
-        abort(404, "You have no such token.")
-    return {"data": row}
-
-
-def _error(status: int, code: str, message: str, errors: Any) -> tuple[dict[str, Any], int]:
-    return envelope(status, code, message, errors), status
-
-
-def init_app(app: Flask) -> None:
-    app.register_blueprint(page_bp)
-    app.register_blueprint(api_bp)

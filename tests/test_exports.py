@@ -17,7 +17,7 @@ from openpyxl import load_workbook
 
 from directus.bulk import open_lane, write_rows
 from portal.data.registry import RESOURCES
-from portal.exports import XLSX_MIMETYPE
+from portal.xlsx import XLSX_MIMETYPE
 from tests import world as world_module
 from tests.factories import Member, make_pair, make_sku, make_store, make_user, sign_in
 from tests.world import world_for

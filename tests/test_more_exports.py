@@ -14,7 +14,7 @@ from flask.testing import FlaskClient
 
 from directus import HubClient
 from governance import partners, sharing, users
-from portal.exports import XLSX_MIMETYPE
+from portal.xlsx import XLSX_MIMETYPE
 from tests import world as world_module
 from tests.factories import Member, csrf_token, make_user, sign_in
 from tests.test_exports import workbook_rows

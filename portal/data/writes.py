@@ -11,17 +11,42 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Protocol, TypeVar
 
+from directus import HubClient
 from domain import clock
 from portal.data.errors import Conflict, HubFailed, Invalid
-from portal.data.registry import Child, Resource
-
-if TYPE_CHECKING:
-    from portal.data.access import DataAccess
+from portal.data.registry import Child, Resource, Write
+from portal.data.scope import Actor, Filter, Pair
 
 Row = dict[str, Any]
+T = TypeVar("T")
+
+
+class DataAccess(Protocol):
+    """What a write rule uses of the data layer. :class:`portal.data.access.DataAccess`
+    provides it and calls the rules; naming it here keeps the import one way."""
+
+    actor: Actor
+    hub: HubClient
+
+    def get(self, name: str, key: Any) -> Row: ...
+    def pair(self, pair_id: int, field: str = "partnership") -> Pair: ...
+    def require(
+        self, name: str, ids: Sequence[Any], field: str, where: Filter | None = None
+    ) -> list[Row]: ...
+    def write(self, fn: Callable[[], T], collection: str) -> T: ...
+    def write_for(self, name: str, action: str, child_name: str | None = None) -> Write: ...
+    def record(
+        self, action: str, collection: str, ids: Sequence[Any], detail: Mapping[str, Any]
+    ) -> None: ...
+    def deny(self, collection: str, ids: Sequence[Any], field: str) -> None: ...
+    def child_row(self, res: Resource, child: Child, key: Any) -> Row: ...
+    def children_rows(
+        self, res: Resource, child: Child, key: Any, *, limit: int, offset: int
+    ) -> list[Row]: ...
+
 
 #: Promotion status a distributor may move to, from each status.
 DISTRIBUTOR_PROMOTION_MOVES: dict[str, frozenset[str]] = {

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Flask, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from marshmallow import Schema, ValidationError, fields, validate
 from werkzeug.wrappers import Response
@@ -19,8 +19,8 @@ from domain import clock
 from domain.roles import DATA_KINDS, GRANULARITIES, OPERATOR_ADMIN
 from governance import GovernanceError, partners, sharing, users
 from portal.auth import current_hub, role_required
-from portal.exports import xlsx_response
 from portal.pages import access
+from portal.xlsx import xlsx_response
 
 bp = Blueprint("operator", __name__, url_prefix="/operator")
 
@@ -243,3 +243,7 @@ def _field_errors(messages: Any) -> dict[str, list[str]]:
             problems = [m for ms in problems.values() for m in ms]
         out[name] = [str(p) for p in problems]
     return out
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)

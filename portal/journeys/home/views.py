@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, redirect, render_template, url_for
+from flask import Blueprint, Flask, current_app, redirect, render_template, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
@@ -31,22 +31,26 @@ def _attention() -> list[attention.Item]:
 @bp.get("/supplier")
 @role_required(SUPPLIER_USER)
 def supplier() -> str:
-    return render_template("home_supplier.html", attention=_attention())
+    return render_template("home/supplier.html", attention=_attention())
 
 
 @bp.get("/distributor")
 @role_required(DISTRIBUTOR_USER)
 def distributor() -> str:
-    return render_template("home_distributor.html", attention=_attention())
+    return render_template("home/distributor.html", attention=_attention())
 
 
 @bp.get("/manager")
 @role_required(ACCOUNT_MANAGER)
 def manager() -> str:
-    return render_template("home_manager.html", attention=_attention())
+    return render_template("home/manager.html", attention=_attention())
 
 
 @bp.get("/operator")
 @role_required(OPERATOR_ADMIN)
 def operator() -> str:
-    return render_template("home_operator.html")
+    return render_template("home/operator.html")
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)

@@ -20,9 +20,9 @@ from domain.roles import DISTRIBUTOR_USER, SUPPLIER_USER
 from portal.auth import role_required
 from portal.charts import Point, Span, trend_svg
 from portal.data import insights
-from portal.exports import xlsx_response
 from portal.pages import access, add_nav, answer_errors_as_pages
 from portal.schemas.insights import InsightQuerySchema
+from portal.xlsx import xlsx_response
 
 bp = Blueprint("sellthrough", __name__)
 answer_errors_as_pages(bp)

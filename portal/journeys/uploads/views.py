@@ -37,9 +37,7 @@ from ingest.readers import FIELDS, FORMATS
 from portal.auth import role_required
 from portal.config import Config
 from portal.data import DataAccess, DataError
-from portal.data.insights import feeds_with_staleness
-from portal.exports import xlsx_response
-from portal.imports import (
+from portal.data.imports import (
     count_imports,
     distributor_of,
     imports_of,
@@ -50,7 +48,9 @@ from portal.imports import (
     save_column_mapping,
     start_upload,
 )
+from portal.data.insights import feeds_with_staleness
 from portal.pages import access, add_nav, answer_errors_as_pages
+from portal.xlsx import xlsx_response
 
 bp = Blueprint("uploads", __name__, url_prefix="/uploads")
 answer_errors_as_pages(bp)

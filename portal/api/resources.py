@@ -1,4 +1,4 @@
-"""The versioned partner API at ``/api/v1``: one set of routes per registered resource.
+"""The partner API's resource routes: ``/me``, and one set of routes per registered resource.
 
 Routes are generated from :data:`portal.data.RESOURCES`. Each view loads its input
 through the resource's schema (the view for the user's role), calls the data layer, and
@@ -10,65 +10,15 @@ document at ``/api/v1/openapi.json`` is public.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
 
-from flask import Blueprint, Flask, current_app, request
 from flask_login import current_user
-from marshmallow import Schema, ValidationError
 
-from portal.auth import current_hub
-from portal.data import DataAccess, DataError
+from portal.api.base import Reply, access, bp, json_body, load_query
 from portal.data.registry import Route, routes
-from portal.errors import envelope
-from portal.openapi import openapi_document
 from portal.schemas.base import MeSchema, PageQuerySchema
 from portal.schemas.pos_sales import PosSummarySchema
-
-bp = Blueprint("api", __name__, url_prefix="/api/v1")
-
-PUBLIC_ENDPOINTS = frozenset({"api.openapi"})
-
-Reply = tuple[dict[str, Any], int] | dict[str, Any]
-
-
-@bp.before_request
-def _require_user() -> Any:
-    """Every route but the OpenAPI document needs a signed-in user (session or token)."""
-    if request.endpoint in PUBLIC_ENDPOINTS:
-        return None
-    if not current_user.is_authenticated:
-        return current_app.login_manager.unauthorized()  # type: ignore[attr-defined]
-    return None
-
-
-@bp.errorhandler(DataError)
-def _data_error(exc: DataError) -> tuple[dict[str, Any], int]:
-    return envelope(exc.status, exc.code, exc.message, exc.errors), exc.status
-
-
-@bp.errorhandler(ValidationError)
-def _invalid(exc: ValidationError) -> tuple[dict[str, Any], int]:
-    messages = exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages}
-    return envelope(422, "UNPROCESSABLE_ENTITY", "The request is not valid.", messages), 422
-
-
-def access() -> DataAccess:
-    """The data layer as the signed-in user, with their own hub client."""
-    via = f"api:{current_user.token_id}" if current_user.token_id else "api"
-    return DataAccess(current_user, current_hub(), via=via)
-
-
-def json_body() -> Mapping[str, Any]:
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise DataError("send a JSON object", {"_schema": ["the body must be a JSON object"]})
-    return body
-
-
-def load_query(schema: Schema) -> dict[str, Any]:
-    return schema.load(request.args.to_dict(flat=True))
-
 
 # -- routes that are not a resource -----------------------------------------------------
 
@@ -88,12 +38,6 @@ def me() -> Reply:
         },
     }
     return {"data": MeSchema().dump(data)}
-
-
-@bp.get("/openapi.json")
-def openapi() -> Reply:
-    """This API's OpenAPI 3 document, generated from the schemas and the registry."""
-    return openapi_document(current_app)
 
 
 # -- resource routes, generated from the registry ---------------------------------------
@@ -199,10 +143,3 @@ for _route in routes():
         VIEWS[_route.action, _route.child is not None](_route),
         methods=[_route.method],
     )
-
-
-def init_app(app: Flask) -> None:
-    # Uploads, imports, mappings and feeds add their routes to this blueprint.
-    from portal import imports  # noqa: F401 - imports this module itself
-
-    app.register_blueprint(bp)

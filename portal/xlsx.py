@@ -1,8 +1,7 @@
-"""Excel exports: any table a page shows, and every resource list, as an ``.xlsx`` file.
+"""Excel downloads: :func:`xlsx_response` is the one way to answer with a workbook.
 
-:func:`xlsx_response` is the one way to answer with a workbook. Pages call it for the
-tables they compute; ``/exports/<resource>.xlsx`` calls it for every resource of the
-registry, with the API list's filters, walking every page of the user's governed scope.
+Every journey's pages call it for the tables they show; the exports journey
+(:mod:`portal.journeys.exports`) calls it for every resource list of the registry.
 
 Cell types: dates are Excel dates, timestamps Excel date-times (UTC), integers numbers,
 and :class:`~decimal.Decimal` exact decimal numbers. **Money stays integer minor units**
@@ -16,7 +15,6 @@ Excel keeps it text.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import json
 import os
@@ -26,9 +24,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import IO, Any
 
-from flask import Blueprint, Flask, send_file
-from flask_login import login_required
-from marshmallow import Schema, ValidationError, fields
+from flask import send_file
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
@@ -36,24 +32,12 @@ from openpyxl.styles import Font
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from werkzeug.wrappers import Response
 
-from domain import clock
-from portal.api import load_query
 from portal.data import DataAccess
-from portal.data.errors import Invalid, NotFound
-from portal.data.registry import RESOURCES, Resource
-from portal.pages import access, answer_errors_as_pages
-from portal.schemas.base import HubDate, HubDateTime
 
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 FORMULA_START = ("=", "+", "-", "@")
 EXCEL_MAX_EXACT_INT = 2**53
 _SHEET_BAD = re.compile(r"[\[\]:*?/\\]")
-
-bp = Blueprint("exports", __name__, url_prefix="/exports")
-answer_errors_as_pages(bp)
-
-
-# -- the workbook ----------------------------------------------------------------------
 
 
 def _sheet_title(name: str) -> str:
@@ -155,69 +139,3 @@ def xlsx_response(
     response.content_length = os.fstat(reader.fileno()).st_size
     response.headers["Cache-Control"] = "no-store"  # partners' data: no shared caches
     return response
-
-
-# -- every resource list as a workbook ---------------------------------------------------
-
-
-def _typed_columns(schema: Schema) -> tuple[list[tuple[str, str]], dict[str, Any]]:
-    """The dumped keys, in the schema's order, and a parser for the date-valued ones."""
-    columns: list[tuple[str, str]] = []
-    parsers: dict[str, Any] = {}
-    for name, field in schema.dump_fields.items():
-        key = field.data_key or name
-        columns.append((key, key))
-        if isinstance(field, HubDateTime):
-            parsers[key] = dt.datetime.fromisoformat
-        elif isinstance(field, HubDate | fields.Date):
-            parsers[key] = lambda text: dt.date.fromisoformat(text[:10])
-    return columns, parsers
-
-
-def _typed(row: Mapping[str, Any], parsers: Mapping[str, Any]) -> dict[str, Any]:
-    out = dict(row)
-    for key, parse in parsers.items():
-        if isinstance(out.get(key), str):
-            # Not a date after all: the text goes out as the API gives it.
-            with contextlib.suppress(ValueError):
-                out[key] = parse(out[key])
-    return out
-
-
-def _query(res: Resource) -> dict[str, Any]:
-    try:
-        query = load_query(res.query_schema()())
-    except ValidationError as exc:
-        messages = exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages}
-        raise Invalid("the export's filters are not valid", messages) from None
-    query.pop("page", None)
-    query.pop("per_page", None)
-    return query
-
-
-@bp.get("/<resource>.xlsx")
-@login_required
-def resource_list(resource: str) -> Response:
-    """Every row of a resource list the user may see, with the API list's filters."""
-    res = RESOURCES.get(resource)
-    if res is None:
-        raise NotFound(f"no resource {resource!r}")
-    query = _query(res)
-    acc = access()
-    schema = res.schema(exclude=res.embedded)
-    columns, parsers = _typed_columns(schema)
-    rows = (_typed(schema.dump(row), parsers) for row in acc.iter_rows(res.name, query))
-    filters = {k: v.isoformat() if isinstance(v, dt.date) else v for k, v in query.items()}
-    return xlsx_response(
-        acc,
-        filename=f"{res.name}-{clock.today().isoformat()}.xlsx",
-        sheet=res.name,
-        columns=columns,
-        rows=rows,
-        collection=res.collection,
-        detail={"resource": res.name, "filters": filters},
-    )
-
-
-def init_app(app: Flask) -> None:
-    app.register_blueprint(bp)

@@ -1,16 +1,13 @@
-"""Uploads of POS and inventory files, their progress, rejects, mappings and feed freshness.
+"""Uploads of POS and inventory files: the service the partner API
+(:mod:`portal.api.imports`) and the uploads pages (:mod:`portal.journeys.uploads`) both
+call.
 
-``POST /api/v1/imports`` takes a distributor's file and answers 202 at once: the file is
-spooled, the import is recorded in the hub (as the user, so the hub itself pins it to the
-user's organization) and a separate process (``python -m ingest``) imports it through
-the bulk lane. No web worker ever parses or merges a file. ``GET /api/v1/imports/<id>``
-shows its progress (rows read, rejected, rate) and result; the rejects file downloads
-from ``/api/v1/imports/<id>/rejects``. ``/api/v1/feeds`` gives each feed's freshness.
-
-The functions above the routes (:func:`start_upload`, :func:`own_import`,
-:func:`imports_of`, :func:`mapping_of`, :func:`save_column_mapping`…) are the service
-the API and the uploads pages (:mod:`portal.uploads`) both call; feeds' freshness comes
-from :func:`portal.data.insights.feeds_with_staleness`, as on every page.
+:func:`start_upload` spools a distributor's file, records the import in the hub (as the
+user, so the hub itself pins it to the user's organization) and starts a separate
+process (``python -m ingest``) that imports it through the bulk lane: no web worker ever
+parses or merges a file. :func:`own_import`, :func:`imports_of`, :func:`rejects_path`,
+:func:`mapping_of` and :func:`save_column_mapping` read and keep the rest; feeds'
+freshness comes from :func:`portal.data.insights.feeds_with_staleness`, as on every page.
 """
 
 from __future__ import annotations
@@ -24,8 +21,6 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from flask import Response, current_app, request, send_file
-from flask_login import current_user
 from werkzeug.datastructures import FileStorage
 from werkzeug.utils import secure_filename
 
@@ -34,13 +29,9 @@ from domain.ingest import KINDS, FileError
 from domain.roles import DISTRIBUTOR_USER
 from ingest.mappings import check_mapping, load_mapping, save_mapping
 from ingest.readers import FIELDS, FORMATS, ColumnMap
-from portal.api import access, bp, json_body
-from portal.auth import current_hub
 from portal.config import Config
-from portal.data import DataAccess, DataError
-from portal.data.errors import Forbidden, NotFound
-from portal.data.insights import feeds_with_staleness
-from portal.schemas.imports import ColumnMappingSchema, FeedSchema, ImportSchema
+from portal.data.access import DataAccess
+from portal.data.errors import DataError, Forbidden, NotFound
 
 IMPORT_FIELDS = [
     "id", "kind", "format", "filename", "status", "source", "distributor", "rows_read",
@@ -56,22 +47,11 @@ class UploadsOff(DataError):
     code = "SERVICE_UNAVAILABLE"
 
 
-def _config() -> Config:
-    return current_app.extensions["tandem.config"]
-
-
-# -- the service the API and the uploads pages share -----------------------------------
-
-
 def distributor_of(user: Any) -> int:
     """The distributor user's organization, or 403."""
     if user.role != DISTRIBUTOR_USER or not user.organization_id:
         raise Forbidden("only a distributor's users upload its POS and inventory files")
     return int(user.organization_id)
-
-
-def _distributor() -> int:
-    return distributor_of(current_user)
 
 
 def check_kind(value: str | None) -> str:
@@ -232,74 +212,3 @@ def save_column_mapping(
     save_mapping(hub, org, kind, ColumnMap(columns=columns, date_format=date_format))
     return {"kind": kind, "columns": columns, "date_format": date_format,
             "fields_": list(FIELDS[kind])}  # fmt: skip
-
-
-# -- the JSON API ------------------------------------------------------------------------
-
-
-@bp.post("/imports")
-def upload() -> tuple[dict[str, Any], int, dict[str, str]]:
-    """Upload a POS or inventory file (multipart ``file``, ``kind``, optional ``format``)."""
-    record = start_upload(
-        access(),
-        _config(),
-        kind=request.form.get("kind"),
-        fmt=request.form.get("format"),
-        upload=request.files.get("file"),
-    )
-    location = f"/api/v1/imports/{record['id']}"
-    return {"data": ImportSchema().dump(record)}, 202, {"Location": location}
-
-
-@bp.get("/imports")
-def list_imports() -> dict[str, Any]:
-    """The organization's imports, newest first."""
-    rows = imports_of(current_hub(), _distributor(), limit=_per_page())
-    return {"data": ImportSchema().dump(rows, many=True)}
-
-
-def _per_page() -> int:
-    text = request.args.get("per_page", "50")
-    if not text.isdigit() or not 1 <= int(text) <= 500:
-        raise DataError("per_page must be 1 to 500", {"per_page": ["must be 1 to 500"]})
-    return int(text)
-
-
-@bp.get("/imports/<int:key>")
-def get_import(key: int) -> dict[str, Any]:
-    """One import's status: queued, running (rows so far, rate), done (counts) or failed."""
-    return {"data": ImportSchema().dump(own_import(access(), key))}
-
-
-@bp.get("/imports/<int:key>/rejects")
-def get_rejects(key: int) -> Response:
-    """The import's rejected rows as CSV: line, field, reason."""
-    path = rejects_path(own_import(access(), key), _config())
-    return send_file(
-        path, mimetype="text/csv", as_attachment=True, download_name=f"import-{key}-rejects.csv"
-    )
-
-
-@bp.get("/column-mappings/<kind>")
-def get_mapping(kind: str) -> dict[str, Any]:
-    """The distributor's saved columns for a data kind (empty: common header names)."""
-    data = mapping_of(current_hub(), _distributor(), check_kind(kind))
-    return {"data": ColumnMappingSchema().dump(data)}
-
-
-@bp.put("/column-mappings/<kind>")
-def put_mapping(kind: str) -> dict[str, Any]:
-    """Save which header holds which field, and the date format, for next time."""
-    org, kind = _distributor(), check_kind(kind)
-    body = json_body()
-    data = save_column_mapping(
-        current_hub(), org, kind, body.get("columns"), body.get("date_format")
-    )
-    return {"data": ColumnMappingSchema().dump(data)}
-
-
-@bp.get("/feeds")
-def feeds() -> dict[str, Any]:
-    """Freshness per distributor and data kind: data through, last received, stale."""
-    rows = feeds_with_staleness(access(), _config().stale_after_days)
-    return {"data": FeedSchema().dump(rows, many=True)}

@@ -15,11 +15,12 @@ from typing import Any
 
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
-from flask import Flask
+from flask import Flask, current_app
 from marshmallow import Schema
 
 from domain.ingest import KINDS
 from ingest.readers import FORMATS
+from portal.api.base import Reply, bp
 from portal.data.registry import MAX_PER_PAGE, Route, Write, camel, routes
 from portal.schemas.base import ErrorSchema, MeSchema, PageMetaSchema, PageQuerySchema
 from portal.schemas.imports import ColumnMappingSchema, FeedSchema, ImportSchema
@@ -446,3 +447,9 @@ def openapi_document(app: Flask) -> dict[str, Any]:
     if document is None:
         document = app.extensions["tandem.openapi"] = build_document(app)
     return document
+
+
+@bp.get("/openapi.json")
+def openapi() -> Reply:
+    """This API's OpenAPI 3 document, generated from the schemas and the registry."""
+    return openapi_document(current_app)

@@ -50,7 +50,6 @@ from portal.config import Config
 from portal.data import DataAccess, DataError, Forbidden, insights
 from portal.data import writes as data_writes
 from portal.data.access import resource
-from portal.exports import xlsx_response
 from portal.pages import access, add_nav, answer_errors_as_pages
 from portal.schemas.promotions import PromotionCreate, PromotionUpdate
 from portal.workbooks import (
@@ -61,6 +60,7 @@ from portal.workbooks import (
     build_template,
     read_rows,
 )
+from portal.xlsx import xlsx_response
 
 bp = Blueprint("promotions", __name__, url_prefix="/promotions")
 answer_errors_as_pages(bp)

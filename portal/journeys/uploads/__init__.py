@@ -1,0 +1,7 @@
+"""The uploads journey: a distributor's POS and inventory files (/uploads): upload, live
+progress, rejects, column mappings, history and feed freshness.
+"""
+
+from portal.journeys.uploads.views import bp, init_app
+
+__all__ = ["bp", "init_app"]
