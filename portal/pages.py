@@ -2,12 +2,14 @@
 navigation, and data-layer errors answered as pages.
 
 Each journey blueprint adds its entries to the navigation with :func:`add_nav` in its
-``init_app``; ``base.html`` shows the entries for the signed-in user's role.
+``init_app``; ``base.html`` shows the entries for the signed-in user's role, and links
+the journey's own stylesheet (``static/<blueprint>.css``) on its pages.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from flask import Blueprint, Flask, current_app, render_template
 from flask_login import current_user
@@ -60,6 +62,13 @@ def answer_errors_as_pages(bp: Blueprint) -> None:
     bp.register_error_handler(DataError, _data_error)
 
 
+def journey_styles(app: Flask) -> frozenset[str]:
+    """The blueprints that have a stylesheet of their own, ``static/<blueprint>.css``."""
+    static = Path(app.static_folder or "")
+    return frozenset(path.stem for path in static.glob("*.css") if path.stem != "portal")
+
+
 def init_app(app: Flask) -> None:
     app.extensions.setdefault("tandem.nav", [])
-    app.context_processor(lambda: {"nav_entries": nav_entries})
+    styles = journey_styles(app)
+    app.context_processor(lambda: {"nav_entries": nav_entries, "journey_styles": styles})
