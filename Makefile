@@ -46,8 +46,20 @@ $(CHROMIUM):
 	  echo "the browser tests need Debian's chromium: sudo apt-get install chromium"; exit 1; \
 	fi
 
+# Date-dependent tests pin the day for the hub too: its Node runs under Debian's libfaketime
+# (see tests/pinning.py).
+LIBFAKETIME := /usr/lib/$(shell uname -m)-linux-gnu/faketime/libfaketimeMT.so.1
+$(LIBFAKETIME):
+	@if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+	  echo "installing Debian's faketime for the tests that pin the day…"; \
+	  apt-get install -y --no-install-recommends faketime >/dev/null \
+	    || { apt-get update >/dev/null && apt-get install -y --no-install-recommends faketime >/dev/null; }; \
+	else \
+	  echo "the tests that pin the day need Debian's faketime: sudo apt-get install faketime"; exit 1; \
+	fi
+
 # pytest exits 5 when it collected nothing: that is a failure here, not a pass.
-test: setup $(CHROMIUM)
+test: setup $(CHROMIUM) $(LIBFAKETIME)
 	@$(BIN)/python -m pytest $(PYTEST_ARGS); status=$$?; \
 	if [ $$status -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; \
 	exit $$status
