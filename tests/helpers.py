@@ -79,6 +79,7 @@ def ensure_migrated(install: HubInstall, template: Template) -> Path:
             migrate(HubClient.login(hub.url, template.admin_email, template.admin_password))
         # Another session may still be copying a recent template: remove only stale ones.
         for old in cache.glob("migrated-*"):
+            # clock-ok: a file's age on disk, against the wall clock that stamped it
             if time.time() - old.stat().st_mtime > STALE_TEMPLATE_S:
                 shutil.rmtree(old, ignore_errors=True)
         folder.mkdir(parents=True)

@@ -20,7 +20,7 @@ from migrations.accounts import PORTAL_AUTH_EMAIL, set_service_token
 from portal import Config, create_app
 from portal.data import RESOURCES
 from tests.factories import Member, csrf_token, sign_in
-from tests.world import PASSWORD, TODAY, World, expected, world_for
+from tests.world import PASSWORD, World, expected, world_for
 
 WHO = ("acme", "brava", "north", "south", "manager")
 
@@ -268,8 +268,8 @@ def _order_body(world: World, **line_overrides: Any) -> dict[str, Any]:
     return {
         "partnership": world.pairs["acme-north"],
         "number": f"API-{secrets.token_hex(3)}",
-        "ordered_on": str(TODAY),
-        "requested_date": str(TODAY + dt.timedelta(days=9)),
+        "ordered_on": str(world.today),
+        "requested_date": str(world.today + dt.timedelta(days=9)),
         "currency": "USD",
         "ship_to": world.stores["north-east"],
         "lines": [
@@ -324,7 +324,7 @@ def test_an_order_and_its_acknowledgement_through_the_api(scratch, scratch_brows
     assert created.status_code == 201, created.get_json()
     order = created.get_json()["data"]
     assert order["lines"][0]["unit_cost_minor"] == 1230
-    promise = str(TODAY + dt.timedelta(days=8))
+    promise = str(scratch.today + dt.timedelta(days=8))
     ack = acme.send(
         "PATCH",
         f"/api/v1/purchase-orders/{order['id']}",
@@ -376,8 +376,8 @@ def test_a_supplier_answers_a_promotion_with_its_token(app, scratch, scratch_bro
             "partnership": scratch.pairs["acme-north"],
             "name": "API promo",
             "type": "display",
-            "start_date": str(TODAY + dt.timedelta(days=30)),
-            "end_date": str(TODAY + dt.timedelta(days=40)),
+            "start_date": str(scratch.today + dt.timedelta(days=30)),
+            "end_date": str(scratch.today + dt.timedelta(days=40)),
             "status": "submitted",
             "skus": [scratch.skus["bran"]],
         },
@@ -407,7 +407,7 @@ def test_a_revocation_applies_to_the_next_api_request(app, scratch, scratch_brow
         scratch.orgs["north"],
         scratch.orgs["brava"],
         ["pos"],
-        valid_from=TODAY - dt.timedelta(days=30),
+        valid_from=scratch.today - dt.timedelta(days=30),
         via="test",
     )
     try:

@@ -58,7 +58,7 @@ def _expired_jwt(secret: str, user_id: str) -> str:
         return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
     header = b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
-    now = int(time.time())
+    now = int(time.time())  # clock-ok: a JWT for the session hub, which keeps wall time
     payload = b64(
         json.dumps(
             {
@@ -101,7 +101,8 @@ def test_refresh_rotates_tokens_and_the_old_refresh_token_dies(hub):
 def test_an_access_token_about_to_expire_is_refreshed_before_the_call(hub):
     client = hub.admin()
     old = client.tokens
-    client._tokens = Tokens(old.access_token, old.refresh_token, expires_at=time.time())
+    due = time.time()  # clock-ok: token expiry is on the client's own clock (time.time)
+    client._tokens = Tokens(old.access_token, old.refresh_token, expires_at=due)
     assert client.get("/users/me", fields=["email"])["email"] == hub.admin_email
     assert client.tokens.refresh_token != old.refresh_token
 
@@ -111,7 +112,8 @@ def test_threads_sharing_an_expiring_session_refresh_it_once(hub):
     seen: list[Tokens] = []
     client = HubClient.login(hub.url, hub.admin_email, hub.admin_password, on_tokens=seen.append)
     old = client.tokens
-    client._tokens = Tokens(old.access_token, old.refresh_token, expires_at=time.time())
+    due = time.time()  # clock-ok: token expiry is on the client's own clock (time.time)
+    client._tokens = Tokens(old.access_token, old.refresh_token, expires_at=due)
     seen.clear()
     with ThreadPoolExecutor(max_workers=4) as pool:
         emails = list(pool.map(lambda _: client.get("/users/me", fields=["email"]), range(8)))
@@ -127,7 +129,8 @@ def test_a_token_the_hub_calls_expired_is_refreshed_and_the_call_repeated(hub):
         HubClient(hub.url, token=expired).get("/users/me")
     assert caught.value.code == "TOKEN_EXPIRED"
     live = client.tokens
-    client._tokens = Tokens(expired, live.refresh_token, expires_at=time.time() + 600)
+    due = time.time() + 600  # clock-ok: token expiry is on the client's own clock (time.time)
+    client._tokens = Tokens(expired, live.refresh_token, expires_at=due)
     assert client.get("/users/me", fields=["id"])["id"] == me["id"]
 
 

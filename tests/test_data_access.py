@@ -29,10 +29,7 @@ from portal.schemas.business_plans import BusinessPlanCreate
 from portal.schemas.promotions import PromotionCreate, PromotionUpdate
 from portal.schemas.purchase_orders import PurchaseOrderCreate, PurchaseOrderUpdate
 from tests.world import (
-    NEW_DAY,
-    OLD_DAY,
     PASSWORD,
-    TODAY,
     Who,
     World,
     expected,
@@ -152,13 +149,15 @@ def test_filters_narrow_within_the_scope_never_beyond_it(world):
         k for k in expected(world, "acme", "pos-sales") if k.startswith(f"{world.orgs['south']}:")
     }
     assert len(south) == 2
-    recent = set(all_ids(acc, "pos-sales", day_from=NEW_DAY))
-    assert recent == {k for k in expected(world, "acme", "pos-sales") if k.endswith(str(NEW_DAY))}
-    old = set(all_ids(acc, "pos-sales", day_to=OLD_DAY, region="west"))
+    recent = set(all_ids(acc, "pos-sales", day_from=world.new_day))
+    assert recent == {
+        k for k in expected(world, "acme", "pos-sales") if k.endswith(str(world.new_day))
+    }
+    old = set(all_ids(acc, "pos-sales", day_to=world.old_day, region="west"))
     assert old == {
         k
         for k in expected(world, "acme", "pos-sales")
-        if k.endswith(str(OLD_DAY))
+        if k.endswith(str(world.old_day))
         and world.rows["pos_sales"][k]["location"] == world.stores["north-west"]
     }
     # Asking for another partner's rows by filter gives nothing, not their rows.
@@ -244,7 +243,7 @@ def test_a_revocation_applies_to_the_very_next_request(scratch):
         scratch.orgs["north"],
         scratch.orgs["brava"],
         ["pos"],
-        valid_from=TODAY - dt.timedelta(days=30),
+        valid_from=scratch.today - dt.timedelta(days=30),
         via="test",
     )
     try:
@@ -318,8 +317,8 @@ def _promotion(world: World, **overrides) -> dict:
         "partnership": world.pairs["acme-north"],
         "name": f"Spring TPR {world.tag}",
         "type": "tpr",
-        "start_date": str(TODAY + dt.timedelta(days=20)),
-        "end_date": str(TODAY + dt.timedelta(days=27)),
+        "start_date": str(world.today + dt.timedelta(days=20)),
+        "end_date": str(world.today + dt.timedelta(days=27)),
         "expected_uplift_pct": 15,
         "status": "submitted",
         "skus": [world.skus["oats"], world.skus["bran"]],
@@ -437,8 +436,8 @@ def _order(world: World, **overrides) -> dict:
     body = {
         "partnership": world.pairs["acme-north"],
         "number": f"PO-{world.tag}-{overrides.pop('suffix', 'x')}",
-        "ordered_on": str(TODAY),
-        "requested_date": str(TODAY + dt.timedelta(days=10)),
+        "ordered_on": str(world.today),
+        "requested_date": str(world.today + dt.timedelta(days=10)),
         "currency": "USD",
         "ship_to": world.stores["north-west"],
         "lines": [
@@ -458,7 +457,7 @@ def test_a_distributor_orders_and_the_supplier_keeps_its_original_promise(scratc
     first_line = order["lines"][0]["id"]
 
     acme = scratch.access("acme")
-    promise = TODAY + dt.timedelta(days=12)
+    promise = scratch.today + dt.timedelta(days=12)
     ack = acme.update(
         "purchase-orders",
         order["id"],
@@ -509,7 +508,7 @@ def test_a_supplier_cannot_promise_on_another_orders_line(scratch):
         scratch.access("acme").update(
             "purchase-orders",
             order["id"],
-            {"promised_date": TODAY, "lines": [{"id": foreign, "qty_promised": 1}]},
+            {"promised_date": scratch.today, "lines": [{"id": foreign, "qty_promised": 1}]},
         )
     logged = denials(scratch, "acme", before)
     assert [(e["collection"], e["record_ids"]) for e in logged] == [("po_lines", [str(foreign)])]
@@ -571,7 +570,7 @@ def test_an_account_manager_keeps_plans_risks_and_scorecards_for_assigned_pairs(
         "business-plans",
         plan["id"],
         "revisions",
-        {"quarter": 2, "targets": {"fill": "0.97"}, "revised_on": TODAY},
+        {"quarter": 2, "targets": {"fill": "0.97"}, "revised_on": scratch.today},
     )
     assert revision["plan"] == plan["id"]
     assert revision["partnership"] == scratch.pairs["acme-north"]
@@ -584,7 +583,11 @@ def test_an_account_manager_keeps_plans_risks_and_scorecards_for_assigned_pairs(
     assert (updated["likelihood"], updated["impact"]) == (3, 5)
     card = manager.create(
         "scorecards",
-        {"partnership": scratch.pairs["acme-north"], "period_start": TODAY, "period_end": TODAY},
+        {
+            "partnership": scratch.pairs["acme-north"],
+            "period_start": scratch.today,
+            "period_end": scratch.today,
+        },
     )
     value = manager.create_child(
         "scorecards", card["id"], "values", {"kpi": "fill_rate", "variant": "unit", "value": "0.97"}

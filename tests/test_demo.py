@@ -12,6 +12,7 @@ from click.testing import CliRunner
 from demo.generate import ACCOUNTS, FULL, ORG_BY_KEY, ORGS, Spec, build, logins
 from demo.seed import MARKER, seed, seeded_as_of
 from directus import HubClient
+from domain import clock
 from domain.gs1 import gln_problem, gtin_problem
 from domain.roles import ROLE_ORG_KINDS, ROLES
 from governance.users import MIN_PASSWORD
@@ -124,7 +125,7 @@ def test_demo_logins_cover_every_role_with_public_example_addresses():
 def seeded(start_migrated_hub):
     """A fresh hub with the small demo seeded, as of today (agreements are checked live)."""
     running = start_migrated_hub()
-    as_of = dt.datetime.now(dt.UTC).date()
+    as_of = clock.today()  # the demo's days are relative to it: any day will do
     result = seed(running.admin(), f"sqlite:///{running.db_path}", as_of, spec=SMALL)
     assert result.seeded
     return running, build(as_of, SMALL), result

@@ -14,7 +14,7 @@ from tests.test_ingest import POS, world  # noqa: F401 - the fixture
 
 
 def _settle(*paths) -> None:
-    old = time.time() - 60
+    old = time.time() - 60  # clock-ok: file times, as sync.drops reads them
     for path in paths:
         os.utime(path, (old, old))
 

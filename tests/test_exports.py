@@ -118,11 +118,11 @@ def test_every_users_export_holds_exactly_what_the_api_lists_for_them(portal, wo
 
 def test_an_export_takes_the_list_filters_and_sort(portal, world):
     client = _signed_in(portal, world, "acme")
-    query = {"day_from": world_module.NEW_DAY.isoformat(), "sort": "-day"}
+    query = {"day_from": world.new_day.isoformat(), "sort": "-day"}
     exported = _export(client, "pos-sales", **query)
     _same(_api_rows(client, "pos-sales", **query), exported)
     assert exported
-    assert {row["day"].date() for row in exported} == {world_module.NEW_DAY}
+    assert {row["day"].date() for row in exported} == {world.new_day}
     refused = client.get("/exports/pos-sales.xlsx", query_string={"day_from": "soon"})
     assert refused.status_code == 422
     assert "day_from" in refused.get_data(as_text=True)

@@ -13,6 +13,7 @@ import pytest
 
 from directus import AuthFailed, ForbiddenOrMissing, HubClient, InvalidPayload
 from directus.bulk import open_lane, write_rows
+from domain import clock
 from domain.gs1 import with_check_digit
 from governance import partners, sharing, users
 
@@ -128,7 +129,8 @@ def world(hub, admin: HubClient) -> World:
                 for r in rows
             ],
         )
-    # Acme sees North's east stores from March on; nothing of South's.
+    # Acme sees North's east stores from March on; nothing of South's. (Fixed days: the
+    # agreement is in force, and the assertions hold, on any day from 2026-03-01 on.)
     agreement = sharing.grant(
         admin,
         orgs["north"],
@@ -210,7 +212,7 @@ def test_a_direct_status_change_closes_the_rows_before_any_policy_rewrite(world:
 
 def test_an_agreement_not_yet_started_shares_nothing(world: World, admin: HubClient):
     brava = world.login("brava")
-    future = dt.datetime.now(dt.UTC).date() + dt.timedelta(days=30)
+    future = clock.today() + dt.timedelta(days=30)
     row = sharing.grant(admin, world.orgs["south"], world.orgs["brava"], ["pos"], valid_from=future)
     try:
         assert brava.read_items("pos_sales", fields=["id"]) == []

@@ -23,6 +23,7 @@ from werkzeug.datastructures import FileStorage
 from werkzeug.test import encode_multipart
 
 from directus import HubClient, HubError
+from domain import clock
 from domain.promotions import COLUMNS
 from governance.partners import ensure_partnership
 from portal.data import RESOURCES, DataAccess, Forbidden
@@ -40,12 +41,12 @@ from tests.factories import (
     sign_in,
 )
 
-TODAY = dt.datetime.now(dt.UTC).date()
 LEAD = 7
 
 
 def day(offset: int) -> dt.date:
-    return TODAY + dt.timedelta(days=offset)
+    """A day relative to today (the clock's, asked each time: the tests hold on any day)."""
+    return clock.today() + dt.timedelta(days=offset)
 
 
 @dataclass

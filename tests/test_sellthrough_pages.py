@@ -1,5 +1,9 @@
 """The supplier's sell-through and inventory pages, and the home pages' attention items,
-read through the data layer on the shared test world (see tests/world.py)."""
+read through the data layer on the shared test world (see tests/world.py).
+
+Reports are about weeks, so every test runs on several pinned days (see tests/pinning.py:
+the portal's clock and the hub's agree on each), each with its own hub and world.
+"""
 
 from __future__ import annotations
 
@@ -16,16 +20,41 @@ from migrations.accounts import PORTAL_AUTH_EMAIL, set_service_token
 from portal import Config, create_app
 from portal.data import insights
 from tests.factories import Member, sign_in
-from tests.world import NEW_DAY, OLD_DAY, PASSWORD, World, expected, world_for
+from tests.pinning import pinned_hub
+from tests.world import PASSWORD, World, expected, world_for
 
-FIRST = OLD_DAY - dt.timedelta(days=OLD_DAY.weekday())
-LAST = NEW_DAY + dt.timedelta(days=6 - NEW_DAY.weekday())
-RANGE = {"from": FIRST.isoformat(), "to": LAST.isoformat()}
+#: The days this module runs on (its tests' ids name them), and what each covers.
+DAYS = {
+    "2026-11-30": "a Monday, and a month's last day",
+    "2026-12-02": "a Wednesday: issue 10 found this module failing on it",
+    "2027-01-03": "a Sunday, the last day of ISO week 2026-W53 (the year's end is this week)",
+    "2021-01-04": "a Monday, the first of ISO 2021-W01 after 2020-W53: the range crosses the year",
+    "2026-03-31": "a Tuesday, a month's and a quarter's last day",
+}
+
+
+@pytest.fixture(scope="module", params=list(DAYS))
+def hub(request, start_migrated_hub):
+    """This module's hub, on a pinned day that the portal's clock and the hub's share."""
+    with pinned_hub(start_migrated_hub, dt.date.fromisoformat(request.param)) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def admin(hub):
+    return hub.admin()
 
 
 @pytest.fixture(scope="module")
 def world(hub, admin) -> World:
     return world_for(hub, admin)
+
+
+def span(w: World) -> dict[str, str]:
+    """The whole weeks from the world's older POS day to its newest."""
+    first = w.old_day - dt.timedelta(days=w.old_day.weekday())
+    last = w.new_day + dt.timedelta(days=6 - w.new_day.weekday())
+    return {"from": first.isoformat(), "to": last.isoformat()}
 
 
 def _app(hub, admin, portal_auth_token, **settings: Any):
@@ -66,7 +95,7 @@ def _units(w: World, who: str, **match: Any) -> int:
 
 
 def test_a_supplier_sees_its_own_figures_and_skus_only(app, world):
-    page = text(browser(app, world, "acme").get("/sell-through", query_string=RANGE))
+    page = text(browser(app, world, "acme").get("/sell-through", query_string=span(world)))
     assert figure(page, "Units") == f"{_units(world, 'acme'):,}"
     assert "oats" in page
     assert "bran" in page
@@ -77,7 +106,9 @@ def test_a_supplier_sees_its_own_figures_and_skus_only(app, world):
 
 def test_asking_for_another_suppliers_sku_shows_nothing_of_it(app, world):
     client = browser(app, world, "acme")
-    page = text(client.get("/sell-through", query_string={**RANGE, "sku": world.skus["cola"]}))
+    page = text(
+        client.get("/sell-through", query_string={**span(world), "sku": world.skus["cola"]})
+    )
     assert "cola" not in page
     assert 'id="empty-state"' in page
 
@@ -85,7 +116,7 @@ def test_asking_for_another_suppliers_sku_shows_nothing_of_it(app, world):
 def test_drill_down_from_a_sku_to_its_locations(app, world):
     client = browser(app, world, "acme")
     oats = world.skus["oats"]
-    page = text(client.get("/sell-through", query_string={**RANGE, "sku": oats}))
+    page = text(client.get("/sell-through", query_string={**span(world), "sku": oats}))
     assert figure(page, "Units") == f"{_units(world, 'acme', sku=oats):,}"
     table = page[page.index('id="breakdown"') :]
     shown = set(re.findall(r"location=(\d+)", table))
@@ -97,19 +128,21 @@ def test_drill_down_from_a_sku_to_its_locations(app, world):
     assert {int(x) for x in shown} == visible
     assert world.stores["south-west"] not in visible  # the partial agreement: east only
     one = world.stores["north-east"]
-    page = text(client.get("/sell-through", query_string={**RANGE, "sku": oats, "location": one}))
+    page = text(
+        client.get("/sell-through", query_string={**span(world), "sku": oats, "location": one})
+    )
     assert figure(page, "Units") == f"{_units(world, 'acme', sku=oats, location=one):,}"
 
 
 def test_an_empty_page_says_why(app, world):
     brava = browser(app, world, "brava")
-    page = text(brava.get("/sell-through", query_string=RANGE))
+    page = text(brava.get("/sell-through", query_string=span(world)))
     assert "No distributor shares POS data with you at the moment." in page
     north = world.orgs["north"]
-    page = text(brava.get("/sell-through", query_string={**RANGE, "distributor": north}))
+    page = text(brava.get("/sell-through", query_string={**span(world), "distributor": north}))
     assert "No distributor shares POS data with you" in page or "has not shared POS" in page
     acme = browser(app, world, "acme")
-    south = {**RANGE, "distributor": world.orgs["south"]}
+    south = {**span(world), "distributor": world.orgs["south"]}
     page = text(acme.get("/sell-through", query_string=south))
     # south's agreement began this week or last: no whole week of it yet, and it says so
     assert "No sales in this range" in page
@@ -132,7 +165,7 @@ def test_filters_that_make_no_sense_are_named(app, world):
 
 
 def test_inventory_by_location_with_weeks_of_supply_bands(app, world):
-    page = text(browser(app, world, "acme").get("/inventory", query_string=RANGE))
+    page = text(browser(app, world, "acme").get("/inventory", query_string=span(world)))
     page = page[page.index('id="inventory"') :]  # the table (the filters list locations too)
     north_east = world.rows["locations"][world.stores["north-east"]]["name"]
     south_east = world.rows["locations"][world.stores["south-east"]]["name"]
@@ -140,7 +173,7 @@ def test_inventory_by_location_with_weeks_of_supply_bands(app, world):
     assert south_east not in page  # south shares POS with acme, not inventory
     assert re.search(r'class="band band-(out|low|healthy|excess)"', page)
     # the distributor sees its own stores, all SKUs of every supplier
-    page = text(browser(app, world, "north").get("/inventory", query_string=RANGE))
+    page = text(browser(app, world, "north").get("/inventory", query_string=span(world)))
     page = page[page.index('id="inventory"') :]
     assert north_east in page
     assert south_east not in page
@@ -148,7 +181,7 @@ def test_inventory_by_location_with_weeks_of_supply_bands(app, world):
 
 def test_the_sell_through_table_downloads_as_excel_and_is_audited(app, world):
     client = browser(app, world, "acme")
-    answer = client.get("/sell-through.xlsx", query_string=RANGE)
+    answer = client.get("/sell-through.xlsx", query_string=span(world))
     assert answer.status_code == 200
     data = answer.get_data()
     answer.close()  # the streamed file's handle
@@ -170,10 +203,14 @@ def test_a_revocation_empties_a_cached_report_at_once(hub, admin, portal_auth_to
     w = world_for(hub, admin, "pages-revoke")
     app = _app(hub, admin, portal_auth_token, report_cache_s=600)
     acme = browser(app, w, "acme")
-    before = text(acme.get("/sell-through", query_string={**RANGE, "distributor": w.orgs["north"]}))
+    before = text(
+        acme.get("/sell-through", query_string={**span(w), "distributor": w.orgs["north"]})
+    )
     assert figure(before, "Units") != "0"
     sharing.revoke(w.admin, w.agreements["full"], via="test")
-    after = text(acme.get("/sell-through", query_string={**RANGE, "distributor": w.orgs["north"]}))
+    after = text(
+        acme.get("/sell-through", query_string={**span(w), "distributor": w.orgs["north"]})
+    )
     assert "has not shared POS data with you" in after
 
 

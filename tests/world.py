@@ -6,9 +6,22 @@ brava-south). Each distributor has an east and a west store; POS, inventory and 
 rows cover every store and SKU. Sharing agreements:
 
 - ``full``: north → acme, POS + inventory + forecasts, everywhere, since 30 days ago;
-- ``partial``: south → acme, POS only, east region only, since 5 days ago;
+- ``partial``: south → acme, POS only, east region only, since last week's Thursday;
 - ``revoked``: north → brava, POS, revoked;
 - ``future``: south → brava, POS + forecasts, from 3 days ahead.
+
+The days are taken from :func:`domain.clock.today` when a world is built and kept on it
+(:class:`World`), so a test that pins the clock gets a world of its day. POS is on two
+days, inventory on the newer one. They are placed so that what the tests rely on holds
+on every weekday:
+
+- ``new_day``, the newest data, is last week's Saturday (2 to 8 days ago): the default
+  report range (the whole weeks before this one) holds the newest POS and the stock
+  snapshot.
+- ``old_day`` is 20 days ago: in an earlier week, inside ``full``, before ``partial``.
+- ``partial`` begins on the Thursday before ``new_day``: after that week's Monday, so
+  no whole week of it exists yet (the weekly rollups show none of south's POS), yet
+  before ``new_day``, so south's daily rows of that day are shared.
 
 Every row is written through the admin client; the tests read it back as each user.
 Build it with :func:`world_for` (cached per hub and name: it takes a few seconds).
@@ -23,17 +36,12 @@ from typing import Any
 
 from directus import HubClient
 from directus.bulk import open_lane, write_rows
+from domain import clock
 from domain.gs1 import with_check_digit
 from governance import partners, sharing, users
 from portal.data import DataAccess
 
 PASSWORD = "tandem-world-password-1"
-TODAY = dt.datetime.now(dt.UTC).date()
-OLD_DAY = TODAY - dt.timedelta(days=20)
-NEW_DAY = TODAY - dt.timedelta(days=2)
-THIS_MONDAY = TODAY - dt.timedelta(days=TODAY.weekday())
-PAST_WEEK = THIS_MONDAY - dt.timedelta(days=7)
-FUTURE_WEEK = THIS_MONDAY + dt.timedelta(days=14)
 
 SUPPLIERS = ("acme", "brava")
 DISTRIBUTORS = ("north", "south")
@@ -64,6 +72,7 @@ class World:
     admin: HubClient
     tag: str
     db_url: str = ""  # the bulk lane's database
+    today: dt.date = field(default_factory=clock.today)  # the day it was built for
     orgs: dict[str, int] = field(default_factory=dict)
     people: dict[str, Who] = field(default_factory=dict)
     pairs: dict[str, int] = field(default_factory=dict)  # "acme-north" -> id
@@ -73,6 +82,33 @@ class World:
     agreements: dict[str, int] = field(default_factory=dict)
     records: dict[str, int] = field(default_factory=dict)  # named pair-bound records
     _clients: dict[str, HubClient] = field(default_factory=dict)
+
+    @property
+    def this_monday(self) -> dt.date:
+        return self.today - dt.timedelta(days=self.today.weekday())
+
+    @property
+    def new_day(self) -> dt.date:
+        """The newest POS and the inventory snapshot: last week's Saturday."""
+        return self.this_monday - dt.timedelta(days=2)
+
+    @property
+    def old_day(self) -> dt.date:
+        """The older POS: 20 days ago, two or more weeks before ``new_day``'s."""
+        return self.today - dt.timedelta(days=20)
+
+    @property
+    def partial_from(self) -> dt.date:
+        """When ``partial`` begins: within ``new_day``'s week, after its Monday."""
+        return self.new_day - dt.timedelta(days=2)
+
+    @property
+    def past_week(self) -> dt.date:
+        return self.this_monday - dt.timedelta(days=7)
+
+    @property
+    def future_week(self) -> dt.date:
+        return self.this_monday + dt.timedelta(days=14)
 
     def client(self, who: str) -> HubClient:
         """The user's own hub client (signed in once, refreshed as needed)."""
@@ -117,14 +153,17 @@ _WORLDS: dict[tuple[str, str], World] = {}
 
 
 def world_for(hub: Any, admin: HubClient, name: str = "shared") -> World:
-    """The world of this name on this hub, built on first use.
+    """The world of this name on this hub, built on first use (for today's day).
 
     ``shared`` is read-only: tests that assert exact row sets rely on it staying as
     built. Tests that write take their own (``scratch``), so they disturb nobody.
+    Worlds are keyed by the hub's database, which no other hub ever has (a stopped
+    hub's port may be reused).
     """
-    if (hub.url, name) not in _WORLDS:
-        _WORLDS[hub.url, name] = build(hub.url, admin, f"sqlite:///{hub.db_path}")
-    return _WORLDS[hub.url, name]
+    key = (str(hub.db_path), name)
+    if key not in _WORLDS:
+        _WORLDS[key] = build(hub.url, admin, f"sqlite:///{hub.db_path}")
+    return _WORLDS[key]
 
 
 def random_gtin() -> str:
@@ -232,7 +271,7 @@ def _rows(w: World) -> None:
         d, loc = w.orgs[owner], w.stores[store]
         for sku_name in SKUS:
             sku = w.skus[sku_name]
-            for day in (OLD_DAY, NEW_DAY):
+            for day in (w.old_day, w.new_day):
                 units += 1
                 pos.append(
                     {
@@ -248,8 +287,8 @@ def _rows(w: World) -> None:
                 )
             inventory.append(
                 {
-                    "id": f"{d}:{loc}:{sku}:{NEW_DAY}",
-                    "day": NEW_DAY.isoformat(),
+                    "id": f"{d}:{loc}:{sku}:{w.new_day}",
+                    "day": w.new_day.isoformat(),
                     "on_hand": 40,
                     "in_transit": 5,
                     "on_order": 10,
@@ -259,7 +298,7 @@ def _rows(w: World) -> None:
                 }
             )
             if region == "east":
-                for week in (PAST_WEEK, FUTURE_WEEK):
+                for week in (w.past_week, w.future_week):
                     forecasts.append(
                         {
                             "id": f"{d}:{loc}:{sku}:{week}",
@@ -301,11 +340,12 @@ def _rows(w: World) -> None:
 
 
 def _agreements(w: World) -> None:
+    days = dt.timedelta(days=1)
     grants = {
-        "full": ("north", "acme", ["pos", "inventory", "forecasts"], {}, -30),
-        "partial": ("south", "acme", ["pos"], {"regions": ["east"]}, -5),
-        "revoked": ("north", "brava", ["pos"], {}, -30),
-        "future": ("south", "brava", ["pos", "forecasts"], {}, 3),
+        "full": ("north", "acme", ["pos", "inventory", "forecasts"], {}, w.today - 30 * days),
+        "partial": ("south", "acme", ["pos"], {"regions": ["east"]}, w.partial_from),
+        "revoked": ("north", "brava", ["pos"], {}, w.today - 30 * days),
+        "future": ("south", "brava", ["pos", "forecasts"], {}, w.today + 3 * days),
     }
     for name, (grantor, grantee, kinds, scope, start) in grants.items():
         row = sharing.grant(
@@ -313,7 +353,7 @@ def _agreements(w: World) -> None:
             w.orgs[grantor],
             w.orgs[grantee],
             kinds,
-            valid_from=TODAY + dt.timedelta(days=start),
+            valid_from=start,
             via="test",
             **scope,
         )
@@ -327,8 +367,8 @@ def _pair_records(w: World) -> None:
     p = w.pairs
     an, as_, bn = p["acme-north"], p["acme-south"], p["brava-north"]
     window = {
-        "start_date": (TODAY + dt.timedelta(days=10)).isoformat(),
-        "end_date": (TODAY + dt.timedelta(days=17)).isoformat(),
+        "start_date": (w.today + dt.timedelta(days=10)).isoformat(),
+        "end_date": (w.today + dt.timedelta(days=17)).isoformat(),
         "type": "tpr",
     }
     for name, pair, status in (
@@ -357,13 +397,13 @@ def _pair_records(w: World) -> None:
                 "promotion": promo,
                 "partnership": an,
                 "status": "submitted",
-                "at": dt.datetime.now(dt.UTC).isoformat(),
+                "at": clock.now().isoformat(),
             },
             {
                 "promotion": w.records["promo_draft"],
                 "partnership": an,
                 "status": "draft",
-                "at": dt.datetime.now(dt.UTC).isoformat(),
+                "at": clock.now().isoformat(),
             },
         ],
     )
@@ -380,8 +420,8 @@ def _pair_records(w: World) -> None:
                 {
                     "number": f"{name}-{w.tag}",
                     "status": "open",
-                    "ordered_on": (TODAY - dt.timedelta(days=3)).isoformat(),
-                    "requested_date": (TODAY + dt.timedelta(days=14)).isoformat(),
+                    "ordered_on": (w.today - dt.timedelta(days=3)).isoformat(),
+                    "requested_date": (w.today + dt.timedelta(days=14)).isoformat(),
                     "currency": "USD",
                     "ship_to": w.stores[store],
                     "partnership": pair,
@@ -411,7 +451,7 @@ def _pair_records(w: World) -> None:
         [
             {
                 "number": f"ASN-{w.tag}",
-                "ship_date": TODAY.isoformat(),
+                "ship_date": w.today.isoformat(),
                 "purchase_order": po,
                 "partnership": an,
             }
@@ -435,7 +475,7 @@ def _pair_records(w: World) -> None:
         [
             {
                 "number": f"INV-{w.tag}",
-                "invoice_date": TODAY.isoformat(),
+                "invoice_date": w.today.isoformat(),
                 "total_minor": 2880,
                 "currency": "USD",
                 "purchase_order": po,
@@ -461,13 +501,13 @@ def _pair_records(w: World) -> None:
         (w.records[name],) = _add(
             w,
             "business_plans",
-            [{"year": TODAY.year + 1, "targets": {"units": "1200"}, "partnership": pair}],
+            [{"year": w.today.year + 1, "targets": {"units": "1200"}, "partnership": pair}],
         )
     plan = w.records["plan_acme_north"]
     _add(
         w,
         "plan_revisions",
-        [{"plan": plan, "partnership": an, "quarter": 1, "revised_on": TODAY.isoformat()}],
+        [{"plan": plan, "partnership": an, "quarter": 1, "revised_on": w.today.isoformat()}],
     )
     _add(
         w,
@@ -483,8 +523,8 @@ def _pair_records(w: World) -> None:
         "scorecards",
         [
             {
-                "period_start": PAST_WEEK.isoformat(),
-                "period_end": THIS_MONDAY.isoformat(),
+                "period_start": w.past_week.isoformat(),
+                "period_end": w.this_monday.isoformat(),
                 "partnership": an,
             }
         ],
@@ -512,7 +552,7 @@ def _pair_records(w: World) -> None:
                     "standard": "x12",
                     "message_type": "850",
                     "status": "accepted",
-                    "received_at": dt.datetime.now(dt.UTC).isoformat(),
+                    "received_at": clock.now().isoformat(),
                     "sender": w.orgs[sender],
                     "receiver": w.orgs[receiver],
                 }
@@ -545,8 +585,8 @@ def _in_force(w: World, who: str) -> list[dict[str, Any]]:
         for a in w.rows["share_agreements"].values()
         if a["grantee"] == org
         and a["status"] == "active"
-        and dt.date.fromisoformat(a["valid_from"]) <= TODAY
-        and (a["valid_to"] is None or dt.date.fromisoformat(a["valid_to"]) >= TODAY)
+        and dt.date.fromisoformat(a["valid_from"]) <= w.today
+        and (a["valid_to"] is None or dt.date.fromisoformat(a["valid_to"]) >= w.today)
     ]
 
 

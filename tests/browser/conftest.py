@@ -24,6 +24,7 @@ from werkzeug.serving import make_server
 
 from directus import HubClient
 from directus.bulk import open_lane, write_rows
+from domain import clock
 from domain.gs1 import with_check_digit
 from governance import sharing
 from governance.partners import ensure_partnership
@@ -162,7 +163,7 @@ def _store(
 def partners(hub: RunningHub, admin: HubClient) -> Partners:
     """The module's partners, with eight weeks of POS (in the default report range)."""
     tag = secrets.token_hex(3)
-    today = dt.datetime.now(dt.UTC).date()
+    today = clock.today()  # the weeks below are placed from it: any weekday will do
     orgs = {
         key: make_org(admin, kind, name=f"{key.title()} {tag}")
         for key, kind in (
