@@ -3,7 +3,8 @@
 Everything that needs the current time asks here, so a test pins one thing (with
 ``time-machine``) and every part of Tandem agrees on the day. Rules elsewhere in
 ``domain`` never read it: they take the day as an argument, and the edges (views, jobs,
-commands) pass it in. "Today" is the UTC date, as the hub stores dates.
+commands) pass it in; only the EDI writers stamp an envelope with it when given no
+time. "Today" is the UTC date, as the hub stores dates.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from portal import api, auth, errors, health, pages
+from portal import api, auth, errors, health, pages, tokens
 from portal.config import Config, ConfigError
 from portal.hub import hub
 from portal.journeys import account, exports, home, operator, promotions, sellthrough, uploads
@@ -21,6 +21,7 @@ def create_app(config: Config | None = None) -> Flask:
     hub.init_app(app)
     errors.init_app(app)
     auth.init_app(app)
+    tokens.init_app(app)
     api.init_app(app)
     pages.init_app(app)
     app.register_blueprint(health.bp)

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cryptography.fernet import Fernet
-from flask import Request
+from flask import Flask, Request
 from marshmallow import EXCLUDE, Schema, fields, validate
 
 from directus import AuthFailed, ForbiddenOrMissing, HubClient, HubError, Tokens
@@ -264,7 +264,11 @@ def _via(user: PortalUser) -> str:
     return f"api:{user.token_id}" if user.token_id else "portal"
 
 
-@login_manager.request_loader
 def _load_token_user(_request: Request) -> PortalUser | None:
     token = bearer_token()
     return authenticate(token) if token else None
+
+
+def init_app(app: Flask) -> None:
+    """Accept ``Authorization: Bearer tdm_…`` as the signed-in user on every request."""
+    login_manager.request_loader(_load_token_user)

@@ -144,7 +144,7 @@ def test_an_empty_page_says_why(app, world):
     acme = browser(app, world, "acme")
     south = {**span(world), "distributor": world.orgs["south"]}
     page = text(acme.get("/sell-through", query_string=south))
-    # south's agreement began this week or last: no whole week of it yet, and it says so
+    # south's agreement began last week, after its Monday: no whole week of it yet, and it says so
     assert "No sales in this range" in page
     assert "shares POS data with you from" in page
     page = text(acme.get("/inventory", query_string=south))

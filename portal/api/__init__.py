@@ -17,12 +17,10 @@ from __future__ import annotations
 
 from flask import Flask
 
-from portal.api import base, imports, openapi, resources, tokens
+# imports, openapi and resources add their routes to base.bp when imported.
+from portal.api import base, imports, openapi, resources, tokens  # noqa: F401
 
 __all__ = ["init_app"]
-
-# The route modules add their routes to base.bp when imported.
-_ROUTES = (resources, imports, openapi)
 
 
 def init_app(app: Flask) -> None:

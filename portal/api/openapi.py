@@ -282,7 +282,7 @@ class _Builder:
         }
 
     def import_paths(self) -> dict[str, Any]:
-        """Uploads, imports, column mappings and feeds (:mod:`portal.imports`)."""
+        """Uploads, imports, column mappings and feeds (:mod:`portal.api.imports`)."""
         one = self.schema(ImportSchema)
         mapping = self.schema(ColumnMappingSchema)
 

@@ -24,7 +24,7 @@ Row = dict[str, Any]
 T = TypeVar("T")
 
 
-class DataAccess(Protocol):
+class WriteAccess(Protocol):
     """What a write rule uses of the data layer. :class:`portal.data.access.DataAccess`
     provides it and calls the rules; naming it here keeps the import one way."""
 
@@ -105,7 +105,7 @@ def promise_changes(row: Mapping[str, Any], promised: dt.date) -> Row:
 # -- promotions -----------------------------------------------------------------------
 
 
-def _history_row(acc: DataAccess, partnership: int, status: str, comment: str | None) -> Row:
+def _history_row(acc: WriteAccess, partnership: int, status: str, comment: str | None) -> Row:
     """A promotion_events row, nested in the promotion's own write (one hub transaction)."""
     return {
         "partnership": partnership,
@@ -116,7 +116,7 @@ def _history_row(acc: DataAccess, partnership: int, status: str, comment: str | 
     }
 
 
-def create_promotion(acc: DataAccess, res: Resource, data: Row) -> Row:
+def create_promotion(acc: WriteAccess, res: Resource, data: Row) -> Row:
     """A distributor proposes a promotion on its pair's SKUs at its own locations."""
     pair = acc.pair(data["partnership"])
     acc.require("skus", data["skus"], "skus", where={"supplier": {"_eq": pair.supplier}})
@@ -146,7 +146,7 @@ def create_promotion(acc: DataAccess, res: Resource, data: Row) -> Row:
     return acc.get(res.name, promotion["id"])
 
 
-def create_promotions(acc: DataAccess, res: Resource, items: list[Row]) -> list[Any]:
+def create_promotions(acc: WriteAccess, res: Resource, items: list[Row]) -> list[Any]:
     """A distributor proposes several promotions at once (a workbook): all or none.
 
     Each item passes :func:`create_promotion`'s checks (its pair, the pair's supplier's
@@ -198,7 +198,7 @@ def create_promotions(acc: DataAccess, res: Resource, items: list[Row]) -> list[
     return ids
 
 
-def edit_promotion(acc: DataAccess, res: Resource, current: Row, data: Row) -> Row:
+def edit_promotion(acc: WriteAccess, res: Resource, current: Row, data: Row) -> Row:
     """A distributor changes a promotion's terms or moves its status."""
     status = data.pop("status", current["status"])
     comment = data.pop("comment", None)
@@ -233,7 +233,7 @@ def edit_promotion(acc: DataAccess, res: Resource, current: Row, data: Row) -> R
     return acc.get(res.name, current["id"])
 
 
-def answer_promotion(acc: DataAccess, res: Resource, current: Row, data: Row) -> Row:
+def answer_promotion(acc: WriteAccess, res: Resource, current: Row, data: Row) -> Row:
     """The supplier accepts or declines a submitted promotion, with a comment."""
     if current["status"] != "submitted":
         raise Conflict(
@@ -258,7 +258,7 @@ def answer_promotion(acc: DataAccess, res: Resource, current: Row, data: Row) ->
 # -- purchase orders ------------------------------------------------------------------
 
 
-def create_purchase_order(acc: DataAccess, res: Resource, data: Row) -> Row:
+def create_purchase_order(acc: WriteAccess, res: Resource, data: Row) -> Row:
     """A distributor orders from its pair's supplier, shipped to one of its own locations."""
     pair = acc.pair(data["partnership"])
     acc.require(
@@ -283,7 +283,7 @@ def create_purchase_order(acc: DataAccess, res: Resource, data: Row) -> Row:
     return acc.get(res.name, order_id)
 
 
-def change_purchase_order(acc: DataAccess, res: Resource, current: Row, data: Row) -> Row:
+def change_purchase_order(acc: WriteAccess, res: Resource, current: Row, data: Row) -> Row:
     """A distributor cancels its PO, or changes the requested date or ship-to while open."""
     if current["status"] != "open" and set(data) - {"status"}:
         raise Conflict(
@@ -312,7 +312,7 @@ def change_purchase_order(acc: DataAccess, res: Resource, current: Row, data: Ro
     return acc.get(res.name, current["id"])
 
 
-def acknowledge_purchase_order(acc: DataAccess, res: Resource, current: Row, data: Row) -> Row:
+def acknowledge_purchase_order(acc: WriteAccess, res: Resource, current: Row, data: Row) -> Row:
     """The supplier acknowledges (or rejects) a PO, promising a date per order and line."""
     if current["status"] not in PO_PROMISABLE:
         raise Conflict(
@@ -381,7 +381,7 @@ def acknowledge_purchase_order(acc: DataAccess, res: Resource, current: Row, dat
 # -- what account managers keep for their pairs (plans, risks, scorecards) -------------
 
 
-def create_managed(acc: DataAccess, res: Resource, data: Row) -> Row:
+def create_managed(acc: WriteAccess, res: Resource, data: Row) -> Row:
     pair = acc.pair(data["partnership"])
     created = acc.write(
         lambda: acc.hub.create_item(
@@ -394,7 +394,7 @@ def create_managed(acc: DataAccess, res: Resource, data: Row) -> Row:
     return acc.get(res.name, key)
 
 
-def update_managed(acc: DataAccess, res: Resource, current: Row, data: Row) -> Row:
+def update_managed(acc: WriteAccess, res: Resource, current: Row, data: Row) -> Row:
     acc.pair(current["partnership"])
     changes = to_hub(data)
     acc.write(
@@ -407,7 +407,7 @@ def update_managed(acc: DataAccess, res: Resource, current: Row, data: Row) -> R
     return acc.get(res.name, current["id"])
 
 
-def add_child(acc: DataAccess, res: Resource, child: Child, parent: Row, data: Row) -> Row:
+def add_child(acc: WriteAccess, res: Resource, child: Child, parent: Row, data: Row) -> Row:
     """A row under a parent of the user's pair: the parent and pair are the parent's own."""
     pair = acc.pair(parent["partnership"])
     row = to_hub({**data, child.parent_field: parent["id"], "partnership": pair.id})

@@ -59,7 +59,7 @@ def export() -> Response:
     ]
     return xlsx_response(
         access(),
-        filename=f"api-tokens-{clock.now().date().isoformat()}.xlsx",
+        filename=f"api-tokens-{clock.today().isoformat()}.xlsx",
         sheet="API tokens",
         columns=columns,
         rows=rows,

@@ -2,7 +2,7 @@
 import, download its rejects, keep the column mappings, and see the feeds' freshness.
 
 An upload goes through the same service as ``POST /api/v1/imports``
-(:func:`portal.imports.start_upload`): the file is spooled and a separate
+(:func:`portal.data.imports.start_upload`): the file is spooled and a separate
 ``python -m ingest`` process imports it; this web worker never parses it. The import's
 page polls ``GET /api/v1/imports/<id>`` with ``static/uploads.js`` while it runs (and
 refreshes itself without JavaScript), then shows the result. Only the distributor's own
