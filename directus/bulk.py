@@ -75,6 +75,10 @@ class LaneError(RuntimeError):
     """The bulk lane cannot be used as configured."""
 
 
+class ForeignRow(LaneError):
+    """A staged key names a stored row that another distributor owns."""
+
+
 def storage_value(value: Any) -> Any:
     """A Python value as Directus stores it in SQLite (dates as epoch milliseconds)."""
     if isinstance(value, dt.datetime):
@@ -297,6 +301,17 @@ class Lane:
             f"CASE WHEN p.id IS NULL THEN 0 WHEN {changed} THEN 1 ELSE 2 END AS state "
             f"FROM {self._last_lines(kind)} s LEFT JOIN {table} p ON p.id = s.id",
         )
+        # A stored row under one of these keys that another distributor owns was not
+        # written by the lane (which makes keys from the import's own distributor): refuse
+        # to fill it with this import's figures, and land nothing.
+        for key, owner in self._rows(
+            f"SELECT d.id, p.distributor FROM {x}delta d JOIN {table} p ON p.id = d.id "  # noqa: S608
+            f"WHERE p.distributor <> d.distributor LIMIT 1"
+        ):
+            raise ForeignRow(
+                f"row {key} is stored for distributor {owner}, not this import's: nothing "
+                "was imported (ask the operator to remove that row)"
+            )
         counts = {0: 0, 1: 0, 2: 0}
         first: Any = None
         last: Any = None

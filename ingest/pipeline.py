@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from directus.bulk import Lane, Lookups, SqliteLane
+from directus.bulk import ForeignRow, Lane, Lookups, SqliteLane
 from domain import clock
 from domain.ingest import (
     FileError,
@@ -199,6 +199,9 @@ def run_import(
                 "rejects": path.name if path else None,
             },
         )
+    except ForeignRow as exc:  # rolled back: nothing landed
+        _failed(lane, import_id, rejects, str(exc))
+        raise
     except BaseException as exc:  # rolled back: nothing landed
         _failed(lane, import_id, rejects, f"the import stopped: {type(exc).__name__}")
         raise

@@ -104,7 +104,6 @@ def make_store(
     return admin.create_item(
         "locations",
         {
-            "ref": unique(f"{distributor['id']}:{code}"),
             "code": code,
             "name": f"Store {code}",
             "kind": "store",

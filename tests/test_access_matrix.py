@@ -118,7 +118,7 @@ def build(url: str, admin: HubClient, db_url: str) -> World:
             w.locations[f"{d}-{code}"] = w.add(
                 "locations",
                 {
-                    "ref": f"{w.orgs[d]}:{code}-{w.tag}",
+                    "ref": f"{w.orgs[d]}:{code}",
                     "code": code,
                     "name": f"{d} {code}",
                     "kind": "store",
@@ -153,7 +153,6 @@ def build(url: str, admin: HubClient, db_url: str) -> World:
                     }
                     attrs = {"distributor": d, "supplier": s, "location": loc, "day": day}
                     w.pos.append((base, day, attrs))
-                    w.add("inventory_positions", {**base, "day": day, "on_hand": 9}, **attrs)
                     w.add("forecasts", {**base, "week_start": day, "forecast_units": 5}, **attrs)
     # POS rows through the bulk lane, their one writer (it keeps the weekly rollups).
     with open_lane(db_url) as lane:
@@ -173,8 +172,17 @@ def build(url: str, admin: HubClient, db_url: str) -> World:
                 for b, day, _attrs in w.pos
             ],
         )
+        write_rows(
+            lane,
+            "inventory",
+            [
+                (b["distributor"], b["location"], b["sku"], dt.date.fromisoformat(day), 9, 0, 0)
+                for b, day, _attrs in w.pos
+            ],
+        )
     for base, _day, attrs in w.pos:
         w.rows.append(Row("pos_sales", base["id"], None, attrs))
+        w.rows.append(Row("inventory_positions", base["id"], None, attrs))
     for s, d in PAIRS:
         pair_rows(w, s, d)
     sharing.grant(
@@ -606,7 +614,6 @@ UPDATES: dict[str, dict[str, dict[str, Any]]] = {
         "invoices": {"status": "open"},
         "sku_codes": {"item_code": None},
         "locations": {"region": "east"},
-        "inventory_positions": {"on_hand": 9},
         "forecasts": {"forecast_units": 5},
     },
     "manager": {
@@ -642,18 +649,116 @@ def test_each_role_makes_the_updates_its_rules_allow_on_its_own_rows(
     assert {k: after[k] for k in change} == change
 
 
+@pytest.mark.parametrize(
+    ("collection", "figure"), [("pos_sales", "units"), ("inventory_positions", "on_hand")]
+)
 @pytest.mark.parametrize("who", DISTRIBUTORS)
-def test_pos_rows_are_written_only_by_the_bulk_lane(world, clients, who):
-    """Rollups are kept by difference as the lane writes rows: a distributor may read its
-    POS rows through the hub but not create, change or delete them there."""
-    row = own_row(world, who, "pos_sales")
-    item = world.admin.read_item("pos_sales", row.id)
-    assert clients[who].read_item("pos_sales", row.id)["units"] == item["units"]
-    assert not attempt(lambda: clients[who].update_item("pos_sales", row.id, {"units": 99}))
-    assert not attempt(lambda: clients[who].delete_items("pos_sales", [row.id]))
+def test_pos_rows_are_written_only_by_the_bulk_lane(world, clients, who, collection, figure):
+    """Rollups are kept by difference as the lane writes rows, and the lane makes each
+    row's key from the import's own distributor: a distributor may read its POS and
+    inventory rows through the hub but not create, change or delete them there."""
+    row = own_row(world, who, collection)
+    item = world.admin.read_item(collection, row.id)
+    assert clients[who].read_item(collection, row.id)[figure] == item[figure]
+    assert not attempt(lambda: clients[who].update_item(collection, row.id, {figure: 99}))
+    assert not attempt(lambda: clients[who].delete_items(collection, [row.id]))
     copy = {**item, "id": f"{item['id']}-copy", "day": "2026-02-01"}
-    assert not attempt(lambda: clients[who].create_item("pos_sales", copy))
-    assert world.admin.read_item("pos_sales", row.id)["units"] == item["units"]
+    assert not attempt(lambda: clients[who].create_item(collection, copy))
+    assert world.admin.read_item(collection, row.id)[figure] == item[figure]
+
+
+def test_no_one_plants_an_inventory_row_for_another_distributor(world, clients):
+    """Seen before the hardening: a row created under another distributor's key was
+    later filled with that distributor's figures by its import, and stayed readable by
+    the planter."""
+    row = own_row(world, "south", "inventory_positions")
+    south, north = world.orgs["south"], world.orgs["north"]
+    loc, sku = row.id.split(":")[1:3]
+    planted = {"id": f"{south}:{loc}:{sku}:2026-02-02", "day": "2026-02-02", "on_hand": 1,
+               "distributor": north, "location": int(loc), "sku": int(sku)}  # fmt: skip
+    assert not attempt(lambda: clients["north"].create_item("inventory_positions", planted))
+    assert not attempt(lambda: world.admin.create_item("inventory_positions", planted))
+    assert (
+        world.admin.read_items("inventory_positions", filter={"id": {"_eq": planted["id"]}}) == []
+    )
+
+
+def _keyed_row(world: World, collection: str, marker: str) -> dict[str, Any]:
+    """A new row of ``collection`` for north, without its key."""
+    if collection == "column_mappings":
+        return {"kind": marker, "columns": {}, "date_format": "%Y-%m-%d"}
+    if collection == "sku_codes":
+        return {"item_code": f"K-{marker}", "sku": world.skus["acme"]}
+    if collection == "locations":
+        return {"code": f"k-{marker}", "name": "Keyed", "kind": "store", "region": "east"}
+    week = {"pos": "2026-03-02", "inventory": "2026-03-09"}[marker]
+    return {"location": world.locations["north-e1"], "sku": world.skus["acme"],
+            "week_start": week, "forecast_units": 3}  # fmt: skip
+
+
+#: collection -> (key field, the key north's row gets for marker, made from its fields)
+KEYED = {
+    "column_mappings": ("id", lambda w, m, org: f"{org}:{m}"),
+    "sku_codes": ("id", lambda w, m, org: f"{org}:K-{m}"),
+    "locations": ("ref", lambda w, m, org: f"{org}:k-{m}"),
+    "forecasts": (
+        "id",
+        lambda w, m, org: (
+            f"{org}:{w.locations['north-e1']}:{w.skus['acme']}:"
+            + {"pos": "2026-03-02", "inventory": "2026-03-09"}[m]
+        ),
+    ),
+}
+
+
+@pytest.mark.parametrize("collection", sorted(KEYED))
+def test_a_partner_cannot_create_a_row_under_another_partners_key(world, clients, collection):
+    """Seen before the hardening: north created south's ``<south>:pos`` column mapping,
+    after which south's imports read north's columns and south's own save failed. The
+    hub makes a natural key from the row's own fields, so a foreign key is refused
+    whether or not that key exists (no oracle), and nothing is stored under it."""
+    field, key_of = KEYED[collection]
+    foreign = key_of(world, "pos", world.orgs["south"])
+    row = {**_keyed_row(world, collection, "pos"), field: foreign}
+    assert not attempt(lambda: clients["north"].create_item(collection, row))
+    found = world.admin.read_items(collection, filter={field: {"_eq": foreign}}, fields=["id"])
+    assert found == []
+
+
+@pytest.mark.parametrize("collection", sorted(KEYED))
+def test_the_hub_makes_a_rows_natural_key_from_its_own_fields(world, clients, collection):
+    """The control: leaving the key out, or giving the right one, creates the row."""
+    field, key_of = KEYED[collection]
+    north = world.orgs["north"]
+    made = clients["north"].create_item(
+        collection, _keyed_row(world, collection, "inventory"), fields=["id", field]
+    )
+    assert made[field] == key_of(world, "inventory", north)
+    with pytest.raises(HubError):  # the same key again: its own row, so it may know
+        clients["north"].create_item(
+            collection,
+            {**_keyed_row(world, collection, "inventory"), field: made[field]},
+        )
+    world.admin.delete_items(collection, [made["id"]])
+    again = clients["north"].create_item(
+        collection,
+        {**_keyed_row(world, collection, "inventory"), field: key_of(world, "inventory", north)},
+        fields=["id", field],
+    )
+    assert again[field] == key_of(world, "inventory", north)
+    world.admin.delete_items(collection, [again["id"]])
+
+
+def test_a_natural_key_does_not_change_with_the_fields_it_is_made_of(world, clients):
+    """A key names what its fields say: editing them would leave a row whose key names
+    something else, so it is refused (re-create the row instead)."""
+    row = own_row(world, "north", "sku_codes")
+    before = world.admin.read_item("sku_codes", row.id)
+    change = {"item_code": f"{before['item_code']}-renamed"}
+    assert not attempt(lambda: clients["north"].update_item("sku_codes", row.id, change))
+    assert world.admin.read_item("sku_codes", row.id)["item_code"] == before["item_code"]
+    place = world.locations["north-e1"]
+    assert not attempt(lambda: clients["north"].update_item("locations", place, {"code": "zz"}))
 
 
 def test_an_order_and_its_lines_are_one_hub_transaction(world, clients):

@@ -13,7 +13,7 @@ import sqlite3
 import pytest
 
 from directus import ForbiddenOrMissing
-from directus.bulk import LaneError, open_lane, storage_value, write_rows
+from directus.bulk import ForeignRow, LaneError, open_lane, storage_value, write_rows
 from governance.sharing import grant
 from tests.factories import make_pair, make_sku, make_store, make_user
 
@@ -42,11 +42,11 @@ def _write(hub, rows: list[tuple]):
         return write_rows(lane, "pos", rows)
 
 
-def _raw_days(db_path, ids, table: str = "pos_sales") -> dict:
+def _raw_days(db_path, ids, table: str = "pos_sales", column: str = "day") -> dict:
     conn = sqlite3.connect(db_path)
     try:
         marks = ",".join("?" for _ in ids)
-        query = f"SELECT id, day, typeof(day) FROM {table} WHERE id IN ({marks})"  # noqa: S608
+        query = f"SELECT id, {column}, typeof({column}) FROM {table} WHERE id IN ({marks})"  # noqa: S608
         return {row[0]: row[1:] for row in conn.execute(query, list(ids))}
     finally:
         conn.close()
@@ -55,14 +55,15 @@ def _raw_days(db_path, ids, table: str = "pos_sales") -> dict:
 def test_bulk_dates_are_stored_exactly_as_directus_stores_them(hub, admin, pos_world):
     _supplier, _distributor, row = pos_world
     through_api, straight = row(DAY), row(DAY + dt.timedelta(days=1))
-    # Directus's own write, as reference: on inventory (POS rows have one writer, the lane)
+    # Directus's own write of a date, as reference: a forecast's week (POS and inventory
+    # rows have one writer, the lane)
     d, loc, sku, _day, units, _money, _currency = through_api
-    api_row = {"id": _key(through_api), "day": DAY.isoformat(), "on_hand": units,
+    api_row = {"week_start": DAY.isoformat(), "forecast_units": units,
                "distributor": d, "location": loc, "sku": sku}  # fmt: skip
-    admin.create_item("inventory_positions", api_row)
+    admin.create_item("forecasts", api_row)
     _write(hub, [straight])
 
-    reference = _raw_days(hub.db_path, [_key(through_api)], "inventory_positions")
+    reference = _raw_days(hub.db_path, [_key(through_api)], "forecasts", "week_start")
     assert reference[_key(through_api)] == (storage_value(DAY), "integer")
     raw = _raw_days(hub.db_path, [_key(straight)])
     assert raw[_key(straight)] == (storage_value(DAY) + 86_400_000, "integer")
@@ -135,6 +136,34 @@ def test_pos_rows_and_rollups_refuse_every_write_through_the_hub(hub, admin, pos
             files={"file": ("rows.json", '[{"id": "x"}]', "application/json")},
         )
     assert admin.read_item(collection, key, fields=["units"])["units"] == 3
+
+
+def test_the_lane_never_fills_a_row_another_distributor_owns(hub, admin, pos_world):
+    """A row stored under this distributor's key but owned by another (planted before
+    the hub made keys itself) stops the import: nothing lands, the row is untouched."""
+    _supplier, distributor, row = pos_world
+    _other_supplier, other, _pair = make_pair(admin)
+    d, loc, sku, _day, *_ = row(DAY)
+    planted = _key(row(DAY))
+    conn = sqlite3.connect(hub.db_path)
+    try:
+        with conn:
+            conn.execute(
+                "INSERT INTO inventory_positions (id, distributor, location, sku, day, on_hand,"
+                " in_transit, on_order) VALUES (?, ?, ?, ?, ?, 1, 0, 0)",
+                (planted, other["id"], loc, sku, storage_value(DAY)),
+            )
+    finally:
+        conn.close()
+    later = DAY + dt.timedelta(days=1)
+    with (
+        open_lane(f"sqlite:///{hub.db_path}") as lane,
+        pytest.raises(ForeignRow, match=f"row {planted} is stored for distributor {other['id']}"),
+    ):
+        write_rows(lane, "inventory", [(d, loc, sku, later, 5, 0, 0), (d, loc, sku, DAY, 7, 0, 0)])
+    stored = _raw_days(hub.db_path, [planted, _key(row(later))], "inventory_positions", "on_hand")
+    assert stored == {planted: (1, "integer")}
+    assert distributor["id"] != other["id"]
 
 
 def test_the_lane_refuses_what_it_cannot_use(hub, tmp_path):

@@ -86,7 +86,7 @@ def world(hub, admin: HubClient) -> World:
             locations[f"{dist}-{code}"] = admin.create_item(
                 "locations",
                 {
-                    "ref": f"{orgs[dist]}:{code}-{tag}",
+                    "ref": f"{orgs[dist]}:{code}",
                     "code": code,
                     "name": f"{dist} {code}",
                     "kind": "store",

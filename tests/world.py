@@ -224,7 +224,7 @@ def build(url: str, admin: HubClient, db_url: str) -> World:
             "locations",
             [
                 {
-                    "ref": f"{w.orgs[owner]}:{name}-{tag}",
+                    "ref": f"{w.orgs[owner]}:{name}",
                     "code": name,
                     "name": f"{name} store",
                     "kind": "store",
@@ -238,19 +238,19 @@ def build(url: str, admin: HubClient, db_url: str) -> World:
         "sku_codes",
         [
             {
-                "id": f"{w.orgs['north']}:N-OATS-{tag}",
+                "id": f"{w.orgs['north']}:N-OATS",
                 "item_code": "N-OATS",
                 "sku": w.skus["oats"],
                 "distributor": w.orgs["north"],
             },
             {
-                "id": f"{w.orgs['south']}:S-OATS-{tag}",
+                "id": f"{w.orgs['south']}:S-OATS",
                 "item_code": "S-OATS",
                 "sku": w.skus["oats"],
                 "distributor": w.orgs["south"],
             },
             {
-                "id": f"{w.orgs['north']}:N-COLA-{tag}",
+                "id": f"{w.orgs['north']}:N-COLA",
                 "item_code": "N-COLA",
                 "sku": w.skus["cola"],
                 "distributor": w.orgs["north"],

@@ -128,6 +128,65 @@ async function checkHistory(db, accountability, row) {
   }
 }
 
+// Natural keys: a record's id (or ref) is derived from its own fields, by the hub, never
+// taken from the caller, so nobody can create a row under another partner's key (and a
+// guess at another partner's key is refused the same way, without looking it up).
+// collection -> [key field, the fields it is made of, in order]
+const DERIVED_KEYS = {
+  column_mappings: ["id", ["distributor", "kind"]],
+  sku_codes: ["id", ["distributor", "item_code"]],
+  locations: ["ref", ["distributor", "code"]],
+  forecasts: ["id", ["distributor", "location", "sku", "week_start"]],
+};
+const DATE_PARTS = new Set(["week_start"]);
+
+function keyPart(field, value) {
+  if (value !== null && typeof value === "object" && "id" in value) value = value.id;
+  return DATE_PARTS.has(field) ? day(value) : value;
+}
+
+// The organization a partner's row is created for: the payload's, or (as the policies'
+// presets will set it) the user's own.
+async function ownerOf(db, accountability, payload) {
+  if (payload.distributor !== undefined && payload.distributor !== null) {
+    return keyPart("distributor", payload.distributor);
+  }
+  if (!accountability || !accountability.user) return undefined;
+  const user = await db("directus_users").where("id", accountability.user).first(["organization"]);
+  return user ? user.organization : undefined;
+}
+
+function deriveKey(collection, row) {
+  const [keyField, parts] = DERIVED_KEYS[collection];
+  const values = parts.map((part) => keyPart(part, row[part]));
+  const missing = parts.find((_, i) => values[i] === null || values[i] === undefined);
+  if (missing) refuse(missing, `required: the ${keyField} is made from ${parts.join(", ")}`);
+  return [keyField, values.join(":")];
+}
+
+async function keyOnCreate(db, accountability, collection, payload) {
+  const row = { ...payload, distributor: await ownerOf(db, accountability, payload) };
+  const [keyField, key] = deriveKey(collection, row);
+  if (payload[keyField] !== undefined && payload[keyField] !== null && payload[keyField] !== key) {
+    refuse(keyField, `is made by the hub from ${DERIVED_KEYS[collection][1].join(", ")}; leave it out`);
+  }
+  return { ...payload, [keyField]: key };
+}
+
+async function keyOnUpdate(db, collection, keys, payload) {
+  const [keyField, parts] = DERIVED_KEYS[collection];
+  if (![keyField, ...parts].some((f) => f in payload)) return;
+  for (const key of keys) {
+    const current = await db(collection).where("id", key).first();
+    if (!current) continue;
+    const [, derived] = deriveKey(collection, { ...current, ...payload });
+    if (derived !== String(current[keyField]) || (keyField in payload && payload[keyField] !== derived)) {
+      const field = parts.find((f) => f in payload) || keyField;
+      refuse(field, `the ${keyField} is made from ${parts.join(", ")} and cannot change; create a new record`);
+    }
+  }
+}
+
 // The bulk lane (directus/bulk.py) writes into the same SQLite file from another process.
 // Directus opens SQLite with no busy timeout, so its own writes would fail at once with
 // SQLITE_BUSY while a bulk merge commits; with one they wait their turn instead.
@@ -146,13 +205,19 @@ function waitForLocks(database) {
 // POS rows and their weekly rollups have one writer, the bulk lane (directus/bulk.py),
 // which keeps the rollups equal to the sums of the rows by adding each row's difference.
 // A row written here, by anyone, admins included, would be missing from them.
-const LANE_ONLY = new Set(["pos_sales", "pos_week_location", "pos_week_distributor"]);
+// Inventory positions likewise: a level by day, imported as files are.
+const LANE_ONLY = new Set([
+  "pos_sales",
+  "pos_week_location",
+  "pos_week_distributor",
+  "inventory_positions",
+]);
 
 function laneOnly(collection) {
   if (!LANE_ONLY.has(collection)) return;
   const error = new Error(
     `${collection} is written only by the bulk lane (tandem import, uploads, drop ` +
-      "folders), which keeps the weekly rollups exact; to restate a day, import it again.",
+      "folders); to restate a day, import it again.",
   );
   error.name = "DirectusError";
   error.code = "FORBIDDEN";
@@ -170,6 +235,9 @@ export default ({ filter }, { database }) => {
   });
   filter("items.create", async (payload, meta, context) => {
     laneOnly(meta.collection);
+    if (meta.collection in DERIVED_KEYS) {
+      payload = await keyOnCreate(context.database, context.accountability, meta.collection, payload);
+    }
     if (PAIR_BOUND.has(meta.collection)) await check(context.database, meta.collection, payload);
     if (meta.collection === "promotion_events") {
       await checkHistory(context.database, context.accountability, payload);
@@ -181,6 +249,7 @@ export default ({ filter }, { database }) => {
     laneOnly(meta.collection);
     const collection = meta.collection;
     const db = context.database;
+    if (collection in DERIVED_KEYS) await keyOnUpdate(db, collection, meta.keys, payload);
     const admin = !context.accountability || context.accountability.admin;
     const guardDate = ORIGINAL_DATE.has(collection) && "original_promised_date" in payload;
     if (!PAIR_BOUND.has(collection) || !(touches(collection, payload) || guardDate)) {
