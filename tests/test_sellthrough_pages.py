@@ -164,6 +164,29 @@ def test_filters_that_make_no_sense_are_named(app, world):
     assert "sku" in body
 
 
+#: Filters out of range, and the message shown beside the field they name.
+OUT_OF_RANGE = [
+    ({"from": "0001-01-01"}, '<p class="error" id="e-from">a date from 1970-01-01'),
+    ({"from": "9999-12-31"}, '<p class="error" id="e-from">a date from 1970-01-01'),
+    ({"to": "9999-12-31"}, '<p class="error" id="e-to">a date from 1970-01-01'),
+    ({"from": "1971-01-04"}, '<p class="error" id="e-from">choose at most 104 weeks'),
+    ({"to": "2999-12-29"}, '<p class="error" id="e-from">choose at most 104 weeks'),
+    ({"sku": str(2**53)}, "sku: not an id"),
+    ({"location": "99999999999999999999"}, "location: not an id"),
+]
+
+
+def test_a_filter_out_of_range_is_named_beside_its_field(app, world):
+    """Seen: ``/sell-through?from=0001-01-01`` answered 500 (a date past Python's range
+    once snapped to weeks), and one far end made a report of centuries."""
+    client = browser(app, world, "acme")
+    for query, message in OUT_OF_RANGE:
+        for page in ("/sell-through", "/inventory"):
+            assert message in text(client.get(page, query_string=query)), (page, query)
+        answer = client.get("/sell-through.xlsx", query_string=query)
+        assert answer.status_code == 422, query
+
+
 def test_inventory_by_location_with_weeks_of_supply_bands(app, world):
     page = text(browser(app, world, "acme").get("/inventory", query_string=span(world)))
     page = page[page.index('id="inventory"') :]  # the table (the filters list locations too)

@@ -14,19 +14,40 @@ from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, pre
 from domain.kpis import LOOKBACKS
 
 MAX_WEEKS = 104
+#: The dates a filter may name: wide enough for any real report, and far enough from
+#: Python's year 1 and 9999 that snapping to weeks and the previous period stay dates.
+EARLIEST, LATEST = dt.date(1970, 1, 1), dt.date(2999, 12, 31)
+#: The largest id the hub (and a JSON number) holds exactly.
+MAX_ID = 2**53 - 1
+
+
+def _id() -> fields.Integer:
+    return fields.Integer(
+        validate=validate.Range(min=1, max=MAX_ID, error="not an id"), load_default=None
+    )
+
+
+def _day(key: str) -> fields.Date:
+    return fields.Date(
+        data_key=key,
+        validate=validate.Range(
+            min=EARLIEST, max=LATEST, error=f"a date from {EARLIEST} to {LATEST}"
+        ),
+        load_default=None,
+    )
 
 
 class InsightQuerySchema(Schema):
     class Meta:
         unknown = EXCLUDE  # e.g. the submit button's name
 
-    distributor = fields.Integer(validate=validate.Range(min=1), load_default=None)
-    sku = fields.Integer(validate=validate.Range(min=1), load_default=None)
+    distributor = _id()
+    sku = _id()
     category = fields.String(validate=validate.Length(min=1, max=100), load_default=None)
     region = fields.String(validate=validate.Length(min=1, max=100), load_default=None)
-    location = fields.Integer(validate=validate.Range(min=1), load_default=None)
-    first = fields.Date(data_key="from", load_default=None)
-    last = fields.Date(data_key="to", load_default=None)
+    location = _id()
+    first = _day("from")
+    last = _day("to")
     grain = fields.String(validate=validate.OneOf(("week", "month")), load_default="week")
     lookback = fields.Integer(validate=validate.OneOf(LOOKBACKS), load_default=4)
 

@@ -21,7 +21,7 @@ from portal.auth import role_required
 from portal.charts import Point, Span, trend_svg
 from portal.data import insights
 from portal.pages import access, add_nav, answer_errors_as_pages
-from portal.schemas.insights import InsightQuerySchema
+from portal.schemas.insights import MAX_WEEKS, InsightQuerySchema
 from portal.xlsx import xlsx_response
 
 bp = Blueprint("sellthrough", __name__)
@@ -41,6 +41,9 @@ def _query() -> tuple[insights.InsightQuery, dict[str, list[str]]]:
     data["last"] = data.get("last") or last
     if data["first"] > data["last"]:
         data["first"] = data["last"] - dt.timedelta(days=7 * 13 - 1)
+    if (data["last"] - data["first"]).days > 7 * MAX_WEEKS:  # one end given, far away
+        errors.setdefault("from", []).append(f"choose at most {MAX_WEEKS} weeks")
+        data["first"], data["last"] = first, last
     return insights.InsightQuery(**data), errors
 
 
