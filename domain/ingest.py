@@ -13,6 +13,7 @@ replaces the earlier values, it never adds to them. Negative units are returns.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from typing import NamedTuple
 
@@ -70,12 +71,45 @@ _EXPONENTS = {
     "JPY": 0, "KMF": 0, "KRW": 0, "KWD": 3, "LYD": 3, "OMR": 3, "PYG": 0, "RWF": 0,
     "TND": 3, "UGX": 0, "UYI": 0, "VND": 0, "VUV": 0, "XAF": 0, "XOF": 0, "XPF": 0,
 }  # fmt: skip
+#: Common date formats, offered when a distributor's own is refused.
 DATE_FORMATS = ("%Y-%m-%d", "%Y%m%d", "%d/%m/%Y", "%m/%d/%Y", "%d.%m.%Y")
+_DIRECTIVE = re.compile(r"%(.)")
+#: strptime directives that are part of a date (``%%`` is a literal ``%``).
+_DATE_DIRECTIVES = frozenset("YymdbBjaA%")
+#: Dates a format must give back unchanged: day and month apart, both centuries, a
+#: two-digit day and month.
+_PROBES = (dt.date(2026, 1, 31), dt.date(1999, 12, 13), dt.date(2030, 7, 4))
 MAX_UNITS = 2**31 - 1  # the hub's integer columns
 
 
 def minor_exponent(currency: str) -> int:
     return _EXPONENTS.get(currency, 2)
+
+
+def check_date_format(date_format: str) -> None:
+    """ValueError, naming the accepted forms, unless ``date_format`` reads a whole date
+    (a year, a month and a day, or a year and a day of the year) and nothing else."""
+    accepted = f"use strptime directives, e.g. {', '.join(DATE_FORMATS)}"
+    found = set(_DIRECTIVE.findall(date_format))
+    other = sorted(found - _DATE_DIRECTIVES)
+    if other:
+        named = ", ".join(f"%{d}" for d in other)
+        raise ValueError(f"date format {date_format!r}: {named} is not part of a date; {accepted}")
+    whole = bool(found & {"Y", "y"}) and (
+        ("d" in found and bool(found & {"m", "b", "B"})) or "j" in found
+    )
+    if not whole:
+        raise ValueError(
+            f"date format {date_format!r} does not name a whole date (year, month and day); "
+            f"{accepted}"
+        )
+    for probe in _PROBES:
+        try:
+            back = dt.datetime.strptime(probe.strftime(date_format), date_format).date()
+        except ValueError:
+            back = None
+        if back != probe:
+            raise ValueError(f"date format {date_format!r} does not read {probe} back; {accepted}")
 
 
 def parse_day(text: str, date_format: str = "%Y-%m-%d") -> dt.date:

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Mapping
 
 from directus import ForbiddenOrMissing, HubClient
 from domain import clock
-from domain.ingest import FileError
+from domain.ingest import FileError, check_date_format
 from ingest.readers import FIELDS, ColumnMap
 
 COLLECTION = "column_mappings"
@@ -38,10 +37,9 @@ def check_mapping(kind: str, columns: Mapping[str, str], date_format: str) -> No
             f"{', '.join(FIELDS[kind])}"
         )
     try:
-        dt.date(2026, 1, 31).strftime(date_format)
-        dt.datetime.strptime(dt.date(2026, 1, 31).strftime(date_format), date_format)
-    except ValueError:
-        raise FileError(f"date format {date_format!r} cannot be read back") from None
+        check_date_format(date_format)
+    except ValueError as exc:
+        raise FileError(str(exc)) from None
 
 
 def save_mapping(hub: HubClient, distributor: int, kind: str, mapping: ColumnMap) -> None:

@@ -8,6 +8,7 @@ the rows are visible (with governance) through the hub's own API at once.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ from openpyxl import Workbook
 
 from directus.bulk import open_lane, storage_value
 from domain import edi_reports
-from domain.ingest import FileError, PosLine, StockLine
+from domain.ingest import FileError, PosLine, StockLine, check_date_format
 from governance.sharing import grant
 from ingest import parallel
 from ingest.pipeline import run_import
@@ -506,3 +507,29 @@ def test_an_import_that_stops_midway_is_marked_failed_and_lands_nothing(
     row = admin.read_item("imports", record["id"], fields=["status", "error", "rows_new"])
     assert row == {"status": "failed", "error": "the import stopped: OSError", "rows_new": 0}
     assert _raw(hub, world.d) == {}
+
+
+@pytest.mark.parametrize(
+    "date_format", ["%Y-%m-%d", "%d/%m/%Y", "%m/%d/%y", "%d.%m.%Y", "%Y%m%d", "%d %b %Y", "%Y%j"]
+)
+def test_a_date_format_that_reads_a_whole_date_is_accepted(date_format):
+    check_date_format(date_format)
+
+
+@pytest.mark.parametrize(
+    ("date_format", "says"),
+    [
+        ("dd/mm/yyyy", "does not name a whole date"),  # seen: saved, then every day 1900-01-01
+        ("%d/%m", "does not name a whole date"),  # no year
+        ("%Y-%d", "does not name a whole date"),  # no month
+        ("%%Y-%m-%d", "does not name a whole date"),  # a literal %Y
+        ("%d/%m/%Y %H:%M", "%H, %M is not part of a date"),
+        ("%d/%Q/%Y", "%Q is not part of a date"),
+    ],
+)
+def test_a_date_format_that_is_not_a_whole_date_is_refused_naming_the_accepted_ones(
+    date_format, says
+):
+    with pytest.raises(ValueError, match=re.escape(says)) as refused:
+        check_date_format(date_format)
+    assert "%Y-%m-%d, %Y%m%d, %d/%m/%Y, %m/%d/%Y, %d.%m.%Y" in str(refused.value)
