@@ -7,8 +7,12 @@ renamed; those names are never picked up, nor is a file modified in the last
 ``settle_s`` seconds. Each file is imported through the bulk lane, then moved:
 
 - to ``archive/<kind>/`` when it landed (with its rejects file beside it, if any);
-- to ``rejected/<kind>/`` with a ``.reason.txt`` when it was structurally wrong (nothing
-  of it landed).
+- to ``rejected/<kind>/`` with a ``.reason.txt`` when it was structurally wrong, or broke
+  a reader in a way it did not foresee (a sheet cut short, say): nothing of it landed,
+  and the poll goes on to the next file and folder.
+
+A failure of the machinery rather than of the file (the hub or the database unreachable,
+the disk full) leaves the file where it is, for the next poll.
 
 A file is moved only after its import is committed, so a crash in between imports it
 again on the next run, which changes nothing: an import is idempotent.
@@ -18,11 +22,14 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
+import sqlite3
 import time
 from pathlib import Path
 
-from directus import ForbiddenOrMissing
-from directus.bulk import open_lane
+import psycopg
+
+from directus import ForbiddenOrMissing, HubError
+from directus.bulk import ForeignRow, LaneError, open_lane
 from domain import clock
 from domain.ingest import KINDS, FileError
 from ingest.mappings import load_mapping
@@ -31,6 +38,9 @@ from ingest.readers import ColumnMap
 from sync.runs import JobContext, iso
 
 PARTIAL_SUFFIXES = (".tmp", ".part", ".partial")
+#: Failures that are not the file's: it stays in the inbox and is tried again next poll.
+NOT_THE_FILE = (HubError, ForbiddenOrMissing, LaneError, sqlite3.OperationalError,
+                psycopg.OperationalError, OSError)  # fmt: skip
 
 
 def _ready(path: Path, settle_s: float, now: float) -> bool:
@@ -100,17 +110,28 @@ def _import_one(
                 import_id=int(record["id"]),
                 rejects_path=rejects,
             )
-    except FileError as exc:
-        moved = _move(path, folder / "rejected" / kind)
-        moved.with_name(f"{moved.name}.reason.txt").write_text(f"{exc}\n", encoding="utf-8")
-        ctx.counts["rejected_files"] += 1
-        ctx.log.warning("%s refused: %s", path, exc)
+    except (FileError, ForeignRow) as exc:
+        _quarantine(ctx, path, folder, kind, str(exc))
+        return
+    except NOT_THE_FILE as exc:
+        ctx.item_failed(str(path), exc)
+        return
+    except Exception as exc:  # the file broke a reader in a way it did not foresee
+        reason = f"the file could not be read ({type(exc).__name__}: {exc})"
+        _quarantine(ctx, path, folder, kind, reason)
         return
     _move(path, folder / "archive" / kind)
     ctx.counts["files"] += 1
     ctx.counts["rows_new"] += result.new
     ctx.counts["rows_changed"] += result.changed
     ctx.counts["rows_rejected"] += result.rows_rejected
+
+
+def _quarantine(ctx: JobContext, path: Path, folder: Path, kind: str, reason: str) -> None:
+    moved = _move(path, folder / "rejected" / kind)
+    moved.with_name(f"{moved.name}.reason.txt").write_text(f"{reason}\n", encoding="utf-8")
+    ctx.counts["rejected_files"] += 1
+    ctx.log.warning("%s refused: %s", path, reason)
 
 
 def reap_imports(ctx: JobContext) -> None:

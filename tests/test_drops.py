@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 import os
 import time
+import zipfile
+
+from openpyxl import Workbook
 
 from directus.bulk import open_lane
 from sync.drops import poll_drop_folders, reap_imports
@@ -72,6 +76,60 @@ def test_the_drop_job_imports_archives_and_quarantines(sync_hub, admin, world, t
         fields=["rows_new", "rows_unchanged"],
     )
     assert again == [{"rows_new": 0, "rows_unchanged": 5}]
+
+
+def _truncated_workbook(path) -> None:
+    """A real POS workbook whose sheet's XML stops halfway (a transfer cut short)."""
+    book = Workbook()
+    book.active.append(["item", "store", "date", "units", "net_sales"])
+    for _ in range(200):
+        book.active.append(["A1", "S1", "2026-03-02", 1, "1.00"])
+    whole = io.BytesIO()
+    book.save(whole)
+    with zipfile.ZipFile(whole) as src, zipfile.ZipFile(path, "w") as out:
+        for item in src.infolist():
+            data = src.read(item.filename)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                data = data[: len(data) // 2]
+            out.writestr(item, data)
+
+
+def test_a_file_that_breaks_a_reader_is_quarantined_and_the_poll_goes_on(
+    sync_hub,
+    admin,
+    world,
+    tmp_path,  # noqa: F811
+):
+    """Seen: a truncated sheet raised an XML parse error, which stopped the drop folders
+    for good and added a failed import every minute."""
+    inbox = tmp_path / str(world.d) / "pos"
+    inbox.mkdir(parents=True)
+    broken, good = inbox / "a-cut-short.xlsx", inbox / "b-day.csv"
+    _truncated_workbook(broken)
+    good.write_text(POS)
+    _settle(broken, good)
+    settings = {"drop_dir": str(tmp_path), "lane_url": world.url, "settle_s": 30}
+    before = {i["id"] for i in admin.read_items("imports", fields=["id"], limit=-1)}
+
+    assert run_job(sync_hub, "test.drops.broken", poll_drop_folders, settings) == "succeeded"
+    folder = tmp_path / str(world.d)
+    assert sorted(p.name for p in (folder / "rejected" / "pos").iterdir()) == [
+        "a-cut-short.xlsx",
+        "a-cut-short.xlsx.reason.txt",
+    ]
+    reason = (folder / "rejected" / "pos" / "a-cut-short.xlsx.reason.txt").read_text()
+    assert "could not be read" in reason
+    assert "b-day.csv" in [p.name for p in (folder / "archive" / "pos").iterdir()]
+    assert list(inbox.iterdir()) == []
+    assert run_job(sync_hub, "test.drops.broken.2", poll_drop_folders, settings) == "succeeded"
+    new = admin.read_items(
+        "imports", filter={"id": {"_nin": sorted(before)}}, fields=["filename", "status"],
+        sort=["id"], limit=-1,
+    )  # fmt: skip
+    assert new == [
+        {"filename": "a-cut-short.xlsx", "status": "failed"},
+        {"filename": "b-day.csv", "status": "done"},
+    ]
 
 
 def test_the_drop_job_is_declared_only_when_it_can_run(tmp_path):
