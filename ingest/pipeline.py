@@ -30,6 +30,8 @@ from ingest.readers import ColumnMap, check_format, read
 from ingest.validate import Rejects, Resolver, validator
 
 PROGRESS_EVERY = 50_000
+#: An import whose every row was refused has failed; its rejects file says why.
+ALL_REJECTED = "every one of its {n} rows was rejected (see its rejects, by line and field)"
 
 
 @dataclass(frozen=True)
@@ -186,12 +188,15 @@ def run_import(
     rows_read = read_so_far[0] + rejects.early
     path = rejects.close()
     seconds = time.monotonic() - started
+    # Every row refused is a failed delivery (its rejects say why), not a quiet "done".
+    refused_all = rows_read > 0 and rejects.count == rows_read
     try:
         merged = lane.merge(
             import_id=import_id,
             received_at=now,
             finish={
-                "status": "done",
+                "status": "failed" if refused_all else "done",
+                **({"error": ALL_REJECTED.format(n=rows_read)} if refused_all else {}),
                 "rows_read": rows_read,
                 "rows_rejected": rejects.count,
                 "rows_per_s": int(rows_read / seconds) if seconds > 0 else 0,

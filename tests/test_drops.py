@@ -97,8 +97,8 @@ def _truncated_workbook(path) -> None:
 def test_a_file_that_breaks_a_reader_is_quarantined_and_the_poll_goes_on(
     sync_hub,
     admin,
-    world,
-    tmp_path,  # noqa: F811
+    world,  # noqa: F811 - the fixture
+    tmp_path,
 ):
     """Seen: a truncated sheet raised an XML parse error, which stopped the drop folders
     for good and added a failed import every minute."""

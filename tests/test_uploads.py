@@ -64,6 +64,20 @@ def test_an_upload_runs_in_the_background_and_reports_counts_and_rejects(app, ad
     assert [r["id"] for r in listed][:2] == [again["id"], key]
 
 
+def test_an_import_whose_every_row_was_rejected_has_failed(app, admin, world):  # noqa: F811
+    """Seen: every row refused, yet the import said "done" and nothing asked for notice."""
+    client = _browser(app, admin, "distributor_user", world.distributor)
+    text = "item,store,date,units,net_sales\nZZ,S1,2026-03-02,1,1.00\nA1,S9,2026-03-02,1,1.00\n"
+    row = _finished(client, _upload(client, text).get_json()["data"]["id"])
+    assert (row["status"], row["rows_read"], row["rows_rejected"]) == ("failed", 2, 2)
+    assert "every one of its 2 rows was rejected" in row["error"]
+    rejects = client.get(f"/api/v1/imports/{row['id']}/rejects")
+    assert rejects.status_code == 200
+    rejects.close()
+    home = client.get("/distributor").get_data(as_text=True)
+    assert "Import of pos.csv failed" in home
+
+
 def test_a_wrong_file_fails_with_its_reason_and_lands_nothing(app, admin, world):  # noqa: F811
     client = _browser(app, admin, "distributor_user", world.distributor)
     key = _upload(client, "a,b\n1,2\n").get_json()["data"]["id"]
