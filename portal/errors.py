@@ -22,13 +22,16 @@ def envelope(status: int, code: str, message: str, errors: object = None) -> dic
     return {"code": code, "status": status, "message": message, "errors": errors or {}}
 
 
-def _handle_http(exc: HTTPException) -> tuple[object, int]:
+def _handle_http(exc: HTTPException) -> tuple[object, int, list[tuple[str, str]]]:
     status = exc.code or 500
     code = (exc.name or "error").upper().replace(" ", "_")
     message = exc.description or exc.name
+    # The exception's own headers (Allow on a 405, Retry-After, WWW-Authenticate) stay.
+    headers = [(k, v) for k, v in exc.get_headers() if k.lower() != "content-type"]
     if wants_json():
-        return envelope(status, code, message), status
-    return render_template("error.html", status=status, title=exc.name, message=message), status
+        return envelope(status, code, message), status, headers
+    page = render_template("error.html", status=status, title=exc.name, message=message)
+    return page, status, headers
 
 
 def init_app(app: Flask) -> None:

@@ -191,6 +191,19 @@ def test_without_a_session_or_token_the_api_answers_401_in_the_envelope(app):
         assert is_envelope(response.get_json(), 401, "UNAUTHORIZED")
     bad = client.get("/api/v1/skus", headers={"Authorization": "Bearer tdm_nope"})
     assert bad.status_code == 401
+    # unsafe, with no credentials at all: 401 too, not "The CSRF token is missing"
+    for method, path in (("POST", "/api/v1/promotions"), ("PATCH", "/api/v1/promotions/1")):
+        response = client.open(path, method=method, json={"name": "x"})
+        assert response.status_code == 401, (method, path, response.get_json())
+        assert is_envelope(response.get_json(), 401, "UNAUTHORIZED")
+
+
+def test_a_method_the_route_does_not_take_answers_405_with_allow(app):
+    """The header RFC 9110 requires on a 405; the envelope dropped it."""
+    response = app.test_client().delete("/api/v1/promotions")
+    assert response.status_code == 405
+    assert is_envelope(response.get_json(), 405, "METHOD_NOT_ALLOWED")
+    assert set(response.headers["Allow"].split(", ")) >= {"GET", "POST"}
 
 
 def test_a_hidden_record_answers_404_like_a_missing_one_and_is_audited(world, browsers, tokens):
