@@ -206,6 +206,26 @@ def test_a_method_the_route_does_not_take_answers_405_with_allow(app):
     assert set(response.headers["Allow"].split(", ")) >= {"GET", "POST"}
 
 
+def test_integers_past_what_the_hub_holds_are_the_clients_error(browsers):
+    """Seen: 2^53 or more in a key, a filter or ``page`` answered 502 ("the data hub
+    could not run this request"); the document states the ranges."""
+    client = browsers["acme"]
+    for path in ("/api/v1/promotions/9007199254740992", "/api/v1/imports/9007199254740992"):
+        answer = client.get(path)
+        assert answer.status_code == 404, path
+        assert is_envelope(answer.get_json(), 404, "NOT_FOUND")
+    for query, field in (
+        ("partnership=9007199254740992", "partnership"),
+        ("page=18014398509481984", "page"),
+    ):
+        answer = client.get(f"/api/v1/promotions?{query}")
+        assert answer.status_code == 422, query
+        assert field in answer.get_json()["errors"]
+    document = client.get("/api/v1/openapi.json").get_json()
+    read = document["paths"]["/api/v1/promotions/{key}"]["get"]["parameters"]
+    assert {"type": "integer", "minimum": 1, "maximum": 2**53 - 1} in [p["schema"] for p in read]
+
+
 def test_a_hidden_record_answers_404_like_a_missing_one_and_is_audited(world, browsers, tokens):
     before = world.last_audit_id()
     draft = world.records["promo_draft"]
@@ -448,7 +468,7 @@ def test_the_openapi_document_is_public_valid_and_lists_every_route(app):
     served = set()
     for rule in app.url_map.iter_rules():
         if rule.rule.startswith("/api/"):
-            path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule)
+            path = re.sub(r"<(?:\w+(?:\([^)]*\))?:)?(\w+)>", r"{\1}", rule.rule)
             served |= {(path, m) for m in rule.methods - {"HEAD", "OPTIONS"}}
     assert served == documented
 

@@ -32,6 +32,7 @@ from portal.data.imports import (
     start_upload,
 )
 from portal.data.insights import feeds_with_staleness
+from portal.data.registry import INT_KEY
 from portal.schemas.imports import ColumnMappingSchema, FeedSchema, ImportSchema
 
 
@@ -67,13 +68,13 @@ def _per_page() -> int:
     return int(text)
 
 
-@bp.get("/imports/<int:key>")
+@bp.get(f"/imports{INT_KEY}")
 def get_import(key: int) -> dict[str, Any]:
     """One import's status: queued, running (rows so far, rate), done (counts) or failed."""
     return {"data": ImportSchema().dump(own_import(access(), key))}
 
 
-@bp.get("/imports/<int:key>/rejects")
+@bp.get(f"/imports{INT_KEY}/rejects")
 def get_rejects(key: int) -> Response:
     """The import's rejected rows as CSV: line, field, reason."""
     path = rejects_path(own_import(access(), key), config())

@@ -22,7 +22,7 @@ from domain.ingest import KINDS
 from ingest.readers import FORMATS
 from portal.api.base import Reply, bp
 from portal.data.registry import MAX_PER_PAGE, Route, Write, camel, routes
-from portal.schemas.base import ErrorSchema, MeSchema, PageMetaSchema, PageQuerySchema
+from portal.schemas.base import MAX_ID, ErrorSchema, MeSchema, PageMetaSchema, PageQuerySchema
 from portal.schemas.imports import ColumnMappingSchema, FeedSchema, ImportSchema
 from portal.schemas.pos_sales import PosSummarySchema
 from portal.tokens import TokenCreateSchema
@@ -162,7 +162,11 @@ class _Builder:
                     "in": "path",
                     "name": "key",
                     "required": True,
-                    "schema": {"type": "integer" if res.key_type == "int" else "string"},
+                    "schema": (
+                        {"type": "integer", "minimum": 1, "maximum": MAX_ID}
+                        if res.key_type == "int"
+                        else {"type": "string"}
+                    ),
                     "description": f"the id of a record of {res.name}",
                 }
             )
@@ -286,10 +290,11 @@ class _Builder:
         one = self.schema(ImportSchema)
         mapping = self.schema(ColumnMappingSchema)
 
-        def key(name: str, kind: str = "integer") -> dict[str, Any]:
-            return {"in": "path", "name": name, "required": True, "schema": {"type": kind}}
+        def key(name: str) -> dict[str, Any]:
+            schema = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
+            return {"in": "path", "name": name, "required": True, "schema": schema}
 
-        kind = {**key("kind", "string"), "schema": {"type": "string", "enum": list(KINDS)}}
+        kind = {**key("kind"), "schema": {"type": "string", "enum": list(KINDS)}}
         return {
             f"{PREFIX}/imports": {
                 "post": {

@@ -34,7 +34,10 @@ from portal.schemas import (
     sku_codes,
     skus,
 )
-from portal.schemas.base import PageQuerySchema
+from portal.schemas.base import MAX_ID, PageQuerySchema
+
+#: An integer key in a route: a larger one matches no route (404), never reaches the hub.
+INT_KEY = f"/<int(max={MAX_ID}):key>"
 
 MAX_PER_PAGE = 500
 
@@ -53,7 +56,7 @@ class Filter:
         words = {"_eq": "is", "_gte": "is on or after", "_lte": "is on or before"}
         meta = {"description": self.description or f"only rows whose {self.field} {words[self.op]}"}
         if self.type == "int":
-            return fields.Integer(validate=validate.Range(min=1), metadata=meta)
+            return fields.Integer(validate=validate.Range(min=1, max=MAX_ID), metadata=meta)
         if self.type == "date":
             return fields.Date(metadata=meta)
         return fields.String(validate=validate.Length(min=1, max=255), metadata=meta)
@@ -162,7 +165,7 @@ class Route:
             if openapi:
                 path += "/{key}"
             else:
-                path += "/<int:key>" if self.resource.key_type == "int" else "/<string:key>"
+                path += INT_KEY if self.resource.key_type == "int" else "/<string:key>"
         if self.child:
             path += f"/{self.child.name}"
         if self.action == "summary":

@@ -18,6 +18,12 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate
 DECIMAL_RE = re.compile(r"^-?\d{1,15}(\.\d{1,10})?$")
 CURRENCY_RE = re.compile(r"^[A-Z]{3}$")
 
+#: The largest id the hub (and a JSON number) holds exactly: larger ones are refused here,
+#: never sent to the hub.
+MAX_ID = 2**53 - 1
+#: The last page a list may be asked for (at 500 a page, half a billion rows).
+MAX_PAGE = 1_000_000
+
 #: A schema's role-specific field sets: view name (a role) to field names.
 Views = Mapping[str, Sequence[str]]
 
@@ -36,7 +42,7 @@ class StrictInteger(fields.Integer):
 
 def Id(**kwargs: Any) -> StrictInteger:
     """A positive integer id of another record."""
-    return StrictInteger(validate=validate.Range(min=1), **kwargs)
+    return StrictInteger(validate=validate.Range(min=1, max=MAX_ID), **kwargs)
 
 
 def Quantity(**kwargs: Any) -> StrictInteger:
@@ -183,7 +189,9 @@ class PageQuerySchema(TandemSchema):
     """Paging of every list: 1-based ``page``, ``per_page`` up to 500."""
 
     page = fields.Integer(
-        load_default=1, validate=validate.Range(min=1), metadata={"description": "1-based"}
+        load_default=1,
+        validate=validate.Range(min=1, max=MAX_PAGE),
+        metadata={"description": "1-based"},
     )
     per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
 

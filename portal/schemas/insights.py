@@ -12,13 +12,12 @@ from typing import Any
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, pre_load, validate
 
 from domain.kpis import LOOKBACKS
+from portal.schemas.base import MAX_ID
 
 MAX_WEEKS = 104
 #: The dates a filter may name: wide enough for any real report, and far enough from
 #: Python's year 1 and 9999 that snapping to weeks and the previous period stay dates.
 EARLIEST, LATEST = dt.date(1970, 1, 1), dt.date(2999, 12, 31)
-#: The largest id the hub (and a JSON number) holds exactly.
-MAX_ID = 2**53 - 1
 
 
 def _id() -> fields.Integer:
