@@ -3,9 +3,10 @@ marshmallow schemas the views use: nothing in it is written by hand but the pros
 
 Every route of :func:`portal.data.registry.routes` becomes an operation with its
 parameters (paging, sort, the resource's filters), its request body (one schema per role
-allowed to write, as ``oneOf``), its ``{data, meta}`` answer and its error answers in the
-``{code, status, message, errors}`` envelope. Both ways to authenticate are declared:
-the portal's session cookie and a personal token as a bearer token.
+allowed to write, as ``anyOf``: their fields overlap, so a body may fit several), its
+``{data, meta}`` answer and its error answers in the ``{code, status, message, errors}``
+envelope. Both ways to authenticate are declared: the portal's session cookie and a
+personal token as a bearer token.
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ ERRORS = {
     404: "No such record, or not yours to see: the two are not told apart.",
     409: "The record's state does not allow this change.",
     422: "The request is not valid; `errors` says why, per field.",
+    429: "Too many attempts: wait, then try again.",
     503: "The service this needs is not configured or not available.",
 }
 
@@ -139,7 +141,7 @@ class _Builder:
             "required": True,
             "description": f"The fields each role may send ({roles}); anything else is refused.",
             "content": {
-                "application/json": {"schema": refs[0] if len(refs) == 1 else {"oneOf": refs}}
+                "application/json": {"schema": refs[0] if len(refs) == 1 else {"anyOf": refs}}
             },
         }
 
@@ -219,7 +221,7 @@ class _Builder:
             status = "201" if route.action == "create" else "200"
             op["responses"] = {
                 status: self._answer(item, page=False, description="The record as written"),
-                **self._errors(401, 403, 404, 409, 422),
+                **self._errors(400, 401, 403, 404, 409, 422),
             }
         return op
 
@@ -260,7 +262,7 @@ class _Builder:
                     },
                     "responses": {
                         "201": self._answer(minted, page=False, description="The new token"),
-                        **self._errors(401),
+                        **self._errors(400, 401, 429),
                     },
                 },
             },
