@@ -15,7 +15,9 @@ ORG_KINDS = ("supplier", "distributor", "retailer", "operator")
 ROLE_ORG_KINDS: dict[str, tuple[str, ...]] = {
     SUPPLIER_USER: ("supplier",),
     DISTRIBUTOR_USER: ("distributor", "retailer"),
-    ACCOUNT_MANAGER: ("supplier", "distributor", "retailer", "operator"),
+    # An account manager works for the operator, across the pairs assigned to it: never
+    # inside one partner, whose share policy it would otherwise inherit.
+    ACCOUNT_MANAGER: ("operator",),
     OPERATOR_ADMIN: ("operator",),
 }
 

@@ -140,6 +140,14 @@ def deactivate_partner(
     return {**org, "status": "inactive"}
 
 
+def find_partnership(admin: HubClient, supplier: int, distributor: int) -> int | None:
+    """The pair's partnership id, or None when the two do not trade."""
+    rows = admin.read_items(
+        "partnerships", filter={"pair": {"_eq": f"{supplier}:{distributor}"}}, fields=["id"]
+    )
+    return int(rows[0]["id"]) if rows else None
+
+
 def ensure_partnership(admin: HubClient, supplier: int, distributor: int) -> int:
     """The pair's partnership id, created when missing."""
     pair = f"{supplier}:{distributor}"
@@ -167,6 +175,18 @@ def ensure_partnership(admin: HubClient, supplier: int, distributor: int) -> int
     return int(row["id"])
 
 
+def pair_partners(
+    admin: HubClient, supplier: int, distributor: int, *, via: str = "cli", actor: str | None = None
+) -> int:
+    """Make a supplier and a distributor trading partners (audited once). Returns the pair."""
+    existing = find_partnership(admin, supplier, distributor)
+    if existing is not None:
+        return existing
+    pair = ensure_partnership(admin, supplier, distributor)
+    audit.record(admin, "partnership.add", "partnerships", [pair], via=via, actor=actor)
+    return pair
+
+
 def assign_manager(
     admin: HubClient,
     user_id: str,
@@ -176,14 +196,26 @@ def assign_manager(
     via: str = "cli",
     actor: str | None = None,
 ) -> int:
-    """Assign an account manager to a supplier-distributor pair. Returns the pair id."""
-    user = admin.get(f"/users/{user_id}", fields=["id", "tandem_role"])
+    """Assign an account manager to a supplier-distributor pair that already trades.
+    Returns the pair id. Assigning never creates a partnership: that would open the
+    supplier's catalogue and costs to the distributor."""
+    user = admin.get(f"/users/{user_id}", fields=["id", "tandem_role", "organization.kind"])
     if user.get("tandem_role") != ACCOUNT_MANAGER:
         raise GovernanceError(
             "only account managers are assigned to pairs",
             {"user": [f"{user_id} is not an account manager"]},
         )
-    pair = ensure_partnership(admin, supplier, distributor)
+    if (user.get("organization") or {}).get("kind") != "operator":
+        raise GovernanceError(
+            "an account manager belongs to the operating organization",
+            {"user": [f"{user_id} is not in an operator organization; add the manager there"]},
+        )
+    pair = find_partnership(admin, supplier, distributor)
+    if pair is None:
+        raise GovernanceError(
+            "the supplier and the distributor do not trade",
+            {"supplier": [f"{supplier} and {distributor} are not a pair; pair them first"]},
+        )
     key = f"{pair}:{user_id}"
     if not admin.read_items("partnership_managers", filter={"id": {"_eq": key}}, limit=1):
         admin.create_item("partnership_managers", {"id": key, "partnership": pair, "user": user_id})

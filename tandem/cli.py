@@ -31,7 +31,13 @@ from domain import clock
 from domain.ingest import FileError
 from domain.roles import GRANULARITIES, ORG_KINDS, ROLES
 from governance import GovernanceError
-from governance.partners import add_partner, assign_manager, get_partner, list_partners
+from governance.partners import (
+    add_partner,
+    assign_manager,
+    get_partner,
+    list_partners,
+    pair_partners,
+)
 from governance.sharing import grant, list_agreements, revoke
 from governance.users import add_user, deactivate_user, find_user, list_users
 from ingest.mappings import load_mapping, save_mapping
@@ -289,6 +295,19 @@ def partner_list(as_json: bool, hub_url: str | None) -> None:
     with admin_hub(hub_url) as hub:
         rows = list_partners(hub.client)
     _show(rows, ("id", "name", "kind", "status", "gln", "currency"), as_json)
+
+
+@partner.command("pair")
+@click.option("--supplier", required=True, help="The supplier's id or name.")
+@click.option("--distributor", required=True, help="The distributor's id or name.")
+@hub_url_option
+def partner_pair(supplier: str, distributor: str, hub_url: str | None) -> None:
+    """Make a supplier and a distributor trading partners (a pair)."""
+    with admin_hub(hub_url) as hub:
+        seller = get_partner(hub.client, supplier)
+        buyer = get_partner(hub.client, distributor)
+        pair = pair_partners(hub.client, seller["id"], buyer["id"])
+    click.echo(f"{seller['name']} x {buyer['name']} trade (pair {pair})")
 
 
 # users

@@ -214,6 +214,38 @@ def test_user_list_and_deactivate(tandem, hub, admin):
     _refused(tandem("user", "deactivate", _email()), "user", "not found")
 
 
+def test_an_account_manager_works_for_the_operator_and_manages_only_pairs_that_trade(
+    tandem, hub, admin
+):
+    """Seen: a manager could sit in a supplier (inheriting its share policy), and an
+    assignment silently paired a supplier with a distributor, opening its catalogue."""
+    supplier, distributor = make_org(admin, "supplier"), make_org(admin, "distributor")
+    _refused(
+        tandem(
+            "user", "add", _email("inside"), "--role", "account_manager",
+            "--org", supplier["name"], input=f"{PASSWORD}\n{PASSWORD}\n",
+        ),
+        "role", "cannot belong to a supplier",
+    )  # fmt: skip
+    operator, email = make_org(admin, "operator"), _email("manager")
+    tandem(
+        "user", "add", email, "--role", "account_manager", "--org", operator["name"],
+        input=f"{PASSWORD}\n{PASSWORD}\n",
+    )  # fmt: skip
+    assign = ("user", "assign", email, "--supplier", supplier["name"],
+              "--distributor", distributor["name"])  # fmt: skip
+    _refused(tandem(*assign), "supplier", "not a pair")
+    pair = f"{supplier['id']}:{distributor['id']}"
+    assert admin.read_items("partnerships", filter={"pair": {"_eq": pair}}) == []
+    paired = tandem(
+        "partner", "pair", "--supplier", supplier["name"], "--distributor", distributor["name"]
+    )
+    assert paired.exit_code == 0, paired.output
+    assert tandem(*assign).exit_code == 0
+    manager = HubClient.login(hub.url, email, PASSWORD)
+    assert [p["pair"] for p in manager.read_items("partnerships", fields=["pair"])] == [pair]
+
+
 def test_user_assign_gives_an_account_manager_the_pair(tandem, hub, admin):
     supplier, distributor, pair = make_pair(admin)
     operator = make_org(admin, "operator")
