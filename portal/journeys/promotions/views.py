@@ -50,6 +50,7 @@ from portal.config import Config
 from portal.data import DataAccess, DataError, Forbidden, insights
 from portal.data import writes as data_writes
 from portal.data.access import resource
+from portal.data.registry import INT_KEY
 from portal.pages import access, add_nav, answer_errors_as_pages
 from portal.schemas.promotions import PromotionCreate, PromotionUpdate
 from portal.workbooks import (
@@ -384,7 +385,7 @@ def _detail_page(
     ), status
 
 
-@bp.get("/<int:key>")
+@bp.get(INT_KEY)
 @role_required(*READERS)
 def detail(key: int) -> Any:
     """A promotion's terms, SKUs, locations and full history, with the user's actions."""
@@ -428,7 +429,7 @@ def _detail_table(context: Mapping[str, Any], table: str) -> tuple[list[Any], li
     return columns, rows
 
 
-@bp.get("/<int:key>/<any(skus, locations, history):table>.xlsx")
+@bp.get(f"{INT_KEY}/<any(skus, locations, history):table>.xlsx")
 @role_required(*READERS)
 def detail_export(key: int, table: str) -> Any:
     """One table of a promotion's page (SKUs, locations or history) as Excel.
@@ -455,7 +456,7 @@ def _refusal(exc: DataError) -> tuple[dict[str, list[str]], str]:
     return errors, f"{exc.message[:1].upper()}{exc.message[1:]}. Nothing was saved."
 
 
-@bp.post("/<int:key>/answer")
+@bp.post(f"{INT_KEY}/answer")
 @role_required(SUPPLIER_USER)
 def answer(key: int) -> Any:
     """The supplier accepts or declines a submitted promotion (declining needs a comment)."""
@@ -486,7 +487,7 @@ def answer(key: int) -> Any:
     return redirect(url_for("promotions.detail", key=key))
 
 
-@bp.post("/<int:key>/status")
+@bp.post(f"{INT_KEY}/status")
 @role_required(DISTRIBUTOR_USER)
 def move(key: int) -> Any:
     """The distributor submits, takes back to draft, or cancels a promotion."""
@@ -726,7 +727,7 @@ def _as_form(promotion: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-@bp.get("/<int:key>/edit")
+@bp.get(f"{INT_KEY}/edit")
 @role_required(DISTRIBUTOR_USER)
 def edit(key: int) -> Any:
     """The form to change a promotion's terms (while draft, submitted or declined)."""
@@ -735,7 +736,7 @@ def edit(key: int) -> Any:
     return _form_page(acc, form=_as_form(promotion), errors={}, promotion=promotion)
 
 
-@bp.post("/<int:key>/edit")
+@bp.post(f"{INT_KEY}/edit")
 @role_required(DISTRIBUTOR_USER)
 def update(key: int) -> Any:
     """Save changed terms; "Save and submit" also sends the promotion to the supplier."""

@@ -49,6 +49,7 @@ from portal.data.imports import (
     start_upload,
 )
 from portal.data.insights import feeds_with_staleness
+from portal.data.registry import INT_KEY
 from portal.pages import access, add_nav, answer_errors_as_pages
 from portal.xlsx import xlsx_response
 
@@ -179,7 +180,7 @@ def upload() -> Any:
     return redirect(url_for("uploads.detail", key=row["id"]), 303)
 
 
-@bp.get("/<int:key>")
+@bp.get(INT_KEY)
 @role_required(DISTRIBUTOR_USER)
 def detail(key: int) -> Any:
     """One import: its progress while it runs, then its counts (or why it failed)."""
@@ -192,7 +193,7 @@ def detail(key: int) -> Any:
     )
 
 
-@bp.get("/<int:key>/rejects")
+@bp.get(f"{INT_KEY}/rejects")
 @role_required(DISTRIBUTOR_USER)
 def rejects(key: int) -> Response:
     """The import's rejected rows as CSV: line, field, reason."""
