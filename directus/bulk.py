@@ -287,6 +287,7 @@ class Lane:
     def _merge(
         self, kind: str, import_id: int | None, received_at: dt.datetime, finish: Mapping[str, Any]
     ) -> Merged:
+        self._serialize()
         x = self.scratch
         table, values = _SPANS[kind], _VALUES[kind]
         cols = ", ".join([*_KEYS, *values])
@@ -349,6 +350,10 @@ class Lane:
                 commit=False,
             )
         return Merged(staged, counts[0], counts[1], counts[2], data_from, data_through, weeks)
+
+    def _serialize(self) -> None:
+        """Wait for any other merge of the same distributors to commit. SQLite's
+        ``BEGIN IMMEDIATE`` already lets one writer in at a time."""
 
     def _rollup(self) -> int:
         """Add each new or changed row's difference to its week's rollups; then recompute
@@ -694,6 +699,10 @@ def stage_into(
     return taken
 
 
+#: The advisory-lock class of the lane's merges on PostgreSQL ("tand"), keyed by distributor.
+MERGE_LOCK = 0x74616E64
+
+
 class PostgresLane(Lane):
     """A PostgreSQL hub database, staged through ``COPY`` into temporary tables."""
 
@@ -754,6 +763,14 @@ class PostgresLane(Lane):
     def transaction(self) -> Iterator[None]:
         with self.conn.transaction():
             yield
+
+    def _serialize(self) -> None:
+        """Two imports of one distributor at once would both class the same rows new
+        and add them to the rollups twice: each merge takes a transaction-scoped lock
+        per distributor it stages (in id order, so two never wait on each other), and
+        classes its rows only once the other has committed (READ COMMITTED sees it)."""
+        for (distributor,) in self._rows("SELECT DISTINCT distributor FROM stage ORDER BY 1"):
+            self.execute("SELECT pg_advisory_xact_lock(%s, %s)", (MERGE_LOCK, int(distributor)))
 
     def _create_stage(self, kind: str) -> None:
         self._drop_scratch()

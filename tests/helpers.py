@@ -6,11 +6,13 @@ import fcntl
 import hashlib
 import secrets
 import shutil
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from directus import HubClient
+from directus.bulk import Merged, open_lane, write_rows
 from directus.install import HubInstall, default_cache_dir, lock_key
 from directus.process import Hub, HubConfig, free_port
 from directus.template import Template, copy_database
@@ -86,3 +88,35 @@ def ensure_migrated(install: HubInstall, template: Template) -> Path:
         copy_database(building / "hub.db", db_path)
         shutil.rmtree(building, ignore_errors=True)
     return db_path
+
+
+def race_imports(lane_url: str, kind: str, rows: list[tuple], imports: int = 2) -> list[Merged]:
+    """Import the same rows ``imports`` times at once: each in its own thread and lane,
+    all staged first, then merged together (a barrier holds each merge until every
+    import is ready to merge)."""
+    barrier = threading.Barrier(imports)
+    results: list[Merged] = []
+    errors: list[BaseException] = []
+
+    def one() -> None:
+        try:
+            with open_lane(lane_url) as lane:
+                merge = lane.merge
+
+                def merge_together(**kwargs: object) -> Merged:
+                    barrier.wait(timeout=60)
+                    return merge(**kwargs)
+
+                lane.merge = merge_together  # type: ignore[method-assign]
+                results.append(write_rows(lane, kind, rows))
+        except BaseException as exc:  # the caller raises it
+            errors.append(exc)
+
+    threads = [threading.Thread(target=one) for _ in range(imports)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    if errors:
+        raise errors[0]
+    return results

@@ -16,6 +16,7 @@ from directus import ForbiddenOrMissing
 from directus.bulk import ForeignRow, LaneError, open_lane, storage_value, write_rows
 from governance.sharing import grant
 from tests.factories import make_pair, make_sku, make_store, make_user
+from tests.helpers import race_imports
 
 DAY = dt.date(2026, 3, 4)
 
@@ -164,6 +165,18 @@ def test_the_lane_never_fills_a_row_another_distributor_owns(hub, admin, pos_wor
     stored = _raw_days(hub.db_path, [planted, _key(row(later))], "inventory_positions", "on_hand")
     assert stored == {planted: (1, "integer")}
     assert distributor["id"] != other["id"]
+
+
+def test_two_imports_of_the_same_rows_at_once_count_and_sum_them_once(hub, admin, pos_world):
+    """Merges wait for each other (SQLite's one writer): the second classes the rows
+    against what the first committed, so they are new once and in the rollups once."""
+    _supplier, distributor, row = pos_world
+    rows = [row(DAY + dt.timedelta(days=i), units=i + 1) for i in range(10)]
+    merged = race_imports(f"sqlite:///{hub.db_path}", "pos", rows)
+    assert sorted(m.new for m in merged) == [0, 10]
+    mine = {"distributor": {"_eq": distributor["id"]}}
+    weeks = admin.read_items("pos_week_distributor", filter=mine, fields=["units"], limit=-1)
+    assert sum(int(w["units"]) for w in weeks) == sum(r[4] for r in rows) == 55
 
 
 def test_the_lane_refuses_what_it_cannot_use(hub, tmp_path):

@@ -32,6 +32,7 @@ from governance.sharing import grant
 from ingest.pipeline import ImportResult, run_import
 from migrations import migrate
 from tests.factories import make_pair, make_sku, make_store, make_user
+from tests.helpers import race_imports
 from tests.pg import PgCluster, PgUnavailable, find_bin_dir
 
 MONDAY = dt.date(2026, 3, 2)  # ISO 2026-W10
@@ -364,6 +365,26 @@ def test_imported_rows_follow_the_share_policy_at_once(
 
 #: libc locales other than C, tried in turn (a Debian image often has only C.UTF-8).
 OTHER_LOCALES = ("en_US.UTF-8", "C.UTF-8", "de_DE.UTF-8")
+
+
+def test_two_imports_of_one_distributor_at_once_count_and_sum_each_row_once(
+    world: World,
+) -> None:
+    """Seen: two imports at once both counted the same rows new and doubled every rollup
+    (15 units stored, 30 in both rollups). Merges of one distributor now take turns."""
+    day = dt.date(2026, 3, 2)
+    rows = [
+        (world.d, store["id"], sku["id"], day + dt.timedelta(days=n), n + 1, 100, "USD")
+        for n in range(5)
+        for store in world.stores
+        for sku in world.skus
+    ]
+    merged = race_imports(world.url, "pos", rows)
+    assert sorted(m.new for m in merged) == [0, len(rows)]
+    stored = world.raw("SELECT sum(units) FROM pos_sales WHERE distributor = %s", world.d)
+    for table in ("pos_week_location", "pos_week_distributor"):
+        summed = world.raw(f"SELECT sum(units) FROM {table} WHERE distributor = %s", world.d)  # noqa: S608
+        assert int(summed[0][0]) == int(stored[0][0]) == sum(r[4] for r in rows), table
 
 
 def test_a_database_not_in_byte_order_collation_is_refused(pg: PgCluster) -> None:
