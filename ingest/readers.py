@@ -14,7 +14,6 @@ from __future__ import annotations
 import codecs
 import csv
 import datetime as dt
-import zipfile
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from operator import itemgetter
@@ -23,8 +22,11 @@ from typing import IO, Any
 
 from domain import edi_reports
 from domain.ingest import FileError
+from ingest.archives import check_zip
 
 FORMATS = ("csv", "xlsx", "x12", "edifact")
+#: The most a POS or inventory workbook may unpack to (Excel's 1,048,576 rows fit).
+MAX_XLSX_UNPACKED = 2_000 * 1024 * 1024
 FIELDS = {
     "pos": ("item", "gtin", "store", "gln", "day", "units", "net_sales", "currency"),
     "inventory": ("item", "gtin", "store", "gln", "day", "on_hand", "in_transit", "on_order"),
@@ -206,11 +208,9 @@ def _cell(value: Any) -> str:
 def _xlsx_rows(path: Path, mapping: ColumnMap) -> Iterator[list[Any]]:
     from openpyxl import load_workbook
 
+    # From the zip's directory, before anything is unpacked: a bomb is refused at once.
+    check_zip(path, max_uncompressed=MAX_XLSX_UNPACKED, what="a sales or inventory workbook")
     try:
-        with zipfile.ZipFile(path) as archive:
-            total = sum(i.file_size for i in archive.infolist())
-            if total > 2_000_000_000:
-                raise FileError("the workbook unpacks to more than 2 GB; refused")
         book = load_workbook(path, read_only=True, data_only=False)
     except FileError:
         raise

@@ -19,7 +19,6 @@ from __future__ import annotations
 import datetime as dt
 import io
 import warnings
-import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +39,7 @@ from domain.promotions import (
     TYPE_LABELS,
     TYPES,
 )
+from ingest.archives import MAX_MEMBERS, MAX_RATIO, ArchiveError, check_zip
 
 SHEET = "Promotions"
 INSTRUCTIONS = "Instructions"
@@ -48,10 +48,6 @@ LISTS = "Lists"
 MAX_ROWS = 5000
 #: The most a workbook may unpack to, all members together.
 MAX_UNCOMPRESSED = 50 * 1024 * 1024
-#: A member bigger than :data:`RATIO_FLOOR` may not inflate more than this many times.
-MAX_RATIO = 100
-RATIO_FLOOR = 1024 * 1024
-MAX_MEMBERS = 1000
 #: Excel's last row: a sheet claiming rows beyond it is not a workbook Excel wrote.
 EXCEL_MAX_ROW = 1_048_576
 #: Columns read per row: the template's, and room for a few the user added.
@@ -89,39 +85,16 @@ def check_archive(
     max_members: int = MAX_MEMBERS,
 ) -> None:
     """Refuse a file that is not a zip, or whose members would unpack too big."""
-    not_xlsx = (
-        "The file is not an Excel workbook (.xlsx). Save it from Excel as "
-        "“Excel Workbook (.xlsx)” and upload it again."
-    )
     try:
-        if not zipfile.is_zipfile(source):
-            raise WorkbookError(not_xlsx)
-        with zipfile.ZipFile(source) as archive:
-            members = archive.infolist()
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
-        raise WorkbookError(not_xlsx) from None
-    finally:
-        if not isinstance(source, Path):
-            source.seek(0)
-    if len(members) > max_members:
-        raise WorkbookError(
-            f"The workbook has {len(members)} parts; a promotions workbook has far fewer "
-            f"(at most {max_members}). It was not opened."
+        check_zip(
+            source,
+            max_uncompressed=max_uncompressed,
+            max_ratio=max_ratio,
+            max_members=max_members,
+            what="a promotions workbook",
         )
-    total = 0
-    for info in members:
-        total += info.file_size
-        if total > max_uncompressed:
-            raise WorkbookError(
-                f"The workbook would unpack to more than {max_uncompressed // (1024 * 1024)} MB. "
-                "It was not opened: it is either far too large or a zip bomb."
-            )
-        if info.file_size > RATIO_FLOOR and info.file_size > max_ratio * max(info.compress_size, 1):
-            raise WorkbookError(
-                f"A part of the workbook ({info.filename}) is compressed "
-                f"{info.file_size // max(info.compress_size, 1)} times, far more than real "
-                "data ever is. It was not opened: it looks like a zip bomb."
-            )
+    except ArchiveError as exc:
+        raise WorkbookError(str(exc)) from None
 
 
 def _cell_name(sheet: str, row: int, column: int) -> str:
