@@ -612,7 +612,7 @@ UPDATES: dict[str, dict[str, dict[str, Any]]] = {
         "shipments": {"received_date": "2026-10-12"},
         "shipment_lines": {"qty_received": 8},
         "invoices": {"status": "open"},
-        "sku_codes": {"item_code": None},
+        "sku_codes": {"sku": None},
         "locations": {"region": "east"},
         "forecasts": {"forecast_units": 5},
     },
@@ -747,6 +747,50 @@ def test_the_hub_makes_a_rows_natural_key_from_its_own_fields(world, clients, co
     )
     assert again[field] == key_of(world, "inventory", north)
     world.admin.delete_items(collection, [again["id"]])
+
+
+def _refusal(action: Callable[[], Any]) -> tuple[str, str]:
+    try:
+        action()
+    except (ForbiddenOrMissing, HubError) as exc:
+        return type(exc).__name__, str(exc)
+    raise AssertionError("the hub accepted it")
+
+
+def test_a_refused_key_does_not_tell_whether_the_row_exists(world, clients):
+    """A guess at another partner's key, by create or update, is answered the
+    same whether that key is stored or not (seen: 400 for an existing item code, 403
+    for a missing one)."""
+    north = clients["north"]
+    south = world.orgs["south"]
+    stored = own_row(world, "south", "sku_codes").id
+    missing = f"{south}:NO-SUCH-CODE"
+    assert world.admin.read_items("sku_codes", filter={"id": {"_eq": missing}}) == []
+    updates = {
+        key: _refusal(lambda k=key: north.update_item("sku_codes", k, {"item_code": "x"}))
+        for key in (stored, missing)
+    }
+    assert updates[stored] == updates[missing]
+    code = stored.split(":", 1)[1]
+    creates = {
+        key: _refusal(
+            lambda k=key: north.create_item(
+                "sku_codes", {"id": k, "item_code": code, "sku": world.skus["acme"]}
+            )
+        )
+        for key in (stored, f"{south}:{code}-missing")
+    }
+    assert len(set(creates.values())) == 1, creates
+
+
+def test_a_forecast_week_is_written_one_way(world, clients):
+    """Directus also takes "20260302" or a date-time with an offset, which would make a
+    second key for the same week (or name another day than the key)."""
+    row = _keyed_row(world, "forecasts", "pos")
+    for spelling in ("20260302", "2026-03-02T00:00:00+01:00", "2026-W10-1"):
+        assert not attempt(
+            lambda s=spelling: clients["north"].create_item("forecasts", {**row, "week_start": s})
+        )
 
 
 def test_a_natural_key_does_not_change_with_the_fields_it_is_made_of(world, clients):

@@ -129,8 +129,9 @@ async function checkHistory(db, accountability, row) {
 }
 
 // Natural keys: a record's id (or ref) is derived from its own fields, by the hub, never
-// taken from the caller, so nobody can create a row under another partner's key (and a
-// guess at another partner's key is refused the same way, without looking it up).
+// taken from the caller, so nobody can create a row under another partner's key. A
+// partner's different key, or an update of a key's fields, is refused with Directus's
+// own 403 before anything is read: a guess at another partner's key learns nothing.
 // collection -> [key field, the fields it is made of, in order]
 const DERIVED_KEYS = {
   column_mappings: ["id", ["distributor", "kind"]],
@@ -142,7 +143,25 @@ const DATE_PARTS = new Set(["week_start"]);
 
 function keyPart(field, value) {
   if (value !== null && typeof value === "object" && "id" in value) value = value.id;
-  return DATE_PARTS.has(field) ? day(value) : value;
+  if (!DATE_PARTS.has(field) || value === null || value === undefined) return value;
+  // Only the one spelling of a date: Directus would also store "20260302" or a date-time
+  // with an offset, whose first ten characters name another day, or the same day twice.
+  if (typeof value === "string" && !/^\d{4}-\d{2}-\d{2}$/.test(value)) {
+    refuse(field, "a date written YYYY-MM-DD");
+  }
+  return day(value);
+}
+
+// A partner's write that names a key, or a field a key is made of, is refused the same
+// way whatever is stored under that key, and before anything is read, so the answer
+// never tells whether another partner's row exists.
+function forbidden() {
+  const error = new Error("You don't have permission to access this.");
+  error.name = "DirectusError";
+  error.code = "FORBIDDEN";
+  error.status = 403;
+  error.extensions = {};
+  throw error;
 }
 
 // The organization a partner's row is created for: the payload's, or (as the policies'
@@ -164,18 +183,22 @@ function deriveKey(collection, row) {
   return [keyField, values.join(":")];
 }
 
+const isAdmin = (accountability) => !accountability || accountability.admin;
+
 async function keyOnCreate(db, accountability, collection, payload) {
   const row = { ...payload, distributor: await ownerOf(db, accountability, payload) };
   const [keyField, key] = deriveKey(collection, row);
   if (payload[keyField] !== undefined && payload[keyField] !== null && payload[keyField] !== key) {
+    if (!isAdmin(accountability)) forbidden();
     refuse(keyField, `is made by the hub from ${DERIVED_KEYS[collection][1].join(", ")}; leave it out`);
   }
   return { ...payload, [keyField]: key };
 }
 
-async function keyOnUpdate(db, collection, keys, payload) {
+async function keyOnUpdate(db, accountability, collection, keys, payload) {
   const [keyField, parts] = DERIVED_KEYS[collection];
   if (![keyField, ...parts].some((f) => f in payload)) return;
+  if (!isAdmin(accountability)) forbidden();
   for (const key of keys) {
     const current = await db(collection).where("id", key).first();
     if (!current) continue;
@@ -249,7 +272,9 @@ export default ({ filter }, { database }) => {
     laneOnly(meta.collection);
     const collection = meta.collection;
     const db = context.database;
-    if (collection in DERIVED_KEYS) await keyOnUpdate(db, collection, meta.keys, payload);
+    if (collection in DERIVED_KEYS) {
+      await keyOnUpdate(db, context.accountability, collection, meta.keys, payload);
+    }
     const admin = !context.accountability || context.accountability.admin;
     const guardDate = ORIGINAL_DATE.has(collection) && "original_promised_date" in payload;
     if (!PAIR_BOUND.has(collection) || !(touches(collection, payload) || guardDate)) {
