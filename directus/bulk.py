@@ -305,13 +305,13 @@ class Lane:
         # A stored row under one of these keys that another distributor owns was not
         # written by the lane (which makes keys from the import's own distributor): refuse
         # to fill it with this import's figures, and land nothing.
-        for key, owner in self._rows(
-            f"SELECT d.id, p.distributor FROM {x}delta d JOIN {table} p ON p.id = d.id "  # noqa: S608
+        for (key,) in self._rows(
+            f"SELECT d.id FROM {x}delta d JOIN {table} p ON p.id = d.id "  # noqa: S608
             f"WHERE p.distributor <> d.distributor LIMIT 1"
         ):
             raise ForeignRow(
-                f"row {key} is stored for distributor {owner}, not this import's: nothing "
-                "was imported (ask the operator to remove that row)"
+                f"row {key} is stored for another distributor, so it was not written by "
+                "this lane: nothing was imported; report it to the operator"
             )
         counts = {0: 0, 1: 0, 2: 0}
         first: Any = None
