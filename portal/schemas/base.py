@@ -18,9 +18,9 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate
 DECIMAL_RE = re.compile(r"^-?\d{1,15}(\.\d{1,10})?$")
 CURRENCY_RE = re.compile(r"^[A-Z]{3}$")
 
-#: The largest id the hub (and a JSON number) holds exactly: larger ones are refused here,
-#: never sent to the hub.
-MAX_ID = 2**53 - 1
+#: The largest id the hub holds: its integer columns are 4 bytes on PostgreSQL. Larger
+#: ones are refused here, never sent to the hub (which answered 502).
+MAX_ID = 2**31 - 1
 #: The last page a list may be asked for (at 500 a page, half a billion rows).
 MAX_PAGE = 1_000_000
 
