@@ -10,6 +10,7 @@ and the promotions workbook reader both call it, each with its own caps.
 from __future__ import annotations
 
 import zipfile
+from collections.abc import Mapping
 from pathlib import Path
 from typing import IO
 
@@ -36,9 +37,11 @@ def check_zip(
     max_uncompressed: int,
     max_ratio: int = MAX_RATIO,
     max_members: int = MAX_MEMBERS,
+    member_caps: Mapping[str, int] | None = None,
     what: str = "a workbook",
 ) -> None:
-    """Refuse a file that is not a zip, or whose members would unpack too big."""
+    """Refuse a file that is not a zip, or whose members would unpack too big
+    (``member_caps``: a cap of its own for a member read whole, by name)."""
     try:
         if not zipfile.is_zipfile(source):
             raise ArchiveError(NOT_XLSX)
@@ -54,8 +57,15 @@ def check_zip(
             f"The workbook has {len(members)} parts; {what} has far fewer "
             f"(at most {max_members}). It was not opened."
         )
+    caps = member_caps or {}
     total = 0
     for info in members:
+        cap = caps.get(info.filename)
+        if cap is not None and info.file_size > cap:
+            raise ArchiveError(
+                f"A part of the workbook ({info.filename}) would unpack to more than "
+                f"{cap // (1024 * 1024)} MB, which is read whole. It was not opened."
+            )
         total += info.file_size
         if total > max_uncompressed:
             raise ArchiveError(

@@ -26,7 +26,9 @@ from ingest.archives import check_zip
 
 FORMATS = ("csv", "xlsx", "x12", "edifact")
 #: The most a POS or inventory workbook may unpack to (Excel's 1,048,576 rows fit).
-MAX_XLSX_UNPACKED = 2_000 * 1024 * 1024
+MAX_XLSX_UNPACKED = 1024 * 1024 * 1024
+#: openpyxl streams a sheet but reads its shared strings whole: their own cap.
+XLSX_MEMBER_CAPS = {"xl/sharedStrings.xml": 32 * 1024 * 1024}
 FIELDS = {
     "pos": ("item", "gtin", "store", "gln", "day", "units", "net_sales", "currency"),
     "inventory": ("item", "gtin", "store", "gln", "day", "on_hand", "in_transit", "on_order"),
@@ -209,7 +211,12 @@ def _xlsx_rows(path: Path, mapping: ColumnMap) -> Iterator[list[Any]]:
     from openpyxl import load_workbook
 
     # From the zip's directory, before anything is unpacked: a bomb is refused at once.
-    check_zip(path, max_uncompressed=MAX_XLSX_UNPACKED, what="a sales or inventory workbook")
+    check_zip(
+        path,
+        max_uncompressed=MAX_XLSX_UNPACKED,
+        member_caps=XLSX_MEMBER_CAPS,
+        what="a sales or inventory workbook",
+    )
     try:
         book = load_workbook(path, read_only=True, data_only=False)
     except FileError:
