@@ -74,8 +74,9 @@ _EXPONENTS = {
 #: Common date formats, offered when a distributor's own is refused.
 DATE_FORMATS = ("%Y-%m-%d", "%Y%m%d", "%d/%m/%Y", "%m/%d/%Y", "%d.%m.%Y")
 _DIRECTIVE = re.compile(r"%(.)")
-#: strptime directives that are part of a date (``%%`` is a literal ``%``).
-_DATE_DIRECTIVES = frozenset("YymdbBjaA%")
+#: strptime directives a delivered date may use (``%%`` is a literal ``%``); a time of
+#: day may follow the date, as in ``%Y-%m-%d %H:%M:%S``.
+_DATE_DIRECTIVES = frozenset("YymdbBjaA%HIMSpf")
 #: Dates a format must give back unchanged: day and month apart, both centuries, a
 #: two-digit day and month.
 _PROBES = (dt.date(2026, 1, 31), dt.date(1999, 12, 13), dt.date(2030, 7, 4))
@@ -88,7 +89,7 @@ def minor_exponent(currency: str) -> int:
 
 def check_date_format(date_format: str) -> None:
     """ValueError, naming the accepted forms, unless ``date_format`` reads a whole date
-    (a year, a month and a day, or a year and a day of the year) and nothing else."""
+    (a year, a month and a day, or a year and a day of the year), perhaps with a time."""
     accepted = f"use strptime directives, e.g. {', '.join(DATE_FORMATS)}"
     found = set(_DIRECTIVE.findall(date_format))
     other = sorted(found - _DATE_DIRECTIVES)

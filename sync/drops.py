@@ -11,8 +11,8 @@ renamed; those names are never picked up, nor is a file modified in the last
   a reader in a way it did not foresee (a sheet cut short, say): nothing of it landed,
   and the poll goes on to the next file and folder.
 
-A failure of the machinery rather than of the file (the hub or the database unreachable,
-the disk full) leaves the file where it is, for the next poll.
+A failure of the machinery rather than of the file (the hub or the database unreachable
+or locked) leaves the file where it is, for the next poll.
 
 A file is moved only after its import is committed, so a crash in between imports it
 again on the next run, which changes nothing: an import is idempotent.
@@ -39,8 +39,9 @@ from sync.runs import JobContext, iso
 
 PARTIAL_SUFFIXES = (".tmp", ".part", ".partial")
 #: Failures that are not the file's: it stays in the inbox and is tried again next poll.
-NOT_THE_FILE = (HubError, ForbiddenOrMissing, LaneError, sqlite3.OperationalError,
-                psycopg.OperationalError, OSError)  # fmt: skip
+#: (An OSError is the file's as often as not, unreadable say: it is quarantined.)
+NOT_THE_FILE = (HubError, LaneError, sqlite3.OperationalError, psycopg.OperationalError,
+                psycopg.InterfaceError)  # fmt: skip
 
 
 def _ready(path: Path, settle_s: float, now: float) -> bool:
