@@ -82,7 +82,7 @@ def ensure_migrated(install: HubInstall, template: Template) -> Path:
         # Another session may still be copying a recent template: remove only stale ones.
         for old in cache.glob("migrated-*"):
             # clock-ok: a file's age on disk, against the wall clock that stamped it
-            if time.time() - old.stat().st_mtime > STALE_TEMPLATE_S:
+            if time.time() - old.stat().st_mtime > STALE_TEMPLATE_S:  # clock-ok: file ages
                 shutil.rmtree(old, ignore_errors=True)
         folder.mkdir(parents=True)
         copy_database(building / "hub.db", db_path)

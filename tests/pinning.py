@@ -62,7 +62,7 @@ def libfaketime() -> Path:
 
 def real_now() -> dt.datetime:
     """The wall clock, whatever time-machine pins."""
-    return dt.datetime.fromtimestamp(time_machine.escape_hatch.time.time(), dt.UTC)
+    return dt.datetime.fromtimestamp(time_machine.escape_hatch.time.time(), dt.UTC)  # clock-ok
 
 
 def hub_clock_env() -> dict[str, str]:
