@@ -23,7 +23,7 @@ What the readers promise
   returned: not X12/EDIFACT at all; an envelope error (counts, control numbers, ``UNT`` /
   ``UNZ`` references, which pydifact does not check); the wrong transaction set or
   message type for the reader (an 850 given to :func:`read_852`); a quantity with no
-  location, item or date in scope; a report that is not daily.
+  location, item or date in scope; a report that is neither daily nor weekly.
 
 Code lists accepted
 -------------------
@@ -35,26 +35,37 @@ Items (``gtin`` / ``item``):
   supplier's article number) is the supplier's code, not the distributor's, and is not read.
 Locations (``store`` / ``gln``):
   X12 ``SDQ02`` / ``N103``: ``92`` (assigned by buyer) or empty -> ``store``; ``UL``
-  (GLN) -> ``gln``; anything else is a FileError. Location parties in ``N1``: ``N101`` =
-  ``RL`` (reporting location), ``SN`` (store) or ``WH`` (warehouse).
+  (GLN) -> ``gln``. Location parties in ``N1``: ``N101`` = ``RL`` (reporting location),
+  ``SN`` (store) or ``WH`` (warehouse). An ``N103`` may be any code of element 66 in
+  004010 (``1`` D-U-N-S, ``9`` D-U-N-S+4, ...; anything else is a FileError): one that is
+  not ``92``/``UL``/empty names the party, not a location, and is a FileError only where
+  a quantity needs that party's location (an 852 ``ZA02`` with no ``SDQ``; an 846 with no
+  other location and not exactly one DC). An ``SDQ02`` other than ``92``/``UL``/empty is
+  a FileError: its quantities need it.
   EDIFACT ``LOC`` C517 agency 3055: ``9`` (GS1) -> ``gln``; ``92`` (assigned by buyer)
   or empty -> ``store``; anything else is a FileError. (An INVRPT ``NAD+GY`` is a
   location only with agency ``9`` or ``92``.)
-852 (004010 VICS): dates from ``XQ`` (``XQ02`` start, ``XQ03`` end; a single day when they
-  agree or ``XQ03`` is empty), or per activity from ``ZA05`` (any ``ZA04``); a multi-day
-  ``XQ`` with no ``ZA05`` is a FileError. Activity ``ZA01`` = ``QS`` (quantity sold;
-  negative = returns); every other activity (``QA`` on hand, ``QP`` on order...) is
-  ignored. Quantities: ``SDQ`` pairs after the ``ZA``, else ``ZA02`` at the location of
-  a header ``N1*RL``. Unit price: ``CTP02`` = ``RES`` (retail selling price) in the ``ZA``
+852 (004010 VICS): dates per activity from ``ZA05`` (any ``ZA04``), else from ``XQ``
+  (``XQ02`` start, ``XQ03`` end): a single day when they agree or ``XQ03`` is empty; a week
+  (seven days, e.g. Sunday to Saturday) is stored as the week's figures on its last day
+  (``XQ03``), so a restated week replaces them; any other period with no ``ZA05`` is a
+  FileError. Activity ``ZA01`` = ``QS`` (quantity sold; negative = returns) less ``QU``
+  (quantity returned by consumer) of the same item, location and day, one row each (a
+  ``QU`` with no ``QS``: a negative row; a retail price on one side only is a FileError);
+  every other activity (``QA`` on hand, ``QP`` on order...) is ignored. Quantities: ``SDQ``
+  pairs after the ``ZA``, else ``ZA02`` at the location of a header ``N1*RL`` (or
+  ``SN``/``WH``). Unit price: ``CTP02`` = ``RES`` (retail selling price) in the ``ZA``
   loop, else in the ``LIN`` loop; other ``CTP`` (e.g. ``UCP``, cost) are ignored. ``CUR``
   is not part of the 004010 852 but is read when a partner sends it in the heading; the
   writer does not write it, so an 852 round trip returns ``currency=""``.
 846 (004010): one transaction set per location and day: ``BIA04`` (else the heading
   ``DTM02``) is the day, a heading ``N1*RL`` (``92``/``UL``) the location (a ``N1`` inside
-  the ``LIN`` loop overrides it for that item); per ``LIN`` the ``QTY01`` codes ``17``
-  (quantity on hand; ``33`` quantity available for sale when there is no ``17``) ->
-  ``on_hand``, ``IQ`` (in-transit quantity) -> ``in_transit``, ``63`` (on order quantity)
-  -> ``on_order``. ``SDQ`` in the 846 ``LIN`` loop carries no quantity type and is ignored.
+  the ``LIN`` loop overrides it for that item), else the sender's DC when the caller passes
+  exactly one (``dcs``), else a FileError naming the ``N1`` to add; per ``LIN`` the
+  ``QTY01`` codes ``17`` (quantity on hand; ``33`` quantity available for sale when there
+  is no ``17``) -> ``on_hand``, ``IQ`` (in-transit quantity) -> ``in_transit``, ``63`` (on
+  order quantity) -> ``on_order``. ``SDQ`` in the 846 ``LIN`` loop carries no quantity type
+  and is ignored.
 SLSRPT (EANCOM D96A EAN004 / D01B): ``LOC+162`` (sales location; another LOC qualifier
   is a FileError) with ``DTM+356`` (sales date; formats 102, 101, 203, 204, and 718 when
   it is one day), else the heading ``DTM+356`` or ``DTM+90`` = ``DTM+91``; ``QTY+153``
@@ -111,7 +122,20 @@ X12_GTIN = frozenset({"UP", "EN", "UK"})
 X12_BUYER_ITEM = "IN"
 X12_STORE, X12_GLN = "92", "UL"
 X12_LOCATION_PARTIES = frozenset({"RL", "SN", "WH"})
-X12_SOLD = "QS"
+# Element 66 (Identification Code Qualifier) in X12 004010: what an N103 may be.
+ELEMENT_66_004010 = """1 2 3 4 5 6 7 8 9 A C D E F G I J K L N S 10 11 12 13 14 15 16 17 18 19
+    20 21 22 23 24 25 26 27 28 29 30 31 32 33 34 35 36 37 38 39 40 41 42 43 44 45 46 47 48 49
+    50 53 54
+    55 56 57 58 59 61 62 63 64 71 72 73 74 75 76 77 78 81 82 90 91 92 93 94 95 96 97 98 99
+    A1 A2 A3 A4 A5 A6 AA AB AC AD AE AL AP BC BD BE BG BP BS C1 C2 C5 CA CB CC CD CE CF CI
+    CL CM CP CR CS CT DG DL DN DP DS EC EH EI EP EQ ER ES FA FB FC FD FI FJ FN GA GC HC HN
+    LC LD LE LI LN M3 M4 M5 M6 MA MB MC MD MI MK ML MN MP MR NA ND NI NO OC OP PA PB PC PI
+    PP PR RA RB RC RD RE RT SA SB SD SF SI SJ SL SP ST SV SW TA TC TZ UC UL UM UP UR US WR
+    XV XX ZC ZN ZY ZZ"""
+X12_ID_QUALIFIERS = frozenset(ELEMENT_66_004010.split())
+X12_ID_NAMES = {"1": "D-U-N-S number", "9": "D-U-N-S+4", "91": "assigned by seller"}
+X12_SOLD, X12_RETURNED = "QS", "QU"
+WEEK = 7  # days in a weekly 852 period (XQ02..XQ03)
 X12_RETAIL_PRICE = "RES"
 X12_ON_HAND, X12_AVAILABLE, X12_IN_TRANSIT, X12_ON_ORDER = "17", "33", "IQ", "63"
 
@@ -290,11 +314,50 @@ def _x12_location(qualifier: str, value: str, what: str, position: int) -> tuple
     )
 
 
-def _x12_party(segment: x12.Segment) -> tuple[str, str] | None:
-    """The location an ``N1`` names, if it is a location party with a code."""
+class _Party(NamedTuple):
+    """A location party (``N1*RL``, ``SN``, ``WH``) and the location it names: ``None``
+    when its ``N103`` identifies the party another way (a D-U-N-S number, say), which
+    is fine until a quantity needs the location."""
+
+    segment: x12.Segment
+    where: tuple[str, str] | None
+
+
+def _x12_party(segment: x12.Segment) -> _Party | None:
+    """The location party an ``N1`` is, if it is one with a code; FileError if its
+    ``N103`` is not an 004010 identification code qualifier."""
     if segment.get(1) not in X12_LOCATION_PARTIES or not segment.get(4):
         return None
-    return _x12_location(segment.get(3), segment.get(4), "N103", segment.position)
+    qualifier = segment.get(3)
+    if qualifier in (X12_STORE, X12_GLN, ""):
+        return _Party(segment, _x12_location(qualifier, segment.get(4), "N103", segment.position))
+    if qualifier not in X12_ID_QUALIFIERS:
+        raise FileError(
+            f"N103 {qualifier!r} is not an X12 004010 identification code qualifier",
+            segment.position,
+        )
+    return _Party(segment, None)
+
+
+def _in_scope(party: _Party | None, new: _Party | None) -> _Party | None:
+    """The party in scope after ``new``: one that names a location replaces any other;
+    one that does not replaces only another such."""
+    if new is None:
+        return party
+    if new.where is not None or party is None or party.where is None:
+        return new
+    return party
+
+
+def _unplaced(party: _Party) -> str:
+    """Why a party gives no location, for an error message."""
+    n1 = party.segment
+    qualifier = n1.get(3)
+    name = f" ({X12_ID_NAMES[qualifier]})" if qualifier in X12_ID_NAMES else ""
+    return (
+        f"N1*{n1.get(1)} (segment {n1.position}) names {n1.get(4)!r} by N103 "
+        f"{qualifier!r}{name}, not by store code (92) or GLN (UL)"
+    )
 
 
 def _x12_item_in_scope(item: tuple[str, str] | None, segment: x12.Segment) -> tuple[str, str]:
@@ -316,16 +379,18 @@ class _Activity:
 
     def __init__(self, segment: x12.Segment) -> None:
         self.segment = segment
-        self.sold = segment.get(1) == X12_SOLD
+        self.code = segment.get(1)
+        self.read = self.code in (X12_SOLD, X12_RETURNED)
         self.price: str | None = None
         self.detailed = False  # an SDQ followed
 
 
 def _rows_852(transaction: x12.Transaction) -> list[PosLine]:
     rows: list[PosLine] = []
+    returns: list[PosLine] = []
     start = end = None
     currency = ""
-    party: tuple[str, str] | None = None
+    party: _Party | None = None
     item: tuple[str, str] | None = None
     lin_price: str | None = None
     activity: _Activity | None = None
@@ -338,9 +403,17 @@ def _rows_852(transaction: x12.Transaction) -> list[PosLine]:
             raise FileError("no reporting date: no XQ, and the ZA gives none (ZA05)", za.position)
         if not end or end == start:
             return _x12_day(start)
+        first, last = _ccyymmdd(start), _ccyymmdd(end)
+        if first is None or last is None:
+            span = "not a period of valid dates"
+        else:
+            days = (dt.date.fromisoformat(last) - dt.date.fromisoformat(first)).days + 1
+            if days == WEEK:
+                return last  # a week's figures are stored on its last day
+            span = f"{days} days" if days > 0 else "ending before it starts"
         raise FileError(
-            f"the 852 covers {start} to {end} (XQ02-XQ03), not one day, "
-            "and its ZA*QS gives no date (ZA04/ZA05)",
+            f"the 852 covers {start} to {end} (XQ02-XQ03), {span}: not one day nor a week "
+            f"(seven days), and its ZA*{za.get(1)} gives no date (ZA04/ZA05)",
             za.position,
         )
 
@@ -351,16 +424,26 @@ def _rows_852(transaction: x12.Transaction) -> list[PosLine]:
         day = day_of(act.segment)
         return PosLine(at.position, code, gtin, where[0], where[1], day, quantity, net, currency)
 
+    def add(at: x12.Segment, where: tuple[str, str], quantity: str, act: _Activity) -> None:
+        (rows if act.code == X12_SOLD else returns).append(row(at, where, quantity, act))
+
     def close(act: _Activity | None) -> None:
-        if act is None or not act.sold or act.detailed or not act.segment.get(2):
+        if act is None or not act.read or act.detailed or not act.segment.get(2):
             return
         if party is None:
             raise FileError(
-                "ZA*QS carries a quantity (ZA02) but no location is in scope: "
+                f"ZA*{act.code} carries a quantity (ZA02) but no location is in scope: "
                 "no SDQ follows it and no N1*RL names one",
                 act.segment.position,
             )
-        rows.append(row(act.segment, party, act.segment.get(2), act))
+        if party.where is None:
+            raise FileError(
+                f"ZA*{act.code} carries a quantity (ZA02) for the reporting location, but "
+                f"{_unplaced(party)}: give the quantities per store in SDQ, or name the "
+                "location with 92 or UL",
+                act.segment.position,
+            )
+        add(act.segment, party.where, act.segment.get(2), act)
 
     for segment in transaction.segments:
         tag = segment.tag
@@ -369,7 +452,7 @@ def _rows_852(transaction: x12.Transaction) -> list[PosLine]:
         elif tag == "CUR" and not in_detail:
             currency = segment.get(2)
         elif tag == "N1" and not in_detail:
-            party = _x12_party(segment) or party
+            party = _in_scope(party, _x12_party(segment))
         elif tag == "LIN":
             close(activity)
             in_detail, activity, lin_price = True, None, None
@@ -388,13 +471,56 @@ def _rows_852(transaction: x12.Transaction) -> list[PosLine]:
                     "SDQ outside a ZA loop: which activity it reports is unknown", segment.position
                 )
             activity.detailed = True
-            if activity.sold:
+            if activity.read:
                 for store, gln, quantity in _sdq_pairs(segment):
-                    rows.append(row(segment, (store, gln), quantity, activity))
+                    add(segment, (store, gln), quantity, activity)
         elif tag == "CTT":
             close(activity)
             activity = None
     close(activity)
+    return _net(rows, returns)
+
+
+def _negated(text: str) -> str:
+    """A number's negation; any other text as it is (the validator rejects it)."""
+    value = _decimal(text)
+    return text if value is None else _plain(-value)
+
+
+def _less(sold: str, returned: str) -> str:
+    """``sold - returned``; a text that is not a number passes through (the validator
+    rejects it)."""
+    a, b = _decimal(sold), _decimal(returned)
+    if a is None:
+        return sold
+    if b is None:
+        return returned
+    return _plain(a - b)
+
+
+def _net(sold: list[PosLine], returned: list[PosLine]) -> list[PosLine]:
+    """Sales less the consumer returns (``ZA*QU``) of the same item, location and day:
+    one row each, on the sale's line (a return with no sale: a row of its own)."""
+    rows = list(sold)
+    at = {(r.item, r.gtin, r.store, r.gln, r.day): n for n, r in enumerate(rows)}
+    for back in returned:
+        key = (back.item, back.gtin, back.store, back.gln, back.day)
+        if key not in at:
+            at[key] = len(rows)
+            rows.append(
+                back._replace(units=_negated(back.units), net_sales=_negated(back.net_sales))
+            )
+            continue
+        sale = rows[at[key]]
+        if bool(sale.net_sales) != bool(back.net_sales):
+            raise FileError(
+                "the consumer returns (ZA*QU) and the sales (ZA*QS) of one item, location "
+                "and day have a retail price (CTP*RES) on one side only: the net amount "
+                "is unknown",
+                back.line,
+            )
+        net = _less(sale.net_sales, back.net_sales) if sale.net_sales else ""
+        rows[at[key]] = sale._replace(units=_less(sale.units, back.units), net_sales=net)
     return rows
 
 
@@ -431,14 +557,28 @@ class _Stock:
         self.segment = segment
         self.item = _x12_item(segment)
         self.location: tuple[str, str] | None = None
+        self.party: _Party | None = None  # an N1 in the loop that names no location
         self.quantities: dict[str, x12.Segment] = {}
 
 
-def _rows_846(transaction: x12.Transaction) -> list[StockLine]:
+def _no_location(qualifier: str, seen: _Party | None, dcs: Sequence[str]) -> str:
+    """Why an 846 quantity has no location, and which N1 would give it one."""
+    found = _unplaced(seen) if seen else "no N1*RL or N1*WH names one"
+    if dcs:
+        whose = f"the distributor has {len(dcs)} DCs ({', '.join(dcs)}), so the 846 must say which"
+    else:
+        whose = "the distributor has no DC to assume"
+    return (
+        f"QTY*{qualifier} has no location in scope: {found}, and {whose}: add "
+        "N1*WH**92*<DC code> (or N1*RL, or N103 UL and the GLN) to the heading or the LIN loop"
+    )
+
+
+def _rows_846(transaction: x12.Transaction, dcs: Sequence[str]) -> list[StockLine]:
     rows: list[StockLine] = []
     day: str | None = None
     dtm_day: str | None = None
-    party: tuple[str, str] | None = None
+    party: _Party | None = None
     stock: _Stock | None = None
 
     def close(lin: _Stock | None) -> None:
@@ -446,12 +586,11 @@ def _rows_846(transaction: x12.Transaction) -> list[StockLine]:
             return
         first = min(lin.quantities.values(), key=lambda s: s.position)
         gtin, code = _x12_item_in_scope(lin.item, first)
-        where = lin.location or party
+        where = lin.location or (party.where if party else None)
+        if where is None and len(dcs) == 1:
+            where = (dcs[0], "")  # the sender's one DC
         if where is None:
-            raise FileError(
-                f"QTY*{first.get(1)} has no location in scope: no N1*RL (92/UL) names one",
-                first.position,
-            )
+            raise FileError(_no_location(first.get(1), lin.party or party, dcs), first.position)
         when = day or dtm_day
         if when is None:
             raise FileError(
@@ -478,16 +617,18 @@ def _rows_846(transaction: x12.Transaction) -> list[StockLine]:
         elif tag == "DTM" and stock is None:
             dtm_day = dtm_day or segment.get(2) or None
         elif tag == "N1":
-            where = _x12_party(segment)
+            found = _x12_party(segment)
             if stock is None:
-                party = where or party
-            elif where is not None:
+                party = _in_scope(party, found)
+            elif found is not None and found.where is None:
+                stock.party = stock.party or found
+            elif found is not None:
                 if stock.location is not None:
                     raise FileError(
                         "a second location N1 in one LIN loop: which quantity is whose is unknown",
                         segment.position,
                     )
-                stock.location = where
+                stock.location = found.where
         elif tag == "LIN":
             close(stock)
             stock = _Stock(segment)
@@ -506,14 +647,17 @@ def _rows_846(transaction: x12.Transaction) -> list[StockLine]:
     return rows
 
 
-def read_846(data: bytes | str) -> Iterator[StockLine]:
+def read_846(data: bytes | str, *, dcs: Sequence[str] = ()) -> Iterator[StockLine]:
     """The stock rows of every 846 in an X12 file (one row per LIN loop with quantities).
+
+    ``dcs`` are the codes of the sending distributor's DCs: when no ``N1`` names a
+    quantity's location and there is exactly one, it is that DC's.
 
     Raises :class:`FileError` (before returning anything) for a structural problem.
     """
     rows: list[StockLine] = []
     for transaction in _x12_transactions(data, "846"):
-        rows.extend(_rows_846(transaction))
+        rows.extend(_rows_846(transaction, dcs))
     return iter(rows)
 
 

@@ -185,9 +185,105 @@ SDQ*EA*92*0001*2""",
     assert [r.day for r in read_852(text)] == ["2024-03-05"]
 
 
-def test_852_over_several_days_without_activity_dates_is_not_daily():
-    text = x12_file("852", "XQ*H*20240301*20240307\nLIN**IN*SKU1\nZA*QS\nSDQ*EA*92*0001*2")
-    fails(read_852, text, "20240301 to 20240307 .* not one day", 6)
+@pytest.mark.parametrize(
+    ("start", "end", "message"),
+    [
+        ("20240301", "20240305", "5 days: not one day nor a week"),
+        ("20240301", "20240314", "14 days: not one day nor a week"),
+        ("20240307", "20240301", "ending before it starts: not one day nor a week"),
+        ("20240301", "2024030X", "not a period of valid dates"),
+    ],
+)
+def test_852_period_neither_one_day_nor_a_week_without_activity_dates_is_refused(
+    start: str, end: str, message: str
+):
+    text = x12_file("852", f"XQ*H*{start}*{end}\nLIN**IN*SKU1\nZA*QS\nSDQ*EA*92*0001*2")
+    fails(read_852, text, f"{start} to {end} \\(XQ02-XQ03\\), {message}", 6)
+
+
+# A week (Sunday 3 to Saturday 9 March 2024) reported by a chain that names itself by its
+# D-U-N-S+4 number and its stores in the SDQ pairs: sales (QS), consumer returns (QU),
+# on hand (QA, not a sale). Store 0002 sold fewer than came back (a negative QS); store
+# 0004 only had a return.
+WEEKLY_852 = """XQ*H*20240303*20240309
+N9*IA*VENDOR1
+N1*RL*Corner Markets*9*0123456780001
+LIN**UP*012345678905*IN*SKU1
+CTP**RES*2.50
+ZA*QS
+SDQ*EA*92*0001*12*0002*-2*0003*5
+ZA*QU
+SDQ*EA*92*0001*1*0003*2
+ZA*QA
+SDQ*EA*92*0001*40*0002*8
+LIN**IN*SKU2
+ZA*QS
+SDQ*EA*92*0002*3
+ZA*QU
+SDQ*EA*92*0004*1
+CTT*2"""
+
+
+def test_852_weekly_multi_store_with_returns_is_stored_on_the_weeks_last_day():
+    rows = list(read_852(x12_file("852", WEEKLY_852)))
+    assert rows == [
+        PosLine(10, "SKU1", "012345678905", "0001", "", "2024-03-09", "11", "27.50", ""),
+        PosLine(10, "SKU1", "012345678905", "0002", "", "2024-03-09", "-2", "-5.00", ""),
+        PosLine(10, "SKU1", "012345678905", "0003", "", "2024-03-09", "3", "7.50", ""),
+        PosLine(17, "SKU2", "", "0002", "", "2024-03-09", "3", "", ""),
+        PosLine(19, "SKU2", "", "0004", "", "2024-03-09", "-1", "", ""),
+    ]
+
+
+def test_852_weekly_restated_gives_the_same_keys_with_the_new_figures():
+    restated = WEEKLY_852.replace("SDQ*EA*92*0001*12*0002*-2*0003*5", "SDQ*EA*92*0001*9")
+    keys = {(r.item, r.store, r.day): r.units for r in read_852(x12_file("852", restated))}
+    assert keys[("SKU1", "0001", "2024-03-09")] == "8"
+
+
+def test_852_returns_priced_on_one_side_only_are_a_file_error():
+    text = x12_file(
+        "852",
+        "XQ*H*20240301\nLIN**IN*SKU1\nZA*QS\nCTP**RES*2\nSDQ*EA*92*0001*4\nZA*QU\nSDQ*EA*92*0001*1",
+    )
+    fails(read_852, text, r"ZA\*QU\) and the sales .*CTP\*RES\) on one side only", 10)
+
+
+@pytest.mark.parametrize("qualifier", ["1", "9"])
+def test_852_reporting_party_by_duns_with_stores_in_sdq(qualifier: str):
+    text = x12_file(
+        "852",
+        f"""XQ*H*20240301
+N1*RL*Corner Markets*{qualifier}*012345678
+LIN**IN*SKU1
+ZA*QS
+SDQ*EA*92*0001*4*0002*1
+ZA*QA*40*EA""",
+    )
+    assert [(r.store, r.units) for r in read_852(text)] == [("0001", "4"), ("0002", "1")]
+
+
+def test_852_reporting_party_by_duns_then_its_store_by_code():
+    text = x12_file(
+        "852",
+        "XQ*H*20240301\nN1*RL*Corner Markets*1*012345678\nN1*SN*Store 7*92*0007\n"
+        "LIN**IN*SKU1\nZA*QS*3*EA",
+    )
+    assert [(r.store, r.units) for r in read_852(text)] == [("0007", "3")]
+
+
+def test_852_reporting_party_by_duns_where_a_quantity_needs_its_location_is_refused():
+    text = x12_file(
+        "852", "XQ*H*20240301\nN1*RL*Corner Markets*9*0123456780001\nLIN**IN*SKU1\nZA*QS*3*EA"
+    )
+    error = fails(read_852, text, r"ZA\*QS carries a quantity \(ZA02\) for the reporting", 7)
+    assert "N1*RL (segment 5) names '0123456780001' by N103 '9' (D-U-N-S+4)" in str(error)
+    assert "give the quantities per store in SDQ, or name the location with 92 or UL" in str(error)
+
+
+def test_852_n103_outside_004010_is_a_file_error():
+    text = x12_file("852", "XQ*H*20240301\nN1*RL**Q7*X\nLIN**IN*SKU1\nZA*QS\nSDQ*EA*92*1*2")
+    fails(read_852, text, "N103 'Q7' is not an X12 004010 identification code qualifier", 5)
 
 
 def test_852_quantity_with_no_location_in_scope_is_a_file_error():
@@ -291,6 +387,51 @@ CTT*2""",
 def test_846_quantity_with_no_location_in_scope_is_a_file_error():
     text = x12_file("846", "BIA*00*DD*INV-1*20240301\nLIN*1*IN*SKU1\nQTY*17*3*EA")
     fails(read_846, text, "QTY.17 has no location in scope", 6)
+
+
+NO_LOCATION_846 = """BIA*00*DD*INV-1*20240301
+N1*SU*Acme Supply*9*0987654320001
+LIN*1*IN*SKU1
+QTY*17*3*EA
+LIN*2*IN*SKU2
+QTY*17*5*EA
+QTY*63*2*EA
+CTT*2"""
+
+
+def test_846_with_no_location_loop_is_the_distributors_one_dc():
+    rows = list(read_846(x12_file("846", NO_LOCATION_846), dcs=("DC1",)))
+    assert rows == [
+        StockLine(7, "SKU1", "", "DC1", "", "2024-03-01", "3", "", ""),
+        StockLine(9, "SKU2", "", "DC1", "", "2024-03-01", "5", "", "2"),
+    ]
+
+
+def test_846_reporting_party_by_duns_is_the_distributors_one_dc():
+    text = x12_file("846", "BIA*00*DD*I*20240301\nN1*RL*Dist*1*012345678\nLIN*1*IN*S\nQTY*17*3")
+    assert [r.store for r in read_846(text, dcs=["DC1"])] == ["DC1"]
+
+
+def test_846_an_n1_that_names_a_location_wins_over_the_one_dc():
+    text = x12_file("846", "BIA*00*DD*I*20240301\nN1*WH**92*0042\nLIN*1*IN*S\nQTY*17*3")
+    assert [r.store for r in read_846(text, dcs=["DC1"])] == ["0042"]
+
+
+def test_846_with_no_location_and_two_dcs_says_which_n1_is_missing():
+    error = fails(
+        lambda data: read_846(data, dcs=("DC1", "DC2")),
+        x12_file("846", NO_LOCATION_846),
+        "QTY.17 has no location in scope: no N1.RL or N1.WH names one",
+        7,
+    )
+    assert "the distributor has 2 DCs (DC1, DC2), so the 846 must say which" in str(error)
+    assert "add N1*WH**92*<DC code> (or N1*RL, or N103 UL and the GLN)" in str(error)
+
+
+def test_846_reporting_party_by_duns_and_two_dcs_names_that_n1():
+    text = x12_file("846", "BIA*00*DD*I*20240301\nN1*RL*Dist*9*0123456780001\nLIN*1*IN*S\nQTY*17*3")
+    error = fails(lambda data: read_846(data, dcs=("DC1", "DC2")), text, "QTY.17 has no", 7)
+    assert "N1*RL (segment 5) names '0123456780001' by N103 '9' (D-U-N-S+4)" in str(error)
 
 
 def test_846_repeated_quantity_is_a_file_error():
