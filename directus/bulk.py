@@ -109,13 +109,15 @@ def iso_week(day: dt.date) -> Week:
 @dataclass(frozen=True)
 class Lookups:
     """What a distributor's codes mean: its item codes and the GTINs of the SKUs it may
-    report (its partners' active SKUs), its store codes and GLNs, its currency."""
+    report (its partners' active SKUs), its store codes and GLNs, its currency, and the
+    codes of its DCs (an 846 that names no location is its one DC's)."""
 
     items: Mapping[str, int]
     gtins: Mapping[str, int]
     stores: Mapping[str, int]
     glns: Mapping[str, int]
     currency: str
+    dcs: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -205,7 +207,8 @@ class Lane:
             )
         }
         places = self._rows(
-            "SELECT code, gln, id FROM locations WHERE distributor = ? AND status = 'active'",
+            "SELECT code, gln, id, kind FROM locations WHERE distributor = ? "
+            "AND status = 'active' ORDER BY code",
             (distributor,),
         )
         found = self._rows("SELECT currency FROM organizations WHERE id = ?", (distributor,))
@@ -214,9 +217,10 @@ class Lane:
         return Lookups(
             items={str(k): int(v) for k, v in items.items()},
             gtins=gtins,
-            stores={str(code): int(i) for code, _gln, i in places},
-            glns={str(gln): int(i) for _code, gln, i in places if gln},
+            stores={str(code): int(i) for code, _gln, i, _kind in places},
+            glns={str(gln): int(i) for _code, gln, i, _kind in places if gln},
             currency=found[0][0] or "USD",
+            dcs=tuple(str(code) for code, _gln, _i, kind in places if kind == "dc"),
         )
 
     # -- staging ------------------------------------------------------------------------

@@ -176,7 +176,7 @@ def run_import(
             )
         else:
             res = Resolver(lookups, lane.date, mapping.date_format)
-            lines = read(source, found, kind, mapping, rejects.add_early)
+            lines = read(source, found, kind, mapping, rejects.add_early, lookups.dcs)
             validate = validator(kind)
             lane.stage(kind, validate(lines, distributor, res, rejects.add, report, PROGRESS_EVERY))
     except FileError as exc:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import codecs
 import csv
 import datetime as dt
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from operator import itemgetter
 from pathlib import Path
@@ -239,10 +239,12 @@ def read(
     kind: str,
     mapping: ColumnMap | None = None,
     reject: Reject | None = None,
+    dcs: Sequence[str] = (),
 ) -> Iterator[Any]:
     """The file's rows as tuples in the order of :class:`PosLine` or :class:`StockLine`
     (line first), streamed. A CSV or XLSX row with the wrong number of cells goes to
-    ``reject`` (line, field, reason) instead."""
+    ``reject`` (line, field, reason) instead. ``dcs`` are the distributor's DC codes (an
+    X12 846 that names no location is its one DC's)."""
     mapping = mapping or ColumnMap()
     reject = reject or _ignore
     if fmt == "csv":
@@ -251,9 +253,9 @@ def read(
         yield from _records(_xlsx_rows(path, mapping), kind, mapping, reject)
     elif fmt in ("x12", "edifact"):
         data = path.read_bytes()
-        readers = {
+        readers: dict[tuple[str, str], Callable[[bytes], Iterator[Any]]] = {
             ("x12", "pos"): edi_reports.read_852,
-            ("x12", "inventory"): edi_reports.read_846,
+            ("x12", "inventory"): lambda raw: edi_reports.read_846(raw, dcs=dcs),
             ("edifact", "pos"): edi_reports.read_slsrpt,
             ("edifact", "inventory"): edi_reports.read_invrpt,
         }
