@@ -157,6 +157,7 @@ class HubClient:
         backoff_s: float = 0.5,
         max_payload_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES,
         session: requests.Session | None = None,
+        user_agent: str | None = None,
     ) -> None:
         if token and tokens:
             raise ValueError("give a static token or user tokens, not both")
@@ -171,6 +172,9 @@ class HubClient:
         self._refresh_lock = threading.Lock()
         self.session = session or requests.Session()
         self.session.headers.setdefault("Accept", "application/json")
+        if user_agent is not None:
+            # The hub records it with each session this client opens or refreshes.
+            self.session.headers["User-Agent"] = user_agent
 
     # -- identity -------------------------------------------------------------------
 

@@ -36,16 +36,38 @@ class Hub:
         """A client with no identity: enough for the liveness check, nothing else."""
         return HubClient(self._config().hub_url, timeout=self._timeout(), max_retries=0)
 
-    def login(self, email: str, password: str) -> HubClient:
-        """Open a new hub session for a user (session mode; raises ``AuthFailed``)."""
+    def login(self, email: str, password: str, *, user_agent: str | None = None) -> HubClient:
+        """Open a new hub session for a user (session mode; raises ``AuthFailed``).
+
+        ``user_agent`` is what the hub records for the session (``directus_sessions``):
+        a personal API token's session is named after its token this way.
+        """
         return HubClient.login(
-            self._config().hub_url, email, password, session=True, timeout=self._timeout()
+            self._config().hub_url,
+            email,
+            password,
+            session=True,
+            timeout=self._timeout(),
+            user_agent=user_agent,
         )
 
-    def as_user(self, tokens: Tokens, on_tokens: Callable[[Tokens], None]) -> HubClient:
-        """A client on a user's existing hub session; ``on_tokens`` keeps each refreshed one."""
+    def as_user(
+        self,
+        tokens: Tokens,
+        on_tokens: Callable[[Tokens], None],
+        *,
+        user_agent: str | None = None,
+    ) -> HubClient:
+        """A client on a user's existing hub session; ``on_tokens`` keeps each refreshed one.
+
+        The hub records a refreshed session under the refreshing call's ``user_agent``.
+        """
         return HubClient(
-            self._config().hub_url, tokens=tokens, on_tokens=on_tokens, timeout=self._timeout()
+            self._config().hub_url,
+            tokens=tokens,
+            on_tokens=on_tokens,
+            timeout=self._timeout(),
+            user_agent=user_agent,
         )
 
     def token_verifier(self) -> HubClient:

@@ -18,6 +18,11 @@ This module is the service (mint, list, revoke, authenticate); the API's routes 
 
 A token's hub session lasts the hub's SESSION_COOKIE_TTL from its last refresh, and a
 token in use is refreshed past half of that; a token left unused longer stops working.
+
+Revoking a token ends its hub session at once, whichever door revokes it (a page, the
+API, or the user's own login at the hub): the session is opened and refreshed under the
+user agent :func:`session_agent` names, and the hub's integrity extension deletes the
+user's sessions of that agent in the transaction that sets ``revoked_at``.
 """
 
 from __future__ import annotations
@@ -118,6 +123,14 @@ def _iso(moment: dt.datetime) -> str:
     return moment.isoformat(timespec="milliseconds")
 
 
+def session_agent(token_id: str) -> str:
+    """The user agent a token's hub session is opened and refreshed with.
+
+    The tandem-integrity extension ends the sessions of this agent when the token is
+    revoked (it spells the same prefix)."""
+    return f"tandem-token/{token_id}"
+
+
 def parse_time(value: str | None) -> dt.datetime | None:
     if not value:
         return None
@@ -135,12 +148,12 @@ def mint(
     """Mint a token for ``user``, who proves it is them with their password."""
     if account_throttled(user.email):
         raise TokenError(429, {}, THROTTLED)
+    token_id, secret = secrets.token_hex(16), secrets.token_urlsafe(32)
     try:
-        token_session = hub.login(user.email, password)
+        token_session = hub.login(user.email, password, user_agent=session_agent(token_id))
     except AuthFailed:
         count_password_failure(user.email)
         raise TokenError(401, {"password": ["Wrong password."]}, "Wrong password.") from None
-    token_id, secret = secrets.token_hex(16), secrets.token_urlsafe(32)
     now = clock.now()
     expires = now + dt.timedelta(days=expires_in_days) if expires_in_days else None
     try:
@@ -196,18 +209,27 @@ def revoke(client: HubClient, user: PortalUser, token_id: str) -> dict[str, Any]
         return None
     if rows[0]["revoked_at"]:
         return rows[0]
+
+    def record() -> None:
+        audit.record(
+            client,
+            "token.revoke",
+            "api_tokens",
+            [token_id],
+            via=_via(user),
+            actor=user.id,
+            organization=user.organization_id,
+        )
+
+    # A token revoking itself loses its hub session in the update: audit first.
+    itself = user.token_id == token_id
+    if itself:
+        record()
     row = client.update_item(
         "api_tokens", token_id, {"revoked_at": _iso(clock.now())}, fields=LIST_FIELDS
     )
-    audit.record(
-        client,
-        "token.revoke",
-        "api_tokens",
-        [token_id],
-        via=_via(user),
-        actor=user.id,
-        organization=user.organization_id,
-    )
+    if not itself:
+        record()
     return row
 
 
@@ -244,7 +266,7 @@ def authenticate(token: str) -> PortalUser | None:
     def reseal(tokens: Tokens) -> None:
         verifier.update_item("api_tokens", token_id, {"sealed": seal(fernet, row["user"], tokens)})
 
-    client = hub.as_user(opened.tokens, on_tokens=reseal)
+    client = hub.as_user(opened.tokens, on_tokens=reseal, user_agent=session_agent(token_id))
     try:
         user = identify(client, token_id=token_id)
         last_used = parse_time(row["last_used_at"])

@@ -258,3 +258,92 @@ def test_concurrent_api_calls_across_a_session_refresh_keep_the_token_working(
     finally:
         server.shutdown()
         thread.join()
+
+
+# -- revoking ends the token's hub session ---------------------------------------------------
+
+
+def _token_session(admin, token):
+    """The hub session a token's row holds, opened with the token's own secret."""
+    _, token_id, secret = token.split("_", 2)
+    fernet = derive_fernet(
+        secret.encode(), salt=token_id.encode(), purpose=b"personal api token: hub session v1"
+    )
+    opened = unseal(fernet, admin.read_item("api_tokens", token_id)["sealed"])
+    assert opened is not None
+    return opened.tokens
+
+
+def _hub_read(url, session):
+    """What the hub answers a read made with the session itself."""
+    headers = {"Authorization": f"Bearer {session.access_token}"}
+    return requests.get(f"{url}/users/me", headers=headers, timeout=30).status_code
+
+
+def _hub_answers(url, session):
+    """What the hub answers the session itself: a read with it, and a refresh of it."""
+    refresh = requests.post(
+        f"{url}/auth/refresh",
+        json={"mode": "session"},
+        cookies={"directus_session_token": session.access_token},
+        timeout=30,
+    )
+    return _hub_read(url, session), refresh.status_code
+
+
+def _revoke(door, client, served, hub_url, member, token):
+    token_id = token.split("_")[1]
+    if door == "page":
+        page = client.post(
+            f"/account/tokens/{token_id}/revoke",
+            data={"csrf_token": csrf_token(client, "/account/tokens")},
+        )
+        assert page.status_code == 200
+    elif door == "api":
+        assert _api(served, token, "DELETE", f"/api/v1/tokens/{token_id}").status_code == 200
+    else:  # the hub's own REST API, with the user's own login
+        own = HubClient.login(hub_url, member.email, member.password)
+        own.update_item("api_tokens", token_id, {"revoked_at": "2026-11-23T00:00:00Z"})
+
+
+@pytest.mark.parametrize("door", ["page", "api", "hub"])
+def test_revoking_a_token_ends_its_hub_session_at_once(admin, hub, portal, served, door):
+    member = make_user(admin)
+    client = sign_in(portal, member)
+    _, token = _mint(client, member)
+    _, other = _mint(client, member, name="kept")
+    session = _token_session(admin, token)
+    assert _api(served, token).status_code == 200
+    assert _hub_read(hub.url, session) == 200
+    _revoke(door, client, served, hub.url, member, token)
+    assert _hub_answers(hub.url, session) == (401, 401)
+    assert _api(served, token).status_code == 401
+    # Only that token's session ends: the user's other token and browser session go on.
+    assert _api(served, other).status_code == 200
+    assert client.get("/account/tokens").status_code == 200
+
+
+def test_revoking_ends_the_tokens_session_after_it_was_refreshed(start_migrated_hub, make_portal):
+    short = start_migrated_hub(SESSION_COOKIE_TTL="20s", SESSION_REFRESH_GRACE_PERIOD="3s")
+    app = make_portal(short)
+    admin = short.admin()
+    member = make_user(admin)
+    client = sign_in(app, member)
+    _, token = _mint(client, member)
+    first = _token_session(admin, token)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{server.server_port}"
+    try:
+        time.sleep(11)  # past half of the session's life: the next call refreshes it
+        assert _api(base, token).status_code == 200
+        refreshed = _token_session(admin, token)
+        assert refreshed.access_token != first.access_token
+        assert _hub_read(short.url, refreshed) == 200
+        _revoke("page", client, base, short.url, member, token)
+        assert _hub_answers(short.url, refreshed) == (401, 401)
+        assert _hub_answers(short.url, first) == (401, 401)
+    finally:
+        server.shutdown()
+        thread.join()

@@ -249,11 +249,28 @@ function laneOnly(collection) {
   throw error;
 }
 
+// A personal API token's hub session is opened and refreshed under the user agent
+// "tandem-token/<token id>" (portal/tokens.py, session_agent). Revoking the token (setting
+// revoked_at, from the portal or with the user's own login here) or deleting its row ends
+// that session in the same transaction, so it stops working at once, wherever it is used.
+const TOKEN_AGENT = "tandem-token/";
+
+async function endTokenSessions(db, keys) {
+  for (const key of keys) {
+    const row = await db("api_tokens").where("id", key).first(["user"]);
+    if (!row) continue;
+    await db("directus_sessions")
+      .where({ user: row.user, user_agent: `${TOKEN_AGENT}${key}` })
+      .delete();
+  }
+}
+
 export default ({ filter }, { database }) => {
   waitForLocks(database);
 
-  filter("items.delete", async (keys, meta) => {
+  filter("items.delete", async (keys, meta, context) => {
     laneOnly(meta.collection);
+    if (meta.collection === "api_tokens") await endTokenSessions(context.database, keys);
     return keys;
   });
   filter("items.create", async (payload, meta, context) => {
@@ -272,6 +289,9 @@ export default ({ filter }, { database }) => {
     laneOnly(meta.collection);
     const collection = meta.collection;
     const db = context.database;
+    if (collection === "api_tokens" && payload.revoked_at != null) {
+      await endTokenSessions(db, meta.keys);
+    }
     if (collection in DERIVED_KEYS) {
       await keyOnUpdate(db, context.accountability, collection, meta.keys, payload);
     }
