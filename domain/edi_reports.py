@@ -501,6 +501,8 @@ def _less(sold: str, returned: str) -> str:
 def _net(sold: list[PosLine], returned: list[PosLine]) -> list[PosLine]:
     """Sales less the consumer returns (``ZA*QU``) of the same item, location and day:
     one row each, on the sale's line (a return with no sale: a row of its own)."""
+    if not returned:
+        return sold
     rows = list(sold)
     at = {(r.item, r.gtin, r.store, r.gln, r.day): n for n, r in enumerate(rows)}
     for back in returned:
