@@ -23,6 +23,9 @@ from migrations.accounts import PORTAL_AUTH_EMAIL, SYNC_SERVICE_EMAIL, set_servi
 from portal import Config, create_app
 from tests.helpers import RunningHub, ensure_migrated, hub_config
 
+# Under CI=true, a skipped PostgreSQL test fails the run (see tests/ci_skips.py).
+pytest_plugins = ("tests.ci_skips",)
+
 
 @pytest.fixture(scope="session")
 def hub_install() -> HubInstall:

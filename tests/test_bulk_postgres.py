@@ -7,7 +7,9 @@ the share policy applied at once. On PostgreSQL, Directus returns ``bigint`` col
 (``net_sales_minor``, rollup ``units``) as strings, so money and sums are compared as
 integers. The lane refuses a database whose collation is not byte order.
 
-Skipped when PostgreSQL's ``initdb`` is not installed (PATH, /usr/lib/postgresql/*/bin).
+Skipped when PostgreSQL's ``initdb`` is not installed (PATH, /usr/lib/postgresql/*/bin),
+except under CI (``CI=true``), where a skip fails the run (tests/ci_skips.py); ``make
+test`` installs Debian's PostgreSQL where it can.
 """
 
 from __future__ import annotations
@@ -34,6 +36,8 @@ from migrations import migrate
 from tests.factories import make_pair, make_sku, make_store, make_user
 from tests.helpers import race_imports
 from tests.pg import PgCluster, PgUnavailable, find_bin_dir
+
+pytestmark = pytest.mark.postgres
 
 MONDAY = dt.date(2026, 3, 2)  # ISO 2026-W10
 HUB_DB = "tandem_hub"
