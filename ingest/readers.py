@@ -14,6 +14,7 @@ from __future__ import annotations
 import codecs
 import csv
 import datetime as dt
+import zipfile
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from operator import itemgetter
@@ -48,6 +49,7 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "on_order": ("on_order", "on order", "onorder"),
 }
 Reject = Callable[[int, str, str], None]
+EXPORT = "export the data as CSV (UTF-8) or as an Excel workbook (.xlsx) and upload that"
 
 
 def _ignore(_line: int, _field: str, _reason: str) -> None:
@@ -78,6 +80,9 @@ def check_format(path: Path, claimed: str | None) -> str:
     if not head.strip():
         raise FileError("the file is empty")
     found = sniff(head)
+    problem = not_text(head) if found == "csv" else not_a_workbook(path)
+    if problem:
+        raise FileError(problem)
     if claimed and claimed != found:
         raise FileError(f"the file claims to be {claimed} but its content is {found}")
     return found
@@ -161,10 +166,57 @@ def csv_header(first: str) -> tuple[str, list[str]]:
     return delimiter, next(csv.reader([first], delimiter=delimiter), [])
 
 
+#: What a file that is not text is, by its first bytes, and what to send instead.
+NOT_TEXT = (
+    (b"%PDF", "a PDF document", EXPORT),
+    (b"\xd0\xcf\x11\xe0", "an old Excel workbook (.xls) or another Office 97-2003 file",
+     "save it from Excel as “Excel Workbook (.xlsx)” or “CSV UTF-8” and upload that"),
+    (b"\x1f\x8b", "a gzip archive", "unpack it and upload the CSV inside"),
+    (b"7z\xbc\xaf", "a 7-Zip archive", "unpack it and upload the CSV inside"),
+    (b"Rar!", "a RAR archive", "unpack it and upload the CSV inside"),
+    (b"\x89PNG", "a PNG image", EXPORT),
+    (b"\xff\xd8\xff", "a JPEG image", EXPORT),
+    (b"GIF8", "a GIF image", EXPORT),
+    (b"\xff\xfe", "UTF-16 text", "save it as “CSV UTF-8” and upload that"),
+    (b"\xfe\xff", "UTF-16 text", "save it as “CSV UTF-8” and upload that"),
+)  # fmt: skip
+
+
+def not_text(head: bytes) -> str | None:
+    """Why a file that is neither a workbook nor EDI cannot be read as CSV, from its
+    first bytes (what it looks like and what to send instead), or None."""
+    for magic, what, fix in NOT_TEXT:
+        if head.startswith(magic):
+            return f"this file is not text: it looks like {what}; {fix}"
+    if b"\x00" in head:
+        return f"this file is not text (it has NUL bytes): it is binary data; {EXPORT}"
+    return None
+
+
+def not_a_workbook(path: Path) -> str | None:
+    """Why a zip file is not an Excel workbook (a zipped CSV, say), from its directory
+    alone, or None. A zip that cannot even be listed is left to :func:`check_zip`."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = archive.namelist()
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+        return None
+    if "xl/workbook.xml" in names:
+        return None
+    inside = ", ".join(names[:3]) + (", ..." if len(names) > 3 else "")
+    return (
+        f"this file is a ZIP archive ({inside or 'empty'}), not an Excel workbook (.xlsx); "
+        "unpack it and upload the CSV or workbook inside"
+    )
+
+
 def not_decodable(exc: UnicodeDecodeError, encoding: str, line: int = 0) -> FileError:
+    byte = exc.object[exc.start : exc.start + 1]
     return FileError(
-        f"the file is not {encoding} (byte {exc.object[exc.start : exc.start + 1]!r}); "
-        "save it as UTF-8 or set the mapping's encoding",
+        f"the file is not {encoding} text (byte 0x{byte.hex().upper()} cannot be read as "
+        f"{encoding}); if it is Windows or Latin-1 text, set “Encoding (CSV)” in "
+        "the column mapping on the Uploads page ('encoding' in the API) to windows-1252 "
+        "or iso-8859-1, or save the file as “CSV UTF-8”",
         line,
     )
 

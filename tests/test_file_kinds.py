@@ -1,0 +1,91 @@
+"""A delivered file that is not text says what it is and how to fix it (issue 11, part 6).
+
+A PDF, an old ``.xls``, a gzip or a UTF-16 export was read as CSV and failed with a
+decoding error naming a byte, or a "wrong columns" message about binary garbage; a
+zipped CSV failed as a broken workbook. Each is now named from its first bytes (or a
+zip's directory) with what to upload instead, and a file in another 8-bit encoding names
+the mapping setting that reads it, which the mapping form offers.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from domain.ingest import FileError
+from ingest.readers import ColumnMap, check_format, read
+from tests.factories import make_user, sign_in
+
+CSV = "item,store,date,units\nA1,S1,2026-03-02,3\n"
+
+
+def _zip(members: dict[str, str]) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        for name, text in members.items():
+            archive.writestr(name, text)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("content", "what", "fix"),
+    [
+        (b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n", "a PDF document", "CSV (UTF-8)"),
+        (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504), "an old Excel workbook (.xls)",
+         "Excel Workbook (.xlsx)"),
+        (gzip.compress(CSV.encode()), "a gzip archive", "unpack it"),
+        (b"\x89PNG\r\n\x1a\n" + bytes(32), "a PNG image", "CSV (UTF-8)"),
+        (CSV.encode("utf-16"), "UTF-16 text", "CSV UTF-8"),
+        (b"item,store\x00\x00\x01\x02binary", "binary data", "CSV (UTF-8)"),
+        (_zip({"pos.csv": CSV}), "a ZIP archive (pos.csv), not an Excel workbook", "unpack it"),
+    ],
+    ids=["pdf", "xls", "gzip", "png", "utf-16", "nul-bytes", "zipped-csv"],
+)  # fmt: skip
+def test_a_file_that_is_not_text_says_what_it_is_and_what_to_send(
+    tmp_path: Path, content: bytes, what: str, fix: str
+):
+    path = tmp_path / "pos.csv"
+    path.write_bytes(content)
+    for claimed in (None, "csv", "xlsx"):
+        with pytest.raises(FileError) as refused:
+            check_format(path, claimed)
+        message = str(refused.value)
+        assert what in message, message
+        assert fix in message, message
+
+
+def test_text_and_workbooks_still_pass(tmp_path: Path):
+    text = tmp_path / "pos.csv"
+    text.write_text("\ufeff" + CSV, encoding="utf-8")
+    assert check_format(text, None) == "csv"
+    book = tmp_path / "pos.xlsx"
+    book.write_bytes(_zip({"[Content_Types].xml": "<Types/>", "xl/workbook.xml": "<workbook/>"}))
+    assert check_format(book, None) == "xlsx"
+
+
+def test_another_encoding_names_the_mapping_setting_that_reads_it(tmp_path: Path):
+    path = tmp_path / "pos.csv"
+    path.write_bytes("item,store,date,units\nCafé,S1,2026-03-02,3\n".encode("windows-1252"))
+    with pytest.raises(FileError) as refused:
+        list(read(path, check_format(path, None), "pos", ColumnMap()))
+    message = str(refused.value)
+    assert "the file is not utf-8 text (byte 0xE9" in message
+    assert "“Encoding (CSV)”" in message
+    assert "windows-1252" in message
+    rows = list(read(path, "csv", "pos", ColumnMap(encoding="windows-1252")))
+    assert rows[0][1] == "Café"
+
+
+def test_the_encoding_setting_the_message_names_is_on_the_mapping_form(admin, portal):
+    """The message sends the distributor to a field; the field must be there, with the
+    encodings it names."""
+    client = sign_in(portal, make_user(admin, "distributor_user"))
+    page = client.get("/uploads").get_data(as_text=True)
+    assert ">Encoding (CSV)</label>" in page
+    assert 'name="encoding"' in page
+    for encoding in ("windows-1252", "iso-8859-1"):
+        assert f'<option value="{encoding}"' in page
