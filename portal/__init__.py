@@ -4,17 +4,25 @@ from __future__ import annotations
 
 from flask import Flask
 
+from directus import HubClient
+from directus.integrity import IntegrityMissing, require_integrity
 from portal import api, auth, errors, health, pages, tokens
 from portal.config import Config, ConfigError
 from portal.hub import hub
 from portal.journeys import account, exports, home, operator, promotions, sellthrough, uploads
 
-__all__ = ["Config", "ConfigError", "create_app"]
+__all__ = ["Config", "ConfigError", "IntegrityMissing", "create_app"]
 
 
 def create_app(config: Config | None = None) -> Flask:
-    """Build the portal. Without ``config``, read it from the environment (strictly)."""
+    """Build the portal. Without ``config``, read it from the environment (strictly).
+
+    Refuses (:class:`IntegrityMissing`) a hub that answers without Tandem's integrity
+    extension; a hub that does not answer yet is left to ``/health`` to report.
+    """
     config = config or Config.from_env()
+    timeout = (min(3.05, config.hub_timeout_s), config.hub_timeout_s)
+    require_integrity(HubClient(config.hub_url, timeout=timeout, max_retries=0))
     app = Flask(__name__)
     app.config.from_mapping(config.flask_settings())
     app.extensions["tandem.config"] = config

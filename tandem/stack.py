@@ -24,6 +24,7 @@ from demo.generate import Spec, logins
 from demo.seed import other_partners, seed, seeded_as_of
 from directus import HubClient, HubProcessError
 from directus.install import ensure_installed
+from directus.integrity import require_integrity
 from directus.process import Hub, HubConfig, check_port_free, spawn, stop_process
 from domain import clock
 from migrations import migrate
@@ -122,6 +123,8 @@ class Stack:
         self.echo("starting the hub…")
         self.hub = hub_for(settings, self.secrets)
         self.hub.start()
+        # Directus starts without an extension it cannot load; Tandem must not.
+        require_integrity(HubClient(self.hub.url))
         admin = HubClient.login(self.hub.url, self.secrets.admin_email, self.secrets.admin_password)
         applied = provision(admin, self.secrets)
         if applied:

@@ -65,7 +65,7 @@ def test_health_page_shows_the_hub_reachable(client):
 def test_health_answers_json_when_asked(client):
     response = client.get("/health", headers={"Accept": "application/json"})
     assert response.status_code == 200
-    assert response.get_json() == {"portal": "ok", "hub": "reachable"}
+    assert response.get_json() == {"portal": "ok", "hub": "reachable", "integrity": "loaded"}
 
 
 def test_health_reports_an_unreachable_hub_with_503():

@@ -128,7 +128,7 @@ def test_tandem_run_serves_health_and_ctrl_c_leaves_no_process(stack_env):
     first = Stack(stack_env)
     first.wait_for(f"Tandem is running: {portal}")
     health = requests.get(f"{portal}/health", headers={"Accept": "application/json"}, timeout=10)
-    assert health.json() == {"portal": "ok", "hub": "reachable"}
+    assert health.json() == {"portal": "ok", "hub": "reachable", "integrity": "loaded"}
     children = _processes_mentioning(marker)
     assert len(children) >= 3  # hub, portal (gunicorn master and workers), scheduler
     os.killpg(first.proc.pid, signal.SIGINT)  # what a terminal's Ctrl-C does

@@ -210,20 +210,9 @@ async function keyOnUpdate(db, accountability, collection, keys, payload) {
   }
 }
 
-// The bulk lane (directus/bulk.py) writes into the same SQLite file from another process,
-// and the hub itself keeps several connections (directus/process.py, SQLITE_READERS).
+// The bulk lane (directus/bulk.py) writes into the same SQLite file from another process.
 // Directus opens SQLite with no busy timeout, so its own writes would fail at once with
-// SQLITE_BUSY while another connection commits; with one they wait their turn instead.
-//
-// A timeout is not enough for a transaction. Knex begins them deferred ("BEGIN"), and
-// Directus reads inside them (hooks, permissions, the row before an update) before it
-// writes: the transaction then holds a read snapshot, and its first write fails at once
-// with SQLITE_BUSY if any other connection has committed since (SQLite cannot wait that
-// out: the snapshot stays stale). Directus retries three times within 0.7 s and gives up,
-// so under four concurrent clients, or beside a merging lane, writes and audit entries
-// were lost. "BEGIN IMMEDIATE" takes the write lock first, waiting for it under the busy
-// timeout, so no transaction has to upgrade a stale snapshot. Writers take turns (SQLite
-// allows one at a time anyway); readers outside transactions still run side by side (WAL).
+// SQLITE_BUSY while a bulk merge commits; with one they wait their turn instead.
 const BUSY_TIMEOUT_MS = 60000;
 
 function waitForLocks(database) {
@@ -234,14 +223,6 @@ function waitForLocks(database) {
     client.pool.on("createSuccess", (_id, conn) => pragma(conn));
   }
   database.raw(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`).catch(() => {});
-  // knex calls begin() after it has a connection, so replacing it on the new transaction
-  // takes effect; nested transactions are savepoints on the outer one's connection.
-  const transaction = client.transaction;
-  client.transaction = function immediate(...args) {
-    const trx = transaction.apply(this, args);
-    trx.begin = (conn) => trx.query(conn, "BEGIN IMMEDIATE;");
-    return trx;
-  };
 }
 
 // POS rows and their weekly rollups have one writer, the bulk lane (directus/bulk.py),
@@ -268,6 +249,9 @@ function laneOnly(collection) {
   throw error;
 }
 
+const EXTENSION = "tandem-integrity";
+const PROBE_PATH = "/tandem/integrity";
+
 // A personal API token's hub session is opened and refreshed under the user agent
 // "tandem-token/<token id>" (portal/tokens.py, session_agent). Revoking the token (setting
 // revoked_at, from the portal or with the user's own login here) or deleting its row ends
@@ -284,7 +268,7 @@ async function endTokenSessions(db, keys) {
   }
 }
 
-export default ({ filter }, { database }) => {
+export default ({ filter, init }, { database }) => {
   waitForLocks(database);
 
   filter("items.delete", async (keys, meta, context) => {
@@ -330,5 +314,13 @@ export default ({ filter }, { database }) => {
       if (touches(collection, payload)) await check(db, collection, { ...current, ...payload });
     }
     return payload;
+  });
+
+  // Last, once every rule above is registered: the probe that says this extension is
+  // loaded (directus/integrity.py; the portal's /health and start-up, `tandem run`).
+  // Directus starts without an extension it cannot load, so without this answer none
+  // of the rules above is in force.
+  init("routes.before", ({ app }) => {
+    app.get(PROBE_PATH, (_req, res) => res.json({ data: { extension: EXTENSION } }));
   });
 };
