@@ -210,9 +210,20 @@ async function keyOnUpdate(db, accountability, collection, keys, payload) {
   }
 }
 
-// The bulk lane (directus/bulk.py) writes into the same SQLite file from another process.
+// The bulk lane (directus/bulk.py) writes into the same SQLite file from another process,
+// and the hub itself keeps several connections (directus/process.py, SQLITE_READERS).
 // Directus opens SQLite with no busy timeout, so its own writes would fail at once with
-// SQLITE_BUSY while a bulk merge commits; with one they wait their turn instead.
+// SQLITE_BUSY while another connection commits; with one they wait their turn instead.
+//
+// A timeout is not enough for a transaction. Knex begins them deferred ("BEGIN"), and
+// Directus reads inside them (hooks, permissions, the row before an update) before it
+// writes: the transaction then holds a read snapshot, and its first write fails at once
+// with SQLITE_BUSY if any other connection has committed since (SQLite cannot wait that
+// out: the snapshot stays stale). Directus retries three times within 0.7 s and gives up,
+// so under four concurrent clients, or beside a merging lane, writes and audit entries
+// were lost. "BEGIN IMMEDIATE" takes the write lock first, waiting for it under the busy
+// timeout, so no transaction has to upgrade a stale snapshot. Writers take turns (SQLite
+// allows one at a time anyway); readers outside transactions still run side by side (WAL).
 const BUSY_TIMEOUT_MS = 60000;
 
 function waitForLocks(database) {
@@ -223,6 +234,14 @@ function waitForLocks(database) {
     client.pool.on("createSuccess", (_id, conn) => pragma(conn));
   }
   database.raw(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`).catch(() => {});
+  // knex calls begin() after it has a connection, so replacing it on the new transaction
+  // takes effect; nested transactions are savepoints on the outer one's connection.
+  const transaction = client.transaction;
+  client.transaction = function immediate(...args) {
+    const trx = transaction.apply(this, args);
+    trx.begin = (conn) => trx.query(conn, "BEGIN IMMEDIATE;");
+    return trx;
+  };
 }
 
 // POS rows and their weekly rollups have one writer, the bulk lane (directus/bulk.py),
