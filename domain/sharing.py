@@ -28,10 +28,14 @@ ROW_COLLECTIONS: dict[str, tuple[str, str]] = {
     "forecasts": ("forecasts", "week_start"),
 }
 FORECAST_COMMIT_FIELDS = ["commit_units", "commit_note"]
-# The weekly POS rollups, and whether each is per location. Both granularities share
-# them; an agreement scoped to regions or locations shares only the per-location one
-# (a distributor-wide total would include stores outside its scope).
+# The weekly POS rollups, and whether each is per location. A store_day agreement
+# shares both, except that one scoped to regions or locations shares only the
+# per-location one (a distributor-wide total would include stores outside its scope).
+# An aggregated agreement shares the SKU x distributor totals only: no store-level row
+# anywhere (no daily rows, no per-store weeks, no locations).
 ROLLUP_COLLECTIONS: dict[str, bool] = {"pos_week_location": True, "pos_week_distributor": False}
+# Kinds whose rows are per location, which an aggregated agreement cannot share.
+PER_LOCATION_KINDS = ("inventory", "forecasts")
 
 
 @dataclass(frozen=True)
@@ -116,6 +120,20 @@ def agreement_errors(draft: AgreementDraft) -> dict[str, list[str]]:
         add("valid_to", "the end date is before the start date")
     if draft.regions and draft.locations:
         add("locations", "scope by regions or by locations, not both")
+    if draft.granularity == "aggregated":
+        per_location = [k for k in draft.kinds if k in PER_LOCATION_KINDS]
+        if per_location:
+            add(
+                "granularity",
+                f"an aggregated agreement shares weekly POS totals of the whole distributor "
+                f"only; {', '.join(per_location)} are per location: share them at store_day",
+            )
+        if draft.regions or draft.locations:
+            add(
+                "granularity",
+                "an aggregated agreement covers the whole distributor (its totals include "
+                "every store): scope by regions or locations only at store_day",
+            )
     return errors
 
 
@@ -176,8 +194,11 @@ def row_scope(agreement: Agreement, date_field: str, *, live: bool = True) -> Fi
 
 def rollup_scope(agreement: Agreement, by_location: bool, *, live: bool = True) -> Filter | None:
     """The weekly rollups one POS agreement shares: whole ISO weeks inside its validity
-    (a week it covers only in part would reveal days outside it), or None."""
+    (a week it covers only in part would reveal days outside it), or None. The
+    per-store rollup only at store_day; the distributor rollup only unscoped."""
     if "pos" not in agreement.kinds:
+        return None
+    if by_location and agreement.granularity != "store_day":
         return None
     if not by_location and (agreement.regions or agreement.locations):
         return None
@@ -193,6 +214,56 @@ def rollup_scope(agreement: Agreement, by_location: bool, *, live: bool = True) 
     if live:
         rules.append(live_check(agreement.id))
     return {"_and": rules}
+
+
+def covers_locations(agreement: Agreement) -> bool:
+    """Whether the agreement shares rows of its locations, so the grantee may read them.
+    An aggregated agreement covers no location: its totals are the whole distributor's."""
+    return agreement.granularity == "store_day" and any(
+        kind in ROW_COLLECTIONS for kind in agreement.kinds
+    )
+
+
+def _outside(agreement: Agreement) -> Filter:
+    """Rollup weeks not wholly inside the agreement's validity."""
+    before: Filter = {"week_start": {"_lt": agreement.valid_from.isoformat()}}
+    if agreement.valid_to is None:
+        return before
+    return {"_or": [before, {"week_end": {"_gt": agreement.valid_to.isoformat()}}]}
+
+
+def weekly_parts(
+    agreements: Iterable[Agreement], *, by_location: bool
+) -> tuple[list[Filter], list[Filter]]:
+    """The weekly POS rollups some agreements in force share, in two disjoint parts, so
+    that a sum over both counts each week of each store once however they overlap:
+
+    - *whole*: clauses on ``pos_week_distributor``, weeks a whole (unscoped) agreement
+      covers, all of the grantor's stores at once;
+    - *scoped*: clauses on ``pos_week_location``, weeks of the stores a region- or
+      store-scoped agreement covers, less the weeks a whole agreement of the same
+      grantor already counts.
+
+    ``by_location`` is for sums by store, which only store_day agreements share. Without
+    the agreements' live check: the portal reads the agreements in force per request.
+    """
+    pos = [a for a in agreements if "pos" in a.kinds]
+    whole = [
+        a
+        for a in pos
+        if not (a.regions or a.locations) and (a.granularity == "store_day" or not by_location)
+    ]
+    whole_clauses = [c for a in whole if (c := rollup_scope(a, False, live=False)) is not None]
+    scoped_clauses = []
+    for a in pos:
+        if not (a.regions or a.locations):
+            continue
+        clause = rollup_scope(a, True, live=False)
+        if clause is None:
+            continue
+        counted = [_outside(w) for w in whole if (w.grantor, w.grantee) == (a.grantor, a.grantee)]
+        scoped_clauses.append({"_and": [*clause["_and"], *counted]})
+    return whole_clauses, scoped_clauses
 
 
 def _location_clause(agreement: Agreement) -> Filter:
@@ -240,7 +311,7 @@ def share_rules(agreements: Iterable[Agreement], grantee: int, today: dt.date) -
         weekly = [c for a in live if (c := rollup_scope(a, by_location)) is not None]
         if weekly:
             rules.append(Rule(collection, "read", {"_or": weekly}))
-    places = [_location_clause(a) for a in live if any(k in ROW_COLLECTIONS for k in a.kinds)]
+    places = [_location_clause(a) for a in live if covers_locations(a)]
     if places:
         rules.append(Rule("locations", "read", {"_or": places}))
     return rules

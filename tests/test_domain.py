@@ -7,7 +7,14 @@ import datetime as dt
 import pytest
 
 from domain.gs1 import check_digit, gln_problem, gtin_problem, normalize_gtin, with_check_digit
-from domain.sharing import Agreement, AgreementDraft, agreement_errors, rollup_scope, share_rules
+from domain.sharing import (
+    Agreement,
+    AgreementDraft,
+    agreement_errors,
+    rollup_scope,
+    share_rules,
+    weekly_parts,
+)
 
 TODAY = dt.date(2026, 11, 23)
 
@@ -100,12 +107,35 @@ def test_rollups_are_shared_by_whole_weeks_and_never_wider_than_the_rows():
     assert rollup_scope(regional, by_location=False) is None  # no distributor-wide totals
     assert {"location": {"region": {"_in": ["east"]}}} in rollup_scope(regional, True)["_and"]
     assert rollup_scope(agreement(kinds=("inventory",)), by_location=True) is None
+    # aggregated: the distributor's weekly totals only, no store-level row (issue 11, part 8)
     aggregated = share_rules([agreement(granularity="aggregated")], 1, TODAY)
-    assert {(r.collection, r.action) for r in aggregated} == {
-        ("locations", "read"),
-        ("pos_week_location", "read"),
-        ("pos_week_distributor", "read"),
-    }
+    assert {(r.collection, r.action) for r in aggregated} == {("pos_week_distributor", "read")}
+    scoped = share_rules([agreement(granularity="aggregated", regions=("east",))], 1, TODAY)
+    assert scoped == []
+
+
+def test_an_aggregated_agreement_is_refused_what_it_cannot_share():
+    errors = agreement_errors(draft(granularity="aggregated", kinds=["pos", "inventory"]))
+    assert "inventory" in errors["granularity"][0]
+    errors = agreement_errors(draft(granularity="aggregated", regions=["east"]))
+    assert "whole distributor" in errors["granularity"][0]
+    assert agreement_errors(draft(granularity="aggregated")) == {}
+
+
+def test_overlapping_agreements_split_the_rollups_into_disjoint_parts():
+    whole = agreement(id=1, valid_from=dt.date(2026, 3, 2), valid_to=dt.date(2026, 6, 28))
+    east = agreement(id=2, valid_from=dt.date(2026, 1, 5), regions=("east",))
+    other = agreement(id=3, grantor=4, regions=("east",))
+    parts, scoped = weekly_parts([whole, east, other], by_location=False)
+    assert parts == [rollup_scope(whole, False, live=False)]
+    east_clause, other_clause = scoped
+    outside = {"_or": [{"week_start": {"_lt": "2026-03-02"}}, {"week_end": {"_gt": "2026-06-28"}}]}
+    assert outside in east_clause["_and"]  # the weeks the whole agreement counts are left out
+    assert other_clause == rollup_scope(other, True, live=False)  # another grantor: untouched
+    aggregated = agreement(id=4, granularity="aggregated")
+    parts, scoped = weekly_parts([aggregated, east], by_location=True)
+    assert parts == []  # by store: aggregated agreements share none
+    assert scoped == [rollup_scope(east, True, live=False)]
 
 
 def test_share_rules_scope_rows_to_grantor_own_skus_dates_and_live_agreement():

@@ -401,8 +401,13 @@ class DataAccess:
         if whole is NOTHING and scoped is NOTHING:
             return Page([], page, per_page, 0)
         if by_week and "sku" in keys and "location" in keys:
-            # The per-store rollup's own grain: the hub pages it in key order.
-            everything = self.scope.rollup_filter(True) if not per_store else scoped
+            # The per-store rollup's own grain: the hub pages it in key order, and counts
+            # it as whole distributors' stores plus the scoped stores they leave out.
+            if not per_store:
+                whole, scoped = self.scope.rollup_parts(by_location=True)
+            everything = self.scope.rollup_filter(True)
+            if everything is NOTHING:  # aggregated agreements share no store's weeks
+                return Page([], page, per_page, 0)
             filter_ = all_of(everything, asked)  # type: ignore[arg-type]
             total = self._whole_stores(whole, asked) + self._count_in(
                 "pos_week_location", scoped, asked

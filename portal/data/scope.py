@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, Protocol
@@ -17,7 +18,14 @@ from typing import Any, Protocol
 from directus import ForbiddenOrMissing, HubClient
 from domain import clock
 from domain.roles import ACCOUNT_MANAGER, DISTRIBUTOR_USER, OPERATOR_ADMIN, SUPPLIER_USER
-from domain.sharing import ROW_COLLECTIONS, Agreement, rollup_scope, row_scope
+from domain.sharing import (
+    ROW_COLLECTIONS,
+    Agreement,
+    covers_locations,
+    rollup_scope,
+    row_scope,
+    weekly_parts,
+)
 from governance.sharing import AGREEMENT_FIELDS
 
 log = logging.getLogger(__name__)
@@ -68,7 +76,7 @@ def _id(value: Any) -> int:
     return int(value["id"] if isinstance(value, dict) else value)
 
 
-def _either(clauses: list[Filter | None]) -> Filter | _Nothing:
+def _either(clauses: Sequence[Filter | None]) -> Filter | _Nothing:
     """OR of the clauses; NOTHING if there are none."""
     found = [c for c in clauses if c is not None]
     if not found:
@@ -266,8 +274,8 @@ class Scope:
             {"_and": [{"distributor": {"_eq": d}}, {"id": {"_in": sorted(ids)}}]}
             for d, ids in sorted(self.shipped_to.items())
         ]
-        for agreement in self.agreements:
-            if not any(kind in ROW_COLLECTIONS for kind in agreement.kinds):
+        for agreement in self.agreements_in_force:
+            if not covers_locations(agreement):
                 continue
             rules: list[Filter] = [{"distributor": {"_eq": agreement.grantor}}]
             if agreement.locations:
@@ -295,11 +303,16 @@ class Scope:
             return NOTHING
         return clauses[0] if len(clauses) == 1 else {"_or": clauses}
 
-    def rollup_parts(self) -> tuple[Filter | _Nothing, Filter | _Nothing]:
-        """The weekly POS rollups in scope, in two parts: what whole distributors' totals
-        may show (the SKU x distributor rollup can answer it), and what only some of a
-        distributor's stores may (only the per-store rollup can). A distributor's own
-        data is all whole; a supplier's depends on each agreement's scope."""
+    def rollup_parts(
+        self, *, by_location: bool = False
+    ) -> tuple[Filter | _Nothing, Filter | _Nothing]:
+        """The weekly POS rollups in scope, in two disjoint parts: what whole distributors'
+        totals may show (the SKU x distributor rollup can answer it), and what only some
+        of a distributor's stores may (only the per-store rollup can), less the weeks a
+        whole agreement already counts, so overlapping agreements count each row once. A
+        distributor's own data is all whole; a supplier's depends on each agreement's
+        scope. ``by_location``: for sums by store, which aggregated agreements do not
+        share."""
         if self.role == OPERATOR_ADMIN:
             return ALL, NOTHING
         if self.org is None:
@@ -308,14 +321,12 @@ class Scope:
             return {"distributor": {"_eq": self.org}}, NOTHING
         if self.role != SUPPLIER_USER:
             return NOTHING, NOTHING
-        pos = [a for a in self.agreements_in_force if "pos" in a.kinds]
-        whole = [rollup_scope(a, False, live=False) for a in pos if not (a.regions or a.locations)]
-        scoped = [rollup_scope(a, True, live=False) for a in pos if a.regions or a.locations]
+        whole, scoped = weekly_parts(self.agreements_in_force, by_location=by_location)
         return _either(whole), _either(scoped)
 
     def rollup_filter(self, by_location: bool) -> Filter | _Nothing:
         """The weekly POS rollups: a distributor's own; a supplier's by agreement (whole
-        weeks inside its validity, either granularity)."""
+        weeks inside its validity; the per-store rollup only at store_day)."""
         if self.role == OPERATOR_ADMIN:
             return ALL
         if self.org is None:
