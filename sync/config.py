@@ -19,9 +19,11 @@ class SyncConfig:
     lock_path: Path
     run_retention_days: int = 30
     #: Distributors' drop folders and the bulk lane's database; the drop-folder job runs
-    #: only when both are set.
+    #: only when both are set. Its imports' rejects go to the spool, where the portal
+    #: serves an upload's (``<spool>/<import id>/``), so drop folders need one.
     drop_dir: Path | None = None
     lane_url: str | None = None
+    spool_dir: Path | None = None
     drop_poll_s: int = 60
 
     @classmethod
@@ -45,6 +47,12 @@ class SyncConfig:
         if not raw_poll.isdigit() or int(raw_poll) < 1:
             raise ConfigError(f"TANDEM_DROP_POLL_SECONDS must be whole seconds, not {raw_poll!r}")
         drop = environ.get("TANDEM_DROP_DIR")
+        spool = environ.get("TANDEM_SPOOL_DIR")
+        if drop and not spool:
+            raise ConfigError(
+                "TANDEM_SPOOL_DIR is not set: drop-folder imports keep their rejects there, "
+                "where the portal serves them (the portal's own TANDEM_SPOOL_DIR)"
+            )
         return cls(
             hub_url=hub_url.rstrip("/"),
             hub_token=token,
@@ -52,5 +60,6 @@ class SyncConfig:
             run_retention_days=int(raw_days),
             drop_dir=Path(drop) if drop else None,
             lane_url=environ.get("TANDEM_HUB_DB_URL") or None,
+            spool_dir=Path(spool) if spool else None,
             drop_poll_s=int(raw_poll),
         )

@@ -6,7 +6,9 @@ atomically: under a temporary name (a leading ``.``, or ``.tmp`` / ``.part``), t
 renamed; those names are never picked up, nor is a file modified in the last
 ``settle_s`` seconds. Each file is imported through the bulk lane, then moved:
 
-- to ``archive/<kind>/`` when it landed (with its rejects file beside it, if any);
+- to ``archive/<kind>/`` when it landed; its rejects file, if any, is kept in the spool
+  (``<spool>/<import id>/rejects.csv``) as an upload's is, so the distributor downloads
+  it from the import's page or the API like any other;
 - to ``rejected/<kind>/`` with a ``.reason.txt`` when it was structurally wrong, or broke
   a reader in a way it did not foresee (a sheet cut short, say): nothing of it landed,
   and the poll goes on to the next file and folder.
@@ -99,7 +101,7 @@ def _import_one(
          "distributor": distributor},
         fields=["id"],
     )  # fmt: skip
-    rejects = folder / "archive" / kind / f"{path.name}.rejects.csv"
+    rejects = Path(ctx.settings["spool_dir"]) / str(record["id"]) / "rejects.csv"
     try:
         with open_lane(ctx.settings["lane_url"]) as lane:
             result = run_import(

@@ -47,6 +47,7 @@ def job_definitions(
     *,
     drop_dir: Path | None = None,
     lane_url: str | None = None,
+    spool_dir: Path | None = None,
     drop_poll_s: int = 60,
 ) -> list[JobDefinition]:
     drops = (
@@ -58,10 +59,14 @@ def job_definitions(
                 trigger_args={"seconds": drop_poll_s},
                 description="Import the files distributors left in their drop folders",
                 run_at_start=True,
-                settings={"drop_dir": str(drop_dir), "lane_url": lane_url},
+                settings={
+                    "drop_dir": str(drop_dir),
+                    "lane_url": lane_url,
+                    "spool_dir": str(spool_dir),
+                },
             )
         ]
-        if drop_dir is not None and lane_url
+        if drop_dir is not None and lane_url and spool_dir is not None
         else []
     )
     return [

@@ -85,6 +85,7 @@ def serve(config: SyncConfig) -> None:
             config.run_retention_days,
             drop_dir=config.drop_dir,
             lane_url=config.lane_url,
+            spool_dir=config.spool_dir,
             drop_poll_s=config.drop_poll_s,
         )
         scheduler = build_scheduler(hub, definitions)
