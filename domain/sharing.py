@@ -317,6 +317,16 @@ def share_rules(agreements: Iterable[Agreement], grantee: int, today: dt.date) -
     return rules
 
 
+def manager_rules(
+    agreements: Iterable[Agreement], supplier: int, distributor: int, today: dt.date
+) -> list[Rule]:
+    """An account manager's rules for one assigned pair: what the pair's supplier reads
+    of the pair's distributor's data (their agreements only, never the supplier's with
+    other distributors), read only: forecast commitments stay the supplier's to write."""
+    between = [a for a in agreements if a.grantor == distributor]
+    return [r for r in share_rules(between, supplier, today) if r.action == "read"]
+
+
 SHARED_COLLECTIONS = tuple(
     sorted({c for c, _ in ROW_COLLECTIONS.values()} | set(ROLLUP_COLLECTIONS) | {"locations"})
 )

@@ -9,6 +9,7 @@ from domain.gs1 import gln_problem
 from domain.roles import ACCOUNT_MANAGER, ORG_KINDS
 from governance import audit
 from governance.errors import GovernanceError
+from governance.policies import regenerate_pair
 
 ORG_FIELDS = [
     "id",
@@ -220,4 +221,32 @@ def assign_manager(
     if not admin.read_items("partnership_managers", filter={"id": {"_eq": key}}, limit=1):
         admin.create_item("partnership_managers", {"id": key, "partnership": pair, "user": user_id})
         audit.record(admin, "manager.assign", "partnership_managers", [key], via=via, actor=actor)
+    # The manager reads the pair's POS and inventory as the pair's supplier does.
+    regenerate_pair(admin, pair)
+    return pair
+
+
+def unassign_manager(
+    admin: HubClient,
+    user_id: str,
+    supplier: int,
+    distributor: int,
+    *,
+    via: str = "cli",
+    actor: str | None = None,
+) -> int:
+    """Take an account manager off a pair: its records and its shared data close at the
+    manager's next request. Returns the pair id."""
+    pair = find_partnership(admin, supplier, distributor)
+    key = f"{pair}:{user_id}"
+    if pair is None or not admin.read_items(
+        "partnership_managers", filter={"id": {"_eq": key}}, limit=1
+    ):
+        raise GovernanceError(
+            "the manager is not assigned to this pair",
+            {"user": [f"{user_id} does not manage {supplier} and {distributor}"]},
+        )
+    admin.delete_items("partnership_managers", [key])
+    regenerate_pair(admin, pair)
+    audit.record(admin, "manager.unassign", "partnership_managers", [key], via=via, actor=actor)
     return pair

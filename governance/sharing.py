@@ -3,7 +3,9 @@
 Each grantee organization has one hub policy, named ``Tandem share: org <id>`` and linked
 from ``organizations.share_policy``. Its permissions are compiled by
 :func:`domain.sharing.share_rules` from the grantee's agreements and rewritten on every
-grant and revoke. Every member of the organization is attached to it.
+grant and revoke. Every member of the organization is attached to it. The same
+regeneration rewrites the policies of the grantee's managed pairs
+(:mod:`governance.policies`), so their account managers read what the supplier reads.
 """
 
 from __future__ import annotations
@@ -14,31 +16,16 @@ from typing import Any
 
 from directus import HubClient
 from domain import clock
-from domain.sharing import (
-    SHARED_COLLECTIONS,
-    Agreement,
-    AgreementDraft,
-    agreement_errors,
-    share_rules,
-)
+from domain.sharing import Agreement, AgreementDraft, agreement_errors, share_rules
 from governance import audit
 from governance.errors import GovernanceError
 from governance.partners import get_partner
-
-AGREEMENT_FIELDS = [
-    "id",
-    "grantor",
-    "grantee",
-    "kinds",
-    "regions",
-    "locations",
-    "granularity",
-    "valid_from",
-    "valid_to",
-    "purpose",
-    "status",
-    "revoked_at",
-]
+from governance.policies import (
+    AGREEMENT_FIELDS,
+    ensure_policy,
+    regenerate_managed_pairs,
+    write_rules,
+)
 
 
 def grant(
@@ -168,7 +155,8 @@ def list_agreements(admin: HubClient, organization: str | int | None = None) -> 
 
 
 def regenerate(admin: HubClient, grantee: int, today: dt.date | None = None) -> str:
-    """Rewrite the grantee's share policy from its agreements. Returns the policy id."""
+    """Rewrite the grantee's share policy from its agreements, and the manager policies
+    of its managed pairs (see :mod:`governance.policies`). Returns the policy id."""
     today = today or clock.today()
     org = get_partner(admin, grantee)
     policy = _ensure_share_policy(admin, org)
@@ -181,48 +169,18 @@ def regenerate(admin: HubClient, grantee: int, today: dt.date | None = None) -> 
             limit=-1,
         )
     ]
-    wanted = {(r.collection, r.action): r for r in share_rules(agreements, org["id"], today)}
-    existing = {
-        (p["collection"], p["action"]): p
-        for p in admin.get("/permissions", filter={"policy": {"_eq": policy}}, limit=-1)
-    }
-    for key, rule in wanted.items():
-        body = {"permissions": rule.permissions, "fields": list(rule.fields)}
-        current = existing.pop(key, None)
-        if current is None:
-            admin.post(
-                "/permissions",
-                {"policy": policy, "collection": rule.collection, "action": rule.action, **body},
-            )
-        elif (
-            current.get("permissions") != body["permissions"]
-            or current.get("fields") != body["fields"]
-        ):
-            admin.patch(f"/permissions/{current['id']}", body)
-    stale = [p["id"] for p in existing.values() if p["collection"] in SHARED_COLLECTIONS]
-    if stale:
-        admin.delete("/permissions", stale)
+    write_rules(admin, policy, share_rules(agreements, org["id"], today))
     _attach_members(admin, org["id"], policy)
+    regenerate_managed_pairs(admin, org["id"], today)
     return policy
 
 
 def _ensure_share_policy(admin: HubClient, org: dict[str, Any]) -> str:
-    name = f"Tandem share: org {org['id']}"
-    rows = admin.get("/policies", filter={"name": {"_eq": name}}, fields=["id"], limit=1)
-    if rows:
-        policy = str(rows[0]["id"])
-    else:
-        policy = str(
-            admin.post(
-                "/policies",
-                {
-                    "name": name,
-                    "app_access": False,
-                    "admin_access": False,
-                    "description": f"Data shared with {org['name']}; generated, do not edit",
-                },
-            )["id"]
-        )
+    policy = ensure_policy(
+        admin,
+        f"Tandem share: org {org['id']}",
+        f"Data shared with {org['name']}; generated, do not edit",
+    )
     if org.get("share_policy") != policy:
         admin.update_item("organizations", org["id"], {"share_policy": policy})
     return policy

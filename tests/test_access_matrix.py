@@ -373,7 +373,10 @@ def pair_rows(w: World, s: str, d: str) -> None:
 
 
 def shared_with(who: str, row: Row, kind: str) -> bool:
-    """Acme: all of North's rows (pos, inventory, forecasts); South's east POS from March."""
+    """Acme: all of North's rows (pos, inventory, forecasts); South's east POS from March.
+    Acme-North's manager: what Acme reads of North (issue 11, part 4)."""
+    if who == "manager":
+        return row.attrs["distributor"] == MANAGED[1] and shared_with(MANAGED[0], row, kind)
     if who != "acme" or row.attrs["supplier"] != "acme":
         return False
     if row.attrs["distributor"] == "north":
@@ -411,7 +414,7 @@ def expected(w: World, who: str, row: Row) -> bool:
         if who in SUPPLIERS:
             in_share = who == "acme" and (a["distributor"] == "north" or a["region"] == "east")
             return ship_to or in_share
-        return ship_to and a["distributor"] == MANAGED[1]
+        return a["distributor"] == MANAGED[1]  # Acme's whole agreement with North
     if c == "share_agreements":
         org = w.orgs.get(who)
         return org in (a["grantor"], a["grantee"])

@@ -11,6 +11,7 @@ from domain.sharing import (
     Agreement,
     AgreementDraft,
     agreement_errors,
+    manager_rules,
     rollup_scope,
     share_rules,
     weekly_parts,
@@ -136,6 +137,15 @@ def test_overlapping_agreements_split_the_rollups_into_disjoint_parts():
     parts, scoped = weekly_parts([aggregated, east], by_location=True)
     assert parts == []  # by store: aggregated agreements share none
     assert scoped == [rollup_scope(east, True, live=False)]
+
+
+def test_a_managers_rules_are_its_pairs_suppliers_read_rules_with_that_distributor():
+    rules = manager_rules(
+        [agreement(kinds=("pos", "forecasts")), agreement(id=8, grantor=5)], 1, 3, TODAY
+    )
+    assert {r.action for r in rules} == {"read"}  # no forecast commitment
+    assert all({"distributor": {"_eq": 5}} not in c["_and"] for r in rules
+               for c in r.permissions["_or"])  # fmt: skip
 
 
 def test_share_rules_scope_rows_to_grantor_own_skus_dates_and_live_agreement():
