@@ -8,13 +8,20 @@ nothing of it lands.
 
 The natural key of a row is (distributor, location, SKU, day): a re-delivered day
 replaces the earlier values, it never adds to them. Negative units are returns.
+
+Numbers are read under the mapping's separators (:func:`parse_number`): the decimal
+separator (``.`` or ``,``) and the thousands separator (none, ``.``, ``,``, a space or an
+apostrophe; never the decimal one). A value that does not fit them is refused, never
+guessed at: under the default (decimal ``.``, no thousands separator) ``12,50`` is a
+reject, not 1,250.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
-from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from decimal import Decimal
 from typing import NamedTuple
 
 KINDS = ("pos", "inventory")
@@ -81,6 +88,15 @@ _DATE_DIRECTIVES = frozenset("YymdbBjaA%HIMSpf")
 #: two-digit day and month.
 _PROBES = (dt.date(2026, 1, 31), dt.date(1999, 12, 13), dt.date(2030, 7, 4))
 MAX_UNITS = 2**31 - 1  # the hub's integer columns
+MAX_MINOR = 2**63 - 1  # the hub's big integer columns
+
+#: A mapping's decimal separator, and its name in messages.
+DECIMAL_SEPARATORS = {".": "point", ",": "comma"}
+#: A mapping's thousands separator ("" for none), and its name in messages.
+THOUSANDS_SEPARATORS = {"": "none", ".": "point", ",": "comma", " ": "space", "'": "apostrophe"}
+#: What a thousands separator matches in a value: "space" any of the spaces spreadsheets
+#: write (plain, no-break, narrow no-break), "apostrophe" the straight and curly ones.
+_GROUP_MARKS = {" ": " \u00a0\u202f", "'": "'\u2019"}
 
 
 def minor_exponent(currency: str) -> int:
@@ -118,48 +134,135 @@ def parse_day(text: str, date_format: str = "%Y-%m-%d") -> dt.date:
     return dt.datetime.strptime(text.strip(), date_format).date()
 
 
-def parse_units(text: str, field: str = "units") -> int:
-    """Whole units; negative means returns. ValueError names what is wrong."""
-    value = text.strip().replace(",", "") if text else ""
-    if not value:
+def check_separators(decimal: str, thousands: str) -> None:
+    """ValueError naming the setting unless the separators are ones a mapping may have:
+    a decimal separator of :data:`DECIMAL_SEPARATORS`, a thousands separator of
+    :data:`THOUSANDS_SEPARATORS` that is not the decimal one."""
+    if decimal not in DECIMAL_SEPARATORS:
+        raise ValueError(
+            f"decimal separator {decimal!r} is not one of: {', '.join(DECIMAL_SEPARATORS)}"
+        )
+    if thousands not in THOUSANDS_SEPARATORS:
+        named = ", ".join(repr(t) for t in THOUSANDS_SEPARATORS)
+        raise ValueError(f"thousands separator {thousands!r} is not one of: {named}")
+    if thousands == decimal:
+        raise ValueError(
+            f"the thousands separator cannot be the decimal separator ({decimal!r}): "
+            "a value like 1.234 would mean two things"
+        )
+
+
+@functools.lru_cache(maxsize=32)
+def _number_pattern(decimal: str, thousands: str) -> re.Pattern[str]:
+    check_separators(decimal, thousands)
+    plain = r"[0-9]*"
+    if thousands:
+        mark = f"[{re.escape(_GROUP_MARKS.get(thousands, thousands))}]"
+        whole = rf"[0-9]{{1,3}}(?:{mark}[0-9]{{3}})+|{plain}"
+    else:
+        whole = plain
+    return re.compile(rf"([+-]?)({whole})(?:{re.escape(decimal)}([0-9]+))?")
+
+
+def number_example(decimal: str, thousands: str) -> str:
+    """How 1234.56 is written under these separators, e.g. ``1.234,56``."""
+    return format_number(Decimal("1234.56"), decimal, thousands)
+
+
+def parse_number(text: str, decimal: str = ".", thousands: str = "") -> Decimal:
+    """The exact number ``text`` writes under a mapping's separators; ValueError if it
+    does not fit them. The one rule for every delivered quantity and amount:
+
+    - an optional sign (``-`` or ``+``), then the whole part, then optionally the decimal
+      separator and at least one digit; at least one digit in all; ASCII digits only;
+      surrounding blanks are ignored;
+    - the whole part is plain digits, or, when the mapping has a thousands separator,
+      1 to 3 digits then groups of exactly 3 each led by that separator (``1.234.567``);
+    - anything else is refused: another separator (``1,5`` under decimal ``.`` and no
+      thousands separator; ``1.234,5`` likewise), a group of another size (``12,50``
+      under thousands ``,``), two decimal separators, exponents, currency signs.
+
+    So a value means one thing or nothing: under decimal ``,`` ``1,234`` is 1.234 (then
+    refused as units, which are whole, and as cents), never 1234.
+    """
+    match = _number_pattern(decimal, thousands).fullmatch(text.strip())
+    if match is None or not (match[2] or match[3]):
+        raise ValueError(
+            f"is not a number under this mapping (decimal separator: "
+            f"{DECIMAL_SEPARATORS[decimal]}, thousands separator: "
+            f"{THOUSANDS_SEPARATORS[thousands]}; e.g. {number_example(decimal, thousands)}); "
+            "check the mapping's separators"
+        )
+    sign, whole, fraction = match.groups()
+    digits = re.sub(r"[^0-9]", "", whole) or "0"
+    return Decimal(f"{sign}{digits}.{fraction}" if fraction else f"{sign}{digits}")
+
+
+def format_number(value: Decimal, decimal: str = ".", thousands: str = "") -> str:
+    """``value`` written under a mapping's separators, every digit kept (no exponent):
+    what :func:`parse_number` reads back exactly."""
+    check_separators(decimal, thousands)
+    text = format(value, "f")
+    sign = "-" if text.startswith("-") else ""
+    whole, _, fraction = text.lstrip("-").partition(".")
+    if thousands:
+        head = len(whole) % 3 or 3
+        whole = thousands.join(
+            [whole[:head], *(whole[i : i + 3] for i in range(head, len(whole), 3))]
+        )
+    return f"{sign}{whole}{decimal}{fraction}" if fraction else f"{sign}{whole}"
+
+
+def parse_units(text: str, field: str = "units", decimal: str = ".", thousands: str = "") -> int:
+    """Whole units; negative means returns. ValueError names the field and what is wrong."""
+    if not text or not text.strip():
         raise ValueError(f"{field} is empty")
     try:
-        number = int(value)
-    except ValueError:
-        try:
-            exact = Decimal(value)
-        except InvalidOperation:
-            raise ValueError(f"{field} {text!r} is not a number") from None
-        if not exact.is_finite() or exact != exact.to_integral_value():
-            raise ValueError(f"{field} {text!r} is not a whole number") from None
-        number = int(exact)
+        number = parse_number(text, decimal, thousands)
+    except ValueError as exc:
+        raise ValueError(f"{field} {text!r} {exc}") from None
+    if number != number.to_integral_value():
+        raise ValueError(f"{field} {text!r} is not a whole number: units are counted whole")
     if abs(number) > MAX_UNITS:
         raise ValueError(f"{field} {text!r} is out of range")
-    return number
+    return int(number)
 
 
-def parse_money(text: str, currency: str, field: str = "net_sales") -> int:
-    """An amount in major units as integer minor units of ``currency``, exactly.
+def _minor_units(amount: Decimal, currency: str) -> int | None:
+    """A finite ``amount`` (major units) as integer minor units of ``currency``, exactly;
+    None if it has more decimals than the currency (other than trailing zeros)."""
+    sign, digits, exp = amount.as_tuple()
+    number = int("".join(map(str, digits)) or "0")
+    shift = int(exp) + minor_exponent(currency)
+    if shift >= 0:
+        number *= 10**shift
+    else:
+        number, rest = divmod(number, 10**-shift)
+        if rest:
+            return None
+    return -number if sign else number
 
-    More decimals than the currency has are refused rather than rounded away.
-    """
-    value = text.strip().replace(",", "") if text else ""
-    if not value:
+
+def parse_money(
+    text: str, currency: str, field: str = "net_sales", decimal: str = ".", thousands: str = ""
+) -> int:
+    """An amount in major units as integer minor units of ``currency``, exactly; empty
+    is 0. More decimals than the currency has are refused rather than rounded away."""
+    if not text or not text.strip():
         return 0
     try:
-        amount = Decimal(value)
-    except InvalidOperation:
-        raise ValueError(f"{field} {text!r} is not an amount") from None
-    if not amount.is_finite():
-        raise ValueError(f"{field} {text!r} is not an amount")
-    exponent = minor_exponent(currency)
-    minor = amount.scaleb(exponent)
-    if minor != minor.to_integral_value():
-        raise ValueError(f"{field} {text!r} has more than {exponent} decimals for {currency}")
-    result = int(minor.to_integral_value(ROUND_HALF_EVEN))
-    if abs(result) >= 2**63:
+        amount = parse_number(text, decimal, thousands)
+    except ValueError as exc:
+        raise ValueError(f"{field} {text!r} {exc}") from None
+    if len(amount.as_tuple().digits) > 40:
         raise ValueError(f"{field} {text!r} is out of range")
-    return result
+    minor = _minor_units(amount, currency)
+    if minor is None:
+        exponent = minor_exponent(currency)
+        raise ValueError(f"{field} {text!r} has more than {exponent} decimals for {currency}")
+    if abs(minor) > MAX_MINOR:
+        raise ValueError(f"{field} {text!r} is out of range")
+    return minor
 
 
 def parse_currency(text: str, default: str) -> str:

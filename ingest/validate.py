@@ -3,7 +3,9 @@
 Shared by the one-process import (:mod:`ingest.pipeline`) and the staging processes of a
 large CSV (:mod:`ingest.parallel`), so a row is judged the same way whichever stages it.
 Good rows become staged tuples (the natural key, ids, the stored day, exact integers);
-bad ones go to the rejects file with their line, field and reason.
+bad ones go to the rejects file with their line, field and reason. Quantities and amounts
+are read under the mapping's decimal and thousands separators
+(:func:`domain.ingest.parse_number`), never guessed at.
 """
 
 from __future__ import annotations
@@ -17,6 +19,9 @@ from typing import Any
 from directus.bulk import Lookups, iso_week
 from domain.gs1 import gtin_problem
 from domain.ingest import (
+    MAX_MINOR,
+    MAX_UNITS,
+    check_separators,
     minor_exponent,
     parse_currency,
     parse_day,
@@ -88,14 +93,25 @@ class Bad:
 class Resolver:
     """A distributor's codes to hub ids (as text: the staging table stores them as
     integers), and delivered dates to stored ones. Every answer is cached, refusals too,
-    so the hot loop is one dictionary lookup per field."""
+    so the hot loop is one dictionary lookup per field. ``decimal`` and ``thousands`` are
+    the mapping's separators, which quantities and amounts are read with."""
 
     MAX_CACHED = 200_000
 
-    def __init__(self, lookups: Lookups, date: Callable[[dt.date], Any], date_format: str) -> None:
+    def __init__(
+        self,
+        lookups: Lookups,
+        date: Callable[[dt.date], Any],
+        date_format: str,
+        decimal: str = ".",
+        thousands: str = "",
+    ) -> None:
+        check_separators(decimal, thousands)
         self.lk = lookups
         self.date = date
         self.date_format = date_format
+        self.decimal = decimal
+        self.thousands = thousands
         self.items: dict[str, str | Bad] = {}
         self.stores: dict[str, str | Bad] = {}
         self.days: dict[str, tuple[Any, str, str] | Bad] = {}
@@ -187,33 +203,44 @@ class Resolver:
         return self._keep(self.currencies, text, found)
 
 
-def _units(text: str, field: str) -> int | Bad:
-    if "_" not in text:  # int() would read "1_0" as 10
+def _units(text: str, field: str, decimal: str, thousands: str) -> int | Bad:
+    """Whole units: plain ASCII integers fast (``int`` reads them as the rule does, under
+    any separators), every other form by :func:`domain.ingest.parse_units`."""
+    if text.isascii() and "_" not in text:  # int() reads "1_0" as 10, and other scripts' digits
         try:
-            return int(text)
+            number = int(text)
         except ValueError:
             pass
+        else:
+            if abs(number) <= MAX_UNITS:
+                return number
     try:
-        return parse_units(text, field)
+        return parse_units(text, field, decimal, thousands)
     except ValueError as exc:
         return Bad(field, str(exc))
 
 
-def _minor(text: str, currency: str) -> int | Bad:
-    """Money in major units as minor units: the plain forms fast, every other one exactly
-    (or refused: more decimals than the currency has are never rounded away)."""
+def _minor(text: str, currency: str, decimal: str, thousands: str) -> int | Bad:
+    """Money in major units as minor units: the plain forms fast (an integer, or exactly
+    the currency's decimals after the mapping's decimal separator), every other one
+    exactly by :func:`domain.ingest.parse_money` (or refused: more decimals than the
+    currency has are never rounded away)."""
     exponent = minor_exponent(currency)
-    if "_" not in text:
-        dot = text.find(".")
+    if text.isascii() and "_" not in text:
+        dot = text.find(decimal)
         try:
             if dot < 0:
-                return int(text) * 10**exponent
-            if len(text) - dot - 1 == exponent and text[dot + 1 :].isdigit():
-                return int(text[:dot] + text[dot + 1 :])
+                minor = int(text) * 10**exponent
+            elif len(text) - dot - 1 == exponent and text[dot + 1 :].isdigit():
+                minor = int(text[:dot] + text[dot + 1 :])
+            else:
+                minor = None
         except ValueError:
-            pass
+            minor = None
+        if minor is not None and abs(minor) <= MAX_MINOR:
+            return minor
     try:
-        return parse_money(text, currency)
+        return parse_money(text, currency, "net_sales", decimal, thousands)
     except ValueError as exc:
         return Bad("net_sales", str(exc))
 
@@ -231,6 +258,7 @@ def pos_rows(
 ) -> Iterator[tuple[Any, ...]]:
     """Good rows as staged tuples; bad ones to ``reject``. The hot loop of an import."""
     items, stores, days, currencies = res.items, res.stores, res.days, res.currencies
+    decimal, thousands = res.decimal, res.thousands
     prefix = f"{distributor}:"
     default = res.lk.currency
     n = 0
@@ -256,7 +284,7 @@ def pos_rows(
         if type(when) is Bad:
             reject(line, when.field, when.reason)
             continue
-        count = _units(units, "units")
+        count = _units(units, "units", decimal, thousands)
         if type(count) is Bad:
             reject(line, count.field, count.reason)
             continue
@@ -264,7 +292,7 @@ def pos_rows(
         if type(currency) is Bad:
             reject(line, currency.field, currency.reason)
             continue
-        minor = _minor(net, currency) if net else 0  # type: ignore[arg-type]
+        minor = _minor(net, currency, decimal, thousands) if net else 0  # type: ignore[arg-type]
         if type(minor) is Bad:
             reject(line, minor.field, minor.reason)
             continue
@@ -284,6 +312,7 @@ def inventory_rows(
 ) -> Iterator[tuple[Any, ...]]:
     n = 0
     next_report = every
+    decimal, thousands = res.decimal, res.thousands
     for line, item, gtin, store, gln, day, on_hand, in_transit, on_order in lines:
         n += 1
         if n >= next_report:
@@ -304,9 +333,9 @@ def inventory_rows(
             reject(line, when.field, when.reason)
             continue
         values = [
-            _units(on_hand, "on_hand"),
-            _units(in_transit, "in_transit") if in_transit.strip() else 0,
-            _units(on_order, "on_order") if on_order.strip() else 0,
+            _units(on_hand, "on_hand", decimal, thousands),
+            _units(in_transit, "in_transit", decimal, thousands) if in_transit.strip() else 0,
+            _units(on_order, "on_order", decimal, thousands) if on_order.strip() else 0,
         ]
         bad = next((v for v in values if type(v) is Bad), None)
         if bad is not None:
