@@ -9,13 +9,17 @@ import io
 import json
 import secrets
 import zipfile
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
 from openpyxl import load_workbook
 
+from directus import HubClient
 from directus.bulk import open_lane, write_rows
+from portal import xlsx as portal_xlsx
+from portal.data.access import DataAccess
 from portal.data.registry import RESOURCES
 from portal.xlsx import XLSX_MIMETYPE
 from tests import world as world_module
@@ -203,3 +207,181 @@ def test_text_that_looks_like_a_formula_is_never_a_formula(hub, admin, portal):
 def test_exports_need_a_signed_in_user(portal):
     answer = portal.test_client().get("/exports/pos-sales.xlsx")
     assert answer.status_code in (302, 401)
+
+
+# -- paging by key, streaming, sheets ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Actor:
+    id: str
+    role: str
+    organization_id: int
+
+
+def _access(hub, member: Member) -> DataAccess:
+    """A supplier's governed access on the user's own hub login, as a request has it."""
+    user = HubClient.login(hub.url, member.email, member.password)
+    return DataAccess(_Actor(member.id, member.role, member.organization["id"]), user, via="test")
+
+
+def _risks(admin, pair: int, dates: list[dt.date | None]) -> list[int]:
+    rows = [
+        {"title": f"risk {n}", "likelihood": 1, "impact": 1, "partnership": pair,
+         "review_date": d.isoformat() if d else None}
+        for n, d in enumerate(dates)
+    ]  # fmt: skip
+    return [int(admin.create_item("risks", row, fields=["id"])["id"]) for row in rows]
+
+
+def test_paging_by_key_reads_each_row_once_across_ties_and_empty_values(hub, admin):
+    """Pages of 3 over 11 rows sharing four review dates (and some with none): the
+    rows come in the list's order, each once; an empty date sorts first ascending and
+    last descending."""
+    supplier, _distributor, pair = make_pair(admin)
+    day = dt.date(2026, 3, 2)
+    dates = [day, None, day, day + dt.timedelta(1), day, None, day + dt.timedelta(1), day,
+             day - dt.timedelta(1), None, day]  # fmt: skip
+    ids = _risks(admin, pair, dates)
+    acc = _access(hub, make_user(admin, "supplier_user", supplier))
+    by_date = dict(zip(ids, dates, strict=True))
+    up = [r["id"] for r in acc.iter_rows("risks", {"sort": "review_date"}, page_size=3)]
+    down = [r["id"] for r in acc.iter_rows("risks", {"sort": "-review_date"}, page_size=3)]
+    plain = [r["id"] for r in acc.iter_rows("risks", {}, page_size=3)]
+
+    valued = [i for i in sorted(ids) if by_date[i] is not None]
+    empty = [i for i in sorted(ids) if by_date[i] is None]
+    assert plain == sorted(ids)
+    # sorted() is stable, also reversed: ties stay in id order.
+    assert up == empty + sorted(valued, key=lambda i: by_date[i])
+    assert down == sorted(valued, key=lambda i: by_date[i], reverse=True) + empty
+
+
+def test_a_row_deleted_during_an_export_makes_no_other_row_go_missing(hub, admin):
+    """Offset paging skipped a row for each row deleted behind it."""
+    supplier, _distributor, pair = make_pair(admin)
+    ids = _risks(admin, pair, [dt.date(2026, 3, 2)] * 10)
+    acc = _access(hub, make_user(admin, "supplier_user", supplier))
+    for sort in ("id", "review_date", "-review_date"):
+        rows = acc.iter_rows("risks", {"sort": sort}, page_size=4)
+        seen = [next(rows)["id"] for _ in range(4)]  # the first page
+        admin.delete_items("risks", seen[:2])
+        seen += [r["id"] for r in rows]
+        assert sorted(seen) == sorted(ids), sort
+        assert len(seen) == len(set(seen))
+        ids = [i for i in ids if i not in seen[:2]]
+
+
+def test_paging_by_key_reads_only_the_users_rows(hub, admin):
+    """Negative control: another pair's rows, interleaved by id, never come in."""
+    supplier, _distributor, pair = make_pair(admin)
+    other_supplier, _other_distributor, other_pair = make_pair(admin)
+    mine: list[int] = []
+    theirs: list[int] = []
+    for _ in range(4):
+        mine += _risks(admin, pair, [dt.date(2026, 3, 2)] * 2)
+        theirs += _risks(admin, other_pair, [dt.date(2026, 3, 2)] * 2)
+    acc = _access(hub, make_user(admin, "supplier_user", supplier))
+    assert [r["id"] for r in acc.iter_rows("risks", {}, page_size=3)] == mine
+    other = _access(hub, make_user(admin, "supplier_user", other_supplier))
+    assert [r["id"] for r in other.iter_rows("risks", {"sort": "review_date"}, page_size=3)] == (
+        theirs
+    )
+
+
+def _exports_of(admin, member: Member) -> list[dict[str, Any]]:
+    return admin.read_items(
+        "audit_log",
+        filter={"_and": [{"actor": {"_eq": member.id}}, {"action": {"_eq": "export"}}]},
+        fields=["detail"], sort=["id"], limit=-1,
+    )  # fmt: skip
+
+
+def test_past_a_sheets_row_limit_the_rows_go_on_in_the_next_sheet(hub, admin, portal, monkeypatch):
+    """Excel's limit is 1,048,576 rows a sheet, header included; injected here as 4."""
+    monkeypatch.setattr(portal_xlsx, "EXCEL_MAX_ROWS", 4)
+    supplier, _distributor, pair = make_pair(admin)
+    ids = _risks(admin, pair, [dt.date(2026, 3, 2)] * 7)
+    member = make_user(admin, "supplier_user", supplier)
+    client = sign_in(portal, member)
+    answer = client.get("/exports/risks.xlsx")
+    assert answer.status_code == 200
+    book = load_workbook(io.BytesIO(answer.get_data()))
+    answer.close()
+    assert book.sheetnames == ["risks", "risks (2)", "risks (3)"]
+    headers = {tuple(c.value for c in sheet[1]) for sheet in book.worksheets}
+    assert len(headers) == 1  # every sheet has the header
+    (header,) = headers
+    at = header.index("id")
+    per_sheet = [[r[at] for r in s.iter_rows(min_row=2, values_only=True)] for s in book]
+    assert [len(rows) for rows in per_sheet] == [3, 3, 1]
+    assert [i for rows in per_sheet for i in rows] == ids
+    assert [e["detail"]["rows"] for e in _exports_of(admin, member)] == [7]
+
+
+def test_a_sheet_title_stays_within_excels_31_characters():
+    book = portal_xlsx.StreamedWorkbook("x" * 40, ["a"], max_rows=2)
+    for n in range(3):
+        book.append([n])
+    data = book.take() + book.finish()
+    assert load_workbook(io.BytesIO(data)).sheetnames == [
+        "x" * 31,
+        "x" * 27 + " (2)",
+        "x" * 27 + " (3)",
+    ]
+
+
+def test_an_export_starts_before_its_rows_are_all_read(hub, admin, portal, monkeypatch):
+    """Streamed: the first bytes go out after the first page; the rest are read as the
+    client reads. A download cut short is audited with what it sent."""
+    supplier, _distributor, pair = make_pair(admin)
+    _risks(admin, pair, [dt.date(2026, 3, 2)] * 7)
+    member = make_user(admin, "supplier_user", supplier)
+    client = sign_in(portal, member)
+    walk = DataAccess.iter_rows
+    monkeypatch.setattr(
+        DataAccess, "iter_rows", lambda self, name, query: walk(self, name, query, page_size=2)
+    )
+    reads: list[str] = []
+    get = HubClient.get
+    monkeypatch.setattr(
+        HubClient, "get", lambda self, path, **q: reads.append(path) or get(self, path, **q)
+    )
+    answer = client.get("/exports/risks.xlsx", buffered=False)
+    assert answer.status_code == 200
+    assert answer.is_streamed
+    assert "Content-Length" not in answer.headers
+    body = iter(answer.response)
+    assert next(body).startswith(b"PK")
+    assert reads.count("/items/risks") == 1  # the first page only
+    answer.close()
+    cut = _exports_of(admin, member)
+    assert [(e["detail"]["complete"], e["detail"]["resource"]) for e in cut] == [(False, "risks")]
+
+    reads.clear()
+    rows = workbook_rows(client, "/exports/risks.xlsx")
+    assert len(rows) == 7
+    assert reads.count("/items/risks") == 4  # 2 + 2 + 2 + 1
+    assert _exports_of(admin, member)[-1]["detail"]["rows"] == 7
+    assert "complete" not in _exports_of(admin, member)[-1]["detail"]
+
+
+def test_paging_by_key_over_a_timestamp_keeps_ties_and_milliseconds(hub, admin):
+    """A sort on a timestamp compares the hub's own text of it back, to the millisecond."""
+    supplier, _distributor, _pair = make_pair(admin)
+    at = dt.datetime(2026, 3, 2, 9, 30, 15, 123000, tzinfo=dt.UTC)
+    moments = [at, at + dt.timedelta(milliseconds=1), at, at - dt.timedelta(hours=5), at]
+    ids = [
+        int(admin.create_item(
+            "edi_messages",
+            {"direction": "in", "standard": "x12", "message_type": "852", "status": "done",
+             "received_at": m.isoformat(timespec="milliseconds"), "sender": supplier["id"]},
+            fields=["id"],
+        )["id"])
+        for m in moments
+    ]  # fmt: skip
+    acc = _access(hub, make_user(admin, "supplier_user", supplier))
+    when = dict(zip(ids, moments, strict=True))
+    for sort, reverse in (("received_at", False), ("-received_at", True)):
+        got = [r["id"] for r in acc.iter_rows("edi-messages", {"sort": sort}, page_size=2)]
+        assert got == sorted(ids, key=lambda i: when[i], reverse=reverse), sort

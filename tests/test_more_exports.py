@@ -6,17 +6,20 @@ and refuses a user who may not see the page."""
 from __future__ import annotations
 
 import datetime as dt
+import io
 from html.parser import HTMLParser
 from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
+from openpyxl import load_workbook
 
 from directus import HubClient
 from governance import partners, sharing, users
+from portal import xlsx as portal_xlsx
 from portal.xlsx import XLSX_MIMETYPE
 from tests import world as world_module
-from tests.factories import Member, csrf_token, make_user, sign_in
+from tests.factories import Member, csrf_token, make_org, make_user, sign_in
 from tests.test_exports import workbook_rows
 from tests.world import world_for
 
@@ -329,3 +332,35 @@ def test_only_a_supplier_downloads_the_sell_through_freshness(portal, world, who
     answer = client.get("/sell-through/freshness.xlsx")
     assert answer.status_code == 403
     assert world.audit_entries(who, "export", since) == []
+
+
+# -- every download: streamed, and past a sheet's rows on the next sheet -------------------
+
+
+def test_every_download_goes_on_in_a_next_sheet_past_a_sheets_rows(
+    admin, portal, operator, monkeypatch
+):
+    """The rule is xlsx_response's, so the operator's tables follow it too (Excel's
+    1,048,576 rows a sheet, header included, injected here as 3)."""
+    monkeypatch.setattr(portal_xlsx, "EXCEL_MAX_ROWS", 3)
+    for _ in range(4):
+        make_org(admin)
+    client = sign_in(portal, operator)
+    since = _last_audit_id(admin)
+    answer = client.get("/operator/partners.xlsx")
+    assert answer.status_code == 200
+    assert answer.is_streamed
+    book = load_workbook(io.BytesIO(answer.get_data()))
+    answer.close()
+    expected = [o["id"] for o in partners.list_partners(admin)]
+    assert len(expected) > 4
+    sheets = -(-len(expected) // 2)
+    assert book.sheetnames == ["Partners", *(f"Partners ({n})" for n in range(2, sheets + 1))]
+    ids = []
+    for sheet in book.worksheets:
+        header, *rows = list(sheet.iter_rows(values_only=True))
+        assert header == ("#", "Name", "Kind", "GLN", "Status")
+        assert 1 <= len(rows) <= 2
+        ids += [r[0] for r in rows]
+    assert ids == expected
+    _assert_one_export(admin, operator.id, since, "organizations", len(expected))

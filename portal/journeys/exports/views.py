@@ -1,6 +1,9 @@
 """The exports journey: every resource list as an Excel workbook,
-``/exports/<resource>.xlsx``, with the API list's filters, walking every page of the
-user's governed scope (no row cap), through :func:`portal.xlsx.xlsx_response`."""
+``/exports/<resource>.xlsx``, with the API list's filters and sort, walking the user's
+governed scope (no row cap) page by page through the user's own hub session
+(:meth:`portal.data.DataAccess.iter_rows`, by key where the hub can compare the key), and
+streamed as it is read by :func:`portal.xlsx.xlsx_response` (past Excel's rows a sheet,
+on the next sheet)."""
 
 from __future__ import annotations
 
