@@ -311,6 +311,13 @@ def test_user_assign_gives_an_account_manager_the_pair(tandem, hub, admin):
         "supplier",
     )
 
+    unassign = ("user", "unassign", email, "--supplier", supplier["name"],
+                "--distributor", distributor["name"])  # fmt: skip
+    result = tandem(*unassign)
+    assert result.exit_code == 0, result.output
+    assert manager.read_items("partnerships", fields=["id"]) == []
+    _refused(tandem(*unassign), "user", "does not manage")
+
 
 # sharing agreements
 
