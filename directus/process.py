@@ -105,6 +105,23 @@ class HubConfig:
 SQLITE_READERS = {"DB_POOL__MIN": "1", "DB_POOL__MAX": "4"}
 
 
+#: The hub's own rate limiter, as `make run` runs it (tandem/stack.py) and, with Redis as
+#: its store, docker-compose.yml. Directus 11 counts every request against its client IP,
+#: /server/ping included; the portal's calls count against the portal's address, so the
+#: limit is a flood guard sized for the portal's and the scheduler's own traffic.
+#: Sign-in is throttled per account by the integrity extension (5 failed attempts in 15
+#: minutes, as the portal does). IP_TRUST_PROXY=false: the hub is reached directly here,
+#: so a client's own X-Forwarded-For must not choose the address it is counted under.
+#: Tests' hubs run without it (tests/helpers.py), unless a test asks for it.
+RATE_LIMITS = {
+    "RATE_LIMITER_ENABLED": "true",
+    "RATE_LIMITER_STORE": "memory",
+    "RATE_LIMITER_POINTS": "250",
+    "RATE_LIMITER_DURATION": "1",
+    "IP_TRUST_PROXY": "false",
+}
+
+
 def free_port(host: str = "127.0.0.1") -> int:
     """A port nobody listens on right now (the kernel's pick)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:

@@ -351,6 +351,8 @@ def login() -> Any:
         count_password_failure(email)
         return _login_page(401, errors={"password": ["Wrong email or password."]})
     except HubError as exc:
+        if exc.status == 429:  # the hub's own throttle: direct attempts on this account
+            return _login_page(429, message=THROTTLED)
         log.warning("hub refused or failed a sign-in: %s", exc)
         return _login_page(503, message="The data hub is not answering. Try again in a moment.")
     try:

@@ -154,6 +154,10 @@ def mint(
     except AuthFailed:
         count_password_failure(user.email)
         raise TokenError(401, {"password": ["Wrong password."]}, "Wrong password.") from None
+    except HubError as exc:
+        if exc.status == 429:  # the hub's own throttle: direct attempts on this account
+            raise TokenError(429, {}, THROTTLED) from None
+        raise
     now = clock.now()
     expires = now + dt.timedelta(days=expires_in_days) if expires_in_days else None
     try:

@@ -25,7 +25,7 @@ from demo.seed import other_partners, seed, seeded_as_of
 from directus import HubClient, HubProcessError
 from directus.install import ensure_installed
 from directus.integrity import require_integrity
-from directus.process import Hub, HubConfig, check_port_free, spawn, stop_process
+from directus.process import RATE_LIMITS, Hub, HubConfig, check_port_free, spawn, stop_process
 from domain import clock
 from migrations import migrate
 from migrations.accounts import PORTAL_AUTH_EMAIL, SYNC_SERVICE_EMAIL, set_service_token
@@ -45,6 +45,7 @@ def hub_for(settings: StackSettings, secrets: Secrets) -> Hub:
         data_dir=settings.state_dir / "hub",
         secret=secrets.hub_secret,
         db=settings.hub_db(),
+        extra_env=RATE_LIMITS,
     )
     hub = Hub(install, config)
     db_file = config.sqlite_path

@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from directus.process import RATE_LIMITS
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 COMPOSE = yaml.safe_load((REPO_ROOT / "docker-compose.yml").read_text())
 SERVICES = COMPOSE["services"]
@@ -51,6 +53,16 @@ def test_hub_replicas_load_tandems_integrity_hook():
 def test_hub_data_cache_is_off_so_a_revocation_applies_on_the_next_request():
     """Directus's data cache would serve rows from before a revocation for CACHE_TTL."""
     assert SERVICES["directus"]["environment"]["CACHE_ENABLED"] == "false"
+
+
+def test_hub_rate_limiter_is_on_as_make_run_has_it_counted_in_redis():
+    environment = SERVICES["directus"]["environment"]
+    limiter = {key: value for key, value in RATE_LIMITS.items() if key.startswith("RATE_")}
+    assert {key: environment.get(key) for key in limiter} == {
+        **limiter,
+        "RATE_LIMITER_STORE": "redis",
+    }
+    assert limiter["RATE_LIMITER_ENABLED"] == "true"
 
 
 @pytest.mark.parametrize("name", [n for n, s in SERVICES.items() if "image" in s])

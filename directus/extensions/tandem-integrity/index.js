@@ -268,6 +268,55 @@ function laneOnly(collection) {
   throw error;
 }
 
+// Signing in to the hub directly is throttled as the portal's sign-in is (portal/auth.py,
+// ACCOUNT_FAILURES): after 5 failed attempts on one account within 15 minutes, its next
+// sign-in is refused with 429, the right password included, until the oldest failure is
+// 15 minutes old. Every attempt on a known account is written before its password is
+// checked (directus_activity, so all hub instances count together) and removed again if
+// it succeeds, so a burst of parallel guesses counts each guess before any is answered.
+// Directus's own rate limiter (RATE_LIMITER_*) counts every request per client IP.
+const SIGNIN_FAILURES = 5;
+const SIGNIN_WINDOW_MS = 15 * 60 * 1000;
+const SIGNIN_ACTION = "tandem.signin";
+const SIGNIN_MARK = "tandem_signin";
+
+function throttled() {
+  const error = new Error("Too many failed sign-in attempts. Wait 15 minutes, then try again.");
+  error.name = "DirectusError";
+  error.code = "REQUESTS_EXCEEDED";
+  error.status = 429;
+  error.extensions = { limit: SIGNIN_FAILURES, window: "15 minutes" };
+  throw error;
+}
+
+async function countSignin(db, user, accountability) {
+  const who = accountability || {};
+  const [inserted] = await db("directus_activity").insert(
+    {
+      action: SIGNIN_ACTION,
+      user,
+      timestamp: new Date(),
+      ip: who.ip || null,
+      user_agent: who.userAgent || null,
+      origin: who.origin || null,
+      collection: "directus_users",
+      item: user,
+    },
+    ["id"],
+  );
+  const id = typeof inserted === "object" ? inserted.id : inserted;
+  const [{ attempts }] = await db("directus_activity")
+    .where({ action: SIGNIN_ACTION, collection: "directus_users", item: user })
+    .andWhere("timestamp", ">", new Date(Date.now() - SIGNIN_WINDOW_MS))
+    .andWhere("id", "<", id)
+    .count({ attempts: "*" });
+  if (Number(attempts) >= SIGNIN_FAILURES) {
+    await db("directus_activity").where("id", id).delete();
+    throttled();
+  }
+  return id;
+}
+
 const EXTENSION = "tandem-integrity";
 const PROBE_PATH = "/tandem/integrity";
 
@@ -287,8 +336,19 @@ async function endTokenSessions(db, keys) {
   }
 }
 
-export default ({ filter, init }, { database }) => {
+export default ({ filter, action, init }, { database }) => {
   waitForLocks(database);
+
+  filter("auth.login", async (payload, meta, context) => {
+    if (!meta.user) return payload; // no such account: Directus refuses it anyway
+    const id = await countSignin(context.database, meta.user, context.accountability);
+    return { ...payload, [SIGNIN_MARK]: id };
+  });
+  action("auth.login", async ({ payload, status }, context) => {
+    if (status === "success" && payload && payload[SIGNIN_MARK] != null) {
+      await context.database("directus_activity").where("id", payload[SIGNIN_MARK]).delete();
+    }
+  });
 
   filter("items.delete", async (keys, meta, context) => {
     laneOnly(meta.collection);
