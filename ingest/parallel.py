@@ -163,7 +163,8 @@ def work(index: int, task: Task, counter: Any, results: Any) -> None:
     try:
         conn = open_stage_file(task.stage, task.kind)
         try:
-            resolver = Resolver(task.lookups, sqlite_date, task.mapping.date_format)
+            m = task.mapping
+            resolver = Resolver(task.lookups, sqlite_date, m.date_format, m.decimal, m.thousands)
             getter = field_getter(task.header, task.kind, task.mapping)
             lines = fields_of(_rows(task), getter, len(task.header), rejects.add_early)
             validate = validator(task.kind)
@@ -202,7 +203,7 @@ def stage_parallel(
         first = header_bytes.decode(mapping.encoding)
     except UnicodeDecodeError as exc:
         raise not_decodable(exc, mapping.encoding, 1) from None
-    delimiter, header = csv_header(first.rstrip("\r\n"))
+    delimiter, header = csv_header(first.rstrip("\r\n"), mapping.delimiter)
     field_getter(header, kind, mapping)  # wrong columns: FileError now, before any process
     context = multiprocessing.get_context("spawn")
     results = context.Queue()

@@ -175,7 +175,9 @@ def run_import(
                 lane, source, parts, kind, distributor, lookups, mapping, rejects, report
             )
         else:
-            res = Resolver(lookups, lane.date, mapping.date_format)
+            res = Resolver(
+                lookups, lane.date, mapping.date_format, mapping.decimal, mapping.thousands
+            )
             lines = read(source, found, kind, mapping, rejects.add_early, lookups.dcs)
             validate = validator(kind)
             lane.stage(kind, validate(lines, distributor, res, rejects.add, report, PROGRESS_EVERY))

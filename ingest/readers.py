@@ -6,7 +6,10 @@ the wrong columns or the wrong encoding. Per-row problems are not the readers' b
 they pass the text on and :mod:`ingest.pipeline` rejects the row, naming its line.
 
 CSV and XLSX columns are found through a :class:`ColumnMap`: the distributor's saved
-column names, else common header names (``ALIASES``).
+column names, else common header names (``ALIASES``). The map also says how the file is
+written: its encoding and delimiter (CSV), its date format and its decimal and thousands
+separators (applied by :mod:`ingest.validate`; a workbook's number cells are written out
+in the map's decimal separator, so they read back as they were).
 """
 
 from __future__ import annotations
@@ -14,15 +17,17 @@ from __future__ import annotations
 import codecs
 import csv
 import datetime as dt
+import math
 import zipfile
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from operator import itemgetter
 from pathlib import Path
 from typing import IO, Any
 
 from domain import edi_reports
-from domain.ingest import FileError
+from domain.ingest import FileError, format_number
 from ingest.archives import check_zip
 
 FORMATS = ("csv", "xlsx", "x12", "edifact")
@@ -48,6 +53,10 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "in_transit": ("in_transit", "in transit", "intransit"),
     "on_order": ("on_order", "on order", "onorder"),
 }
+#: A CSV's encodings a mapping may name: each decodes a file line by line.
+ENCODINGS = ("utf-8", "windows-1252", "iso-8859-1", "iso-8859-15")
+#: A CSV's delimiters a mapping may name; "" finds it from the header line.
+DELIMITERS = ("", ",", ";", "\t", "|")
 Reject = Callable[[int, str, str], None]
 EXPORT = "export the data as CSV (UTF-8) or as an Excel workbook (.xlsx) and upload that"
 
@@ -58,12 +67,16 @@ def _ignore(_line: int, _field: str, _reason: str) -> None:
 
 @dataclass(frozen=True)
 class ColumnMap:
-    """Which column holds what (canonical field -> the file's header), and the date
-    format; empty means the common names and ISO dates."""
+    """Which column holds what (canonical field -> the file's header), and how the file
+    writes its values; the defaults are the common names, ISO dates, UTF-8, a delimiter
+    found from the header, a decimal point and no thousands separator."""
 
     columns: Mapping[str, str] = field(default_factory=dict)
     date_format: str = "%Y-%m-%d"
     encoding: str = "utf-8"
+    delimiter: str = ""
+    decimal: str = "."
+    thousands: str = ""
 
 
 def sniff(head: bytes) -> str:
@@ -156,13 +169,15 @@ def _records(
     yield from fields_of(rows, field_getter(header, kind, mapping), len(header), reject)
 
 
-def csv_header(first: str) -> tuple[str, list[str]]:
-    """The delimiter and the header cells of a CSV file's first line."""
+def csv_header(first: str, delimiter: str = "") -> tuple[str, list[str]]:
+    """The delimiter (the mapping's, else found from the line) and the header cells of a
+    CSV file's first line."""
     first = first.removeprefix("\ufeff")
-    try:
-        delimiter = csv.Sniffer().sniff(first, delimiters=",;\t|").delimiter
-    except csv.Error:
-        delimiter = ","
+    if not delimiter:
+        try:
+            delimiter = csv.Sniffer().sniff(first, delimiters="".join(DELIMITERS)).delimiter
+        except csv.Error:
+            delimiter = ","
     return delimiter, next(csv.reader([first], delimiter=delimiter), [])
 
 
@@ -232,7 +247,7 @@ def _csv_rows(path: Path, mapping: ColumnMap) -> Iterator[list[Any]]:
 
 def _csv_text(text: IO[str], mapping: ColumnMap) -> Iterator[list[Any]]:
     try:
-        delimiter, header = csv_header(text.readline())
+        delimiter, header = csv_header(text.readline(), mapping.delimiter)
         header.append(1)
         yield header
         reader = csv.reader(text, delimiter=delimiter)
@@ -245,7 +260,9 @@ def _csv_text(text: IO[str], mapping: ColumnMap) -> Iterator[list[Any]]:
         raise FileError(f"not a readable CSV file: {exc}") from None
 
 
-def _cell(value: Any) -> str:
+def _cell(value: Any, decimal: str) -> str:
+    """A workbook cell as text; a number in the mapping's decimal separator (its
+    shortest exact form: 12.5, never 12.4999…), so the mapping reads it back as it is."""
     if value is None:
         return ""
     if isinstance(value, dt.datetime):
@@ -254,6 +271,8 @@ def _cell(value: Any) -> str:
         return value.isoformat()
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
+    if isinstance(value, float) and math.isfinite(value):
+        return format_number(Decimal(repr(value)), decimal)
     if isinstance(value, str) and value.startswith("="):
         return value  # a formula: rejected as not a number / not a date
     return str(value)
@@ -278,7 +297,7 @@ def _xlsx_rows(path: Path, mapping: ColumnMap) -> Iterator[list[Any]]:
     try:
         sheet = book.worksheets[0]
         for n, row in enumerate(sheet.iter_rows(values_only=True), 1):
-            cells = [_cell(v) for v in row]
+            cells = [_cell(v, mapping.decimal) for v in row]
             cells.append(n)
             yield cells
     finally:

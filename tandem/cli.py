@@ -9,6 +9,7 @@ ends the command with a one-line message naming the field, never a traceback.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import json
 import logging
@@ -37,13 +38,12 @@ from governance.partners import (
     get_partner,
     list_partners,
     pair_partners,
-    unassign_manager,
 )
 from governance.sharing import grant, list_agreements, revoke
 from governance.users import add_user, deactivate_user, find_user, list_users
 from ingest.mappings import load_mapping, save_mapping
 from ingest.pipeline import Progress, run_import
-from ingest.readers import FIELDS, FORMATS, ColumnMap
+from ingest.readers import FIELDS, FORMATS
 from migrations import MigrationFailed, migrate
 from migrations.accounts import PORTAL_AUTH_EMAIL, SYNC_SERVICE_EMAIL, set_service_token
 from tandem import stack
@@ -391,23 +391,6 @@ def user_assign(email: str, supplier: str, distributor: str, hub_url: str | None
     click.echo(f"{member['email']} manages {seller['name']} x {buyer['name']} (pair {pair})")
 
 
-@user.command("unassign")
-@click.argument("email")
-@click.option("--supplier", required=True, help="The supplier's id or name.")
-@click.option("--distributor", required=True, help="The distributor's id or name.")
-@hub_url_option
-def user_unassign(email: str, supplier: str, distributor: str, hub_url: str | None) -> None:
-    """Take an account manager off a pair; its records and data close at once."""
-    with admin_hub(hub_url) as hub:
-        member = find_user(hub.client, email)
-        seller = get_partner(hub.client, supplier)
-        buyer = get_partner(hub.client, distributor)
-        pair = unassign_manager(hub.client, member["id"], seller["id"], buyer["id"])
-    click.echo(
-        f"{member['email']} no longer manages {seller['name']} x {buyer['name']} (pair {pair})"
-    )
-
-
 # sharing agreements
 
 
@@ -529,7 +512,8 @@ def _import_command(kind: str) -> Callable[..., None]:
             mapping = load_mapping(hub.client, int(org["id"]), kind)
             if columns or date_format:
                 pairs = dict(_field_header(c) for c in columns)
-                mapping = ColumnMap(
+                mapping = dataclasses.replace(  # the saved settings stay as they are
+                    mapping,
                     columns={**mapping.columns, **pairs},
                     date_format=date_format or mapping.date_format,
                 )

@@ -92,12 +92,10 @@ def get_mapping(kind: str) -> dict[str, Any]:
 
 @bp.put("/column-mappings/<kind>")
 def put_mapping(kind: str) -> dict[str, Any]:
-    """Save which header holds which field, and the date format, for next time."""
+    """Save which header holds which field, and how the files are written (date format,
+    encoding, delimiter, decimal and thousands separators), for next time."""
     org, kind = _distributor(), check_kind(kind)
-    body = json_body()
-    data = save_column_mapping(
-        current_hub(), org, kind, body.get("columns"), body.get("date_format")
-    )
+    data = save_column_mapping(current_hub(), org, kind, json_body())
     return {"data": ColumnMappingSchema().dump(data)}
 
 

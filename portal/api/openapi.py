@@ -367,7 +367,7 @@ class _Builder:
             f"{PREFIX}/column-mappings/{{kind}}": {
                 "get": {
                     "operationId": "column_mappings_read",
-                    "summary": "Your saved columns and date format for a data kind",
+                    "summary": "Your saved columns and file settings for a data kind",
                     "tags": ["imports"],
                     "parameters": [kind],
                     "responses": {
@@ -377,7 +377,8 @@ class _Builder:
                 },
                 "put": {
                     "operationId": "column_mappings_save",
-                    "summary": "Save your columns and date format, used for the next file",
+                    "summary": "Save your columns and file settings (date format, encoding, "
+                    "delimiter, decimal and thousands separators), used for the next file",
                     "tags": ["imports"],
                     "parameters": [kind],
                     "requestBody": {

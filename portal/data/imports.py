@@ -12,6 +12,7 @@ freshness comes from :func:`portal.data.insights.feeds_with_staleness`, as on ev
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -25,9 +26,9 @@ from werkzeug.datastructures import FileStorage
 from werkzeug.utils import secure_filename
 
 from directus import ForbiddenOrMissing, HubClient
-from domain.ingest import KINDS, FileError
+from domain.ingest import KINDS
 from domain.roles import DISTRIBUTOR_USER
-from ingest.mappings import check_mapping, load_mapping, save_mapping
+from ingest.mappings import STORED, MappingError, load_mapping, mapping_row, save_mapping
 from ingest.readers import FIELDS, FORMATS, ColumnMap
 from portal.config import Config
 from portal.data.access import DataAccess
@@ -133,8 +134,7 @@ def start_upload(
             "--kind", kind,
             "--import-id", str(record["id"]),
             "--rejects", str(folder / "rejects.csv"),
-            "--mapping", json.dumps({"columns": dict(mapping.columns),
-                                     "date_format": mapping.date_format}),
+            "--mapping", json.dumps(dataclasses.asdict(mapping)),
             "--delete-after",
             *(["--format", fmt] if fmt else []),
         ],
@@ -183,32 +183,51 @@ def rejects_path(row: Mapping[str, Any], config: Config) -> Path:
     return path
 
 
+#: The settings of a mapping besides its columns, as the API and the form name them.
+SETTINGS = tuple(stored for name, stored in STORED.items() if name != "columns")
+
+
 def mapping_of(hub: HubClient, org: int, kind: str) -> dict[str, Any]:
-    """The organization's saved mapping for a kind (empty columns: common header names)."""
+    """The organization's saved mapping for a kind (empty columns: common header names;
+    the settings it never saved are the defaults)."""
     mapping = load_mapping(hub, org, check_kind(kind))
-    return {"kind": kind, "columns": dict(mapping.columns), "date_format": mapping.date_format,
-            "fields_": list(FIELDS[kind])}  # fmt: skip
+    return {"kind": kind, **mapping_row(mapping), "fields_": list(FIELDS[kind])}
 
 
 def save_column_mapping(
-    hub: HubClient, org: int, kind: str, columns: Any, date_format: Any
+    hub: HubClient, org: int, kind: str, body: Mapping[str, Any]
 ) -> dict[str, Any]:
-    """Check and save which header holds which field, and the date format; 400 naming
-    ``columns`` or ``date_format`` when they are not valid."""
+    """Check and save which header holds which field and how the files are written;
+    400 naming the field that is not valid (an unknown one included). A setting left
+    out (or null) is the default, as when it was never saved; whatever is saved reads
+    back as it was given."""
     kind = check_kind(kind)
-    date_format = date_format or ColumnMap().date_format
-    columns = columns or {}
+    unknown = sorted(set(body) - {"columns", *SETTINGS})
+    if unknown:
+        raise DataError(
+            f"unknown field(s): {', '.join(unknown)}",
+            {
+                name: ["unknown field; a mapping has: columns, " + ", ".join(SETTINGS)]
+                for name in unknown
+            },
+        )
+    columns = body.get("columns") or {}
     if not isinstance(columns, dict) or not all(
         isinstance(k, str) and isinstance(v, str) and v.strip() for k, v in columns.items()
     ):
         raise DataError("columns must map field names to header names", {"columns": ["invalid"]})
-    if not isinstance(date_format, str):
-        raise DataError("date_format must be text", {"date_format": ["invalid"]})
+    for name in SETTINGS:
+        if body.get(name) is not None and not isinstance(body[name], str):
+            raise DataError(f"{name} must be text", {name: ["must be text"]})
+    default = ColumnMap()
+    given = {
+        attr: getattr(default, attr) if body.get(stored) is None else body[stored]
+        for attr, stored in STORED.items()
+        if attr != "columns"
+    }
+    mapping = ColumnMap(columns=columns, **given)
     try:
-        check_mapping(kind, columns, date_format)
-    except FileError as exc:
-        field = "date_format" if "date format" in str(exc) else "columns"
-        raise DataError(str(exc), {field: [str(exc)]}) from None
-    save_mapping(hub, org, kind, ColumnMap(columns=columns, date_format=date_format))
-    return {"kind": kind, "columns": columns, "date_format": date_format,
-            "fields_": list(FIELDS[kind])}  # fmt: skip
+        save_mapping(hub, org, kind, mapping)
+    except MappingError as exc:
+        raise DataError(str(exc), {exc.field: [str(exc)]}) from None
+    return {"kind": kind, **mapping_row(mapping), "fields_": list(FIELDS[kind])}

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from marshmallow import fields
 
-from domain.ingest import KINDS
-from ingest.readers import FORMATS
+from domain.ingest import DECIMAL_SEPARATORS, KINDS, THOUSANDS_SEPARATORS
+from ingest.readers import DELIMITERS, ENCODINGS, FORMATS
 from portal.schemas.base import HubDate, HubDateTime, HubInteger, OneOf, TandemSchema
 
 STATUSES = ("queued", "running", "done", "failed")
@@ -49,9 +49,28 @@ class FeedSchema(TandemSchema):
 
 
 class ColumnMappingSchema(TandemSchema):
-    """Which header of a distributor's files holds which field, and its date format."""
+    """Which header of a distributor's files holds which field, and how the files are
+    written. A setting left out of a save is its default; a value that does not fit the
+    separators is a rejected row naming its field, never a guess."""
 
     kind = OneOf(KINDS, dump_only=True)
     columns = fields.Dict(keys=fields.String(), values=fields.String())
-    date_format = fields.String(metadata={"description": "strptime format, e.g. %d/%m/%Y"})
+    date_format = fields.String(metadata={"description": "strptime format, e.g. %d.%m.%Y"})
+    encoding = OneOf(
+        ENCODINGS, metadata={"description": "the CSV files' text encoding (default utf-8)"}
+    )
+    delimiter = OneOf(
+        DELIMITERS,
+        metadata={"description": "the CSV files' delimiter; empty (the default): found"},
+    )
+    decimal_separator = OneOf(
+        list(DECIMAL_SEPARATORS), metadata={"description": "of quantities and amounts"}
+    )
+    thousands_separator = OneOf(
+        list(THOUSANDS_SEPARATORS),
+        metadata={
+            "description": "empty (the default): none; a space also matches no-break "
+            "spaces, an apostrophe the curly one; never the decimal separator"
+        },
+    )
     fields_ = fields.List(fields.String(), data_key="fields", dump_only=True)

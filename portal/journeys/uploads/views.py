@@ -31,7 +31,7 @@ from flask import (
 from werkzeug.wrappers import Response
 
 from domain import clock
-from domain.ingest import KINDS
+from domain.ingest import DATE_FORMATS, KINDS
 from domain.roles import DISTRIBUTOR_USER
 from ingest.readers import FIELDS, FORMATS
 from portal.auth import role_required
@@ -77,6 +77,38 @@ FIELD_LABELS = {
     "on_hand": "On hand",
     "in_transit": "In transit",
     "on_order": "On order",
+}
+#: The choices of a mapping's file settings, each with how a person would know it.
+SETTING_CHOICES = {
+    "encoding": {
+        "utf-8": "UTF-8",
+        "windows-1252": "Windows-1252 (Western European; Excel's CSV on Windows)",
+        "iso-8859-1": "ISO-8859-1 (Latin-1)",
+        "iso-8859-15": "ISO-8859-15 (Latin-9, with the euro sign)",
+    },
+    "delimiter": {
+        "": "Found from the header line",
+        ",": "Comma ( , )",
+        ";": "Semicolon ( ; )",
+        "\t": "Tab",
+        "|": "Vertical bar ( | )",
+    },
+    "decimal_separator": {".": "Point: 1234.56", ",": "Comma: 1234,56"},
+    "thousands_separator": {
+        "": "None: 1234567",
+        ".": "Point: 1.234.567",
+        ",": "Comma: 1,234,567",
+        " ": "Space: 1 234 567",
+        "'": "Apostrophe: 1'234'567",
+    },
+}
+#: The date formats offered, as a person writes them.
+DATE_FORMAT_LABELS = {
+    "%Y-%m-%d": "yyyy-mm-dd",
+    "%Y%m%d": "yyyymmdd",
+    "%d/%m/%Y": "dd/mm/yyyy",
+    "%m/%d/%Y": "mm/dd/yyyy",
+    "%d.%m.%Y": "dd.mm.yyyy",
 }
 HISTORY_COLUMNS = [
     ("id", "Import"),
@@ -147,6 +179,8 @@ def _uploads_page(
         total=total,
         mappings=mappings,
         mapping_errors=mapping_errors or {},
+        setting_choices=SETTING_CHOICES,
+        date_formats=[(f, DATE_FORMAT_LABELS[f]) for f in DATE_FORMATS],
         running=RUNNING,
     ), status
 
@@ -206,7 +240,8 @@ def rejects(key: int) -> Response:
 @bp.post("/mappings/<kind>")
 @role_required(DISTRIBUTOR_USER)
 def save_mapping(kind: str) -> Any:
-    """Save which header of the distributor's files holds which field, and the date format."""
+    """Save which header of the distributor's files holds which field, and how the files
+    are written (date format, encoding, delimiter, decimal and thousands separators)."""
     acc = access()
     org = distributor_of(acc.actor)
     if kind not in KINDS:
@@ -217,15 +252,18 @@ def save_mapping(kind: str) -> Any:
         for name in FIELDS[kind]
         if request.form.get(f"column-{name}", "").strip()
     }
+    # An empty date format box is the default format; the settings are chosen from lists.
     date_format = request.form.get("date_format", "").strip()
+    posted = {name: request.form.get(name) for name in SETTING_CHOICES}
     try:
-        save_column_mapping(acc.hub, org, kind, columns, date_format)
+        save_column_mapping(
+            acc.hub, org, kind, {"columns": columns, "date_format": date_format or None, **posted}
+        )
     except DataError as exc:
-        posted = {"columns": columns, "date_format": date_format}
         return _uploads_page(
             acc,
             mapping_errors={kind: exc.errors or {"_schema": [exc.message]}},
-            mapping_forms={kind: posted},
+            mapping_forms={kind: {"columns": columns, "date_format": date_format, **posted}},
             status=422 if exc.status == 400 else exc.status,
         )
     flash(f"The {KIND_LABELS[kind]} column mapping is saved; the next upload uses it.")
