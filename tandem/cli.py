@@ -38,6 +38,7 @@ from governance.partners import (
     get_partner,
     list_partners,
     pair_partners,
+    unassign_manager,
 )
 from governance.sharing import grant, list_agreements, revoke
 from governance.users import add_user, deactivate_user, find_user, list_users
@@ -389,6 +390,23 @@ def user_assign(email: str, supplier: str, distributor: str, hub_url: str | None
         buyer = get_partner(hub.client, distributor)
         pair = assign_manager(hub.client, member["id"], seller["id"], buyer["id"])
     click.echo(f"{member['email']} manages {seller['name']} x {buyer['name']} (pair {pair})")
+
+
+@user.command("unassign")
+@click.argument("email")
+@click.option("--supplier", required=True, help="The supplier's id or name.")
+@click.option("--distributor", required=True, help="The distributor's id or name.")
+@hub_url_option
+def user_unassign(email: str, supplier: str, distributor: str, hub_url: str | None) -> None:
+    """Take an account manager off a pair; its records and data close at once."""
+    with admin_hub(hub_url) as hub:
+        member = find_user(hub.client, email)
+        seller = get_partner(hub.client, supplier)
+        buyer = get_partner(hub.client, distributor)
+        pair = unassign_manager(hub.client, member["id"], seller["id"], buyer["id"])
+    click.echo(
+        f"{member['email']} no longer manages {seller['name']} x {buyer['name']} (pair {pair})"
+    )
 
 
 # sharing agreements
