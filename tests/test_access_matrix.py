@@ -9,17 +9,21 @@ rules independently of the hub's policies.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from directus import ForbiddenOrMissing, HubClient, HubError, InvalidPayload
 from directus.bulk import open_lane, write_rows
+from domain import ownership
 from domain.gs1 import with_check_digit
+from domain.roles import ACCOUNT_MANAGER, DISTRIBUTOR_USER, HUB_ROLE_NAMES, SUPPLIER_USER
 from governance import partners, sharing, users
 
 PASSWORD = "correct horse battery staple"
@@ -609,7 +613,7 @@ UPDATES: dict[str, dict[str, dict[str, Any]]] = {
     },
     "north": {
         "promotions": {"name": "acme/north submitted"},
-        "promotion_skus": {"partnership": None},
+        "promotion_skus": {"sku": None},
         "purchase_orders": {"requested_date": "2026-10-15"},
         "po_lines": {"qty_ordered": 10},
         "shipments": {"received_date": "2026-10-12"},
@@ -620,7 +624,7 @@ UPDATES: dict[str, dict[str, dict[str, Any]]] = {
         "forecasts": {"forecast_units": 5},
     },
     "manager": {
-        "business_plans": {"year": 2027},
+        "business_plans": {"status": "draft"},
         "plan_revisions": {"quarter": 1},
         "plan_actions": {"title": "Shelf reset"},
         "risks": {"impact": 4},
@@ -875,7 +879,12 @@ def test_a_record_cannot_hang_under_another_pairs_parent(world, clients):
 
 def test_a_record_cannot_name_another_partners_sku_or_store(world, clients):
     own = world.pair_ids[("acme", "north")]
-    promotion = row_of(world, "promotions", ("acme", "north"))
+    # A draft: its terms are open, so only the SKU's owner refuses the link.
+    promotion = next(
+        r.id
+        for r in world.of("promotions")
+        if r.pair == ("acme", "north") and r.attrs["status"] == "draft"
+    )
     foreign_sku = {"partnership": own, "promotion": promotion, "sku": world.skus["brava"]}
     assert "sku" in refusal(lambda: clients["north"].create_item("promotion_skus", foreign_sku))
     order = row_of(world, "purchase_orders", ("acme", "north"))
@@ -926,3 +935,512 @@ def test_a_supplier_cannot_write_history_on_a_draft_it_cannot_see(world, clients
     assert "promotion" in refusal(lambda: clients["acme"].create_item("promotion_events", event))
     created = clients["north"].create_item("promotion_events", {**event, "status": "draft"})
     world.admin.delete_item("promotion_events", created["id"])
+
+
+# -- each side owns its fields and its moves (domain/ownership.py) ----------------------
+#
+# Every case below is made from the ownership table, so a field or a move added to it is
+# tested with no new code: each role, with its own login, on the managed pair (which all
+# three roles read), tries every field some role writes, every status move, every create
+# and every delete, in the statuses that decide it. A refusal is the hook's 400 naming the
+# field (or Directus's 403 where the role cannot read the record at all, as a supplier a
+# distributor's draft), and leaves the record as it was; a permitted write passes.
+
+ACTORS = {"acme": SUPPLIER_USER, "north": DISTRIBUTOR_USER, "manager": ACCOUNT_MANAGER}
+#: The pair each actor may name when it tries to move a record to another pair.
+OTHER_PAIR = {"acme": ("acme", "south"), "north": ("brava", "north"), "manager": ("brava", "south")}
+PROMOTION_FAMILY = {"promotions", "promotion_skus", "promotion_locations", "promotion_events"}
+
+
+#: child collection -> (the field naming its parent, the parent's collection)
+LINKS = {
+    "promotion_skus": ("promotion", "promotions"),
+    "promotion_locations": ("promotion", "promotions"),
+    "promotion_events": ("promotion", "promotions"),
+    "po_lines": ("purchase_order", "purchase_orders"),
+    "shipment_lines": ("shipment", "shipments"),
+    "invoice_lines": ("invoice", "invoices"),
+    "plan_revisions": ("plan", "business_plans"),
+    "plan_actions": ("plan", "business_plans"),
+    "scorecard_values": ("scorecard", "scorecards"),
+}
+
+
+def gate_field(collection: str) -> str:
+    """The field a refusal names when a status decides it: the status, or the parent."""
+    rules = ownership.TABLE[collection]
+    return rules.status or (rules.parent[0] if rules.parent else "status")
+
+
+@dataclass
+class Owned:
+    """The world's extra rows for these tests, and what each field is changed to."""
+
+    world: World
+    users: dict[str, str]
+    sku2: int
+    made: list[tuple[str, Any]] = field(default_factory=list)
+    cache: dict[tuple[str, str | None, str], dict[str, Any]] = field(default_factory=dict)
+
+    @property
+    def pair(self) -> int:
+        return self.world.pair_ids[MANAGED]
+
+    def add(self, collection: str, item: dict[str, Any]) -> dict[str, Any]:
+        row = self.world.admin.create_item(collection, item)
+        self.made.append((collection, row["id"]))
+        return row
+
+    def payload(self, collection: str, status: str | None, who: str) -> dict[str, Any]:
+        """A new record of ``collection`` on the managed pair, whose gate (its own status
+        or its parent's) is ``status``; its parents are made here."""
+        w = self.world
+        rules = ownership.TABLE[collection]
+        item: dict[str, Any] = {"partnership": self.pair}
+        if collection in LINKS:
+            field_name, parent = LINKS[collection]
+            gated = rules.parent is not None and status is not None
+            parent_status = status if gated else ownership.TABLE[parent].initial
+            if parent == "promotions" and not gated:
+                parent_status = "submitted"  # one the supplier reads too
+            item[field_name] = self.record(parent, parent_status, who)["id"]
+        if rules.status:
+            item[rules.status] = status
+        store, sku, tag = w.locations["north-e1"], w.skus["acme"], secrets.token_hex(3)
+        if collection == "promotions":
+            item |= {
+                "name": f"own {tag}",
+                "type": "tpr",
+                "start_date": "2027-02-01",
+                "end_date": "2027-02-07",
+            }
+        elif collection == "promotion_skus":
+            item["sku"] = sku
+        elif collection == "promotion_locations":
+            item["location"] = store
+        elif collection == "promotion_events":
+            item |= {"status": "submitted", "at": "2026-11-01T00:00:00Z"}
+        elif collection == "purchase_orders":
+            item |= {
+                "number": f"PO-own-{tag}",
+                "ship_to": store,
+                "ordered_on": "2026-10-01",
+                "requested_date": "2026-10-15",
+                "currency": "USD",
+            }
+            item.setdefault("status", "open")
+        elif collection == "po_lines":
+            item |= {"line_no": 1, "sku": sku, "qty_ordered": 10, "unit_cost_minor": 100}
+        elif collection == "shipments":
+            item |= {
+                "number": f"ASN-own-{tag}",
+                "ship_date": "2026-10-10",
+                "purchase_order": self.record("purchase_orders", "acknowledged", who)["id"],
+            }
+        elif collection == "invoices":
+            item |= {
+                "number": f"INV-own-{tag}",
+                "invoice_date": "2026-10-11",
+                "total_minor": 800,
+                "currency": "USD",
+                "purchase_order": self.record("purchase_orders", "shipped", who)["id"],
+            }
+        elif collection == "shipment_lines":
+            item |= {"qty_shipped": 8, "po_line": self.line("shipments", item["shipment"])}
+        elif collection == "invoice_lines":
+            item |= {
+                "qty": 8,
+                "unit_price_minor": 100,
+                "amount_minor": 800,
+                "po_line": self.line("invoices", item["invoice"]),
+            }
+        elif collection == "business_plans":
+            item["year"] = 2027
+        elif collection == "plan_revisions":
+            item |= {"quarter": 1, "revised_on": "2026-11-01"}
+        elif collection == "plan_actions":
+            item |= {"title": "Shelf reset", "owner_side": "supplier", "owner": self.users[who]}
+        elif collection == "risks":
+            item |= {"title": "Port strike", "likelihood": 2, "impact": 4}
+        elif collection == "scorecards":
+            item |= {"period_start": "2026-07-01", "period_end": "2026-09-30"}
+        elif collection == "scorecard_values":
+            item |= {"kpi": "fill_rate", "variant": "unit", "value": "0.8"}
+        if rules.status and item.get(rules.status) is None:
+            item[rules.status] = rules.initial
+        return item
+
+    def record(self, collection: str, status: str | None, who: str) -> dict[str, Any]:
+        return self.add(collection, self.payload(collection, status, who))
+
+    def line(self, parent: str, key: Any) -> Any:
+        """A new line on the purchase order of this shipment or invoice."""
+        order = self.world.admin.read_item(parent, key)["purchase_order"]
+        line = {
+            "partnership": self.pair,
+            "purchase_order": order,
+            "line_no": 2,
+            "sku": self.world.skus["acme"],
+            "qty_ordered": 5,
+            "unit_cost_minor": 100,
+        }
+        return self.add("po_lines", line)["id"]
+
+    def shared(self, collection: str, status: str | None, who: str) -> dict[str, Any]:
+        """A record for refusals, made once: a refused write leaves it as it was."""
+        key = (collection, status, who if collection == "plan_actions" else "")
+        if key not in self.cache:
+            self.cache[key] = self.record(collection, status, who)
+        return self.cache[key]
+
+    def value(self, who: str, name: str, row: dict[str, Any]) -> Any:
+        """A value for ``name`` that differs from the record's own."""
+        w = self.world
+        if name == "partnership":
+            return w.pair_ids[OTHER_PAIR[who]]
+        if name == "history":
+            event = {
+                "partnership": self.pair,
+                "status": row["status"],
+                "at": "2026-11-02T00:00:00Z",
+            }
+            return {"create": [event], "update": [], "delete": []}
+        if name == "po_line":
+            return self.line("invoices", row["invoice"])
+        refs = {
+            "sku": self.sku2,
+            "location": w.locations["north-w1"],
+            "ship_to": w.locations["north-w1"],
+            "owner": self.users["acme" if who == "manager" else "manager"],
+            "supplier_owner": self.users["acme"],
+            "distributor_owner": self.users["north"],
+        }
+        return refs[name] if name in refs else CHANGED[name]
+
+
+#: A new value for every plain field some role writes (a field missing here fails loudly).
+CHANGED: dict[str, Any] = {
+    "name": "renamed",
+    "type": "display",
+    "mechanics": "2 for 1",
+    "start_date": "2027-02-02",
+    "end_date": "2027-02-08",
+    "expected_uplift_pct": 12,
+    "supplier_comment": "noted",
+    "requested_date": "2026-10-20",
+    "promised_date": "2026-10-14",
+    "original_promised_date": "2026-10-14",
+    "revised_date": "2026-10-16",
+    "acknowledged_at": "2026-10-02T10:00:00.000Z",
+    "qty_ordered": 12,
+    "unit_cost_minor": 110,
+    "qty_promised": 9,
+    "number": "X-renamed",
+    "ship_date": "2026-10-11",
+    "expected_delivery": "2026-10-13",
+    "received_date": "2026-10-12",
+    "qty_shipped": 7,
+    "qty_received": 7,
+    "invoice_date": "2026-10-12",
+    "due_date": "2026-11-11",
+    "total_minor": 900,
+    "currency": "EUR",
+    "qty": 7,
+    "unit_price_minor": 110,
+    "amount_minor": 770,
+    "targets": {"fill_rate": "0.95"},
+    "sponsors": "CEO",
+    "quarter": 2,
+    "notes": "n",
+    "revised_on": "2026-12-01",
+    "title": "new title",
+    "owner_side": "distributor",
+    "completed_on": "2026-12-02",
+    "description": "d",
+    "category": "supply",
+    "likelihood": 3,
+    "impact": 5,
+    "mitigation": "m",
+    "review_date": "2027-01-01",
+    "period_start": "2026-07-02",
+    "period_end": "2026-09-29",
+    "label": "Q3",
+    "kpi": "in_stock",
+    "variant": "store",
+    "value": "0.9",
+    "numerator": "9",
+    "denominator": "10",
+}
+
+
+@pytest.fixture(scope="module")
+def owned(world: World, clients) -> Any:
+    users = {
+        who: world.admin.get("/users", filter={"email": {"_eq": world.emails[who]}}, fields=["id"])[
+            0
+        ]["id"]
+        for who in ACTORS
+    }
+    sku2 = world.add(
+        "skus",
+        {
+            "gtin": with_check_digit("1" + str(secrets.randbelow(10**11)).zfill(11)),
+            "description": "acme second item",
+            "cost_minor": 100,
+            "list_price_minor": 250,
+            "currency": "USD",
+            "supplier": world.orgs["acme"],
+        },
+        supplier="acme",
+    )
+    made = Owned(world, users, sku2)
+    yield made
+    for collection, key in reversed(made.made):
+        with contextlib.suppress(HubError):
+            world.admin.delete_item(collection, key)
+
+
+def gates(collection: str) -> tuple[str | None, ...]:
+    """The statuses that decide writes to a record: its own, its parent's, or none."""
+    rules = ownership.TABLE[collection]
+    if rules.statuses:
+        return rules.statuses
+    if rules.parent and ownership.TABLE[rules.parent[1]].statuses:
+        return ownership.TABLE[rules.parent[1]].statuses
+    return (None,)
+
+
+def hidden(who: str, collection: str, status: str | None) -> bool:
+    """Whether the actor cannot read such a record (a supplier, a distributor's draft)."""
+    return who == "acme" and collection in PROMOTION_FAMILY and status == "draft"
+
+
+def field_cases() -> list[tuple[str, str, str, str | None, bool]]:
+    """(who, collection, field, gate status, allowed) for every field some role writes
+    and every field that never changes: for its owner, in a status where it may and in one
+    where it may not; for everyone else, in a status where its owner may."""
+    cases = []
+    for collection, rules in sorted(ownership.TABLE.items()):
+        names = {f for grants in rules.update.values() for g in grants for f in g.fields}
+        for name in sorted(names | ownership.IMMUTABLE):
+            owner_ok = [
+                s
+                for s in gates(collection)
+                if any(
+                    not ownership.update_refusals(r, collection, s, {name: 1})
+                    for r in ownership.PARTIES
+                )
+            ]
+            for who, role in ACTORS.items():
+                verdict = {
+                    s: not ownership.update_refusals(role, collection, s, {name: 1})
+                    for s in gates(collection)
+                }
+                yes = [s for s, ok in verdict.items() if ok and not hidden(who, collection, s)]
+                no = [s for s, ok in verdict.items() if not ok]
+                seen = [s for s in owner_ok or no if not hidden(who, collection, s)]
+                if yes:
+                    cases.append((who, collection, name, yes[0], True))
+                    if no:
+                        visible_no = [s for s in no if not hidden(who, collection, s)]
+                        cases.append((who, collection, name, (visible_no or no)[0], False))
+                else:
+                    cases.append((who, collection, name, (seen or owner_ok or no)[0], False))
+    return cases
+
+
+def move_cases() -> list[tuple[str, str, str, str, bool]]:
+    """(who, collection, from, to, allowed) for every status move of every collection."""
+    return [
+        (who, collection, old, new, ownership.may_move(role, collection, old, new))
+        for collection, rules in sorted(ownership.TABLE.items())
+        if rules.moves
+        for who, role in ACTORS.items()
+        for old in rules.statuses
+        for new in rules.statuses
+        if old != new
+    ]
+
+
+def refused_as_expected(who: str, collection: str, status: str | None, name: str, action) -> None:
+    """The write is refused: the hook's 400 naming the field, or a 403 where the actor
+    cannot read the record."""
+    if hidden(who, collection, status):
+        with pytest.raises(ForbiddenOrMissing):
+            action()
+        return
+    with pytest.raises(InvalidPayload) as refused:
+        action()
+    assert f"{name}:" in str(refused.value)
+
+
+@pytest.mark.parametrize(("who", "collection", "name", "status", "allowed"), field_cases())
+def test_each_side_changes_only_the_fields_it_owns(
+    owned, clients, who, collection, name, status, allowed
+):
+    """Seen before the table: a supplier set a shipment's received_date and qty_received,
+    a distributor changed an accepted promotion's terms or its partnership, an account
+    manager moved plans and scorecards to another pair."""
+    row = (
+        owned.record(collection, status, who) if allowed else owned.shared(collection, status, who)
+    )
+    change = {name: owned.value(who, name, row)}
+    before = owned.world.admin.read_item(collection, row["id"])
+    if not allowed:
+        refused_as_expected(
+            who,
+            collection,
+            status,
+            name,
+            lambda: clients[who].update_item(collection, row["id"], change),
+        )
+        assert owned.world.admin.read_item(collection, row["id"]) == before
+        return
+    clients[who].update_item(collection, row["id"], change)
+    after = owned.world.admin.read_item(collection, row["id"])
+    if name != "history":
+        assert after[name] != before[name]
+
+
+@pytest.mark.parametrize(("who", "collection", "old", "new", "allowed"), move_cases())
+def test_each_side_makes_only_its_own_status_moves(
+    owned, clients, who, collection, old, new, allowed
+):
+    """Seen before the table: a distributor moved an accepted promotion back to draft (it
+    vanished for the supplier) and set a purchase order acknowledged or shipped."""
+    row = owned.record(collection, old, who) if allowed else owned.shared(collection, old, who)
+    status = ownership.TABLE[collection].status or "status"
+    if not allowed:
+        refused_as_expected(
+            who,
+            collection,
+            old,
+            status,
+            lambda: clients[who].update_item(collection, row["id"], {status: new}),
+        )
+        assert owned.world.admin.read_item(collection, row["id"])[status] == old
+        return
+    clients[who].update_item(collection, row["id"], {status: new})
+    assert owned.world.admin.read_item(collection, row["id"])[status] == new
+
+
+def create_cases() -> list[tuple[str, str, str, str | None, bool]]:
+    """(who, collection, field, gate status, allowed) for every create a role makes: each
+    with a field another side writes (refused), and in every status it might start in
+    (or under a parent in), as the table says."""
+    cases = []
+    for collection, rules in sorted(ownership.TABLE.items()):
+        written = {f for grants in rules.update.values() for g in grants for f in g.fields}
+        written |= {f for g in rules.create.values() for f in g.fields}
+        for who, role in ACTORS.items():
+            grant = rules.create.get(role)
+            if grant is None:
+                continue
+            open_in = [s for s in gates(collection) if grant.when is None or s in grant.when]
+            for name in sorted(written - grant.fields):
+                cases.append((who, collection, name, open_in[0], False))
+            for status in gates(collection):
+                cases.append((who, collection, gate_field(collection), status, status in open_in))
+    return cases
+
+
+@pytest.mark.parametrize(("who", "collection", "name", "status", "allowed"), create_cases())
+def test_each_side_creates_only_with_its_own_fields_and_statuses(
+    owned, clients, who, collection, name, status, allowed
+):
+    """Seen before the table: a distributor added SKUs to an accepted promotion."""
+    item = owned.payload(collection, status, who)
+    if name != gate_field(collection):
+        item[name] = owned.value(who, name, item)
+    if not allowed:
+        with pytest.raises(InvalidPayload) as refused:
+            clients[who].create_item(collection, item)
+        assert f"{name}:" in str(refused.value)
+        return
+    created = clients[who].create_item(collection, item, fields=["id"])
+    owned.made.append((collection, created["id"]))
+
+
+def delete_cases() -> list[tuple[str, str, str | None, bool]]:
+    """(who, collection, gate status, allowed) for every collection some role deletes."""
+    return [
+        (who, collection, status, ownership.delete_refusal(role, collection, status) is None)
+        for collection, rules in sorted(ownership.TABLE.items())
+        if rules.delete
+        for who, role in ACTORS.items()
+        for status in gates(collection)
+    ]
+
+
+@pytest.mark.parametrize(("who", "collection", "status", "allowed"), delete_cases())
+def test_each_side_deletes_only_what_the_table_lets_it(
+    owned, clients, who, collection, status, allowed
+):
+    rules = ownership.TABLE[collection]
+    row = (
+        owned.record(collection, status, who) if allowed else owned.shared(collection, status, who)
+    )
+    if allowed:
+        clients[who].delete_item(collection, row["id"])
+        assert world_lacks(owned.world, collection, row["id"])
+        return
+    gate = gate_field(collection)
+    role = ACTORS[who]
+    if role not in rules.delete or hidden(who, collection, status):
+        with pytest.raises(ForbiddenOrMissing):
+            clients[who].delete_item(collection, row["id"])
+    else:
+        refused_as_expected(
+            who, collection, status, gate, lambda: clients[who].delete_item(collection, row["id"])
+        )
+    assert not world_lacks(owned.world, collection, row["id"])
+
+
+def world_lacks(world: World, collection: str, key: Any) -> bool:
+    return world.admin.read_items(collection, filter={"id": {"_eq": key}}, fields=["id"]) == []
+
+
+def test_the_hooks_table_is_the_domains_table():
+    """The hub's hook reads ownership.json: it must be domain/ownership.py's table.
+
+    Regenerate it with ``.venv/bin/python -m domain.ownership > <that file>``.
+    """
+    path = (
+        Path(__file__).resolve().parents[1] / "directus/extensions/tandem-integrity/ownership.json"
+    )
+    assert path.read_text() == ownership.as_json()
+
+
+def table_grants(role: str) -> dict[tuple[str, str], list[str]]:
+    """(collection, action) -> the fields the ownership table lets ``role`` write."""
+    grants: dict[tuple[str, str], list[str]] = {}
+    for collection, rules in ownership.TABLE.items():
+        if role in rules.create:
+            grants[(collection, "create")] = sorted(rules.create[role].fields)
+        names = {f for g in rules.update.get(role, ()) for f in g.fields}
+        if role in rules.moves and rules.status:
+            names.add(rules.status)
+        if names:
+            grants[(collection, "update")] = sorted(names)
+    return grants
+
+
+@pytest.mark.parametrize("role", ownership.PARTIES)
+def test_the_policies_grant_exactly_the_fields_the_table_gives(world, role):
+    """The policies are the hub's first door: none grants a field (or a create or an
+    update) the table gives to the other side, or withholds one the table gives."""
+    policy = world.admin.get(
+        "/policies", filter={"name": {"_eq": HUB_ROLE_NAMES[role]}}, fields=["id"]
+    )[0]["id"]
+    rows = world.admin.get(
+        "/permissions",
+        filter={
+            "policy": {"_eq": policy},
+            "collection": {"_in": sorted(ownership.TABLE)},
+            "action": {"_in": ["create", "update"]},
+        },
+        fields=["collection", "action", "fields"],
+        limit=-1,
+    )
+    granted = {(r["collection"], r["action"]): sorted(r["fields"] or []) for r in rows}
+    assert granted == table_grants(role)

@@ -7,6 +7,8 @@
 // commitment date. Each rule below refuses such a write with 400 INVALID_PAYLOAD, and the
 // whole request (nested rows included) is rolled back. See docs/ARCHITECTURE.md.
 
+import { registerOwnership } from "./ownership.js";
+
 // child collection -> [parent field, parent collection]
 const PARENTS = {
   promotion_skus: ["promotion", "promotions"],
@@ -336,8 +338,9 @@ async function endTokenSessions(db, keys) {
   }
 }
 
-export default ({ filter, action, init }, { database }) => {
+export default ({ filter, action, init }, { database, services }) => {
   waitForLocks(database);
+  registerOwnership(filter, { services }); // who writes which field, in which status
 
   filter("auth.login", async (payload, meta, context) => {
     if (!meta.user) return payload; // no such account: Directus refuses it anyway
