@@ -30,7 +30,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--format", choices=FORMATS)
     parser.add_argument("--import-id", type=int)
     parser.add_argument("--rejects", type=Path, help="where to write the rejects file")
-    parser.add_argument("--mapping", help="JSON: {columns: {...}, date_format, encoding}")
+    parser.add_argument(
+        "--mapping",
+        help="JSON of a ColumnMap: {columns: {...}, date_format, encoding, delimiter, "
+        "decimal, thousands}",
+    )
     parser.add_argument("--delete-after", action="store_true", help="remove the file when done")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
