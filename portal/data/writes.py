@@ -2,9 +2,11 @@
 
 Input arrives already validated by the resource's schema (types, enums, field sets per
 role). Here: every record the request names must be in the user's scope (the pair, its
-supplier's SKUs, its distributor's locations, the PO's own lines), status changes follow
-the allowed transitions, and the first promised date of a PO is kept as the original
-commitment. Each successful write leaves one audit entry naming the records written.
+supplier's SKUs, its distributor's locations, the PO's own lines), each side writes only
+the fields and makes only the status moves the ownership table gives it
+(:mod:`domain.ownership`, which the hub's integrity hook enforces too), and the first
+promised date of a PO is kept as the original commitment. Each successful write leaves
+one audit entry naming the records written.
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol, TypeVar
 
 from directus import HubClient
-from domain import clock
+from domain import clock, ownership
+from domain.roles import DISTRIBUTOR_USER
 from portal.data.errors import Conflict, HubFailed, Invalid
 from portal.data.registry import Child, Resource, Write
 from portal.data.scope import Actor, Filter, Pair
@@ -48,18 +51,42 @@ class WriteAccess(Protocol):
     ) -> list[Row]: ...
 
 
-#: Promotion status a distributor may move to, from each status.
+#: Promotion status a distributor may move to, from each status (itself included), as
+#: the ownership table says (the promotion page offers these).
 DISTRIBUTOR_PROMOTION_MOVES: dict[str, frozenset[str]] = {
-    "draft": frozenset({"draft", "submitted", "cancelled"}),
-    "submitted": frozenset({"submitted", "draft", "cancelled"}),
-    "declined": frozenset({"declined", "draft", "submitted", "cancelled"}),
-    "accepted": frozenset({"accepted", "cancelled"}),
-    "cancelled": frozenset(),
+    status: ownership.moves_from(DISTRIBUTOR_USER, "promotions", status)
+    for status in ownership.PROMOTION_STATUSES
 }
 #: Promotion status in which a distributor may still change the terms.
-PROMOTION_TERMS_OPEN = frozenset({"draft", "submitted", "declined"})
-#: PO status a supplier may acknowledge (or re-promise) in.
-PO_PROMISABLE = frozenset({"open", "acknowledged"})
+PROMOTION_TERMS_OPEN = ownership.TERMS_OPEN
+
+
+def check_update(
+    acc: WriteAccess, collection: str, status: Any, changes: Mapping[str, Any]
+) -> None:
+    """409 naming each field the user's role may not change on a record in ``status``
+    (its own, or its parent's for a child without one), by the ownership table."""
+    refused = ownership.update_refusals(
+        acc.actor.role, collection, None if status is None else str(status), changes
+    )
+    if refused:
+        raise Conflict(
+            "; ".join(f"{name}: {reason}" for name, reason in refused.items()),
+            {name: [reason] for name, reason in refused.items()},
+        )
+
+
+def check_create(acc: WriteAccess, collection: str, status: Any, row: Mapping[str, Any]) -> None:
+    """409 naming each field the user's role may not set creating this record, or the
+    status it would start in (or its parent's) if the table does not allow it."""
+    refused = ownership.create_refusals(
+        acc.actor.role, collection, None if status is None else str(status), list(row)
+    )
+    if refused:
+        raise Conflict(
+            "; ".join(f"{name}: {reason}" for name, reason in refused.items()),
+            {name: [reason] for name, reason in refused.items()},
+        )
 
 
 def to_hub(data: Mapping[str, Any]) -> Row:
@@ -133,6 +160,7 @@ def create_promotion(acc: WriteAccess, res: Resource, data: Row) -> Row:
         "locations": [{"partnership": pair.id, "location": i} for i in data["locations"]],
         "history": [_history_row(acc, pair.id, data["status"], None)],
     }
+    check_create(acc, res.collection, data["status"], promotion)
     created = acc.write(
         lambda: acc.hub.create_item(res.collection, promotion, fields=["id"]), res.collection
     )
@@ -175,6 +203,7 @@ def create_promotions(acc: WriteAccess, res: Resource, items: list[Row]) -> list
                 "history": [_history_row(acc, pair.id, data["status"], None)],
             }
         )
+        check_create(acc, res.collection, data["status"], payload[-1])
     if not payload:
         return []
     size = len(json.dumps(payload, separators=(",", ":")).encode())
@@ -202,16 +231,7 @@ def edit_promotion(acc: WriteAccess, res: Resource, current: Row, data: Row) -> 
     """A distributor changes a promotion's terms or moves its status."""
     status = data.pop("status", current["status"])
     comment = data.pop("comment", None)
-    if status not in DISTRIBUTOR_PROMOTION_MOVES[current["status"]]:
-        raise Conflict(
-            f"a {current['status']} promotion cannot become {status}",
-            {"status": [f"not allowed from {current['status']}"]},
-        )
-    if data and current["status"] not in PROMOTION_TERMS_OPEN:
-        raise Conflict(
-            f"the terms of a {current['status']} promotion are fixed; cancel it instead",
-            {"_schema": ["terms are fixed"]},
-        )
+    check_update(acc, res.collection, current["status"], {**data, "status": status})
     start = data.get("start_date") or dt.date.fromisoformat(_day(current["start_date"]) or "")
     end = data.get("end_date") or dt.date.fromisoformat(_day(current["end_date"]) or "")
     if end < start:
@@ -235,11 +255,6 @@ def edit_promotion(acc: WriteAccess, res: Resource, current: Row, data: Row) -> 
 
 def answer_promotion(acc: WriteAccess, res: Resource, current: Row, data: Row) -> Row:
     """The supplier accepts or declines a submitted promotion, with a comment."""
-    if current["status"] != "submitted":
-        raise Conflict(
-            f"only a submitted promotion can be answered; this one is {current['status']}",
-            {"status": [f"the promotion is {current['status']}"]},
-        )
     status, comment = data["status"], data.get("comment")
     event = _history_row(acc, current["partnership"], status, comment)
     answer = {
@@ -247,6 +262,7 @@ def answer_promotion(acc: WriteAccess, res: Resource, current: Row, data: Row) -
         "supplier_comment": comment,
         "history": {"create": [event], "update": [], "delete": []},
     }
+    check_update(acc, res.collection, current["status"], answer)
     acc.write(
         lambda: acc.hub.update_item(res.collection, current["id"], answer, fields=["id"]),
         res.collection,
@@ -270,6 +286,7 @@ def create_purchase_order(acc: WriteAccess, res: Resource, data: Row) -> Row:
     )
     order = to_hub({**data, "partnership": pair.id, "status": "open"})
     order["lines"] = [to_hub({**line, "partnership": pair.id}) for line in lines]
+    check_create(acc, res.collection, order["status"], order)
     created = acc.write(
         lambda: acc.hub.create_item(res.collection, order, fields=["id"]), res.collection
     )
@@ -285,16 +302,7 @@ def create_purchase_order(acc: WriteAccess, res: Resource, data: Row) -> Row:
 
 def change_purchase_order(acc: WriteAccess, res: Resource, current: Row, data: Row) -> Row:
     """A distributor cancels its PO, or changes the requested date or ship-to while open."""
-    if current["status"] != "open" and set(data) - {"status"}:
-        raise Conflict(
-            f"a {current['status']} order can no longer change; cancel it instead",
-            {"_schema": ["the order is no longer open"]},
-        )
-    if current["status"] in ("cancelled", "received", "shipped"):
-        raise Conflict(
-            f"a {current['status']} order cannot be cancelled",
-            {"status": [f"the order is {current['status']}"]},
-        )
+    check_update(acc, res.collection, current["status"], data)
     if "ship_to" in data:
         pair = acc.pair(current["partnership"])
         acc.require(
@@ -314,11 +322,6 @@ def change_purchase_order(acc: WriteAccess, res: Resource, current: Row, data: R
 
 def acknowledge_purchase_order(acc: WriteAccess, res: Resource, current: Row, data: Row) -> Row:
     """The supplier acknowledges (or rejects) a PO, promising a date per order and line."""
-    if current["status"] not in PO_PROMISABLE:
-        raise Conflict(
-            f"a {current['status']} order cannot be acknowledged",
-            {"status": [f"the order is {current['status']}"]},
-        )
     status = data.get("status")
     promised: dt.date | None = data.get("promised_date")
     first = current.get("original_promised_date") is None and current.get("promised_date") is None
@@ -336,6 +339,7 @@ def acknowledge_purchase_order(acc: WriteAccess, res: Resource, current: Row, da
         changes["status"] = status
     if status == "acknowledged" and not current.get("acknowledged_at"):
         changes["acknowledged_at"] = now()
+    check_update(acc, res.collection, current["status"], changes)
 
     line_changes: dict[int, Row] = {}
     if data.get("lines"):
@@ -356,6 +360,7 @@ def acknowledge_purchase_order(acc: WriteAccess, res: Resource, current: Row, da
             if line.get("promised_date") is not None:
                 change.update(promise_changes(row, line["promised_date"]))
             if change:
+                check_update(acc, "po_lines", current["status"], change)
                 line_changes[int(line["id"])] = change
     if not changes and not line_changes:
         return acc.get(res.name, current["id"])
@@ -383,10 +388,11 @@ def acknowledge_purchase_order(acc: WriteAccess, res: Resource, current: Row, da
 
 def create_managed(acc: WriteAccess, res: Resource, data: Row) -> Row:
     pair = acc.pair(data["partnership"])
+    row = to_hub({**data, "partnership": pair.id})
+    rules = ownership.TABLE[res.collection]
+    check_create(acc, res.collection, row.get(rules.status or "", rules.initial), row)
     created = acc.write(
-        lambda: acc.hub.create_item(
-            res.collection, to_hub({**data, "partnership": pair.id}), fields=["id"]
-        ),
+        lambda: acc.hub.create_item(res.collection, row, fields=["id"]),
         res.collection,
     )
     key = created_id(created)
@@ -397,6 +403,8 @@ def create_managed(acc: WriteAccess, res: Resource, data: Row) -> Row:
 def update_managed(acc: WriteAccess, res: Resource, current: Row, data: Row) -> Row:
     acc.pair(current["partnership"])
     changes = to_hub(data)
+    status = ownership.TABLE[res.collection].status
+    check_update(acc, res.collection, current.get(status) if status else None, changes)
     acc.write(
         lambda: acc.hub.update_item(res.collection, current["id"], changes, fields=["id"]),
         res.collection,
@@ -411,6 +419,12 @@ def add_child(acc: WriteAccess, res: Resource, child: Child, parent: Row, data: 
     """A row under a parent of the user's pair: the parent and pair are the parent's own."""
     pair = acc.pair(parent["partnership"])
     row = to_hub({**data, child.parent_field: parent["id"], "partnership": pair.id})
+    rules = ownership.TABLE[child.collection]
+    if rules.status:
+        gate = row.get(rules.status, rules.initial)
+    else:
+        gate = parent.get("status") if rules.parent else None
+    check_create(acc, child.collection, gate, row)
     created = acc.write(
         lambda: acc.hub.create_item(child.collection, row, fields=["id"]), child.collection
     )
