@@ -7,6 +7,7 @@
 // commitment date. Each rule below refuses such a write with 400 INVALID_PAYLOAD, and the
 // whole request (nested rows included) is rolled back. See docs/ARCHITECTURE.md.
 
+import { reachGuard } from "./reach.js";
 import { registerOwnership } from "./ownership.js";
 
 // child collection -> [parent field, parent collection]
@@ -338,9 +339,24 @@ async function endTokenSessions(db, keys) {
   }
 }
 
+// A partner never chooses a primary key: ids are the hub's (sequences, or keys it derives
+// above). Creating a row under a key that is taken would otherwise answer
+// RECORD_NOT_UNIQUE, and so tell whether another partner's row exists; it is refused like
+// any forbidden create, before anything is read. The exception is a personal API token,
+// whose public id is 128 random bits the portal draws before storing it.
+const CALLER_KEYS = new Set(["api_tokens"]);
+
+function chosenKey(schema, accountability, collection, payload) {
+  if (isAdmin(accountability) || CALLER_KEYS.has(collection)) return;
+  const primary = schema && schema.collections[collection] && schema.collections[collection].primary;
+  if (!primary || (DERIVED_KEYS[collection] && DERIVED_KEYS[collection][0] === primary)) return;
+  if (payload[primary] !== undefined && payload[primary] !== null) forbidden();
+}
+
 export default ({ filter, action, init }, { database, services }) => {
   waitForLocks(database);
   registerOwnership(filter, { services }); // who writes which field, in which status
+  init("middlewares.after", ({ app }) => app.use(reachGuard(database)));
 
   filter("auth.login", async (payload, meta, context) => {
     if (!meta.user) return payload; // no such account: Directus refuses it anyway
@@ -360,6 +376,7 @@ export default ({ filter, action, init }, { database, services }) => {
   });
   filter("items.create", async (payload, meta, context) => {
     laneOnly(meta.collection);
+    chosenKey(context.schema, context.accountability, meta.collection, payload);
     if (meta.collection in DERIVED_KEYS) {
       payload = await keyOnCreate(context.database, context.accountability, meta.collection, payload);
     }
