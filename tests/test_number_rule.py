@@ -143,7 +143,7 @@ def test_separators_a_mapping_may_not_have(decimal, thousands, says):
         check_separators(decimal, thousands)
 
 
-@settings(max_examples=300)
+@settings(max_examples=300, deadline=None)  # a loaded machine is not a slow rule
 @given(
     value=st.decimals(allow_nan=False, allow_infinity=False, places=None).filter(
         lambda d: abs(d.adjusted()) < 30
@@ -158,7 +158,7 @@ def test_format_then_parse_gives_the_same_number_under_every_convention(value, c
     assert format_number(back, decimal, thousands) == text
 
 
-@settings(max_examples=300)
+@settings(max_examples=300, deadline=None)  # a loaded machine is not a slow rule
 @given(minor=st.integers(-(2**63) + 1, 2**63 - 1), currency=currencies, convention=conventions)
 def test_an_amount_written_in_either_convention_is_its_exact_minor_units(
     minor, currency, convention
@@ -168,7 +168,7 @@ def test_an_amount_written_in_either_convention_is_its_exact_minor_units(
     assert parse_money(text, currency, decimal=decimal, thousands=thousands) == minor
 
 
-@settings(max_examples=300)
+@settings(max_examples=300, deadline=None)  # a loaded machine is not a slow rule
 @given(units=st.integers(-MAX_UNITS, MAX_UNITS), convention=conventions)
 def test_units_written_in_either_convention_read_back(units, convention):
     decimal, thousands = convention
@@ -186,7 +186,7 @@ def _outcome(call):
         return "refused"
 
 
-@settings(max_examples=1000)
+@settings(max_examples=1000, deadline=None)  # a loaded machine is not a slow rule
 @given(text=_TEXT, convention=conventions, currency=currencies)
 def test_the_validators_fast_paths_agree_with_the_rule(text, convention, currency):
     """The hot loop reads plain integers and plain amounts without the rule; whatever
