@@ -37,6 +37,7 @@ failed) is recorded with the rows sent and ``complete: false``.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import itertools
 import json
 import logging
@@ -45,7 +46,7 @@ import queue
 import re
 import threading
 import zipfile
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
@@ -127,28 +128,49 @@ def _text(value: str) -> str:
     return ILLEGAL_CHARACTERS_RE.sub("", value)
 
 
+#: Text that needs work before it goes in a cell: a control character, or XML's own.
+_UNCLEAN = re.compile(r"[\000-\010\013\014\016-\037&<>]")
+
+
 def _string_cell(ref: str, value: str, bold: bool = False) -> str:
-    text = _text(value)
+    text = escape(_text(value)) if _UNCLEAN.search(value) else value
     quoted = text.startswith(FORMULA_START)
     style = (_BOLD_QUOTED if quoted else _BOLD) if bold else (_QUOTED if quoted else _PLAIN)
     # An inline string is never evaluated, whatever it starts with (formula injection).
     s = f' s="{style}"' if style else ""
-    return f'<c r="{ref}"{s} t="inlineStr"><is><t xml:space="preserve">{escape(text)}</t></is></c>'
+    return f'<c r="{ref}"{s} t="inlineStr"><is><t xml:space="preserve">{text}</t></is></c>'
+
+
+def _int_cell(ref: str, value: int) -> str:
+    # Excel holds numbers as doubles: larger integers would silently change.
+    if -EXCEL_MAX_EXACT_INT < value < EXCEL_MAX_EXACT_INT:
+        return f'<c r="{ref}"><v>{value}</v></c>'
+    return _string_cell(ref, str(value))
+
+
+@functools.lru_cache(maxsize=4096)
+def _serial(day: dt.date) -> str:
+    """A date as Excel's serial number (dates repeat down a column: kept)."""
+    return str(to_excel(day))
+
+
+def _date_cell(ref: str, value: dt.date) -> str:
+    return f'<c r="{ref}" s="{_DATE}"><v>{_serial(value)}</v></c>'
 
 
 def _cell(ref: str, value: Any) -> str:
     """One cell of the right Excel type for ``value`` (nothing for no value)."""
     if value is None:
         return ""
+    exact = _BY_TYPE.get(type(value))  # the common types, at once
+    if exact is not None:
+        return exact(ref, value)
     if isinstance(value, str):
         return _string_cell(ref, value)
     if isinstance(value, bool):
         return f'<c r="{ref}" t="b"><v>{int(value)}</v></c>'
     if isinstance(value, int):
-        # Excel holds numbers as doubles: larger integers would silently change.
-        if abs(value) < EXCEL_MAX_EXACT_INT:
-            return f'<c r="{ref}"><v>{value}</v></c>'
-        return _string_cell(ref, str(value))
+        return _int_cell(ref, value)
     if isinstance(value, Decimal | float) and math.isfinite(value):
         return f'<c r="{ref}"><v>{value}</v></c>'
     if isinstance(value, dt.datetime):
@@ -156,12 +178,19 @@ def _cell(ref: str, value: Any) -> str:
             value = value.astimezone(dt.UTC).replace(tzinfo=None)
         return f'<c r="{ref}" s="{_DATETIME}"><v>{to_excel(value)!r}</v></c>'
     if isinstance(value, dt.date):
-        return f'<c r="{ref}" s="{_DATE}"><v>{to_excel(value)}</v></c>'
+        return _date_cell(ref, value)
     if isinstance(value, Mapping):
         return _string_cell(ref, json.dumps(value, sort_keys=True, default=str))
     if isinstance(value, list | tuple | set | frozenset):
         return _string_cell(ref, ", ".join(str(v) for v in value))
     return _string_cell(ref, str(value))
+
+
+_BY_TYPE: dict[type, Callable[[str, Any], str]] = {
+    str: _string_cell,
+    int: _int_cell,
+    dt.date: _date_cell,
+}
 
 
 class StreamedWorkbook:

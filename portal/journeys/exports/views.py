@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from flask import Blueprint, Flask, request
 from flask_login import login_required
-from marshmallow import Schema, ValidationError, fields
+from marshmallow import Schema, ValidationError, fields, missing
 from werkzeug.wrappers import Response
 
 from domain import clock
@@ -40,6 +40,24 @@ def _typed_columns(schema: Schema) -> tuple[list[tuple[str, str]], dict[str, Any
         elif isinstance(field, HubDate | fields.Date):
             parsers[key] = lambda text: dt.date.fromisoformat(text[:10])
     return columns, parsers
+
+
+def _dumper(schema: Schema) -> Callable[[Mapping[str, Any]], dict[str, Any]]:
+    """``schema.dump`` for one row, as the API dumps it, without marshmallow's set-up per
+    call (a quarter of an export's time in the portal went there): each field's own
+    serialize. The resource schemas have no dump hooks, which this would skip;
+    ``test_every_users_export_holds_exactly_what_the_api_lists_for_them`` compares."""
+    specs = [(name, field.data_key or name, field) for name, field in schema.dump_fields.items()]
+
+    def dump(row: Mapping[str, Any]) -> dict[str, Any]:
+        out = {}
+        for name, key, field in specs:
+            value = field.serialize(name, row, accessor=schema.get_attribute)
+            if value is not missing:
+                out[key] = value
+        return out
+
+    return dump
 
 
 def _typed(row: Mapping[str, Any], parsers: Mapping[str, Any]) -> dict[str, Any]:
@@ -74,7 +92,8 @@ def resource_list(resource: str) -> Response:
     acc = access()
     schema = res.schema(exclude=res.embedded)
     columns, parsers = _typed_columns(schema)
-    rows = (_typed(schema.dump(row), parsers) for row in acc.iter_rows(res.name, query))
+    dump = _dumper(schema)
+    rows = (_typed(dump(row), parsers) for row in acc.iter_rows(res.name, query))
     filters = {k: v.isoformat() if isinstance(v, dt.date) else v for k, v in query.items()}
     return xlsx_response(
         acc,
