@@ -369,7 +369,11 @@ def build_world(admin: HubClient, start: dt.date) -> World:
     distributor's POS shared with the first supplier, one of whose users we sign in as."""
     distributor = int(add_partner(admin, "Bench Distributor", "distributor", via="bench")["id"])
     suppliers = [
-        int(add_partner(admin, f"Bench Supplier {n}", "supplier", via="bench")["id"])
+        int(
+            add_partner(
+                admin, f"Bench Supplier {n}", "supplier", gs1_prefixes=[f"{n}00000"], via="bench"
+            )["id"]
+        )
         for n in (1, 2)
     ]
     for supplier in suppliers:

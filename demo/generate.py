@@ -1042,4 +1042,6 @@ def org_fields(org: Org) -> dict[str, Any]:
         "x12_qualifier": "ZZ",
         "x12_id": org.x12_id,
         "edifact_id": org.gln,
+        # A supplier's GTINs are under its company prefix (the hub refuses others).
+        "gs1_prefixes": [org.prefix] if org.kind == "supplier" else [],
     }

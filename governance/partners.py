@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from directus import HubClient
-from domain.gs1 import gln_problem
+from domain.gs1 import gln_problem, prefix_problem, prefixes_overlap
 from domain.roles import ACCOUNT_MANAGER, ORG_KINDS
 from governance import audit
 from governance.errors import GovernanceError
@@ -22,6 +23,7 @@ ORG_FIELDS = [
     "x12_id",
     "share_policy",
     "edifact_id",
+    "gs1_prefixes",
 ]
 
 
@@ -49,12 +51,17 @@ def add_partner(
     x12_qualifier: str | None = None,
     x12_id: str | None = None,
     edifact_id: str | None = None,
+    gs1_prefixes: Sequence[str] = (),
     via: str = "cli",
     actor: str | None = None,
 ) -> dict[str, Any]:
-    """Create an organization. Refuses a duplicate name or GLN."""
+    """Create an organization. Refuses a duplicate name or GLN, and GS1 company prefixes
+    that are not a supplier's own (see :func:`prefix_errors`)."""
     name = name.strip()
     errors = partner_errors(name, kind, gln, currency)
+    prefixes = [p.strip() for p in gs1_prefixes]
+    if prefixes:
+        errors.update(prefix_errors(admin, kind, prefixes))
     if not errors and _name_taken(admin, name):
         errors["name"] = [f"an organization named {name!r} already exists"]
     if (
@@ -76,6 +83,7 @@ def add_partner(
             "x12_qualifier": x12_qualifier,
             "x12_id": x12_id,
             "edifact_id": edifact_id,
+            "gs1_prefixes": prefixes or None,
         },
         fields=ORG_FIELDS,
     )
@@ -89,6 +97,67 @@ def add_partner(
         actor=actor,
     )
     return row
+
+
+def prefix_errors(
+    admin: HubClient, kind: str, prefixes: Sequence[str], *, org_id: int | None = None
+) -> dict[str, list[str]]:
+    """Problems with a supplier's GS1 company prefixes, under ``gs1_prefixes``: each is 6
+    to 12 digits, listed once, and overlaps no other supplier's (one GTIN would then
+    belong to two suppliers, and the POS of one product could reach the other)."""
+    if kind != "supplier":
+        return {"gs1_prefixes": ["only a supplier has GS1 company prefixes for its SKUs"]}
+    problems = [p for p in map(prefix_problem, prefixes) if p]
+    problems += [
+        f"{a} and {b} overlap; list the shorter one only"
+        for i, a in enumerate(prefixes)
+        for b in prefixes[i + 1 :]
+        if prefixes_overlap(a, b)
+    ]
+    if not problems:
+        others = admin.read_items(
+            "organizations",
+            filter={"kind": {"_eq": "supplier"}, "gs1_prefixes": {"_nnull": True}},
+            fields=["id", "name", "gs1_prefixes"],
+            limit=-1,
+        )
+        problems = [
+            f"{mine} overlaps {theirs}, a prefix of {other['name']}"
+            for other in others
+            if other["id"] != org_id
+            for theirs in other.get("gs1_prefixes") or []
+            for mine in prefixes
+            if prefixes_overlap(mine, theirs)
+        ]
+    return {"gs1_prefixes": problems} if problems else {}
+
+
+def set_prefixes(
+    admin: HubClient,
+    ref: str | int,
+    prefixes: Sequence[str],
+    *,
+    via: str = "cli",
+    actor: str | None = None,
+) -> dict[str, Any]:
+    """Set a supplier's GS1 company prefixes (the whole list; empty clears them). A SKU's
+    GTIN must be under one of them (the hub's integrity extension checks every write)."""
+    org = get_partner(admin, ref)
+    wanted = [p.strip() for p in prefixes if p.strip()]
+    errors = prefix_errors(admin, org["kind"], wanted, org_id=org["id"]) if wanted else {}
+    if errors:
+        raise GovernanceError(f"cannot set the GS1 company prefixes of {org['name']}", errors)
+    admin.update_item("organizations", org["id"], {"gs1_prefixes": wanted or None})
+    audit.record(
+        admin,
+        "partner.prefixes",
+        "organizations",
+        [org["id"]],
+        detail={"gs1_prefixes": wanted},
+        via=via,
+        actor=actor,
+    )
+    return {**org, "gs1_prefixes": wanted or None}
 
 
 def _name_taken(admin: HubClient, name: str) -> bool:

@@ -38,6 +38,7 @@ from governance.partners import (
     get_partner,
     list_partners,
     pair_partners,
+    set_prefixes,
     unassign_manager,
 )
 from governance.sharing import grant, list_agreements, revoke
@@ -261,6 +262,12 @@ def partner() -> None:
 @click.option("--x12-qualifier", help="X12 interchange ID qualifier (with --x12-id).")
 @click.option("--x12-id", help="X12 interchange ID (with --x12-qualifier).")
 @click.option("--edifact-id", help="EDIFACT interchange ID.")
+@click.option(
+    "--gs1-prefix",
+    "gs1_prefixes",
+    multiple=True,
+    help="A supplier's GS1 company prefix (6-12 digits; repeat for several).",
+)
 @hub_url_option
 def partner_add(
     name: str,
@@ -270,6 +277,7 @@ def partner_add(
     x12_qualifier: str | None,
     x12_id: str | None,
     edifact_id: str | None,
+    gs1_prefixes: tuple[str, ...],
     hub_url: str | None,
 ) -> None:
     """Add a partner organization."""
@@ -285,6 +293,7 @@ def partner_add(
             x12_qualifier=x12_qualifier,
             x12_id=x12_id,
             edifact_id=edifact_id,
+            gs1_prefixes=gs1_prefixes,
         )
     click.echo(f"added {row['kind']} {row['name']} (id {row['id']})")
 
@@ -296,7 +305,22 @@ def partner_list(as_json: bool, hub_url: str | None) -> None:
     """List the partner organizations."""
     with admin_hub(hub_url) as hub:
         rows = list_partners(hub.client)
-    _show(rows, ("id", "name", "kind", "status", "gln", "currency"), as_json)
+    _show(rows, ("id", "name", "kind", "status", "gln", "currency", "gs1_prefixes"), as_json)
+
+
+@partner.command("prefixes")
+@click.argument("supplier")
+@click.argument("prefixes", nargs=-1)
+@hub_url_option
+def partner_prefixes(supplier: str, prefixes: tuple[str, ...], hub_url: str | None) -> None:
+    """Set a supplier's GS1 company prefixes (all of them; none clears them).
+
+    A SKU's GTIN must be under one of them: the hub refuses any other.
+    """
+    with admin_hub(hub_url) as hub:
+        row = set_prefixes(hub.client, supplier, prefixes)
+    shown = ", ".join(row["gs1_prefixes"] or []) or "none"
+    click.echo(f"{row['name']}: GS1 company prefixes {shown}")
 
 
 @partner.command("pair")

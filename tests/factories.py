@@ -5,6 +5,7 @@ Names and emails are unique per call: the session's hub is shared by every test.
 
 from __future__ import annotations
 
+import itertools
 import re
 import secrets
 from dataclasses import dataclass
@@ -40,9 +41,28 @@ class Member:
         return HubClient.login(hub_url, self.email, self.password)
 
 
+_ITEM_REFS = itertools.count(1)
+
+
+def gs1_prefix() -> str:
+    """A GS1 company prefix no other test supplier holds (the session's hub is shared):
+    ten digits, so that random ones practically never meet."""
+    return "8" + f"{secrets.randbelow(10**9):09d}"
+
+
+def gtin_under(prefix: str) -> str:
+    """A new GTIN-14 under this company prefix (a counted item reference)."""
+    width = 12 - len(prefix)
+    ref = next(_ITEM_REFS) % 10**width
+    return with_check_digit(f"{prefix}{ref:0{width}d}").zfill(14)
+
+
 def make_org(admin: HubClient, kind: str = "supplier", name: str | None = None) -> dict[str, Any]:
-    """A new active organization of this kind."""
-    return add_partner(admin, name or unique(kind.capitalize()), kind, via="test")
+    """A new active organization of this kind; a supplier has a GS1 company prefix."""
+    prefixes = [gs1_prefix()] if kind == "supplier" else []
+    return add_partner(
+        admin, name or unique(kind.capitalize()), kind, gs1_prefixes=prefixes, via="test"
+    )
 
 
 def make_user(
@@ -76,11 +96,11 @@ def make_sku(
     distributor: dict[str, Any] | None = None,
     code: str | None = None,
 ) -> dict[str, Any]:
-    """A new SKU of the supplier (random valid GTIN), with the distributor's item code."""
+    """A new SKU of the supplier (a GTIN under its prefix), with the distributor's item code."""
     sku = admin.create_item(
         "skus",
         {
-            "gtin": with_check_digit("8" + f"{secrets.randbelow(10**12):012d}"),
+            "gtin": gtin_under(supplier["gs1_prefixes"][0]),
             "description": f"Test item {code or ''}".strip(),
             "cost_minor": 100,
             "list_price_minor": 250,

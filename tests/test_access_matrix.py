@@ -22,9 +22,9 @@ import pytest
 from directus import ForbiddenOrMissing, HubClient, HubError, InvalidPayload
 from directus.bulk import open_lane, write_rows
 from domain import ownership
-from domain.gs1 import with_check_digit
 from domain.roles import ACCOUNT_MANAGER, DISTRIBUTOR_USER, HUB_ROLE_NAMES, SUPPLIER_USER
 from governance import partners, sharing, users
+from tests.factories import gs1_prefix, gtin_under
 
 PASSWORD = "correct horse battery staple"
 SUPPLIERS = ("acme", "brava")
@@ -84,13 +84,18 @@ class World:
 
 def build(url: str, admin: HubClient, db_url: str) -> World:
     w = World(url, admin, secrets.token_hex(3))
+    prefixes = {name: gs1_prefix() for name in (*SUPPLIERS, "cedar")}
     for name in SUPPLIERS:
-        w.orgs[name] = partners.add_partner(admin, f"{name} {w.tag}", "supplier")["id"]
+        w.orgs[name] = partners.add_partner(
+            admin, f"{name} {w.tag}", "supplier", gs1_prefixes=[prefixes[name]]
+        )["id"]
     for name in DISTRIBUTORS:
         w.orgs[name] = partners.add_partner(admin, f"{name} {w.tag}", "distributor")["id"]
     w.orgs["ops"] = partners.add_partner(admin, f"ops {w.tag}", "operator")["id"]
     # A supplier nobody trades with: no distributor may see its catalogue.
-    w.orgs["cedar"] = partners.add_partner(admin, f"cedar {w.tag}", "supplier")["id"]
+    w.orgs["cedar"] = partners.add_partner(
+        admin, f"cedar {w.tag}", "supplier", gs1_prefixes=[prefixes["cedar"]]
+    )["id"]
     people = {
         **{s: ("supplier_user", s) for s in SUPPLIERS},
         **{d: ("distributor_user", d) for d in DISTRIBUTORS},
@@ -104,11 +109,10 @@ def build(url: str, admin: HubClient, db_url: str) -> World:
         w.pair_ids[(s, d)] = partners.ensure_partnership(admin, w.orgs[s], w.orgs[d])
     partners.assign_manager(admin, user_ids["manager"], w.orgs["acme"], w.orgs["north"])
     for s in (*SUPPLIERS, "cedar"):
-        gtin = with_check_digit("0" + str(secrets.randbelow(10**11)).zfill(11))
         w.skus[s] = w.add(
             "skus",
             {
-                "gtin": gtin,
+                "gtin": gtin_under(prefixes[s]),
                 "description": f"{s} item",
                 "cost_minor": 100,
                 "list_price_minor": 250,
@@ -1184,7 +1188,9 @@ def owned(world: World, clients) -> Any:
     sku2 = world.add(
         "skus",
         {
-            "gtin": with_check_digit("1" + str(secrets.randbelow(10**11)).zfill(11)),
+            "gtin": gtin_under(
+                partners.get_partner(world.admin, world.orgs["acme"])["gs1_prefixes"][0]
+            ),
             "description": "acme second item",
             "cost_minor": 100,
             "list_price_minor": 250,

@@ -14,8 +14,9 @@ from click.testing import CliRunner, Result
 
 from directus import AuthFailed, HubClient
 from domain.gs1 import with_check_digit
+from governance.partners import get_partner
 from tandem.cli import cli
-from tests.factories import make_org, make_pair, unique
+from tests.factories import gs1_prefix, make_org, make_pair, unique
 
 PASSWORD = "correct horse battery"
 
@@ -81,6 +82,30 @@ def test_partner_add_refuses_a_bad_gln_naming_the_field(tandem):
         tandem("partner", "add", unique("Bad"), "--kind", "supplier", "--gln", "1234567890123"),
         "gln",
         "check digit",
+    )
+
+
+def test_partner_prefixes_are_set_listed_and_refused_when_another_supplier_holds_them(
+    tandem, admin
+):
+    name, prefix = unique("Cli Prefixes"), gs1_prefix()
+    added = tandem("partner", "add", name, "--kind", "supplier", "--gs1-prefix", prefix)
+    assert added.exit_code == 0, added.output
+    listed = json.loads(tandem("partner", "list", "--json").stdout)
+    row = next(r for r in listed if r["name"] == name)
+    assert row["gs1_prefixes"] == [prefix]
+    more = gs1_prefix()
+    result = tandem("partner", "prefixes", name, prefix, more)
+    assert result.exit_code == 0, result.output
+    assert f"GS1 company prefixes {prefix}, {more}" in result.output
+    assert get_partner(admin, name)["gs1_prefixes"] == [prefix, more]
+    other = make_org(admin, "supplier")
+    _refused(tandem("partner", "prefixes", other["name"], more), "gs1_prefixes", "overlaps")
+    _refused(tandem("partner", "prefixes", other["name"], "95-12"), "gs1_prefixes", "6 to 12")
+    _refused(
+        tandem("partner", "add", unique("Dist"), "--kind", "distributor", "--gs1-prefix", more),
+        "gs1_prefixes",
+        "only a supplier",
     )
 
 

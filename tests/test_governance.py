@@ -14,8 +14,8 @@ import pytest
 from directus import AuthFailed, ForbiddenOrMissing, HubClient, InvalidPayload
 from directus.bulk import open_lane, write_rows
 from domain import clock
-from domain.gs1 import with_check_digit
 from governance import partners, sharing, users
+from tests.factories import gs1_prefix, gtin_under
 
 PASSWORD = "correct horse battery staple"
 
@@ -35,10 +35,6 @@ class World:
         return HubClient.login(self.url, self.emails[who], PASSWORD)
 
 
-def random_gtin() -> str:
-    return with_check_digit("0" + str(secrets.randbelow(10**11)).zfill(11))
-
-
 def pos_key(d: int, loc: int, sku: int, day: str) -> str:
     return f"{d}:{loc}:{sku}:{day}"
 
@@ -46,9 +42,13 @@ def pos_key(d: int, loc: int, sku: int, day: str) -> str:
 @pytest.fixture(scope="module")
 def world(hub, admin: HubClient) -> World:
     tag = secrets.token_hex(3)
+    acme, brava = gs1_prefix(), gs1_prefix()
+    prefixes = {"acme": acme, "brava": brava}
     orgs = {
-        "acme": partners.add_partner(admin, f"Acme {tag}", "supplier")["id"],
-        "brava": partners.add_partner(admin, f"Brava {tag}", "supplier")["id"],
+        "acme": partners.add_partner(admin, f"Acme {tag}", "supplier", gs1_prefixes=[acme])["id"],
+        "brava": partners.add_partner(admin, f"Brava {tag}", "supplier", gs1_prefixes=[brava])[
+            "id"
+        ],
         "north": partners.add_partner(admin, f"North {tag}", "distributor")["id"],
         "south": partners.add_partner(admin, f"South {tag}", "distributor")["id"],
     }
@@ -72,7 +72,7 @@ def world(hub, admin: HubClient) -> World:
         skus[name] = admin.create_item(
             "skus",
             {
-                "gtin": random_gtin(),
+                "gtin": gtin_under(prefixes[owner]),
                 "description": name,
                 "cost_minor": 100,
                 "list_price_minor": 199,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.factories import csrf_token, make_org, make_pair, make_user, sign_in
+from tests.factories import csrf_token, gs1_prefix, make_org, make_pair, make_user, sign_in
 
 PAGES = ["/operator/sharing", "/operator/people"]
 
@@ -104,6 +104,33 @@ def test_an_operator_deactivates_a_user_and_a_partner(admin, portal, operator):
     )
 
 
+def test_an_operator_sets_a_suppliers_gs1_prefixes_on_the_people_page(admin, portal, operator):
+    supplier, other = make_org(admin, "supplier"), make_org(admin, "supplier")
+    client = sign_in(portal, operator)
+    page = client.get("/operator/people").get_data(as_text=True)
+    assert f'id="gs1-prefixes-{supplier["id"]}"' in page
+    assert supplier["gs1_prefixes"][0] in page
+    token = csrf_token(client, "/operator/people")
+    url = f"/operator/partners/{supplier['id']}/prefixes"
+    refused = client.post(
+        url, data={"csrf_token": token, "gs1_prefixes": other["gs1_prefixes"][0]},
+        follow_redirects=True,
+    )  # fmt: skip
+    assert "overlaps" in refused.get_data(as_text=True)
+    assert (
+        admin.read_item("organizations", supplier["id"])["gs1_prefixes"] == supplier["gs1_prefixes"]
+    )
+    wanted = [supplier["gs1_prefixes"][0], gs1_prefix()]
+    saved = client.post(
+        url, data={"csrf_token": token, "gs1_prefixes": ", ".join(wanted)}, follow_redirects=True
+    )
+    assert f"GS1 company prefixes {', '.join(wanted)}" in saved.get_data(as_text=True)
+    assert admin.read_item("organizations", supplier["id"])["gs1_prefixes"] == wanted
+    assert {"actor": operator.id, "via": "portal", "record_ids": [str(supplier["id"])]} in _audit(
+        admin, "partner.prefixes"
+    )
+
+
 @pytest.mark.parametrize("role", ["supplier_user", "distributor_user", "account_manager"])
 def test_partners_cannot_reach_the_operator_pages(admin, portal, role):
     client = sign_in(portal, make_user(admin, role))
@@ -111,3 +138,5 @@ def test_partners_cannot_reach_the_operator_pages(admin, portal, role):
         assert client.get(page).status_code == 403
     token = csrf_token(client, "/account/tokens")
     assert client.post("/operator/sharing/1/revoke", data={"csrf_token": token}).status_code == 403
+    prefixes = client.post("/operator/partners/1/prefixes", data={"csrf_token": token})
+    assert prefixes.status_code == 403

@@ -37,9 +37,9 @@ from typing import Any
 from directus import HubClient
 from directus.bulk import open_lane, write_rows
 from domain import clock
-from domain.gs1 import with_check_digit
 from governance import partners, sharing, users
 from portal.data import DataAccess
+from tests.factories import gs1_prefix, gtin_under
 
 PASSWORD = "tandem-world-password-1"
 
@@ -166,10 +166,6 @@ def world_for(hub: Any, admin: HubClient, name: str = "shared") -> World:
     return _WORLDS[key]
 
 
-def random_gtin() -> str:
-    return with_check_digit("0" + str(secrets.randbelow(10**11)).zfill(11) + "0")[-14:]
-
-
 def _add(world: World, collection: str, rows: list[dict[str, Any]]) -> list[Any]:
     """Create rows as the admin; keep them in ``world.rows``; return their ids."""
     ids = []
@@ -188,8 +184,15 @@ def build(url: str, admin: HubClient, db_url: str) -> World:
     tag = secrets.token_hex(3)
     w = World(url=url, admin=admin, tag=tag, db_url=db_url)
     kinds = {**dict.fromkeys(SUPPLIERS, "supplier"), **dict.fromkeys(DISTRIBUTORS, "distributor")}
+    prefixes = {name: gs1_prefix() for name in SUPPLIERS}
     for name, kind in {**kinds, "operator": "operator"}.items():
-        w.orgs[name] = partners.add_partner(admin, f"{name.title()} {tag}", kind, via="test")["id"]
+        w.orgs[name] = partners.add_partner(
+            admin,
+            f"{name.title()} {tag}",
+            kind,
+            gs1_prefixes=[prefixes[name]] if name in prefixes else [],
+            via="test",
+        )["id"]
     roles = {
         **{s: ("supplier_user", s) for s in SUPPLIERS},
         **{d: ("distributor_user", d) for d in DISTRIBUTORS},
@@ -209,7 +212,7 @@ def build(url: str, admin: HubClient, db_url: str) -> World:
             "skus",
             [
                 {
-                    "gtin": random_gtin(),
+                    "gtin": gtin_under(prefixes[owner]),
                     "description": f"{name} {tag}",
                     "cost_minor": 120,
                     "list_price_minor": 199,

@@ -25,12 +25,11 @@ from werkzeug.serving import make_server
 from directus import HubClient
 from directus.bulk import open_lane, write_rows
 from domain import clock
-from domain.gs1 import with_check_digit
 from governance import sharing
 from governance.partners import ensure_partnership
 from migrations.accounts import PORTAL_AUTH_EMAIL, set_service_token
 from portal import Config, create_app
-from tests.factories import Member, make_org, make_user
+from tests.factories import Member, gtin_under, make_org, make_user
 from tests.helpers import RunningHub
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -125,7 +124,7 @@ def _sku(admin: HubClient, supplier: dict[str, Any], description: str) -> dict[s
     return admin.create_item(
         "skus",
         {
-            "gtin": with_check_digit("8" + f"{secrets.randbelow(10**12):012d}"),
+            "gtin": gtin_under(supplier["gs1_prefixes"][0]),
             "description": description,
             "cost_minor": 100,
             "list_price_minor": 250,

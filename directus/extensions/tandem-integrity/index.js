@@ -9,6 +9,7 @@
 
 import { reachGuard } from "./reach.js";
 import { registerOwnership } from "./ownership.js";
+import { guardGtin } from "./gtin.js";
 
 // child collection -> [parent field, parent collection]
 const PARENTS = {
@@ -381,6 +382,7 @@ export default ({ filter, action, init }, { database, services }) => {
       payload = await keyOnCreate(context.database, context.accountability, meta.collection, payload);
     }
     if (PAIR_BOUND.has(meta.collection)) await check(context.database, meta.collection, payload);
+    payload = await guardGtin(context, meta.collection, payload);
     if (meta.collection === "promotion_events") {
       await checkHistory(context.database, context.accountability, payload);
     }
@@ -397,6 +399,7 @@ export default ({ filter, action, init }, { database, services }) => {
     if (collection in DERIVED_KEYS) {
       await keyOnUpdate(db, context.accountability, collection, meta.keys, payload);
     }
+    payload = await guardGtin(context, collection, payload, meta.keys);
     const admin = !context.accountability || context.accountability.admin;
     const guardDate = ORIGINAL_DATE.has(collection) && "original_promised_date" in payload;
     if (!PAIR_BOUND.has(collection) || !(touches(collection, payload) || guardDate)) {

@@ -236,6 +236,28 @@ def deactivate_partner(org_id: int) -> Response:
     return redirect(url_for("operator.people"))
 
 
+class PrefixesForm(Schema):
+    gs1_prefixes = CommaList(load_default=list)
+
+
+@bp.post("/partners/<int:org_id>/prefixes")
+@role_required(OPERATOR_ADMIN)
+def set_prefixes(org_id: int) -> Response:
+    """Set a supplier's GS1 company prefixes: its SKUs' GTINs must be under one of them."""
+    try:
+        form = PrefixesForm().load({"gs1_prefixes": request.form.get("gs1_prefixes", "")})
+        org = partners.set_prefixes(
+            current_hub(), org_id, form["gs1_prefixes"], via="portal", actor=current_user.id
+        )
+        shown = ", ".join(org["gs1_prefixes"] or []) or "none"
+        flash(f"{org['name']}: GS1 company prefixes {shown}.")
+    except ValidationError as exc:
+        flash("; ".join(m for ms in _field_errors(exc.messages).values() for m in ms), "error")
+    except GovernanceError as exc:
+        flash(str(exc), "error")
+    return redirect(url_for("operator.people"))
+
+
 def _field_errors(messages: Any) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
     for name, problems in dict(messages).items():
