@@ -4,7 +4,10 @@
 // of another supplier's prefix and then receive that product's POS (imports resolve
 // rows by GTIN). The prefixes are on the supplier's partner record
 // (organizations.gs1_prefixes, set by the operator). The rule is domain/gs1.py's
-// registration_problem, checked here in the write's own transaction, for every writer.
+// registration_problem, checked here for every writer, admins included. A top-level
+// write's hook runs before Directus opens its transaction (11.17.4), so two writers racing
+// for one new GTIN are both let through here; the unique index on skus.gtin (every GTIN
+// kept in its GTIN-14 form) then refuses the second.
 //
 // No oracle: a partner names only its own organization and its own SKUs (anything else
 // is Directus's own 403 before a row is read), and a GTIN outside its prefixes is
