@@ -13,7 +13,7 @@ effect on the very next request even before the policy is regenerated.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -224,14 +224,6 @@ def covers_locations(agreement: Agreement) -> bool:
     )
 
 
-def _outside(agreement: Agreement) -> Filter:
-    """Rollup weeks not wholly inside the agreement's validity."""
-    before: Filter = {"week_start": {"_lt": agreement.valid_from.isoformat()}}
-    if agreement.valid_to is None:
-        return before
-    return {"_or": [before, {"week_end": {"_gt": agreement.valid_to.isoformat()}}]}
-
-
 def weekly_parts(
     agreements: Iterable[Agreement], *, by_location: bool
 ) -> tuple[list[Filter], list[Filter]]:
@@ -261,7 +253,11 @@ def weekly_parts(
         clause = rollup_scope(a, True, live=False)
         if clause is None:
             continue
-        counted = [_outside(w) for w in whole if (w.grantor, w.grantee) == (a.grantor, a.grantee)]
+        counted = [
+            _outside_weeks(w, False)
+            for w in whole
+            if (w.grantor, w.grantee) == (a.grantor, a.grantee)
+        ]
         scoped_clauses.append({"_and": [*clause["_and"], *counted]})
     return whole_clauses, scoped_clauses
 
@@ -281,26 +277,96 @@ class Rule:
     fields: tuple[str, ...] = ("*",)
 
 
+def _off_scope(agreement: Agreement) -> list[Filter]:
+    """A row's location outside the agreement's scope (none for a whole agreement)."""
+    if agreement.locations:
+        return [{"location": {"id": {"_nin": list(agreement.locations)}}}]
+    if agreement.regions:
+        regions = list(agreement.regions)
+        return [
+            {"location": {"region": {"_nin": regions}}},
+            {"location": {"region": {"_null": True}}},
+        ]
+    return []
+
+
+def _outside_rows(agreement: Agreement, date_field: str) -> Filter:
+    """Rows the agreement does not share (its grantor's, its grantee's SKUs aside)."""
+    alts: list[Filter] = [{date_field: {"_lt": agreement.valid_from.isoformat()}}]
+    if agreement.valid_to is not None:
+        alts.append({date_field: {"_gt": agreement.valid_to.isoformat()}})
+    return {"_or": alts + _off_scope(agreement)}
+
+
+def _outside_weeks(agreement: Agreement, by_location: bool) -> Filter:
+    """Rollup weeks the agreement does not share: not wholly inside its validity, or
+    (per store) at a store outside its scope."""
+    alts: list[Filter] = [{"week_start": {"_lt": agreement.valid_from.isoformat()}}]
+    if agreement.valid_to is not None:
+        alts.append({"week_end": {"_gt": agreement.valid_to.isoformat()}})
+    if by_location:
+        alts += _off_scope(agreement)
+    return {"_or": alts}
+
+
+def _first_served(agreements: Iterable[Agreement], today: dt.date) -> list[Agreement]:
+    """The order in which agreements claim a row: those already in force before those
+    that start later, and among each the longest-lasting first."""
+    return sorted(
+        agreements,
+        key=lambda a: (a.valid_from > today, -(a.valid_to or dt.date.max).toordinal(), a.id),
+    )
+
+
+def _disjoint(
+    claims: list[tuple[Agreement, Filter]], outside: Callable[[Agreement], Filter]
+) -> list[Filter]:
+    """Each agreement's clause less the rows an earlier one of the same grantor claims.
+
+    The hub checks each clause's agreement live through the grantor's o2m
+    ``granted_agreements``, which it joins: a row two clauses match came back once per
+    matching agreement, and the hub's own aggregates counted it twice. Clauses that
+    never match the same row join one agreement per row. The order
+    (:func:`_first_served`) keeps a row visible while any agreement sharing it is in
+    force: an earlier agreement lasts at least as long as a later one, or had already
+    started when a later one had not (until the next regeneration, a row of both is
+    then shown only while the earlier one is in force).
+    """
+    out = []
+    for i, (agreement, clause) in enumerate(claims):
+        earlier = [outside(b) for b, _ in claims[:i] if b.grantor == agreement.grantor]
+        out.append({"_and": [*clause["_and"], *earlier]} if earlier else clause)
+    return out
+
+
 def share_rules(agreements: Iterable[Agreement], grantee: int, today: dt.date) -> list[Rule]:
     """The grantee's share-policy permissions, from its agreements.
 
     Expired and revoked agreements give nothing. Agreements that start later are
-    compiled already: their live check keeps them closed until their start date.
+    compiled already: their live check keeps them closed until their start date. The
+    clauses of one grantor never match the same row (see :func:`_disjoint`), so the
+    hub counts each row once however the agreements overlap.
     """
-    live = [
-        a
-        for a in agreements
-        if a.grantee == grantee
-        and a.status == "active"
-        and (a.valid_to is None or a.valid_to >= today)
-    ]
+    live = _first_served(
+        (
+            a
+            for a in agreements
+            if a.grantee == grantee
+            and a.status == "active"
+            and (a.valid_to is None or a.valid_to >= today)
+        ),
+        today,
+    )
     rules: list[Rule] = []
     for kind, (collection, date_field) in ROW_COLLECTIONS.items():
-        clauses = [
-            row_scope(a, date_field)
-            for a in live
-            if kind in a.kinds and a.granularity == "store_day"
-        ]
+        clauses = _disjoint(
+            [
+                (a, row_scope(a, date_field))
+                for a in live
+                if kind in a.kinds and a.granularity == "store_day"
+            ],
+            lambda b, field=date_field: _outside_rows(b, field),
+        )
         if not clauses:
             continue
         rule = {"_or": clauses}
@@ -308,7 +374,10 @@ def share_rules(agreements: Iterable[Agreement], grantee: int, today: dt.date) -
         if kind == "forecasts":
             rules.append(Rule(collection, "update", rule, tuple(FORECAST_COMMIT_FIELDS)))
     for collection, by_location in ROLLUP_COLLECTIONS.items():
-        weekly = [c for a in live if (c := rollup_scope(a, by_location)) is not None]
+        weekly = _disjoint(
+            [(a, c) for a in live if (c := rollup_scope(a, by_location)) is not None],
+            lambda b, per_store=by_location: _outside_weeks(b, per_store),
+        )
         if weekly:
             rules.append(Rule(collection, "read", {"_or": weekly}))
     places = [_location_clause(a) for a in live if covers_locations(a)]

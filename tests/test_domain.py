@@ -148,6 +148,33 @@ def test_a_managers_rules_are_its_pairs_suppliers_read_rules_with_that_distribut
                for c in r.permissions["_or"])  # fmt: skip
 
 
+def _agreement_of(clause):
+    """The agreement a compiled clause re-checks live."""
+    live = next(x for x in clause["_and"] if "granted_agreements" in x.get("distributor", {}))
+    return live["distributor"]["granted_agreements"]["_and"][0]["id"]["_eq"]
+
+
+def test_one_grantors_clauses_never_match_the_same_row():
+    east = agreement(id=1, regions=("east",), valid_to=dt.date(2026, 12, 31))
+    whole = agreement(id=2, valid_from=dt.date(2026, 6, 1))
+    later = agreement(id=3, valid_from=dt.date(2027, 1, 4))  # starts after TODAY
+    elsewhere = agreement(id=4, grantor=9)
+    rules = share_rules([east, whole, later, elsewhere], 1, TODAY)
+    pos = next(r for r in rules if r.collection == "pos_sales").permissions["_or"]
+    # started before not yet started, and the longest-lasting first
+    assert [_agreement_of(c) for c in pos] == [2, 4, 1, 3]
+    first, other, second, third = pos
+    not_whole = {"_or": [{"day": {"_lt": "2026-06-01"}}]}
+    not_east = {"_or": [{"day": {"_lt": "2026-03-01"}}, {"day": {"_gt": "2026-12-31"}},
+                        {"location": {"region": {"_nin": ["east"]}}},
+                        {"location": {"region": {"_null": True}}}]}  # fmt: skip
+    assert not_whole not in first["_and"]
+    assert not_whole in second["_and"]  # east leaves whole's rows to it
+    assert not_whole in third["_and"]
+    assert not_east in third["_and"]
+    assert other == share_rules([elsewhere], 1, TODAY)[0].permissions["_or"][0]
+
+
 def test_share_rules_scope_rows_to_grantor_own_skus_dates_and_live_agreement():
     rules = {(r.collection, r.action): r for r in share_rules([agreement()], 1, TODAY)}
     assert set(rules) == {
