@@ -116,7 +116,11 @@ def start_hub(folder: Path, cleanup: list[Callable[[], None]]) -> tuple[Hub, Hub
 def build_world(admin: HubClient, start: dt.date) -> World:
     distributor = int(add_partner(admin, "Bench Distributor", "distributor", via="bench")["id"])
     suppliers = [
-        int(add_partner(admin, f"Bench Supplier {n}", "supplier", via="bench")["id"])
+        int(
+            add_partner(
+                admin, f"Bench Supplier {n}", "supplier", gs1_prefixes=[f"{n}00000"], via="bench"
+            )["id"]
+        )
         for n in (1, 2)
     ]
     for supplier in suppliers:
