@@ -286,3 +286,34 @@ def test_a_create_under_a_taken_key_answers_as_any_forbidden_create(world, clien
                 client.create_item(collection, {**item, "id": key})
             answers.append((caught.value.status, caught.value.code))
         assert answers[0] == answers[1] == (403, "FORBIDDEN"), collection
+
+
+def answer(action) -> tuple[int, str, str]:
+    with pytest.raises(HubError) as caught:
+        action()
+    return caught.value.status, caught.value.code, str(caught.value)
+
+
+def test_naming_another_pairs_record_answers_as_naming_none(world, clients):
+    """The integrity hook's own checks are no oracle either: another pair's order and an
+    order nobody has get the same refusal, as do another pair and a pair nobody has."""
+    north = clients["north"]
+    own = world.pair_ids[("acme", "north")]
+    line = {"partnership": own, "line_no": 9, "sku": world.skus["acme"], "qty_ordered": 1,
+            "unit_cost_minor": 100}  # fmt: skip
+    foreign = hidden_one(world, "north", "purchase_orders")
+    missing = 2_000_000_000
+    answers = [
+        answer(lambda o=order: north.create_item("po_lines", {**line, "purchase_order": o}))
+        for order in (foreign, missing)
+    ]
+    assert answers[0][:2] == (400, "INVALID_PAYLOAD")
+    assert answers[0] == (*answers[1][:2], answers[1][2].replace(str(missing), str(foreign)))
+    mine = next(r.id for r in world.of("purchase_orders") if r.pair == ("acme", "north"))
+    bodies = [
+        {**line, "purchase_order": mine, "partnership": pair}
+        for pair in (world.pair_ids[("brava", "south")], missing)
+    ]
+    pairs = [answer(lambda b=body: north.create_item("po_lines", b)) for body in bodies]
+    assert pairs[0] == pairs[1]
+    assert pairs[0][:2] == (403, "FORBIDDEN")

@@ -7,7 +7,7 @@
 // commitment date. Each rule below refuses such a write with 400 INVALID_PAYLOAD, and the
 // whole request (nested rows included) is rolled back. See docs/ARCHITECTURE.md.
 
-import { reachGuard } from "./reach.js";
+import { callerRole, reachGuard } from "./reach.js";
 import { registerOwnership } from "./ownership.js";
 import { guardGtin } from "./gtin.js";
 
@@ -71,15 +71,35 @@ async function one(db, table, id, columns) {
   return db(table).where("id", id).first(columns);
 }
 
-async function check(db, collection, row) {
+// Whether a partner may write for this pair at all: its organization's side of it, or
+// (an account manager) its assignment. Checked before anything of the pair is read, so
+// what follows never tells a partner about another pair's records: it gets Directus's
+// own 403, whether the pair exists or not.
+async function mayWriteFor(db, accountability, pairId) {
+  if ((await callerRole(db, accountability)) === null) return true; // admins, Tandem's services
+  if (!accountability.user || pairId === null || pairId === undefined) return false;
+  const user = await db("directus_users").where("id", accountability.user).first(["organization"]);
+  const pair = await one(db, "partnerships", pairId, ["supplier", "distributor"]);
+  if (!pair) return false;
+  if (user && (same(user.organization, pair.supplier) || same(user.organization, pair.distributor))) {
+    return true;
+  }
+  const managed = await db("partnership_managers")
+    .where({ partnership: pairId, user: accountability.user })
+    .first(["id"]);
+  return Boolean(managed);
+}
+
+async function check(db, collection, row, accountability) {
   const pairId = row.partnership;
+  if (!(await mayWriteFor(db, accountability, pairId))) forbidden();
   const parent = PARENTS[collection];
   if (parent) {
     const [field, table] = parent;
     const found = await one(db, table, row[field], ["partnership"]);
-    if (!found) refuse(field, `no ${table} row ${row[field]}`);
-    if (!same(found.partnership, pairId)) {
-      refuse(field, `${table} ${row[field]} belongs to another supplier-distributor pair`);
+    // One answer whether the record is missing or another pair's: no existence oracle.
+    if (!found || !same(found.partnership, pairId)) {
+      refuse(field, `${table} ${row[field]} is not a record of this supplier-distributor pair`);
     }
   }
   const skuField = SKU_FIELDS[collection];
@@ -347,11 +367,14 @@ async function endTokenSessions(db, keys) {
 // whose public id is 128 random bits the portal draws before storing it.
 const CALLER_KEYS = new Set(["api_tokens"]);
 
-function chosenKey(schema, accountability, collection, payload) {
+async function chosenKey(db, schema, accountability, collection, payload) {
   if (isAdmin(accountability) || CALLER_KEYS.has(collection)) return;
   const primary = schema && schema.collections[collection] && schema.collections[collection].primary;
   if (!primary || (DERIVED_KEYS[collection] && DERIVED_KEYS[collection][0] === primary)) return;
-  if (payload[primary] !== undefined && payload[primary] !== null) forbidden();
+  if (payload[primary] === undefined || payload[primary] === null) return;
+  // Tandem's own service users (the sync service's run records) key rows they make.
+  if ((await callerRole(db, accountability)) === null) return;
+  forbidden();
 }
 
 export default ({ filter, action, init }, { database, services }) => {
@@ -377,11 +400,12 @@ export default ({ filter, action, init }, { database, services }) => {
   });
   filter("items.create", async (payload, meta, context) => {
     laneOnly(meta.collection);
-    chosenKey(context.schema, context.accountability, meta.collection, payload);
+    const { database: db, schema, accountability } = context;
+    await chosenKey(db, schema, accountability, meta.collection, payload);
     if (meta.collection in DERIVED_KEYS) {
       payload = await keyOnCreate(context.database, context.accountability, meta.collection, payload);
     }
-    if (PAIR_BOUND.has(meta.collection)) await check(context.database, meta.collection, payload);
+    if (PAIR_BOUND.has(meta.collection)) await check(db, meta.collection, payload, accountability);
     payload = await guardGtin(context, meta.collection, payload);
     if (meta.collection === "promotion_events") {
       await checkHistory(context.database, context.accountability, payload);
@@ -413,7 +437,9 @@ export default ({ filter, action, init }, { database, services }) => {
           refuse("original_promised_date", "the original commitment is kept; revise revised_date");
         }
       }
-      if (touches(collection, payload)) await check(db, collection, { ...current, ...payload });
+      if (touches(collection, payload)) {
+        await check(db, collection, { ...current, ...payload }, context.accountability);
+      }
     }
     return payload;
   });

@@ -151,7 +151,9 @@ function checkSteps(schema, allowed, collection, query) {
   }
 }
 
-async function callerRole(database, accountability) {
+// The caller's Tandem role: null for an admin or one of Tandem's service users, "" for a
+// caller with no Tandem role.
+export async function callerRole(database, accountability) {
   if (!accountability || accountability.admin) return null;
   if (!accountability.user) return "";
   const user = await database("directus_users")
