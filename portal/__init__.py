@@ -8,6 +8,7 @@ from directus import HubClient
 from directus.integrity import IntegrityMissing, require_integrity
 from portal import api, auth, errors, health, pages, tokens
 from portal.config import Config, ConfigError
+from portal.data.registry import KeyConverter
 from portal.hub import hub
 from portal.journeys import account, exports, home, operator, promotions, sellthrough, uploads
 
@@ -24,6 +25,7 @@ def create_app(config: Config | None = None) -> Flask:
     timeout = (min(3.05, config.hub_timeout_s), config.hub_timeout_s)
     require_integrity(HubClient(config.hub_url, timeout=timeout, max_retries=0))
     app = Flask(__name__)
+    app.url_map.converters["key"] = KeyConverter  # registry.INT_KEY, in every blueprint
     app.config.from_mapping(config.flask_settings())
     app.extensions["tandem.config"] = config
     hub.init_app(app)

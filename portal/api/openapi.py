@@ -134,15 +134,18 @@ class _Builder:
             },
         }
 
-    def _body(self, writes: Mapping[str, Write]) -> dict[str, Any]:
+    def _body(self, writes: Mapping[str, Write], *, change: bool) -> dict[str, Any]:
+        """The request body: one role's schema, or anyOf theirs. A change must name at
+        least one field (the update schemas refuse ``{}``), so it has ``minProperties``."""
         refs = [self.schema(w.schema(view=role)) for role, w in sorted(writes.items())]
         roles = ", ".join(sorted(writes))
+        schema: dict[str, Any] = refs[0] if len(refs) == 1 else {"anyOf": refs}
+        if change:
+            schema = {**(schema if "anyOf" in schema else {"allOf": [schema]}), "minProperties": 1}
         return {
             "required": True,
             "description": f"The fields each role may send ({roles}); anything else is refused.",
-            "content": {
-                "application/json": {"schema": refs[0] if len(refs) == 1 else {"anyOf": refs}}
-            },
+            "content": {"application/json": {"schema": schema}},
         }
 
     @staticmethod
@@ -217,7 +220,7 @@ class _Builder:
             target = f"{child.name} of one of {res.name}" if child else res.name
             op["summary"] = f"{'Create' if route.action == 'create' else 'Change'} {target}"
             op["description"] = "Allowed to: " + ", ".join(sorted(writes))
-            op["requestBody"] = self._body(writes)
+            op["requestBody"] = self._body(writes, change=route.action == "update")
             status = "201" if route.action == "create" else "200"
             op["responses"] = {
                 status: self._answer(item, page=False, description="The record as written"),

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from marshmallow import Schema, fields, validate
+from werkzeug.routing import BaseConverter
 
 from domain.roles import ACCOUNT_MANAGER, DISTRIBUTOR_USER, SUPPLIER_USER
 from portal.schemas import (
@@ -36,8 +37,44 @@ from portal.schemas import (
 )
 from portal.schemas.base import MAX_ID, PageQuerySchema
 
+
+def numerals_up_to(limit: int) -> str:
+    """A regular expression matching exactly the decimal numerals 1 to ``limit`` (no sign,
+    no leading zero): each shorter length, then each digit below the limit's own at each
+    place, then the limit itself."""
+    digits = str(limit)
+    places = len(digits)
+    parts = [rf"[1-9]\d{{0,{places - 2}}}"] if places > 1 else []
+    for i, digit in enumerate(digits):
+        low = 1 if i == 0 else 0
+        if int(digit) > low:
+            parts.append(rf"{digits[:i]}[{low}-{int(digit) - 1}]\d{{{places - i - 1}}}")
+    return "(?:" + "|".join([*parts, digits]) + ")"
+
+
+class KeyConverter(BaseConverter):
+    """``<key:key>``: an integer id from 1 to MAX_ID, matched by the path alone.
+
+    Werkzeug's ``int(max=…)`` refuses a larger number only after it has matched the
+    method, so a PATCH or POST to ``/promotions/2147483648`` answered 405 (naming GET in
+    Allow, which answers 404 there). A path that holds no such id matches no route, for
+    every method: 404.
+    """
+
+    regex = numerals_up_to(MAX_ID)
+    part_isolating = True
+    weight = 50  # as werkzeug's int: a static segment still wins
+
+    def to_python(self, value: str) -> int:
+        return int(value)
+
+    def to_url(self, value: Any) -> str:
+        return str(int(value))
+
+
 #: An integer key in a route: a larger one matches no route (404), never reaches the hub.
-INT_KEY = f"/<int(max={MAX_ID}):key>"
+#: The app registers :class:`KeyConverter` as ``key`` before any blueprint.
+INT_KEY = "/<key:key>"
 
 MAX_PER_PAGE = 500
 
