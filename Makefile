@@ -71,9 +71,13 @@ $(POSTGRES_INITDB):
 	  echo "the PostgreSQL tests need Debian's PostgreSQL: sudo apt-get install postgresql"; exit 1; \
 	fi
 
+# Two workers (pytest-xdist), each test module whole on one of them (its hub and world are
+# module- or session-scoped): a test mostly waits on its hub, so two keep two cores busy.
+# PYTEST_WORKERS=0 runs in one process; PYTEST_ARGS adds pytest options.
+PYTEST_WORKERS ?= 2
 # pytest exits 5 when it collected nothing: that is a failure here, not a pass.
 test: setup $(CHROMIUM) $(LIBFAKETIME) $(POSTGRES_INITDB)
-	@$(BIN)/python -m pytest $(PYTEST_ARGS); status=$$?; \
+	@$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS); status=$$?; \
 	if [ $$status -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; \
 	exit $$status
 
