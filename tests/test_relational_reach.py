@@ -317,3 +317,91 @@ def test_naming_another_pairs_record_answers_as_naming_none(world, clients):
     pairs = [answer(lambda b=body: north.create_item("po_lines", b)) for body in bodies]
     assert pairs[0] == pairs[1]
     assert pairs[0][:2] == (403, "FORBIDDEN")
+
+
+# The ways around a guard that matched paths (found by the black-box probe): the hub's
+# router ignores case and repeated slashes, and an alias hid the relation under it.
+@pytest.mark.parametrize("path", ["/ITEMS/locations", "/items//locations", "/iTems/locations/"])
+def test_the_steps_hold_whatever_the_paths_spelling(world, clients, path):
+    acme = clients["acme"]
+    assert refused(
+        lambda: acme.get(path, filter={"purchase_orders": {"number": {"_eq": "PO-brava-north"}}})
+    )
+    assert refused(
+        lambda: acme.get(
+            path, filter={"$FOLLOW(purchase_orders,ship_to)": {"number": {"_nnull": True}}}
+        )
+    )
+
+
+@pytest.mark.parametrize("path", ["/ITEMS/purchase_orders", "/items//purchase_orders"])
+def test_update_by_query_is_refused_whatever_the_paths_spelling(world, clients, path):
+    query = {"filter": {"number": {"_eq": "PO-brava-north"}}}
+    with pytest.raises(HubError) as caught:
+        clients["acme"].patch(path, {"query": query, "data": {}})
+    assert caught.value.status == 400
+
+
+@pytest.mark.parametrize("path", ["/GraphQL", "/graphql/", "//graphql"])
+def test_graphql_is_refused_whatever_the_paths_spelling(world, clients, path):
+    assert refused(lambda: clients["acme"].post(path, {"query": "{ partnerships { id } }"}))
+
+
+def test_an_alias_hides_no_relation(world, clients):
+    acme = clients["acme"]
+    assert refused(
+        lambda: acme.read_items(
+            "partnerships",
+            alias={"po": "purchase_orders"},
+            fields=["id", "po.id"],
+            deep={
+                "po": {"_filter": {"ship_to": {"purchase_orders": {"number": {"_nnull": True}}}}}
+            },
+        )
+    )
+    assert refused(lambda: acme.read_items("partnerships", alias={"x": "id"}, fields=["x"]))
+
+
+def test_updating_another_pairs_record_answers_the_same_whatever_it_names(world, clients):
+    """Found by the probe: the hook read the stored row of any key and its refusals named
+    the row's pair, order and supplier. Every such update now gets Directus's own 403."""
+    brava = clients["brava"]
+    line = next(r.id for r in world.of("po_lines") if r.pair == ("acme", "north"))
+    changes = [
+        {"partnership": world.pair_ids[("brava", "north")]},
+        {"partnership": world.pair_ids[("acme", "south")]},
+        {"sku": world.skus["brava"]},
+        {"sku": world.skus["acme"]},
+        {"purchase_order": 2_000_000_000},
+    ]
+    answers = {answer(lambda c=c: brava.update_item("po_lines", line, c))[:2] for c in changes}
+    missing = answer(lambda: brava.update_item("po_lines", 2_000_000_000, changes[0]))[:2]
+    assert answers == {missing} == {(403, "FORBIDDEN")}
+
+
+def test_a_supplier_cannot_tell_a_draft_from_a_missing_promotion(world, clients):
+    acme = clients["acme"]
+    pair = world.pair_ids[("acme", "north")]
+    draft = next(
+        r.id
+        for r in world.of("promotions")
+        if r.pair == ("acme", "north") and r.attrs["status"] == "draft"
+    )
+    event = {"partnership": pair, "status": "accepted", "at": "2026-11-01T00:00:00Z"}
+    shown = answer(lambda: acme.create_item("promotion_events", {**event, "promotion": draft}))
+    gone = answer(
+        lambda: acme.create_item("promotion_events", {**event, "promotion": 2_000_000_000})
+    )
+    assert shown == (*gone[:2], gone[2].replace("2000000000", str(draft)))
+
+
+def test_a_forecast_names_only_the_distributors_own_store(world, clients):
+    north = clients["north"]
+    body = {"sku": world.skus["acme"], "week_start": "2027-05-03", "forecast_units": 5}
+    foreign = answer(
+        lambda: north.create_item("forecasts", {**body, "location": world.locations["south-e1"]})
+    )
+    missing = answer(lambda: north.create_item("forecasts", {**body, "location": 2_000_000_000}))
+    assert foreign[:2] == missing[:2] == (400, "INVALID_PAYLOAD")
+    own = north.create_item("forecasts", {**body, "location": world.locations["north-e1"]})
+    world.admin.delete_item("forecasts", own["id"])

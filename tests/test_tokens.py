@@ -347,3 +347,27 @@ def test_revoking_ends_the_tokens_session_after_it_was_refreshed(start_migrated_
     finally:
         server.shutdown()
         thread.join()
+
+
+@pytest.mark.parametrize("how", ["revoke", "delete"])
+def test_another_users_refused_revoke_through_the_hub_ends_nothing(admin, hub, portal, served, how):
+    """The hook ends a token's session inside the revoking write; a write the hub refuses
+    (another user's token) must end nothing, or anyone knowing a token's public id could
+    silently disable it."""
+    owner = make_user(admin)
+    _, token = _mint(sign_in(portal, owner), owner)
+    token_id = token.split("_")[1]
+    intruder = make_user(admin)
+    theirs = HubClient.login(hub.url, intruder.email, intruder.password)
+    attempt = {
+        "revoke": lambda: theirs.update_item(
+            "api_tokens", token_id, {"revoked_at": "2026-11-23T00:00:00Z"}
+        ),
+        "delete": lambda: theirs.delete_item("api_tokens", token_id),
+    }[how]
+    with pytest.raises(HubError) as refused:
+        attempt()
+    assert refused.value.status == 403
+    assert _api(served, token).status_code == 200
+    assert _hub_read(hub.url, _token_session(admin, token)) == 200
+    assert admin.read_item("api_tokens", token_id)["revoked_at"] is None

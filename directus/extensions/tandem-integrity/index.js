@@ -7,7 +7,7 @@
 // commitment date. Each rule below refuses such a write with 400 INVALID_PAYLOAD, and the
 // whole request (nested rows included) is rolled back. See docs/ARCHITECTURE.md.
 
-import { callerRole, reachGuard } from "./reach.js";
+import { callerRole, checkQuery, reachGuard } from "./reach.js";
 import { registerOwnership } from "./ownership.js";
 import { guardGtin } from "./gtin.js";
 
@@ -148,7 +148,8 @@ async function checkHistory(db, accountability, row) {
   const pair = await one(db, "partnerships", promotion.partnership, ["supplier"]);
   const user = await db("directus_users").where("id", accountability.user).first(["organization"]);
   if (pair && user && same(user.organization, pair.supplier)) {
-    refuse("promotion", "a draft promotion has not been submitted to the supplier");
+    // As a missing promotion is refused (check): a supplier cannot tell a draft exists.
+    refuse("promotion", `promotions ${row.promotion} is not a record of this supplier-distributor pair`);
   }
 }
 
@@ -350,13 +351,33 @@ const PROBE_PATH = "/tandem/integrity";
 // that session in the same transaction, so it stops working at once, wherever it is used.
 const TOKEN_AGENT = "tandem-token/";
 
-async function endTokenSessions(db, keys) {
+async function endTokenSessions(db, keys, accountability) {
+  // The filter runs before Directus checks the caller's rights: a session ends only for
+  // the token's own user (or an admin, or Tandem's services), whom Directus then lets
+  // revoke it; anyone else's attempt is refused by Directus and ends nothing.
+  const trusted = (await callerRole(db, accountability)) === null;
   for (const key of keys) {
-    const row = await db("api_tokens").where("id", key).first(["user"]);
+    const row = await db("api_tokens").where("id", key).first(["user", "revoked_at"]);
     if (!row) continue;
+    if (!trusted && (!same(row.user, accountability.user) || row.revoked_at != null)) continue;
     await db("directus_sessions")
       .where({ user: row.user, user_agent: `${TOKEN_AGENT}${key}` })
       .delete();
+  }
+}
+
+// A distributor's own rows name its own locations: a forecast at another distributor's
+// store would be planted in that store's figures. One answer for a missing location and
+// another's, so the refusal tells nothing.
+const OWN_LOCATION = { forecasts: "location" };
+
+async function ownLocation(db, accountability, collection, payload) {
+  const field = OWN_LOCATION[collection];
+  if (payload[field] === undefined || payload[field] === null) return;
+  const owner = await ownerOf(db, accountability, payload);
+  const place = await one(db, "locations", keyPart(field, payload[field]), ["distributor"]);
+  if (!place || !same(place.distributor, owner)) {
+    refuse(field, `location ${keyPart(field, payload[field])} is not one of the distributor's`);
   }
 }
 
@@ -381,6 +402,11 @@ export default ({ filter, action, init }, { database, services }) => {
   waitForLocks(database);
   registerOwnership(filter, { services }); // who writes which field, in which status
   init("middlewares.after", ({ app }) => app.use(reachGuard(database)));
+  for (const event of ["items.query", "users.query"]) {
+    filter(event, (query, meta, { database: db, schema, accountability }) =>
+      checkQuery(db, schema, accountability, meta.collection, query),
+    );
+  }
 
   filter("auth.login", async (payload, meta, context) => {
     if (!meta.user) return payload; // no such account: Directus refuses it anyway
@@ -395,7 +421,9 @@ export default ({ filter, action, init }, { database, services }) => {
 
   filter("items.delete", async (keys, meta, context) => {
     laneOnly(meta.collection);
-    if (meta.collection === "api_tokens") await endTokenSessions(context.database, keys);
+    if (meta.collection === "api_tokens") {
+      await endTokenSessions(context.database, keys, context.accountability);
+    }
     return keys;
   });
   filter("items.create", async (payload, meta, context) => {
@@ -405,6 +433,7 @@ export default ({ filter, action, init }, { database, services }) => {
     if (meta.collection in DERIVED_KEYS) {
       payload = await keyOnCreate(context.database, context.accountability, meta.collection, payload);
     }
+    if (meta.collection in OWN_LOCATION) await ownLocation(db, accountability, meta.collection, payload);
     if (PAIR_BOUND.has(meta.collection)) await check(db, meta.collection, payload, accountability);
     payload = await guardGtin(context, meta.collection, payload);
     if (meta.collection === "promotion_events") {
@@ -418,7 +447,7 @@ export default ({ filter, action, init }, { database, services }) => {
     const collection = meta.collection;
     const db = context.database;
     if (collection === "api_tokens" && payload.revoked_at != null) {
-      await endTokenSessions(db, meta.keys);
+      await endTokenSessions(db, meta.keys, context.accountability);
     }
     if (collection in DERIVED_KEYS) {
       await keyOnUpdate(db, context.accountability, collection, meta.keys, payload);
@@ -432,6 +461,8 @@ export default ({ filter, action, init }, { database, services }) => {
     for (const key of meta.keys) {
       const current = await db(collection).where("id", key).first();
       if (!current) continue;
+      // Another pair's record: Directus's own 403, before anything of it is compared.
+      if (!(await mayWriteFor(db, context.accountability, current.partnership))) forbidden();
       if (guardDate && !admin && current.original_promised_date != null) {
         if (day(current.original_promised_date) !== day(payload.original_promised_date)) {
           refuse("original_promised_date", "the original commitment is kept; revise revised_date");

@@ -117,11 +117,18 @@ function deepPaths(schema, collection, deep, out) {
   for (const [key, value] of Object.entries(deep)) {
     if (key.startsWith("_") || !value || typeof value !== "object") continue;
     const related = follow(schema, collection, key);
-    const target = related ? related[0] : "?";
+    // A name that is no relation here (an alias, say) would hide what lies under it.
+    if (!related || related[1] === "reverse") {
+      throw refuse(`deep names ${collection}.${key}, which is not a relation you may follow`);
+    }
+    const target = related[0];
     const nested = {};
     for (const [param, inner] of Object.entries(value)) {
       if (param === "_filter") nested.filter = inner;
       else if (param === "_sort") nested.sort = [].concat(inner);
+      else if (param === "_group" || param === "_groupBy") nested.group = [].concat(inner);
+      else if (param === "_aggregate") nested.aggregate = inner;
+      else if (param === "_alias") throw refuse("alias is not offered to partners");
     }
     paths(target, nested, out);
     deepPaths(schema, target, value, out);
@@ -165,47 +172,41 @@ export async function callerRole(database, accountability) {
   return (user && user.tandem_role) || "";
 }
 
-const ITEMS = /^\/items\/([^/?]+)\/?(?:[^/?]+)?\/?$/;
-const EXPORT = /^\/utils\/export\/([^/?]+)\/?$/;
-const SYSTEM = { "/users": "directus_users" };
+// A query as Directus's services read it (REST under any spelling of its path, SEARCH,
+// exports, GraphQL): the "items.query" and "users.query" filters, with the caller's
+// accountability. Directus's own reads (the keys of an update by query, say) carry none.
+export async function checkQuery(database, schema, accountability, collection, query) {
+  const role = await callerRole(database, accountability);
+  if (role === null || !query) return query;
+  if (query.alias && Object.keys(query.alias).length) {
+    throw refuse("alias is not offered to partners; name the fields themselves");
+  }
+  checkSteps(schema, STEPS[role] || new Set(), collection, query);
+  return query;
+}
 
-// The Express middleware, installed after Directus has authenticated the request and
-// parsed its query (init "middlewares.after").
+// Express answers "/ITEMS//x" as "/items/x": compare paths as it routes them.
+const routed = (path) => path.toLowerCase().replace(/\/{2,}/g, "/").replace(/\/$/, "");
+
+// The Express middleware, installed after Directus has authenticated the request (init
+// "middlewares.after"): what a query hook cannot see. An update or delete by query picks
+// its keys with the hub's own rights, before any hook knows the caller; GraphQL mutations
+// do the same.
 export function reachGuard(database) {
   return async (req, _res, next) => {
     try {
-      const path = req.path.replace(/\/+$/, "") || "/";
-      const items = path.match(ITEMS) || path.match(EXPORT);
-      const collection = items ? decodeURIComponent(items[1]) : SYSTEM[path];
+      const byQuery =
+        ["PATCH", "DELETE"].includes(req.method) &&
+        req.body && typeof req.body === "object" && !Array.isArray(req.body) &&
+        "query" in req.body;
+      const path = routed(req.path);
       const graphql = path === "/graphql" || path.startsWith("/graphql/");
-      if (!collection && !graphql) return next();
-      const role = await callerRole(database, req.accountability);
-      if (role === null) return next();
-      if (graphql) {
-        throw refuse("the GraphQL endpoint is not offered to partners; use /items");
-      }
-      const byQuery = req.body && typeof req.body === "object" && "query" in req.body;
-      if (byQuery && ["PATCH", "DELETE"].includes(req.method)) {
-        throw refuse("update and delete by query are not offered; name the keys you change");
-      }
-      const allowed = STEPS[role] || new Set();
-      checkSteps(req.schema, allowed, collection, req.sanitizedQuery || {});
-      if (byQuery && req.body.query && typeof req.body.query === "object") {
-        checkSteps(req.schema, allowed, collection, bodyQuery(req.body.query));
-      }
-      return next();
+      if (!byQuery && !graphql) return next();
+      if ((await callerRole(database, req.accountability)) === null) return next();
+      if (graphql) throw refuse("the GraphQL endpoint is not offered to partners; use /items");
+      throw refuse("update and delete by query are not offered; name the keys you change");
     } catch (error) {
       return next(error);
     }
   };
-}
-
-// A query sent in a body (SEARCH, export) as Directus reads it: "groupBy" is "group".
-function bodyQuery(query) {
-  const out = { ...query };
-  if (query.groupBy) out.group = [].concat(query.groupBy);
-  if (typeof query.sort === "string") out.sort = query.sort.split(",");
-  if (typeof query.filter === "string") out.filter = JSON.parse(query.filter);
-  if (typeof query.deep === "string") out.deep = JSON.parse(query.deep);
-  return out;
 }
