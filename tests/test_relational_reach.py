@@ -363,8 +363,9 @@ def test_an_alias_hides_no_relation(world, clients):
 
 
 def test_updating_another_pairs_record_answers_the_same_whatever_it_names(world, clients):
-    """Found by the probe: the hook read the stored row of any key and its refusals named
-    the row's pair, order and supplier. Every such update now gets Directus's own 403."""
+    """Found by the probes: the hook read the stored row of any key, and its refusals
+    named the row's pair, order and supplier, or differed from a missing key's. Every
+    such update now gets exactly the answer a key nobody has gets."""
     brava = clients["brava"]
     line = next(r.id for r in world.of("po_lines") if r.pair == ("acme", "north"))
     changes = [
@@ -374,9 +375,27 @@ def test_updating_another_pairs_record_answers_the_same_whatever_it_names(world,
         {"sku": world.skus["acme"]},
         {"purchase_order": 2_000_000_000},
     ]
-    answers = {answer(lambda c=c: brava.update_item("po_lines", line, c))[:2] for c in changes}
-    missing = answer(lambda: brava.update_item("po_lines", 2_000_000_000, changes[0]))[:2]
-    assert answers == {missing} == {(403, "FORBIDDEN")}
+    for change in changes:
+        foreign = answer(lambda c=change: brava.update_item("po_lines", line, c))
+        missing = answer(lambda c=change: brava.update_item("po_lines", 2_000_000_000, c))
+        assert foreign == missing, change
+        assert foreign[0] == 403
+
+
+def test_a_supplier_cannot_tell_its_pairs_drafts_or_other_pairs_records_by_updating(world, clients):
+    acme = clients["acme"]
+    draft = next(
+        r.id
+        for r in world.of("promotions")
+        if r.pair == ("acme", "north") and r.attrs["status"] == "draft"
+    )
+    others = hidden_one(world, "acme", "promotions")
+    change = {"partnership": world.pair_ids[("acme", "north")]}
+    answers = {
+        answer(lambda k=key: acme.update_item("promotions", k, change))
+        for key in (draft, others, 2_000_000_000)
+    }
+    assert len(answers) == 1
 
 
 def test_a_supplier_cannot_tell_a_draft_from_a_missing_promotion(world, clients):
@@ -405,3 +424,18 @@ def test_a_forecast_names_only_the_distributors_own_store(world, clients):
     assert foreign[:2] == missing[:2] == (400, "INVALID_PAYLOAD")
     own = north.create_item("forecasts", {**body, "location": world.locations["north-e1"]})
     world.admin.delete_item("forecasts", own["id"])
+
+
+def test_a_forecast_create_never_tells_whose_a_location_is(world, clients):
+    """Found by the second probe: naming a distributor and a location, anyone could learn
+    which distributor a location belongs to from which refusal came back."""
+    body = {"sku": world.skus["acme"], "week_start": "2027-05-10", "forecast_units": 5}
+    places = [world.locations["south-e1"], world.locations["north-e1"], 2_000_000_000]
+    for who, distributor in (("acme", "south"), ("north", "south"), ("manager", "north")):
+        rows = [
+            {**body, "distributor": world.orgs[distributor], "location": place} for place in places
+        ]
+        answers = {
+            answer(lambda c=clients[who], r=row: c.create_item("forecasts", r))[:2] for row in rows
+        }
+        assert len(answers) == 1, (who, answers)

@@ -371,3 +371,22 @@ def test_another_users_refused_revoke_through_the_hub_ends_nothing(admin, hub, p
     assert _api(served, token).status_code == 200
     assert _hub_read(hub.url, _token_session(admin, token)) == 200
     assert admin.read_item("api_tokens", token_id)["revoked_at"] is None
+
+
+def test_a_refused_batch_revoke_ends_none_of_the_callers_own_sessions(admin, hub, portal, served):
+    """Found by the second probe: a batch naming one's own token and another's is refused
+    whole, yet ended the caller's own token's session."""
+    owner = make_user(admin)
+    _, token = _mint(sign_in(portal, owner), owner)
+    caller = make_user(admin)
+    _, own = _mint(sign_in(portal, caller), caller)
+    keys = [own.split("_")[1], token.split("_")[1]]
+    theirs = HubClient.login(hub.url, caller.email, caller.password)
+    with pytest.raises(HubError) as refused:
+        theirs.patch(
+            "/items/api_tokens", {"keys": keys, "data": {"revoked_at": "2026-11-23T00:00:00Z"}}
+        )
+    assert refused.value.status == 403
+    assert _api(served, own).status_code == 200
+    assert _api(served, token).status_code == 200
+    assert admin.read_item("api_tokens", keys[0])["revoked_at"] is None

@@ -351,15 +351,23 @@ const PROBE_PATH = "/tandem/integrity";
 // that session in the same transaction, so it stops working at once, wherever it is used.
 const TOKEN_AGENT = "tandem-token/";
 
-async function endTokenSessions(db, keys, accountability) {
-  // The filter runs before Directus checks the caller's rights: a session ends only for
-  // the token's own user (or an admin, or Tandem's services), whom Directus then lets
-  // revoke it; anyone else's attempt is refused by Directus and ends nothing.
-  const trusted = (await callerRole(db, accountability)) === null;
+async function endTokenSessions(db, keys, accountability, payload) {
+  // The filter runs before Directus checks the caller's rights and outside its
+  // transaction, so a partner's write ends sessions only when Directus will let the
+  // whole of it through: revoked_at set and nothing else, on live tokens all its own (a
+  // batch naming anyone else's is refused whole, and so ends nothing). Partners have no
+  // delete on tokens: a delete ends sessions only for an admin or Tandem's services.
+  if ((await callerRole(db, accountability)) !== null) {
+    if (!payload || payload.revoked_at == null) return;
+    if (Object.keys(payload).some((field) => field !== "revoked_at")) return;
+    for (const key of keys) {
+      const row = await db("api_tokens").where("id", key).first(["user", "revoked_at"]);
+      if (!row || !same(row.user, accountability.user) || row.revoked_at != null) return;
+    }
+  }
   for (const key of keys) {
-    const row = await db("api_tokens").where("id", key).first(["user", "revoked_at"]);
+    const row = await db("api_tokens").where("id", key).first(["user"]);
     if (!row) continue;
-    if (!trusted && (!same(row.user, accountability.user) || row.revoked_at != null)) continue;
     await db("directus_sessions")
       .where({ user: row.user, user_agent: `${TOKEN_AGENT}${key}` })
       .delete();
@@ -374,7 +382,17 @@ const OWN_LOCATION = { forecasts: "location" };
 async function ownLocation(db, accountability, collection, payload) {
   const field = OWN_LOCATION[collection];
   if (payload[field] === undefined || payload[field] === null) return;
-  const owner = await ownerOf(db, accountability, payload);
+  // Only for a writer Directus would let create the row: a distributor for its own
+  // organization (or an admin). Anyone else is left to Directus's refusal, so naming a
+  // distributor and a location never tells whose the location is.
+  const role = await callerRole(db, accountability);
+  let owner = await ownerOf(db, accountability, payload);
+  if (role !== null) {
+    if (role !== "distributor_user") return;
+    const user = await db("directus_users").where("id", accountability.user).first(["organization"]);
+    if (!user || (payload.distributor != null && !same(owner, user.organization))) return;
+    owner = user.organization;
+  }
   const place = await one(db, "locations", keyPart(field, payload[field]), ["distributor"]);
   if (!place || !same(place.distributor, owner)) {
     refuse(field, `location ${keyPart(field, payload[field])} is not one of the distributor's`);
@@ -447,7 +465,7 @@ export default ({ filter, action, init }, { database, services }) => {
     const collection = meta.collection;
     const db = context.database;
     if (collection === "api_tokens" && payload.revoked_at != null) {
-      await endTokenSessions(db, meta.keys, context.accountability);
+      await endTokenSessions(db, meta.keys, context.accountability, payload);
     }
     if (collection in DERIVED_KEYS) {
       await keyOnUpdate(db, context.accountability, collection, meta.keys, payload);
@@ -461,8 +479,9 @@ export default ({ filter, action, init }, { database, services }) => {
     for (const key of meta.keys) {
       const current = await db(collection).where("id", key).first();
       if (!current) continue;
-      // Another pair's record: Directus's own 403, before anything of it is compared.
-      if (!(await mayWriteFor(db, context.accountability, current.partnership))) forbidden();
+      // Another pair's record is left to Directus, which refuses it exactly as it refuses
+      // a key nobody has: nothing of it is compared or named here.
+      if (!(await mayWriteFor(db, context.accountability, current.partnership))) continue;
       if (guardDate && !admin && current.original_promised_date != null) {
         if (day(current.original_promised_date) !== day(payload.original_promised_date)) {
           refuse("original_promised_date", "the original commitment is kept; revise revised_date");
