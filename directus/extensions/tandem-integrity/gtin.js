@@ -14,28 +14,11 @@
 // refused before anyone looks for it, so "already registered" is only ever said of a
 // GTIN under the writer's own prefixes.
 
+import { forbidden, refuse, same } from "./errors.js";
+
 const LENGTHS = new Set([8, 12, 13, 14]);
 
-function refuse(field, reason) {
-  const error = new Error(`Invalid payload. ${field}: ${reason}.`);
-  error.name = "DirectusError";
-  error.code = "INVALID_PAYLOAD";
-  error.status = 400;
-  error.extensions = { reason: `${field}: ${reason}` };
-  throw error;
-}
-
-function forbidden() {
-  const error = new Error("You don't have permission to access this.");
-  error.name = "DirectusError";
-  error.code = "FORBIDDEN";
-  error.status = 403;
-  error.extensions = {};
-  throw error;
-}
-
 const idOf = (value) => (value !== null && typeof value === "object" && "id" in value ? value.id : value);
-const same = (a, b) => a !== null && a !== undefined && String(a) === String(b);
 
 // domain.gs1.gtin_problem, and the GTIN-14 form the hub keeps.
 function gtin14(value) {

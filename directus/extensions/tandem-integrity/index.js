@@ -10,6 +10,7 @@
 import { callerRole, checkQuery, reachGuard } from "./reach.js";
 import { registerOwnership } from "./ownership.js";
 import { guardGtin } from "./gtin.js";
+import { forbidden, refuse, same } from "./errors.js";
 
 // child collection -> [parent field, parent collection]
 const PARENTS = {
@@ -47,17 +48,6 @@ const PAIR_BOUND = new Set([
   "risks",
   "scorecards",
 ]);
-
-function refuse(field, reason) {
-  const error = new Error(`Invalid payload. ${field}: ${reason}.`);
-  error.name = "DirectusError";
-  error.code = "INVALID_PAYLOAD";
-  error.status = 400;
-  error.extensions = { reason: `${field}: ${reason}` };
-  throw error;
-}
-
-const same = (a, b) => a !== null && a !== undefined && String(a) === String(b);
 
 function day(value) {
   if (value === null || value === undefined) return null;
@@ -180,14 +170,6 @@ function keyPart(field, value) {
 // A partner's write that names a key, or a field a key is made of, is refused the same
 // way whatever is stored under that key, and before anything is read, so the answer
 // never tells whether another partner's row exists.
-function forbidden() {
-  const error = new Error("You don't have permission to access this.");
-  error.name = "DirectusError";
-  error.code = "FORBIDDEN";
-  error.status = 403;
-  error.extensions = {};
-  throw error;
-}
 
 // The organization a partner's row is created for: the payload's, or (as the policies'
 // presets will set it) the user's own.

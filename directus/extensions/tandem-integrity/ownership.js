@@ -14,29 +14,12 @@
 // status it is in.
 
 import { readFileSync } from "node:fs";
+import { forbidden, refuse } from "./errors.js";
 
 const TABLE = JSON.parse(readFileSync(new URL("./ownership.json", import.meta.url), "utf8"));
 const RULES = TABLE.collections;
 const IMMUTABLE = new Set(TABLE.immutable);
 const PARTIES = Object.values(TABLE.roles);
-
-function refuse(field, reason) {
-  const error = new Error(`Invalid payload. ${field}: ${reason}.`);
-  error.name = "DirectusError";
-  error.code = "INVALID_PAYLOAD";
-  error.status = 400;
-  error.extensions = { reason: `${field}: ${reason}` };
-  throw error;
-}
-
-function forbidden() {
-  const error = new Error("You don't have permission to access this.");
-  error.name = "DirectusError";
-  error.code = "FORBIDDEN";
-  error.status = 403;
-  error.extensions = {};
-  throw error;
-}
 
 const side = (role) => TABLE.sides[role] || role;
 const noun = (collection) => collection.replace(/s$/, "").replace(/_/g, " ");
