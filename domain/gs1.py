@@ -11,9 +11,15 @@ from collections.abc import Sequence
 GTIN_LENGTHS = (8, 12, 13, 14)
 
 
+def _digits(value: str) -> bool:
+    """ASCII digits only: ``str.isdigit`` also takes full-width and other Unicode digits,
+    which would compare as text unlike the digits they look like."""
+    return value.isascii() and value.isdigit()
+
+
 def check_digit(data: str) -> int:
     """The check digit for these data digits (the identifier without its last digit)."""
-    if not data.isdigit():
+    if not _digits(data):
         raise ValueError(f"{data!r} is not all digits")
     total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(data)))
     return (10 - total % 10) % 10
@@ -21,7 +27,7 @@ def check_digit(data: str) -> int:
 
 def gtin_problem(value: str) -> str | None:
     """Why this GTIN is invalid, or None if it is valid."""
-    if not value.isdigit():
+    if not _digits(value):
         return "a GTIN has digits only"
     if len(value) not in GTIN_LENGTHS:
         return "a GTIN has 8, 12, 13 or 14 digits"
@@ -42,7 +48,7 @@ def normalize_gtin(value: str) -> str:
 
 def gln_problem(value: str) -> str | None:
     """Why this GLN is invalid, or None if it is valid."""
-    if not value.isdigit() or len(value) != 13:
+    if not _digits(value) or len(value) != 13:
         return "a GLN has 13 digits"
     expected = check_digit(value[:-1])
     if int(value[-1]) != expected:
@@ -64,7 +70,7 @@ PREFIX_LENGTHS = range(6, 13)
 
 def prefix_problem(prefix: str) -> str | None:
     """Why this is not a GS1 company prefix, or None if it is one."""
-    if not prefix.isdigit() or len(prefix) not in PREFIX_LENGTHS:
+    if not _digits(prefix) or len(prefix) not in PREFIX_LENGTHS:
         return f"{prefix!r} is not a GS1 company prefix (6 to 12 digits)"
     return None
 

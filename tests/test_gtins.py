@@ -56,6 +56,16 @@ def test_a_prefix_has_six_to_twelve_digits():
         assert prefix_problem(bad), bad
 
 
+def test_a_prefix_or_gtin_is_ascii_digits_only():
+    """Found by the black-box probe: full-width digits passed str.isdigit, were stored as
+    a prefix, and then overlapped nothing, so another supplier got the same range."""
+    assert prefix_problem("\uff10\uff19\uff15\uff12\uff11\uff12\uff13\uff14")
+    assert prefix_problem("0952\u00b2345")
+    gtin = with_check_digit("0952123450077")
+    wide = "".join(chr(ord(c) + 0xFEE0) for c in gtin)
+    assert registration_problem(wide, ["0952123"])
+
+
 # -- the operator sets them --------------------------------------------------------------
 
 

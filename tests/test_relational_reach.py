@@ -254,6 +254,23 @@ def test_the_portals_own_steps_still_work(world, clients):
     assert acme.read_items("sku_codes", filter={"sku": {"supplier": {"_eq": world.orgs["acme"]}}})
     assert acme.read_items("pos_sales", filter={"location": {"region": {"_eq": "east"}}})
     assert north.read_items("pos_sales", filter={"location": {"region": {"_eq": "east"}}})
+    # A distributor's own rows' SKUs (the inventory page's category filter; found by the
+    # third probe: refused, the page answered 502).
+    assert north.read_items(
+        "inventory_positions", filter={"sku": {"supplier": {"_eq": world.orgs["acme"]}}}
+    )
+
+
+def test_grouping_through_a_relation_is_a_clear_refusal(world, clients):
+    """Directus answered 500 for a groupBy or aggregate through a relation the caller may
+    follow (found by the third probe): now 400 naming the field."""
+    for who in ("acme", "north", "manager"):
+        with pytest.raises(HubError) as caught:
+            clients[who].aggregate(
+                "purchase_orders", {"count": ["*"]}, group_by=["partnership.supplier"]
+            )
+        assert caught.value.status == 400
+        assert "partnership.supplier" in str(caught.value)
 
 
 def test_update_and_delete_by_query_are_refused_whatever_matches(world, clients):

@@ -42,9 +42,10 @@ const EVERY_PARTNER = [
 ];
 
 // Shared rows (POS, inventory, forecasts and the POS rollups) name a location and a SKU.
-// A distributor's rows are at its own locations; a supplier's (and a manager's) are the
-// ones its agreements share, whose locations the same agreements let it read, and whose
-// SKUs are its own (a manager's: its pairs' suppliers').
+// A distributor's rows are at its own locations, of its partners' SKUs (the bulk lane
+// resolves only those); a supplier's (and a manager's) are the ones its agreements share,
+// whose locations the same agreements let it read, and whose SKUs are its own (a
+// manager's: its pairs' suppliers').
 const SHARED = ["pos_sales", "inventory_positions", "forecasts", "pos_week_location"];
 const ROLLUP = ["pos_week_distributor"];
 const LOCATION_STEPS = SHARED.map((c) => `${c}.location`);
@@ -52,7 +53,7 @@ const SKU_STEPS = [...SHARED, ...ROLLUP].map((c) => `${c}.sku`);
 
 export const STEPS = {
   supplier_user: new Set([...EVERY_PARTNER, ...LOCATION_STEPS, ...SKU_STEPS, "sku_codes.sku"]),
-  distributor_user: new Set([...EVERY_PARTNER, ...LOCATION_STEPS]),
+  distributor_user: new Set([...EVERY_PARTNER, ...LOCATION_STEPS, ...SKU_STEPS]),
   account_manager: new Set([...EVERY_PARTNER, ...LOCATION_STEPS, ...SKU_STEPS]),
 };
 
@@ -181,6 +182,10 @@ export async function checkQuery(database, schema, accountability, collection, q
   if (query.alias && Object.keys(query.alias).length) {
     throw refuse("alias is not offered to partners; name the fields themselves");
   }
+  // Directus 11.17.4 cannot group or aggregate through a relation (it answers 500).
+  const grouped = [...(query.group || []), ...Object.values(query.aggregate || {}).flat()];
+  const through = grouped.find((field) => typeof field === "string" && field.includes("."));
+  if (through) throw refuse(`group and aggregate by ${collection}'s own fields, not ${through}`);
   checkSteps(schema, STEPS[role] || new Set(), collection, query);
   return query;
 }
