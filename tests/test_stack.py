@@ -127,6 +127,9 @@ def test_tandem_run_serves_health_and_ctrl_c_leaves_no_process(stack_env):
 
     first = Stack(stack_env)
     first.wait_for(f"Tandem is running: {portal}")
+    # The demo's logins follow that line: a Ctrl-C before they are all out would cut them
+    # short (seen under load, CI on 2 cores).
+    first.wait_for("Press Ctrl-C to stop.")
     health = requests.get(f"{portal}/health", headers={"Accept": "application/json"}, timeout=10)
     assert health.json() == {"portal": "ok", "hub": "reachable", "integrity": "loaded"}
     children = _processes_mentioning(marker)
