@@ -26,6 +26,7 @@ from domain.ingest import (
     FileError,
 )
 from ingest import parallel
+from ingest.mappings import MappingError, check_mapping
 from ingest.readers import ColumnMap, check_format, read
 from ingest.validate import Rejects, Resolver, validator
 
@@ -117,6 +118,19 @@ def _failed(lane: Lane, import_id: int | None, rejects: Rejects, error: str) -> 
         )
 
 
+def _check_saved(kind: str, mapping: ColumnMap) -> None:
+    """A mapping written straight into the hub is stored as written: a setting the
+    mapping form would refuse fails the import naming it, before any row is read."""
+    try:
+        check_mapping(kind, mapping)
+    except MappingError as exc:
+        raise MappingError(
+            exc.field,
+            f"the saved column mapping's {exc.field} is not valid: {exc}; correct it on the "
+            f"uploads page or with PUT /api/v1/column-mappings/{kind}",
+        ) from None
+
+
 def run_import(
     lane: Lane,
     source: Path,
@@ -161,6 +175,7 @@ def run_import(
     if import_id is not None:
         lane.update_import(import_id, {"status": "running", "started_at": now})
     try:
+        _check_saved(kind, mapping)
         found = check_format(source, fmt)
         if import_id is not None:
             lane.update_import(import_id, {"format": found})

@@ -22,6 +22,7 @@ from click.testing import CliRunner
 from flask.testing import FlaskClient
 from openpyxl import Workbook
 
+from directus import HubClient
 from domain.ingest import DATE_FORMATS, DECIMAL_SEPARATORS, THOUSANDS_SEPARATORS
 from ingest.mappings import load_mapping, save_mapping
 from ingest.readers import DELIMITERS, ENCODINGS, ColumnMap
@@ -409,3 +410,39 @@ def test_the_cli_keeps_the_saved_settings_when_it_adds_a_column(hub, admin, worl
         "windows-1252", ";", ",", ".",
     )  # fmt: skip
     assert _pos(admin, world) == LANDED
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "named"),
+    [
+        ("date_format", "%d/%m", "date_format"),
+        ("decimal_separator", "x", "decimal_separator"),
+        ("delimiter", "::", "delimiter"),
+        ("encoding", "ebcdic", "encoding"),
+    ],
+)
+def test_a_mapping_written_through_the_hub_that_is_not_valid_fails_the_import_naming_it(
+    app,
+    hub,
+    admin,
+    world,  # noqa: F811 - the fixture
+    store,
+    field,
+    value,
+    named,
+):
+    """The hub stores what the distributor writes there with its own login; seen: the
+    next upload failed with "the import stopped: ValueError". It now fails saying which
+    setting of the saved mapping is wrong, and nothing lands."""
+    member = make_user(admin, "distributor_user", world.distributor)
+    own = HubClient.login(hub.url, member.email, member.password)
+    own.create_item("column_mappings", {**MAPPING, "kind": "pos", field: value})
+    client = sign_in(app, member)
+    client.environ_base["HTTP_X_CSRFTOKEN"] = csrf_token(client, "/account/tokens")
+    data = {"kind": "pos", "file": (io.BytesIO(EUROPEAN.encode("cp1252")), "verkauf.csv")}
+    answer = client.post("/api/v1/imports", data=data, content_type="multipart/form-data")
+    assert answer.status_code == 202, answer.get_json()
+    row = _finished(client, answer.get_json()["data"]["id"])
+    assert row["status"] == "failed"
+    assert f"the saved column mapping's {named} is not valid" in row["error"], row["error"]
+    assert _pos(admin, world) == []
