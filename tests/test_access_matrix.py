@@ -1450,3 +1450,31 @@ def test_the_policies_grant_exactly_the_fields_the_table_gives(world, role):
     )
     granted = {(r["collection"], r["action"]): sorted(r["fields"] or []) for r in rows}
     assert granted == table_grants(role)
+
+
+def test_a_day_alone_on_a_timestamp_the_table_fixes_is_a_change_and_refused(owned, clients):
+    """Seen (probe 4): a supplier set a shipped PO's acknowledged_at from 10:00 to
+    "2026-10-20", the same day: the hook took a day alone for the same value, as it is
+    for a date, and Directus stored midnight."""
+    admin = owned.world.admin
+    types = {
+        (collection, f["field"]): f["type"]
+        for collection in ownership.TABLE
+        for f in admin.get(f"/fields/{collection}")
+    }
+    tried = []
+    for who, collection, name, status, allowed in field_cases():
+        if allowed or types.get((collection, name)) not in ("timestamp", "dateTime"):
+            continue
+        if hidden(who, collection, status):
+            continue
+        row = owned.shared(collection, status, who)
+        admin.update_item(collection, row["id"], {name: "2026-10-20T10:00:00Z"})
+        before = admin.read_item(collection, row["id"])
+        refused_as_expected(
+            who, collection, status, name,
+            lambda: clients[who].update_item(collection, row["id"], {name: "2026-10-20"}),  # noqa: B023
+        )  # fmt: skip
+        assert admin.read_item(collection, row["id"]) == before
+        tried.append((who, collection, name))
+    assert ("acme", "purchase_orders", "acknowledged_at") in tried

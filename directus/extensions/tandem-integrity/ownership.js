@@ -141,8 +141,9 @@ function day(value) {
 }
 
 // Whether a payload's value leaves the stored one as it is (writing a field's own value
-// back is no change: clients send whole records).
-function unchanged(stored, value) {
+// back is no change: clients send whole records). `type` is the field's Directus type: a
+// day alone is the same value only for a date; on a timestamp it means midnight.
+function unchanged(stored, value, type) {
   if (value === undefined) return true;
   if (stored === null || stored === undefined || value === null) {
     return (stored === null || stored === undefined) && value === null;
@@ -160,7 +161,9 @@ function unchanged(stored, value) {
     }
   }
   if (String(stored) === String(value)) return true;
-  if (typeof value === "string" && /^\d{4}-\d{2}-\d{2}$/.test(value)) return day(stored) === value;
+  if (type === "date" && typeof value === "string" && /^\d{4}-\d{2}-\d{2}$/.test(value)) {
+    return day(stored) === value;
+  }
   const [a, b] = [new Date(stored).getTime(), new Date(value).getTime()];
   return typeof value === "string" && !Number.isNaN(a) && a === b;
 }
@@ -203,8 +206,11 @@ export function registerOwnership(filter, { services }) {
       if (!mine.has(String(key))) continue; // Directus refuses it, as for a missing row
       const current = await db(collection).where("id", key).first();
       if (!current) continue;
+      const fields = context.schema.collections[collection].fields;
       const changes = Object.fromEntries(
-        Object.entries(payload).filter(([n, v]) => n !== "id" && !unchanged(current[n], v)),
+        Object.entries(payload).filter(
+          ([n, v]) => n !== "id" && !unchanged(current[n], v, fields[n] && fields[n].type),
+        ),
       );
       const refusal = updateRefusal(role, collection, await gate(db, collection, current), changes);
       if (refusal) refuse(...refusal);
