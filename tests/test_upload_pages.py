@@ -13,6 +13,7 @@ import pytest
 from flask.testing import FlaskClient
 from openpyxl import load_workbook
 
+from directus import ForbiddenOrMissing, HubClient
 from tests.factories import csrf_token, make_org, make_user, sign_in
 from tests.test_ingest import POS, world  # noqa: F401 - the fixture
 
@@ -260,3 +261,27 @@ def test_only_distributor_users_have_the_uploads_pages(app, admin, world):  # no
     assert '<a href="/uploads">Data uploads</a>' in nav
     anonymous = app.test_client()
     assert anonymous.get("/uploads").status_code in (302, 401)
+
+
+def test_an_import_is_its_own_users_and_naming_another_tells_nothing(app, hub, admin, world):  # noqa: F811
+    """Seen (probe 4): through the hub's REST API a distributor credited a queued import
+    to another organization's user, and a user id that does not exist answered
+    INVALID_FOREIGN_KEY, which told which ids exist. The hub presets the user now."""
+    client, member = _browser(app, admin, "distributor_user", world.distributor)
+    key = _import_id(_form_upload(client, POS))
+    assert admin.read_item("imports", key, fields=["user"])["user"] == member.id  # the uploader
+
+    own = HubClient.login(hub.url, member.email, member.password)
+    made = own.create_item(
+        "imports", {"kind": "pos", "format": "csv", "filename": "x.csv"}, fields=["id"]
+    )
+    assert admin.read_item("imports", made["id"], fields=["user"])["user"] == member.id
+    other = make_user(admin, "supplier_user", make_org(admin, "supplier"))
+    answers = []
+    for user in (other.id, "00000000-0000-0000-0000-000000000000"):
+        with pytest.raises(ForbiddenOrMissing) as refused:
+            own.create_item(
+                "imports", {"kind": "pos", "format": "csv", "filename": "x.csv", "user": user}
+            )
+        answers.append((refused.value.status, refused.value.code, refused.value.message))
+    assert answers[0] == answers[1]

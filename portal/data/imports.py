@@ -117,7 +117,7 @@ def start_upload(
     record = hub.create_item(
         "imports",
         {"kind": kind, "format": fmt or "csv", "filename": filename, "source": source,
-         "distributor": org, "user": acc.actor.id},
+         "distributor": org},  # the hub presets user: the signed-in user
         fields=IMPORT_FIELDS,
     )  # fmt: skip
     folder = config.spool_dir / str(record["id"])
