@@ -61,6 +61,9 @@ log = logging.getLogger(__name__)
 
 
 TOKEN_PATTERN = re.compile(r"tdm_([0-9a-f]{32})_([A-Za-z0-9_-]{43})")
+#: Every token expires: after DEFAULT_DAYS unless its user chooses, at most MAX_DAYS (as
+#: GitLab's personal tokens); a leaked token stops working without anyone noticing it.
+DEFAULT_DAYS, MAX_DAYS = 90, 365
 LIST_FIELDS = ["id", "name", "created_at", "last_used_at", "expires_at", "revoked_at"]
 #: ``last_used_at`` is written at most this often per token (it costs a hub write).
 LAST_USED_RESOLUTION = dt.timedelta(minutes=1)
@@ -91,8 +94,9 @@ class TokenCreateSchema(Schema):
         error_messages={"required": "Enter your password."},
     )
     expires_in_days = fields.Integer(
-        load_default=None,
-        validate=validate.Range(min=1, max=365, error="Between 1 and 365 days, or empty."),
+        load_default=DEFAULT_DAYS,
+        validate=validate.Range(min=1, max=MAX_DAYS, error=f"Between 1 and {MAX_DAYS} days."),
+        metadata={"description": f"days until it expires ({DEFAULT_DAYS} if left out)"},
     )
 
 
@@ -143,7 +147,7 @@ def mint(
     user: PortalUser,
     name: str,
     password: str,
-    expires_in_days: int | None = None,
+    expires_in_days: int = DEFAULT_DAYS,
 ) -> Minted:
     """Mint a token for ``user``, who proves it is them with their password."""
     if account_throttled(user.email):
@@ -159,7 +163,7 @@ def mint(
             raise TokenError(429, {}, THROTTLED) from None
         raise
     now = clock.now()
-    expires = now + dt.timedelta(days=expires_in_days) if expires_in_days else None
+    expires = now + dt.timedelta(days=expires_in_days)
     try:
         row = client.create_item(
             "api_tokens",
@@ -170,7 +174,7 @@ def mint(
                 "token_hash": _hash(secret),
                 "sealed": seal(_fernet(token_id, secret), user.id, token_session.tokens),  # type: ignore[arg-type]
                 "created_at": _iso(now),
-                "expires_at": _iso(expires) if expires else None,
+                "expires_at": _iso(expires),
             },
             fields=LIST_FIELDS,
         )

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
+import secrets
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -12,9 +14,11 @@ import requests
 from werkzeug.serving import make_server
 
 from directus import HubClient, HubError
+from domain import clock
 from governance.partners import deactivate_partner
 from governance.users import deactivate_user
 from portal.sealing import derive_fernet, unseal
+from portal.tokens import DEFAULT_DAYS, MAX_DAYS, parse_time
 from tests.factories import csrf_token, make_user, sign_in
 
 TOKEN = re.compile(r"tdm_[0-9a-f]{32}_[A-Za-z0-9_-]{43}")
@@ -390,3 +394,41 @@ def test_a_refused_batch_revoke_ends_none_of_the_callers_own_sessions(admin, hub
     assert _api(served, own).status_code == 200
     assert _api(served, token).status_code == 200
     assert admin.read_item("api_tokens", keys[0])["revoked_at"] is None
+
+
+def _lifetime(admin, token: str) -> dt.timedelta:
+    row = admin.read_item("api_tokens", token.split("_")[1], fields=["created_at", "expires_at"])
+    return parse_time(row["expires_at"]) - parse_time(row["created_at"])
+
+
+def test_every_token_expires_within_a_year_whoever_writes_it(admin, hub, portal, served):
+    """Tokens minted without a choice never expired, and a partner writing its own
+    api_tokens row through the hub's REST API could leave the expiry out."""
+    member = make_user(admin)
+    client = sign_in(portal, member)
+    _, token = _mint(client, member, expires_in_days="")
+    assert _lifetime(admin, token) == dt.timedelta(days=DEFAULT_DAYS)
+    _, longest = _mint(client, member, name="longest", expires_in_days=str(MAX_DAYS))
+    assert _lifetime(admin, longest) == dt.timedelta(days=MAX_DAYS)
+    refused, none = _mint(client, member, name="too long", expires_in_days=str(MAX_DAYS + 1))
+    assert (refused.status_code, none) == (400, None)
+    assert f"Between 1 and {MAX_DAYS} days." in refused.get_data(as_text=True)
+    answer = _api(served, token, "POST", json={"name": "x", "password": member.password,
+                                               "expires_in_days": None})  # fmt: skip
+    assert answer.status_code == 400
+    assert "expires_in_days" in answer.json()["errors"]
+
+    own = HubClient.login(hub.url, member.email, member.password)
+    now = clock.now()
+    row = {"name": "direct", "token_hash": "0" * 64, "sealed": "x", "created_at": now.isoformat()}
+
+    def direct(days: int | None) -> dict:
+        expires = (now + dt.timedelta(days=days)).isoformat() if days else None
+        item = {**row, "id": secrets.token_hex(16), "expires_at": expires}
+        return own.create_item("api_tokens", item, fields=["id"])
+
+    for days in (None, 400):
+        with pytest.raises(HubError) as refused_by_hub:
+            direct(days)
+        assert refused_by_hub.value.status in (400, 403)
+    assert direct(30)["id"]

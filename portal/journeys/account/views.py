@@ -14,7 +14,16 @@ from werkzeug.wrappers import Response
 from domain import clock
 from portal.auth import IP_LIMIT, current_hub, limiter
 from portal.pages import access
-from portal.tokens import TokenCreateSchema, TokenError, list_tokens, mint, parse_time, revoke
+from portal.tokens import (
+    DEFAULT_DAYS,
+    MAX_DAYS,
+    TokenCreateSchema,
+    TokenError,
+    list_tokens,
+    mint,
+    parse_time,
+    revoke,
+)
 from portal.xlsx import xlsx_response
 
 bp = Blueprint("tokens", __name__, url_prefix="/account/tokens")
@@ -24,6 +33,7 @@ def _page(status: int = 200, **context: Any) -> tuple[str, int]:
     context.setdefault("errors", {})
     context.setdefault("form", {})
     context["tokens"] = list_tokens(current_hub(), current_user)
+    context.update(default_days=DEFAULT_DAYS, max_days=MAX_DAYS)
     return render_template("account/tokens.html", **context), status
 
 
