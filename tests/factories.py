@@ -19,6 +19,7 @@ from domain.gs1 import with_check_digit
 from domain.roles import ROLE_ORG_KINDS
 from governance.partners import add_partner, ensure_partnership
 from governance.users import add_user
+from portal.data.access import DataAccess
 
 PASSWORD = "tandem-test-password-1"
 
@@ -161,3 +162,16 @@ def sign_in(app: Flask, member: Member) -> FlaskClient:
     )
     assert response.status_code == 302, response.get_data(as_text=True)
     return client
+
+
+@dataclass(frozen=True)
+class _Actor:
+    id: str
+    role: str
+    organization_id: int
+
+
+def governed_access(hub: Any, member: Member) -> DataAccess:
+    """A member's governed data access on the user's own hub login, as a request has it."""
+    user = HubClient.login(hub.url, member.email, member.password)
+    return DataAccess(_Actor(member.id, member.role, member.organization["id"]), user, via="test")

@@ -9,7 +9,6 @@ import io
 import json
 import secrets
 import zipfile
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -23,7 +22,15 @@ from portal.data.access import DataAccess
 from portal.data.registry import RESOURCES
 from portal.xlsx import XLSX_MIMETYPE
 from tests import world as world_module
-from tests.factories import Member, make_pair, make_sku, make_store, make_user, sign_in
+from tests.factories import (
+    Member,
+    governed_access,
+    make_pair,
+    make_sku,
+    make_store,
+    make_user,
+    sign_in,
+)
 from tests.world import world_for
 
 WHO = ("acme", "south", "manager")  # a supplier, a distributor, an account manager
@@ -212,19 +219,6 @@ def test_exports_need_a_signed_in_user(portal):
 # -- paging by key, streaming, sheets ------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _Actor:
-    id: str
-    role: str
-    organization_id: int
-
-
-def _access(hub, member: Member) -> DataAccess:
-    """A supplier's governed access on the user's own hub login, as a request has it."""
-    user = HubClient.login(hub.url, member.email, member.password)
-    return DataAccess(_Actor(member.id, member.role, member.organization["id"]), user, via="test")
-
-
 def _risks(admin, pair: int, dates: list[dt.date | None]) -> list[int]:
     rows = [
         {"title": f"risk {n}", "likelihood": 1, "impact": 1, "partnership": pair,
@@ -243,7 +237,7 @@ def test_paging_by_key_reads_each_row_once_across_ties_and_empty_values(hub, adm
     dates = [day, None, day, day + dt.timedelta(1), day, None, day + dt.timedelta(1), day,
              day - dt.timedelta(1), None, day]  # fmt: skip
     ids = _risks(admin, pair, dates)
-    acc = _access(hub, make_user(admin, "supplier_user", supplier))
+    acc = governed_access(hub, make_user(admin, "supplier_user", supplier))
     by_date = dict(zip(ids, dates, strict=True))
     up = [r["id"] for r in acc.iter_rows("risks", {"sort": "review_date"}, page_size=3)]
     down = [r["id"] for r in acc.iter_rows("risks", {"sort": "-review_date"}, page_size=3)]
@@ -261,7 +255,7 @@ def test_a_row_deleted_during_an_export_makes_no_other_row_go_missing(hub, admin
     """Offset paging skipped a row for each row deleted behind it."""
     supplier, _distributor, pair = make_pair(admin)
     ids = _risks(admin, pair, [dt.date(2026, 3, 2)] * 10)
-    acc = _access(hub, make_user(admin, "supplier_user", supplier))
+    acc = governed_access(hub, make_user(admin, "supplier_user", supplier))
     for sort in ("id", "review_date", "-review_date"):
         rows = acc.iter_rows("risks", {"sort": sort}, page_size=4)
         seen = [next(rows)["id"] for _ in range(4)]  # the first page
@@ -281,9 +275,9 @@ def test_paging_by_key_reads_only_the_users_rows(hub, admin):
     for _ in range(4):
         mine += _risks(admin, pair, [dt.date(2026, 3, 2)] * 2)
         theirs += _risks(admin, other_pair, [dt.date(2026, 3, 2)] * 2)
-    acc = _access(hub, make_user(admin, "supplier_user", supplier))
+    acc = governed_access(hub, make_user(admin, "supplier_user", supplier))
     assert [r["id"] for r in acc.iter_rows("risks", {}, page_size=3)] == mine
-    other = _access(hub, make_user(admin, "supplier_user", other_supplier))
+    other = governed_access(hub, make_user(admin, "supplier_user", other_supplier))
     assert [r["id"] for r in other.iter_rows("risks", {"sort": "review_date"}, page_size=3)] == (
         theirs
     )
@@ -380,7 +374,7 @@ def test_paging_by_key_over_a_timestamp_keeps_ties_and_milliseconds(hub, admin):
         )["id"])
         for m in moments
     ]  # fmt: skip
-    acc = _access(hub, make_user(admin, "supplier_user", supplier))
+    acc = governed_access(hub, make_user(admin, "supplier_user", supplier))
     when = dict(zip(ids, moments, strict=True))
     for sort, reverse in (("received_at", False), ("-received_at", True)):
         got = [r["id"] for r in acc.iter_rows("edi-messages", {"sort": sort}, page_size=2)]

@@ -12,29 +12,15 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
 from directus import ForbiddenOrMissing, HubClient, HubError
 from directus.bulk import open_lane, write_rows
-from portal.data.access import DataAccess
-from tests.factories import Member, make_pair, make_sku, make_store, make_user
+from tests.factories import governed_access, make_pair, make_sku, make_store, make_user
 
 DAY = dt.date(2026, 3, 4)
-
-
-@dataclass(frozen=True)
-class _Actor:
-    id: str
-    role: str
-    organization_id: int
-
-
-def _access(hub, member: Member) -> DataAccess:
-    user = HubClient.login(hub.url, member.email, member.password)
-    return DataAccess(_Actor(member.id, member.role, member.organization["id"]), user, via="test")
 
 
 @pytest.fixture
@@ -96,7 +82,7 @@ def test_a_row_stored_during_an_export_makes_no_other_row_come_twice(hub, admin,
     distributor, _stores, _skus, row = pos
     stored = [row(DAY + dt.timedelta(days=n), store=1, sku=1) for n in range(10)]
     _write(hub, stored)
-    acc = _access(hub, make_user(admin, "distributor_user", distributor))
+    acc = governed_access(hub, make_user(admin, "distributor_user", distributor))
     for n, sort in enumerate((None, "day", "-day")):
         rows = acc.iter_rows("pos-sales", {"sort": sort} if sort else {}, page_size=4)
         seen = [next(rows)["id"] for _ in range(4)]  # the first page
@@ -110,7 +96,7 @@ def test_a_row_stored_during_an_export_makes_no_other_row_come_twice(hub, admin,
 def test_an_export_of_pos_pages_by_number_not_by_offset(hub, admin, pos, monkeypatch):
     distributor, _stores, _skus, row = pos
     _write(hub, [row(DAY + dt.timedelta(days=n)) for n in range(9)])
-    acc = _access(hub, make_user(admin, "distributor_user", distributor))
+    acc = governed_access(hub, make_user(admin, "distributor_user", distributor))
     asked: list[dict[str, Any]] = []
     get = acc.hub.get
 
