@@ -152,6 +152,20 @@ def ensure_m2o(
         hub.patch(f"/relations/{collection}/{field_name}", {"meta": meta})
 
 
+def ensure_on_delete(hub: HubClient, collection: str, field_name: str, on_delete: str) -> None:
+    """What the database does with ``collection``'s rows when the row their
+    ``field_name`` names is deleted: ``NO ACTION`` (the delete is refused), ``CASCADE``
+    (they go with it), ``SET NULL``. The relation must exist."""
+    existing = hub.get(f"/relations/{collection}/{field_name}")
+    if ((existing.get("schema") or {}).get("on_delete") or "").upper() != on_delete:
+        # Directus 11.17.4 reads the relation's own names from the body, not the path.
+        names = {k: existing[k] for k in ("collection", "field", "related_collection")}
+        hub.patch(
+            f"/relations/{collection}/{field_name}",
+            {**names, "schema": {"on_delete": on_delete}},
+        )
+
+
 def _find_one(hub: HubClient, path: str, filter_: Mapping[str, Any]) -> dict[str, Any] | None:
     rows = hub.get(path, filter=filter_, limit=2)
     if len(rows) > 1:
