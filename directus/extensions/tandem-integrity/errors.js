@@ -23,3 +23,13 @@ export function forbidden() {
 
 // Two ids the same, whether the hub gave a number or a string.
 export const same = (a, b) => a !== null && a !== undefined && String(a) === String(b);
+
+// 409 CONFLICT: the caller may make this write, but the rows as they stand refuse it.
+export function conflict(reason) {
+  const error = new Error(`Cannot delete: ${reason}.`);
+  error.name = "DirectusError";
+  error.code = "CONFLICT";
+  error.status = 409;
+  error.extensions = { reason };
+  throw error;
+}

@@ -10,6 +10,7 @@
 import { callerRole, checkQuery, reachGuard } from "./reach.js";
 import { registerOwnership } from "./ownership.js";
 import { guardGtin } from "./gtin.js";
+import { refuseReferred } from "./references.js";
 import { forbidden, refuse, same } from "./errors.js";
 import { keepNumber, numberOnCreate, numberRowsRoute } from "./numbers.js";
 
@@ -423,6 +424,7 @@ export default ({ filter, action, init }, { database, services }) => {
 
   filter("items.delete", async (keys, meta, context) => {
     laneOnly(meta.collection);
+    await refuseReferred(services, context, meta.collection, keys); // 409, not the FK's 500
     if (meta.collection === "api_tokens") {
       await endTokenSessions(context.database, keys, context.accountability);
     }
