@@ -336,9 +336,9 @@ class Lane:
         # by); a changed row keeps its own.
         numbered = self._take_numbers(table, counts[0]) if counts[0] else 0
         self.execute(
-            f"INSERT INTO {table} ({cols}, seq) SELECT {cols}, "  # noqa: S608
-            f"CASE WHEN state = 0 THEN {int(numbered) - 1} + row_number() OVER (ORDER BY state, id) "
-            f"END FROM {x}delta WHERE state < 2 ON CONFLICT (id) DO UPDATE SET {updates}"
+            f"INSERT INTO {table} ({cols}, seq) SELECT {cols}, CASE WHEN state = 0 "  # noqa: S608
+            f"THEN {int(numbered) - 1} + row_number() OVER (ORDER BY state, id) END "
+            f"FROM {x}delta WHERE state < 2 ON CONFLICT (id) DO UPDATE SET {updates}"
         )
         weeks = self._rollup() if kind == POS and counts[0] + counts[1] else 0
         for distributor, high in sorted(through.items()):

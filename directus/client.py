@@ -417,6 +417,7 @@ class HubClient:
         key: str = "id",
         filter: Mapping[str, Any] | None = None,
         fields: Sequence[str] | None = None,
+        max_page_size: int | None = None,
         **query: Any,
     ) -> Iterator[dict[str, Any]]:
         """Every item matching the query, in ``sort`` order, a page at a time by key.
@@ -432,7 +433,9 @@ class HubClient:
         (Directus 11.17.4 has no ``_gt`` for string fields): both must be of those kinds.
         Rows with no value in the field come first ascending and last descending, on any
         database: they are read as their own run, by key, so the order never depends on
-        where the database puts nulls. The sort field and the key are always read.
+        where the database puts nulls. The sort field and the key are always read. With
+        ``max_page_size``, pages start at ``page_size`` and double up to it: the first
+        rows come at once, and a long walk pays the hub's cost per request fewer times.
         """
         *head, tail = sort
         if tail.lstrip("-") != key or len(head) > 1 or any(h.lstrip("-") == key for h in head):
@@ -441,8 +444,9 @@ class HubClient:
             wanted = [key, *(h.lstrip("-") for h in head)]
             fields = [*fields, *(f for f in wanted if f not in fields)]
         read = functools.partial(
-            self._keyset_run, collection, page_size=page_size, fields=fields, query=query
-        )
+            self._keyset_run, collection, fields=fields, query=query,
+            sizes=(page_size, max(max_page_size or page_size, page_size)),
+        )  # fmt: skip
         if not head:
             yield from read(filter, [tail])
             return
@@ -458,24 +462,27 @@ class HubClient:
         where: Mapping[str, Any] | None,
         order: Sequence[str],
         *,
-        page_size: int,
+        sizes: tuple[int, int],
         fields: Sequence[str] | None,
         query: Mapping[str, Any],
     ) -> Iterator[dict[str, Any]]:
-        """The rows of ``where`` in ``order`` (no nulls in its fields), by keyset pages."""
+        """The rows of ``where`` in ``order`` (no nulls in its fields), by keyset pages
+        of ``sizes[0]`` rows, doubling up to ``sizes[1]``."""
         after: dict[str, Any] | None = None
+        size, largest = sizes
         while True:
             page = self.get(
                 f"/items/{collection}",
                 filter=_all_of(where, after),
                 sort=list(order),
-                limit=page_size,
+                limit=size,
                 fields=list(fields) if fields is not None else None,
                 **query,
             )
             yield from page
-            if len(page) < page_size:
+            if len(page) < size:
                 return
+            size = min(size * 2, largest)
             last = page[-1]
             following = _after(order, last)
             if following == after:

@@ -49,7 +49,7 @@ T = TypeVar("T")
 
 #: The largest page where the hub can only page by offset (text ids or a text sort):
 #: each page re-reads every row before it, so fewer, larger pages cost less in all.
-OFFSET_PAGE_MAX = 50_000
+PAGE_MAX = 50_000  # an export's largest page, by key or by offset
 
 
 class Unauthenticated(DataError):
@@ -285,7 +285,7 @@ class DataAccess:
         never make another repeat or go missing; rows with no value in the sorted field
         come first ascending, last descending. The hub compares numbers and dates but
         not text, so a sort on a text field (a text id among them) pages by offset
-        instead, in pages that double up to :data:`OFFSET_PAGE_MAX` rows.
+        instead, in pages that double up to :data:`PAGE_MAX` rows, as key pages do.
         """
         res = resource(name)
         listing = self._listing(res, query)
@@ -297,12 +297,12 @@ class DataAccess:
             key != "id" or res.key_type == "int"
         ):
             rows = self.hub.iter_by_key(
-                res.collection, page_size=page_size, sort=sort, key=key, filter=filter_ or None,
-                fields=res.hub_fields,
+                res.collection, page_size=page_size, max_page_size=PAGE_MAX, sort=sort, key=key,
+                filter=filter_ or None, fields=res.hub_fields,
             )  # fmt: skip
         else:
             rows = self.hub.iter_items(
-                res.collection, page_size=page_size, max_page_size=OFFSET_PAGE_MAX, sort=sort,
+                res.collection, page_size=page_size, max_page_size=PAGE_MAX, sort=sort,
                 filter=filter_ or None, fields=res.hub_fields,
             )  # fmt: skip
         started = False
