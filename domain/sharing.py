@@ -13,7 +13,7 @@ effect on the very next request even before the policy is regenerated.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -260,6 +260,120 @@ def weekly_parts(
         ]
         scoped_clauses.append({"_and": [*clause["_and"], *counted]})
     return whole_clauses, scoped_clauses
+
+
+@dataclass(frozen=True)
+class Store:
+    """A grantor's store as coverage needs it: its id and region."""
+
+    id: int
+    region: str | None = None
+
+
+def _covers_store(agreement: Agreement, store: Store) -> bool:
+    if agreement.locations:
+        return store.id in agreement.locations
+    if agreement.regions:
+        return store.region in agreement.regions
+    return True
+
+
+def reaches(
+    agreement: Agreement, *, stores: Collection[Store] | None = None, per_store: bool = False
+) -> bool:
+    """Whether the agreement shares POS at ``stores`` (some of them) if named, and per
+    store if asked (an aggregated agreement shares no store's week), whatever the dates."""
+    if "pos" not in agreement.kinds:
+        return False
+    if stores is None and not per_store:
+        return True
+    if agreement.granularity != "store_day":
+        return False
+    return stores is None or any(_covers_store(agreement, s) for s in stores)
+
+
+def shares_week(
+    agreement: Agreement,
+    monday: dt.date,
+    *,
+    stores: Collection[Store] | None = None,
+    per_store: bool = False,
+) -> bool:
+    """Whether the agreement shares the POS of the ISO week starting ``monday``: the
+    week lies wholly inside its validity (the weekly rollups hold whole weeks, so a week
+    it covers only in part shows nothing), at ``stores`` (some of them) if named, and
+    per store if asked (an aggregated agreement shares no store's week)."""
+    if agreement.valid_from > monday:
+        return False
+    if agreement.valid_to is not None and agreement.valid_to < monday + dt.timedelta(days=6):
+        return False
+    return reaches(agreement, stores=stores, per_store=per_store)
+
+
+def shared_weeks(
+    agreements: Iterable[Agreement],
+    grantor: int,
+    mondays: Iterable[dt.date],
+    *,
+    stores: Collection[Store] | None = None,
+    per_store: bool = False,
+) -> frozenset[dt.date]:
+    """The weeks among ``mondays`` whose POS some of the agreements of ``grantor``
+    share (see :func:`shares_week`). A week not among them is *not shared*: a figure
+    for it is unknown, not 0."""
+    mine = [a for a in agreements if a.grantor == grantor]
+    return frozenset(
+        m
+        for m in mondays
+        if any(shares_week(a, m, stores=stores, per_store=per_store) for a in mine)
+    )
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """Which weeks of several grantors' POS a report's figures cover: weeks every one
+    of them shares (``every``), and weeks at least one shares (``some``). A week in
+    neither is not shared at all; a period compares with another only if both lie
+    wholly in ``every``."""
+
+    every: frozenset[dt.date]
+    some: frozenset[dt.date]
+
+    @classmethod
+    def full(cls, mondays: Iterable[dt.date]) -> Coverage:
+        """Every week: a distributor's own data, which no agreement limits."""
+        weeks = frozenset(mondays)
+        return cls(weeks, weeks)
+
+    def covers(self, mondays: Iterable[dt.date]) -> bool:
+        """Whether every one of these weeks is shared by every grantor."""
+        return all(m in self.every for m in mondays)
+
+
+def pos_coverage(
+    agreements: Iterable[Agreement],
+    grantors: Iterable[int],
+    mondays: Iterable[dt.date],
+    *,
+    stores: Mapping[int, Collection[Store]] | None = None,
+    per_store: bool = False,
+) -> Coverage:
+    """The weeks among ``mondays`` that the agreements share of each grantor's POS,
+    combined (:class:`Coverage`). ``stores`` limits a grantor to some of its stores
+    (a region or a store asked for); ``per_store`` is for sums by store. A grantor
+    none of whose agreements reaches those stores at any date adds nothing to the
+    figures and is left out; a grantor whose agreements start later is not: its weeks
+    before are not shared. No grantor, no week."""
+    agreements = list(agreements)
+    weeks = list(mondays)
+    each = []
+    for g in dict.fromkeys(grantors):
+        at = None if stores is None else stores.get(g, ())
+        if any(a.grantor == g and reaches(a, stores=at, per_store=per_store) for a in agreements):
+            each.append(shared_weeks(agreements, g, weeks, stores=at, per_store=per_store))
+    if not each:
+        return Coverage(frozenset(), frozenset())
+    return Coverage(frozenset.intersection(*each), frozenset.union(*each))
 
 
 def _location_clause(agreement: Agreement) -> Filter:
