@@ -19,7 +19,15 @@ class Point:
     label: str  # shown under the axis (a week's Monday, or a month)
     start: dt.date  # the first day the point covers
     end: dt.date  # the last day it covers
-    value: int
+    value: int | None  # None: not shared with the viewer (no line is drawn through it)
+    partial: bool = False  # the value is of the shared part only
+
+
+def _said(p: Point) -> str:
+    """A point's value in words."""
+    if p.value is None:
+        return "not shared"
+    return f"{_fmt(p.value)} units" + (" (part not shared)" if p.partial else "")
 
 
 @dataclass(frozen=True)
@@ -59,7 +67,7 @@ def trend_svg(
     """A line of ``points`` with each span shaded behind it and labelled."""
     left, right, top, bottom = 64, 16, 28, 44
     plot_w, plot_h = width - left - right, height - top - bottom
-    peak = _nice_ceiling(max((p.value for p in points), default=0))
+    peak = _nice_ceiling(max((p.value or 0 for p in points), default=0))
     n = len(points)
 
     def x(i: float) -> float:
@@ -68,7 +76,7 @@ def trend_svg(
     def y(value: int) -> float:
         return top + plot_h - plot_h * max(value, 0) / peak
 
-    desc = ", ".join(f"{p.label}: {_fmt(p.value)}" for p in points) or "no data"
+    desc = ", ".join(f"{p.label}: {_said(p)}" for p in points) or "no data"
     if spans:
         desc += ". Promotions: " + "; ".join(
             f"{s.label} ({s.status}) {s.start.isoformat()} to {s.end.isoformat()}" for s in spans
@@ -101,14 +109,20 @@ def trend_svg(
             f'<text x="{x0 + 3:.1f}" y="{label_y}">{escape(span.label[:28])}</text></g>'
         )
     if points:
+        # A point not shared breaks the line: drawing it at 0 would say nothing sold.
         path = " ".join(
-            f"{'M' if i == 0 else 'L'}{x(i):.1f},{y(p.value):.1f}" for i, p in enumerate(points)
+            f"{'L' if i and points[i - 1].value is not None else 'M'}{x(i):.1f},{y(p.value):.1f}"
+            for i, p in enumerate(points)
+            if p.value is not None
         )
-        parts.append(f'<path class="line" d="{path}"/>')
+        if path:
+            parts.append(f'<path class="line" d="{path}"/>')
         for i, p in enumerate(points):
+            if p.value is None:
+                continue
             parts.append(
                 f'<circle class="dot" cx="{x(i):.1f}" cy="{y(p.value):.1f}" r="3">'
-                f"<title>{escape(p.label)}: {_fmt(p.value)} units</title></circle>"
+                f"<title>{escape(p.label)}: {escape(_said(p))}</title></circle>"
             )
         every = max(1, -(-n // 7))  # at most 7 labels, so they never overlap
         for i, p in enumerate(points):

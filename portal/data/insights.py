@@ -16,13 +16,14 @@ from collections.abc import Callable, Hashable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from cachetools import TTLCache
 
 from domain import clock, kpis
 from domain.ingest import is_stale
-from domain.sharing import Agreement
+from domain.roles import SUPPLIER_USER
+from domain.sharing import Agreement, Coverage, Store, pos_coverage, shared_weeks
 from portal.data.access import DataAccess, as_int
 from portal.data.scope import Filter, all_of
 
@@ -59,17 +60,22 @@ class InsightQuery:
 
 @dataclass
 class Row:
-    """One line of the breakdown table (a SKU, or a location of one SKU)."""
+    """One line of the breakdown table (a SKU, or a location of one SKU).
+
+    ``units`` sum the shared weeks of the range. ``previous_units`` is None when the
+    previous period and the range are not both wholly shared (a period never shared is
+    not a period of no sales), and the stock figures are None when no stock is shared.
+    """
 
     key: int
     label: str
     units: int = 0
     net_sales: dict[str, int] = field(default_factory=dict)
-    previous_units: int = 0
-    store_on_hand: int = 0
-    in_transit: int = 0
-    dc_on_hand: int = 0
-    on_order: int = 0
+    previous_units: int | None = 0
+    store_on_hand: int | None = 0
+    in_transit: int | None = 0
+    dc_on_hand: int | None = 0
+    on_order: int | None = 0
     weekly: dict[dt.date, int] = field(default_factory=dict)
     in_stock: int = 0
     ranged: int = 0
@@ -77,10 +83,12 @@ class Row:
     wos_pipeline: Decimal | None = None
     band: kpis.Band | None = None
     sell_through: Decimal | None = None
+    lookback_shared: bool = True  # every week of the WOS lookback is shared
+    pipeline_shared: bool = True  # the same, of the pipeline variant's weeks
 
     @property
-    def change(self) -> int:
-        return self.units - self.previous_units
+    def change(self) -> int | None:
+        return None if self.previous_units is None else self.units - self.previous_units
 
     @property
     def in_stock_pct(self) -> Decimal | None:
@@ -96,6 +104,18 @@ class Feed:
     stale: bool
 
 
+class TrendPoint(NamedTuple):
+    """A week or a month of the trend. ``units`` is None when none of its weeks is
+    shared with the user; ``partial`` when some of them (or some distributors' weeks)
+    are not, so the figure is of the shared part only."""
+
+    label: str
+    start: dt.date  # its first day
+    end: dt.date  # its last day
+    units: int | None
+    partial: bool = False
+
+
 @dataclass
 class Report:
     query: InsightQuery
@@ -103,7 +123,7 @@ class Report:
     inventory_sharing: dict[int, str]
     empty: str | None  # why there is nothing to show, in words
     inventory_note: str | None
-    points: list[tuple[str, dt.date, dt.date, int]]  # label, first day, last day, units
+    points: list[TrendPoint]
     weekly: dict[dt.date, int]  # units per week in the range (the points, before months)
     promotions: list[dict[str, Any]]
     rows: list[Row]
@@ -115,6 +135,8 @@ class Report:
     labels: dict[str, dict[int, str]]  # "sku" / "location" / "distributor" -> id -> name
     categories: list[str] = field(default_factory=list)
     regions: list[str] = field(default_factory=list)
+    coverage: Coverage = field(default_factory=lambda: Coverage(frozenset(), frozenset()))
+    coverage_note: str | None = None  # which weeks are not shared, and why
 
 
 def _parallel(*calls: Callable[[], Any]) -> list[Any]:
@@ -261,7 +283,8 @@ def sell_through(
         return _sell_through(acc, weeks, feeds, inputs, names)
 
     report = cache.get(("sell-through", fingerprint, weeks), make)
-    return replace(report, query=q, points=_points(report.weekly, q), promotions=promotions)
+    points = _points(report.weekly, q, report.coverage)
+    return replace(report, query=q, points=points, promotions=promotions)
 
 
 @dataclass(frozen=True)
@@ -463,6 +486,10 @@ def _sell_through(
     sku_names = _names(skus, lambda r: f"{r['description']} ({r['gtin']})")
     location_names = _names(locations, lambda r: f"{r['name']} ({r['code']})")
     key_field = "location" if by == "location" else "sku"
+    fetch_first, _, _ = _fetch_range(q)
+    coverage, coverage_of = _pos_coverage(acc, q, names, fetch_first, sharing_ids)
+    current_weeks = _weeks(q.first, q.last)
+    compared = [*_weeks(previous_first, q.first - dt.timedelta(days=1)), *current_weeks]
 
     rows: dict[int, Row] = {}
 
@@ -508,14 +535,19 @@ def _sell_through(
     pipeline_weeks = _weeks(q.last - dt.timedelta(days=7 * kpis.PIPELINE_WEEKS - 1), q.last)
     has_stock = bool(latest)
     for row in [*rows.values(), total]:
-        _figures(row, lookback_weeks, pipeline_weeks, has_stock)
+        shared = coverage_of(row.key) if by == "location" and row is not total else coverage
+        if not shared.covers(compared):
+            row.previous_units = None
+        _figures(row, lookback_weeks, pipeline_weeks, has_stock, shared, current_weeks)
 
     listed = sorted(rows.values(), key=lambda r: (-r.units, r.label))
+    comparable = {k: r for k, r in rows.items() if r.previous_units is not None}
     up, down = kpis.movers(
-        {k: r.units for k, r in rows.items()}, {k: r.previous_units for k, r in rows.items()}
+        {k: r.units for k, r in comparable.items()},
+        {k: r.previous_units or 0 for k, r in comparable.items()},
     ) if by else ([], [])  # fmt: skip
     weekly = {w: u for w, u in total.weekly.items() if q.first <= w <= q.last}
-    points = _points(weekly, q)
+    points = _points(weekly, q, coverage)
     report = Report(
         query=q,
         sharing={d: org_names.get(d, f"#{d}") for d in sharing_ids},
@@ -539,9 +571,57 @@ def _sell_through(
     )  # fmt: skip
     report.categories = sorted({str(r["category"]) for r in skus if r.get("category")})
     report.regions = sorted({str(r["region"]) for r in locations if r.get("region")})
+    report.coverage = coverage
     report.empty = _why_empty(report, org_names, in_force)
+    report.coverage_note = _coverage_note(report, org_names, in_force, compared)
     report.inventory_note = _inventory_note(report, org_names)
     return report
+
+
+def _stores(locations: Sequence[Mapping[str, Any]], **match: Any) -> dict[int, list[Store]]:
+    """The stores among ``locations`` (those the user may see) that match, by distributor."""
+    out: dict[int, list[Store]] = defaultdict(list)
+    for x in locations:
+        if all(x.get(k) == v for k, v in match.items()):
+            out[int(x["distributor"])].append(Store(int(x["id"]), x.get("region")))
+    return out
+
+
+def _pos_coverage(
+    acc: DataAccess,
+    q: InsightQuery,
+    names: Names,
+    first: dt.date,
+    grantors: Sequence[int],
+) -> tuple[Coverage, Callable[[int], Coverage]]:
+    """Which weeks from ``first`` to the end of the range the report's POS covers
+    (:func:`domain.sharing.pos_coverage`), in total and for one location's line. The
+    reads answer per store (the per-store rollup only) when a store or region is asked
+    or the lines are locations. A distributor's (or an operator's) own data is whole."""
+    mondays = _weeks(first, q.last)
+    if acc.role != SUPPLIER_USER:
+        full = Coverage.full(mondays)
+        return full, lambda _location: full
+    agreements = acc.scope.agreements_in_force
+    per_store = q.level == "location" or q.region is not None or q.location is not None
+    stores: dict[int, list[Store]] | None = None
+    if q.location is not None:
+        stores = _stores(names.locations, id=q.location)
+    elif q.region is not None:
+        stores = _stores(names.locations, region=q.region)
+    wanted = [g for g in grantors if q.distributor in (None, g)]
+    total = pos_coverage(agreements, wanted, mondays, stores=stores, per_store=per_store)
+    places = {int(x["id"]): x for x in names.locations}
+
+    def of_location(location: int) -> Coverage:
+        place = places.get(location)
+        if place is None:
+            return Coverage(frozenset(), frozenset())
+        store = Store(location, place.get("region"))
+        weeks = shared_weeks(agreements, int(place["distributor"]), mondays, stores=[store])
+        return Coverage(weeks, weeks)
+
+    return total, of_location
 
 
 def _reference_reads(acc: DataAccess) -> list[Callable[[], Any]]:
@@ -568,29 +648,51 @@ def _weeks(first: dt.date, last: dt.date) -> list[dt.date]:
     return out
 
 
-def _figures(row: Row, lookback: list[dt.date], pipeline: list[dt.date], has_stock: bool) -> None:
+def _figures(
+    row: Row,
+    lookback: list[dt.date],
+    pipeline: list[dt.date],
+    has_stock: bool,
+    shared: Coverage,
+    current: list[dt.date],
+) -> None:
+    """A line's stock figures and the KPIs made of them. With no stock shared they are
+    None, not 0; a KPI over weeks that are not all shared is unknown (None) too."""
     if not has_stock:
+        row.store_on_hand = row.in_transit = row.dc_on_hand = row.on_order = None
         return
-    row.wos = kpis.weeks_of_supply(row.store_on_hand, [row.weekly.get(w, 0) for w in lookback])
-    stock = kpis.pipeline_stock(row.store_on_hand, row.in_transit, row.dc_on_hand, row.on_order)
-    row.wos_pipeline = kpis.weeks_of_supply(stock, [row.weekly.get(w, 0) for w in pipeline])
-    row.band = kpis.band(row.wos, row.store_on_hand)
-    row.sell_through = kpis.sell_through_pct(row.units, row.store_on_hand)
+    on_hand = row.store_on_hand or 0
+    row.lookback_shared = shared.covers(lookback)
+    row.pipeline_shared = shared.covers(pipeline)
+    if row.lookback_shared:
+        row.wos = kpis.weeks_of_supply(on_hand, [row.weekly.get(w, 0) for w in lookback])
+        row.band = kpis.band(row.wos, on_hand)
+    elif on_hand <= 0:
+        row.band = kpis.Band.OUT  # no stock is out whatever it sold
+    if row.pipeline_shared:
+        stock = kpis.pipeline_stock(
+            on_hand, row.in_transit or 0, row.dc_on_hand or 0, row.on_order or 0
+        )
+        row.wos_pipeline = kpis.weeks_of_supply(stock, [row.weekly.get(w, 0) for w in pipeline])
+    if shared.covers(current):
+        row.sell_through = kpis.sell_through_pct(row.units, on_hand)
 
 
-def _points(
-    weekly: Mapping[dt.date, int], q: InsightQuery
-) -> list[tuple[str, dt.date, dt.date, int]]:
+def _points(weekly: Mapping[dt.date, int], q: InsightQuery, shared: Coverage) -> list[TrendPoint]:
+    """The trend by week or month: a week no agreement shares is not shared (None), never
+    0; a month or a week of several distributors sums its shared part, and says so."""
     weeks = _weeks(q.first, q.last)
-    if q.grain != "month":
-        return [(w.isoformat(), w, w + dt.timedelta(days=6), weekly.get(w, 0)) for w in weeks]
-    months: dict[str, list[dt.date]] = {}
+    groups: dict[str, list[dt.date]] = {}
     for w in weeks:
-        months.setdefault(kpis.retail_month(w), []).append(w)
-    return [
-        (m, ws[0], ws[-1] + dt.timedelta(days=6), sum(weekly.get(w, 0) for w in ws))
-        for m, ws in months.items()
-    ]
+        label = kpis.retail_month(w) if q.grain == "month" else w.isoformat()
+        groups.setdefault(label, []).append(w)
+    out = []
+    for label, ws in groups.items():
+        seen = [w for w in ws if w in shared.some]
+        units = sum(weekly.get(w, 0) for w in seen) if seen else None
+        partial = bool(seen) and not shared.covers(ws)
+        out.append(TrendPoint(label, ws[0], ws[-1] + dt.timedelta(days=6), units, partial))
+    return out
 
 
 def _promotions(acc: DataAccess, q: InsightQuery) -> list[dict[str, Any]]:
@@ -651,6 +753,33 @@ def _why_empty(
     return None
 
 
+def _coverage_note(
+    report: Report,
+    org_names: Mapping[int, str],
+    in_force: Sequence[Agreement],
+    compared: Sequence[dt.date],
+) -> str | None:
+    """Which distributors' weeks in the range (or the period it is compared with) are
+    not shared, and from when they are."""
+    if report.empty is not None or report.coverage.covers(compared):
+        return None
+    q = report.query
+    starts: dict[int, dt.date] = {}
+    for a in in_force:
+        if "pos" in a.kinds and q.distributor in (None, a.grantor) and a.grantor in report.sharing:
+            starts[a.grantor] = min(starts.get(a.grantor, a.valid_from), a.valid_from)
+    said = "; ".join(
+        f"{org_names.get(g, f'#{g}')} shares POS data with you from {day.isoformat()}"
+        for g, day in sorted(starts.items(), key=lambda item: (item[1], item[0]))
+        if day > compared[0]
+    )
+    return (
+        (f"{said}. " if said else "")
+        + "Figures cover only whole weeks inside an agreement: weeks outside one are "
+        "not shared (not 0), and a change against a period not wholly shared is n/a."
+    )
+
+
 def _inventory_note(report: Report, org_names: Mapping[int, str]) -> str | None:
     q = report.query
     if q.distributor is not None and q.distributor not in report.inventory_sharing:
@@ -673,7 +802,7 @@ class StockRow:
     on_hand: int = 0
     in_transit: int = 0
     on_order: int = 0
-    weekly_units: int = 0  # average over the lookback, whole units (for display)
+    weekly_units: int | None = 0  # average over the lookback, whole units; None: not shared
     wos: Decimal | None = None
     band: kpis.Band | None = None
 
@@ -736,6 +865,16 @@ def _inventory(acc: DataAccess, q: InsightQuery, names: Names) -> StockReport:
     weekly = {
         loc: [per_week.get((loc, w), 0) for w in lookback] for loc in {k[0] for k in per_week}
     }
+
+    def sales_shared(loc: int, place: Mapping[str, Any]) -> bool:
+        """Whether every week of the lookback is shared at this store (always, for the
+        distributor's own): otherwise its weekly sales are not known, not 0."""
+        if acc.role != SUPPLIER_USER:
+            return True
+        store = Store(loc, place.get("region"))
+        grantor = int(place.get("distributor") or 0)
+        return shared_weeks(in_force, grantor, lookback, stores=[store]) == set(lookback)
+
     rows = []
     bands: dict[str, int] = {b.value: 0 for b in kpis.Band}
     for g in groups:
@@ -751,7 +890,12 @@ def _inventory(acc: DataAccess, q: InsightQuery, names: Names) -> StockReport:
             in_transit=g["in_transit"],
             on_order=g["on_order"],
         )
-        if row.kind == "store":
+        if row.kind == "store" and not sales_shared(loc, place):
+            row.weekly_units = None
+            if row.on_hand <= 0:  # no stock is out whatever it sold
+                row.band = kpis.Band.OUT
+                bands[row.band.value] += 1
+        elif row.kind == "store":
             sold = weekly.get(loc, [0] * len(lookback))
             average = kpis.average_weekly(sold)
             row.weekly_units = int(average) if average is not None else 0

@@ -91,9 +91,21 @@ def pct(value: Decimal | None) -> str:
     return "n/a" if value is None else f"{value:.1f} %"
 
 
-def weeks(value: Decimal | None, stock: int | None = None) -> str:
+def units(value: int | None, missing: str = "not shared") -> str:
+    """A count of units, or why there is none: not shared with the viewer."""
+    return missing if value is None else f"{value:,}"
+
+
+def change(value: int | None) -> str:
+    """A change against the previous period, or n/a when it was not (wholly) shared."""
+    return "n/a" if value is None else f"{value:+,}"
+
+
+def weeks(value: Decimal | None, stock: int | None = None, sales_shared: bool = True) -> str:
+    """Weeks of supply; with none, "no sales" only if stock and every week's sales are
+    known (weeks not shared are not weeks without sales)."""
     if value is None:
-        return "no sales" if stock else "n/a"
+        return "no sales" if stock and sales_shared else "n/a"
     return f"{value:.1f}"
 
 
@@ -109,7 +121,7 @@ def page() -> str:
         for p in report.promotions
     ]  # fmt: skip
     chart = trend_svg(
-        [Point(label, start, end, units) for label, start, end, units in report.points],
+        [Point(p.label, p.start, p.end, p.units, p.partial) for p in report.points],
         spans,
         title=f"Units sold per {q.grain}, {q.first} to {q.last}",
     )
@@ -286,5 +298,7 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(money, "money")
     app.add_template_filter(pct, "pct")
     app.add_template_filter(weeks, "weeks")
+    app.add_template_filter(units, "units")
+    app.add_template_filter(change, "change")
     add_nav(app, "Sell-through", "sellthrough.page", (SUPPLIER_USER,), 10)
     add_nav(app, "Inventory", "sellthrough.inventory", (SUPPLIER_USER, DISTRIBUTOR_USER), 15)
