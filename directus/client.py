@@ -422,11 +422,12 @@ class HubClient:
     ) -> Iterator[dict[str, Any]]:
         """Every item matching the query, in ``sort`` order, a page at a time by key.
 
-        Keyset paging: each page asks for the rows after the last one seen (``key >
-        last``; with a sort on a field, ``(field, key) > (value, last)``), so every page
-        costs what the first does, and a row written or deleted meanwhile never makes
-        another row repeat or go missing. (Paging by offset makes the hub read and drop
-        every earlier row again for each page, and skips a row for each one deleted.)
+        Keyset paging: each page asks for the rows after the last one seen (with a sort
+        on a field, ``(field, key) > (value, last)``; by the key alone, a range of it,
+        see :meth:`_key_ranges`), so every page costs what the first does, and a row
+        written or deleted meanwhile never makes another row repeat or go missing.
+        (Paging by offset makes the hub read and drop every earlier row again for each
+        page, and skips a row for each one deleted.)
 
         ``sort`` is the key alone, or one field then the key, each ascending or
         descending (``-``). The hub compares numbers, dates and timestamps, not text
