@@ -69,7 +69,6 @@ _VALUES = {
 }
 _KEYS = ("id", "distributor", "location", "sku", "day")
 _BATCH = 20_000
-_TAKE = "UPDATE row_numbers SET next = next + ? WHERE name = ? RETURNING next"
 
 
 class LaneError(RuntimeError):
@@ -332,13 +331,9 @@ class Lane:
             d = int(distributor)
             through[d] = high if d not in through or high > through[d] else through[d]
         updates = ", ".join(f"{v} = excluded.{v}" for v in values)
-        # New rows take the next numbers of the table (seq, what lists and exports page
-        # by); a changed row keeps its own.
-        numbered = self._take_numbers(table, counts[0]) if counts[0] else 0
         self.execute(
-            f"INSERT INTO {table} ({cols}, seq) SELECT {cols}, CASE WHEN state = 0 "  # noqa: S608
-            f"THEN {int(numbered) - 1} + row_number() OVER (ORDER BY state, id) END "
-            f"FROM {x}delta WHERE state < 2 ON CONFLICT (id) DO UPDATE SET {updates}"
+            f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {x}delta WHERE state < 2 "  # noqa: S608
+            f"ON CONFLICT (id) DO UPDATE SET {updates}"
         )
         weeks = self._rollup() if kind == POS and counts[0] + counts[1] else 0
         for distributor, high in sorted(through.items()):
@@ -363,12 +358,6 @@ class Lane:
     def _serialize(self) -> None:
         """Wait for any other merge of the same distributors to commit. SQLite's
         ``BEGIN IMMEDIATE`` already lets one writer in at a time."""
-
-    def _take_numbers(self, table: str, count: int) -> int:
-        """The first of ``count`` new row numbers of ``table`` (``row_numbers``, see
-        ``migrations/0009_row_numbers.py``). On SQLite, in the merge's own transaction:
-        it is the only writer until it commits."""
-        return _first_number(self._rows(_TAKE, (count, table)), table, count)
 
     def _rollup(self) -> int:
         """Add each new or changed row's difference to its week's rollups; then recompute
@@ -542,12 +531,6 @@ class Lane:
         return value
 
     _date_type = "INTEGER"
-
-
-def _first_number(found: Sequence[tuple[Any, ...]], table: str, count: int) -> int:
-    if not found:
-        raise LaneError(f"row_numbers has no counter for {table}: run tandem migrate")
-    return int(found[0][0]) - count
 
 
 def _stage_columns(kind: str, integer: str) -> str:
@@ -756,16 +739,12 @@ class PostgresLane(Lane):
         self._scratch: list[str] = []
         self._side: Any = None
 
-    def _side_connection(self) -> Any:
-        """A second connection, in autocommit: what it writes commits at once."""
+    def _side_update(self, sql: str, params: Sequence[Any]) -> None:
         import psycopg
 
         if self._side is None:
             self._side = psycopg.connect(self._dsn, autocommit=True)
-        return self._side
-
-    def _side_update(self, sql: str, params: Sequence[Any]) -> None:
-        self._side_connection().execute(sql, params)
+        self._side.execute(sql, params)
 
     def _monday(self, id_column: str) -> str:
         return f"to_char(date_trunc('week', right({id_column}, 10)::date), 'YYYY-MM-DD')"
@@ -796,13 +775,6 @@ class PostgresLane(Lane):
         classes its rows only once the other has committed (READ COMMITTED sees it)."""
         for (distributor,) in self._rows("SELECT DISTINCT distributor FROM stage ORDER BY 1"):
             self.execute("SELECT pg_advisory_xact_lock(%s, %s)", (MERGE_LOCK, int(distributor)))
-
-    def _take_numbers(self, table: str, count: int) -> int:
-        """As on SQLite, but on a side connection that commits at once: merges of
-        other distributors run meanwhile, and must not wait for this one's commit to
-        take numbers. A merge that rolls back leaves its numbers unused."""
-        found = self._side_connection().execute(self._sql(_TAKE), (count, table)).fetchall()
-        return _first_number(found, table, count)
 
     def _create_stage(self, kind: str) -> None:
         self._drop_scratch()

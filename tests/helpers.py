@@ -90,17 +90,15 @@ def ensure_migrated(install: HubInstall, template: Template) -> Path:
     return db_path
 
 
-def race_imports(lane_url: str, kind: str, *row_sets: list[tuple]) -> list[Merged]:
-    """Import each set of rows at once (one set given: that set twice): each in its own
-    thread and lane, all staged first, then merged together (a barrier holds each merge
-    until every import is ready to merge)."""
-    if len(row_sets) == 1:
-        row_sets = row_sets * 2
-    barrier = threading.Barrier(len(row_sets))
+def race_imports(lane_url: str, kind: str, rows: list[tuple], imports: int = 2) -> list[Merged]:
+    """Import the same rows ``imports`` times at once: each in its own thread and lane,
+    all staged first, then merged together (a barrier holds each merge until every
+    import is ready to merge)."""
+    barrier = threading.Barrier(imports)
     results: list[Merged] = []
     errors: list[BaseException] = []
 
-    def one(rows: list[tuple]) -> None:
+    def one() -> None:
         try:
             with open_lane(lane_url) as lane:
                 merge = lane.merge
@@ -114,7 +112,7 @@ def race_imports(lane_url: str, kind: str, *row_sets: list[tuple]) -> list[Merge
         except BaseException as exc:  # the caller raises it
             errors.append(exc)
 
-    threads = [threading.Thread(target=one, args=(rows,)) for rows in row_sets]
+    threads = [threading.Thread(target=one) for _ in range(imports)]
     for thread in threads:
         thread.start()
     for thread in threads:

@@ -391,50 +391,6 @@ def test_two_imports_of_one_distributor_at_once_count_and_sum_each_row_once(
         assert int(summed[0][0]) == int(stored[0][0]) == sum(r[4] for r in rows), table
 
 
-def test_imports_of_two_distributors_at_once_number_their_rows_apart(
-    pg_admin: HubClient, pg_hub: PgHub
-) -> None:
-    """Merges of different distributors run at once on PostgreSQL; each takes its block
-    of row numbers on a connection of its own, so no two rows share one and neither
-    waits for the other's commit to take them."""
-    worlds = [_world(pg_admin, pg_hub.lane_url) for _ in range(2)]
-    sets = [
-        [(w.d, store["id"], sku["id"], MONDAY + dt.timedelta(days=n), 1, 100, "USD")
-         for n in range(3) for store in w.stores for sku in w.skus]
-        for w in worlds
-    ]  # fmt: skip
-    merged = race_imports(pg_hub.lane_url, "pos", *sets)
-    assert sorted(m.new for m in merged) == [12, 12]
-    numbers = worlds[0].raw(
-        "SELECT seq FROM pos_sales WHERE distributor IN (%s, %s)", worlds[0].d, worlds[1].d
-    )
-    assert len(numbers) == 24
-    assert None not in {n for (n,) in numbers}
-    assert len({n for (n,) in numbers}) == 24
-
-
-def test_forecasts_and_rows_stored_before_numbering_get_numbers_on_postgres(
-    pg_admin: HubClient, world: World
-) -> None:
-    base = {"distributor": world.d, "location": world.stores[0]["id"],
-            "sku": world.skus[0]["id"], "forecast_units": 4}  # fmt: skip
-    made = [
-        pg_admin.create_item("forecasts", {**base, "week_start": w}, fields=["id", "seq"])
-        for w in ("2026-03-02", "2026-03-09")
-    ]
-    assert int(made[1]["seq"]) > int(made[0]["seq"])
-    import psycopg
-
-    with psycopg.connect(world.url) as conn:
-        conn.execute("UPDATE forecasts SET seq = NULL WHERE distributor = %s", (world.d,))
-    answer = pg_admin.post("/tandem/number-rows", {"collection": "forecasts"})
-    assert answer["numbered"] == 2
-    numbers = [int(n) for (n,) in world.raw(
-        "SELECT seq FROM forecasts WHERE distributor = %s", world.d)]  # fmt: skip
-    assert len(set(numbers)) == 2
-    assert min(numbers) > int(made[1]["seq"])
-
-
 def test_a_database_not_in_byte_order_collation_is_refused(pg: PgCluster) -> None:
     import psycopg
 

@@ -7,7 +7,7 @@ translate that failure on delete and answered 500. The integrity hook answers it
 (directus/extensions/tandem-integrity/references.js): 409 naming what still refers to the
 row, only to a caller Directus lets delete it; anyone else gets Directus's own 403, word
 for word, whatever refers to the row. A draft promotion's own SKUs, locations and history
-go with it (the database cascades them, migration 0012).
+go with it (the database cascades them, migration 0011).
 """
 
 from __future__ import annotations

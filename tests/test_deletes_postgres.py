@@ -1,7 +1,7 @@
 """Deleting a referred row on PostgreSQL, production's database (see tests/test_deletes.py).
 
 PostgreSQL reports a foreign key failure differently from SQLite (SQLSTATE 23503), and
-migration 0012 changes its constraints with ALTER TABLE rather than SQLite's table
+migration 0011 changes its constraints with ALTER TABLE rather than SQLite's table
 rebuild; the answers must be the same. Skipped as tests/test_bulk_postgres.py is.
 """
 

@@ -40,8 +40,7 @@ side of (or manage), and, for POS, inventory and forecasts, the data-sharing agr
 in force today. A record outside that scope answers 404, exactly as a missing one.
 
 Lists answer `{{"data": [...], "meta": {{"page", "per_page", "total"}}}}`; `per_page` is at
-most {MAX_PER_PAGE} and rows are sorted stably (ties break on `id`, or,
-where ids are text, on the order rows were stored in). Money is always
+most {MAX_PER_PAGE} and rows are sorted stably (ties break on `id`). Money is always
 integer minor units plus an ISO 4217 `currency`; no number in this API is a float.
 Errors answer `{{"code", "status", "message", "errors"}}`, with `errors` per field.
 """

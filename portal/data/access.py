@@ -240,14 +240,14 @@ class DataAccess:
 
     def _listing(self, res: Resource, query: Mapping[str, Any]) -> tuple[Filter, list[str]] | None:
         """A list's filter (the user's scope and the query's filters) and its total order
-        (the asked sort, then the resource's :attr:`~Resource.order_key`, so pages neither
-        skip nor repeat rows); None when the user's scope holds nothing."""
+        (the asked sort, then ``id``, so pages neither skip nor repeat rows); None when
+        the user's scope holds nothing."""
         scope = self.scope_filter(res)
         if scope is NOTHING:
             return None
         sort = [query["sort"]] if query.get("sort") else []
-        if not any(s.lstrip("-") in ("id", res.order_key) for s in sort):
-            sort.append(res.order_key)
+        if not any(s.lstrip("-") == "id" for s in sort):
+            sort.append("id")
         return all_of(scope, self.query_filter(res, query)), sort  # type: ignore[arg-type]
 
     def list(self, name: str, query: Mapping[str, Any]) -> Page:
@@ -279,25 +279,21 @@ class DataAccess:
         (``page`` and ``per_page`` are ignored): for exports, with no cap.
 
         Paged by key through the user's own hub session
-        (:meth:`directus.HubClient.iter_by_key`, by the resource's
-        :attr:`~Resource.order_key`: the id, or the hub's row number where ids are text):
-        each page costs the same wherever it is, and rows deleted or added meanwhile
-        never make another repeat or go missing; rows with no value in the sorted field
-        come first ascending, last descending. The hub compares numbers and dates but
-        not text, so a sort on a text field (a text id among them) pages by offset
-        instead, in pages that double up to :data:`PAGE_MAX` rows, as key pages do.
+        (:meth:`directus.HubClient.iter_by_key`): each page costs the same wherever it
+        is, and rows deleted or added meanwhile never make another repeat or go missing;
+        rows with no value in the sorted field come first ascending, last descending. The
+        hub compares numbers and dates but not text, so a resource with text ids (POS,
+        inventory, forecasts) or a sort on a text field pages by offset instead; both
+        read pages that double up to :data:`PAGE_MAX` rows.
         """
         res = resource(name)
         listing = self._listing(res, query)
         if listing is None:
             return
         filter_, sort = listing
-        key = res.order_key
-        if all(s.lstrip("-") == key or _comparable(res, s.lstrip("-")) for s in sort) and (
-            key != "id" or res.key_type == "int"
-        ):
+        if res.key_type == "int" and all(_comparable(res, s.lstrip("-")) for s in sort):
             rows = self.hub.iter_by_key(
-                res.collection, page_size=page_size, max_page_size=PAGE_MAX, sort=sort, key=key,
+                res.collection, page_size=page_size, max_page_size=PAGE_MAX, sort=sort,
                 filter=filter_ or None, fields=res.hub_fields,
             )  # fmt: skip
         else:

@@ -133,9 +133,6 @@ class Resource:
     filters: tuple[Filter, ...] = ()
     sorts: tuple[str, ...] = ()
     key_type: str = "int"  # int | str
-    #: the unique number ties break on and pages go by: ``id`` for an integer key, else
-    #: ``seq`` (the hub's row number, migrations/0009_row_numbers.py)
-    order_key: str = "id"
     children: tuple[Child, ...] = ()
     creates: Mapping[str, Write] = field(default_factory=dict)  # role -> write
     updates: Mapping[str, Write] = field(default_factory=dict)
@@ -151,11 +148,6 @@ class Resource:
     def hub_fields(self) -> list[str]:
         return hub_fields(self.schema, exclude=set(self.embedded))
 
-    @property
-    def tiebreak(self) -> str:
-        """How the API names :attr:`order_key` to its users."""
-        return "id" if self.order_key == "id" else "the order rows were stored in"
-
     def child(self, name: str) -> Child | None:
         return next((c for c in self.children if c.name == name), None)
 
@@ -167,9 +159,7 @@ class Resource:
         sorts = ["id", "-id", *self.sorts, *(f"-{s}" for s in self.sorts)]
         attrs["sort"] = fields.String(
             validate=validate.OneOf(sorts),
-            metadata={
-                "description": f"sort field; `-` for descending; ties break on {self.tiebreak}"
-            },
+            metadata={"description": "sort field; `-` for descending; ties break on id"},
         )
         attrs.update(extra or {})
         return PageQuerySchema.from_dict(attrs, name=f"{camel(self.name)}{suffix}")
@@ -329,7 +319,6 @@ _RESOURCES = [
         ),
         sorts=("day",),
         key_type="str",
-        order_key="seq",
         summary=True,
     ),
     Resource(
@@ -347,7 +336,6 @@ _RESOURCES = [
         ),
         sorts=("day",),
         key_type="str",
-        order_key="seq",
     ),
     Resource(
         "forecasts",
@@ -364,7 +352,6 @@ _RESOURCES = [
         ),
         sorts=("week_start",),
         key_type="str",
-        order_key="seq",
     ),
     Resource(
         "promotions",

@@ -12,7 +12,6 @@ import { registerOwnership } from "./ownership.js";
 import { guardGtin } from "./gtin.js";
 import { refuseReferred } from "./references.js";
 import { forbidden, refuse, same } from "./errors.js";
-import { keepNumber, numberOnCreate, numberRowsRoute } from "./numbers.js";
 
 // child collection -> [parent field, parent collection]
 const PARENTS = {
@@ -328,7 +327,6 @@ async function countSignin(db, user, accountability) {
 
 const EXTENSION = "tandem-integrity";
 const PROBE_PATH = "/tandem/integrity";
-const NUMBER_ROWS_PATH = "/tandem/number-rows"; // numbers.js; migration 0009
 
 // A personal API token's hub session is opened and refreshed under the user agent
 // "tandem-token/<token id>" (portal/tokens.py, session_agent). Revoking the token (setting
@@ -440,7 +438,6 @@ export default ({ filter, action, init }, { database, services }) => {
     if (meta.collection in OWN_LOCATION) await ownLocation(db, accountability, meta.collection, payload);
     if (PAIR_BOUND.has(meta.collection)) await check(db, meta.collection, payload, accountability);
     payload = await guardGtin(context, meta.collection, payload);
-    payload = await numberOnCreate(db, meta.collection, payload);
     if (meta.collection === "promotion_events") {
       await checkHistory(context.database, context.accountability, payload);
     }
@@ -451,7 +448,6 @@ export default ({ filter, action, init }, { database, services }) => {
     laneOnly(meta.collection);
     const collection = meta.collection;
     const db = context.database;
-    keepNumber(collection, payload);
     if (collection === "api_tokens" && payload.revoked_at != null) {
       await endTokenSessions(db, meta.keys, context.accountability, payload);
     }
@@ -487,7 +483,6 @@ export default ({ filter, action, init }, { database, services }) => {
   // Directus starts without an extension it cannot load, so without this answer none
   // of the rules above is in force.
   init("routes.before", ({ app }) => {
-    app.post(NUMBER_ROWS_PATH, numberRowsRoute(database));
     app.get(PROBE_PATH, (_req, res) => res.json({ data: { extension: EXTENSION } }));
   });
 };

@@ -6,7 +6,7 @@
 // delete runs: 409 CONFLICT naming, for each key, what still refers to it. It reads the
 // schema's relations, so it covers every collection and every relation added later. Rows
 // that go with the deleted one (ON DELETE CASCADE: a promotion's SKUs, locations and
-// history, migration 0012) are followed, and what refers to them is named too; SET NULL
+// history, migration 0011) are followed, and what refers to them is named too; SET NULL
 // refers to nothing.
 //
 // No oracle. The items.delete filter runs before Directus checks the caller's rights
