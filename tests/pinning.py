@@ -123,3 +123,19 @@ def pinned_hub(start: Callable[..., RunningHub], day: dt.date) -> Iterator[Runni
             yield running
         finally:
             running.hub.stop()
+
+
+def module_hub(day: dt.date) -> tuple[Callable[..., object], Callable[..., object]]:
+    """A module's ``hub`` and ``admin`` fixtures: one hub pinned to ``day`` for the whole
+    module. Use as ``hub, admin = module_hub(TODAY)``."""
+
+    @pytest.fixture(scope="module")
+    def hub(start_migrated_hub: Callable[..., RunningHub]) -> Iterator[RunningHub]:
+        with pinned_hub(start_migrated_hub, day) as running:
+            yield running
+
+    @pytest.fixture(scope="module")
+    def admin(hub: RunningHub) -> object:
+        return hub.admin()
+
+    return hub, admin

@@ -19,7 +19,7 @@ from governance.errors import GovernanceError
 from migrations.accounts import PORTAL_AUTH_EMAIL, set_service_token
 from portal import Config, create_app
 from tests.factories import make_org, make_sku, make_user, sign_in
-from tests.pinning import pinned_hub
+from tests.pinning import module_hub
 
 TODAY = dt.date(2026, 12, 2)
 MONDAY = TODAY - dt.timedelta(days=TODAY.weekday())
@@ -27,15 +27,7 @@ SINCE = MONDAY - dt.timedelta(weeks=6)
 DAYS = [MONDAY - dt.timedelta(days=n) for n in (1, 4, 9, 16, 30)]
 
 
-@pytest.fixture(scope="module")
-def hub(start_migrated_hub):
-    with pinned_hub(start_migrated_hub, TODAY) as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def admin(hub):
-    return hub.admin()
+hub, admin = module_hub(TODAY)
 
 
 @pytest.fixture(scope="module")

@@ -21,7 +21,7 @@ from directus.bulk import open_lane, write_rows
 from governance import partners, sharing
 from governance.errors import GovernanceError
 from tests.factories import make_org, make_sku, make_user
-from tests.pinning import pinned_hub
+from tests.pinning import module_hub
 
 TODAY = dt.date(2026, 12, 2)
 MONDAY = TODAY - dt.timedelta(days=TODAY.weekday())
@@ -29,15 +29,7 @@ DAYS = [MONDAY - dt.timedelta(days=n) for n in (1, 5, 12, 20)]  # in three earli
 SHARED = ("pos_sales", "inventory_positions", "pos_week_location", "pos_week_distributor")
 
 
-@pytest.fixture(scope="module")
-def hub(start_migrated_hub):
-    with pinned_hub(start_migrated_hub, TODAY) as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def admin(hub):
-    return hub.admin()
+hub, admin = module_hub(TODAY)
 
 
 @pytest.fixture(scope="module")

@@ -35,7 +35,7 @@ from migrations.accounts import PORTAL_AUTH_EMAIL, set_service_token
 from portal import Config, create_app
 from portal.data import DataAccess, insights
 from tests.factories import Member, make_org, make_sku, make_user, sign_in
-from tests.pinning import pinned_hub
+from tests.pinning import module_hub
 from tests.world import Who
 
 TODAY = dt.date(2026, 12, 2)  # a Wednesday
@@ -91,15 +91,7 @@ DISTRIBUTORS = sorted({s.grantor for s in SPECS.values()})
 WEEKS = range(-12, 0)  # POS on Monday, Thursday and Sunday of each, and this Monday-Tuesday
 
 
-@pytest.fixture(scope="module")
-def hub(start_migrated_hub):
-    with pinned_hub(start_migrated_hub, TODAY) as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def admin(hub):
-    return hub.admin()
+hub, admin = module_hub(TODAY)
 
 
 @dataclass

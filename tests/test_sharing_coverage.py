@@ -32,7 +32,7 @@ from migrations.accounts import PORTAL_AUTH_EMAIL, set_service_token
 from portal import Config, create_app
 from portal.data import DataAccess, insights
 from tests.factories import Member, make_org, make_sku, make_user, sign_in
-from tests.pinning import pinned_hub
+from tests.pinning import module_hub
 from tests.world import Who
 
 TODAY = dt.date(2026, 12, 2)  # a Wednesday
@@ -122,15 +122,7 @@ class CoverageWorld:
     stock: dict[tuple[int, int], int]  # (distributor, sku) -> units on hand at SNAPSHOT
 
 
-@pytest.fixture(scope="module")
-def hub(start_migrated_hub):
-    with pinned_hub(start_migrated_hub, TODAY) as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def admin(hub):
-    return hub.admin()
+hub, admin = module_hub(TODAY)
 
 
 @pytest.fixture(scope="module")
