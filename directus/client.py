@@ -7,6 +7,7 @@ a retry is safe: a 503 or a connection error, on an idempotent call.
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import json
 import logging
@@ -17,6 +18,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 import requests
 
 from directus.errors import (
@@ -547,6 +549,46 @@ class HubClient:
                 raise HubError(f"GET /items/{collection}: a page did not move past its last row")
             after = following
 
+    def iter_in_order(
+        self,
+        collection: str,
+        order: Sequence[str],
+        *,
+        page_size: int = 1000,
+        max_page_size: int | None = None,
+        filter: Mapping[str, Any] | None = None,
+        fields: Sequence[str] | None = None,
+        **query: Any,
+    ) -> Iterator[dict[str, Any]]:
+        """Every item matching ``filter`` in ``order``, read as ranges of its fields.
+
+        ``order`` is a total order of fields that are never empty, each an integer or a
+        date and each ascending or descending (``-``): e.g. a natural key such as POS's
+        ``(day, location, sku, distributor)``. The walk reads the first field's least and
+        greatest value, then ranges of it whose widths follow the rows each range held,
+        aiming at pages of ``page_size`` rows that double up to half ``max_page_size``;
+        no page holds more than ``max_page_size`` rows (twice the aim). A range that holds
+        more is cut: the rows before the page's last value are whole and go out, and the
+        walk reads on from that value; a page that holds one value only is read on by the
+        next field, within that value, from the page's last value of it.
+
+        Why ranges: a page "the first N rows after this one" makes the hub sort every row
+        the caller may see whenever its row rules join other tables (Directus then reads
+        the keys distinct, which no index serves), so each page costs what the whole
+        collection does; a range is read from an index, and costs what it holds. Every
+        page costs the same wherever it lies, as keyset paging's do, and a row written or
+        deleted meanwhile never makes another repeat or go missing. Rows stored after the
+        walk began beyond the first field's greatest value are not read.
+        """
+        names = [spec.lstrip("-") for spec in order]
+        if not names or len(set(names)) != len(names):
+            raise ValueError(f"an order of distinct fields, not {list(order)!r}")
+        if fields is not None:
+            fields = [*fields, *(n for n in names if n not in fields)]
+        largest = max(max_page_size or 2 * page_size, 2)
+        walk = _Walk(self, collection, fields, query, _PageSize(page_size, largest))
+        yield from walk.rows(list(order), filter, None, 1)
+
     def count_items(
         self, collection: str, filter: Mapping[str, Any] | None = None, key: str = "id"
     ) -> int:
@@ -632,12 +674,122 @@ def _after(order: Sequence[str], row: Mapping[str, Any]) -> dict[str, Any]:
     return clauses[0] if len(clauses) == 1 else {"_or": clauses}
 
 
+class _PageSize:
+    """The rows a range should hold (``aim``: doubling up to half ``largest``) and the
+    most a page may hold (``limit``, twice the aim)."""
+
+    def __init__(self, first: int, largest: int) -> None:
+        self.largest = largest
+        self.aim = max(1, min(first, largest // 2))
+
+    @property
+    def limit(self) -> int:
+        return 2 * self.aim
+
+    def grow(self) -> None:
+        self.aim = max(1, min(self.aim * 2, self.largest // 2))
+
+
+def _ordinal(value: Any) -> tuple[int, Callable[[int], Any]]:
+    """A field's value as an integer, and the way back: integers as they are, dates
+    (``YYYY-MM-DD``, also as the start of a timestamp) as their day number."""
+    if isinstance(value, int):
+        return value, int
+    text = str(value)
+    if text.lstrip("-").isdigit():
+        return int(text), int
+    day = dt.date.fromisoformat(text[:10])
+    return day.toordinal(), lambda n: dt.date.fromordinal(n).isoformat()
+
+
+@dataclass
+class _Walk:
+    """One :meth:`HubClient.iter_in_order` walk: the query it repeats, and its page size."""
+
+    hub: HubClient
+    collection: str
+    fields: Sequence[str] | None
+    query: Mapping[str, Any]
+    size: _PageSize
+
+    def rows(
+        self,
+        order: list[str],
+        where: Mapping[str, Any] | None,
+        start: Any,
+        width: int,
+    ) -> Iterator[dict[str, Any]]:
+        """The rows of ``where`` in ``order``, from ``start`` of its first field on
+        (None: from its first value), by ranges first ``width`` values wide."""
+        spec, name = order[0], order[0].lstrip("-")
+        down = spec.startswith("-")
+        begun = {name: {"_lte" if down else "_gte": start}} if start is not None else None
+        found = self.hub.aggregate(
+            self.collection, {"min": [name], "max": [name]}, filter=_all_of(where, begun)
+        )
+        bounds = found[0] if found else {}
+        low, high = (bounds.get(f, {}).get(name) for f in ("min", "max"))
+        if low is None or high is None:
+            return
+        (low_n, value), (high_n, _) = _ordinal(low), _ordinal(high)
+        edge, end, step = (high_n, low_n, -1) if down else (low_n, high_n, 1)
+        while (edge - end) * step <= 0:
+            near = max(edge - width + 1, end) if down else min(edge + width - 1, end)
+            lo, hi = (near, edge) if down else (edge, near)
+            span = {name: {"_gte": value(lo), "_lte": value(hi)}}
+            page = self.hub.get(
+                f"/items/{self.collection}",
+                filter=_all_of(where, span),
+                sort=order,
+                limit=self.size.limit,
+                fields=list(self.fields) if self.fields is not None else None,
+                **self.query,
+            )
+            if len(page) < self.size.limit:
+                yield from page
+                edge = near + step
+                held = len(page)
+                self.size.grow()
+                width = max(1, min(width * 8, width * self.size.aim // held) if held else width * 8)
+                continue
+            last = page[-1][name]
+            whole = [row for row in page if row[name] != last]
+            if whole:  # cut: what came before the last value is whole
+                yield from whole
+                edge, read = _ordinal(last)[0], edge
+                width = max(1, abs(edge - read))
+                continue
+            if len(order) == 1:
+                raise HubError(
+                    f"GET /items/{self.collection}: a page holds one value of {name}: "
+                    "the order is not total"
+                )
+            # One value fills the page: read it on by the next field, from the page's
+            # last value of that field (the rows before that one are whole).
+            following = order[1].lstrip("-")
+            after = page[-1][following]
+            yield from (row for row in page if row[following] != after)
+            first_n, last_n = _ordinal(page[0][following])[0], _ordinal(after)[0]
+            spread = max(1, abs(last_n - first_n) * self.size.aim // len(page))
+            yield from self.rows(order[1:], _all_of(where, {name: {"_eq": last}}), after, spread)
+            edge = _ordinal(last)[0] + step
+
+
+def _decode(content: bytes) -> Any:
+    """JSON text as Python values: by orjson (twice the stdlib's speed on a page of rows),
+    or by the stdlib where orjson refuses (an integer past 64 bits)."""
+    try:
+        return orjson.loads(content)
+    except orjson.JSONDecodeError:
+        return json.loads(content)
+
+
 def _body_data(response: requests.Response) -> Any:
     if response.status_code == 204 or not response.content:
         return None
     if "json" not in response.headers.get("Content-Type", ""):
         return response.text
-    body = response.json()
+    body = _decode(response.content)
     if isinstance(body, dict) and "data" in body:
         return body["data"]
     return body

@@ -40,7 +40,8 @@ side of (or manage), and, for POS, inventory and forecasts, the data-sharing agr
 in force today. A record outside that scope answers 404, exactly as a missing one.
 
 Lists answer `{{"data": [...], "meta": {{"page", "per_page", "total"}}}}`; `per_page` is at
-most {MAX_PER_PAGE} and rows are sorted stably (ties break on `id`). Money is always
+most {MAX_PER_PAGE} and rows are sorted stably (ties break on `id`,
+or for POS, inventory and forecasts on their natural key: see each list's `sort`). Money is always
 integer minor units plus an ISO 4217 `currency`; no number in this API is a float.
 Errors answer `{{"code", "status", "message", "errors"}}`, with `errors` per field.
 """

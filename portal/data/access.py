@@ -240,14 +240,12 @@ class DataAccess:
 
     def _listing(self, res: Resource, query: Mapping[str, Any]) -> tuple[Filter, list[str]] | None:
         """A list's filter (the user's scope and the query's filters) and its total order
-        (the asked sort, then ``id``, so pages neither skip nor repeat rows); None when
-        the user's scope holds nothing."""
+        (:meth:`Resource.sort_for`: the asked sort, then ``id`` or the natural key, so
+        pages neither skip nor repeat rows); None when the user's scope holds nothing."""
         scope = self.scope_filter(res)
         if scope is NOTHING:
             return None
-        sort = [query["sort"]] if query.get("sort") else []
-        if not any(s.lstrip("-") == "id" for s in sort):
-            sort.append("id")
+        sort = res.sort_for(query.get("sort"))
         return all_of(scope, self.query_filter(res, query)), sort  # type: ignore[arg-type]
 
     def list(self, name: str, query: Mapping[str, Any]) -> Page:
@@ -278,20 +276,27 @@ class DataAccess:
         """Every row :meth:`list` would page through, same scope, filters and order
         (``page`` and ``per_page`` are ignored): for exports, with no cap.
 
-        Paged by key through the user's own hub session
-        (:meth:`directus.HubClient.iter_by_key`): each page costs the same wherever it
-        is, and rows deleted or added meanwhile never make another repeat or go missing;
-        rows with no value in the sorted field come first ascending, last descending. The
-        hub compares numbers and dates but not text, so a resource with text ids (POS,
-        inventory, forecasts) or a sort on a text field pages by offset instead; both
-        read pages that double up to :data:`PAGE_MAX` rows.
+        Paged by key through the user's own hub session: by the integer id
+        (:meth:`directus.HubClient.iter_by_key`), or for POS, inventory and forecasts by
+        their natural key (:meth:`directus.HubClient.iter_in_order`). Each page costs the
+        same wherever it is, and rows deleted or added meanwhile never make another repeat
+        or go missing; rows with no value in the sorted field come first ascending, last
+        descending. The hub compares numbers and dates but not text, so a sort on a text
+        field (or a text id) pages by offset instead. Pages double up to :data:`PAGE_MAX`
+        rows.
         """
         res = resource(name)
         listing = self._listing(res, query)
         if listing is None:
             return
         filter_, sort = listing
-        if res.key_type == "int" and all(_comparable(res, s.lstrip("-")) for s in sort):
+        comparable = all(_comparable(res, s.lstrip("-")) for s in sort)
+        if res.order and comparable:
+            rows = self.hub.iter_in_order(
+                res.collection, sort, page_size=page_size, max_page_size=PAGE_MAX,
+                filter=filter_ or None, fields=res.hub_fields,
+            )  # fmt: skip
+        elif res.key_type == "int" and comparable:
             rows = self.hub.iter_by_key(
                 res.collection, page_size=page_size, max_page_size=PAGE_MAX, sort=sort,
                 filter=filter_ or None, fields=res.hub_fields,

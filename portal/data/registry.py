@@ -138,6 +138,9 @@ class Resource:
     updates: Mapping[str, Write] = field(default_factory=dict)
     hide_drafts_from_supplier: bool = False
     summary: bool = False
+    #: A natural key that orders the rows totally (text ids derived from it): the list's
+    #: order unless it is sorted by ``id``, ties of a sort broken by the rest of it.
+    order: tuple[str, ...] = ()
 
     @property
     def embedded(self) -> tuple[str, ...]:
@@ -159,10 +162,26 @@ class Resource:
         sorts = ["id", "-id", *self.sorts, *(f"-{s}" for s in self.sorts)]
         attrs["sort"] = fields.String(
             validate=validate.OneOf(sorts),
-            metadata={"description": "sort field; `-` for descending; ties break on id"},
+            metadata={"description": self.sort_description()},
         )
         attrs.update(extra or {})
         return PageQuerySchema.from_dict(attrs, name=f"{camel(self.name)}{suffix}")
+
+    def sort_description(self) -> str:
+        if not self.order:
+            return "sort field; `-` for descending; ties break on id"
+        key = ", ".join(self.order)
+        return f"sort field; `-` for descending; by default, and ties, by ({key})"
+
+    def sort_for(self, asked: str | None) -> list[str]:
+        """The total order of a list sorted by ``asked`` (None: the default): the asked
+        field, then the natural key's other fields (ascending), or else ``id``."""
+        sort = [asked] if asked else []
+        if self.order and not (asked and asked.lstrip("-") == "id"):
+            return [*sort, *(f for f in self.order if not sort or f != asked.lstrip("-"))]
+        if not any(s.lstrip("-") == "id" for s in sort):
+            sort.append("id")
+        return sort
 
     def summary_query_schema(self) -> type[Schema]:
         """The summary's query parameters: the list's, plus ``group_by``, ``from``, ``to``."""
@@ -319,6 +338,7 @@ _RESOURCES = [
         ),
         sorts=("day",),
         key_type="str",
+        order=("day", "location", "sku", "distributor"),
         summary=True,
     ),
     Resource(
@@ -336,6 +356,7 @@ _RESOURCES = [
         ),
         sorts=("day",),
         key_type="str",
+        order=("day", "location", "sku", "distributor"),
     ),
     Resource(
         "forecasts",
@@ -352,6 +373,7 @@ _RESOURCES = [
         ),
         sorts=("week_start",),
         key_type="str",
+        order=("week_start", "location", "sku", "distributor"),
     ),
     Resource(
         "promotions",
