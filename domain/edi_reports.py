@@ -96,13 +96,10 @@ import datetime as dt
 import re
 from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
 from decimal import Context, Decimal, Inexact
-from typing import Any, NamedTuple, TypeVar
+from typing import NamedTuple, TypeVar
 
-from pydifact.exceptions import EDISyntaxError, ValidationError
-from pydifact.parser import Parser
-from pydifact.segments import SegmentFactory
-
-from domain import clock, x12
+from domain import clock, edifact, x12
+from domain.edifact import BLANKS, BOM, Message, Seg, component, is_gln, write_segment
 from domain.ingest import FileError, PosLine, StockLine
 
 __all__ = [
@@ -140,6 +137,7 @@ WEEK = 7  # days in a weekly 852 period (XQ02..XQ03)
 X12_RETAIL_PRICE = "RES"
 X12_ON_HAND, X12_AVAILABLE, X12_IN_TRANSIT, X12_ON_ORDER = "17", "33", "IQ", "63"
 
+EANCOM_D96A = ("D", "96A", "UN", "EAN004")  # UNH's message version for both reports
 EDI_GTIN = frozenset({"EN", "SRV", "UP"})
 EDI_BUYER_ITEM = "IN"
 EDI_GLN_AGENCY, EDI_STORE_AGENCY = "9", "92"
@@ -152,15 +150,6 @@ ON_HAND, IN_TRANSIT, ON_ORDER, OUTSTANDING = "145", "198", "21", "73"
 INVENTORY_PARTY = "GY"
 
 # EDIFACT syntax identifiers -> Python codecs (UNOA/UNOB are subsets of ISO 8859-1).
-CODECS = {
-    "UNOA": "latin-1", "UNOB": "latin-1", "UNOC": "latin-1", "UNOD": "iso8859-2",
-    "UNOE": "iso8859-5", "UNOF": "iso8859-7", "UNOG": "iso8859-3", "UNOH": "iso8859-4",
-    "UNOI": "iso8859-6", "UNOJ": "iso8859-8", "UNOK": "iso8859-9", "UNOW": "utf-8",
-    "UNOY": "utf-8",
-}  # fmt: skip
-DEFAULT_UNA = ":+.? '"  # ISO 9735 level A: component, element, decimal, release, reserved, end
-BOM = "\ufeff"
-BLANKS = " \t\r\n"
 NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)\Z")
 EXACT = Context(prec=60)
 EXACT_DIVISION = Context(prec=40, traps=[Inexact])
@@ -202,6 +191,12 @@ def _require(data: bytes | str, syntax: str, wanted: str) -> None:
 
 
 # --- small shared helpers -----------------------------------------------------------------
+def _edifact_messages(data: bytes | str, kind: str) -> list[Message]:
+    """Every message of the file, envelopes checked strictly; all must be ``kind``."""
+    _require(data, "edifact", kind)
+    return edifact.messages(data, {kind})
+
+
 def _grouped(items: Iterable[T], key: Callable[[T], K]) -> dict[K, list[T]]:
     """Items by key, keys in order of first appearance."""
     groups: dict[K, list[T]] = {}
@@ -665,234 +660,9 @@ def read_846(data: bytes | str, *, dcs: Sequence[str] = ()) -> Iterator[StockLin
 
 
 # --- EDIFACT reading ----------------------------------------------------------------------
-class _Seg(NamedTuple):
-    tag: str
-    elements: tuple[Any, ...]  # each a str, or a list of component strs
-    position: int
-
-
-class _Message(NamedTuple):
-    kind: str
-    segments: list[_Seg]
-    position: int
-
-
-class _RawFactory(SegmentFactory):
-    """Hands pydifact's raw elements back untouched: no validation, no warnings."""
-
-    @staticmethod
-    def create_segment(name: str, *elements: Any, **_: Any) -> Any:
-        return name, elements
-
-
-def _c(segment: _Seg, index: int, component: int = 0) -> str:
-    """Component ``component`` of element ``index`` (both 0-based), or ``""``."""
-    if index >= len(segment.elements):
-        return ""
-    element = segment.elements[index]
-    if isinstance(element, str):
-        return element if component == 0 else ""
-    return element[component] if component < len(element) else ""
-
-
-def _escaped(text: str, at: int, release: str, start: int) -> bool:
-    """Whether ``text[at]`` is preceded by an odd number of release characters."""
-    count = 0
-    while at - count - 1 >= start and text[at - count - 1] == release:
-        count += 1
-    return count % 2 == 1
-
-
-def _syntax_of(raw: bytes) -> str:
-    """The first UNB's syntax identifier, read from the bytes before decoding them."""
-    text = raw.decode("latin-1")
-    component, element = ":", "+"
-    if text.startswith("UNA") and len(text) >= 9:
-        component, element = text[3], text[4]
-        text = text[9:].lstrip(BLANKS)
-    if not text.startswith("UNB"):
-        return ""
-    return text[4:].split(element, 1)[0].split(component, 1)[0]
-
-
-def _edifact_text(data: bytes | str) -> tuple[str, str | None]:
-    """The file as text, and the codec it was decoded with (``None`` if given text)."""
-    if isinstance(data, str):
-        return data.removeprefix(BOM), None
-    raw = data.removeprefix(b"\xef\xbb\xbf").lstrip(BLANKS.encode())
-    syntax = _syntax_of(raw)
-    codec = CODECS.get(syntax)
-    if codec is None:
-        raise FileError(f"UNB syntax identifier {syntax!r} is not one this reader decodes")
-    try:
-        return raw.decode(codec), codec
-    except UnicodeDecodeError as error:
-        raise FileError(
-            f"the bytes are not {codec} as UNB's {syntax} declares: {error.reason}"
-        ) from None
-
-
-def _edifact_segments(text: str) -> list[_Seg]:
-    """Every segment of every interchange, numbered from 1 (UNA counted)."""
-    segments: list[_Seg] = []
-    offset, end = 0, len(text)
-    while True:
-        while offset < end and text[offset] in BLANKS:
-            offset += 1
-        if offset >= end:
-            return segments
-        position = len(segments)
-        if text.startswith("UNA", offset):
-            chars = text[offset + 3 : offset + 9]
-            if len(chars) < 6 or len({chars[0], chars[1], chars[5]}) != 3:
-                raise FileError("UNA does not declare three distinct separators", position + 1)
-            segments.append(_Seg("UNA", (chars,), position + 1))
-            offset += 9
-        else:
-            chars = DEFAULT_UNA
-        stop = _next_una(text, offset, chars)
-        segments.extend(_parse_chunk(text[offset:stop].strip(BLANKS), chars, len(segments)))
-        offset = stop
-
-
-def _next_una(text: str, start: int, chars: str) -> int:
-    """Where the next interchange's UNA starts (a UNA right after a terminator), or the end."""
-    release, terminator = chars[3], chars[5]
-    at = start
-    while (found := text.find("UNA", at)) >= 0:
-        before = found - 1
-        while before >= start and text[before] in BLANKS:
-            before -= 1
-        at_terminator = before >= start and text[before] == terminator
-        if at_terminator and (release == " " or not _escaped(text, before, release, start)):
-            return found
-        at = found + 1
-    return len(text)
-
-
-def _parse_chunk(body: str, chars: str, before: int) -> list[_Seg]:
-    """One interchange's segments through pydifact, numbered after ``before`` segments."""
-    release, terminator = chars[3], chars[5]
-    if release == " ":  # "no release character": give pydifact one that cannot occur
-        chars = chars[:3] + "\x00" + chars[4:]
-    if body and (body[-1] != terminator or _escaped(body, len(body) - 1, chars[3], 0)):
-        body += terminator  # tolerate a missing final terminator, as the X12 layer does
-    segments: list[_Seg] = []
-    try:
-        parsed = Parser(factory=_RawFactory()).parse("UNA" + chars + body)
-        next(parsed)  # the UNA we prepended, counted by the caller if it was in the file
-        for tag, elements in parsed:
-            position = before + len(segments) + 1
-            if not (isinstance(tag, str) and len(tag) == 3 and tag.isalnum() and tag.isupper()):
-                raise FileError(f"{tag!r} is not a segment tag", position)
-            segments.append(_Seg(tag, tuple(elements), position))
-    except FileError:
-        raise
-    except (EDISyntaxError, ValidationError, IndexError, TypeError, ValueError) as error:
-        # pydifact's own errors, and what its UNB handling raises on a malformed UNB
-        raise FileError(f"not well-formed EDIFACT: {error}", before + len(segments) + 1) from None
-    return segments
-
-
-class _Open:
-    """An open envelope (interchange, group or message) being checked."""
-
-    def __init__(self, segment: _Seg, reference: str) -> None:
-        self.segment = segment
-        self.reference = reference
-        self.count = 0
-        self.groups = 0
-        self.body: list[_Seg] = []
-
-
-def _edifact_messages(data: bytes | str, kind: str) -> list[_Message]:
-    """Every message of the file, envelopes checked strictly; all must be ``kind``."""
-    _require(data, "edifact", kind)
-    text, codec = _edifact_text(data)
-    messages: list[_Message] = []
-    interchange = group = message = None
-    for segment in _edifact_segments(text):
-        tag, at = segment.tag, segment.position
-        if tag == "UNA":
-            if interchange is not None:
-                raise FileError("UNA inside an open interchange (UNZ missing)", at)
-        elif tag == "UNB":
-            if interchange is not None:
-                raise FileError("UNB inside an open interchange (UNZ missing)", at)
-            syntax = _c(segment, 0)
-            if syntax not in CODECS:
-                raise FileError(f"UNB syntax identifier {syntax!r} is unknown", at)
-            if codec is not None and CODECS[syntax] != codec:
-                raise FileError(f"UNB declares {syntax} but the file was decoded as {codec}", at)
-            if not _c(segment, 4):
-                raise FileError("UNB has no interchange control reference (0020)", at)
-            interchange = _Open(segment, _c(segment, 4))
-        elif interchange is None:
-            raise FileError(f"{tag} outside an interchange (no UNB before it)", at)
-        elif tag == "UNZ":
-            if message is not None or group is not None:
-                raise FileError(
-                    f"UNZ closes an interchange whose {'message' if message else 'group'} is open",
-                    at,
-                )
-            what, count = (
-                ("groups", interchange.groups)
-                if interchange.groups
-                else ("messages", interchange.count)
-            )
-            _close_edifact(segment, "UNZ", count, what, interchange.reference, "UNB")
-            interchange = None
-        elif tag == "UNG":
-            if message is not None or group is not None or interchange.count:
-                raise FileError("UNG where a group cannot start", at)
-            group = _Open(segment, _c(segment, 4))
-        elif tag == "UNE":
-            if message is not None or group is None:
-                raise FileError("UNE without an open group, or with a message open", at)
-            _close_edifact(segment, "UNE", group.count, "messages", group.reference, "UNG")
-            interchange.groups += 1
-            group = None
-        elif tag == "UNH":
-            if message is not None:
-                raise FileError("UNH inside an open message (UNT missing)", at)
-            if interchange.groups and group is None:
-                raise FileError("UNH outside a group in an interchange that uses groups", at)
-            if not _c(segment, 0) or not _c(segment, 1):
-                raise FileError("UNH needs a message reference and a message type", at)
-            if _c(segment, 1) != kind:
-                raise FileError(f"expected {kind} messages, found {_c(segment, 1)}", at)
-            message = _Open(segment, _c(segment, 0))
-        elif message is None:
-            raise FileError(f"{tag} outside a message (no UNH before it)", at)
-        elif tag == "UNT":
-            _close_edifact(
-                segment, "UNT", len(message.body) + 2, "segments", message.reference, "UNH"
-            )
-            messages.append(_Message(kind, message.body, message.segment.position))
-            (group or interchange).count += 1
-            message = None
-        else:
-            message.body.append(segment)
-    if interchange is not None:
-        raise FileError("the file ends inside an open interchange (UNZ missing)")
-    return messages
-
-
-def _close_edifact(
-    trailer: _Seg, tag: str, count: int, what: str, reference: str, header: str
-) -> None:
-    stated, given = _c(trailer, 0), _c(trailer, 1)
-    if not stated.isdigit() or int(stated) != count:
-        raise FileError(f"{tag} says {stated!r} {what} but there are {count}", trailer.position)
-    if given != reference:
-        raise FileError(
-            f"{tag} reference {given!r} does not match {header}'s {reference!r}", trailer.position
-        )
-
-
-def _edifact_day(segment: _Seg) -> str:
+def _edifact_day(segment: Seg) -> str:
     """The ISO day of a DTM (formats 102, 101, 203, 204, 718 of one day), else its text."""
-    value, form = _c(segment, 0, 1), _c(segment, 0, 2).strip()
+    value, form = component(segment, 0, 1), component(segment, 0, 2).strip()
     text = value.strip()
     if form == "718" or (not form and len(text) == 17 and text[8] == "-"):
         first, _, last = text.partition("-")
@@ -927,19 +697,19 @@ def _edifact_location(code: str, agency: str, what: str, position: int) -> tuple
     )
 
 
-def _edifact_item(line: list[_Seg]) -> tuple[str, str]:
+def _edifact_item(line: list[Seg]) -> tuple[str, str]:
     """(gtin, item) from a LIN segment group: LIN C212 first, then the PIAs."""
     gtin = item = ""
     lin = line[0]
-    if _c(lin, 2, 1) in EDI_GTIN:
-        gtin = _c(lin, 2)
-    elif _c(lin, 2, 1) == EDI_BUYER_ITEM:
-        item = _c(lin, 2)
+    if component(lin, 2, 1) in EDI_GTIN:
+        gtin = component(lin, 2)
+    elif component(lin, 2, 1) == EDI_BUYER_ITEM:
+        item = component(lin, 2)
     for segment in line[1:]:
         if segment.tag != "PIA":
             continue
         for index in range(1, len(segment.elements)):
-            code, kind = _c(segment, index), _c(segment, index, 1)
+            code, kind = component(segment, index), component(segment, index, 1)
             if kind in EDI_GTIN and not gtin:
                 gtin = code
             elif kind == EDI_BUYER_ITEM and not item:
@@ -947,7 +717,7 @@ def _edifact_item(line: list[_Seg]) -> tuple[str, str]:
     return gtin, item
 
 
-def _edifact_item_in_scope(line: list[_Seg], quantity: _Seg) -> tuple[str, str]:
+def _edifact_item_in_scope(line: list[Seg], quantity: Seg) -> tuple[str, str]:
     gtin, item = _edifact_item(line)
     if not gtin and not item:
         raise FileError(
@@ -959,11 +729,11 @@ def _edifact_item_in_scope(line: list[_Seg], quantity: _Seg) -> tuple[str, str]:
 
 
 def _line_groups(
-    segments: Sequence[_Seg], stops: frozenset[str]
-) -> Iterator[tuple[list[_Seg], list[_Seg]]]:
+    segments: Sequence[Seg], stops: frozenset[str]
+) -> Iterator[tuple[list[Seg], list[Seg]]]:
     """(segments before, LIN group) pairs: each LIN group runs to the next LIN or a stop tag."""
-    before: list[_Seg] = []
-    line: list[_Seg] | None = None
+    before: list[Seg] = []
+    line: list[Seg] | None = None
     for segment in segments:
         if segment.tag == "LIN" or segment.tag in stops:
             if line is not None:
@@ -982,53 +752,53 @@ def _line_groups(
         yield before, []
 
 
-def _rows_slsrpt(message: _Message) -> list[PosLine]:
+def _rows_slsrpt(message: Message) -> list[PosLine]:
     rows: list[PosLine] = []
     currency = ""
-    header: dict[str, _Seg] = {}
+    header: dict[str, Seg] = {}
     location: tuple[str, str] | None = None
     day: str | None = None
     for before, line in _line_groups(message.segments, frozenset({"LOC"})):
         for segment in before:
             if segment.tag == "CUX" and not currency:
-                currency = _c(segment, 0, 1)
+                currency = component(segment, 0, 1)
             elif segment.tag == "LOC":
-                if _c(segment, 0) != SALES_LOCATION:
+                if component(segment, 0) != SALES_LOCATION:
                     raise FileError(
-                        f"LOC+{_c(segment, 0)}: a sales report's locations are "
+                        f"LOC+{component(segment, 0)}: a sales report's locations are "
                         f"LOC+{SALES_LOCATION}",
                         segment.position,
                     )
                 location = _edifact_location(
-                    _c(segment, 1), _c(segment, 1, 2), "LOC", segment.position
+                    component(segment, 1), component(segment, 1, 2), "LOC", segment.position
                 )
                 day = None
             elif segment.tag == "DTM" and location is None:
-                header.setdefault(_c(segment, 0), segment)
-            elif segment.tag == "DTM" and _c(segment, 0) == SALES_DATE:
+                header.setdefault(component(segment, 0), segment)
+            elif segment.tag == "DTM" and component(segment, 0) == SALES_DATE:
                 day = _edifact_day(segment)
         if line:
             rows.extend(_sales_of(line, location, day, header, currency))
     return rows
 
 
-def _header_sales_day(header: dict[str, _Seg]) -> str | None:
+def _header_sales_day(header: dict[str, Seg]) -> str | None:
     if SALES_DATE in header:
         return _edifact_day(header[SALES_DATE])
     start, end = header.get(PERIOD_START), header.get(PERIOD_END)
-    if start is not None and (end is None or _c(end, 0, 1) == _c(start, 0, 1)):
+    if start is not None and (end is None or component(end, 0, 1) == component(start, 0, 1)):
         return _edifact_day(start)
     return None
 
 
 def _sales_of(
-    line: list[_Seg],
+    line: list[Seg],
     location: tuple[str, str] | None,
     day: str | None,
-    header: dict[str, _Seg],
+    header: dict[str, Seg],
     currency: str,
 ) -> list[PosLine]:
-    quantities = [s for s in line if s.tag == "QTY" and _c(s, 0) == SALES_QTY]
+    quantities = [s for s in line if s.tag == "QTY" and component(s, 0) == SALES_QTY]
     if not quantities:
         return []
     first = quantities[0]
@@ -1042,21 +812,25 @@ def _sales_of(
             first.position,
         )
     gtin, item = _edifact_item_in_scope(line, first)
-    amount = next((s for s in line if s.tag == "MOA" and _c(s, 0) == LINE_AMOUNT), None)
-    price = next((s for s in line if s.tag == "PRI" and _c(s, 0) in UNIT_PRICES), None)
+    amount = next((s for s in line if s.tag == "MOA" and component(s, 0) == LINE_AMOUNT), None)
+    price = next((s for s in line if s.tag == "PRI" and component(s, 0) in UNIT_PRICES), None)
     if amount is not None and len(quantities) > 1:
         raise FileError(
             "one MOA+203 for several QTY+153: the amount cannot be split", amount.position
         )
     rows = []
     for quantity in quantities:
-        units = _edifact_number(_c(quantity, 0, 1))
+        units = _edifact_number(component(quantity, 0, 1))
         money = currency
         if amount is not None:
-            net = _edifact_number(_c(amount, 0, 1))
-            money = _c(amount, 0, 2) or currency
+            net = _edifact_number(component(amount, 0, 1))
+            money = component(amount, 0, 2) or currency
         elif price is not None:
-            net = _times(units, _edifact_number(_c(price, 0, 1)), _edifact_number(_c(price, 0, 4)))
+            net = _times(
+                units,
+                _edifact_number(component(price, 0, 1)),
+                _edifact_number(component(price, 0, 4)),
+            )
         else:
             net = ""
         rows.append(
@@ -1078,42 +852,46 @@ def read_slsrpt(data: bytes | str) -> Iterator[PosLine]:
     return iter(rows)
 
 
-def _stock_location(segment: _Seg) -> tuple[str, str] | None:
-    if _c(segment, 0) not in STOCK_LOCATIONS:
+def _stock_location(segment: Seg) -> tuple[str, str] | None:
+    if component(segment, 0) not in STOCK_LOCATIONS:
         raise FileError(
-            f"LOC+{_c(segment, 0)} is not a stock location (use 14, 18, 19 or 162)",
+            f"LOC+{component(segment, 0)} is not a stock location (use 14, 18, 19 or 162)",
             segment.position,
         )
-    return _edifact_location(_c(segment, 1), _c(segment, 1, 2), "LOC", segment.position)
+    return _edifact_location(
+        component(segment, 1), component(segment, 1, 2), "LOC", segment.position
+    )
 
 
-def _rows_invrpt(message: _Message) -> list[StockLine]:
+def _rows_invrpt(message: Message) -> list[StockLine]:
     rows: list[StockLine] = []
     header_day: str | None = None
     document_day: str | None = None
     party: tuple[str, str] | None = None
     for before, line in _line_groups(message.segments, frozenset()):
         for segment in before:
-            if segment.tag == "DTM" and _c(segment, 0) == STOCK_DATE:
+            if segment.tag == "DTM" and component(segment, 0) == STOCK_DATE:
                 header_day = _edifact_day(segment)
-            elif segment.tag == "DTM" and _c(segment, 0) == DOCUMENT_DATE:
+            elif segment.tag == "DTM" and component(segment, 0) == DOCUMENT_DATE:
                 document_day = _edifact_day(segment)
-            elif segment.tag == "NAD" and _c(segment, 0) == INVENTORY_PARTY:
-                agency = _c(segment, 1, 2)
+            elif segment.tag == "NAD" and component(segment, 0) == INVENTORY_PARTY:
+                agency = component(segment, 1, 2)
                 if agency in (EDI_GLN_AGENCY, EDI_STORE_AGENCY):
-                    party = _edifact_location(_c(segment, 1), agency, "NAD", segment.position)
+                    party = _edifact_location(
+                        component(segment, 1), agency, "NAD", segment.position
+                    )
         if line:
             rows.extend(_stock_of(line, party, header_day or document_day))
     return rows
 
 
 def _stock_of(
-    line: list[_Seg], party: tuple[str, str] | None, header_day: str | None
+    line: list[Seg], party: tuple[str, str] | None, header_day: str | None
 ) -> list[StockLine]:
     # Split the LIN group into its own segments and its quantity groups (QTY ... to the next QTY).
     lin_location: tuple[str, str] | None = None
     lin_day: str | None = None
-    groups: list[list[_Seg]] = []
+    groups: list[list[Seg]] = []
     for segment in line[1:]:
         if segment.tag == "QTY":
             groups.append([segment])
@@ -1121,7 +899,7 @@ def _stock_of(
             groups[-1].append(segment)
         elif segment.tag == "LOC":
             lin_location = _stock_location(segment)
-        elif segment.tag == "DTM" and _c(segment, 0) == STOCK_DATE:
+        elif segment.tag == "DTM" and component(segment, 0) == STOCK_DATE:
             lin_day = _edifact_day(segment)
     fields = {
         ON_HAND: "on_hand",
@@ -1129,25 +907,25 @@ def _stock_of(
         ON_ORDER: "on_order",
         OUTSTANDING: "outstanding",
     }
-    held: dict[tuple[tuple[str, str], str], dict[str, _Seg]] = {}
+    held: dict[tuple[tuple[str, str], str], dict[str, Seg]] = {}
     for group in groups:
         quantity = group[0]
-        field = fields.get(_c(quantity, 0))
+        field = fields.get(component(quantity, 0))
         if field is None:
             continue
         location = next((_stock_location(s) for s in group if s.tag == "LOC"), None)
         location = location or lin_location or party
         if location is None:
             raise FileError(
-                f"QTY+{_c(quantity, 0)} has no location in scope: no LOC in its group or LIN, "
-                "and no NAD+GY with a GLN",
+                f"QTY+{component(quantity, 0)} has no location in scope: no LOC in its group "
+                "or LIN, and no NAD+GY with a GLN",
                 quantity.position,
             )
-        dated = next((s for s in group if s.tag == "DTM" and _c(s, 0) == STOCK_DATE), None)
+        dated = next((s for s in group if s.tag == "DTM" and component(s, 0) == STOCK_DATE), None)
         day = _edifact_day(dated) if dated is not None else lin_day or header_day
         if day is None:
             raise FileError(
-                f"QTY+{_c(quantity, 0)} has no date in scope: no DTM+366 nor DTM+137",
+                f"QTY+{component(quantity, 0)} has no date in scope: no DTM+366 nor DTM+137",
                 quantity.position,
             )
         held.setdefault((location, day), {}).setdefault(field, quantity)  # the first one wins
@@ -1157,8 +935,8 @@ def _stock_of(
         gtin, item = _edifact_item_in_scope(line, first)
         on_order = values.get("on_order") or values.get("outstanding")
 
-        def text(segment: _Seg | None) -> str:
-            return _edifact_number(_c(segment, 0, 1)) if segment is not None else ""
+        def text(segment: Seg | None) -> str:
+            return _edifact_number(component(segment, 0, 1)) if segment is not None else ""
 
         at = values.get("on_hand") or first
         rows.append(
@@ -1352,40 +1130,9 @@ def write_846(
 
 
 # --- EDIFACT writing ----------------------------------------------------------------------
-ESCAPES = str.maketrans({"?": "??", ":": "?:", "+": "?+", "'": "?'"})
-WRITE_SYNTAXES = {
-    "UNOB": ("latin-1", "3"),
-    "UNOC": ("latin-1", "3"),
-    "UNOW": ("utf-8", "4"),
-    "UNOY": ("utf-8", "4"),
-}
-
-
-def _segment(tag: str, *elements: str | tuple[str, ...]) -> str:
-    """One EDIFACT segment with ``:+.? '`` separators, values escaped, empty tails dropped."""
-    parts = []
-    for element in elements:
-        components = [element] if isinstance(element, str) else list(element)
-        while components and not components[-1]:
-            components.pop()
-        parts.append(":".join(c.translate(ESCAPES) for c in components))
-    while parts and not parts[-1]:
-        parts.pop()
-    return "+".join((tag, *parts)) + "'"
-
-
-def _is_gln(code: str) -> bool:
-    return len(code) == 13 and code.isdigit()
-
-
 def _party(code: str) -> tuple[str, str, str]:
     """A party's C082: a 13-digit code is a GLN (agency 9), anything else mutually defined."""
-    return (code, "", EDI_GLN_AGENCY if _is_gln(code) else "ZZZ")
-
-
-def _unb_party(code: str) -> tuple[str, str]:
-    """An interchange party (S002/S003): qualifier 14 for a GLN, else ZZZ."""
-    return (code, "14" if _is_gln(code) else "ZZZ")
+    return (code, "", EDI_GLN_AGENCY if is_gln(code) else "ZZZ")
 
 
 def _edi_where(store: str, gln: str) -> tuple[str, str, str]:
@@ -1401,51 +1148,13 @@ def _edi_item(number: int, gtin: str, item: str) -> list[str]:
     if not gtin and not item:
         raise ValueError("a line needs a gtin or an item")
     segments = [
-        _segment("LIN", str(number), "", (gtin, "EN")) if gtin else _segment("LIN", str(number))
+        write_segment("LIN", str(number), "", (gtin, "EN"))
+        if gtin
+        else write_segment("LIN", str(number))
     ]
     if item:  # 1 = additional identification (next to the GTIN), 5 = product identification
-        segments.append(_segment("PIA", "1" if gtin else "5", (item, EDI_BUYER_ITEM)))
+        segments.append(write_segment("PIA", "1" if gtin else "5", (item, EDI_BUYER_ITEM)))
     return segments
-
-
-def _edifact_document(
-    messages: list[tuple[str, list[str]]],
-    *,
-    sender: str,
-    receiver: str,
-    control: int,
-    created: dt.datetime | None,
-    syntax: str,
-    newline: bool,
-) -> str:
-    """An interchange around ``(message type, body segments)``, counts and references set."""
-    if syntax not in WRITE_SYNTAXES:
-        raise ValueError(f"syntax {syntax!r} is not one of {sorted(WRITE_SYNTAXES)}")
-    if not 1 <= control <= 99_999_999_999_999:
-        raise ValueError(f"control {control} is not an interchange control reference (an..14)")
-    codec, version = WRITE_SYNTAXES[syntax]
-    when = created or clock.now()
-    date = when.strftime("%Y%m%d" if version == "4" else "%y%m%d")
-    out = [
-        "UNA" + DEFAULT_UNA,
-        _segment(
-            "UNB", (syntax, version), _unb_party(sender), _unb_party(receiver),
-            (date, when.strftime("%H%M")), str(control),
-        ),
-    ]  # fmt: skip
-    for number, (kind, body) in enumerate(messages, 1):
-        out.append(_segment("UNH", str(number), (kind, "D", "96A", "UN", "EAN004")))
-        out.extend(body)
-        out.append(_segment("UNT", str(len(body) + 2), str(number)))
-    out.append(_segment("UNZ", str(len(messages)), str(control)))
-    text = ("\n" if newline else "").join(out) + ("\n" if newline else "")
-    try:
-        text.encode(codec)
-    except UnicodeEncodeError as error:
-        raise ValueError(
-            f"{error.object[error.start : error.end]!r} cannot be written in {syntax}"
-        ) from None
-    return text
 
 
 def _period(days: Iterable[str]) -> list[str]:
@@ -1454,8 +1163,8 @@ def _period(days: Iterable[str]) -> list[str]:
     if not valid:
         return []
     return [
-        _segment("DTM", (PERIOD_START, _edi_date(valid[0]), "102")),
-        _segment("DTM", (PERIOD_END, _edi_date(valid[-1]), "102")),
+        write_segment("DTM", (PERIOD_START, _edi_date(valid[0]), "102")),
+        write_segment("DTM", (PERIOD_END, _edi_date(valid[-1]), "102")),
     ]
 
 
@@ -1480,28 +1189,28 @@ def write_slsrpt(
     messages = []
     for number, (currency, sold) in enumerate(_grouped(lines, lambda p: p.currency).items(), 1):
         body = [
-            _segment("BGM", "73E", f"{control}-{number}", "9"),
-            _segment("DTM", (DOCUMENT_DATE, when.strftime("%Y%m%d"), "102")),
+            write_segment("BGM", "73E", f"{control}-{number}", "9"),
+            write_segment("DTM", (DOCUMENT_DATE, when.strftime("%Y%m%d"), "102")),
             *_period(p.day for p in sold),
-            _segment("NAD", "SU", _party(receiver)),
-            _segment("NAD", "BY", _party(sender)),
+            write_segment("NAD", "SU", _party(receiver)),
+            write_segment("NAD", "BY", _party(sender)),
         ]
         if currency:
-            body.append(_segment("CUX", ("2", currency, "10")))
+            body.append(write_segment("CUX", ("2", currency, "10")))
         index = 0
         for (where, day), located in _grouped(
             sold, lambda p: (_edi_where(p.store, p.gln), p.day)
         ).items():
-            body.append(_segment("LOC", SALES_LOCATION, where))
-            body.append(_segment("DTM", (SALES_DATE, _edi_date(day), "102")))
+            body.append(write_segment("LOC", SALES_LOCATION, where))
+            body.append(write_segment("DTM", (SALES_DATE, _edi_date(day), "102")))
             for p in located:
                 index += 1
                 body.extend(_edi_item(index, p.gtin, p.item))
                 if p.net_sales:
-                    body.append(_segment("MOA", (LINE_AMOUNT, p.net_sales)))
-                body.append(_segment("QTY", (SALES_QTY, p.units)))
-        messages.append(("SLSRPT", body))
-    return _edifact_document(
+                    body.append(write_segment("MOA", (LINE_AMOUNT, p.net_sales)))
+                body.append(write_segment("QTY", (SALES_QTY, p.units)))
+        messages.append((("SLSRPT", *EANCOM_D96A), body))
+    return edifact.document(
         messages, sender=sender, receiver=receiver, control=control, created=when,
         syntax=syntax, newline=newline,
     )  # fmt: skip
@@ -1527,22 +1236,22 @@ def write_invrpt(
     messages = []
     for number, (day, stock) in enumerate(_grouped(lines, lambda s: s.day).items(), 1):
         body = [
-            _segment("BGM", "35", f"{control}-{number}", "9"),
-            _segment("DTM", (DOCUMENT_DATE, when.strftime("%Y%m%d"), "102")),
-            _segment("DTM", (STOCK_DATE, _edi_date(day), "102")),
-            _segment("NAD", INVENTORY_PARTY, _party(sender)),
-            _segment("NAD", "SU", _party(receiver)),
+            write_segment("BGM", "35", f"{control}-{number}", "9"),
+            write_segment("DTM", (DOCUMENT_DATE, when.strftime("%Y%m%d"), "102")),
+            write_segment("DTM", (STOCK_DATE, _edi_date(day), "102")),
+            write_segment("NAD", INVENTORY_PARTY, _party(sender)),
+            write_segment("NAD", "SU", _party(receiver)),
         ]
         for index, s in enumerate(stock, 1):
-            where = _segment("LOC", "14", _edi_where(s.store, s.gln))
+            where = write_segment("LOC", "14", _edi_where(s.store, s.gln))
             body.extend(_edi_item(index, s.gtin, s.item))
-            body += [_segment("QTY", (ON_HAND, s.on_hand)), where]
+            body += [write_segment("QTY", (ON_HAND, s.on_hand)), where]
             if s.in_transit:
-                body += [_segment("QTY", (IN_TRANSIT, s.in_transit)), where]
+                body += [write_segment("QTY", (IN_TRANSIT, s.in_transit)), where]
             if s.on_order:
-                body += [_segment("QTY", (ON_ORDER, s.on_order)), where]
-        messages.append(("INVRPT", body))
-    return _edifact_document(
+                body += [write_segment("QTY", (ON_ORDER, s.on_order)), where]
+        messages.append((("INVRPT", *EANCOM_D96A), body))
+    return edifact.document(
         messages, sender=sender, receiver=receiver, control=control, created=when,
         syntax=syntax, newline=newline,
     )  # fmt: skip
