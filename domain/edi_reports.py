@@ -241,14 +241,14 @@ def _iso(year: int, month: int, day: int) -> str | None:
 
 def _ccyymmdd(text: str) -> str | None:
     value = text.strip()
-    if len(value) == 8 and value.isdigit():
+    if len(value) == 8 and x12.digits(value):
         return _iso(int(value[:4]), int(value[4:6]), int(value[6:]))
     return None
 
 
 def _yymmdd(text: str) -> str | None:
     value = text.strip()
-    if len(value) == 6 and value.isdigit():
+    if len(value) == 6 and x12.digits(value):
         yy = int(value[:2])  # the window of Python's %y: 00-68 -> 20xx, 69-99 -> 19xx
         return _iso((2000 if yy < 69 else 1900) + yy, int(value[2:4]), int(value[4:]))
     return None

@@ -45,8 +45,11 @@ class Seg(NamedTuple):
 
 class Message(NamedTuple):
     kind: str
-    segments: list[Seg]
-    position: int
+    segments: list[Seg]  # between UNH and UNT
+    position: int  # UNH's
+    reference: str = ""  # UNH's message reference (0062)
+    interchange: Seg | None = None  # its UNB
+    group: str = ""  # its UNG's reference, if in a group
 
 
 class _RawFactory(SegmentFactory):
@@ -242,7 +245,14 @@ def messages(data: bytes | str, kinds: Collection[str] | None = None) -> list[Me
                 segment, "UNT", len(message.body) + 2, "segments", message.reference, "UNH"
             )
             found.append(
-                Message(component(message.segment, 1), message.body, message.segment.position)
+                Message(
+                    component(message.segment, 1),
+                    message.body,
+                    message.segment.position,
+                    message.reference,
+                    interchange.segment,
+                    group.reference if group else "",
+                )
             )
             (group or interchange).count += 1
             message = None
@@ -257,7 +267,7 @@ def _close_edifact(
     trailer: Seg, tag: str, count: int, what: str, reference: str, header: str
 ) -> None:
     stated, given = component(trailer, 0), component(trailer, 1)
-    if not stated.isdigit() or int(stated) != count:
+    if not (stated.isascii() and stated.isdigit()) or int(stated) != count:
         raise FileError(f"{tag} says {stated!r} {what} but there are {count}", trailer.position)
     if given != reference:
         raise FileError(
@@ -288,7 +298,7 @@ def write_segment(tag: str, *elements: str | tuple[str, ...]) -> str:
 
 
 def is_gln(code: str) -> bool:
-    return len(code) == 13 and code.isdigit()
+    return len(code) == 13 and code.isascii() and code.isdigit()
 
 
 def _unb_party(code: str) -> tuple[str, str]:

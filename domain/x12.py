@@ -107,6 +107,11 @@ class Interchange:
                 yield group, transaction
 
 
+def digits(text: str) -> bool:
+    """Whether the text is ASCII digits only (``str.isdigit`` also takes e.g. "³")."""
+    return text.isascii() and text.isdigit()
+
+
 def decode(data: bytes | str) -> str:
     """Text from a file's bytes: UTF-8 (ASCII is a subset), else ISO-8859-1, no BOM."""
     if isinstance(data, bytes):
@@ -195,7 +200,7 @@ def parse(data: bytes | str) -> list[Interchange]:
             if group is not None:
                 raise X12Error("GS inside an open group (GE missing)", position)
             group = Group(*(segment.get(n) for n in (1, 2, 3, 4, 5, 6, 8)))
-            if not group.control_number.isdigit():
+            if not digits(group.control_number):
                 raise X12Error(f"GS06 {group.control_number!r} is not a number", position)
         elif group is None:
             raise X12Error(f"{tag} outside a functional group", position)
@@ -228,7 +233,7 @@ def parse(data: bytes | str) -> list[Interchange]:
 
 def _interchange(segment: Segment, delimiters: Delimiters) -> Interchange:
     control = segment.get(13)
-    if len(control) != 9 or not control.isdigit():
+    if len(control) != 9 or not digits(control):
         raise X12Error(f"ISA13 {control!r} is not a 9-digit control number", segment.position)
     return Interchange(
         sender_qualifier=segment.get(5),
@@ -249,7 +254,7 @@ def _close(tag: str, trailer: Segment, count: int, control: str) -> None:
     what = {"SE": "segments", "GE": "transaction sets", "IEA": "functional groups"}[tag]
     header = {"SE": "ST02", "GE": "GS06", "IEA": "ISA13"}[tag]
     stated, reference = trailer.get(1), trailer.get(2)
-    if not stated.isdigit() or int(stated) != count:
+    if not digits(stated) or int(stated) != count:
         raise X12Error(f"{tag}01 says {stated!r} {what} but there are {count}", trailer.position)
     if reference != control:
         raise X12Error(
