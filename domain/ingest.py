@@ -228,7 +228,7 @@ def parse_units(text: str, field: str = "units", decimal: str = ".", thousands: 
     return int(number)
 
 
-def _minor_units(amount: Decimal, currency: str) -> int | None:
+def minor_units(amount: Decimal, currency: str) -> int | None:
     """A finite ``amount`` (major units) as integer minor units of ``currency``, exactly;
     None if it has more decimals than the currency (other than trailing zeros)."""
     sign, digits, exp = amount.as_tuple()
@@ -256,7 +256,7 @@ def parse_money(
         raise ValueError(f"{field} {text!r} {exc}") from None
     if len(amount.as_tuple().digits) > 40:
         raise ValueError(f"{field} {text!r} is out of range")
-    minor = _minor_units(amount, currency)
+    minor = minor_units(amount, currency)
     if minor is None:
         exponent = minor_exponent(currency)
         raise ValueError(f"{field} {text!r} has more than {exponent} decimals for {currency}")

@@ -18,6 +18,7 @@ from typing import Any, Protocol, TypeVar
 
 from directus import HubClient
 from domain import clock, ownership
+from domain.orders import promise_changes
 from domain.roles import DISTRIBUTOR_USER
 from portal.data.errors import Conflict, HubFailed, Invalid
 from portal.data.registry import Child, Resource, Write
@@ -107,26 +108,6 @@ def created_id(row: Any) -> Any:
 
 def _day(value: Any) -> str | None:
     return str(value)[:10] if value else None
-
-
-def promise_changes(row: Mapping[str, Any], promised: dt.date) -> Row:
-    """The date fields a new promise changes on a PO or PO line.
-
-    The first promise sets ``promised_date`` and ``original_promised_date``; a later,
-    different one sets ``promised_date`` and ``revised_date``. The original is never
-    overwritten.
-    """
-    new = promised.isoformat()
-    original = _day(row.get("original_promised_date"))
-    current = _day(row.get("promised_date"))
-    if original is None and current is None:
-        return {"promised_date": new, "original_promised_date": new}
-    changes: Row = {}
-    if original is None:  # promised before this rule existed: that was the original
-        changes["original_promised_date"] = current
-    if new != current:
-        changes.update({"promised_date": new, "revised_date": new})
-    return changes
 
 
 # -- promotions -----------------------------------------------------------------------
