@@ -23,7 +23,6 @@ again on the next run, which changes nothing: an import is idempotent.
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 import sqlite3
 import time
 from pathlib import Path
@@ -37,31 +36,13 @@ from domain.ingest import KINDS, FileError
 from ingest.mappings import load_mapping
 from ingest.pipeline import run_import
 from ingest.readers import ColumnMap
+from sync.mailbox import move_unique, quarantine, ready_files
 from sync.runs import JobContext, iso
 
-PARTIAL_SUFFIXES = (".tmp", ".part", ".partial")
 #: Failures that are not the file's: it stays in the inbox and is tried again next poll.
 #: (An OSError is the file's as often as not, unreadable say: it is quarantined.)
 NOT_THE_FILE = (HubError, LaneError, sqlite3.OperationalError, psycopg.OperationalError,
                 psycopg.InterfaceError)  # fmt: skip
-
-
-def _ready(path: Path, settle_s: float, now: float) -> bool:
-    if not path.is_file() or path.name.startswith(".") or path.name.endswith(PARTIAL_SUFFIXES):
-        return False
-    return now - path.stat().st_mtime >= settle_s
-
-
-def _move(path: Path, folder: Path) -> Path:
-    """Move ``path`` into ``folder`` without overwriting an earlier file of that name."""
-    folder.mkdir(parents=True, exist_ok=True)
-    target = folder / path.name
-    n = 1
-    while target.exists():
-        target = folder / f"{path.stem}.{n}{path.suffix}"
-        n += 1
-    shutil.move(path, target)
-    return target
 
 
 def poll_drop_folders(ctx: JobContext) -> None:
@@ -77,7 +58,7 @@ def poll_drop_folders(ctx: JobContext) -> None:
             continue
         distributor = int(folder.name)
         for kind in KINDS:
-            files = sorted(p for p in (folder / kind).glob("*") if _ready(p, settle_s, now))
+            files = ready_files(folder / kind, settle_s, now)
             if not files:
                 continue
             try:
@@ -123,7 +104,7 @@ def _import_one(
         reason = f"the file could not be read ({type(exc).__name__}: {exc})"
         _quarantine(ctx, path, folder, kind, reason)
         return
-    _move(path, folder / "archive" / kind)
+    move_unique(path, folder / "archive" / kind)
     ctx.counts["files"] += 1
     ctx.counts["rows_new"] += result.new
     ctx.counts["rows_changed"] += result.changed
@@ -131,8 +112,7 @@ def _import_one(
 
 
 def _quarantine(ctx: JobContext, path: Path, folder: Path, kind: str, reason: str) -> None:
-    moved = _move(path, folder / "rejected" / kind)
-    moved.with_name(f"{moved.name}.reason.txt").write_text(f"{reason}\n", encoding="utf-8")
+    quarantine(path, folder / "rejected" / kind, reason)
     ctx.counts["rejected_files"] += 1
     ctx.log.warning("%s refused: %s", path, reason)
 
