@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import requests
@@ -59,13 +59,17 @@ class HttpsSender:
         base = self.backoff_s * 2 ** (attempt - 1)
         return min(base * (1 + self.jitter() / 2), self.max_backoff_s)
 
-    def send(self, name: str, payload: bytes, key: str) -> requests.Response:
+    def send(
+        self, name: str, payload: bytes, key: str, headers: Mapping[str, str] | None = None
+    ) -> requests.Response:
         """POST ``payload`` as file ``name`` with ``Idempotency-Key: key``; the 2xx answer,
-        or :class:`Undeliverable` / :class:`Unreachable`."""
+        or :class:`Undeliverable` / :class:`Unreachable`. ``headers`` replace the defaults
+        (an AS2 message brings its own Content-Type)."""
         headers = {
             "Content-Type": "application/octet-stream",
             "Content-Disposition": f'attachment; filename="{name}"',
             "Idempotency-Key": key,
+            **(headers or {}),
         }
         self.waits = []
         last = ""
