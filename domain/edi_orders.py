@@ -1538,4 +1538,3 @@ def write_edifact(
         syntax=syntax,
         newline=newline,
     )
-
