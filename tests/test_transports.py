@@ -171,4 +171,3 @@ def test_backoff_jitter_stays_within_half_the_wait():
     assert sender.delay(1, "3") == 3.0
     assert sender.delay(1, "soon") == 1.5  # not seconds: ignored
     assert sender.delay(1, "\u0663") == 1.5  # an Arabic-Indic 3 is not ASCII seconds
-
