@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from directus import HubClient
+from domain import edi_profiles
 from domain.gs1 import gln_problem, prefix_problem, prefixes_overlap
 from domain.roles import ACCOUNT_MANAGER, ORG_KINDS
 from governance import audit
@@ -24,7 +25,10 @@ ORG_FIELDS = [
     "share_policy",
     "edifact_id",
     "gs1_prefixes",
+    "edi_profile",
 ]
+#: Profile fields kept in the organization's own envelope-id columns.
+ENVELOPE_COLUMNS = {"isa_qualifier": "x12_qualifier", "isa_id": "x12_id", "unb_id": "edifact_id"}
 
 
 def partner_errors(name: str, kind: str, gln: str | None, currency: str) -> dict[str, list[str]]:
@@ -158,6 +162,85 @@ def set_prefixes(
         actor=actor,
     )
     return {**org, "gs1_prefixes": wanted or None}
+
+
+def edi_profile(org: dict[str, Any]) -> dict[str, Any] | None:
+    """A partner's EDI profile as the operator entered it (None if it has none): the
+    ``edi_profile`` field with the envelope ids from their own columns."""
+    stored = org.get("edi_profile")
+    if not stored:
+        return None
+    ids = {name: org.get(column) for name, column in ENVELOPE_COLUMNS.items()}
+    return {**stored, **{k: v for k, v in ids.items() if v and k in _ids_of(stored)}}
+
+
+def _ids_of(profile: dict[str, Any]) -> tuple[str, ...]:
+    return ("isa_qualifier", "isa_id") if profile.get("standard") == "x12" else ("unb_id",)
+
+
+def set_edi_profile(
+    admin: HubClient,
+    ref: str | int,
+    entered: dict[str, Any] | None,
+    *,
+    via: str = "cli",
+    actor: str | None = None,
+) -> dict[str, Any]:
+    """Set a partner's EDI profile (None clears it). Refused, by field, when it does not
+    pass :func:`domain.edi_profiles.check`, or when another partner has the same
+    envelope id or AS2 id: inbound interchanges are told apart by them."""
+    org = get_partner(admin, ref)
+    if org["kind"] not in ("supplier", "distributor"):
+        raise GovernanceError(
+            f"cannot set an EDI profile for {org['name']}",
+            {"partner": ["only suppliers and distributors exchange EDI"]},
+        )
+    changes: dict[str, Any] = {"edi_profile": None}
+    if entered is not None:
+        profile, errors = edi_profiles.check(entered)
+        if profile is not None:
+            errors = _profile_clashes(admin, org["id"], profile)
+        if errors or profile is None:
+            raise GovernanceError(f"cannot set the EDI profile of {org['name']}", errors)
+        own = _ids_of(profile)
+        changes = {
+            "edi_profile": {k: v for k, v in profile.items() if k not in own},
+            **{ENVELOPE_COLUMNS[k]: profile[k] for k in own},
+        }
+    admin.update_item("organizations", org["id"], changes)
+    audit.record(
+        admin,
+        "partner.edi_profile",
+        "organizations",
+        [org["id"]],
+        detail={"edi_profile": changes["edi_profile"]},
+        via=via,
+        actor=actor,
+    )
+    return {**org, **changes}
+
+
+def _profile_clashes(
+    admin: HubClient, org_id: int, profile: dict[str, Any]
+) -> dict[str, list[str]]:
+    others = admin.read_items(
+        "organizations",
+        filter={"_and": [{"id": {"_neq": org_id}}, {"edi_profile": {"_nnull": True}}]},
+        fields=ORG_FIELDS,
+        limit=-1,
+    )
+    errors: dict[str, list[str]] = {}
+    key = edi_profiles.envelope_key(profile)
+    for other in others:
+        theirs = edi_profile(other)
+        if theirs is None:
+            continue
+        if edi_profiles.envelope_key(theirs) == key:
+            field = "isa_id" if profile["standard"] == "x12" else "unb_id"
+            errors.setdefault(field, []).append(f"{other['name']} already has this envelope id")
+        if profile.get("as2_id") and theirs.get("as2_id") == profile["as2_id"]:
+            errors.setdefault("as2_id", []).append(f"{other['name']} already has this AS2 id")
+    return errors
 
 
 def _name_taken(admin: HubClient, name: str) -> bool:

@@ -29,15 +29,18 @@ from directus import HubClient, HubError, HubProcessError
 from directus.bulk import LaneError, open_lane
 from directus.install import ensure_installed
 from domain import clock
+from domain.edi_profiles import DOCUMENTS, STANDARDS, TRANSPORTS
 from domain.ingest import FileError
 from domain.roles import GRANULARITIES, ORG_KINDS, ROLES
 from governance import GovernanceError
 from governance.partners import (
     add_partner,
     assign_manager,
+    edi_profile,
     get_partner,
     list_partners,
     pair_partners,
+    set_edi_profile,
     set_prefixes,
     unassign_manager,
 )
@@ -321,6 +324,52 @@ def partner_prefixes(supplier: str, prefixes: tuple[str, ...], hub_url: str | No
         row = set_prefixes(hub.client, supplier, prefixes)
     shown = ", ".join(row["gs1_prefixes"] or []) or "none"
     click.echo(f"{row['name']}: GS1 company prefixes {shown}")
+
+
+@partner.command("edi")
+@click.argument("partner_ref", metavar="PARTNER")
+@click.option(
+    "--standard", type=click.Choice(sorted(STANDARDS)), help="X12 004010 or EDIFACT D96A."
+)
+@click.option("--isa-qualifier", help="X12: ISA05/07 interchange ID qualifier, e.g. ZZ or 01.")
+@click.option("--isa-id", help="X12: ISA06/08 interchange ID (up to 15 characters).")
+@click.option("--gs-code", help="X12: GS02/03 application code (2 to 15 characters).")
+@click.option("--unb-qualifier", default="14", show_default=True, help="EDIFACT: UNB 0007.")
+@click.option("--unb-id", help="EDIFACT: UNB interchange ID (up to 35 characters).")
+@click.option("--transport", type=click.Choice(TRANSPORTS))
+@click.option("--address", help="The mailbox folder (absolute path), or the partner's URL.")
+@click.option("--as2-id", help="AS2: the partner's AS2 id.")
+@click.option(
+    "--sends", default="", help=f"Documents it sends, comma-separated: {', '.join(DOCUMENTS)}."
+)
+@click.option("--expects", default="", help="Documents it expects from us, likewise.")
+@click.option("--acks/--no-acks", default=True, show_default=True,
+              help="Whether it wants a 997/CONTRL for what it is sent.")  # fmt: skip
+@click.option("--clear", is_flag=True, help="Remove the partner's profile.")
+@click.option("--show", is_flag=True, help="Print the profile and change nothing.")
+@hub_url_option
+def partner_edi(partner_ref: str, clear: bool, show: bool, hub_url: str | None,
+                **options: Any) -> None:  # fmt: skip
+    """Set (or --show, or --clear) a partner's EDI profile: standard, envelope ids,
+    transport, and the documents it sends and expects."""
+    with admin_hub(hub_url) as hub:
+        if show:
+            profile = edi_profile(get_partner(hub.client, partner_ref))
+            click.echo(json.dumps(profile, indent=2, sort_keys=True) if profile else "no profile")
+            return
+        entered = None if clear else _profile_entered(options)
+        org = set_edi_profile(hub.client, partner_ref, entered)
+    click.echo(f"{org['name']}: " + ("no EDI profile" if clear else "EDI profile set"))
+
+
+def _profile_entered(options: dict[str, Any]) -> dict[str, Any]:
+    entered = {k: v for k, v in options.items() if v not in (None, "") and k != "acks"}
+    for name in ("sends", "expects"):
+        entered[name] = [d.strip() for d in (options[name] or "").split(",") if d.strip()]
+    entered["acknowledgements"] = options["acks"]
+    if options.get("standard") != "edifact":
+        entered.pop("unb_qualifier", None)
+    return entered
 
 
 @partner.command("pair")

@@ -463,3 +463,28 @@ def test_a_remote_hub_needs_the_admin_login(hub):
         env={"TANDEM_HUB_ADMIN_EMAIL": None, "TANDEM_HUB_ADMIN_PASSWORD": None},
     )
     _refused(result, "TANDEM_HUB_ADMIN_EMAIL")
+
+
+def test_partner_edi_sets_shows_and_clears_a_profile_and_refuses_naming_the_field(tandem, admin):
+    org = make_org(admin, "supplier")
+    isa = f"C{unique('')[-8:]}".replace("-", "")[:15]
+    result = tandem(
+        "partner", "edi", org["name"], "--standard", "x12", "--isa-qualifier", "ZZ",
+        "--isa-id", isa, "--gs-code", isa, "--transport", "folder",
+        "--address", "/srv/tandem/edi/cli", "--sends", "order_response,invoice",
+        "--expects", "order",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert f"{org['name']}: EDI profile set" in result.output
+    shown = json.loads(tandem("partner", "edi", org["name"], "--show").stdout)
+    assert (shown["isa_id"], shown["sends"], shown["acknowledgements"]) == (
+        isa, ["order_response", "invoice"], True,
+    )  # fmt: skip
+    _refused(
+        tandem("partner", "edi", org["name"], "--standard", "x12", "--isa-qualifier", "ZZ",
+               "--isa-id", "A*B", "--gs-code", "AB", "--transport", "folder",
+               "--address", "relative", "--expects", "order"),
+        "isa_id: letters, digits", "address: the mailbox folder",
+    )  # fmt: skip
+    assert tandem("partner", "edi", org["name"], "--clear").exit_code == 0
+    assert tandem("partner", "edi", org["name"], "--show").stdout.strip() == "no profile"

@@ -140,3 +140,53 @@ def test_partners_cannot_reach_the_operator_pages(admin, portal, role):
     assert client.post("/operator/sharing/1/revoke", data={"csrf_token": token}).status_code == 403
     prefixes = client.post("/operator/partners/1/prefixes", data={"csrf_token": token})
     assert prefixes.status_code == 403
+
+
+def test_an_operator_sets_a_partners_edi_profile_on_its_page(admin, portal, operator):
+    distributor = make_org(admin, "distributor")
+    client = sign_in(portal, operator)
+    people = client.get("/operator/people").get_data(as_text=True)
+    url = f"/operator/partners/{distributor['id']}/edi"
+    assert f'href="{url}"' in people
+    page = client.get(url)
+    assert page.status_code == 200
+    assert "EDI profile of" in page.get_data(as_text=True)
+    token = csrf_token(client, url)
+    unb = f"OP{distributor['id']:06d}"
+    form = {
+        "csrf_token": token, "standard": "edifact", "unb_qualifier": "ZZZ", "unb_id": unb,
+        "transport": "https", "address": "ftp://partner.example.com",
+        "expects": ["order_response", "invoice"], "sends": ["order"],
+        "acknowledgements": "yes", "action": "save",
+    }  # fmt: skip
+    refused = client.post(url, data=form)
+    assert refused.status_code == 422
+    text = refused.get_data(as_text=True)
+    assert "an https:// URL" in text
+    assert f'value="{unb}"' in text  # what was entered stays in the form
+    assert admin.read_item("organizations", distributor["id"])["edi_profile"] is None
+    saved = client.post(
+        url, data={**form, "address": "https://partner.example.com/edi"}, follow_redirects=True
+    )
+    assert "EDI profile saved." in saved.get_data(as_text=True)
+    stored = admin.read_item("organizations", distributor["id"])
+    assert stored["edifact_id"] == unb
+    assert stored["edi_profile"]["expects"] == ["order_response", "invoice"]
+    assert {
+        "actor": operator.id,
+        "via": "portal",
+        "record_ids": [str(distributor["id"])],
+    } in _audit(admin, "partner.edi_profile")
+    cleared = client.post(url, data={"csrf_token": token, "action": "clear"}, follow_redirects=True)
+    assert "EDI profile removed." in cleared.get_data(as_text=True)
+    assert admin.read_item("organizations", distributor["id"])["edi_profile"] is None
+
+
+@pytest.mark.parametrize("role", ["supplier_user", "distributor_user", "account_manager"])
+def test_partners_cannot_reach_the_edi_profile_pages(admin, portal, role):
+    member = make_user(admin, role)
+    client = sign_in(portal, member)
+    url = f"/operator/partners/{member.organization['id']}/edi"
+    assert client.get(url).status_code == 403
+    token = csrf_token(client, "/account/tokens")
+    assert client.post(url, data={"csrf_token": token, "action": "clear"}).status_code == 403

@@ -15,7 +15,7 @@ from flask_login import current_user
 from marshmallow import Schema, ValidationError, fields, validate
 from werkzeug.wrappers import Response
 
-from domain import clock
+from domain import clock, edi_profiles
 from domain.roles import DATA_KINDS, GRANULARITIES, OPERATOR_ADMIN
 from governance import GovernanceError, partners, sharing, users
 from portal.auth import current_hub, role_required
@@ -256,6 +256,66 @@ def set_prefixes(org_id: int) -> Response:
     except GovernanceError as exc:
         flash(str(exc), "error")
     return redirect(url_for("operator.people"))
+
+
+def _profile_form() -> dict[str, Any]:
+    """The EDI profile form as :func:`domain.edi_profiles.check` takes it."""
+    entered: dict[str, Any] = {
+        name: request.form.get(name, "").strip()
+        for name in ("standard", "isa_qualifier", "isa_id", "gs_code", "unb_qualifier",
+                     "unb_id", "transport", "address", "as2_id")
+        if request.form.get(name, "").strip()
+    }  # fmt: skip
+    entered["sends"] = request.form.getlist("sends")
+    entered["expects"] = request.form.getlist("expects")
+    entered["acknowledgements"] = request.form.get("acknowledgements") == "yes"
+    return entered
+
+
+def _edi_page(org: dict[str, Any], values: dict[str, Any] | None, errors: Any, status: int) -> Any:
+    return (
+        render_template(
+            "operator/edi_profile.html",
+            org=org,
+            values=values or partners.edi_profile(org) or {"acknowledgements": True},
+            errors=errors or {},
+            standards=edi_profiles.STANDARDS,
+            transports=edi_profiles.TRANSPORTS,
+            documents=edi_profiles.DOCUMENTS,
+            isa_qualifiers=edi_profiles.ISA_QUALIFIERS,
+            unb_qualifiers=edi_profiles.UNB_QUALIFIERS,
+        ),
+        status,
+    )
+
+
+@bp.get("/partners/<int:org_id>/edi")
+@role_required(OPERATOR_ADMIN)
+def edi_profile(org_id: int) -> Any:
+    """A partner's EDI profile: standard, envelope ids, transport, documents."""
+    try:
+        org = partners.get_partner(current_hub(), org_id)
+    except GovernanceError:
+        return redirect(url_for("operator.people"))
+    return _edi_page(org, None, None, 200)
+
+
+@bp.post("/partners/<int:org_id>/edi")
+@role_required(OPERATOR_ADMIN)
+def set_edi_profile(org_id: int) -> Any:
+    admin = current_hub()
+    try:
+        org = partners.get_partner(admin, org_id)
+    except GovernanceError:
+        return redirect(url_for("operator.people"))
+    clear = request.form.get("action") == "clear"
+    entered = None if clear else _profile_form()
+    try:
+        partners.set_edi_profile(admin, org_id, entered, via="portal", actor=current_user.id)
+    except GovernanceError as exc:
+        return _edi_page(org, entered, exc.errors, 422)
+    flash(f"{org['name']}: " + ("EDI profile removed." if clear else "EDI profile saved."))
+    return redirect(url_for("operator.edi_profile", org_id=org_id))
 
 
 def _field_errors(messages: Any) -> dict[str, list[str]]:
