@@ -86,6 +86,8 @@ class Partner:
     sign: bool = True
     encrypt: bool = True
     receipt: str = "sync"  # sync | async | none
+    #: Where the partner takes asynchronous receipts: the only URL we post one to.
+    receipt_url: str = ""
 
 
 @dataclass(frozen=True)
@@ -164,7 +166,7 @@ def _multipart(subtype: str, parts: list[bytes], **parameters: str) -> tuple[str
 def _parts(content_type: str, body: bytes) -> list[bytes]:
     """A multipart body's parts, each exactly as sent (the CRLF before a delimiter is the
     delimiter's, RFC 2046 section 5.1.1)."""
-    boundary = _parameter(content_type, "boundary").encode("latin-1")
+    boundary = _parameter(content_type, "boundary").encode("latin-1", "replace")
     if not boundary:
         raise AS2Error("unexpected-processing-error", "a multipart with no boundary")
     delimiter = b"--" + boundary
@@ -404,32 +406,15 @@ def read_receipt(
     headers: Mapping[str, str], body: bytes, partner: Partner, sent: Outgoing
 ) -> Receipt:
     """A partner's MDN for ``sent``, checked: its signature against the partner's
-    certificate, the message it answers, its disposition and its MIC."""
-    content_type = _header(headers, "Content-Type")
-    problems = []
-    signature = "unsigned"
-    report_type, report = content_type, body
-    if content_type.lower().startswith("multipart/signed"):
-        try:
-            content, _signed_ok = _unsigned_content(content_type, body, partner)
-            signature = "valid"
-        except AS2Error as error:
-            signature = "invalid"
-            problems.append(f"the receipt's signature: {error}")
-            content = _parts(content_type, body)[0] if _parts(content_type, body) else b""
-        inner, report = _split(content)
-        report_type = inner.get("content-type", "")
-    elif partner.sign:
-        problems.append("the receipt is not signed")
-    fields: dict[str, str] = {}
-    for part in _parts(report_type, report) if "multipart" in report_type.lower() else []:
-        part_headers, part_body = _split(part)
-        if (
-            part_headers.get("content-type", "")
-            .lower()
-            .startswith("message/disposition-notification")
-        ):
-            fields, _ = _split(part_body + CRLF + CRLF)
+    certificate, the message it answers, its disposition and its MIC. Whatever is wrong
+    is a problem on the receipt (never an exception): the sender shows it as failing."""
+    problems: list[str] = []
+    signature, fields = "unsigned", {}
+    try:
+        signature, fields = _receipt_fields(_header(headers, "Content-Type"), body, partner,
+                                            problems)  # fmt: skip
+    except AS2Error as error:
+        problems.append(f"the receipt cannot be read: {error}")
     original = fields.get("original-message-id", "")
     disposition = fields.get("disposition", "").split(";", 1)[-1].strip()
     mic = fields.get("received-content-mic", "")
@@ -440,6 +425,38 @@ def read_receipt(
     elif mic.replace(" ", "") != sent.mic.replace(" ", ""):
         problems.append("its MIC is not the one sent: what arrived is not what was sent")
     return Receipt(original, disposition, mic, signature, tuple(problems))
+
+
+def _receipt_fields(
+    content_type: str, body: bytes, partner: Partner, problems: list[str]
+) -> tuple[str, dict[str, str]]:
+    """A receipt's signature verdict and its disposition-notification fields."""
+    signature = "unsigned"
+    report_type, report = content_type, body
+    if content_type.lower().startswith("multipart/signed"):
+        try:
+            content, _signed = _unsigned_content(content_type, body, partner)
+            signature = "valid"
+        except AS2Error as error:
+            signature = "invalid"
+            problems.append(f"the receipt's signature: {error}")
+            parts = _parts(content_type, body)
+            if not parts:
+                raise AS2Error(
+                    "unexpected-processing-error", "a signed receipt of no parts"
+                ) from None
+            content = parts[0]
+        inner, report = _split(content)
+        report_type = inner.get("content-type", "")
+    elif partner.sign:
+        problems.append("the receipt is not signed")
+    fields: dict[str, str] = {}
+    for part in _parts(report_type, report) if "multipart" in report_type.lower() else []:
+        part_headers, part_body = _split(part)
+        kind = part_headers.get("content-type", "").lower()
+        if kind.startswith("message/disposition-notification"):
+            fields, _ = _split(part_body + CRLF + CRLF)
+    return signature, fields
 
 
 # --- the receiving endpoint ------------------------------------------------------------
@@ -466,22 +483,29 @@ class Endpoint:
     def __call__(self, environ: dict[str, Any], start: Callable[..., Any]) -> list[bytes]:
         if environ.get("REQUEST_METHOD") != "POST":
             return _answer(start, "405 Method Not Allowed", {"Allow": "POST"}, b"")
-        size = int(environ.get("CONTENT_LENGTH") or 0)
-        if size > self.max_bytes:
+        length = str(environ.get("CONTENT_LENGTH") or "")
+        if not (length.isascii() and length.isdigit()):
+            return _answer(start, "411 Length Required", {}, b"a Content-Length is required")
+        if int(length) > self.max_bytes:
             return _answer(start, "413 Content Too Large", {}, b"the message is too large")
-        body = environ["wsgi.input"].read(size)
+        body = environ["wsgi.input"].read(int(length))
         headers = {
             key[5:].replace("_", "-").title(): value
             for key, value in environ.items()
             if key.startswith("HTTP_")
         }
         headers["Content-Type"] = environ.get("CONTENT_TYPE", "")
+        if not all(value.isascii() for value in headers.values()):
+            return _answer(start, "400 Bad Request", {}, b"AS2 headers are ASCII")
         path = environ.get("PATH_INFO", "")
         if path == "/as2/receipts":
             self.on_receipt(headers, body)
             return _answer(start, "200 OK", {}, b"")
         if path != "/as2":
             return _answer(start, "404 Not Found", {}, b"")
+        partner = self.partners.get(_header(headers, "AS2-From"))
+        if partner is None:  # nobody we know: no receipt, signed or posted anywhere
+            return _answer(start, "403 Forbidden", {}, b"not a known partner")
         received, error = None, None
         try:
             received = receive(headers, body, self.ours, self.partners)
@@ -492,10 +516,12 @@ class Endpoint:
             return _answer(start, "200 OK" if error is None else "400 Bad Request", {}, b"")
         receipt_headers, receipt = build_receipt(headers, self.ours, received, error)
         target = _header(headers, "Receipt-Delivery-Option")
-        if target:
+        if target and partner.receipt_url and target == partner.receipt_url:
             send = self.post_receipt or _post_in_thread
             send(target, receipt_headers, receipt)
             return _answer(start, "200 OK", {}, b"")
+        # No asynchronous receipt asked, or to a URL the partner's profile does not name:
+        # the receipt goes back on this connection.
         return _answer(start, "200 OK", receipt_headers, receipt)
 
 
@@ -506,14 +532,26 @@ def _answer(
     return [body]
 
 
+#: Asynchronous receipts being posted at once; past that, one is posted before answering.
+_POSTING = threading.BoundedSemaphore(8)
+
+
 def _post_in_thread(url: str, headers: dict[str, str], body: bytes) -> None:
-    def post() -> None:
+    def post(release: bool) -> None:
         try:
-            requests.post(url, data=body, headers=headers, timeout=(3.05, 30))
+            requests.post(
+                url, data=body, headers=headers, timeout=(3.05, 30), allow_redirects=False
+            )
         except requests.RequestException:
             log.warning("the asynchronous receipt to %s could not be sent", url, exc_info=True)
+        finally:
+            if release:
+                _POSTING.release()
 
-    threading.Thread(target=post, daemon=True).start()
+    if _POSTING.acquire(blocking=False):
+        threading.Thread(target=post, args=(True,), daemon=True).start()
+    else:
+        post(False)
 
 
 def send(outgoing: Outgoing, partner: Partner, sender: HttpsSender) -> Receipt | None:

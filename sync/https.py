@@ -20,7 +20,8 @@ RETRY_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
 
 
 class Undeliverable(RuntimeError):
-    """The partner refused the interchange (a 4xx other than busy): retrying will not help."""
+    """The partner refused the interchange (a 4xx other than busy), or answered with a
+    redirect (its address is not the one in its profile): retrying will not help."""
 
     def __init__(self, status: int, body: str) -> None:
         self.status = status
@@ -77,14 +78,15 @@ class HttpsSender:
             retry_after = None
             try:
                 answer = self.session.post(
-                    self.url, data=payload, headers=headers, timeout=self.timeout
-                )
+                    self.url, data=payload, headers=headers, timeout=self.timeout,
+                    allow_redirects=False,  # a redirected POST becomes a GET: never delivered
+                )  # fmt: skip
             except (requests.ConnectionError, requests.Timeout) as error:
                 last = f"{type(error).__name__}: {error}"
             else:
                 if 200 <= answer.status_code < 300:
                     return answer
-                if answer.status_code not in RETRY_STATUSES:
+                if answer.status_code not in RETRY_STATUSES:  # refused, or redirected
                     raise Undeliverable(answer.status_code, answer.text)
                 last = f"HTTP {answer.status_code}"
                 retry_after = answer.headers.get("Retry-After")

@@ -46,6 +46,7 @@ def main(path: str) -> None:
             sign=p["sign"],
             encrypt=p["encrypt"],
             receipt=p["receipt"],
+            receipt_url=p.get("receipt_url", ""),
         )
         for p in config["partners"]
     }

@@ -3,8 +3,9 @@ TLS is the connection's business, not the sender's logic).
 
 ``python tests/partner_http.py <port> <state dir> <fail first n>``: answers the first n
 POSTs with 503, then stores each body once per ``Idempotency-Key`` as
-``<state dir>/<key>`` (201; 200 for a key it already has). ``POST /refuse`` answers 400.
-Every request is counted in ``<state dir>/requests``.
+``<state dir>/<key>`` (201; 200 for a key it already has). ``POST /refuse`` answers 400,
+``POST /moved`` a redirect to ``/login``. Every POST is counted in ``<state dir>/requests``,
+and so is every GET but the start-up probe's (``GET /``).
 """
 
 from __future__ import annotations
@@ -20,6 +21,13 @@ SEEN = {"requests": 0}
 
 
 class Partner(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        if self.path != "/":  # not the start-up probe
+            with LOCK:
+                SEEN["requests"] += 1
+                (STATE / "requests").write_text(str(SEEN["requests"]))
+        self._answer(200, b"a login page")
+
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
         with LOCK:
@@ -29,6 +37,8 @@ class Partner(BaseHTTPRequestHandler):
                 return self._answer(503, b"busy", {"Retry-After": "7"})
             if self.path == "/refuse":
                 return self._answer(400, b"not a document we take")
+            if self.path == "/moved":
+                return self._answer(302, b"", {"Location": "/login"})
             key = self.headers.get("Idempotency-Key", "")
             if not key or "/" in key or key.startswith("."):
                 return self._answer(400, b"no idempotency key")

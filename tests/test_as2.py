@@ -6,6 +6,7 @@ bad signature flagged."""
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 import subprocess
 import sys
@@ -25,6 +26,7 @@ from cryptography.x509.oid import NameOID
 from directus.process import free_port
 from sync.as2 import (
     AS2Error,
+    Endpoint,
     Identity,
     Partner,
     build_message,
@@ -92,7 +94,9 @@ def _pem(identity: Identity, folder: Path) -> tuple[Path, Path]:
     return cert, key
 
 
-def _serve(ours: Identity, partner: Identity, folder: Path, receipt: str) -> Iterator[Running]:
+def _serve(
+    ours: Identity, partner: Identity, folder: Path, receipt: str, receipt_url: str = ""
+) -> Iterator[Running]:
     folder.mkdir()
     port = free_port()
     cert, key = _pem(ours, folder)
@@ -101,7 +105,7 @@ def _serve(ours: Identity, partner: Identity, folder: Path, receipt: str) -> Ite
         "port": port, "id": ours.as2_id, "cert": str(cert), "key": str(key),
         "inbox": str(folder / "inbox"), "receipts": str(folder / "receipts"),
         "partners": [{"id": partner.as2_id, "cert": str(partner_cert), "sign": True,
-                      "encrypt": True, "receipt": receipt}],
+                      "encrypt": True, "receipt": receipt, "receipt_url": receipt_url}],
     }  # fmt: skip
     (folder / "config.json").write_text(json.dumps(config))
     process = subprocess.Popen([sys.executable, str(ENDPOINT), str(folder / "config.json")])
@@ -132,6 +136,13 @@ def acme_endpoint(tmp_path, acme, tandem) -> Iterator[Running]:
 def tandem_endpoint(tmp_path, tandem, acme) -> Iterator[Running]:
     """Tandem's AS2 server, which takes ACME's asynchronous receipts."""
     yield from _serve(tandem, acme, tmp_path / "tandem", "async")
+
+
+@pytest.fixture
+def acme_posting_receipts(tmp_path, acme, tandem, tandem_endpoint) -> Iterator[Running]:
+    """ACME's AS2 server, whose profile of Tandem names Tandem's receipt URL."""
+    url = tandem_endpoint.url + "/as2/receipts"
+    yield from _serve(acme, tandem, tmp_path / "acme-async", "sync", receipt_url=url)
 
 
 def _partner(identity: Identity, url: str = "", receipt: str = "sync") -> Partner:
@@ -170,18 +181,17 @@ def test_the_message_is_aes_256_and_signed_with_sha_256(tandem, acme):
 
 
 def test_an_asynchronous_receipt_comes_back_to_our_endpoint(
-    tandem, acme, acme_endpoint, tandem_endpoint, tmp_path
+    tandem, acme, acme_posting_receipts, tandem_endpoint
 ):
-    # ACME's server expects Tandem's receipts asynchronously in this test.
-    partner = _partner(acme, acme_endpoint.url, receipt="async")
+    partner = _partner(acme, acme_posting_receipts.url, receipt="async")
     outgoing = build_message(
         INTERCHANGE, "po.x12", tandem, partner, receipt_url=tandem_endpoint.url + "/as2/receipts"
     )
-    assert send(outgoing, partner, _sender(acme_endpoint.url)) is None
+    assert send(outgoing, partner, _sender(acme_posting_receipts.url)) is None
     headers, body = tandem_endpoint.wait_for_receipt()
     receipt = read_receipt(headers, body, partner, outgoing)
     assert receipt.ok, receipt.problems
-    assert acme_endpoint.payloads() == [INTERCHANGE]
+    assert acme_posting_receipts.payloads() == [INTERCHANGE]
 
 
 def test_a_tampered_message_is_refused_and_nothing_is_delivered(tandem, acme, acme_endpoint):
@@ -255,3 +265,48 @@ def test_a_receipt_for_another_message_or_another_mic_is_flagged(tandem, acme):
 def test_the_endpoint_takes_only_posts_to_its_paths(acme_endpoint):
     assert requests.get(acme_endpoint.url + "/as2", timeout=5).status_code == 405
     assert requests.post(acme_endpoint.url + "/elsewhere", timeout=5).status_code == 404
+
+
+def _call(app: Endpoint, headers: dict[str, str], body: bytes, length: str | None = None):
+    environ = {
+        "REQUEST_METHOD": "POST", "PATH_INFO": "/as2", "wsgi.input": io.BytesIO(body),
+        "CONTENT_LENGTH": str(len(body)) if length is None else length,
+        "CONTENT_TYPE": headers.get("Content-Type", ""),
+        **{f"HTTP_{k.upper().replace('-', '_')}": v for k, v in headers.items()
+           if k != "Content-Type"},
+    }  # fmt: skip
+    answered: list[str] = []
+    out = b"".join(app(environ, lambda status, _headers: answered.append(status)))
+    return answered[0], out
+
+
+def test_receipts_are_posted_only_for_known_partners_to_the_url_in_their_profile(tandem, acme):
+    posted: list[str] = []
+    app = Endpoint(
+        acme, {"TANDEM": replace(_partner(tandem), receipt_url="https://tandem.example/r")},
+        deliver=lambda _r: None, post_receipt=lambda url, _h, _b: posted.append(url),
+    )  # fmt: skip
+    outgoing = build_message(INTERCHANGE, "po.x12", tandem, _partner(acme))
+    probe = {**outgoing.headers, "Receipt-Delivery-Option": "http://169.254.169.254/latest"}
+    status, body = _call(app, probe, outgoing.body)
+    assert posted == []  # never to a URL the message names itself
+    assert status == "200 OK"
+    assert b"disposition-notification" in body  # the receipt came back on the connection
+    stranger = {**probe, "AS2-From": "MALLORY"}
+    assert _call(app, stranger, outgoing.body) == ("403 Forbidden", b"not a known partner")
+    assert posted == []
+    mine = {**outgoing.headers, "Receipt-Delivery-Option": "https://tandem.example/r"}
+    assert _call(app, mine, outgoing.body) == ("200 OK", b"")
+    assert posted == ["https://tandem.example/r"]
+
+
+def test_the_endpoint_refuses_what_it_cannot_read_without_failing(tandem, acme):
+    app = Endpoint(acme, {"TANDEM": _partner(tandem)}, deliver=lambda _r: None)
+    outgoing = build_message(INTERCHANGE, "po.x12", tandem, _partner(acme))
+    for length in ("abc", "-1", ""):
+        assert _call(app, outgoing.headers, outgoing.body, length)[0] == "411 Length Required"
+    odd = {**outgoing.headers, "Message-ID": "<caf\u00e9@TANDEM>"}
+    assert _call(app, odd, outgoing.body)[0] == "400 Bad Request"
+    no_boundary = {"Content-Type": "multipart/signed; protocol=x"}
+    receipt = read_receipt(no_boundary, b"--x--", _partner(acme), outgoing)
+    assert not receipt.ok

@@ -157,6 +157,15 @@ def test_a_refusal_is_not_retried(partner):
     assert sender.waits == []
 
 
+def test_a_redirect_is_not_a_delivery_and_is_not_followed(partner):
+    sender = _sender(partner.url + "/moved")
+    with pytest.raises(Undeliverable, match="HTTP 302") as refused:
+        sender.send("1.x12", INTERCHANGE, key="k4")
+    assert refused.value.status == 302
+    assert partner.requests == 1  # no GET of the login page after the POST
+    assert partner.stored() == {}
+
+
 def test_an_unreachable_partner_is_tried_with_doubling_waits_then_reported():
     sender = _sender(f"http://127.0.0.1:{free_port()}/edi", attempts=6, max_backoff_s=10)
     with pytest.raises(Unreachable, match="no answer after 6 attempts; the last: Connection"):
