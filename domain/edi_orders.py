@@ -32,7 +32,7 @@ import datetime as dt
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from decimal import Decimal
+from decimal import Context, Decimal, DecimalException, Inexact, localcontext
 from typing import Any, Literal
 
 from domain import clock, edifact, x12
@@ -85,6 +85,14 @@ X12_ANSWER: dict[str, Status] = _meaning(
 )
 # DTM01/SCH05 qualifiers that say when the goods are wanted (delivery or ship dates).
 X12_REQUESTED = frozenset({"002", "010", "037", "063", "064", "068"})
+# POC02 (line item change code, 004010 element 670) -> what the change does to the line.
+X12_CHANGE = _meaning(
+    add="AI",
+    delete="DI",
+    unchanged="NC",
+    change="CA CB CE CT MU PC PQ PR QD QI RA RC RE RQ RS",
+)
+X12_WRITE_CHANGE = {"add": "AI", "delete": "DI", "unchanged": "NC", "change": "CA"}
 X12_WRITE_STATUS = {"accepted": "IA", "changed": "IC", "rejected": "IR"}
 X12_WRITE_ANSWER = {"accepted": "AD", "changed": "AC", "rejected": "RD"}
 # BEG01 / BCH01 transaction set purpose: 00 original, 01 cancellation, 04/05 change.
@@ -92,9 +100,14 @@ X12_PURPOSE = _meaning(original="00 06", cancel="01", change="04 05")
 EDI_GTIN = frozenset({"EN", "SRV", "UP"})
 # ORDRSP LIN 1229 (action request/notification) -> the line's status.
 EDI_LINE_STATUS: dict[str, Status] = _meaning(accepted="5 4", changed="3 6 1", rejected="7 2 10")
+# ORDCHG LIN 1229 (action request) -> what the change does to the line.
+EDI_CHANGE = _meaning(add="1", delete="2", change="3", unchanged="4")
+EDI_WRITE_CHANGE = {"add": "1", "delete": "2", "change": "3", "unchanged": "4"}
 EDI_WRITE_STATUS = {"accepted": "5", "changed": "3", "rejected": "7"}
-# BGM 4343 (response type) on an ORDRSP -> the answer as a whole.
-EDI_ANSWER: dict[str, Status] = _meaning(accepted="29 AP", changed="4 AI", rejected="27")
+# BGM 1225 (message function) on an ORDRSP: the answer as a whole.
+EDI_ANSWER: dict[str, Status] = _meaning(accepted="29", changed="4", rejected="27")
+# BGM 4343 (response type), read when 1225 is only "original" (9) or absent.
+EDI_RESPONSE_TYPE: dict[str, Status] = _meaning(accepted="AP AI", changed="AC CA", rejected="RE")
 EDI_WRITE_ANSWER = {"accepted": "29", "changed": "4", "rejected": "27"}
 # BGM 1225 (message function) on ORDERS/ORDCHG.
 EDI_PURPOSE = _meaning(original="9 7 31 43 46", cancel="1 3", change="4 5")
@@ -109,6 +122,9 @@ EANCOM = {
 PRICES = frozenset({"AAA", "AAB", "INV", "CAL"})  # net, gross, invoice, calculation
 FUNCTIONAL_ID = re.compile(r"[A-Z]{2}\Z")
 LEADING_DIGITS = re.compile(r"([0-9]+)(?:[^0-9]|\Z)")
+#: Division that must be exact (a price per its basis): anything inexact is refused.
+EXACT_DIVISION = Context(prec=80, traps=[Inexact])
+MAX_NUMBER = 36  # characters: X12 R is 15 digits at most, EDIFACT n..35
 NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)\Z")
 GROUP_CODES = {"850": "PO", "860": "PC", "855": "PR", "856": "SH", "810": "IN", "997": "FA"}
 
@@ -149,6 +165,8 @@ class OrderLine:
     price: Decimal | None = None  # per unit, major units
     requested: dt.date | None = None
     position: int = field(default=0, compare=False)
+    #: On a change or cancellation: add, change, delete or unchanged ("" on an order).
+    action: str = ""
 
 
 @dataclass(frozen=True)
@@ -323,8 +341,8 @@ class Envelope:
 # --- shared reading helpers ------------------------------------------------------------
 def _number(text: str, element: str, position: int, what: str = "a number") -> Decimal:
     value = text.strip().replace(",", ".")
-    if not NUMBER.match(value):
-        raise DocumentError(f"expected {what}", position, element, text)
+    if not NUMBER.match(value) or len(value) > MAX_NUMBER:
+        raise DocumentError(f"expected {what}", position, element, text[:40])
     return Decimal(value)
 
 
@@ -434,6 +452,14 @@ def _x12_order(transaction: x12.Transaction) -> Order:
         elif tag in ("PO1", "POC"):
             # PO1: 02 quantity, 03 unit, 04 price, 06.. ids; POC: 03, 05, 06, 08..
             qty_at, unit_at, price_at, ids_at = (2, 3, 4, 6) if tag == "PO1" else (3, 5, 6, 8)
+            action = ""
+            if tag == "POC":
+                action = X12_CHANGE.get(segment.get(2), "")
+                if not action:
+                    raise DocumentError(
+                        f"expected a line item change code, one of {sorted(X12_CHANGE)}",
+                        at, "POC02", segment.get(2),
+                    )  # fmt: skip
             lines.append(
                 OrderLine(
                     line=segment.get(1).strip() or str(len(lines) + 1),
@@ -442,6 +468,7 @@ def _x12_order(transaction: x12.Transaction) -> Order:
                     unit=segment.get(unit_at) or "EA",
                     price=_maybe_number(segment.get(price_at), f"{tag}0{price_at}", at),
                     position=at,
+                    action=action,
                 )
             )
         elif tag in ("DTM", "SCH") and lines and not lines[-1].requested:
@@ -508,15 +535,17 @@ def _x12_response(transaction: x12.Transaction) -> OrderResponse:
             position=ack.position,
         )
 
+    answered = False
     for segment in transaction.segments[1:]:
         if segment.tag == "PO1":
-            if pending is not None:
+            if pending is not None and not answered:
                 lines.append(line_of(pending, None))
-            pending = segment
+            pending, answered = segment, False
         elif segment.tag == "ACK" and pending is not None:
+            # One line per ACK: 60 accepted and 40 backordered are two answers.
             lines.append(line_of(pending, segment))
-            pending = None
-    if pending is not None:
+            answered = True
+    if pending is not None and not answered:
         lines.append(line_of(pending, None))
     return OrderResponse(order, head.get(8).strip(), status, date, tuple(lines))
 
@@ -553,8 +582,11 @@ def _x12_ship_notice(transaction: x12.Transaction) -> ShipNotice:
             if parent and parent not in levels:
                 raise DocumentError("expected the id of an earlier HL", at, "HL02", parent)
             levels[hl] = (level, parent)
-            if level == "O" or level in ("P", "T"):
+            packed = level == "I" and levels.get(parent, ("", ""))[0] in ("P", "T")
+            if not packed:  # a new order or pack, or an item in no pack: no carton yet
                 sscc = ""
+            if level == "O":  # its PRF names its order, if it has one
+                order = ""
             item, line_id = None, ""
         elif tag == "DTM" and segment.get(1) == "011":
             shipped = _x12_dtm(segment)[1]
@@ -804,14 +836,16 @@ def _edi_price(segment: Seg) -> Decimal:
         per = _number(basis, element, segment.position, "a unit price basis")
         if per <= 0:
             raise DocumentError("expected a positive price basis", segment.position, element, basis)
-        exact = price / per
-        if exact * per != price:
-            raise DocumentError(
-                "the price per its basis is not exact per unit",
-                segment.position,
-                element,
-                f"{price}/{per}",
-            )
+        with localcontext(EXACT_DIVISION):
+            try:
+                exact = price / per
+            except (Inexact, DecimalException):
+                raise DocumentError(
+                    "the price per its basis is not exact per unit",
+                    segment.position,
+                    element,
+                    f"{price}/{per}",
+                ) from None
         return exact.normalize() if exact == exact.to_integral() else exact
     return price
 
@@ -857,6 +891,14 @@ def _edi_order(message: edifact.Message) -> Order:
             raise DocumentError(
                 "expected the ordered quantity (QTY+21) in the line", lin.position, "QTY+21", ""
             )
+        action = ""
+        if message.kind == "ORDCHG":
+            action = EDI_CHANGE.get(component(lin, 1) or "3", "")
+            if not action:
+                raise DocumentError(
+                    f"expected an action code, one of {sorted(EDI_CHANGE)}",
+                    lin.position, "LIN 1229", component(lin, 1),
+                )  # fmt: skip
         lines.append(
             OrderLine(
                 component(lin, 0).strip() or str(len(lines) + 1),
@@ -866,6 +908,7 @@ def _edi_order(message: edifact.Message) -> Order:
                 price,
                 requested,
                 lin.position,
+                action,
             )
         )
     return Order(number=number, purpose=purpose, lines=tuple(lines), **fields)  # type: ignore[arg-type]
@@ -873,14 +916,23 @@ def _edi_order(message: edifact.Message) -> Order:
 
 def _edi_response(message: edifact.Message) -> OrderResponse:
     bgm = _bgm(message.segments, message.kind, message.position)
-    response = component(bgm, 3) or "29"
-    status = EDI_ANSWER.get(response)
-    if status is None:
+    function, response = component(bgm, 2), component(bgm, 3)
+    status = EDI_ANSWER.get(function)
+    if status is None and function in ("", "9"):
+        status = EDI_RESPONSE_TYPE.get(response or "AP")
+        if status is None:
+            raise DocumentError(
+                f"expected a response type, one of {sorted(EDI_RESPONSE_TYPE)}",
+                bgm.position,
+                "BGM 4343",
+                response,
+            )
+    elif status is None:
         raise DocumentError(
-            f"expected a response type, one of {sorted(EDI_ANSWER)}",
+            f"expected a message function, one of 9 or {sorted(EDI_ANSWER)}",
             bgm.position,
-            "BGM 4343",
-            response,
+            "BGM 1225",
+            function,
         )
     heading, groups = _edi_lines(message.segments[1:])
     order = _edi_ref(heading)
@@ -1204,7 +1256,7 @@ def _x12_segments(document: Document) -> tuple[str, list[x12.Segment]]:
         for line in document.lines:
             price = _plain(line.price) if line.price is not None else ""
             if change:
-                kind = "DI" if document.purpose == "cancel" else "CA"
+                kind = X12_WRITE_CHANGE[_action(document, line)]
                 out.append(
                     seg(
                         "POC",
@@ -1284,7 +1336,8 @@ def _x12_segments(document: Document) -> tuple[str, list[x12.Segment]]:
             out.append(seg("DTM", ("017", _ccyymmdd(document.expected))))
         hl = 1
         out.append(seg("HL", ("1", "", "S")))
-        for order in document.orders or [""]:
+        unordered = any(not line.order for line in document.lines)
+        for order in [*document.orders, *([""] if unordered else [])]:
             hl += 1
             order_hl = str(hl)
             out.append(seg("HL", (order_hl, "1", "O")))
@@ -1408,10 +1461,15 @@ def _edi_dtm(qualifier: str, day: dt.date) -> str:
     return write_segment("DTM", (qualifier, _ccyymmdd(day), "102"))
 
 
+def _action(order: Order, line: OrderLine) -> str:
+    """What a change or cancellation does to a line: its own action, else the order's."""
+    return line.action or ("delete" if order.purpose == "cancel" else "change")
+
+
 def _edifact_body(document: Document) -> tuple[str, list[str]]:
     """A document's message type and the segments between UNH and UNT."""
     if isinstance(document, Order):
-        kind = "ORDCHG" if document.purpose == "change" else "ORDERS"
+        kind = "ORDERS" if document.purpose == "original" else "ORDCHG"
         function = {"original": "9", "change": "4", "cancel": "1"}[document.purpose]
         out = [
             write_segment("BGM", "230" if kind == "ORDCHG" else "220", document.number, function)
@@ -1430,7 +1488,8 @@ def _edifact_body(document: Document) -> tuple[str, list[str]]:
         if document.currency:
             out.append(write_segment("CUX", ("2", document.currency, "9")))
         for n, line in enumerate(document.lines, 1):
-            out += _edi_ids(n, line.line, line.item)
+            action = EDI_WRITE_CHANGE[_action(document, line)] if kind == "ORDCHG" else ""
+            out += _edi_ids(n, line.line, line.item, action)
             out.append(write_segment("QTY", ("21", _plain(line.quantity), line.unit)))
             if line.requested:
                 out.append(_edi_dtm("2", line.requested))
@@ -1440,7 +1499,7 @@ def _edifact_body(document: Document) -> tuple[str, list[str]]:
         return kind, out
     if isinstance(document, OrderResponse):
         out = [
-            write_segment("BGM", "231", document.number, "9", EDI_WRITE_ANSWER[document.status]),
+            write_segment("BGM", "231", document.number, EDI_WRITE_ANSWER[document.status]),
             _edi_dtm("137", document.date or clock.today()),
             write_segment("RFF", ("ON", document.order)),
         ]
@@ -1462,7 +1521,8 @@ def _edifact_body(document: Document) -> tuple[str, list[str]]:
             out.append(_edi_dtm("11", document.shipped))
         if document.expected:
             out.append(_edi_dtm("17", document.expected))
-        single = document.orders[0] if len(document.orders) == 1 else ""
+        ordered = {line.order for line in document.lines}
+        single = ordered.pop() if len(ordered) == 1 else ""  # every line's, named once
         if single:
             out.append(write_segment("RFF", ("ON", single)))
         out.append(write_segment("CPS", "1"))

@@ -263,13 +263,20 @@ def _close(tag: str, trailer: Segment, count: int, control: str) -> None:
 
 
 def serialize(interchanges: Sequence[Interchange], newline: bool = False) -> str:
-    """The interchanges as X12 text, each with its own delimiters and recomputed trailers."""
+    """The interchanges as X12 text, each with its own delimiters and recomputed trailers.
+    A value that holds its interchange's element separator or segment terminator is a
+    ValueError naming the element: X12 has no escape."""
     out: list[str] = []
     for ic in interchanges:
         d = ic.delimiters
         end = d.segment + ("\n" if newline else "")
 
         def line(tag: str, *elements: str, d: Delimiters = d, end: str = end) -> str:
+            for number, value in enumerate(elements, 1):
+                if d.element in value or d.segment in value:
+                    # A value holding a delimiter would end its element or segment early:
+                    # another segment could be injected through it.
+                    raise ValueError(f"{tag}{number:02d} {value!r} holds an X12 delimiter")
             return d.element.join((tag, *elements)) + end
 
         out.append(

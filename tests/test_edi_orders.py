@@ -199,14 +199,21 @@ lines_no = st.integers(1, 999).map(str)
 @st.composite
 def orders(draw: st.DrawFn) -> Order:
     numbers = draw(st.lists(lines_no, min_size=1, max_size=5, unique=True))
+    purpose = draw(st.sampled_from(["original", "change", "cancel"]))
+    actions = {
+        "original": [""],
+        "change": ["add", "change", "delete", "unchanged"],
+        "cancel": ["delete"],
+    }[purpose]  # what a reader gives back for each
     return Order(
-        number=draw(codes), purpose=draw(st.sampled_from(["original", "change", "cancel"])),
+        number=draw(codes), purpose=purpose,
         ordered_on=draw(days), requested=draw(st.none() | days),
         currency=draw(st.sampled_from(["USD", "EUR", ""])),
         buyer=draw(codes), seller=draw(codes), ship_to=draw(st.sampled_from(["", "S12",
                                                                               "5012345678900"])),
         lines=tuple(OrderLine(n, draw(items), draw(quantities), "EA", draw(st.none() | prices),
-                              draw(st.none() | days)) for n in numbers),
+                              draw(st.none() | days), action=draw(st.sampled_from(actions)))
+                    for n in numbers),
     )  # fmt: skip
 
 
@@ -406,3 +413,88 @@ def test_mutated_documents_raise_only_the_readers_own_error(seed):
     for mutant in _mutants(_seeds()[seed], rng, FUZZ_PER_SEED):
         with contextlib.suppress(DocumentError):
             read(mutant)
+
+
+# --- review findings ---------------------------------------------------------------------
+def _edifact(kind: str, *body: str) -> bytes:
+    segments = [f"UNH+1+{kind}:D:96A:UN:EAN005", *body]
+    text = "UNA:+.? 'UNB+UNOC:3+A:14+B:14+261231:2359+7'" + "'".join(segments)
+    return (text + f"'UNT+{len(segments) + 1}+1'UNZ+1+7'").encode()
+
+
+@pytest.mark.parametrize(
+    ("bgm", "status"),
+    [("BGM+231+R1+27", "rejected"), ("BGM+231+R1+29", "accepted"), ("BGM+231+R1+4", "changed"),
+     ("BGM+231+R1+9+RE", "rejected"), ("BGM+231+R1+9+AC", "changed"), ("BGM+231+R1", "accepted")],
+)  # fmt: skip
+def test_an_ordrsp_says_its_answer_in_bgm_1225(bgm, status):
+    [received] = read(_edifact("ORDRSP", bgm, "RFF+ON:PO-1"))
+    assert received.document.status == status
+
+
+def test_an_ordrsp_with_an_unknown_function_is_refused_naming_it():
+    with pytest.raises(DocumentError, match="BGM 1225: expected a message function"):
+        read(_edifact("ORDRSP", "BGM+231+R1+77", "RFF+ON:PO-1"))
+
+
+def test_each_ack_of_a_line_is_an_answer_of_its_own():
+    response = OrderResponse("PO-1", "A-1", "changed", dt.date(2026, 1, 2), (
+        ResponseLine("1", Item("012345678905"), "accepted", Decimal(60), dt.date(2026, 1, 9)),
+    ))  # fmt: skip
+    written = write_x12([response], ENVELOPE)
+    assert "SE*6*0001~" in written
+    text = written.replace(
+        "ACK*IA*60*EA*068*20260109~", "ACK*IA*60*EA*068*20260109~ACK*IB*40*EA~"
+    ).replace("SE*6*0001~", "SE*7*0001~")
+    [received] = read(text)
+    lines = received.document.lines
+    assert [(li.line, li.status, li.quantity) for li in lines] == [
+        ("1", "accepted", 60), ("1", "changed", 40),
+    ]  # fmt: skip
+
+
+def test_a_change_says_what_it_does_to_each_line():
+    change = Order("PO-1", "change", lines=(
+        OrderLine("1", Item("012345678905"), Decimal(5), action="delete"),
+        OrderLine("2", Item("012345678912"), Decimal(8), action="add"),
+    ))  # fmt: skip
+    for text in (write_x12([change], ENVELOPE), write_edifact([change], ENVELOPE)):
+        [received] = read(text)
+        assert [li.action for li in received.document.lines] == ["delete", "add"]
+    bad = write_x12([change], ENVELOPE).replace("POC*1*DI*", "POC*1*ZZ*")
+    with pytest.raises(DocumentError, match="POC02: expected a line item change code"):
+        read(bad)
+
+
+@pytest.mark.parametrize(
+    ("pri", "reason"),
+    [("PRI+AAA:2:::3", "not exact per unit"), ("PRI+AAA:1:::" + "9" * 40, "expected a unit")],
+)
+def test_a_price_that_is_not_exact_per_unit_is_refused(pri, reason):
+    document = _edifact("INVOIC", "BGM+380+I-1+9", "RFF+ON:PO-1", "LIN+1++012345678905:EN",
+                        "QTY+47:3", pri)  # fmt: skip
+    with pytest.raises(DocumentError, match=reason):
+        read(document)
+
+
+def test_a_ship_notice_keeps_unpacked_and_unordered_lines_where_they_were():
+    notice = ShipNotice("ASN-1", dt.date(2026, 1, 8), None, (
+        Carton("003456789012345675", (PackedLine("1", Item("012345678905"), Decimal(4), "EA",
+                                                 "PO-7"),)),
+        Carton("", (PackedLine("2", Item("012345678912"), Decimal(2), "EA", "PO-7"),
+                    PackedLine("3", Item("012345678929"), Decimal(1), "EA", ""))),
+    ))  # fmt: skip
+    for text in (write_x12([notice], ENVELOPE), write_edifact([notice], ENVELOPE)):
+        [received] = read(text)
+        got = {(li.line, li.order) for li in received.document.lines}
+        assert got == {("1", "PO-7"), ("2", "PO-7"), ("3", "")}
+        unpacked = [c for c in received.document.cartons if not c.sscc]
+        assert {li.line for c in unpacked for li in c.lines} == {"2", "3"}
+
+
+def test_a_value_holding_a_delimiter_is_never_written():
+    injected = Order("PO-1", lines=(
+        OrderLine("1", Item(vendor="V1~IT1*2*999"), Decimal(1)),
+    ))  # fmt: skip
+    with pytest.raises(ValueError, match=r"PO107 'V1~IT1\*2\*999' holds an X12 delimiter"):
+        write_x12([injected], ENVELOPE)
