@@ -135,11 +135,3 @@ def check(entered: Mapping[str, Any]) -> tuple[dict[str, Any] | None, dict[str, 
         problems["acknowledgements"] = ["true or false"]
     profile["acknowledgements"] = acknowledgements is True
     return (None, problems) if problems else (profile, {})
-
-
-def envelope_key(profile: Mapping[str, Any]) -> tuple[str, ...]:
-    """Who the partner is in an envelope: no two partners may share it, since an inbound
-    interchange is told apart by it."""
-    if profile["standard"] == "x12":
-        return ("x12", profile.get("isa_qualifier", ""), str(profile.get("isa_id", "")).upper())
-    return ("edifact", profile.get("unb_qualifier", ""), str(profile.get("unb_id", "")).upper())

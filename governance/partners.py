@@ -223,22 +223,21 @@ def set_edi_profile(
 def _profile_clashes(
     admin: HubClient, org_id: int, profile: dict[str, Any]
 ) -> dict[str, list[str]]:
+    """Another partner with the same envelope id (whatever its qualifier, and whether or
+    not it has a profile: ``partner add`` sets ids too) or AS2 id, case aside."""
     others = admin.read_items(
-        "organizations",
-        filter={"_and": [{"id": {"_neq": org_id}}, {"edi_profile": {"_nnull": True}}]},
-        fields=ORG_FIELDS,
-        limit=-1,
+        "organizations", filter={"id": {"_neq": org_id}}, fields=ORG_FIELDS, limit=-1
     )
+    field = "isa_id" if profile["standard"] == "x12" else "unb_id"
+    column = ENVELOPE_COLUMNS[field]
+    mine = str(profile[field]).strip().upper()
+    as2 = str(profile.get("as2_id") or "").lower()
     errors: dict[str, list[str]] = {}
-    key = edi_profiles.envelope_key(profile)
     for other in others:
-        theirs = edi_profile(other)
-        if theirs is None:
-            continue
-        if edi_profiles.envelope_key(theirs) == key:
-            field = "isa_id" if profile["standard"] == "x12" else "unb_id"
+        if str(other.get(column) or "").strip().upper() == mine:
             errors.setdefault(field, []).append(f"{other['name']} already has this envelope id")
-        if profile.get("as2_id") and theirs.get("as2_id") == profile["as2_id"]:
+        theirs = (other.get("edi_profile") or {}).get("as2_id") or ""
+        if as2 and theirs.lower() == as2:
             errors.setdefault("as2_id", []).append(f"{other['name']} already has this AS2 id")
     return errors
 

@@ -146,3 +146,20 @@ def test_partners_neither_read_nor_write_a_profile_through_the_hub(hub, admin, r
         with pytest.raises((ForbiddenOrMissing, HubError)):
             client.update_item("organizations", org["id"], {"edi_profile": None})
     assert admin.read_item("organizations", own["id"])["edi_profile"] is not None
+
+
+def test_an_id_another_partner_holds_without_a_profile_or_in_other_case_is_refused(admin, supplier):
+    holder = make_org(admin, "distributor")
+    isa = f"H{secrets.token_hex(4).upper()}"
+    admin.update_item("organizations", holder["id"], {"x12_qualifier": "01", "x12_id": isa})
+    entered = {**_ours(X12), "isa_id": isa.lower(), "isa_qualifier": "ZZ"}
+    with pytest.raises(GovernanceError) as refused:
+        set_edi_profile(admin, supplier["id"], entered)
+    assert refused.value.errors == {"isa_id": [f"{holder['name']} already has this envelope id"]}
+    taken = _ours(EDIFACT)
+    set_edi_profile(admin, holder["id"], taken, via="test")
+    with pytest.raises(GovernanceError) as refused:
+        set_edi_profile(
+            admin, supplier["id"], {**_ours(EDIFACT), "as2_id": taken["as2_id"].lower()}
+        )
+    assert refused.value.errors == {"as2_id": [f"{holder['name']} already has this AS2 id"]}
