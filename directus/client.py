@@ -583,6 +583,8 @@ class HubClient:
         names = [spec.lstrip("-") for spec in order]
         if not names or len(set(names)) != len(names):
             raise ValueError(f"an order of distinct fields, not {list(order)!r}")
+        if max_page_size is not None and max_page_size < 2:
+            raise ValueError("a page holds 2 rows at least: one to read on from, one more")
         if fields is not None:
             fields = [*fields, *(n for n in names if n not in fields)]
         largest = max(max_page_size or 2 * page_size, 2)

@@ -23,10 +23,17 @@ class TooLarge(ValueError):
 
 
 def is_ready(path: Path, settle_s: float, now: float) -> bool:
-    """A whole file: not a temporary name, and settled for ``settle_s`` seconds."""
-    if not path.is_file() or path.name.startswith(".") or path.name.endswith(PARTIAL_SUFFIXES):
+    """A whole file: a regular file (never a symbolic link, which could point a reader
+    at any file of this machine), not a temporary name, settled for ``settle_s``
+    seconds. One that vanishes meanwhile (its sender took it back) is not ready."""
+    if path.name.startswith(".") or path.name.endswith(PARTIAL_SUFFIXES):
         return False
-    return now - path.stat().st_mtime >= settle_s
+    try:
+        if path.is_symlink() or not path.is_file():
+            return False
+        return now - path.stat().st_mtime >= settle_s
+    except FileNotFoundError:
+        return False
 
 
 def ready_files(folder: Path, settle_s: float, now: float) -> list[Path]:

@@ -208,6 +208,8 @@ def test_an_order_that_is_not_total_is_refused_not_looped(world):
         list(walk)
     with pytest.raises(ValueError, match="distinct fields"):
         list(world.admin.iter_in_order("pos_sales", ("day", "-day")))
+    with pytest.raises(ValueError, match="2 rows at least"):
+        list(world.admin.iter_in_order("pos_sales", ORDER, max_page_size=1))
 
 
 @functools.cache

@@ -50,6 +50,10 @@ def test_a_reader_never_takes_a_partial_or_unsettled_file(tmp_path):
     assert ready_files(inbox, 0, now + 1) == [inbox / "a.x12"]
     assert ready_files(inbox, 60, now) == []  # just written: not settled
     assert ready_files(tmp_path / "missing", 0, now) == []
+    secret = tmp_path / "secret.txt"
+    secret.write_text("not the partner's")
+    (inbox / "z.x12").symlink_to(secret)  # a link is never read as the partner's file
+    assert ready_files(inbox, 0, now + 1) == [inbox / "a.x12"]
 
 
 def test_refused_files_keep_their_reason_and_nothing_is_overwritten(tmp_path):
