@@ -1407,24 +1407,28 @@ def _x12_segments(document: Document) -> tuple[str, list[x12.Segment]]:
 
 
 def write_x12(documents: Sequence[Document], envelope: Envelope, *, newline: bool = False) -> str:
-    """The documents as one X12 004010 interchange: a functional group per kind, a
-    transaction set per document, numbered from 1, counts and trailers computed."""
+    """The documents as one X12 004010 interchange of one functional group (ISA13 and
+    GS06 are both ``envelope.control``), a transaction set per document numbered from 1,
+    counts and trailers computed. Documents of different groups (850 and 855, say) go
+    in interchanges of their own: a second group would need a control number of its own,
+    which the caller's counter does not give."""
+    if not documents:
+        raise ValueError("an interchange holds one document at least")
     when = envelope.created or clock.now()
-    groups: dict[str, x12.Group] = {}
-    for document in documents:
-        code, segments = _x12_segments(document)
-        group = groups.get(GROUP_CODES[code])
-        if group is None:
-            group = groups[GROUP_CODES[code]] = x12.Group(
-                GROUP_CODES[code],
-                envelope.sender,
-                envelope.receiver,
-                when.strftime("%Y%m%d"),
-                when.strftime("%H%M"),
-                str(envelope.control + len(groups)),
-                "004010",
-            )
-        number = sum(len(g.transactions) for g in groups.values()) + 1
+    sets = [_x12_segments(document) for document in documents]
+    kinds = {GROUP_CODES[code] for code, _segments in sets}
+    if len(kinds) > 1:
+        raise ValueError(f"one functional group per interchange, not {sorted(kinds)}")
+    group = x12.Group(
+        kinds.pop(),
+        envelope.sender,
+        envelope.receiver,
+        when.strftime("%Y%m%d"),
+        when.strftime("%H%M"),
+        str(envelope.control),
+        "004010",
+    )
+    for number, (code, segments) in enumerate(sets, 1):
         group.transactions.append(x12.Transaction(code, f"{number:04d}", segments))
     interchange = x12.Interchange(
         envelope.sender_qualifier,
@@ -1437,7 +1441,7 @@ def write_x12(documents: Sequence[Document], envelope: Envelope, *, newline: boo
         f"{envelope.control:09d}",
         envelope.usage,
         envelope.delimiters,
-        list(groups.values()),
+        [group],
     )
     return x12.serialize([interchange], newline=newline)
 

@@ -134,6 +134,9 @@ def _entity(headers: Mapping[str, str], body: bytes) -> bytes:
 
 def _split(entity: bytes) -> tuple[dict[str, str], bytes]:
     """An entity's headers (names lowercased) and body."""
+    for blank in (CRLF, b"\n"):
+        if entity.startswith(blank):  # no headers at all: the rest is the body
+            return {}, entity[len(blank) :]
     cut = entity.find(CRLF + CRLF)
     size = 4
     if cut < 0:
