@@ -31,8 +31,9 @@ INTERCHANGE = b"ISA*00*...~\r\nGS*PO*...~\r\n"  # CR/LF must arrive as sent
 # --- folder mailboxes ------------------------------------------------------------------
 def test_a_delivery_is_whole_or_absent_and_a_redelivery_replaces_it(tmp_path):
     outbox = tmp_path / "to_partner"
-    deliver(outbox, "000000042.x12", b"first")
-    assert ready_files(outbox, 0, time.time() + 1) == [outbox / "000000042.x12"]
+    delivered = deliver(outbox, "000000042.x12", b"first")
+    settled = delivered.stat().st_mtime + 1  # "now" is the file's own time: no clock read
+    assert ready_files(outbox, 0, settled) == [outbox / "000000042.x12"]
     deliver(outbox, "000000042.x12", INTERCHANGE)  # again, after a crash say
     assert [p.name for p in outbox.iterdir()] == ["000000042.x12"]  # no .part left
     assert (outbox / "000000042.x12").read_bytes() == INTERCHANGE
@@ -46,7 +47,7 @@ def test_a_reader_never_takes_a_partial_or_unsettled_file(tmp_path):
     inbox.mkdir()
     for name in ("a.x12", ".b.x12.part", "c.x12.tmp", "d.x12.partial", ".e"):
         (inbox / name).write_bytes(b"x")
-    now = time.time()
+    now = (inbox / "a.x12").stat().st_mtime  # the files' own time: no clock read
     assert ready_files(inbox, 0, now + 1) == [inbox / "a.x12"]
     assert ready_files(inbox, 60, now) == []  # just written: not settled
     assert ready_files(tmp_path / "missing", 0, now) == []
