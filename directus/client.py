@@ -425,8 +425,8 @@ class HubClient:
         """Every item matching the query, in ``sort`` order, a page at a time by key.
 
         Keyset paging: each page asks for the rows after the last one seen (with a sort
-        on a field, ``(field, key) > (value, last)``; by the key alone, a range of it,
-        see :meth:`_key_ranges`), so every page costs what the first does, and a row
+        on a field, ``(field, key) > (value, last)``; by the key alone, ranges of it, see
+        :meth:`iter_in_order`), so every page costs what the first does, and a row
         written or deleted meanwhile never makes another row repeat or go missing.
         (Paging by offset makes the hub read and drop every earlier row again for each
         page, and skips a row for each one deleted.)
@@ -450,10 +450,11 @@ class HubClient:
             self._keyset_run, collection, fields=fields, query=query,
             sizes=(page_size, max(max_page_size or page_size, page_size)),
         )  # fmt: skip
-        if not head:
-            yield from self._key_ranges(
-                collection, filter, tail, sizes=(page_size, max(max_page_size or 0, page_size)),
-                fields=fields, query=query,
+        if not head:  # a range walk by the key alone
+            yield from self.iter_in_order(
+                collection, [tail], page_size=page_size,
+                max_page_size=max(max_page_size or 0, page_size, 2), filter=filter,
+                fields=fields, **query,
             )  # fmt: skip
             return
         field = head[0].lstrip("-")
@@ -461,60 +462,6 @@ class HubClient:
         empty = (_all_of(filter, {field: {"_null": True}}), [tail])
         for where, order in (valued, empty) if head[0].startswith("-") else (empty, valued):
             yield from read(where, order)
-
-    def _key_ranges(
-        self,
-        collection: str,
-        where: Mapping[str, Any] | None,
-        order: str,
-        *,
-        sizes: tuple[int, int],
-        fields: Sequence[str] | None,
-        query: Mapping[str, Any],
-    ) -> Iterator[dict[str, Any]]:
-        """The rows of ``where`` in key order, read as ranges of the integer key.
-
-        A page "the first N rows after k, by key" makes the hub sort every row it may
-        show whenever its row rules join other tables (Directus then reads the keys
-        distinct, which no index serves): about a second a page on a supplier's 400,000
-        POS rows. A range "key in (k, k + w]" is read from the key's index. So the walk
-        reads the key's least and greatest value first, then ranges whose width follows
-        the rows each range held, aiming at pages of ``sizes[0]`` rows doubling up to
-        ``sizes[1]``; a range holding more than twice that is cut at the page's last row
-        and read on from there. Rows stored after the walk began, above its greatest
-        key, are not read.
-        """
-        key = order.lstrip("-")
-        down = order.startswith("-")
-        found = self.aggregate(collection, {"min": [key], "max": [key]}, filter=where)
-        bounds = found[0] if found else {}
-        low, high = (bounds.get(f, {}).get(key) for f in ("min", "max"))
-        if low is None or high is None:
-            return
-        edge, end = (int(high) + 1, int(low)) if down else (int(low) - 1, int(high))
-        rows, largest = sizes
-        width = rows
-        while (edge > end) if down else (edge < end):
-            near = max(edge - width, end - 1) if down else min(edge + width, end)
-            span = {key: {"_lt": edge, "_gte": near + 1}} if down else {
-                key: {"_gt": edge, "_lte": near}
-            }  # fmt: skip
-            page = self.get(
-                f"/items/{collection}",
-                filter=_all_of(where, span),
-                sort=[order],
-                limit=2 * rows,
-                fields=list(fields) if fields is not None else None,
-                **query,
-            )
-            yield from page
-            if len(page) == 2 * rows:  # cut: read on from the page's last row
-                edge = int(page[-1][key])
-                width = max(1, width // 2)
-                continue
-            edge = near + 1 if down else near
-            rows = min(rows * 2, largest)
-            width = width * 8 if not page else max(1, min(width * 8, width * rows // len(page)))
 
     def _keyset_run(
         self,
