@@ -213,7 +213,7 @@ TABLE: dict[str, Owned] = {
         },
         update={
             D: (Grant(_set("qty_ordered", "unit_cost_minor"), _set("open")),),
-            S: (Grant(PROMISE | _set("qty_promised"), PROMISABLE),),
+            S: (Grant(PROMISE | _set("qty_promised", "answer", "answer_reason"), PROMISABLE),),
         },
     ),
     "shipments": Owned(
@@ -243,10 +243,12 @@ TABLE: dict[str, Owned] = {
     "shipment_lines": Owned(
         parent=("shipment", "shipments"),
         create={
-            S: Grant(_set("qty_shipped", "shipment", "po_line", "partnership"), _set("shipped"))
+            S: Grant(
+                _set("qty_shipped", "sscc", "shipment", "po_line", "partnership"), _set("shipped")
+            )
         },
         update={
-            S: (Grant(_set("qty_shipped"), _set("shipped")),),
+            S: (Grant(_set("qty_shipped", "sscc"), _set("shipped")),),
             D: (Grant(_set("qty_received"), _set("shipped", "received")),),
         },
     ),

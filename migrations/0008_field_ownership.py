@@ -17,7 +17,7 @@ the table says, so a later change of the table needs a migration of its own.
 from __future__ import annotations
 
 from directus import HubClient
-from migrations.schema import ensure_policy
+from migrations.schema import ensure_policy, set_fields
 
 SUPPLIER = "Tandem supplier user"
 DISTRIBUTOR = "Tandem distributor user"
@@ -204,26 +204,6 @@ FIELDS: dict[str, dict[tuple[str, str], list[str]]] = {
         ("scorecard_values", "update"): ["denominator", "kpi", "numerator", "value", "variant"],
     },
 }
-
-
-def set_fields(
-    hub: HubClient, policy: str, collection: str, action: str, fields: list[str]
-) -> None:
-    """The one permission row of (policy, collection, action) grants exactly these fields."""
-    rows = hub.get(
-        "/permissions",
-        filter={
-            "policy": {"_eq": policy},
-            "collection": {"_eq": collection},
-            "action": {"_eq": action},
-        },
-        fields=["id", "fields"],
-        limit=2,
-    )
-    if len(rows) != 1:
-        raise ValueError(f"{collection} {action}: expected one permission row, found {len(rows)}")
-    if sorted(rows[0].get("fields") or []) != sorted(fields):
-        hub.patch(f"/permissions/{rows[0]['id']}", {"fields": fields})
 
 
 def upgrade(hub: HubClient) -> None:

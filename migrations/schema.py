@@ -256,3 +256,23 @@ def remove_permission(hub: HubClient, policy: str, collection: str, action: str)
 def ensure_service_user(hub: HubClient, email: str, role: str, **attrs: Any) -> str:
     """A user with no password, for a static token only. Returns its id."""
     return _ensure_row(hub, "/users", "email", email, {"role": role, "status": "active", **attrs})
+
+
+def set_fields(
+    hub: HubClient, policy: str, collection: str, action: str, fields: list[str]
+) -> None:
+    """The one permission row of (policy, collection, action) grants exactly these fields."""
+    rows = hub.get(
+        "/permissions",
+        filter={
+            "policy": {"_eq": policy},
+            "collection": {"_eq": collection},
+            "action": {"_eq": action},
+        },
+        fields=["id", "fields"],
+        limit=2,
+    )
+    if len(rows) != 1:
+        raise ValueError(f"{collection} {action}: expected one permission row, found {len(rows)}")
+    if sorted(rows[0].get("fields") or []) != sorted(fields):
+        hub.patch(f"/permissions/{rows[0]['id']}", {"fields": fields})

@@ -21,3 +21,12 @@ class EdiMessageSchema(TandemSchema):
     related_id = fields.String(allow_none=True)
     sender = HubInteger(allow_none=True)
     receiver = HubInteger(allow_none=True)
+    interchange = fields.String(allow_none=True)
+    document_number = fields.String(allow_none=True)
+    file_name = fields.String(allow_none=True)
+    attempts = HubInteger(allow_none=True)
+    next_attempt_at = HubDateTime(allow_none=True)
+    detail = fields.Dict(
+        allow_none=True,
+        metadata={"description": "faults found, the three-way match, what an answer said"},
+    )

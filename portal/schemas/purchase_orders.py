@@ -50,6 +50,8 @@ class PoLineSchema(TandemSchema):
     promised_date = HubDate(allow_none=True)
     original_promised_date = HubDate(allow_none=True)
     revised_date = HubDate(allow_none=True)
+    answer = fields.String(allow_none=True, metadata={"enum": ["accepted", "changed", "rejected"]})
+    answer_reason = fields.String(allow_none=True)
     partnership = HubInteger()
 
 

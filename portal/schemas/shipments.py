@@ -10,6 +10,7 @@ from portal.schemas.base import HubDate, HubInteger, TandemSchema
 class ShipmentLineSchema(TandemSchema):
     id = HubInteger(dump_only=True)
     qty_shipped = HubInteger()
+    sscc = fields.String(allow_none=True, metadata={"description": "the carton's SSCC-18"})
     qty_received = HubInteger(allow_none=True)
     shipment = HubInteger()
     po_line = HubInteger()
