@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Sequence
 from typing import Any
 
 from directus import HubClient
 from domain import edi_profiles
 from domain.gs1 import gln_problem, prefix_problem, prefixes_overlap
-from domain.roles import ACCOUNT_MANAGER, ORG_KINDS
+from domain.roles import ACCOUNT_MANAGER, DISTRIBUTOR_USER, ORG_KINDS, SUPPLIER_USER
 from governance import audit
 from governance.errors import GovernanceError
 from governance.policies import regenerate_pair
+from governance.roles import hub_role_id
 
 ORG_FIELDS = [
     "id",
@@ -208,6 +210,7 @@ def set_edi_profile(
             **{ENVELOPE_COLUMNS[k]: profile[k] for k in own},
         }
     admin.update_item("organizations", org["id"], changes)
+    set_edi_agent(admin, org, active=entered is not None)
     audit.record(
         admin,
         "partner.edi_profile",
@@ -218,6 +221,43 @@ def set_edi_profile(
         actor=actor,
     )
     return {**org, **changes}
+
+
+def edi_agent_email(org_id: int) -> str:
+    return f"edi-agent-{org_id}@edi-agents.tandem.example.com"
+
+
+def set_edi_agent(admin: HubClient, org: dict[str, Any], *, active: bool) -> None:
+    """The partner's EDI agent: a user of its own organization and role, with no password
+    and a static token the scheduler reads from ``edi_agents``. What the partner sends by
+    EDI is applied with this token, so the hub's rules for that partner apply to it.
+    Suspended (its token no longer works) while the partner has no profile."""
+    email = edi_agent_email(org["id"])
+    found = admin.get("/users", filter={"email": {"_eq": email}}, fields=["id"], limit=1)
+    if not active:
+        if found:
+            admin.patch(f"/users/{found[0]['id']}", {"status": "suspended"})
+        return
+    role = SUPPLIER_USER if org["kind"] == "supplier" else DISTRIBUTOR_USER
+    token = secrets.token_urlsafe(32)
+    account = {
+        "role": hub_role_id(admin, role),
+        "tandem_role": role,
+        "organization": org["id"],
+        "first_name": "EDI agent",
+        "last_name": org["name"],
+        "status": "active",
+        "token": token,
+    }
+    if found:
+        admin.patch(f"/users/{found[0]['id']}", account)
+    else:
+        admin.post("/users", {"email": email, **account}, fields=["id"])
+    agent = {"email": email, "token": token}
+    if admin.read_items("edi_agents", filter={"organization": {"_eq": org["id"]}}, limit=1):
+        admin.update_item("edi_agents", org["id"], agent)
+    else:
+        admin.create_item("edi_agents", {"organization": org["id"], **agent})
 
 
 def _profile_clashes(

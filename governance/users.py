@@ -9,22 +9,14 @@ import uuid
 from typing import Any
 
 from directus import HubClient, InvalidPayload, RecordNotUnique
-from domain.roles import HUB_ROLE_NAMES, ROLE_ORG_KINDS, ROLES
+from domain.roles import ROLE_ORG_KINDS, ROLES
 from governance import audit
 from governance.errors import GovernanceError
 from governance.partners import get_partner
+from governance.roles import hub_role_id
 
 USER_FIELDS = ["id", "email", "first_name", "last_name", "status", "tandem_role", "organization"]
 MIN_PASSWORD = 12
-
-
-def hub_role_id(admin: HubClient, tandem_role: str) -> str:
-    rows = admin.get(
-        "/roles", filter={"name": {"_eq": HUB_ROLE_NAMES[tandem_role]}}, fields=["id"], limit=1
-    )
-    if not rows:
-        raise GovernanceError("the hub has no Tandem roles; run tandem migrate")
-    return str(rows[0]["id"])
 
 
 def add_user(
