@@ -37,7 +37,7 @@ from typing import Any, Literal
 
 from domain import clock, edifact, x12
 from domain.edi_reports import sniff
-from domain.edifact import Seg, component, write_segment
+from domain.edifact import BLANKS, Seg, component, write_segment
 from domain.ingest import FileError
 
 __all__ = [
@@ -1191,6 +1191,63 @@ def read(data: bytes | str) -> list[Received]:
     if syntax == "edifact":
         return _read_edifact(data)
     raise DocumentError("not an EDI file: it does not start with ISA (X12) or UNA/UNB (EDIFACT)")
+
+
+@dataclass(frozen=True)
+class Peeked:
+    """What a file that could not be read still tells of its envelope: enough to answer
+    it with a rejecting 997/CONTRL. Empty strings for what it does not tell."""
+
+    standard: Literal["x12", "edifact"]
+    sender: str
+    receiver: str
+    interchange: str
+    group: str = ""
+    code: str = ""  # the first transaction set (message) code
+    control: str = ""
+
+
+def peek(data: bytes) -> Peeked | None:
+    """The envelope of an interchange read leniently (None if there is none to read):
+    X12 from the ISA's fixed width and the first GS and ST; EDIFACT from UNB and the
+    first UNH, under its UNA's (or the default) delimiters."""
+    syntax = sniff(data)
+    text = data[:4096].decode("latin-1").removeprefix("\xef\xbb\xbf").lstrip(BLANKS)
+    if syntax == "x12" and len(text) >= 106:
+        sep, end = text[3], text[105]
+        isa = text[:106].split(sep)
+        if len(isa) < 17:
+            return None
+        found: dict[str, list[str]] = {}
+        for raw in text[106:].split(end):
+            parts = raw.strip(BLANKS).split(sep)
+            if parts[0] in ("GS", "ST") and parts[0] not in found:
+                found[parts[0]] = parts
+        gs, st = found.get("GS", []), found.get("ST", [])
+        return Peeked(
+            "x12", isa[6].strip(), isa[8].strip(), isa[13].strip(),
+            gs[6].strip() if len(gs) > 6 else "",
+            st[1].strip() if len(st) > 1 else "", st[2].strip() if len(st) > 2 else "",
+        )  # fmt: skip
+    if syntax == "edifact":
+        component, element, release, end = ":", "+", "?", "'"
+        if text.startswith("UNA") and len(text) >= 9:
+            component, element, release, end = text[3], text[4], text[6], text[8]
+            text = text[9:]
+        segments = [s.strip(BLANKS) for s in text.split(end)]
+        unb = next((s for s in segments if s.startswith("UNB")), "")
+        unh = next((s for s in segments if s.startswith("UNH")), "")
+        if not unb or release in (component, element):
+            return None
+        parts = unb.split(element)
+        first = [p.split(component)[0] for p in parts]
+        head = unh.split(element) if unh else []
+        return Peeked(
+            "edifact", first[2] if len(first) > 2 else "", first[3] if len(first) > 3 else "",
+            first[5] if len(first) > 5 else "", "",
+            head[2].split(component)[0] if len(head) > 2 else "", head[1] if len(head) > 1 else "",
+        )  # fmt: skip
+    return None
 
 
 # --- writing ---------------------------------------------------------------------------
