@@ -25,6 +25,8 @@ class SyncConfig:
     lane_url: str | None = None
     spool_dir: Path | None = None
     drop_poll_s: int = 60
+    #: How often the EDI exchange reads inboxes and sends what is due.
+    edi_poll_s: int = 60
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> SyncConfig:
@@ -46,6 +48,9 @@ class SyncConfig:
         raw_poll = environ.get("TANDEM_DROP_POLL_SECONDS", "60")
         if not raw_poll.isdigit() or int(raw_poll) < 1:
             raise ConfigError(f"TANDEM_DROP_POLL_SECONDS must be whole seconds, not {raw_poll!r}")
+        raw_edi = environ.get("TANDEM_EDI_POLL_SECONDS", "60")
+        if not raw_edi.isdigit() or int(raw_edi) < 1:
+            raise ConfigError(f"TANDEM_EDI_POLL_SECONDS must be whole seconds, not {raw_edi!r}")
         drop = environ.get("TANDEM_DROP_DIR")
         spool = environ.get("TANDEM_SPOOL_DIR")
         if drop and not spool:
@@ -62,4 +67,5 @@ class SyncConfig:
             lane_url=environ.get("TANDEM_HUB_DB_URL") or None,
             spool_dir=Path(spool) if spool else None,
             drop_poll_s=int(raw_poll),
+            edi_poll_s=int(raw_edi),
         )

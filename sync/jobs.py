@@ -10,6 +10,7 @@ from typing import Any
 
 from domain import clock
 from sync.drops import poll_drop_folders, reap_imports
+from sync.exchange import exchange
 from sync.runs import RUNS, JobContext, JobFunc, iso
 
 
@@ -49,6 +50,7 @@ def job_definitions(
     lane_url: str | None = None,
     spool_dir: Path | None = None,
     drop_poll_s: int = 60,
+    edi_poll_s: int = 60,
 ) -> list[JobDefinition]:
     drops = (
         [
@@ -71,6 +73,15 @@ def job_definitions(
     )
     return [
         *drops,
+        JobDefinition(
+            id="edi.exchange",
+            func=exchange,
+            trigger="interval",
+            trigger_args={"seconds": edi_poll_s},
+            description="Exchange EDI orders, answers, ship notices and invoices with partners",
+            run_at_start=True,
+            settings={"spool_dir": str(spool_dir) if spool_dir else None, "settle_s": 5},
+        ),
         JobDefinition(
             id="imports.reap",
             func=reap_imports,

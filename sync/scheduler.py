@@ -87,6 +87,7 @@ def serve(config: SyncConfig) -> None:
             lane_url=config.lane_url,
             spool_dir=config.spool_dir,
             drop_poll_s=config.drop_poll_s,
+            edi_poll_s=config.edi_poll_s,
         )
         scheduler = build_scheduler(hub, definitions)
 

@@ -1,0 +1,478 @@
+"""The scheduled EDI exchange against a real hub, through a partner's folder mailbox.
+
+The partner's side is played with Tandem's own writer (a real protocol peer of the
+reader): it picks up what Tandem leaves in its outbox and leaves its documents in the
+inbox, as an SFTP mailbox partner does. Each choreography runs in X12 and in EDIFACT:
+PO -> 997 -> 855 with a changed line -> short-shipped 856 -> 810 whose three-way match
+flags the short shipment, with a 997/CONTRL for every interchange both ways.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+import uuid
+from collections import Counter
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from directus import ForbiddenOrMissing, HubClient
+from domain import clock
+from domain.edi_orders import (
+    Acknowledgement,
+    Carton,
+    Envelope,
+    Invoice,
+    InvoiceLine,
+    Item,
+    Order,
+    OrderResponse,
+    PackedLine,
+    ResponseLine,
+    SetAck,
+    ShipNotice,
+    read,
+    write_edifact,
+    write_x12,
+)
+from domain.orders import make_sscc
+from governance.partners import ensure_partnership, set_edi_profile
+from portal.schemas.purchase_orders import PurchaseOrderCreate
+from sync.exchange import MESSAGES, exchange
+from sync.runs import JobContext
+from tests.factories import governed_access, make_org, make_sku, make_store, make_user
+
+MESSAGE_FIELDS = ["id", "direction", "message_type", "status", "error", "related_id",
+                  "sender", "receiver", "detail", "document_number", "control"]  # fmt: skip
+
+
+@dataclass
+class Trade:
+    """A supplier with an EDI profile, a distributor ordering on the web, their SKUs."""
+
+    standard: str
+    supplier: dict[str, Any]
+    distributor: dict[str, Any]
+    pair: int
+    buyer: Any  # the distributor user's governed access
+    skus: list[dict[str, Any]]
+    store: dict[str, Any]
+    mailbox: Path
+    partner_id: str
+
+    def order(self, number: str, quantities: tuple[int, ...] = (48, 12)) -> dict[str, Any]:
+        body = {
+            "partnership": self.pair,
+            "number": number,
+            "ordered_on": str(clock.today()),
+            "requested_date": str(clock.today() + dt.timedelta(days=10)),
+            "currency": "USD",
+            "ship_to": self.store["id"],
+            "lines": [
+                {"line_no": n, "sku": sku["id"], "qty_ordered": q, "unit_cost_minor": price}
+                for n, (sku, q, price) in enumerate(
+                    zip(self.skus, quantities, (118, 240), strict=True), 1
+                )
+            ],
+        }
+        return self.buyer.create(
+            "purchase-orders", PurchaseOrderCreate(view="distributor_user").load(body)
+        )
+
+
+def _trade(admin: HubClient, hub: Any, tmp: Path, standard: str) -> Trade:
+    supplier = make_org(admin, "supplier")
+    distributor = make_org(admin, "distributor")
+    pair = ensure_partnership(admin, supplier["id"], distributor["id"])
+    tag = secrets.token_hex(4).upper()
+    mailbox = tmp / f"mailbox-{standard}-{tag}"
+    common = {
+        "transport": "folder",
+        "address": str(mailbox),
+        "sends": ["order_response", "ship_notice", "invoice"],
+        "expects": ["order", "order_change"],
+        "acknowledgements": True,
+    }
+    if standard == "x12":
+        partner_id = f"S{tag}"
+        profile = {"standard": "x12", "isa_qualifier": "ZZ", "isa_id": partner_id,
+                   "gs_code": partner_id, **common}  # fmt: skip
+    else:
+        partner_id = f"U{tag}"
+        profile = {"standard": "edifact", "unb_qualifier": "ZZZ", "unb_id": partner_id, **common}
+    set_edi_profile(admin, supplier["id"], profile, via="test")
+    member = make_user(admin, "distributor_user", distributor)
+    skus = [make_sku(admin, supplier), make_sku(admin, supplier)]
+    store = make_store(admin, distributor, f"S{tag}")
+    return Trade(standard, supplier, distributor, pair, governed_access(hub, member), skus,
+                 store, mailbox, partner_id)  # fmt: skip
+
+
+def run(sync_hub: HubClient) -> Counter[str]:
+    """One run of the exchange job, as the scheduler makes it."""
+    context = JobContext(
+        hub=sync_hub, job_id="edi.exchange", run_id=str(uuid.uuid4()), settings={"settle_s": 0}
+    )
+    exchange(context)
+    return context.counts
+
+
+class Peer:
+    """The partner's side of the mailbox: reads Tandem's outbox, writes the inbox."""
+
+    def __init__(self, trade: Trade) -> None:
+        self.trade = trade
+        self.control = 500
+        self.seen: set[str] = set()
+
+    def collect(self) -> list[Any]:
+        """The documents Tandem left since the last collect, in file-name order."""
+        out = []
+        for path in sorted((self.trade.mailbox / "outbox").iterdir()):
+            if path.name in self.seen:
+                continue
+            self.seen.add(path.name)
+            out.extend(read(path.read_bytes()))
+        return out
+
+    def send(self, document: Any, tandem_id: str, name: str | None = None) -> Path:
+        self.control += 1
+        envelope = Envelope(
+            sender=self.trade.partner_id, receiver=tandem_id, control=self.control,
+            sender_qualifier="ZZ" if self.trade.standard == "x12" else "ZZZ",
+            receiver_qualifier="ZZ" if self.trade.standard == "x12" else "ZZZ",
+        )  # fmt: skip
+        if self.trade.standard == "x12":
+            payload = write_x12([document], envelope)
+        else:
+            payload = write_edifact([document], envelope)
+        inbox = self.trade.mailbox / "inbox"
+        inbox.mkdir(parents=True, exist_ok=True)
+        path = inbox / (name or f"{self.control}.edi")
+        path.write_text(payload, encoding="latin-1")
+        return path
+
+
+def _messages(admin: HubClient, **where: Any) -> list[dict[str, Any]]:
+    query = {name: {"_eq": value} for name, value in where.items()}
+    return admin.read_items(MESSAGES, filter=query, fields=MESSAGE_FIELDS, sort=["id"], limit=-1)
+
+
+@pytest.fixture(params=["x12", "edifact"])
+def trade(request, admin, hub, tmp_path) -> Trade:
+    return _trade(admin, hub, tmp_path, request.param)
+
+
+def test_the_order_to_cash_choreography(trade, admin, sync_hub):
+    peer = Peer(trade)
+    po = trade.order(f"PO-{secrets.token_hex(3)}")
+    lines = {line["line_no"]: line for line in po["lines"]}
+    gtins = [sku["gtin"] for sku in trade.skus]
+
+    counts = run(sync_hub)
+    (sent,) = peer.collect()
+    order = sent.document
+    assert isinstance(order, Order)
+    assert order.purpose == "original"
+    assert sent.code == ("850" if trade.standard == "x12" else "ORDERS")
+    assert sent.receiver == trade.partner_id
+    assert order.number == po["number"]
+    assert [(x.line, x.item.gtin, x.quantity, x.price) for x in order.lines] == [
+        ("1", gtins[0], Decimal(48), Decimal("1.18")),
+        ("2", gtins[1], Decimal(12), Decimal("2.40")),
+    ]
+    assert counts[f"sent_{sent.code}"] == 1
+    (record,) = _messages(admin, related_id=str(po["id"]), direction="out")
+    assert (record["status"], record["sender"], record["receiver"]) == (
+        "sent", trade.distributor["id"], trade.supplier["id"])  # fmt: skip
+    tandem = sent.sender  # who Tandem is, for this buyer, in the partner's envelopes
+
+    # A second run sends nothing again.
+    run(sync_hub)
+    assert peer.collect() == []
+
+    # The partner acknowledges the order's interchange, and answers it: line 1 changed.
+    promised = clock.today() + dt.timedelta(days=12)
+    if trade.standard == "x12":
+        ack = Acknowledgement("PO", sent.group, "accepted", (SetAck("850", sent.control, True),))
+    else:
+        ack = Acknowledgement("ORDERS", sent.interchange, "accepted",
+                              (SetAck("ORDERS", sent.control, True),))  # fmt: skip
+    peer.send(ack, tandem)
+    answer = OrderResponse(
+        order=po["number"], number="ACK-1", status="changed", date=promised,
+        lines=(
+            ResponseLine("1", Item(gtin=gtins[0]), "changed", Decimal(40), promised),
+            ResponseLine("2", Item(gtin=gtins[1]), "accepted", Decimal(12), promised),
+        ),
+    )  # fmt: skip
+    peer.send(answer, tandem)
+    run(sync_hub)
+    assert _messages(admin, id=record["id"])[0]["status"] == "acknowledged"
+    now = trade.buyer.get("purchase-orders", po["id"])
+    assert now["status"] == "acknowledged"
+    assert now["original_promised_date"] == str(promised)
+    by_line = {line["line_no"]: line for line in now["lines"]}
+    assert (by_line[1]["qty_promised"], by_line[1]["answer"]) == (40, "changed")
+    assert by_line[1]["original_promised_date"] == str(promised)
+    assert (by_line[2]["qty_promised"], by_line[2]["answer"]) == (12, "accepted")
+    acks = [d for d in peer.collect() if isinstance(d.document, Acknowledgement)]
+    assert len(acks) == 1  # the 855 is answered; the partner's own 997 is not
+    assert acks[0].document.status == "accepted"
+
+    # A short shipment: 30 of line 1's 40 in one carton, all of line 2 in another.
+    prefix = trade.supplier["gs1_prefixes"][0]
+    notice = ShipNotice(
+        number="ASN-1", shipped=clock.today(), expected=clock.today() + dt.timedelta(days=2),
+        cartons=(
+            Carton(make_sscc(0, prefix, 1), (PackedLine("1", Item(gtin=gtins[0]), Decimal(30),
+                                                        order=po["number"]),)),
+            Carton(make_sscc(0, prefix, 2), (PackedLine("2", Item(gtin=gtins[1]), Decimal(12),
+                                                        order=po["number"]),)),
+        ),
+    )  # fmt: skip
+    peer.send(notice, tandem)
+    run(sync_hub)
+    now = trade.buyer.get("purchase-orders", po["id"])
+    assert now["status"] == "partially_shipped"
+    shipments = admin.read_items(
+        "shipments", filter={"purchase_order": {"_eq": po["id"]}},
+        fields=["number", "lines.po_line", "lines.qty_shipped", "lines.sscc"],
+    )  # fmt: skip
+    assert [s["number"] for s in shipments] == ["ASN-1"]
+    assert sorted((x["po_line"], x["qty_shipped"], x["sscc"]) for x in shipments[0]["lines"]) == [
+        (lines[1]["id"], 30, make_sscc(0, prefix, 1)),
+        (lines[2]["id"], 12, make_sscc(0, prefix, 2)),
+    ]
+
+    # The invoice bills the promised 40 of line 1: the match flags the short shipment.
+    invoice = Invoice(
+        number="INV-1", order=po["number"], date=clock.today(), currency="USD",
+        lines=(InvoiceLine("1", Item(gtin=gtins[0]), Decimal(40), Decimal("1.18")),
+               InvoiceLine("2", Item(gtin=gtins[1]), Decimal(12), Decimal("2.40"))),
+    )  # fmt: skip
+    peer.send(invoice, tandem)
+    run(sync_hub)
+    stored = admin.read_items(
+        "invoices", filter={"purchase_order": {"_eq": po["id"]}},
+        fields=["number", "total_minor", "lines.qty", "lines.amount_minor"],
+    )  # fmt: skip
+    assert [(i["number"], i["total_minor"]) for i in stored] == [("INV-1", 40 * 118 + 12 * 240)]
+    inbound = _messages(admin, related_id=str(po["id"]), direction="in")
+    assert [m["status"] for m in inbound] == ["applied"] * 4, [m["error"] for m in inbound]
+    matched = {row["line"]: row["flags"] for row in inbound[-1]["detail"]["match"]}
+    assert matched == {"1": ["short_received", "invoiced_over_received"], "2": []}
+    assert all(m["receiver"] == trade.distributor["id"] for m in inbound)
+
+    answered = [d for d in peer.collect() if isinstance(d.document, Acknowledgement)]
+    assert [d.document.status for d in answered] == ["accepted", "accepted"]
+    # Every interchange both ways is on record; the archive keeps what arrived.
+    assert len(list((trade.mailbox / "archive").iterdir())) == 4
+    assert not list((trade.mailbox / "inbox").iterdir())
+
+
+def _answer(trade: Trade, po: dict[str, Any], number: str = "ACK-1") -> OrderResponse:
+    promised = clock.today() + dt.timedelta(days=12)
+    return OrderResponse(
+        order=po["number"], number=number, status="accepted", date=promised,
+        lines=tuple(
+            ResponseLine(str(n), Item(gtin=sku["gtin"]), "accepted", None, promised)
+            for n, sku in enumerate(trade.skus, 1)
+        ),
+    )  # fmt: skip
+
+
+@pytest.fixture
+def x12_trade(admin, hub, tmp_path) -> Trade:
+    return _trade(admin, hub, tmp_path, "x12")
+
+
+def test_the_same_interchange_again_is_recorded_as_a_duplicate_and_not_applied(
+    x12_trade, admin, sync_hub
+):
+    trade, peer = x12_trade, Peer(x12_trade)
+    po = trade.order(f"PO-{secrets.token_hex(3)}")
+    run(sync_hub)
+    (sent,) = peer.collect()
+    first = peer.send(_answer(trade, po), sent.sender, name="answer.edi")
+    payload = first.read_bytes()
+    run(sync_hub)
+    assert trade.buyer.get("purchase-orders", po["id"])["status"] == "acknowledged"
+    # The partner cancels on the web meanwhile... no: the distributor cannot; the partner
+    # resends the same interchange under another name.
+    (trade.mailbox / "inbox" / "answer-resent.edi").write_bytes(payload)
+    counts = run(sync_hub)
+    assert counts["duplicates"] == 1
+    rows = _messages(admin, partner=trade.supplier["id"], direction="in")
+    assert [r["status"] for r in rows] == ["applied", "duplicate"]
+    assert "received before" in rows[1]["error"]
+    # Answered once: the duplicate gets no second 997.
+    assert len([d for d in peer.collect() if isinstance(d.document, Acknowledgement)]) == 1
+
+
+def test_a_document_for_another_partners_order_is_refused_without_saying_it_exists(
+    admin, hub, sync_hub, tmp_path
+):
+    ours, theirs = _trade(admin, hub, tmp_path, "x12"), _trade(admin, hub, tmp_path, "x12")
+    their_po = theirs.order(f"PO-{secrets.token_hex(3)}")
+    missing = {"number": f"PO-NONE-{secrets.token_hex(3)}"}
+    peer = Peer(ours)
+    peer.send(_answer(ours, their_po), "TANDEM")
+    peer.send(_answer(ours, missing), "TANDEM")
+    run(sync_hub)
+    rows = _messages(admin, partner=ours.supplier["id"], direction="in")
+    assert [r["status"] for r in rows] == ["rejected", "rejected"]
+    # The same words whether the order is another partner's or nobody's.
+    assert rows[0]["error"].replace(their_po["number"], "N") == rows[1]["error"].replace(
+        missing["number"], "N"
+    )
+    assert theirs.buyer.get("purchase-orders", their_po["id"])["status"] == "open"
+    assert all(r["receiver"] is None for r in rows)  # no other partner is told of it
+    acks = [d.document for d in peer.collect() if isinstance(d.document, Acknowledgement)]
+    assert [a.status for a in acks] == ["rejected", "rejected"]
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "reason"),
+    [
+        ("garbage.bin", bytes(range(256)) * 40, "not an EDI file"),
+        ("bom.edi", None, ""),
+        ("truncated.edi", "truncated", ""),
+    ],
+)
+def test_a_file_that_cannot_be_read_is_quarantined_with_its_reason(
+    x12_trade, admin, sync_hub, name, content, reason
+):
+    trade, peer = x12_trade, Peer(x12_trade)
+    po = trade.order(f"PO-{secrets.token_hex(3)}")
+    good = peer.send(_answer(trade, po), "TANDEM").read_bytes()
+    path = trade.mailbox / "inbox" / name
+    if content is None:
+        path.write_bytes(b"\xef\xbb\xbf" + good[:-40])
+    elif content == "truncated":
+        path.write_bytes(good[: len(good) // 2])
+    else:
+        path.write_bytes(content)
+    run(sync_hub)
+    kept = sorted(p.name for p in (trade.mailbox / "rejected").iterdir())
+    assert kept == [name, f"{name}.reason.txt"]
+    written = (trade.mailbox / "rejected" / f"{name}.reason.txt").read_text()
+    assert reason in written
+    rejected = _messages(admin, partner=trade.supplier["id"], direction="in", status="rejected")
+    assert [r["error"] for r in rejected] == [written.strip()]
+    # The good file beside it was applied; the job went on.
+    assert trade.buyer.get("purchase-orders", po["id"])["status"] == "acknowledged"
+
+
+def test_a_file_past_the_size_limit_is_refused_unread(x12_trade, admin, sync_hub):
+    trade = x12_trade
+    inbox = trade.mailbox / "inbox"
+    inbox.mkdir(parents=True)
+    with (inbox / "huge.edi").open("wb") as out:
+        out.truncate(100 * 2**20)  # 100 MB, sparse: refused by its size
+    run(sync_hub)
+    (row,) = _messages(admin, partner=trade.supplier["id"], direction="in")
+    assert row["status"] == "rejected"
+    assert "104,857,600 bytes" in row["error"]
+    assert (trade.mailbox / "rejected" / "huge.edi").exists()
+
+
+def test_a_cancelled_order_goes_out_as_a_cancellation(x12_trade, admin, sync_hub):
+    trade, peer = x12_trade, Peer(x12_trade)
+    po = trade.order(f"PO-{secrets.token_hex(3)}")
+    run(sync_hub)
+    peer.collect()
+    trade.buyer.update("purchase-orders", po["id"], {"status": "cancelled"})
+    run(sync_hub)
+    (cancel,) = peer.collect()
+    assert cancel.code == "860"
+    assert cancel.document.purpose == "cancel"
+    assert cancel.document.number == po["number"]
+    run(sync_hub)
+    assert peer.collect() == []
+
+
+def test_an_unreachable_partner_is_retried_later_and_shown_failing(admin, hub, sync_hub, tmp_path):
+    trade = _trade(admin, hub, tmp_path, "x12")
+    profile = {"standard": "x12", "isa_qualifier": "ZZ", "isa_id": trade.partner_id,
+               "gs_code": trade.partner_id, "transport": "https",
+               "address": "http://127.0.0.1:9/edi", "sends": ["order_response"],
+               "expects": ["order"], "acknowledgements": False}  # fmt: skip
+    set_edi_profile(admin, trade.supplier["id"], profile, via="test")
+    po = trade.order(f"PO-{secrets.token_hex(3)}")
+    counts = run(sync_hub)
+    assert counts["delivery_failed"] == 1
+    (row,) = _messages(admin, related_id=str(po["id"]), direction="out")
+    assert row["status"] == "failing"
+    assert "ConnectionError" in row["error"] or "Unreachable" in row["error"]
+    # Not due yet: the next run leaves it; nothing is recorded twice.
+    run(sync_hub)
+    assert len(_messages(admin, related_id=str(po["id"]), direction="out")) == 1
+
+
+KILLER = """
+import os, signal, sys, uuid
+from directus import ForbiddenOrMissing, HubClient
+from sync import exchange as module
+from sync.runs import JobContext
+
+def die(self, partner, document):
+    os.kill(os.getpid(), signal.SIGKILL)
+
+module.Exchange.apply = die
+hub = HubClient(sys.argv[1], token=sys.argv[2])
+module.exchange(JobContext(hub=hub, job_id="edi.exchange", run_id=str(uuid.uuid4()),
+                           settings={"settle_s": 0}))
+"""
+
+
+def test_a_run_killed_midway_resumes_with_nothing_lost_or_applied_twice(
+    x12_trade, admin, hub, sync_hub, sync_token
+):
+    import subprocess
+    import sys
+
+    trade, peer = x12_trade, Peer(x12_trade)
+    po = trade.order(f"PO-{secrets.token_hex(3)}")
+    run(sync_hub)
+    (sent,) = peer.collect()
+    peer.send(_answer(trade, po), sent.sender)
+    killed = subprocess.run(
+        [sys.executable, "-c", KILLER, hub.url, sync_token], capture_output=True, timeout=120
+    )
+    assert killed.returncode == -9, killed.stderr.decode()
+    (row,) = _messages(admin, partner=trade.supplier["id"], direction="in")
+    assert row["status"] == "received"  # recorded, not applied: the file is still there
+    assert len(list((trade.mailbox / "inbox").iterdir())) == 1
+    run(sync_hub)
+    (row,) = _messages(admin, partner=trade.supplier["id"], direction="in")
+    assert row["status"] == "applied"
+    assert trade.buyer.get("purchase-orders", po["id"])["status"] == "acknowledged"
+    assert len([d for d in peer.collect() if isinstance(d.document, Acknowledgement)]) == 1
+    run(sync_hub)
+    assert len(_messages(admin, partner=trade.supplier["id"], direction="in")) == 1
+
+
+def test_agents_tokens_are_the_schedulers_alone_and_messages_their_partners(
+    x12_trade, admin, hub, sync_hub
+):
+    trade, peer = x12_trade, Peer(x12_trade)
+    po = trade.order(f"PO-{secrets.token_hex(3)}")
+    run(sync_hub)
+    (sent,) = peer.collect()
+    peer.send(_answer(trade, po), sent.sender)
+    run(sync_hub)
+    supplier_user = make_user(admin, "supplier_user", trade.supplier)
+    stranger = make_user(admin, "distributor_user")
+    for member in (supplier_user, stranger):
+        client = HubClient.login(hub.url, member.email, member.password)
+        with pytest.raises(ForbiddenOrMissing):
+            client.read_items("edi_agents", fields=["token"], limit=-1)
+    assert sync_hub.read_items("edi_agents", filter={"organization": {"_eq": trade.supplier["id"]}})
+    mine = trade.buyer.list("edi-messages", {}).rows
+    assert {m["document_number"] for m in mine} >= {po["number"]}
+    assert governed_access(hub, stranger).list("edi-messages", {}).rows == []
