@@ -12,6 +12,7 @@ import { registerOwnership } from "./ownership.js";
 import { guardGtin } from "./gtin.js";
 import { refuseReferred } from "./references.js";
 import { forbidden, refuse, same } from "./errors.js";
+import { remembered } from "./memo.js";
 
 // child collection -> [parent field, parent collection]
 const PARENTS = {
@@ -69,6 +70,12 @@ async function one(db, table, id, columns) {
 async function mayWriteFor(db, accountability, pairId) {
   if ((await callerRole(db, accountability)) === null) return true; // admins, Tandem's services
   if (!accountability.user || pairId === null || pairId === undefined) return false;
+  return remembered(db, `pair:${accountability.user}:${pairId}`, () =>
+    isPartyTo(db, accountability, pairId),
+  );
+}
+
+async function isPartyTo(db, accountability, pairId) {
   const user = await db("directus_users").where("id", accountability.user).first(["organization"]);
   const pair = await one(db, "partnerships", pairId, ["supplier", "distributor"]);
   if (!pair) return false;

@@ -15,6 +15,7 @@
 
 import { readFileSync } from "node:fs";
 import { forbidden, refuse } from "./errors.js";
+import { remembered } from "./memo.js";
 
 const TABLE = JSON.parse(readFileSync(new URL("./ownership.json", import.meta.url), "utf8"));
 const RULES = TABLE.collections;
@@ -102,10 +103,22 @@ function deleteRefusal(role, collection, status) {
 const keyOf = (value) =>
   value !== null && typeof value === "object" ? value.id : value;
 
-async function roleOf(db, accountability) {
+function roleOf(context) {
+  const { accountability } = context;
   if (!accountability.role) return undefined;
-  const row = await db("directus_roles").where("id", accountability.role).first(["name"]);
-  return row ? TABLE.roles[row.name] : undefined;
+  return remembered(context.database, `role:${accountability.role}`, async () => {
+    const row = await context.database("directus_roles").where("id", accountability.role).first(["name"]);
+    return row ? TABLE.roles[row.name] : undefined;
+  });
+}
+
+// Whether the caller may read one record (Directus's own rules, in this request's
+// transaction), remembered for the request.
+function readableOne(services, context, collection, key) {
+  const who = context.accountability.user;
+  return remembered(context.database, `read:${who}:${collection}:${key}`, async () =>
+    (await readable(services, context, collection, [key])).has(String(key)),
+  );
 }
 
 // The keys among these that the caller may read (Directus's own rules, in this request's
@@ -175,7 +188,7 @@ export function registerOwnership(filter, { services }) {
     const collection = meta.collection;
     if (!(collection in RULES) || !bound(context.accountability)) return payload;
     const db = context.database;
-    const role = await roleOf(db, context.accountability);
+    const role = await roleOf(context);
     if (!role) forbidden();
     const rules = RULES[collection];
     if (!rules.create[role]) forbidden(); // as Directus answers a create a policy does not grant
@@ -187,7 +200,7 @@ export function registerOwnership(filter, { services }) {
       const [field, parent] = rules.parent;
       const key = keyOf(payload[field]);
       if (key === undefined || key === null) return payload;
-      if (!(await readable(services, context, parent, [key])).has(String(key))) return payload;
+      if (!(await readableOne(services, context, parent, key))) return payload;
     }
     const status = rules.status ? (payload[rules.status] ?? rules.initial) : await gate(db, collection, payload);
     const refusal = createGateRefusal(role, collection, status);
@@ -199,7 +212,7 @@ export function registerOwnership(filter, { services }) {
     const collection = meta.collection;
     if (!(collection in RULES) || !bound(context.accountability)) return payload;
     const db = context.database;
-    const role = await roleOf(db, context.accountability);
+    const role = await roleOf(context);
     if (!role) forbidden();
     const mine = await readable(services, context, collection, meta.keys);
     for (const key of meta.keys) {
@@ -222,7 +235,7 @@ export function registerOwnership(filter, { services }) {
     const collection = meta.collection;
     if (!(collection in RULES) || !bound(context.accountability)) return keys;
     const db = context.database;
-    const role = await roleOf(db, context.accountability);
+    const role = await roleOf(context);
     if (!role) forbidden();
     const mine = await readable(services, context, collection, keys);
     for (const key of keys) {

@@ -14,6 +14,8 @@
 // caller's (ItemsService.getKeysByQuery), so a 403 or a 200 would tell whether a foreign
 // row matches: partners name the keys they change instead.
 
+import { remembered } from "./memo.js";
+
 // Steps every partner role may take: from a pair-bound row to its pair, and from a child
 // to its own parent. Each is a row the caller can read whenever it can read the child.
 const PAIR_BOUND = [
@@ -164,9 +166,9 @@ function checkSteps(schema, allowed, collection, query) {
 export async function callerRole(database, accountability) {
   if (!accountability || accountability.admin) return null;
   if (!accountability.user) return "";
-  const user = await database("directus_users")
-    .where("id", accountability.user)
-    .first(["tandem_role", "organization"]);
+  const user = await remembered(database, `caller:${accountability.user}`, () =>
+    database("directus_users").where("id", accountability.user).first(["tandem_role", "organization"]),
+  );
   // Tandem's service users (the sync service, the portal's token verifier) belong to no
   // organization and have no Tandem role: their rules are narrow and their queries ours.
   if (user && !user.tandem_role && user.organization == null) return null;
