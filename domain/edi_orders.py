@@ -669,6 +669,7 @@ def _x12_ack(transaction: x12.Transaction) -> Acknowledgement:
     sets: list[SetAck] = []
     faults: list[Fault] = []
     opened: x12.Segment | None = None
+    context: Fault | None = None  # an AK3 that only locates the AK4s after it
     status = ""
     for segment in transaction.segments[1:]:
         tag, at = segment.tag, segment.position
@@ -679,6 +680,7 @@ def _x12_ack(transaction: x12.Transaction) -> Acknowledgement:
             faults.append(
                 Fault(segment.get(4), segment.get(1), int(where) if x12.digits(where) else 0)
             )
+            context = faults[-1] if segment.get(4) == "8" else None
         elif tag == "AK4" and opened is not None:
             number = LEADING_DIGITS.match(segment.get(1))
             if number is None:
@@ -688,6 +690,9 @@ def _x12_ack(transaction: x12.Transaction) -> Acknowledgement:
                     "expected a data element reference number", at, "AK402", segment.get(2)
                 )
             last = faults[-1] if faults else Fault("")
+            if context is not None and last is context:
+                faults.pop()  # AK3 8 "data element errors" only says where the AK4s are
+            context = None
             faults.append(
                 Fault(
                     segment.get(3),
@@ -1450,7 +1455,8 @@ def _x12_segments(document: Document) -> tuple[str, list[x12.Segment]]:
         for fault in done.faults:
             if not fault.segment:
                 whole.append(fault.code)
-            elif fault.element:
+            elif fault.element:  # AK304 8: the segment has data element errors
+                out.append(seg("AK3", (fault.segment, str(fault.position), "", "8")))
                 out.append(seg("AK4", (str(fault.element), "", fault.code)))
             else:
                 out.append(seg("AK3", (fault.segment, str(fault.position), "", fault.code)))

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 ISA_LENGTH = 106
 BOM = "\ufeff"
@@ -28,6 +29,7 @@ BOM = "\ufeff"
 # 2,10,2,10,2,15,2,15,6,4,1,5,9,1,1,1).
 LINE_BREAKS = "\r\n"  # not X12 data unless they are the segment terminator
 BETWEEN_INTERCHANGES = " \t\r\n"
+ENVELOPE_TAGS = frozenset({"ISA", "IEA", "GS", "GE", "ST", "SE"})
 ISA_SEPARATORS = (3, 6, 17, 20, 31, 34, 50, 53, 69, 76, 81, 83, 89, 99, 101, 103)
 
 
@@ -48,9 +50,9 @@ class Delimiters:
     repetition: str | None = None
 
 
-@dataclass(frozen=True)
-class Segment:
-    """A segment: its tag and its elements (``elements[0]`` is X12's element 01)."""
+class Segment(NamedTuple):
+    """A segment: its tag and its elements (``elements[0]`` is X12's element 01). A named
+    tuple: a file holds hundreds of thousands, and a tuple is made fastest."""
 
     tag: str
     elements: tuple[str, ...]
@@ -143,7 +145,12 @@ def delimiters_of(header: str, position: int = 1) -> Delimiters:
 
 
 def _segments(text: str) -> Iterator[tuple[Delimiters, list[str], int]]:
-    """Every segment of every interchange, split with that interchange's delimiters."""
+    """Every segment of every interchange, split with that interchange's delimiters.
+
+    The rest of the file is split at the interchange's terminator in one go (and its line
+    breaks dropped in one go where they are not data); the interchange ends at its IEA,
+    and the next one is read from there with its own delimiters.
+    """
     position = 0
     offset = 0
     while True:
@@ -158,13 +165,17 @@ def _segments(text: str) -> Iterator[tuple[Delimiters, list[str], int]]:
         # Mailboxes often wrap long lines; unless a line break is the terminator itself,
         # line breaks anywhere in a segment are not data.
         unwrap = terminator not in LINE_BREAKS
-        while offset < len(text):
-            stop = text.find(terminator, offset)
-            stop = len(text) if stop < 0 else stop
-            raw = text[offset:stop]
-            raw = raw.replace("\r", "").replace("\n", "") if unwrap else raw.strip(LINE_BREAKS)
-            raw = raw.lstrip(" \t")  # padding after a terminator; no tag starts with a blank
-            offset = stop + len(terminator)
+        pieces = text[offset:].split(terminator)
+        consumed = 0
+        for raw in pieces:
+            consumed += len(raw) + len(terminator)
+            if unwrap:
+                if "\r" in raw or "\n" in raw:
+                    raw = raw.replace("\r", "").replace("\n", "")
+            else:
+                raw = raw.strip(LINE_BREAKS)
+            if raw[:1] in (" ", "\t"):
+                raw = raw.lstrip(" \t")  # padding after a terminator; no tag starts blank
             if not raw:
                 continue
             position += 1
@@ -172,6 +183,7 @@ def _segments(text: str) -> Iterator[tuple[Delimiters, list[str], int]]:
             yield delimiters, parts, position
             if parts[0] == "IEA":
                 break
+        offset += consumed
 
 
 def parse(data: bytes | str) -> list[Interchange]:
@@ -182,8 +194,11 @@ def parse(data: bytes | str) -> list[Interchange]:
     group: Group | None = None
     transaction: Transaction | None = None
     for delimiters, parts, position in _segments(text):
-        tag, elements = parts[0], tuple(parts[1:])
-        segment = Segment(tag, elements, position)
+        tag = parts[0]
+        segment = Segment(tag, tuple(parts[1:]), position)
+        if transaction is not None and tag not in ENVELOPE_TAGS:
+            transaction.segments.append(segment)  # the body of a set: most segments
+            continue
         if tag == "ISA":
             if interchange is not None:
                 raise X12Error("ISA inside an open interchange (IEA missing)", position)
