@@ -15,24 +15,29 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
 from domain.edi_orders import (
+    Carton,
     Invoice,
+    InvoiceLine,
     Item,
     Order,
     OrderLine,
     OrderResponse,
+    PackedLine,
+    ResponseLine,
     ShipNotice,
 )
 from domain.orders import (
     OrderError,
+    answered_status,
     price_major,
     price_minor,
     promise_changes,
+    shipped_status,
     sscc_problem,
     whole_units,
 )
@@ -84,15 +89,11 @@ def order_document(
     )
 
 
-def digest(document: Order) -> str:
-    """What an order says, as a digest: an order whose digest differs from the one sent
-    has changed since."""
-    said = {
-        "requested": str(document.requested),
-        "ship_to": document.ship_to,
-        "lines": [(x.line, x.item.gtin, str(x.quantity), str(x.price)) for x in document.lines],
-    }
-    return hashlib.sha256(json.dumps(said, sort_keys=True).encode()).hexdigest()
+def digest(document: Order | OrderResponse) -> str:
+    """What a document says, as a digest: an order or answer whose digest differs from
+    the one sent has changed since (documents are frozen dataclasses: their repr is all
+    they say, in a fixed order)."""
+    return hashlib.sha256(repr(document).encode()).hexdigest()
 
 
 def _line_finder(lines: Sequence[Row], gtins: Mapping[int, str]) -> Callable[[str, Item], Row]:
@@ -162,15 +163,12 @@ def response_changes(
                 dates.append(when)
                 change.update(promise_changes(row, when))
         line_changes[int(row["id"])] = change
-    order: dict[str, Any] = {}
+    order: dict[str, Any] = {"status": answered_status(c["answer"] for c in line_changes.values())}
     if kept:
-        order["status"] = "acknowledged"
         if dates:
             order.update(promise_changes(po, max(dates)))
         if not po.get("acknowledged_at"):
             order["acknowledged_at"] = at
-    else:
-        order["status"] = "rejected"
     if order["status"] == status:
         del order["status"]
     return order, line_changes
@@ -214,15 +212,9 @@ def shipment_row(
             )
     if not packed:
         raise OrderError(f"ship notice {notice.number} ships nothing")
-    complete = True
-    for row in lines:
-        key = int(row["id"])
-        if row.get("answer") == "rejected":
-            continue
-        due = row.get("qty_promised")
-        due = int(row["qty_ordered"]) if due is None else int(due)
-        if shipped_before.get(key, 0) + now_shipped.get(key, 0) < due:
-            complete = False
+    totals = {key: shipped_before.get(key, 0) + now_shipped.get(key, 0)
+              for key in {int(row["id"]) for row in lines}}  # fmt: skip
+    status = shipped_status(lines, totals)
     shipment = {
         "number": notice.number,
         "status": "shipped",
@@ -232,7 +224,7 @@ def shipment_row(
         "partnership": po["partnership"],
         "lines": packed,
     }
-    return shipment, "shipped" if complete else "partially_shipped"
+    return shipment, status
 
 
 def invoice_row(
@@ -277,3 +269,97 @@ def invoice_row(
         "partnership": po["partnership"],
         "lines": rows,
     }
+
+
+def _item(line: Row, gtins: Mapping[int, str]) -> Item:
+    return Item(gtin=gtins.get(int(line["sku"]), ""))
+
+
+def response_document(po: Row, lines: Sequence[Row], gtins: Mapping[int, str]) -> OrderResponse:
+    """The supplier's answer to an order as an 855/ORDRSP, line by line: each line's
+    answer, the quantity and date it promises, and why a line was refused."""
+    ordered = sorted(lines, key=lambda r: int(r["line_no"]))
+    answers = [
+        str(line.get("answer") or "")
+        or (
+            "changed" if line.get("qty_promised") not in (None, line["qty_ordered"]) else "accepted"
+        )
+        for line in ordered
+    ]
+    status = (
+        "rejected"
+        if po["status"] == "rejected"
+        else "changed"
+        if any(a != "accepted" for a in answers)
+        else "accepted"
+    )
+    return OrderResponse(
+        order=str(po["number"]),
+        number=str(po["number"]),
+        status=status,  # type: ignore[arg-type]
+        date=_day(po.get("promised_date")),
+        lines=tuple(
+            ResponseLine(
+                line=str(line["line_no"]),
+                item=_item(line, gtins),
+                status=answer,  # type: ignore[arg-type]
+                quantity=None if line.get("qty_promised") is None
+                else Decimal(int(line["qty_promised"])),
+                date=_day(line.get("promised_date")) or _day(po.get("promised_date")),
+                reason=str(line.get("answer_reason") or ""),
+                ordered=Decimal(int(line["qty_ordered"])),
+            )
+            for line, answer in zip(ordered, answers, strict=True)
+        ),
+    )  # fmt: skip
+
+
+def ship_notice_document(
+    po: Row, shipment: Row, lines: Sequence[Row], gtins: Mapping[int, str]
+) -> ShipNotice:
+    """A shipment as an 856/DESADV: its cartons (by SSCC) and what each holds."""
+    by_id = {int(line["id"]): line for line in lines}
+    cartons: dict[str, list[PackedLine]] = {}
+    for packed in shipment.get("lines") or []:
+        line = by_id[int(packed["po_line"])]
+        cartons.setdefault(str(packed.get("sscc") or ""), []).append(
+            PackedLine(
+                line=str(line["line_no"]),
+                item=_item(line, gtins),
+                quantity=Decimal(int(packed["qty_shipped"])),
+                order=str(po["number"]),
+            )
+        )
+    return ShipNotice(
+        number=str(shipment["number"]),
+        shipped=_day(shipment.get("ship_date")),
+        expected=_day(shipment.get("expected_delivery")),
+        cartons=tuple(Carton(sscc, tuple(packed)) for sscc, packed in cartons.items()),
+    )
+
+
+def invoice_document(
+    po: Row, invoice: Row, lines: Sequence[Row], gtins: Mapping[int, str]
+) -> Invoice:
+    """An invoice as an 810/INVOIC, prices and total exact in the order's currency."""
+    by_id = {int(line["id"]): line for line in lines}
+    currency = str(invoice.get("currency") or po["currency"])
+    billed = []
+    for row in invoice.get("lines") or []:
+        line = by_id[int(row["po_line"])]
+        billed.append(
+            InvoiceLine(
+                line=str(line["line_no"]),
+                item=_item(line, gtins),
+                quantity=Decimal(int(row["qty"])),
+                price=price_major(int(row["unit_price_minor"]), currency),
+            )
+        )
+    return Invoice(
+        number=str(invoice["number"]),
+        order=str(po["number"]),
+        date=_day(invoice.get("invoice_date")),
+        currency=currency,
+        lines=tuple(billed),
+        total=price_major(int(invoice["total_minor"]), currency),
+    )

@@ -18,6 +18,18 @@ from domain import gs1
 from domain.ingest import MAX_MINOR, minor_exponent, minor_units
 
 SSCC_LENGTH = 18
+#: A supplier's answer to one PO line.
+ANSWERS = ("accepted", "changed", "rejected")
+#: The three-way match's flags (:func:`three_way_match`) in words, for people.
+FLAG_WORDS = {
+    "short_received": "received less than ordered",
+    "over_received": "received more than ordered",
+    "invoiced_over_received": "invoiced more than received",
+    "invoiced_under_received": "invoiced less than received",
+    "price": "invoice price differs from the order's",
+    "not_invoiced": "not invoiced yet",
+    "not_on_order": "invoiced but not on the order",
+}
 
 
 class OrderError(ValueError):
@@ -79,6 +91,32 @@ def promise_changes(row: Mapping[str, Any], promised: dt.date) -> dict[str, str]
     if new != current:
         changes.update({"promised_date": new, "revised_date": new})
     return changes
+
+
+def answered_status(answers: Iterable[str | None]) -> str:
+    """The order's status after the supplier's answer, from every line's answer (None:
+    not answered): ``rejected`` if every line is rejected, else ``acknowledged``."""
+    answers = list(answers)
+    if answers and all(a == "rejected" for a in answers):
+        return "rejected"
+    return "acknowledged"
+
+
+def due_quantity(line: Mapping[str, Any]) -> int:
+    """What a PO line still owes in all: nothing once rejected, else what was promised
+    (or, with no promise, what was ordered)."""
+    if line.get("answer") == "rejected":
+        return 0
+    promised = line.get("qty_promised")
+    return int(line["qty_ordered"]) if promised is None else int(promised)
+
+
+def shipped_status(lines: Iterable[Mapping[str, Any]], shipped: Mapping[int, int]) -> str:
+    """The order's status after a shipment: ``shipped`` once every line not rejected has
+    shipped what it owes (:func:`due_quantity`; ``shipped`` is the quantity shipped so
+    far per PO line id, this shipment's included), else ``partially_shipped``."""
+    complete = all(shipped.get(int(line["id"]), 0) >= due_quantity(line) for line in lines)
+    return "shipped" if complete else "partially_shipped"
 
 
 @dataclass(frozen=True)

@@ -14,10 +14,13 @@ from hypothesis import strategies as st
 from domain.orders import (
     InvoicedLine,
     OrderError,
+    answered_status,
+    due_quantity,
     make_sscc,
     price_major,
     price_minor,
     promise_changes,
+    shipped_status,
     sscc_problem,
     three_way_match,
     whole_units,
@@ -121,3 +124,22 @@ def test_an_sscc_has_eighteen_digits_and_its_check_digit():
 def test_the_gs1_example_sscc_is_valid():
     # GS1 General Specifications, figure 2.2.1-1: (00) 1 0614141 123456789 ...
     assert make_sscc(1, "0614141", 123456789) == "106141411234567897"
+
+
+def test_an_order_is_rejected_only_when_every_line_is():
+    assert answered_status(["rejected", "rejected"]) == "rejected"
+    assert answered_status(["rejected", "changed"]) == "acknowledged"
+    assert answered_status(["rejected", None]) == "acknowledged"  # one not answered yet
+    assert answered_status([]) == "acknowledged"
+
+
+def test_an_order_ships_in_full_once_every_line_not_rejected_has_shipped_what_it_owes():
+    lines = [
+        {"id": 1, "qty_ordered": 10, "qty_promised": 8, "answer": "changed"},
+        {"id": 2, "qty_ordered": 5, "qty_promised": None, "answer": None},
+        {"id": 3, "qty_ordered": 7, "qty_promised": 0, "answer": "rejected"},
+    ]
+    assert [due_quantity(line) for line in lines] == [8, 5, 0]
+    assert shipped_status(lines, {1: 8, 2: 4}) == "partially_shipped"
+    assert shipped_status(lines, {1: 8, 2: 5}) == "shipped"
+    assert shipped_status(lines, {1: 9, 2: 6}) == "shipped"  # over-shipping is the match's flag
