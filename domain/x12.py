@@ -144,46 +144,71 @@ def delimiters_of(header: str, position: int = 1) -> Delimiters:
     return Delimiters(element, component, segment, repetition if usable else None)
 
 
-def _segments(text: str) -> Iterator[tuple[Delimiters, list[str], int]]:
-    """Every segment of every interchange, split with that interchange's delimiters.
+def _interchanges(text: str) -> Iterator[tuple[Delimiters, list[str]]]:
+    """Each interchange's delimiters and its segments' text, in order (empty ones and
+    the line breaks and padding between segments dropped).
 
-    The rest of the file is split at the interchange's terminator in one go (and its line
-    breaks dropped in one go where they are not data); the interchange ends at its IEA,
-    and the next one is read from there with its own delimiters.
+    The rest of the file is split at the interchange's terminator in one go; the
+    interchange ends at its IEA, and the next one is read from there with its own
+    delimiters.
     """
-    position = 0
     offset = 0
+    count = 0
     while True:
         while offset < len(text) and text[offset] in BETWEEN_INTERCHANGES:
             offset += 1
         if offset >= len(text):
             return
         if not text.startswith("ISA", offset):
-            raise X12Error("expected an ISA header between interchanges", position + 1)
-        delimiters = delimiters_of(text[offset : offset + ISA_LENGTH], position + 1)
+            raise X12Error("expected an ISA header between interchanges", count + 1)
+        delimiters = delimiters_of(text[offset : offset + ISA_LENGTH], count + 1)
         terminator, separator = delimiters.segment, delimiters.element
         # Mailboxes often wrap long lines; unless a line break is the terminator itself,
         # line breaks anywhere in a segment are not data.
         unwrap = terminator not in LINE_BREAKS
-        pieces = text[offset:].split(terminator)
-        consumed = 0
-        for raw in pieces:
-            consumed += len(raw) + len(terminator)
+        rest = text[offset:]
+        end = f"IEA{separator}"
+        plain = (
+            unwrap
+            and "\r" not in rest
+            and "\n" not in rest
+            and f"{terminator} " not in rest
+            and f"{terminator}\t" not in rest
+        )
+        if plain:  # nothing between segments to clean: cut at the IEA and split
+            stop = rest.find(terminator, max(rest.find(f"{terminator}{end}"), 0) + 1)
+            stop = len(rest) if stop < 0 or rest.find(f"{terminator}{end}") < 0 else stop
+            segments = rest[:stop].split(terminator)
+            if terminator * 2 in rest[:stop] or not segments[-1]:
+                segments = [raw for raw in segments if raw]
+            count += len(segments)
+            yield delimiters, segments
+            offset += stop + len(terminator)
+            continue
+        pieces = rest.split(terminator)
+        segments = []
+        consumed = len(text) - offset
+        for index, raw in enumerate(pieces):
             if unwrap:
                 if "\r" in raw or "\n" in raw:
                     raw = raw.replace("\r", "").replace("\n", "")
             else:
                 raw = raw.strip(LINE_BREAKS)
-            if raw[:1] in (" ", "\t"):
+            if raw and raw[0] in " \t":
                 raw = raw.lstrip(" \t")  # padding after a terminator; no tag starts blank
             if not raw:
                 continue
-            position += 1
-            parts = raw.split(separator)
-            yield delimiters, parts, position
-            if parts[0] == "IEA":
+            segments.append(raw)
+            if raw.startswith(end) or raw == "IEA":
+                consumed = sum(map(len, pieces[: index + 1])) + (index + 1) * len(terminator)
                 break
+        count += len(segments)
+        yield delimiters, segments
         offset += consumed
+
+
+#: A segment made straight from its tuple (a named tuple's own constructor is Python code).
+_make = tuple.__new__
 
 
 def parse(data: bytes | str) -> list[Interchange]:
@@ -193,52 +218,57 @@ def parse(data: bytes | str) -> list[Interchange]:
     interchange: Interchange | None = None
     group: Group | None = None
     transaction: Transaction | None = None
-    for delimiters, parts, position in _segments(text):
-        tag = parts[0]
-        segment = Segment(tag, tuple(parts[1:]), position)
-        if transaction is not None and tag not in ENVELOPE_TAGS:
-            transaction.segments.append(segment)  # the body of a set: most segments
-            continue
-        if tag == "ISA":
-            if interchange is not None:
-                raise X12Error("ISA inside an open interchange (IEA missing)", position)
-            interchange = _interchange(segment, delimiters)
-        elif interchange is None:
-            raise X12Error(f"{tag} outside an interchange", position)
-        elif tag == "IEA":
-            if group is not None:
-                raise X12Error("IEA closes an interchange whose group has no GE", position)
-            _close("IEA", segment, len(interchange.groups), interchange.control_number)
-            interchanges.append(interchange)
-            interchange = None
-        elif tag == "GS":
-            if group is not None:
-                raise X12Error("GS inside an open group (GE missing)", position)
-            group = Group(*(segment.get(n) for n in (1, 2, 3, 4, 5, 6, 8)))
-            if not digits(group.control_number):
-                raise X12Error(f"GS06 {group.control_number!r} is not a number", position)
-        elif group is None:
-            raise X12Error(f"{tag} outside a functional group", position)
-        elif tag == "GE":
-            if transaction is not None:
-                raise X12Error("GE closes a group whose transaction set has no SE", position)
-            _close("GE", segment, len(group.transactions), group.control_number)
-            interchange.groups.append(group)
-            group = None
-        elif tag == "ST":
-            if transaction is not None:
-                raise X12Error("ST inside an open transaction set (SE missing)", position)
-            transaction = Transaction(segment.get(1), segment.get(2), [], position)
-            if not transaction.code or not transaction.control_number:
-                raise X12Error("ST needs a transaction set code and control number", position)
-        elif transaction is None:
-            raise X12Error(f"{tag} outside a transaction set", position)
-        elif tag == "SE":
-            _close("SE", segment, len(transaction.segments) + 2, transaction.control_number)
-            group.transactions.append(transaction)
-            transaction = None
-        else:
-            transaction.segments.append(segment)
+    position = 0
+    for delimiters, raws in _interchanges(text):
+        separator = delimiters.element
+        for raw in raws:
+            position += 1
+            parts = raw.split(separator)
+            tag = parts[0]
+            segment = _make(Segment, (tag, tuple(parts[1:]), position))
+            if transaction is not None and tag not in ENVELOPE_TAGS:
+                transaction.segments.append(segment)  # the body of a set: most segments
+                continue
+            if tag == "ISA":
+                if interchange is not None:
+                    raise X12Error("ISA inside an open interchange (IEA missing)", position)
+                interchange = _interchange(segment, delimiters)
+            elif interchange is None:
+                raise X12Error(f"{tag} outside an interchange", position)
+            elif tag == "IEA":
+                if group is not None:
+                    raise X12Error("IEA closes an interchange whose group has no GE", position)
+                _close("IEA", segment, len(interchange.groups), interchange.control_number)
+                interchanges.append(interchange)
+                interchange = None
+            elif tag == "GS":
+                if group is not None:
+                    raise X12Error("GS inside an open group (GE missing)", position)
+                group = Group(*(segment.get(n) for n in (1, 2, 3, 4, 5, 6, 8)))
+                if not digits(group.control_number):
+                    raise X12Error(f"GS06 {group.control_number!r} is not a number", position)
+            elif group is None:
+                raise X12Error(f"{tag} outside a functional group", position)
+            elif tag == "GE":
+                if transaction is not None:
+                    raise X12Error("GE closes a group whose transaction set has no SE", position)
+                _close("GE", segment, len(group.transactions), group.control_number)
+                interchange.groups.append(group)
+                group = None
+            elif tag == "ST":
+                if transaction is not None:
+                    raise X12Error("ST inside an open transaction set (SE missing)", position)
+                transaction = Transaction(segment.get(1), segment.get(2), [], position)
+                if not transaction.code or not transaction.control_number:
+                    raise X12Error("ST needs a transaction set code and control number", position)
+            elif transaction is None:
+                raise X12Error(f"{tag} outside a transaction set", position)
+            elif tag == "SE":
+                _close("SE", segment, len(transaction.segments) + 2, transaction.control_number)
+                group.transactions.append(transaction)
+                transaction = None
+            else:
+                transaction.segments.append(segment)
     if interchange is not None or group is not None or transaction is not None:
         raise X12Error("the file ends inside an open envelope")
     if not interchanges:
