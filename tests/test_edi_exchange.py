@@ -417,15 +417,16 @@ def test_an_unreachable_partner_is_retried_later_and_shown_failing(admin, hub, s
 KILLER = """
 import os, signal, sys, uuid
 from directus import ForbiddenOrMissing, HubClient
-from sync import exchange as module
+from sync import applying
+from sync.exchange import exchange
 from sync.runs import JobContext
 
-def die(self, partner, document):
+def die(self, documents):
     os.kill(os.getpid(), signal.SIGKILL)
 
-module.Exchange.apply = die
+applying.Applier.apply = die
 hub = HubClient(sys.argv[1], token=sys.argv[2])
-module.exchange(JobContext(hub=hub, job_id="edi.exchange", run_id=str(uuid.uuid4()),
+exchange(JobContext(hub=hub, job_id="edi.exchange", run_id=str(uuid.uuid4()),
                            settings={"settle_s": 0}))
 """
 
@@ -476,3 +477,81 @@ def test_agents_tokens_are_the_schedulers_alone_and_messages_their_partners(
     mine = trade.buyer.list("edi-messages", {}).rows
     assert {m["document_number"] for m in mine} >= {po["number"]}
     assert governed_access(hub, stranger).list("edi-messages", {}).rows == []
+
+
+def test_a_web_suppliers_answer_shipment_and_invoice_go_to_an_edi_distributor(
+    admin, hub, sync_hub, tmp_path
+):
+    supplier, distributor = make_org(admin, "supplier"), make_org(admin, "distributor")
+    pair = ensure_partnership(admin, supplier["id"], distributor["id"])
+    tag = secrets.token_hex(4).upper()
+    mailbox = tmp_path / f"buyer-{tag}"
+    set_edi_profile(
+        admin, distributor["id"],
+        {"standard": "edifact", "unb_qualifier": "ZZZ", "unb_id": f"D{tag}", "transport": "folder",
+         "address": str(mailbox), "sends": ["order"],
+         "expects": ["order_response", "ship_notice", "invoice"], "acknowledgements": False},
+        via="test",
+    )  # fmt: skip
+    buyer = make_user(admin, "distributor_user", distributor)
+    seller = make_user(admin, "supplier_user", supplier)
+    skus = [make_sku(admin, supplier), make_sku(admin, supplier)]
+    trade = Trade("edifact", supplier, distributor, pair, governed_access(hub, buyer), skus,
+                  make_store(admin, distributor, f"S{tag}"), mailbox, f"D{tag}")  # fmt: skip
+    peer = Peer(trade)
+    po = trade.order(f"PO-{secrets.token_hex(3)}")
+    first, second = (line["id"] for line in po["lines"])
+    promised = clock.today() + dt.timedelta(days=9)
+    web = HubClient.login(hub.url, seller.email, seller.password)
+    for line, qty, answer in ((first, 40, "changed"), (second, 12, "accepted")):
+        web.update_item("po_lines", line, {
+            "qty_promised": qty, "answer": answer, "promised_date": str(promised),
+            "original_promised_date": str(promised)})  # fmt: skip
+    web.update_item("purchase_orders", po["id"], {
+        "status": "acknowledged", "promised_date": str(promised),
+        "original_promised_date": str(promised)})  # fmt: skip
+    run(sync_hub)
+    (sent,) = peer.collect()
+    assert sent.code == "ORDRSP"
+    assert sent.sender == supplier.get("gln") or sent.sender == f"TANDEM{supplier['id']}"
+    assert (sent.document.order, sent.document.status) == (po["number"], "changed")
+    assert [(x.line, x.status, x.quantity, x.date) for x in sent.document.lines] == [
+        ("1", "changed", Decimal(40), promised),
+        ("2", "accepted", Decimal(12), promised),
+    ]
+    run(sync_hub)
+    assert peer.collect() == []  # nothing new, nothing sent again
+    later = promised + dt.timedelta(days=3)
+    web.update_item("purchase_orders", po["id"], {"promised_date": str(later),
+                                                  "revised_date": str(later)})  # fmt: skip
+    run(sync_hub)
+    (revised,) = peer.collect()
+    assert revised.document.date == later  # a changed answer goes out again
+
+    sscc = make_sscc(0, supplier["gs1_prefixes"][0], 7)
+    shipped = [{"po_line": first, "qty_shipped": 40, "sscc": sscc, "partnership": pair}]
+    web.create_item("shipments", {
+        "number": "ASN-9", "status": "shipped", "ship_date": str(clock.today()),
+        "purchase_order": po["id"], "partnership": pair, "lines": shipped})  # fmt: skip
+    web.update_item("purchase_orders", po["id"], {"status": "partially_shipped"})
+    billed = [{"po_line": first, "qty": 40, "unit_price_minor": 118, "amount_minor": 4720,
+               "partnership": pair}]  # fmt: skip
+    web.create_item("invoices", {
+        "number": "INV-9", "invoice_date": str(clock.today()), "total_minor": 4720,
+        "currency": "USD", "status": "open", "purchase_order": po["id"], "partnership": pair,
+        "lines": billed})  # fmt: skip
+    run(sync_hub)
+    got = {r.code: r.document for r in peer.collect()}
+    assert set(got) == {"DESADV", "INVOIC"}
+    assert got["DESADV"].number == "ASN-9"
+    assert [(c.sscc, [(x.line, x.quantity) for x in c.lines]) for c in got["DESADV"].cartons] == [
+        (sscc, [("1", Decimal(40))])
+    ]
+    bill = got["INVOIC"]
+    assert (bill.number, bill.order, bill.total) == ("INV-9", po["number"], Decimal("47.20"))
+    assert [(x.line, x.quantity, x.price) for x in bill.lines] == [
+        ("1", Decimal(40), Decimal("1.18"))
+    ]
+    out = _messages(admin, partner=distributor["id"], direction="out")
+    assert [m["message_type"] for m in out] == ["ORDRSP", "ORDRSP", "DESADV", "INVOIC"]
+    assert {(m["sender"], m["receiver"]) for m in out} == {(supplier["id"], distributor["id"])}
