@@ -54,16 +54,15 @@ from openpyxl import Workbook, load_workbook
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))  # the project's portal package, not bench/portal.py
 
+from hubs import HUB_TIMEOUT, start_hub  # noqa: E402
+
 from directus import HubClient  # noqa: E402
 from directus.bulk import open_lane, write_rows  # noqa: E402
-from directus.install import ensure_installed  # noqa: E402
-from directus.process import Hub, HubConfig, free_port, spawn, stop_process  # noqa: E402
-from directus.template import copy_database, ensure_template  # noqa: E402
+from directus.process import free_port, spawn, stop_process  # noqa: E402
 from domain.gs1 import with_check_digit  # noqa: E402
 from governance.partners import add_partner, ensure_partnership  # noqa: E402
 from governance.sharing import grant  # noqa: E402
 from governance.users import add_user  # noqa: E402
-from migrations import migrate  # noqa: E402
 from migrations.accounts import PORTAL_AUTH_EMAIL, set_service_token  # noqa: E402
 from portal.data.access import DataAccess  # noqa: E402
 from portal.data.registry import RESOURCES  # noqa: E402
@@ -71,7 +70,6 @@ from portal.data.registry import RESOURCES  # noqa: E402
 STORES = 200
 SKUS = 100
 OLD_PAGE = 1000
-HUB_TIMEOUT = (3.05, 900.0)
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 TARGETS = {"first_byte_ms": (2000, "<="), "rows_per_s": (20_000, ">=")}
 
@@ -88,29 +86,6 @@ class World:
     stores: list[int]
     email: str
     password: str
-
-
-def start_hub(folder: Path, cleanup: list[Callable[[], None]]) -> tuple[Hub, HubClient]:
-    """A fresh hub from the cached template, migrated; its stop goes into ``cleanup``."""
-    install = ensure_installed()
-    template = ensure_template(install)
-    db = copy_database(template.db_path, folder / "hub.db")
-    hub = Hub(
-        install,
-        HubConfig(
-            port=free_port(),
-            data_dir=folder,
-            secret=secrets.token_urlsafe(32),
-            db={"DB_CLIENT": "sqlite3", "DB_FILENAME": str(db)},
-        ),
-    )
-    cleanup.append(hub.stop)
-    hub.start()
-    admin = HubClient.login(
-        hub.url, template.admin_email, template.admin_password, timeout=HUB_TIMEOUT
-    )
-    migrate(admin)
-    return hub, admin
 
 
 def build_world(admin: HubClient, start: dt.date) -> World:

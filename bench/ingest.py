@@ -68,17 +68,15 @@ from pathlib import Path
 from typing import Any
 
 import requests
+from hubs import HUB_TIMEOUT, start_hub
 
 from directus import HubClient
 from directus.bulk import iso_week, storage_value
-from directus.install import ensure_installed
-from directus.process import Hub, HubConfig, free_port, spawn, stop_process
-from directus.template import copy_database, ensure_template
+from directus.process import free_port, spawn, stop_process
 from domain.gs1 import with_check_digit
 from governance.partners import add_partner, ensure_partnership
 from governance.sharing import grant
 from governance.users import add_user
-from migrations import migrate
 from migrations.accounts import PORTAL_AUTH_EMAIL, set_service_token
 
 REPO = Path(__file__).resolve().parent.parent
@@ -94,7 +92,6 @@ DASHBOARD_WEEKS = 13
 PER_PAGE = 100
 WARMUP = 5
 IMPORT_TIMEOUT_S = 3600
-HUB_READ_TIMEOUT = (3.05, 900.0)
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 TOKEN = re.compile(r"tdm_[0-9a-f]{32}_[A-Za-z0-9_-]{43}")
 TARGETS = {
@@ -339,29 +336,6 @@ class World:
     stores: list[int]  # store S0001.. -> location id
     email: str
     password: str
-
-
-def start_hub(folder: Path, cleanup: list[Callable[[], None]]) -> tuple[Hub, HubClient]:
-    """A fresh hub from the cached template, migrated; its stop goes into ``cleanup``."""
-    install = ensure_installed()
-    template = ensure_template(install)
-    db = copy_database(template.db_path, folder / "hub.db")
-    hub = Hub(
-        install,
-        HubConfig(
-            port=free_port(),
-            data_dir=folder,
-            secret=secrets.token_urlsafe(32),
-            db={"DB_CLIENT": "sqlite3", "DB_FILENAME": str(db)},
-        ),
-    )
-    cleanup.append(hub.stop)
-    hub.start()
-    admin = HubClient.login(
-        hub.url, template.admin_email, template.admin_password, timeout=HUB_READ_TIMEOUT
-    )
-    migrate(admin)
-    return hub, admin
 
 
 def build_world(admin: HubClient, start: dt.date) -> World:
@@ -957,7 +931,7 @@ def run(args: argparse.Namespace, folder: Path, cleanup: list[Callable[[], None]
         say(f"   {len(latencies)} requests: median {median_s * 1000:.0f} ms, p95 {p95_ms:.0f} ms")
 
     with Phase("raw Directus aggregates, as the same supplier"):
-        supplier = HubClient.login(hub.url, world.email, world.password, timeout=HUB_READ_TIMEOUT)
+        supplier = HubClient.login(hub.url, world.email, world.password, timeout=HUB_TIMEOUT)
         raw_times: list[float] = []
         figures: Figures = {}
         budget_start = time.monotonic()
