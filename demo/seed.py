@@ -18,6 +18,7 @@ import dataclasses
 import datetime as dt
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from demo.generate import (
@@ -38,7 +39,13 @@ from directus import HubClient
 from directus.bulk import LaneError, open_lane, write_rows
 from domain.roles import DISTRIBUTOR_USER, SUPPLIER_USER
 from governance import audit
-from governance.partners import add_partner, assign_manager, ensure_partnership, find_partner
+from governance.partners import (
+    add_partner,
+    assign_manager,
+    ensure_partnership,
+    find_partner,
+    set_edi_profile,
+)
 from governance.sharing import grant, list_agreements, revoke
 from governance.users import add_user, list_users
 
@@ -442,6 +449,28 @@ class _Seeder:
             ],
         )
 
+    def edi(self, mailboxes: Path) -> None:
+        """The first supplier's EDI profile: X12 004010 by a folder mailbox, answers,
+        ship notices and invoices sent, orders and changes expected, with 997s."""
+        supplier = SUPPLIERS[0]
+        set_edi_profile(
+            self.admin,
+            self.orgs[supplier.key],
+            {
+                "standard": "x12",
+                "isa_qualifier": "ZZ",
+                "isa_id": supplier.x12_id,
+                "gs_code": supplier.x12_id,
+                "transport": "folder",
+                "address": str((mailboxes / supplier.key).resolve()),
+                "sends": ["order_response", "ship_notice", "invoice"],
+                "expects": ["order", "order_change"],
+                "acknowledgements": True,
+            },
+            via=VIA,
+        )
+        self.counts["edi_profiles"] = 1
+
     def plans(self) -> None:
         scope = self.pair_scope()
         self.ensure(
@@ -500,6 +529,7 @@ def seed(
     as_of: dt.date,
     *,
     spec: Spec = FULL,
+    mailboxes: Path | None = None,
     echo: Echo = lambda _line: None,
 ) -> SeedResult:
     """Seed the demo as of a day (its POS ends the day before), unless it is there already.
@@ -507,6 +537,9 @@ def seed(
     An interrupted seed is finished with the day and spec it began with, whatever is
     asked now: a demo is never a mix of two. ``db_url`` is the hub's database, for the
     bulk lane (which keeps the weekly rollups and feeds, as distributors' files do).
+    With ``mailboxes``, a folder of this machine, the demo's first supplier exchanges
+    its orders by X12 through a folder mailbox there (the scheduler sends it the open
+    orders); the others answer on the web.
     """
     started = time.monotonic()
     done = seeded_as_of(admin)
@@ -528,6 +561,8 @@ def seed(
     seeder.promotions()
     seeder.orders()
     seeder.plans()
+    if mailboxes is not None:
+        seeder.edi(mailboxes)
     echo(f"demo: {spec.days} days of POS and inventory…")
     if db_url is None:
         raise LaneError(

@@ -82,7 +82,14 @@ def seed_demo_on_first_run(admin: HubClient, settings: StackSettings, echo: Echo
         return as_of
     today = clock.today()
     echo(f"seeding the demo ({settings.demo_days} days of data; TANDEM_DEMO_DAYS=0 skips it)…")
-    result = seed(admin, settings.lane_url, today, spec=Spec(days=settings.demo_days), echo=echo)
+    result = seed(
+        admin,
+        settings.lane_url,
+        today,
+        spec=Spec(days=settings.demo_days),
+        mailboxes=settings.state_dir / "edi",
+        echo=echo,
+    )
     echo(f"seeded the demo in {result.seconds:.0f}s")
     return result.as_of
 

@@ -4,18 +4,24 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import secrets
 from collections import Counter
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
-from demo.generate import ACCOUNTS, FULL, ORG_BY_KEY, ORGS, Spec, build, logins
+from demo.generate import ACCOUNTS, FULL, ORG_BY_KEY, ORGS, SUPPLIERS, Spec, build, logins
 from demo.seed import MARKER, seed, seeded_as_of
 from directus import HubClient
 from domain import clock
+from domain.edi_orders import read
 from domain.gs1 import gln_problem, gtin_problem
 from domain.roles import ROLE_ORG_KINDS, ROLES
 from governance.users import MIN_PASSWORD
+from migrations.accounts import SYNC_SERVICE_EMAIL, set_service_token
+from sync.exchange import exchange
+from sync.runs import JobContext
 from tandem.cli import cli
 
 AS_OF = dt.date(2026, 11, 23)
@@ -122,11 +128,15 @@ def test_demo_logins_cover_every_role_with_public_example_addresses():
 
 
 @pytest.fixture(scope="module")
-def seeded(start_migrated_hub):
-    """A fresh hub with the small demo seeded, as of today (agreements are checked live)."""
+def seeded(start_migrated_hub, tmp_path_factory):
+    """A fresh hub with the small demo seeded, as of today (agreements are checked live),
+    its first supplier's EDI mailbox in a folder of its own."""
     running = start_migrated_hub()
     as_of = clock.today()  # the demo's days are relative to it: any day will do
-    result = seed(running.admin(), f"sqlite:///{running.db_path}", as_of, spec=SMALL)
+    mailboxes = tmp_path_factory.mktemp("demo-edi")
+    result = seed(
+        running.admin(), f"sqlite:///{running.db_path}", as_of, spec=SMALL, mailboxes=mailboxes
+    )
     assert result.seeded
     return running, build(as_of, SMALL), result
 
@@ -285,3 +295,30 @@ def test_demo_accounts_prints_the_logins_as_json():
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout) == logins()
     assert set(logins()[0]) == {"email", "password", "role", "organization"}
+
+
+def test_the_demos_first_supplier_exchanges_its_orders_by_x12_and_the_others_on_the_web(
+    seeded,
+):
+    running, demo, _result = seeded
+    admin = running.admin()
+    profiles = {
+        r["name"]: r["edi_profile"]
+        for r in admin.read_items("organizations", fields=["name", "edi_profile"], limit=-1)
+    }
+    first = SUPPLIERS[0]
+    assert profiles[first.name]["standard"] == "x12"
+    assert profiles[first.name]["transport"] == "folder"
+    assert all(profiles[s.name] is None for s in SUPPLIERS[1:])
+    # The scheduler's exchange sends the first supplier its open orders, and only those.
+    token = secrets.token_urlsafe(32)
+    set_service_token(admin, SYNC_SERVICE_EMAIL, token)
+    sync = HubClient(running.url, token=token)
+    context = JobContext(hub=sync, job_id="edi.exchange", run_id="demo", settings={"settle_s": 0})
+    exchange(context)
+    open_orders = [o for o in demo.orders if o.supplier == first.key and o.status == "open"]
+    assert open_orders  # the demo has orders in flight
+    assert context.counts["sent_850"] == len(open_orders)
+    outbox = Path(profiles[first.name]["address"]) / "outbox"
+    sent = sorted(r.document.number for p in outbox.iterdir() for r in read(p.read_bytes()))
+    assert sent == sorted(o.number for o in open_orders)
