@@ -39,7 +39,14 @@ from domain.edi_orders import (
 )
 from domain.orders import OrderError
 from sync.applying import Applier, Outcome, chunks
-from sync.mailbox import TooLarge, move_unique, quarantine, read_bounded, ready_files
+from sync.mailbox import (
+    TooLarge,
+    deliver,
+    move_unique,
+    quarantine,
+    read_bounded,
+    ready_files,
+)
 from sync.partners import Org
 from sync.runs import iso
 
@@ -87,13 +94,33 @@ def inbox(run: Exchange, partner: Org) -> Path | None:
 
 
 def receive(run: Exchange, partner: Org, now: float) -> None:
-    """Every whole file in the partner's inbox, by name."""
+    """Every whole file in the partner's inbox, by name, the operator's replays first
+    put there."""
     mailbox = inbox(run, partner)
     if mailbox is None:
         return
+    replay(run, partner, mailbox)
     for path in ready_files(mailbox / "inbox", run.settle_s, now):
         run.counts["files"] += 1
         receive_file(run, partner, mailbox, path)
+
+
+def replay(run: Exchange, partner: Org, mailbox: Path) -> None:
+    """The operator's replays of the partner's rejected messages (governance.edi.replay):
+    each payload left in the inbox under the replay's own name (atomically, so a run
+    stopped halfway leaves it whole or not at all), the replay marked ``replayed``. The
+    file is read once it has settled, on this run or the next."""
+    rows = run.hub.read_items(
+        MESSAGES,
+        filter={"partner": {"_eq": partner.id}, "status": {"_eq": "replay"}},
+        fields=["id", "payload", "file_name"],
+        sort=["id"],
+        limit=-1,
+    )
+    for row in rows:
+        deliver(mailbox / "inbox", str(row["file_name"]), str(row["payload"]).encode("latin-1"))
+        run.hub.update_item(MESSAGES, row["id"], {"status": "replayed"})
+        run.counts["replayed"] += 1
 
 
 def receive_file(run: Exchange, partner: Org, mailbox: Path, path: Path) -> None:

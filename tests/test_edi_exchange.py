@@ -40,6 +40,8 @@ from domain.edi_orders import (
     write_x12,
 )
 from domain.orders import make_sscc
+from governance import GovernanceError
+from governance.edi import replay
 from governance.partners import ensure_partnership, set_edi_profile
 from portal.schemas.purchase_orders import PurchaseOrderCreate
 from sync.exchange import MESSAGES, exchange
@@ -379,6 +381,8 @@ def test_a_file_past_the_size_limit_is_refused_unread(x12_trade, admin, sync_hub
     assert row["status"] == "rejected"
     assert "104,857,600 bytes" in row["error"]
     assert (trade.mailbox / "rejected" / "huge.edi").exists()
+    with pytest.raises(GovernanceError, match="kept no payload"):
+        replay(admin, row["id"])  # its file is only in the mailbox: the operator uploads it
 
 
 def test_a_cancelled_order_goes_out_as_a_cancellation(x12_trade, admin, sync_hub):
@@ -555,3 +559,27 @@ def test_a_web_suppliers_answer_shipment_and_invoice_go_to_an_edi_distributor(
     out = _messages(admin, partner=distributor["id"], direction="out")
     assert [m["message_type"] for m in out] == ["ORDRSP", "ORDRSP", "DESADV", "INVOIC"]
     assert {(m["sender"], m["receiver"]) for m in out} == {(supplier["id"], distributor["id"])}
+
+
+def test_the_operator_replays_a_rejected_file_corrected_and_it_applies_once(
+    x12_trade, admin, sync_hub
+):
+    trade, peer = x12_trade, Peer(x12_trade)
+    po = trade.order(f"PO-{secrets.token_hex(3)}")
+    run(sync_hub)
+    (sent,) = peer.collect()
+    good = peer.send(_answer(trade, po), sent.sender)
+    payload = good.read_bytes()
+    good.unlink()
+    (trade.mailbox / "inbox" / "broken.edi").write_bytes(payload[: len(payload) // 2])
+    run(sync_hub)
+    (refused,) = _messages(admin, partner=trade.supplier["id"], direction="in")
+    assert refused["status"] == "rejected"
+    replay(admin, refused["id"], payload)
+    for _ in range(2):  # left in the inbox on one run, read once it has settled
+        run(sync_hub)
+    assert trade.buyer.get("purchase-orders", po["id"])["status"] == "acknowledged"
+    rows = _messages(admin, partner=trade.supplier["id"], direction="in")
+    assert [r["status"] for r in rows] == ["rejected", "replayed", "applied"]
+    with pytest.raises(GovernanceError, match="only a rejected inbound message"):
+        replay(admin, rows[-1]["id"])
