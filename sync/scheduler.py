@@ -23,6 +23,7 @@ from directus.files import LockHeld, claim_lock
 from domain import clock
 from sync.config import SyncConfig
 from sync.jobs import JobDefinition, job_definitions
+from sync.requests import REQUEST_POLL_S, declare, take_requests
 from sync.runs import abandon_unfinished, run_job
 
 log = logging.getLogger("sync")
@@ -90,6 +91,18 @@ def serve(config: SyncConfig) -> None:
             edi_poll_s=config.edi_poll_s,
         )
         scheduler = build_scheduler(hub, definitions)
+        declare(hub, definitions)
+        scheduler.add_job(
+            take_requests,
+            trigger="interval",
+            seconds=REQUEST_POLL_S,
+            args=(hub, scheduler),
+            id="sync.requests",
+            name="Take the operator's run-now requests",
+            replace_existing=True,
+            coalesce=True,
+            max_instances=1,
+        )
 
         def _stop(signum: int, _frame: object) -> None:
             log.info("signal %d: stopping the scheduler after running jobs finish", signum)

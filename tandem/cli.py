@@ -44,6 +44,9 @@ from governance.partners import (
     set_prefixes,
     unassign_manager,
 )
+from governance.scheduler import jobs as scheduler_jobs
+from governance.scheduler import request_run
+from governance.scheduler import runs as scheduler_runs
 from governance.sharing import grant, list_agreements, revoke
 from governance.users import add_user, deactivate_user, find_user, list_users
 from ingest.mappings import load_mapping, save_mapping
@@ -553,6 +556,49 @@ def share_list(organization: str | None, as_json: bool, hub_url: str | None) -> 
         rows = list_agreements(hub.client, organization)
     columns = ("id", "grantor", "grantee", "kinds", "regions", "locations", "granularity")
     _show(rows, (*columns, "valid_from", "valid_to", "status", "purpose"), as_json)
+
+
+# the scheduler
+
+
+@cli.group("sync")
+def sync_group() -> None:
+    """The scheduler's jobs, their runs, and "run now"."""
+
+
+@sync_group.command("jobs")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@hub_url_option
+def sync_jobs(as_json: bool, hub_url: str | None) -> None:
+    """The jobs the scheduler declares, with their schedule and last run."""
+    with admin_hub(hub_url) as hub:
+        rows = [
+            {**job, "last_run": (job["last_run"] or {}).get("status", "never")}
+            for job in scheduler_jobs(hub.client)
+        ]
+    _show(rows, ("id", "schedule", "last_run", "requested", "description"), as_json)
+
+
+@sync_group.command("run")
+@click.argument("job_id", metavar="JOB")
+@hub_url_option
+def sync_run(job_id: str, hub_url: str | None) -> None:
+    """Ask the scheduler to run JOB now (it takes the request within seconds)."""
+    with admin_hub(hub_url) as hub:
+        request_run(hub.client, job_id, via="cli")
+    click.echo(f"asked the scheduler to run {job_id} now")
+
+
+@sync_group.command("runs")
+@click.option("--job", "job_id", help="Only this job's runs.")
+@click.option("--limit", type=int, default=20, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@hub_url_option
+def sync_runs(job_id: str | None, limit: int, as_json: bool, hub_url: str | None) -> None:
+    """The latest runs, newest first, with their counts."""
+    with admin_hub(hub_url) as hub:
+        rows = scheduler_runs(hub.client, job_id, limit)
+    _show(rows, ("job_id", "started_at", "finished_at", "status", "counts", "error"), as_json)
 
 
 # the demo

@@ -15,6 +15,8 @@ from click.testing import CliRunner, Result
 from directus import AuthFailed, HubClient
 from domain.gs1 import with_check_digit
 from governance.partners import get_partner
+from sync.jobs import job_definitions
+from sync.requests import declare
 from tandem.cli import cli
 from tests.factories import gs1_prefix, make_org, make_pair, unique
 
@@ -488,3 +490,16 @@ def test_partner_edi_sets_shows_and_clears_a_profile_and_refuses_naming_the_fiel
     )  # fmt: skip
     assert tandem("partner", "edi", org["name"], "--clear").exit_code == 0
     assert tandem("partner", "edi", org["name"], "--show").stdout.strip() == "no profile"
+
+
+def test_sync_lists_the_jobs_runs_one_now_and_shows_the_runs(tandem, sync_hub):
+    declare(sync_hub, job_definitions(run_retention_days=30))
+    listed = json.loads(tandem("sync", "jobs", "--json").output)
+    assert {"edi.exchange", "sync_runs.prune"} <= {job["id"] for job in listed}
+    done = tandem("sync", "run", "edi.exchange")
+    assert done.exit_code == 0, done.output
+    assert "asked the scheduler to run edi.exchange now" in done.output
+    again = json.loads(tandem("sync", "jobs", "--json").output)
+    assert {j["id"]: j["requested"] for j in again}["edi.exchange"] is True
+    _refused(tandem("sync", "run", "no.such.job"), "job", "no such job")
+    assert tandem("sync", "runs", "--job", "edi.exchange").exit_code == 0

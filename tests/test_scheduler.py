@@ -14,9 +14,12 @@ import pytest
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from domain import clock
+from governance import GovernanceError, scheduler
 from sync.jobs import job_definitions, prune_sync_runs
+from sync.requests import declare, take_requests
 from sync.runs import RUNS, JobContext, abandon_unfinished, iso, run_job
 from sync.scheduler import add_jobs, build_scheduler
+from tests.factories import csrf_token, make_user, sign_in
 
 
 def test_jobs_are_declared_with_unique_stable_ids(sync_hub):
@@ -181,3 +184,54 @@ def test_the_scheduler_refuses_to_start_without_its_token(tmp_path):
     )
     assert result.returncode == 2
     assert "TANDEM_SYNC_TOKEN is not set" in result.stderr
+
+
+def test_the_jobs_are_published_and_a_run_now_request_moves_a_jobs_next_run(sync_hub, admin):
+    definitions = job_definitions(run_retention_days=30)
+    declare(sync_hub, definitions[:1])
+    declare(sync_hub, definitions)  # again, all of them: replaced, none twice
+    listed = {job["id"]: job for job in scheduler.jobs(admin)}
+    assert sorted(listed) == sorted(d.id for d in definitions)
+    assert listed["sync_runs.prune"]["schedule"] == "every 6 h"
+    assert listed["edi.exchange"]["schedule"] == "every 60 s"
+    with pytest.raises(GovernanceError, match="no such job"):
+        scheduler.request_run(admin, "no.such.job", via="test")
+    scheduler.request_run(admin, "sync_runs.prune", via="test")
+    assert {j["id"]: j["requested"] for j in scheduler.jobs(admin)}["sync_runs.prune"] is True
+    admin.create_item(
+        "sync_requests",
+        {"job_id": "a.job.since.removed", "requested_at": iso(clock.now()), "status": "pending"},
+    )
+    running = BackgroundScheduler(timezone=dt.UTC)
+    running.start(paused=True)
+    try:
+        add_jobs(running, sync_hub, definitions)
+        assert take_requests(sync_hub, running) == 2
+        due = running.get_job("sync_runs.prune").next_run_time
+        assert due <= clock.now() + dt.timedelta(seconds=1)
+        assert take_requests(sync_hub, running) == 0  # each request is taken once
+    finally:
+        running.shutdown(wait=False)
+    taken = admin.read_items("sync_requests", fields=["job_id", "status"], limit=-1)
+    assert {(r["job_id"], r["status"]) for r in taken} >= {
+        ("sync_runs.prune", "taken"),
+        ("a.job.since.removed", "unknown job"),
+    }
+
+
+def test_the_operator_page_lists_jobs_and_runs_and_asks_for_a_run(portal, admin, sync_hub):
+    declare(sync_hub, job_definitions(run_retention_days=30))
+    run_job(sync_hub, "imports.reap", lambda ctx: ctx.counts.update(checked=3), {})
+    operator = sign_in(portal, make_user(admin, "operator_admin"))
+    page = operator.get("/operator/jobs").get_data(as_text=True)
+    assert "edi.exchange" in page
+    assert "checked 3" in page
+    token = csrf_token(operator, "/operator/jobs")
+    answer = operator.post("/operator/jobs/edi.exchange/run", data={"csrf_token": token})
+    assert answer.status_code == 302
+    assert "asked to run now" in operator.get("/operator/jobs").get_data(as_text=True)
+    supplier = sign_in(portal, make_user(admin, "supplier_user"))
+    assert supplier.get("/operator/jobs").status_code == 403
+    token = csrf_token(supplier, "/edi")
+    refused = supplier.post("/operator/jobs/edi.exchange/run", data={"csrf_token": token})
+    assert refused.status_code == 403

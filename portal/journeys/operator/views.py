@@ -18,6 +18,7 @@ from werkzeug.wrappers import Response
 from domain import clock, edi_profiles
 from domain.roles import DATA_KINDS, GRANULARITIES, OPERATOR_ADMIN
 from governance import GovernanceError, partners, sharing, users
+from governance import scheduler as jobs
 from portal.auth import current_hub, role_required
 from portal.pages import access
 from portal.xlsx import xlsx_response
@@ -325,6 +326,31 @@ def _field_errors(messages: Any) -> dict[str, list[str]]:
             problems = [m for ms in problems.values() for m in ms]
         out[name] = [str(p) for p in problems]
     return out
+
+
+@bp.get("/jobs")
+@role_required(OPERATOR_ADMIN)
+def jobs_page() -> str:
+    """The scheduler's jobs (schedule, last run) with "run now", and the run history with
+    each run's counts; ``?job=`` narrows the history to one job."""
+    admin = current_hub()
+    job = request.args.get("job") or None
+    return render_template(
+        "operator/jobs.html", jobs=jobs.jobs(admin), runs=jobs.runs(admin, job), job=job
+    )
+
+
+@bp.post("/jobs/<job_id>/run")
+@role_required(OPERATOR_ADMIN)
+def run_job_now(job_id: str) -> Response:
+    """Ask the scheduler to run a job now."""
+    try:
+        jobs.request_run(current_hub(), job_id, via="portal", actor=current_user.id)
+    except GovernanceError as exc:
+        flash("; ".join(m for ms in exc.errors.values() for m in ms))
+    else:
+        flash(f"{job_id}: asked to run now; the scheduler takes it within seconds.")
+    return redirect(url_for("operator.jobs_page"))
 
 
 def init_app(app: Flask) -> None:

@@ -1,0 +1,70 @@
+"""The operator's view of the scheduler: its declared jobs with their last run, the run
+history with counts, and "run now" (a request the one scheduler takes within seconds;
+see :mod:`sync.requests`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from directus import HubClient
+from domain import clock
+from governance import audit
+from governance.errors import GovernanceError
+
+RUN_FIELDS = ["id", "job_id", "status", "started_at", "finished_at", "counts", "error"]
+
+
+def jobs(admin: HubClient) -> list[dict[str, Any]]:
+    """The declared jobs by id, each with its last run (None if it never ran) and its
+    pending run-now request, if any."""
+    declared = admin.read_items(
+        "sync_jobs", fields=["id", "description", "schedule", "declared_at"], sort=["id"], limit=-1
+    )
+    pending = {
+        r["job_id"]
+        for r in admin.read_items(
+            "sync_requests", filter={"status": {"_eq": "pending"}}, fields=["job_id"], limit=-1
+        )
+    }
+    for job in declared:
+        last = admin.read_items(
+            "sync_runs",
+            filter={"job_id": {"_eq": job["id"]}},
+            fields=RUN_FIELDS,
+            sort=["-started_at"],
+            limit=1,
+        )
+        job["last_run"] = last[0] if last else None
+        job["requested"] = job["id"] in pending
+    return declared
+
+
+def runs(admin: HubClient, job_id: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+    """The latest runs, newest first, with their counts."""
+    where = {"job_id": {"_eq": job_id}} if job_id else {}
+    return admin.read_items(
+        "sync_runs", filter=where, fields=RUN_FIELDS, sort=["-started_at"], limit=limit
+    )
+
+
+def request_run(
+    admin: HubClient, job_id: str, *, via: str = "cli", actor: str | None = None
+) -> dict[str, Any]:
+    """Ask the scheduler to run a declared job now. Refused for a job it does not declare
+    (or while it has never started: it declares its jobs when it starts)."""
+    declared = {j["id"] for j in admin.read_items("sync_jobs", fields=["id"], limit=-1)}
+    if job_id not in declared:
+        known = ", ".join(sorted(declared)) or "none yet: start the scheduler"
+        raise GovernanceError(f"cannot run {job_id}", {"job": [f"no such job; the jobs: {known}"]})
+    row = admin.create_item(
+        "sync_requests",
+        {
+            "job_id": job_id,
+            "requested_at": clock.now().isoformat(timespec="milliseconds"),
+            "requested_by": actor or via,
+            "status": "pending",
+        },
+    )
+    audit.record(admin, "sync.run_now", "sync_requests", [row["id"]],
+                 detail={"job": job_id}, via=via, actor=actor)  # fmt: skip
+    return row
