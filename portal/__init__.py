@@ -10,7 +10,16 @@ from portal import api, auth, errors, health, pages, tokens
 from portal.config import Config, ConfigError
 from portal.data.registry import KeyConverter
 from portal.hub import hub
-from portal.journeys import account, exports, home, operator, promotions, sellthrough, uploads
+from portal.journeys import (
+    account,
+    exports,
+    home,
+    operator,
+    orders,
+    promotions,
+    sellthrough,
+    uploads,
+)
 
 __all__ = ["Config", "ConfigError", "IntegrityMissing", "create_app"]
 
@@ -40,6 +49,7 @@ def create_app(config: Config | None = None) -> Flask:
     sellthrough.init_app(app)
     uploads.init_app(app)
     promotions.init_app(app)
+    orders.init_app(app)
     exports.init_app(app)
     operator.init_app(app)
     account.init_app(app)

@@ -1,21 +1,31 @@
-"""What every journey's pages share: the user's governed data access, the main
-navigation, and data-layer errors answered as pages.
+"""What every journey's pages share: the user's governed data access, the report cache,
+the main navigation, a list's filters, a refused write or a schema's messages as a form
+shows them, and data-layer errors answered as pages.
 
 Each journey blueprint adds its entries to the navigation with :func:`add_nav` in its
 ``init_app``; ``base.html`` shows the entries for the signed-in user's role, and links
-the journey's own stylesheet (``static/<blueprint>.css``) on its pages.
+the journey's own stylesheet (``static/<blueprint>.css``) on its pages. The templates'
+shared pieces (a field's error, a form's messages, a labelled input, list filters, the
+pager) are the macros of ``templates/_macros.html``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from flask import Blueprint, Flask, current_app, render_template
+from flask import Blueprint, Flask, current_app, render_template, request
 from flask_login import current_user
+from marshmallow import ValidationError
 
 from portal.auth import current_hub
-from portal.data import DataAccess, DataError
+from portal.data import DataAccess, DataError, Forbidden, insights
+from portal.data.access import resource
+
+#: A form's messages by input name (``_schema`` or ``lines`` for the form as a whole).
+Errors = dict[str, list[str]]
 
 
 @dataclass(frozen=True)
@@ -33,6 +43,42 @@ def access() -> DataAccess:
     few threads at once, and those have no request context.
     """
     return DataAccess(current_user._get_current_object(), current_hub(), via="portal")
+
+
+def reports() -> insights.ReportCache:
+    """The app's report cache (names, reports), kept per process across requests."""
+    return current_app.extensions["tandem.reports"]
+
+
+def flat(messages: Any) -> list[str]:
+    """A schema's messages for one field, nested or not, as one list of messages."""
+    if isinstance(messages, dict):
+        return [m for v in messages.values() for m in flat(v)]
+    if isinstance(messages, list):
+        return [m for v in messages for m in flat(v)]
+    return [str(messages)]
+
+
+def refusal(exc: DataError) -> tuple[Errors, str]:
+    """A refused write as its form shows it: the messages by field, and the sentence
+    above the form saying nothing was saved."""
+    errors = {k: list(v) for k, v in exc.errors.items()}
+    if isinstance(exc, Forbidden):
+        return errors, f"Refused: {exc.message}. Nothing was saved."
+    return errors, f"{exc.message[:1].upper()}{exc.message[1:]}. Nothing was saved."
+
+
+def list_filters(name: str, keys: Collection[str]) -> tuple[dict[str, Any], Errors]:
+    """A list page's filters: the query string's ``keys`` (blank ones left out), loaded by
+    resource ``name``'s query schema as the data layer and the export take them, and
+    their errors by field (then no filter at all, so the page shows what it can)."""
+    raw = {k: v for k, v in request.args.items() if k in keys and v.strip()}
+    try:
+        query = resource(name).query_schema()().load(raw)
+    except ValidationError as exc:
+        messages = exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages}
+        return {}, {k: flat(v) for k, v in messages.items()}
+    return query, {}
 
 
 def add_nav(app: Flask, label: str, endpoint: str, roles: tuple[str, ...], order: int) -> None:

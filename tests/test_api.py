@@ -15,6 +15,7 @@ import pytest
 from flask import Flask
 from openapi_spec_validator import validate as validate_openapi
 
+from domain.gs1 import with_check_digit
 from governance import sharing
 from migrations.accounts import PORTAL_AUTH_EMAIL, set_service_token
 from portal import Config, create_app
@@ -370,6 +371,90 @@ def test_an_order_and_its_acknowledgement_through_the_api(scratch, scratch_brows
         "PATCH", f"/api/v1/purchase-orders/{order['id']}", {"status": "rejected"}
     )
     assert other.status_code == 404
+
+
+def _sscc(serial: int) -> str:
+    return with_check_digit(f"0{8_000_000_000 + serial:010d}{serial:06d}")
+
+
+def test_a_supplier_ships_and_invoices_an_order_through_the_api(scratch, scratch_browsers):
+    north, acme = scratch_browsers["north"], scratch_browsers["acme"]
+    body = _order_body(scratch)
+    body["lines"].append({"line_no": 2, "sku": scratch.skus["bran"], "qty_ordered": 4,
+                          "unit_cost_minor": 250})  # fmt: skip
+    order = north.send("POST", "/api/v1/purchase-orders", body).get_json()["data"]
+    one, two = (line["id"] for line in sorted(order["lines"], key=lambda x: x["line_no"]))
+    promise = str(scratch.today + dt.timedelta(days=8))
+    answered = acme.send(
+        "PATCH",
+        f"/api/v1/purchase-orders/{order['id']}",
+        {"promised_date": promise,
+         "lines": [{"id": one, "answer": "accepted"},
+                   {"id": two, "answer": "rejected", "answer_reason": "Out of range"}]},
+    )  # fmt: skip
+    assert answered.status_code == 200, answered.get_json()
+    assert answered.get_json()["data"]["status"] == "acknowledged"
+    notice = {
+        "purchase_order": order["id"],
+        "number": f"ASN-{secrets.token_hex(3)}",
+        "ship_date": str(scratch.today),
+        "lines": [{"po_line": one, "qty_shipped": 10, "sscc": _sscc(7)}],
+    }
+    refused = north.send("POST", "/api/v1/shipments", notice)
+    assert refused.status_code == 403
+    assert is_envelope(refused.get_json(), 403, "FORBIDDEN")
+    wrong = _sscc(7)[:-1] + str((int(_sscc(7)[-1]) + 1) % 10)  # its check digit off by one
+    bad = acme.send("POST", "/api/v1/shipments", {**notice, "lines": [
+        {"po_line": one, "qty_shipped": 0, "sscc": wrong}]})  # fmt: skip
+    assert bad.status_code == 422
+    assert set(bad.get_json()["errors"]["lines"]["0"]) == {"qty_shipped", "sscc"}
+    rejected = acme.send("POST", "/api/v1/shipments", {**notice, "lines": [
+        {"po_line": two, "qty_shipped": 4, "sscc": _sscc(8)}]})  # fmt: skip
+    assert rejected.status_code == 422  # a rejected line does not ship
+    shipped = acme.send("POST", "/api/v1/shipments", notice)
+    assert shipped.status_code == 201, shipped.get_json()
+    assert shipped.get_json()["data"]["lines"][0]["sscc"] == _sscc(7)
+    # Line 2 was rejected: line 1 in full ships the whole order.
+    assert acme.get(f"/api/v1/purchase-orders/{order['id']}").get_json()["data"]["status"] == (
+        "shipped"
+    )
+    again = acme.send("POST", "/api/v1/shipments", {**notice, "number": "ASN-more"})
+    assert again.status_code == 409  # a shipped order ships nothing more
+    assert "purchase_order" in again.get_json()["errors"]
+
+    invoice = {
+        "purchase_order": order["id"],
+        "number": f"INV-{secrets.token_hex(3)}",
+        "invoice_date": str(scratch.today),
+        "lines": [{"po_line": one, "qty": 10, "unit_price_minor": 1230}],
+    }
+    assert north.send("POST", "/api/v1/invoices", invoice).status_code == 403
+    billed = acme.send("POST", "/api/v1/invoices", invoice)
+    assert billed.status_code == 201, billed.get_json()
+    data = billed.get_json()["data"]
+    assert (data["total_minor"], data["currency"], data["status"]) == (12300, "USD", "open")
+    assert data["lines"][0]["amount_minor"] == 12300
+    foreign = min(scratch.ids("po_lines", purchase_order=scratch.records["po_acme_south"]))
+    forged = acme.send("POST", "/api/v1/invoices", {**invoice, "number": "INV-F", "lines": [
+        {"po_line": foreign, "qty": 1, "unit_price_minor": 1}]})  # fmt: skip
+    assert forged.status_code == 403
+    assert list(forged.get_json()["errors"]) == ["lines"]
+    # Brava is no side of this pair: the order is not its to ship.
+    brava = scratch_browsers["brava"].send("POST", "/api/v1/shipments", {**notice, "number": "X"})
+    assert brava.status_code == 403
+
+
+def test_the_openapi_document_lists_the_suppliers_shipments_and_invoices(app):
+    document = app.test_client().get("/api/v1/openapi.json").get_json()
+    schemas = document["components"]["schemas"]
+    for path, schema in (("/api/v1/shipments", "ShipmentCreateSupplierUser"),
+                         ("/api/v1/invoices", "InvoiceCreateSupplierUser")):  # fmt: skip
+        body = document["paths"][path]["post"]["requestBody"]["content"]["application/json"]
+        assert body["schema"] == {"$ref": f"#/components/schemas/{schema}"}
+        assert schemas[schema]["additionalProperties"] is False
+    line = schemas["ShipmentLineCreate"]["properties"]
+    assert line["sscc"]["pattern"] == r"^\d{18}$"
+    assert line["qty_shipped"]["minimum"] == 1
 
 
 def test_a_session_write_without_its_csrf_token_is_refused(scratch, scratch_browsers):

@@ -48,6 +48,8 @@ VALID_YET_REFUSED = [
     ("POST", "/api/v1/promotions"),  # end_date before start_date
     ("PATCH", "/api/v1/promotions/{key}"),  # both, and a supplier only answers
     ("POST", "/api/v1/scorecards"),  # period_end before period_start
+    ("POST", "/api/v1/shipments"),  # an SSCC's check digit; expected before shipped
+    ("POST", "/api/v1/invoices"),  # due_date before invoice_date
     ("PATCH", "/api/v1/scorecards/{key}"),  # likewise
 ]
 

@@ -248,14 +248,16 @@ class DataAccess:
         sort = res.sort_for(query.get("sort"))
         return all_of(scope, self.query_filter(res, query)), sort  # type: ignore[arg-type]
 
-    def list(self, name: str, query: Mapping[str, Any]) -> Page:
-        """One page of a resource's rows in the user's scope, filtered and stably sorted."""
+    def list(self, name: str, query: Mapping[str, Any], where: Filter | None = None) -> Page:
+        """One page of a resource's rows in the user's scope, filtered and stably sorted
+        (``where``: a page's own condition on top of the query's filters)."""
         res = resource(name)
         page, per_page = int(query.get("page", 1)), int(query.get("per_page", 50))
         listing = self._listing(res, query)
         if listing is None:
             return Page([], page, per_page, 0)
         filter_, sort = listing
+        filter_ = all_of(filter_, where)
         rows = self._read(
             res.collection,
             filter_,
@@ -371,6 +373,34 @@ class DataAccess:
             limit=limit,
             offset=offset,
         )
+
+    def child_counts(self, name: str, child_name: str, keys: Sequence[Any]) -> dict[int, int]:
+        """How many child rows each of these parents has in the user's scope (one
+        aggregate; a parent with none is left out)."""
+        res = resource(name)
+        child = res.child(child_name)
+        if child is None:
+            raise NotFound(f"{name} have no {child_name}")
+        scope = self.scope_filter(res, child)
+        if not keys or scope is NOTHING:
+            return {}
+        filter_ = all_of(scope, {child.parent_field: {"_in": list(keys)}})  # type: ignore[arg-type]
+        with self._hub_errors():
+            try:
+                groups = self.hub.aggregate(
+                    child.collection,
+                    {"countDistinct": ["id"]},  # not count(*): see _count
+                    group_by=[child.parent_field],
+                    filter=filter_,
+                )
+            except ForbiddenOrMissing:
+                return {}
+        out = {}
+        for group in groups:
+            value = group.get("countDistinct")
+            value = value.get("id") if isinstance(value, dict) else value
+            out[as_int(group[child.parent_field], "key")] = as_int(value or 0, "count")
+        return out
 
     def list_children(self, name: str, key: Any, child_name: str, query: Mapping[str, Any]) -> Page:
         res = resource(name)

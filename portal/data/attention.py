@@ -1,5 +1,6 @@
-"""What needs a user's attention first, for their home page: promotions awaiting an
-answer, stale feeds, failed imports and low stock. Governed reads only."""
+"""What needs a user's attention first, for their home page: promotions and purchase
+orders awaiting an answer, stale feeds, failed imports and low stock. Governed reads
+only."""
 
 from __future__ import annotations
 
@@ -20,7 +21,9 @@ MAX_ITEMS = 10
 class Item:
     """One thing to look at: ``kind`` says which page resolves it, ``ref`` which record."""
 
-    kind: str  # promotion-answer | promotion-declined | stale-feed | failed-import | low-stock
+    # promotion-answer | promotion-declined | orders-to-confirm | stale-feed | failed-import
+    # | low-stock
+    kind: str
     title: str
     detail: str
     ref: dict[str, Any]
@@ -61,12 +64,18 @@ def items(
             out.append(Item("promotion-answer", f"Answer the promotion “{p['name']}”",
                             f"runs {str(p['start_date'])[:10]} to {str(p['end_date'])[:10]}",
                             {"promotion": p["id"]}))  # fmt: skip
+    if role == SUPPLIER_USER:
+        waiting = acc.count("purchase-orders", {"status": {"_eq": "open"}})
+        if waiting:
+            noun = "purchase order" if waiting == 1 else "purchase orders"
+            out.append(Item("orders-to-confirm", f"{waiting} {noun} to confirm",
+                            "open, awaiting your answer", {"status": "open"}))  # fmt: skip
     if role == DISTRIBUTOR_USER:
         for p in _promotions(acc, "declined"):
             why = p.get("supplier_comment") or "no comment"
             out.append(Item("promotion-declined", f"The supplier declined “{p['name']}”",
                             f"their comment: {why}", {"promotion": p["id"]}))  # fmt: skip
-    names = {int(o["id"]): o["name"] for o in insights.visible_names(acc, cache).orgs}
+    names = insights.org_names(acc, cache)
     today = clock.today()
     for feed in insights.feeds_with_staleness(acc, stale_after_days, today):
         if feed["stale"]:

@@ -22,7 +22,7 @@ from cachetools import TTLCache
 
 from domain import clock, kpis
 from domain.ingest import is_stale
-from domain.roles import SUPPLIER_USER
+from domain.roles import DISTRIBUTOR_USER, SUPPLIER_USER
 from domain.sharing import Agreement, Coverage, Store, pos_coverage, shared_weeks
 from portal.data.access import DataAccess, as_int
 from portal.data.scope import Filter, all_of
@@ -249,6 +249,28 @@ def visible_names(acc: DataAccess, cache: ReportCache = NO_CACHE) -> Names:
     """The organizations, SKUs and locations the user may see, read once per scope."""
     _warm_scope(acc)
     return cache.get(("names", _scope_key(acc)), lambda: _names_of(acc))
+
+
+def org_names(acc: DataAccess, cache: ReportCache = NO_CACHE) -> dict[int, str]:
+    """The names of the organizations the user may see, by id."""
+    return {int(o["id"]): o["name"] for o in visible_names(acc, cache).orgs}
+
+
+def pair_labels(acc: DataAccess, cache: ReportCache = NO_CACHE) -> dict[int, str]:
+    """Each partnership the user sees, named by the other side (both for a manager), as
+    the pages' partner filters and columns show it."""
+    names = org_names(acc, cache)
+    labels = {}
+    for p in acc.scope.pairs.values():
+        supplier = names.get(p.supplier, f"supplier {p.supplier}")
+        distributor = names.get(p.distributor, f"distributor {p.distributor}")
+        if acc.role == DISTRIBUTOR_USER:
+            labels[p.id] = supplier
+        elif acc.role == SUPPLIER_USER:
+            labels[p.id] = distributor
+        else:
+            labels[p.id] = f"{supplier} / {distributor}"
+    return labels
 
 
 def _warm_scope(acc: DataAccess) -> None:

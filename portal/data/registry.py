@@ -441,6 +441,7 @@ _RESOURCES = [
         children=(
             Child("lines", "shipment_lines", "shipment", shipments.ShipmentLineSchema, True),
         ),
+        creates={SUPPLIER_USER: Write(shipments.ShipmentCreate, "create_shipment")},
     ),
     Resource(
         "invoices",
@@ -451,6 +452,7 @@ _RESOURCES = [
         filters=(PARTNERSHIP, Filter("purchase_order", "purchase_order"), STATUS),
         sorts=("invoice_date",),
         children=(Child("lines", "invoice_lines", "invoice", invoices.InvoiceLineSchema, True),),
+        creates={SUPPLIER_USER: Write(invoices.InvoiceCreate, "create_invoice")},
     ),
     Resource(
         "business-plans",

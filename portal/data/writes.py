@@ -4,8 +4,9 @@ Input arrives already validated by the resource's schema (types, enums, field se
 role). Here: every record the request names must be in the user's scope (the pair, its
 supplier's SKUs, its distributor's locations, the PO's own lines), each side writes only
 the fields and makes only the status moves the ownership table gives it
-(:mod:`domain.ownership`, which the hub's integrity hook enforces too), and the first
-promised date of a PO is kept as the original commitment. Each successful write leaves
+(:mod:`domain.ownership`, which the hub's integrity hook enforces too), the first
+promised date of a PO is kept as the original commitment, and a PO's status follows the
+supplier's answers and shipments (:mod:`domain.orders`). Each successful write leaves
 one audit entry naming the records written.
 """
 
@@ -13,15 +14,17 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol, TypeVar
 
 from directus import HubClient
 from domain import clock, ownership
-from domain.orders import promise_changes
-from domain.roles import DISTRIBUTOR_USER
+from domain.ingest import MAX_MINOR
+from domain.orders import answered_status, promise_changes, shipped_status
+from domain.roles import DISTRIBUTOR_USER, SUPPLIER_USER
 from portal.data.errors import Conflict, HubFailed, Invalid
-from portal.data.registry import Child, Resource, Write
+from portal.data.registry import RESOURCES, Child, Resource, Write
 from portal.data.scope import Actor, Filter, Pair
 
 Row = dict[str, Any]
@@ -50,6 +53,16 @@ class WriteAccess(Protocol):
     def children_rows(
         self, res: Resource, child: Child, key: Any, *, limit: int, offset: int
     ) -> list[Row]: ...
+    def children_of(self, name: str, child_name: str, keys: Sequence[Any]) -> list[Row]: ...
+    def rows(
+        self,
+        name: str,
+        where: Filter,
+        *,
+        fields: Sequence[str] | None = None,
+        sort: Sequence[str] = ("id",),
+        limit: int = -1,
+    ) -> list[Row]: ...
 
 
 #: Promotion status a distributor may move to, from each status (itself included), as
@@ -60,6 +73,22 @@ DISTRIBUTOR_PROMOTION_MOVES: dict[str, frozenset[str]] = {
 }
 #: Promotion status in which a distributor may still change the terms.
 PROMOTION_TERMS_OPEN = ownership.TERMS_OPEN
+#: PO status in which the supplier may still answer (promise, accept, change, reject).
+PO_ANSWERABLE = ownership.PROMISABLE
+#: PO status in which the supplier notices a shipment: those it may move on to shipped.
+PO_SHIPPABLE = frozenset(
+    s
+    for s in ownership.PO_STATUSES
+    if "shipped" in ownership.moves_from(SUPPLIER_USER, "purchase_orders", s) - {s}
+)
+#: PO status once something has shipped against it: the supplier may invoice.
+PO_INVOICEABLE = frozenset({"partially_shipped", "shipped", "received"})
+#: PO status a distributor may cancel from, as the ownership table says.
+PO_CANCELLABLE = frozenset(
+    s
+    for s in ownership.PO_STATUSES
+    if ownership.may_move(DISTRIBUTOR_USER, "purchase_orders", s, "cancelled") and s != "cancelled"
+)
 
 
 def check_update(
@@ -301,17 +330,86 @@ def change_purchase_order(acc: WriteAccess, res: Resource, current: Row, data: R
     return acc.get(res.name, current["id"])
 
 
+def _order_lines(acc: WriteAccess, order_id: Any) -> dict[int, Row]:
+    """A PO's lines by id (the order was just found visible)."""
+    orders = RESOURCES["purchase-orders"]
+    lines = orders.child("lines")
+    assert lines is not None
+    rows = acc.children_rows(orders, lines, order_id, limit=-1, offset=0)
+    return {int(r["id"]): r for r in rows}
+
+
+def _line_answer(row: Row, line: Row, promised: dt.date | None) -> Row:
+    """A PO line's changes for the supplier's answer to it (see
+    :func:`acknowledge_purchase_order`); ``promised`` is the order's promised date."""
+    number = str(row["line_no"])
+    change: Row = {"answer": line["answer"], "answer_reason": line.get("answer_reason")}
+    if change["answer_reason"] is not None:
+        change["answer_reason"] = change["answer_reason"].strip() or None
+    if line["answer"] == "rejected":
+        change["qty_promised"] = 0
+        return change
+    ordered = int(row["qty_ordered"])
+    before = row.get("qty_promised")
+    default = ordered if line["answer"] == "accepted" or before is None else int(before)
+    qty = line.get("qty_promised", default)
+    if line["answer"] == "accepted" and qty != ordered:
+        raise Invalid(
+            f"line {number}: an accepted line promises what was ordered ({ordered}); "
+            f"answer “changed” to promise {qty}",
+            {"lines": [f"line {number}: accepted, yet promises {qty} of {ordered}"]},
+        )
+    change["qty_promised"] = qty
+    day = line.get("promised_date") or promised
+    if day is None:
+        raise Invalid(
+            f"line {number}: give the date it is promised for",
+            {"promised_date": [f"required: line {number} is {line['answer']}"]},
+        )
+    change.update(promise_changes(row, day))
+    return change
+
+
 def acknowledge_purchase_order(acc: WriteAccess, res: Resource, current: Row, data: Row) -> Row:
-    """The supplier acknowledges (or rejects) a PO, promising a date per order and line."""
+    """The supplier acknowledges (or rejects) a PO, promising a date per order and line,
+    and answers it line by line.
+
+    An ``accepted`` line promises what was ordered, a ``changed`` one another quantity or
+    date, a ``rejected`` one nothing (0, for a reason); a line answered without a date of
+    its own takes the order's. Once lines are answered, the order is ``rejected`` if every
+    line is, else ``acknowledged``. The first promise of the order and of each line is
+    kept as the original (:func:`domain.orders.promise_changes`). The lines are written
+    before the order's status, which closes them to further answers once rejected.
+    """
     status = data.get("status")
     promised: dt.date | None = data.get("promised_date")
+    asked = data.get("lines") or []
+    own = _order_lines(acc, current["id"]) if asked else {}
+    unknown = [line["id"] for line in asked if int(line["id"]) not in own]
+    if unknown:
+        acc.deny("po_lines", unknown, "lines")
+    answers = {key: row.get("answer") for key, row in own.items()}
+    answers.update({int(x["id"]): x["answer"] for x in asked if "answer" in x})
+    if any("answer" in line for line in asked):
+        outcome = answered_status(answers.values())
+        if status is not None and status != outcome:
+            raise Invalid(
+                f"the lines' answers make the order {outcome}, not {status}",
+                {"status": [f"the answers make it {outcome}"]},
+            )
+        status = outcome
     first = current.get("original_promised_date") is None and current.get("promised_date") is None
+    dates = [line["promised_date"] for line in asked if line.get("promised_date")]
+    if promised is None and first and status == "acknowledged" and dates:
+        promised = max(dates)  # the order is due when its last line is
     if status == "acknowledged" and promised is None and first:
         raise Invalid(
             "acknowledging an order needs a promised date",
             {"promised_date": ["required to acknowledge"]},
         )
-    if status == "rejected" and (promised is not None or data.get("lines")):
+    if status == "rejected" and (
+        promised is not None or any(line.get("answer") != "rejected" for line in asked)
+    ):
         raise Invalid("a rejection promises nothing", {"status": ["reject without promises"]})
     changes: Row = {}
     if promised is not None:
@@ -322,38 +420,34 @@ def acknowledge_purchase_order(acc: WriteAccess, res: Resource, current: Row, da
         changes["acknowledged_at"] = now()
     check_update(acc, res.collection, current["status"], changes)
 
+    before = _day(current.get("promised_date"))
+    day = promised or (dt.date.fromisoformat(before) if before else None)
     line_changes: dict[int, Row] = {}
-    if data.get("lines"):
-        lines = res.child("lines")
-        assert lines is not None
-        own = {
-            int(r["id"]): r
-            for r in acc.children_rows(res, lines, current["id"], limit=-1, offset=0)
-        }
-        unknown = [line["id"] for line in data["lines"] if int(line["id"]) not in own]
-        if unknown:
-            acc.deny("po_lines", unknown, "lines")
-        for line in data["lines"]:
-            row = own[int(line["id"])]
-            change: Row = {}
+    for line in asked:
+        row = own[int(line["id"])]
+        change: Row = {}
+        if "answer" in line:
+            change = _line_answer(row, line, day)
+        else:  # a promise alone
             if "qty_promised" in line:
                 change["qty_promised"] = line["qty_promised"]
             if line.get("promised_date") is not None:
                 change.update(promise_changes(row, line["promised_date"]))
-            if change:
-                check_update(acc, "po_lines", current["status"], change)
-                line_changes[int(line["id"])] = change
+        change = {k: v for k, v in change.items() if row.get(k) != v}
+        if change:
+            check_update(acc, "po_lines", current["status"], change)
+            line_changes[int(line["id"])] = change
     if not changes and not line_changes:
         return acc.get(res.name, current["id"])
-    if changes:
-        acc.write(
-            lambda: acc.hub.update_item(res.collection, current["id"], changes, fields=["id"]),
-            res.collection,
-        )
     for line_id, change in line_changes.items():
         acc.write(
             lambda i=line_id, c=change: acc.hub.update_item("po_lines", i, c, fields=["id"]),
             "po_lines",
+        )
+    if changes:
+        acc.write(
+            lambda: acc.hub.update_item(res.collection, current["id"], changes, fields=["id"]),
+            res.collection,
         )
     acc.record(
         "purchase_orders.acknowledge",
@@ -362,6 +456,154 @@ def acknowledge_purchase_order(acc: WriteAccess, res: Resource, current: Row, da
         {"changes": changes, "lines": {str(k): v for k, v in line_changes.items()}},
     )
     return acc.get(res.name, current["id"])
+
+
+# -- shipments and invoices (the supplier's, against its orders) ------------------------
+
+
+def _order_for(acc: WriteAccess, data: Row, allowed: frozenset[str], what: str) -> Row:
+    """The order a shipment or invoice names, in the user's scope (else 403, audited),
+    and in a status that takes it (else 409)."""
+    (order,) = acc.require("purchase-orders", [data["purchase_order"]], "purchase_order")
+    status = str(order["status"])
+    if status not in allowed:
+        raise Conflict(
+            f"order {order['number']} is {status}: {what}",
+            {"purchase_order": [f"the order is {status}"]},
+        )
+    return order
+
+
+def _lines_named(
+    acc: WriteAccess, order: Row, asked: Sequence[Row], document: str
+) -> dict[int, Row]:
+    """The order's lines, once every line ``asked`` names one of them (else 403, audited)
+    and they are not more than the order has (else 422)."""
+    own = _order_lines(acc, order["id"])
+    if len(asked) > len(own):
+        raise Invalid(
+            f"the {document} has more lines than order {order['number']}",
+            {"lines": [f"{len(asked)} lines; the order has {len(own)}"]},
+        )
+    unknown = [line["po_line"] for line in asked if int(line["po_line"]) not in own]
+    if unknown:
+        acc.deny("po_lines", unknown, "lines")
+    return own
+
+
+def _unused_number(
+    acc: WriteAccess, name: str, order: Row, number: str, document: str
+) -> list[Row]:
+    """The order's earlier shipments or invoices (409 if one has this number already)."""
+    earlier = acc.rows(name, {"purchase_order": {"_eq": order["id"]}}, fields=["id", "number"])
+    if any(str(row["number"]) == number for row in earlier):
+        raise Conflict(
+            f"{document} {number} exists already on order {order['number']}",
+            {"number": ["already used on this order"]},
+        )
+    return earlier
+
+
+def create_shipment(acc: WriteAccess, res: Resource, data: Row) -> Row:
+    """The supplier notices a shipment against one of its acknowledged orders: a carton
+    (SSCC-18) per line shipped, whole units, no line of another order, no rejected line,
+    one number per order. The order then becomes ``shipped`` once every line not
+    rejected has shipped what it owes, else ``partially_shipped``."""
+    order = _order_for(acc, data, PO_SHIPPABLE, "it ships once acknowledged")
+    pair = acc.pair(order["partnership"])
+    own = _lines_named(acc, order, data["lines"], "ship notice")
+    refused = [
+        str(own[int(x["po_line"])]["line_no"])
+        for x in data["lines"]
+        if own[int(x["po_line"])].get("answer") == "rejected"
+    ]
+    if refused:
+        raise Invalid(
+            f"line {', '.join(refused)}: rejected by you, it does not ship",
+            {"lines": [f"line {n}: rejected" for n in refused]},
+        )
+    earlier = _unused_number(acc, "shipments", order, data["number"], "ship notice")
+    shipped: Counter[int] = Counter()
+    for line in acc.children_of("shipments", "lines", [row["id"] for row in earlier]):
+        shipped[int(line["po_line"])] += int(line["qty_shipped"])
+    for line in data["lines"]:
+        shipped[int(line["po_line"])] += line["qty_shipped"]
+    after = shipped_status(own.values(), shipped)
+    header = {k: v for k, v in data.items() if k != "lines"}
+    shipment = to_hub({**header, "status": "shipped", "partnership": pair.id})
+    shipment["lines"] = [{**x, "partnership": pair.id} for x in data["lines"]]
+    check_create(acc, res.collection, "shipped", shipment)
+    for line in shipment["lines"]:
+        check_create(acc, "shipment_lines", "shipped", line)
+    move = {"status": after} if after != order["status"] else {}
+    check_update(acc, "purchase_orders", order["status"], move)
+    created = acc.write(
+        lambda: acc.hub.create_item(res.collection, shipment, fields=["id"]), res.collection
+    )
+    key = created_id(created)
+    if move:
+        acc.write(
+            lambda: acc.hub.update_item("purchase_orders", order["id"], move, fields=["id"]),
+            "purchase_orders",
+        )
+    acc.record(
+        "shipments.create",
+        res.collection,
+        [key],
+        {
+            "purchase_order": order["id"],
+            "number": data["number"],
+            "lines": len(shipment["lines"]),
+            "order_status": after,
+        },
+    )
+    return acc.get(res.name, key)
+
+
+def create_invoice(acc: WriteAccess, res: Resource, data: Row) -> Row:
+    """The supplier invoices one of its orders once something has shipped: in the order's
+    currency, each line's amount its quantity times its unit price, the total their sum,
+    all exact integers of minor units; no line of another order, one number per order."""
+    order = _order_for(acc, data, PO_INVOICEABLE, "it is invoiced once something has shipped")
+    pair = acc.pair(order["partnership"])
+    own = _lines_named(acc, order, data["lines"], "invoice")
+    _unused_number(acc, "invoices", order, data["number"], "invoice")
+    lines = []
+    for x in data["lines"]:
+        amount = x["qty"] * x["unit_price_minor"]
+        if amount > MAX_MINOR:
+            number = own[int(x["po_line"])]["line_no"]
+            raise Invalid(f"line {number}: the amount is out of range", {"lines": ["too large"]})
+        lines.append({**x, "amount_minor": amount, "partnership": pair.id})
+    total = sum(line["amount_minor"] for line in lines)
+    if total > MAX_MINOR:
+        raise Invalid("the invoice's total is out of range", {"lines": ["too large"]})
+    header = {k: v for k, v in data.items() if k != "lines"}
+    currency = str(order["currency"])
+    invoice = to_hub(
+        {
+            **header,
+            "total_minor": total,
+            "currency": currency,
+            "status": "open",
+            "partnership": pair.id,
+        }
+    )
+    invoice["lines"] = lines
+    check_create(acc, res.collection, "open", invoice)
+    for line in lines:
+        check_create(acc, "invoice_lines", "open", line)
+    created = acc.write(
+        lambda: acc.hub.create_item(res.collection, invoice, fields=["id"]), res.collection
+    )
+    key = created_id(created)
+    acc.record(
+        "invoices.create",
+        res.collection,
+        [key],
+        {"purchase_order": order["id"], "number": data["number"], "total_minor": total},
+    )
+    return acc.get(res.name, key)
 
 
 # -- what account managers keep for their pairs (plans, risks, scorecards) -------------

@@ -162,6 +162,14 @@ def check_date_order(
         raise ValidationError(message or f"{end} is before {start}", end)
 
 
+def check_unique(data: Mapping[str, Any], rows: str, field: str, message: str) -> None:
+    """Refuse nested ``rows`` (a document's lines) of which two give ``field`` the same
+    value; the message goes under ``rows``."""
+    values = [row[field] for row in data.get(rows, [])]
+    if len(set(values)) != len(values):
+        raise ValidationError(message, rows)
+
+
 # -- the API's envelopes ---------------------------------------------------------------
 
 

@@ -1,6 +1,7 @@
 """Purchase orders and their lines: a distributor orders, the supplier acknowledges with a
-promised date. The first promise is kept as the original commitment; later changes go to
-the revised date and never overwrite it.
+promised date and answers each line (accepted, changed or rejected, with a reason). The
+first promise is kept as the original commitment; later changes go to the revised date
+and never overwrite it.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from typing import Any, ClassVar
 
 from marshmallow import ValidationError, fields, validate, validates_schema
 
+from domain.orders import ANSWERS
 from portal.schemas.base import (
     Currency,
     HubDate,
@@ -23,6 +25,7 @@ from portal.schemas.base import (
     Text,
     Views,
     check_date_order,
+    check_unique,
     require_one_of,
 )
 
@@ -50,7 +53,7 @@ class PoLineSchema(TandemSchema):
     promised_date = HubDate(allow_none=True)
     original_promised_date = HubDate(allow_none=True)
     revised_date = HubDate(allow_none=True)
-    answer = fields.String(allow_none=True, metadata={"enum": ["accepted", "changed", "rejected"]})
+    answer = fields.String(allow_none=True, metadata={"enum": list(ANSWERS)})
     answer_reason = fields.String(allow_none=True)
     partnership = HubInteger()
 
@@ -112,19 +115,38 @@ class PurchaseOrderCreate(TandemSchema):
     @validates_schema
     def _checks(self, data: dict[str, Any], **kwargs: Any) -> None:
         check_date_order(data, "ordered_on", "requested_date", "requested before ordered")
-        numbers = [line["line_no"] for line in data.get("lines", [])]
-        if len(set(numbers)) != len(numbers):
-            raise ValidationError("line numbers repeat", "lines")
+        check_unique(data, "lines", "line_no", "line numbers repeat")
 
 
 class PoLinePromise(TandemSchema):
+    """The supplier's promise on one line, and its answer: ``accepted`` promises what was
+    ordered, ``changed`` another quantity or date, ``rejected`` nothing, for a reason."""
+
     id = Id(required=True)
     qty_promised = Quantity()
     promised_date = fields.Date()
+    answer = OneOf(ANSWERS)
+    answer_reason = Text(255)
+
+    @validates_schema
+    def _checks(self, data: dict[str, Any], **kwargs: Any) -> None:
+        answer = data.get("answer")
+        if "answer_reason" in data and answer is None:
+            raise ValidationError("give the answer this reason is for", "answer_reason")
+        if answer == "rejected":
+            if not (data.get("answer_reason") or "").strip():
+                raise ValidationError("say why the line is rejected", "answer_reason")
+            if data.get("qty_promised"):
+                raise ValidationError("a rejected line promises 0", "qty_promised")
+            if "promised_date" in data:
+                raise ValidationError("a rejected line promises no date", "promised_date")
+        if answer == "changed" and "qty_promised" not in data and "promised_date" not in data:
+            raise ValidationError("give the new quantity or date", "qty_promised")
 
 
 class PurchaseOrderUpdate(TandemSchema):
-    """The distributor cancels or changes its request; the supplier acknowledges."""
+    """The distributor cancels or changes its request; the supplier acknowledges, answering
+    line by line (if every line is rejected, the order is)."""
 
     status = OneOf(STATUSES)
     requested_date = fields.Date()

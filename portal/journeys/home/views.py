@@ -9,7 +9,7 @@ from werkzeug.wrappers import Response
 from domain.roles import ACCOUNT_MANAGER, DISTRIBUTOR_USER, OPERATOR_ADMIN, SUPPLIER_USER
 from portal.auth import home_url, role_required
 from portal.data import attention
-from portal.pages import access
+from portal.pages import access, reports
 
 bp = Blueprint("home", __name__)
 
@@ -24,8 +24,7 @@ def index() -> Response:
 def _attention() -> list[attention.Item]:
     """What the user should look at first (see :mod:`portal.data.attention`)."""
     config = current_app.extensions["tandem.config"]
-    reports = current_app.extensions["tandem.reports"]
-    return attention.items(access(), config.stale_after_days, reports)
+    return attention.items(access(), config.stale_after_days, reports())
 
 
 @bp.get("/supplier")

@@ -47,11 +47,19 @@ from domain import promotions as rules
 from domain.roles import ACCOUNT_MANAGER, DISTRIBUTOR_USER, SUPPLIER_USER
 from portal.auth import role_required
 from portal.config import Config
-from portal.data import DataAccess, DataError, Forbidden, insights
+from portal.data import DataAccess, DataError, insights
 from portal.data import writes as data_writes
 from portal.data.access import resource
 from portal.data.registry import INT_KEY
-from portal.pages import access, add_nav, answer_errors_as_pages
+from portal.pages import (
+    access,
+    add_nav,
+    answer_errors_as_pages,
+    flat,
+    list_filters,
+    refusal,
+    reports,
+)
 from portal.schemas.promotions import PromotionCreate, PromotionUpdate
 from portal.workbooks import (
     MAX_ROWS,
@@ -100,34 +108,10 @@ def _config() -> Config:
 # -- reference data, through the data layer ------------------------------------------------
 
 
-def visible(acc: DataAccess) -> insights.Names:
-    """The organizations, SKUs and locations the user may see (read once per scope)."""
-    return insights.visible_names(acc, current_app.extensions["tandem.reports"])
-
-
-def org_names(acc: DataAccess) -> dict[int, str]:
-    return {int(r["id"]): r["name"] for r in visible(acc).orgs}
-
-
-def pair_labels(acc: DataAccess, names: Mapping[int, str]) -> dict[int, str]:
-    """Each partnership the user sees, named by the other side (both for a manager)."""
-    labels = {}
-    for p in acc.scope.pairs.values():
-        supplier = names.get(p.supplier, f"supplier {p.supplier}")
-        distributor = names.get(p.distributor, f"distributor {p.distributor}")
-        if acc.role == DISTRIBUTOR_USER:
-            labels[p.id] = supplier
-        elif acc.role == SUPPLIER_USER:
-            labels[p.id] = distributor
-        else:
-            labels[p.id] = f"{supplier} / {distributor}"
-    return labels
-
-
 def reference(acc: DataAccess, window: tuple[dt.date, dt.date] | None = None) -> rules.Reference:
     """The distributor's partners, their active SKUs, its active stores, and (if a window
     is given) its promotions booked in that window."""
-    names = org_names(acc)
+    names = insights.org_names(acc, reports())
     partners = tuple(
         rules.Partner(int(p["id"]), int(p["supplier"]), names.get(int(p["supplier"]), "?"))
         for p in acc.iter_rows("partnerships", {"distributor": acc.org, "status": "active"})
@@ -191,27 +175,8 @@ def _day(value: Any) -> dt.date | None:
 # -- the list and the calendar -----------------------------------------------------------
 
 
-def _list_query() -> tuple[dict[str, Any], dict[str, list[str]]]:
-    """The list's filters as the data layer and the export take them, and their errors."""
-    raw = {
-        k: v
-        for k, v in request.args.items()
-        if k in ("status", "partnership", "starts_from", "starts_to", "page") and v.strip()
-    }
-    try:
-        query = resource("promotions").query_schema()().load(raw)
-    except ValidationError as exc:
-        messages = exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages}
-        return {}, {k: _flat(v) for k, v in messages.items()}
-    return query, {}
-
-
-def _flat(messages: Any) -> list[str]:
-    if isinstance(messages, dict):
-        return [m for v in messages.values() for m in _flat(v)]
-    if isinstance(messages, list):
-        return [m for v in messages for m in _flat(v)]
-    return [str(messages)]
+#: The list's and the calendar's filters (the calendar's month aside).
+FILTERS = ("status", "partnership", "starts_from", "starts_to", "page")
 
 
 def _export_args(query: Mapping[str, Any]) -> dict[str, str]:
@@ -227,8 +192,8 @@ def _export_args(query: Mapping[str, Any]) -> dict[str, str]:
 def index() -> Any:
     """The user's promotions, filtered; for a supplier, those awaiting its answer first."""
     acc = access()
-    query, errors = _list_query()
-    labels = pair_labels(acc, org_names(acc))
+    query, errors = list_filters("promotions", FILTERS)
+    labels = insights.pair_labels(acc, reports())
     page_no = int(query.get("page", 1))
     page = acc.list(
         "promotions", {**query, "page": page_no, "per_page": PER_PAGE, "sort": "start_date"}
@@ -270,7 +235,7 @@ def calendar_view() -> Any:
     """A month grid: each promotion linked on every day it runs."""
     acc = access()
     first, month_error = _month()
-    query, errors = _list_query()
+    query, errors = list_filters("promotions", FILTERS)
     if month_error:
         errors["month"] = [month_error]
     last = first.replace(day=calendar.monthrange(first.year, first.month)[1])
@@ -293,7 +258,7 @@ def calendar_view() -> Any:
         first=first,
         weeks=weeks,
         days=days,
-        labels=pair_labels(acc, org_names(acc)),
+        labels=insights.pair_labels(acc, reports()),
         filters={k: str(v) for k, v in filters.items()},
         errors=errors,
         statuses=STATUS_LABELS,
@@ -324,13 +289,13 @@ def _history_who(event: Mapping[str, Any], sides: Mapping[str, str]) -> str:
 
 def _detail_context(acc: DataAccess, key: int) -> dict[str, Any]:
     promotion = acc.get("promotions", key)
-    names = org_names(acc)
+    names = insights.org_names(acc, reports())
     pair = acc.scope.pairs.get(int(promotion["partnership"]))  # looked up for the read
     supplier = pair.supplier if pair else None
     distributor = pair.distributor if pair else None
     sku_ids = [int(s["sku"]) for s in promotion["skus"]]
     location_ids = [int(x["location"]) for x in promotion["locations"]]
-    seen = visible(acc)
+    seen = insights.visible_names(acc, reports())
     skus = {
         int(s["id"]): s
         for s in seen.skus
@@ -449,13 +414,6 @@ def detail_export(key: int, table: str) -> Any:
     )
 
 
-def _refusal(exc: DataError) -> tuple[dict[str, list[str]], str]:
-    errors = {k: list(v) for k, v in exc.errors.items()}
-    if isinstance(exc, Forbidden):
-        return errors, f"Refused: {exc.message}. Nothing was saved."
-    return errors, f"{exc.message[:1].upper()}{exc.message[1:]}. Nothing was saved."
-
-
 @bp.post(f"{INT_KEY}/answer")
 @role_required(SUPPLIER_USER)
 def answer(key: int) -> Any:
@@ -469,7 +427,7 @@ def answer(key: int) -> Any:
         data = PromotionUpdate(view=SUPPLIER_USER).load(body)
         acc.update("promotions", key, data)
     except ValidationError as exc:
-        errors = {k: _flat(v) for k, v in exc.normalized_messages().items()}
+        errors = {k: flat(v) for k, v in exc.normalized_messages().items()}
         return _detail_page(
             acc,
             key,
@@ -481,7 +439,7 @@ def answer(key: int) -> Any:
     except DataError as exc:
         if exc.status == 404:
             raise
-        errors, message = _refusal(exc)
+        errors, message = refusal(exc)
         return _detail_page(acc, key, errors=errors, form=form, message=message, status=exc.status)
     flash("Promotion accepted." if data["status"] == "accepted" else "Promotion declined.")
     return redirect(url_for("promotions.detail", key=key))
@@ -511,14 +469,14 @@ def move(key: int) -> Any:
                 )
         acc.update("promotions", key, data)
     except ValidationError as exc:
-        errors = {k: _flat(v) for k, v in exc.normalized_messages().items()}
+        errors = {k: flat(v) for k, v in exc.normalized_messages().items()}
         return _detail_page(
             acc, key, errors=errors, form=form, status=422, message="The status was not changed."
         )
     except DataError as exc:
         if exc.status == 404:
             raise
-        errors, message = _refusal(exc)
+        errors, message = refusal(exc)
         return _detail_page(acc, key, errors=errors, form=form, message=message, status=exc.status)
     flash(f"Promotion is now: {STATUS_LABELS[data['status']].lower()}.")
     return redirect(url_for("promotions.detail", key=key))
@@ -582,7 +540,7 @@ def _merge(errors: dict[str, list[str]], exc: ValidationError) -> None:
     """Add the schema's messages for fields the form's own reading found no fault with."""
     for name, messages in exc.normalized_messages().items():
         if name not in errors:
-            errors[name] = _flat(messages)
+            errors[name] = flat(messages)
 
 
 def _ids(values: Iterable[str], name: str, errors: dict[str, list[str]]) -> list[int]:
@@ -691,7 +649,7 @@ def create() -> Any:
     try:
         created = acc.create("promotions", data)
     except DataError as exc:
-        errors, message = _refusal(exc)
+        errors, message = refusal(exc)
         return _form_page(acc, form=form, errors=errors, message=message, status=exc.status)
     flash(
         "Promotion submitted to the supplier." if data["status"] == "submitted" else "Draft saved."
@@ -800,7 +758,7 @@ def update(key: int) -> Any:
     except DataError as exc:
         if exc.status == 404:
             raise
-        errors, message = _refusal(exc)
+        errors, message = refusal(exc)
         return _form_page(
             acc, form=form, errors=errors, promotion=promotion, message=message, status=exc.status
         )
@@ -1015,7 +973,7 @@ def confirm() -> Any:
                 items.append(PromotionCreate(view=DISTRIBUTOR_USER).load(plan.as_create()))
             except ValidationError as exc:
                 problems = "; ".join(
-                    f"{k}: {', '.join(_flat(v))}" for k, v in exc.normalized_messages().items()
+                    f"{k}: {', '.join(flat(v))}" for k, v in exc.normalized_messages().items()
                 )
                 return _upload_page(
                     rows=rows,
@@ -1026,7 +984,7 @@ def confirm() -> Any:
         try:
             ids = data_writes.create_promotions(acc, resource("promotions"), items)
         except DataError as exc:
-            _, message = _refusal(exc)
+            _, message = refusal(exc)
             return _upload_page(rows=rows, checked=checked, error=message, status=exc.status)
     except WorkbookError as exc:
         return _upload_page(error=exc.message, status=422)

@@ -20,7 +20,7 @@ from domain.roles import DISTRIBUTOR_USER, SUPPLIER_USER
 from portal.auth import role_required
 from portal.charts import Point, Span, trend_svg
 from portal.data import insights
-from portal.pages import access, add_nav, answer_errors_as_pages
+from portal.pages import access, add_nav, answer_errors_as_pages, reports
 from portal.schemas.insights import MAX_WEEKS, InsightQuerySchema
 from portal.xlsx import xlsx_response
 
@@ -57,10 +57,6 @@ def _valid_query() -> insights.InsightQuery:
 
 def _stale_after() -> int:
     return current_app.extensions["tandem.config"].stale_after_days
-
-
-def _reports() -> insights.ReportCache:
-    return current_app.extensions["tandem.reports"]
 
 
 def _params(q: insights.InsightQuery, **changes: Any) -> dict[str, Any]:
@@ -114,7 +110,7 @@ def weeks(value: Decimal | None, stock: int | None = None, sales_shared: bool = 
 def page() -> str:
     q, errors = _query()
     acc = access()
-    report = insights.sell_through(acc, q, _stale_after(), _reports())
+    report = insights.sell_through(acc, q, _stale_after(), reports())
     spans = [
         Span(p["name"], dt.date.fromisoformat(str(p["start_date"])[:10]),
              dt.date.fromisoformat(str(p["end_date"])[:10]), p["status"])
@@ -141,7 +137,7 @@ def page() -> str:
 def export() -> Response:
     q = _valid_query()
     acc = access()
-    report = insights.sell_through(acc, q, _stale_after(), _reports())
+    report = insights.sell_through(acc, q, _stale_after(), reports())
     level = "location" if q.level == "location" else "sku"
     rows = [
         {
@@ -198,7 +194,7 @@ def freshness_export() -> Response:
     q = _valid_query()
     acc = access()
     feeds = insights.feeds_with_staleness(acc, _stale_after())
-    names = {int(o["id"]): o["name"] for o in insights.visible_names(acc, _reports()).orgs}
+    names = insights.org_names(acc, reports())
     rows = [
         {
             "distributor": names.get(int(f["distributor"]), f"#{f['distributor']}"),
@@ -239,7 +235,7 @@ def _moment(value: Any) -> dt.datetime | None:
 @role_required(SUPPLIER_USER, DISTRIBUTOR_USER)
 def inventory() -> str:
     q, errors = _query()
-    report = insights.inventory(access(), q, _reports())
+    report = insights.inventory(access(), q, reports())
     return render_template(
         "sellthrough/inventory.html",
         report=report,
@@ -255,7 +251,7 @@ def inventory() -> str:
 def inventory_export() -> Response:
     q = _valid_query()
     acc = access()
-    report = insights.inventory(acc, q, _reports())
+    report = insights.inventory(acc, q, reports())
     rows = [
         {
             "location": r.label, "kind": r.kind, "region": r.region,
