@@ -12,6 +12,7 @@ from portal.data.registry import KeyConverter
 from portal.hub import hub
 from portal.journeys import (
     account,
+    edi,
     exports,
     home,
     operator,
@@ -50,6 +51,7 @@ def create_app(config: Config | None = None) -> Flask:
     uploads.init_app(app)
     promotions.init_app(app)
     orders.init_app(app)
+    edi.init_app(app)
     exports.init_app(app)
     operator.init_app(app)
     account.init_app(app)
