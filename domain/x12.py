@@ -19,6 +19,7 @@ What the transaction sets mean (850, 852, 846, ...) is for the readers built on 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
@@ -148,9 +149,9 @@ def _interchanges(text: str) -> Iterator[tuple[Delimiters, list[str]]]:
     """Each interchange's delimiters and its segments' text, in order (empty ones and
     the line breaks and padding between segments dropped).
 
-    The rest of the file is split at the interchange's terminator in one go; the
-    interchange ends at its IEA, and the next one is read from there with its own
-    delimiters.
+    An interchange spans from its ISA to the end of its IEA (found by one search from
+    its start), and only that span is split, so a file of many interchanges is read in
+    one pass; the next one is read from there with its own delimiters.
     """
     offset = 0
     count = 0
@@ -163,48 +164,37 @@ def _interchanges(text: str) -> Iterator[tuple[Delimiters, list[str]]]:
             raise X12Error("expected an ISA header between interchanges", count + 1)
         delimiters = delimiters_of(text[offset : offset + ISA_LENGTH], count + 1)
         terminator, separator = delimiters.segment, delimiters.element
+        end, sep = re.escape(terminator), re.escape(separator)
+        trailer = re.compile(f"{end}[ \t\r\n]*(IEA)(?:{sep}|{end}|$)")
+        found = trailer.search(text, offset)
+        stop = len(text)
+        if found is not None:
+            after = text.find(terminator, found.start(1))  # the IEA's own end
+            stop = after if after >= 0 else len(text)
+        span = text[offset:stop]
         # Mailboxes often wrap long lines; unless a line break is the terminator itself,
         # line breaks anywhere in a segment are not data.
         unwrap = terminator not in LINE_BREAKS
-        rest = text[offset:]
-        end = f"IEA{separator}"
-        plain = (
-            unwrap
-            and "\r" not in rest
-            and "\n" not in rest
-            and f"{terminator} " not in rest
-            and f"{terminator}\t" not in rest
-        )
-        if plain:  # nothing between segments to clean: cut at the IEA and split
-            stop = rest.find(terminator, max(rest.find(f"{terminator}{end}"), 0) + 1)
-            stop = len(rest) if stop < 0 or rest.find(f"{terminator}{end}") < 0 else stop
-            segments = rest[:stop].split(terminator)
-            if terminator * 2 in rest[:stop] or not segments[-1]:
-                segments = [raw for raw in segments if raw]
-            count += len(segments)
-            yield delimiters, segments
-            offset += stop + len(terminator)
-            continue
-        pieces = rest.split(terminator)
-        segments = []
-        consumed = len(text) - offset
-        for index, raw in enumerate(pieces):
-            if unwrap:
-                if "\r" in raw or "\n" in raw:
-                    raw = raw.replace("\r", "").replace("\n", "")
-            else:
-                raw = raw.strip(LINE_BREAKS)
-            if raw and raw[0] in " \t":
-                raw = raw.lstrip(" \t")  # padding after a terminator; no tag starts blank
-            if not raw:
-                continue
-            segments.append(raw)
-            if raw.startswith(end) or raw == "IEA":
-                consumed = sum(map(len, pieces[: index + 1])) + (index + 1) * len(terminator)
-                break
+        segments = span.split(terminator)
+        padded = f"{terminator} " in span or f"{terminator}\t" in span
+        if not unwrap or padded or "\r" in span or "\n" in span:
+            cleaned = []
+            for raw in segments:
+                if unwrap:
+                    if "\r" in raw or "\n" in raw:
+                        raw = raw.replace("\r", "").replace("\n", "")
+                else:
+                    raw = raw.strip(LINE_BREAKS)
+                if raw and raw[0] in " \t":
+                    raw = raw.lstrip(" \t")  # padding after a terminator; no tag starts blank
+                if raw:
+                    cleaned.append(raw)
+            segments = cleaned
+        elif terminator * 2 in span or not segments[-1]:
+            segments = [raw for raw in segments if raw]
         count += len(segments)
         yield delimiters, segments
-        offset += consumed
+        offset = stop + len(terminator)
 
 
 #: A segment made straight from its tuple (a named tuple's own constructor is Python code).
