@@ -271,6 +271,19 @@ def invoice_row(
     }
 
 
+#: Characters that delimit X12 or EDIFACT (and EDIFACT's release character): a person's
+#: words carried in a document must not hold them.
+DELIMITERS = frozenset("*~>^|+:'?\n\r")
+
+
+def free_text(text: str) -> str:
+    """Words a person typed (a reason), as a document may carry them: each delimiter, and
+    anything not in ISO-8859-1, becomes a space. Never refused: the words still go."""
+    return "".join(
+        " " if ch in DELIMITERS or ord(ch) > 0xFF or not ch.isprintable() else ch for ch in text
+    ).strip()
+
+
 def _item(line: Row, gtins: Mapping[int, str]) -> Item:
     return Item(gtin=gtins.get(int(line["sku"]), ""))
 
@@ -306,7 +319,7 @@ def response_document(po: Row, lines: Sequence[Row], gtins: Mapping[int, str]) -
                 quantity=None if line.get("qty_promised") is None
                 else Decimal(int(line["qty_promised"])),
                 date=_day(line.get("promised_date")) or _day(po.get("promised_date")),
-                reason=str(line.get("answer_reason") or ""),
+                reason=free_text(str(line.get("answer_reason") or "")),
                 ordered=Decimal(int(line["qty_ordered"])),
             )
             for line, answer in zip(ordered, answers, strict=True)

@@ -19,9 +19,11 @@ from domain.edi_orders import (
 )
 from domain.order_documents import (
     digest,
+    free_text,
     invoice_row,
     order_document,
     response_changes,
+    response_document,
     shipment_row,
 )
 from domain.orders import OrderError, make_sscc
@@ -138,3 +140,11 @@ def test_an_invoice_is_exact_and_refuses_a_price_finer_than_its_currency():
         invoice_row(acked, LINES, GTINS, finer, DAY)
     with pytest.raises(OrderError, match="EUR"):
         invoice_row(acked, LINES, GTINS, Invoice("INV-3", "PO-7", currency="EUR"), DAY)
+
+
+def test_a_reason_a_person_typed_loses_only_what_a_document_cannot_carry():
+    assert free_text("out*of~stock: back 3/1 'soon'?") == "out of stock  back 3/1  soon"
+    assert free_text("größe 5€") == "größe 5"
+    lines = [{**LINES[0], "answer": "rejected", "qty_promised": 0, "answer_reason": "no*stock"}]
+    answer = response_document({**PO, "status": "rejected"}, lines, GTINS)
+    assert answer.lines[0].reason == "no stock"

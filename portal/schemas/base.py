@@ -82,6 +82,24 @@ def Text(max_length: int = 255, **kwargs: Any) -> fields.String:
     return fields.String(validate=validate.Length(min=1, max=max_length), **kwargs)
 
 
+#: What a document number (a PO's, an ASN's, an invoice's) may hold: it travels in X12
+#: and EDIFACT, where a delimiter would cut it and a non-Latin letter cannot be written.
+DOCUMENT_NUMBER = r"^[A-Za-z0-9][A-Za-z0-9 ._/()&@-]*$"
+
+
+def DocumentNumber(**kwargs: Any) -> fields.String:
+    return fields.String(
+        validate=[
+            validate.Length(min=1, max=64),
+            validate.Regexp(
+                DOCUMENT_NUMBER,
+                error="letters, digits, spaces and . _ / ( ) & @ - only (it travels by EDI)",
+            ),
+        ],
+        **kwargs,
+    )
+
+
 def OneOf(choices: Sequence[str], **kwargs: Any) -> fields.String:
     return fields.String(validate=validate.OneOf(list(choices)), **kwargs)
 

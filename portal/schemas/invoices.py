@@ -9,13 +9,13 @@ from marshmallow import fields, validate, validates_schema
 
 from portal.schemas.base import (
     MAX_ID,
+    DocumentNumber,
     HubDate,
     HubInteger,
     Id,
     MinorUnits,
     StrictInteger,
     TandemSchema,
-    Text,
     Views,
     check_date_order,
     check_unique,
@@ -65,7 +65,9 @@ class InvoiceCreate(TandemSchema):
     sum, all in integer minor units."""
 
     purchase_order = Id(required=True)
-    number = Text(64, required=True, metadata={"description": "the invoice number, once per order"})
+    number = DocumentNumber(
+        required=True, metadata={"description": "the invoice number, once per order"}
+    )
     invoice_date = fields.Date(required=True)
     due_date = fields.Date()
     lines = fields.List(

@@ -13,6 +13,7 @@ from marshmallow import ValidationError, fields, validate, validates_schema
 from domain.orders import ANSWERS
 from portal.schemas.base import (
     Currency,
+    DocumentNumber,
     HubDate,
     HubDateTime,
     HubInteger,
@@ -91,7 +92,7 @@ class PurchaseOrderCreate(TandemSchema):
     """A distributor's new PO on one of its pairs, with at least one line."""
 
     partnership = Id(required=True)
-    number = Text(64, required=True)
+    number = DocumentNumber(required=True)
     ordered_on = fields.Date(required=True)
     requested_date = fields.Date(required=True)
     currency = Currency(required=True)

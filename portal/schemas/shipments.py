@@ -10,12 +10,12 @@ from marshmallow import ValidationError, fields, validate, validates_schema
 from domain.orders import SSCC_LENGTH, sscc_problem
 from portal.schemas.base import (
     MAX_ID,
+    DocumentNumber,
     HubDate,
     HubInteger,
     Id,
     StrictInteger,
     TandemSchema,
-    Text,
     Views,
     check_date_order,
     check_unique,
@@ -77,7 +77,9 @@ class ShipmentCreate(TandemSchema):
     or shipped."""
 
     purchase_order = Id(required=True)
-    number = Text(64, required=True, metadata={"description": "the ASN number, once per order"})
+    number = DocumentNumber(
+        required=True, metadata={"description": "the ASN number, once per order"}
+    )
     ship_date = fields.Date(required=True)
     expected_delivery = fields.Date()
     lines = fields.List(
