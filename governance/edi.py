@@ -63,6 +63,10 @@ def replay(
         )
     if errors:
         raise GovernanceError(f"cannot replay message {message_id}", errors)
+    if message.get("dedupe"):
+        # The document was read and refused when applied: its key is set free, so that
+        # the replay is recorded and applied afresh rather than taken for a duplicate.
+        admin.update_item(MESSAGES, message_id, {"dedupe": f"replaced:{message_id}"})
     name = f"replay-{message_id}-{clock.now():%Y%m%dT%H%M%S}.edi"
     row = admin.create_item(
         MESSAGES,

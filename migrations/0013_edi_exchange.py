@@ -3,12 +3,13 @@ order fields the exchange fills.
 
 - ``edi_messages`` gets what the exchange needs to keep each document once and find it
   again: the interchange, group and set control numbers, ``control`` (the interchange's
-  number as an integer, for the next one per partner and direction), ``dedupe`` (unique:
-  ``in:<sender>:<interchange>:<set>`` or ``out:<partner>:<interchange>:<set>``, so the same
-  document is never recorded, nor applied, twice), the trading partner it went to or came
-  from, the document's own number, the file name, the faults found (``detail``), the
-  digest of what was sent (a later change of the order is told from it), and for outbound
-  documents the delivery attempts and when to try again.
+  number as an integer, for the next one per pair of envelope parties and direction),
+  ``dedupe`` (unique: ``in:<partner>:<interchange>:<group>:<set>`` or
+  ``out:<partner>:<sender>:<control>``, so the same document is never recorded, nor
+  applied, twice), the trading partner it went to or came from, the document's own
+  number, the file name, the faults found (``detail``), the digest of what was sent (a
+  later change of the order is told from it), and for outbound documents the delivery
+  attempts and when to try again.
 - ``edi_agents``: each partner with an EDI profile has an agent, a hub user of that
   partner's own organization and role with a static token. The scheduler applies what a
   partner sends with its agent's token, so the hub's own rules (row policies, the

@@ -21,10 +21,10 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from directus import HubClient, HubError
+from directus import ForbiddenOrMissing, HubClient, InvalidPayload
 from domain.edi_orders import Invoice, Order, OrderResponse, Received, ShipNotice
 from domain.order_documents import invoice_row, response_changes, shipment_row
-from domain.orders import InvoicedLine, OrderError, three_way_match
+from domain.orders import InvoicedLine, OrderError, shipped_status, three_way_match
 
 PO_FIELDS = ["id", "number", "status", "ordered_on", "requested_date", "currency",
              "partnership", "ship_to", "promised_date", "original_promised_date",
@@ -32,6 +32,10 @@ PO_FIELDS = ["id", "number", "status", "ordered_on", "requested_date", "currency
 LINE_FIELDS = ["id", "line_no", "sku", "qty_ordered", "unit_cost_minor", "qty_promised",
                "promised_date", "original_promised_date", "revised_date", "answer",
                "purchase_order"]  # fmt: skip
+#: What the hub answers a write it refuses (its rules, the ownership hook). Anything else
+#: (the hub unavailable, a timeout, the agent's token refused) is no answer about the
+#: document: it propagates, and the documents stay recorded but unapplied for a later run.
+REFUSED = (InvalidPayload, ForbiddenOrMissing)
 #: Rows per hub request in a batch read or write.
 CHUNK = 200
 
@@ -202,11 +206,11 @@ class Applier:
                 done[i] = Outcome("rejected", str(error), number=_number(document.document))
         try:
             self._write(plans)
-        except HubError:
+        except REFUSED:
             for plan in plans:  # the hub refused the batch: find which, one by one
                 try:
                     self._write([plan])
-                except HubError as error:
+                except REFUSED as error:
                     plan.outcome = Outcome(
                         "rejected", f"the hub refused it: {error}", number=plan.outcome.number
                     )
@@ -261,7 +265,18 @@ class Applier:
             outcome.detail = {"status": po["status"]}
         elif kind is ShipNotice:
             if doc.number in orders.shipments.get(key, set()):
-                return plan  # shipped before (a run that stopped): nothing to do again
+                # Created by a run that stopped before moving the order: only the move.
+                status = shipped_status(lines, orders.shipped.get(key, Counter()))
+                if po["status"] == "open":
+                    plan.order.append({"status": "acknowledged", "acknowledged_at": self.at})
+                if status != po["status"] and po["status"] in (
+                    "open",
+                    "acknowledged",
+                    "partially_shipped",
+                ):
+                    plan.order.append({"status": status})
+                    po["status"] = status
+                return plan
             before = orders.shipped.setdefault(key, Counter())
             plan.create, status = shipment_row(po, lines, orders.gtins, before, doc, self.today)
             for line in plan.create["lines"]:
@@ -287,7 +302,13 @@ class Applier:
         Patches set values, so writing them again is harmless; a shipment or invoice is
         never created twice."""
         agent = self.agent
-        for keys, data in grouped(patch for plan in plans for patch in plan.lines):
+        # A line answered twice in one batch ends as the later answer says: patches are
+        # merged per line in document order before the same ones are grouped.
+        lines: dict[Any, Row] = {}
+        for plan in plans:
+            for patch in plan.lines:
+                lines.setdefault(patch["id"], {}).update(patch)
+        for keys, data in grouped(lines.values()):
             agent.patch("/items/po_lines", {"keys": keys, "data": data}, fields=["id"])
         for collection, name in (("shipments", "ShipNotice"), ("invoices", "Invoice")):
             pending = [p for p in plans if p.create and p.create["kind"] == name and not p.created]
@@ -296,12 +317,18 @@ class Applier:
                 agent.post(f"/items/{collection}", rows, fields=["id"])
                 for plan in chunk:
                     plan.created = True
+        # Each order's moves in document order, one round per move: an order answered
+        # and shipped twice in one batch moves open, acknowledged, partially shipped,
+        # shipped, in turn, as the ownership table allows them.
+        moves: dict[Any, list[Row]] = {}
+        for plan in plans:
+            moves.setdefault(plan.po["id"], []).extend(plan.order)
         step = 0
         while True:
-            moves = [{"id": p.po["id"], **p.order[step]} for p in plans if len(p.order) > step]
-            if not moves:
+            round_ = [{"id": key, **seq[step]} for key, seq in moves.items() if len(seq) > step]
+            if not round_:
                 break
-            for keys, data in grouped(moves):
+            for keys, data in grouped(round_):
                 agent.patch("/items/purchase_orders", {"keys": keys, "data": data}, fields=["id"])
             step += 1
 

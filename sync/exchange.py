@@ -3,17 +3,28 @@
 Each run of the ``edi.exchange`` job, for every active partner with a profile and an
 agent:
 
-1. **Inbound** (:mod:`sync.inbound`): the files in the partner's inbox, each document
+1. **Deliveries** recorded but not yet made (a run that stopped, a partner that was
+   unreachable) go first, oldest first, once their next attempt is due (backoff
+   doubling from a minute to an hour, ``failing`` meanwhile). While one waits, the
+   partner's later messages are recorded and wait behind it: a cancellation never
+   overtakes its order. Nothing is dropped.
+2. **Inbound** (:mod:`sync.inbound`): the files in the partner's inbox, each document
    recorded before it is applied with the partner's agent (:mod:`sync.applying`), the
    interchange answered with a 997/CONTRL, the file archived or quarantined.
-2. **Outbound** (here): orders the partner's agent can see and that it has not been sent
+3. **Outbound** (here): orders the partner's agent can see and that it has not been sent
    become an 850/ORDERS; a cancellation or a change of one it was sent, an 860/ORDCHG
-   when its profile expects order changes. Each message is recorded with its payload and
-   its control number (the next after the last one sent to that partner) *before* it is
-   delivered, under a file name of its own; a run killed between the two delivers it on
-   the next, and writing the same name again leaves one whole file.
-3. **Deliveries** that failed (an unreachable partner) are retried with backoff, doubling
-   from a minute to an hour, and shown ``failing`` meanwhile; nothing is dropped.
+   when its profile expects order changes; to a distributor that expects them, what
+   suppliers answered, shipped and invoiced. Each message is recorded with its payload
+   and its control number (per pair of envelope parties) *before* it is delivered,
+   under a file name of its own; a run killed between the two delivers it on the next,
+   and writing the same name again leaves one whole file. A document that cannot be
+   written (a value no EDI delimiter set can carry) is recorded ``unsendable`` with why.
+
+Transports: a folder mailbox, and HTTPS POST (under an idempotency key). AS2 sending is
+not wired to the exchange yet (:mod:`sync.as2` builds and reads the messages; the
+exchange has no certificates to sign with): an AS2 partner's messages stay ``failing``
+with that reason. Files from HTTPS and AS2 partners are read from the spool folder
+``<spool>/edi/<partner id>/inbox``; no endpoint writes there yet.
 """
 
 from __future__ import annotations
@@ -25,7 +36,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from directus import HubClient, HubError
+from directus import HubClient
 from domain import clock
 from domain.edi_orders import (
     Acknowledgement,
@@ -86,7 +97,10 @@ class Exchange:
             for row in hub.read_items("edi_agents", fields=["organization", "token"], limit=-1)
         }
         self._agents: dict[int, HubClient] = {}
-        self._controls: dict[int, int] = {}
+        self._controls: dict[tuple[int, int], int] = {}
+        #: Partners with an earlier message still undelivered: later ones wait behind it,
+        #: so that a cancellation never overtakes its order.
+        self._waiting: set[int] = set()
 
     # -- who ------------------------------------------------------------------------
     def partners(self) -> list[Org]:
@@ -109,20 +123,25 @@ class Exchange:
 
     # -- outbound -------------------------------------------------------------------
     # -- outbound -------------------------------------------------------------------
-    def _next_control(self, partner: Org) -> int:
-        """The next interchange control number to the partner: one more than the last
-        one recorded (unique and monotonic per partner and direction)."""
-        if partner.id not in self._controls:
+    def _next_control(self, partner: Org, sender: Org | None) -> int:
+        """The next interchange control number from this sender to the partner: one more
+        than the last one recorded. Unique and monotonic per pair of envelope parties
+        and direction, as X12 expects; a partner's sequence with one sender tells
+        nothing of its exchanges with another."""
+        key = (partner.id, sender.id if sender else 0)
+        if key not in self._controls:
+            who = {"_eq": sender.id} if sender else {"_null": True}
             last = self.hub.read_items(
                 MESSAGES,
-                filter={"direction": {"_eq": "out"}, "partner": {"_eq": partner.id}},
+                filter={"direction": {"_eq": "out"}, "partner": {"_eq": partner.id},
+                        "sender": who, "control": {"_nnull": True}},
                 fields=["control"],
                 sort=["-control"],
                 limit=1,
-            )
-            self._controls[partner.id] = int(last[0]["control"] or 0) if last else 0
-        self._controls[partner.id] += 1
-        return self._controls[partner.id]
+            )  # fmt: skip
+            self._controls[key] = int(last[0]["control"] or 0) if last else 0
+        self._controls[key] += 1
+        return self._controls[key]
 
     def emit(
         self,
@@ -140,8 +159,9 @@ class Exchange:
         ours = ours or (sender.envelope_id(standard) if sender else ("ZZ", "TANDEM"))
         theirs = partner.envelope_id(standard)
         rows = []
+        unsendable = []
         for document, meta in items:
-            control = self._next_control(partner)
+            control = self._next_control(partner, sender)
             envelope = Envelope(
                 sender=ours[1],
                 receiver=theirs[1],
@@ -150,13 +170,39 @@ class Exchange:
                 receiver_qualifier=theirs[0],
                 created=clock.now(),
             )
-            if standard == "x12":
-                payload = write_x12([document], envelope)
-                interchange, group, unit = f"{control:09d}", str(control), "0001"
-            else:
-                payload = write_edifact([document], envelope)
-                interchange, group, unit = str(control), "", "1"
             related = meta.get("related")
+            try:
+                if standard == "x12":
+                    payload = write_x12([document], envelope)
+                    interchange, group, unit = f"{control:09d}", str(control), "0001"
+                else:
+                    payload = write_edifact([document], envelope)
+                    interchange, group, unit = str(control), "", "1"
+                payload.encode("latin-1")  # what a mailbox or a POST carries
+            except (ValueError, UnicodeEncodeError) as error:
+                # Recorded once, with why, where the partners see it; never retried, and
+                # never in the way of the next document.
+                self._controls[(partner.id, sender.id if sender else 0)] -= 1
+                unsendable.append(
+                    {
+                        "direction": "out",
+                        "standard": standard,
+                        "message_type": code,
+                        "partner": partner.id,
+                        "sender": sender.id if sender else None,
+                        "receiver": partner.id,
+                        "document_number": meta.get("number", ""),
+                        "related_collection": related[0] if related else None,
+                        "related_id": str(related[1]) if related else None,
+                        "status": "unsendable",
+                        "error": f"cannot be written as {code}: {error}",
+                        "received_at": iso(clock.now()),
+                        "detail": dict(meta.get("detail") or {}),
+                        "digest": meta.get("digest"),
+                    }
+                )
+                self.counts["unsendable"] += 1
+                continue
             rows.append(
                 {
                     "direction": "out",
@@ -167,7 +213,7 @@ class Exchange:
                     "group_control": group,
                     "set_control": unit,
                     "control": control,
-                    "dedupe": f"out:{partner.id}:{control}",
+                    "dedupe": f"out:{partner.id}:{sender.id if sender else 0}:{control}",
                     "partner": partner.id,
                     "sender": sender.id if sender else None,
                     "receiver": partner.id,
@@ -183,12 +229,17 @@ class Exchange:
                     "attempts": 0,
                 }
             )
+        for chunk in chunks(unsendable, 100):
+            self.hub.post(f"/items/{MESSAGES}", chunk, fields=["id"])
         recorded = []
         for chunk in chunks(rows, 100):
             ids = {r["dedupe"]: r["id"] for r in self.hub.post(
                 f"/items/{MESSAGES}", chunk, fields=["id", "dedupe"])}  # fmt: skip
             recorded.extend({**row, "id": ids[row["dedupe"]]} for row in chunk)
-        self.deliver(partner, recorded)
+        if partner.id in self._waiting:
+            self.counts["queued"] += len(recorded)  # behind an earlier one, in order
+        else:
+            self.deliver(partner, recorded)
 
     def deliver(self, partner: Org, rows: Sequence[Mapping[str, Any]]) -> None:
         """Put recorded messages on the partner's transport, in order; each ``sent``, or
@@ -212,6 +263,7 @@ class Exchange:
                     raise Unreachable(0, "AS2 sending needs Tandem's certificates configured")
             except (OSError, Undeliverable, Unreachable) as error:
                 failed = failed or f"{type(error).__name__}: {error}"
+                self._waiting.add(partner.id)
                 wait = min(RETRY_FIRST_S * 2 ** (attempts - 1), RETRY_MOST_S)
                 outcomes.append(
                     {
@@ -234,26 +286,28 @@ class Exchange:
 
     def deliver_pending(self, partner: Org) -> None:
         """Messages recorded but not delivered (a run stopped between the two, or the
-        partner was unreachable) whose next attempt is due."""
-        due = self.hub.read_items(
+        partner was unreachable), oldest first, if the next attempt is due; while one
+        waits for its next attempt, the partner's later messages wait behind it."""
+        pending = self.hub.read_items(
             MESSAGES,
             filter={
-                "_and": [
-                    {"direction": {"_eq": "out"}},
-                    {"partner": {"_eq": partner.id}},
-                    {"status": {"_in": ["queued", "failing"]}},
-                    {
-                        "_or": [
-                            {"next_attempt_at": {"_null": True}},
-                            {"next_attempt_at": {"_lte": iso(clock.now())}},
-                        ]
-                    },
-                ]
+                "direction": {"_eq": "out"},
+                "partner": {"_eq": partner.id},
+                "status": {"_in": ["queued", "failing"]},
             },
-            fields=["id", "payload", "file_name", "dedupe", "attempts", "message_type"],
-            sort=["control"],
+            fields=["id", "payload", "file_name", "dedupe", "attempts", "message_type",
+                    "next_attempt_at"],
+            sort=["id"],
             limit=-1,
-        )
+        )  # fmt: skip
+        now = clock.now()
+        due = []
+        for row in pending:
+            wait = row.get("next_attempt_at")
+            if wait and dt.datetime.fromisoformat(str(wait).replace("Z", "+00:00")) > now:
+                self._waiting.add(partner.id)  # not yet: everything after it waits
+                break
+            due.append(row)
         if due:
             self.deliver(partner, due)
 
@@ -459,12 +513,12 @@ def exchange(ctx: JobContext) -> None:
     now = clock.now().timestamp()
     for partner in run.partners():
         for step, call in (
+            ("deliveries", lambda p=partner: run.deliver_pending(p)),  # the oldest first
             ("inbox", lambda p=partner: inbound.receive(run, p, now)),
             ("orders", lambda p=partner: run.send_orders(p)),
             ("answers", lambda p=partner: run.send_answers(p)),
-            ("deliveries", lambda p=partner: run.deliver_pending(p)),
         ):
             try:
                 call()
-            except (HubError, OSError) as error:
+            except Exception as error:  # one partner's failure never stops the others
                 ctx.item_failed(f"{partner.name} {step}", error)

@@ -84,7 +84,7 @@ ACKS = ("997", "CONTRL")
 
 def inbox(run: Exchange, partner: Org) -> Path | None:
     """The partner's mailbox folder: its own for a folder transport; for HTTPS and AS2,
-    the spool folder their receiving endpoint writes to."""
+    the spool folder a receiving endpoint is to write to (none does yet)."""
     profile = partner.profile or {}
     if profile.get("transport") == "folder":
         return Path(profile["address"])
@@ -203,8 +203,9 @@ def _record(
     received: Sequence[Received],
 ) -> tuple[list[dict[str, Any]], list[str]]:
     """Each document's message and what to do with it: ``apply`` (new, or recorded by a
-    run that stopped before applying it), ``done`` (applied or refused by such a run),
-    ``duplicate`` (recorded from another file: recorded again as a duplicate)."""
+    run that stopped before applying it, whichever file brings it again), ``done``
+    (applied or refused from this very file by a run that stopped before archiving it),
+    ``duplicate`` (applied or refused from another file: recorded again as a duplicate)."""
     keys = [f"in:{partner.id}:{d.interchange}:{d.group}:{d.control}" for d in received]
     found: dict[str, dict[str, Any]] = {}
     for chunk in chunks(sorted(set(keys))):
@@ -222,7 +223,10 @@ def _record(
     for document, key in zip(received, keys, strict=True):
         row = found.get(key)
         base = _message(partner, document, name, identity, kept)
-        if key in seen or (row is not None and (row.get("detail") or {}).get("file") != identity):
+        other_file = row is not None and (row.get("detail") or {}).get("file") != identity
+        # A document recorded but never applied (its run stopped) is applied now, from
+        # whichever file brings it again; one applied or refused is a duplicate.
+        if key in seen or (other_file and row is not None and row["status"] != "received"):
             before = f" (message {row['id']})" if row else " in this file"
             duplicates.append(
                 {**base, "status": "duplicate", "error": f"interchange {document.interchange} "
@@ -273,9 +277,9 @@ def _apply(run: Exchange, partner: Org, documents: Sequence[Received]) -> list[O
     for i, document in enumerate(documents):
         if isinstance(document.document, Acknowledgement):
             try:
-                outcomes[i] = _acknowledged(run, partner, document.document)
+                outcomes[i] = _acknowledged(run, partner, document)
             except OrderError as error:
-                outcomes[i] = Outcome("rejected", str(error), number=document.document.reference)
+                outcomes[i] = Outcome("rejected", str(error), number=_reference(document))
         elif partner.kind != "supplier":
             outcomes[i] = Outcome(
                 "rejected",
@@ -301,9 +305,15 @@ def _apply(run: Exchange, partner: Org, documents: Sequence[Received]) -> list[O
     return [outcomes[i] for i in range(len(documents))]
 
 
-def _acknowledged(run: Exchange, partner: Org, doc: Acknowledgement) -> Outcome:
+def _acknowledged(run: Exchange, partner: Org, received: Received) -> Outcome:
     """A 997/CONTRL for an interchange Tandem sent the partner: that message is marked
-    acknowledged or rejected, with the faults it reports."""
+    acknowledged or rejected, with the faults it reports. Control numbers run per pair
+    of envelope parties: the message is found by the acknowledgement's receiver (the
+    party Tandem sent it for) and its reference."""
+    doc = received.document
+    if not isinstance(doc, Acknowledgement):
+        raise OrderError(f"a {received.code} is no acknowledgement")
+    ours = run.counterpart(received.standard, received.receiver)
     reference = doc.reference.strip().lstrip("0") or "0"
     if not reference.isdigit():
         raise OrderError(f"acknowledges interchange {doc.reference!r}, which Tandem never sends")
@@ -312,6 +322,7 @@ def _acknowledged(run: Exchange, partner: Org, doc: Acknowledgement) -> Outcome:
         filter={
             "direction": {"_eq": "out"},
             "partner": {"_eq": partner.id},
+            "sender": {"_eq": ours.id} if ours else {"_null": True},
             "control": {"_eq": int(reference)},
         },
         fields=["id", "related_collection", "related_id", "sender"],
@@ -379,6 +390,8 @@ def _refuse(
     if (
         peeked is not None
         and peeked.interchange
+        and peeked.code  # a set (message) to name: else there is nothing to answer
+        and (peeked.group or peeked.standard != "x12")
         and peeked.standard == partner.standard
         and partner.is_called(peeked.standard, peeked.sender)
     ):
@@ -435,6 +448,10 @@ def answer(
         code,
         ours=(_qualifier(first.standard, first.receiver), first.receiver),
     )  # fmt: skip
+
+
+def _reference(document: Received) -> str:
+    return str(getattr(document.document, "reference", ""))
 
 
 def _kept(data: bytes | None) -> str | None:

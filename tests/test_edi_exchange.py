@@ -583,3 +583,140 @@ def test_the_operator_replays_a_rejected_file_corrected_and_it_applies_once(
     assert [r["status"] for r in rows] == ["rejected", "replayed", "applied"]
     with pytest.raises(GovernanceError, match="only a rejected inbound message"):
         replay(admin, rows[-1]["id"])
+
+
+def test_a_hub_that_fails_midway_leaves_the_documents_to_apply_on_the_next_run(
+    x12_trade, admin, sync_hub, monkeypatch
+):
+    from directus import Unavailable
+    from sync import applying
+
+    trade, peer = x12_trade, Peer(x12_trade)
+    po = trade.order(f"PO-{secrets.token_hex(3)}")
+    run(sync_hub)
+    (sent,) = peer.collect()
+    peer.send(_answer(trade, po), sent.sender)
+    real = applying.Applier._write
+
+    def down(self, plans):
+        raise Unavailable("PATCH /items/po_lines: ConnectionError")
+
+    monkeypatch.setattr(applying.Applier, "_write", down)
+    counts = run(sync_hub)
+    assert counts["failed"] == 1  # the run says so; it is not the document's fault
+    (row,) = _messages(admin, partner=trade.supplier["id"], direction="in")
+    assert row["status"] == "received"  # not refused: no 997 says it was
+    assert trade.buyer.get("purchase-orders", po["id"])["status"] == "open"
+    monkeypatch.setattr(applying.Applier, "_write", real)
+    run(sync_hub)
+    (row,) = _messages(admin, partner=trade.supplier["id"], direction="in")
+    assert row["status"] == "applied"
+    acks = [d.document for d in peer.collect() if isinstance(d.document, Acknowledgement)]
+    assert [a.status for a in acks] == ["accepted"]
+
+
+def test_a_document_refused_when_applied_is_replayed_corrected_and_applied(
+    x12_trade, admin, sync_hub
+):
+    trade, peer = x12_trade, Peer(x12_trade)
+    po = trade.order(f"PO-{secrets.token_hex(3)}")
+    run(sync_hub)
+    (sent,) = peer.collect()
+    wrong = OrderResponse(po["number"], lines=(
+        ResponseLine("9", Item(gtin="00000000000000"), "accepted"),))  # fmt: skip
+    peer.send(wrong, sent.sender)
+    run(sync_hub)
+    (refused,) = _messages(admin, partner=trade.supplier["id"], direction="in")
+    assert refused["status"] == "rejected"
+    assert "no such line" in refused["error"]
+    right = peer.send(_answer(trade, po), sent.sender, name="fixed.edi")
+    corrected = right.read_bytes()
+    right.unlink()
+    # The same interchange number, corrected: not a duplicate of the refused one.
+    corrected = corrected.replace(
+        f"{peer.control:09d}".encode(), f"{peer.control - 1:09d}".encode()
+    )
+    replay(admin, refused["id"], corrected)
+    for _ in range(2):
+        run(sync_hub)
+    rows = _messages(admin, partner=trade.supplier["id"], direction="in")
+    assert [r["status"] for r in rows] == ["rejected", "replayed", "applied"]
+    assert trade.buyer.get("purchase-orders", po["id"])["status"] == "acknowledged"
+
+
+def test_two_answers_to_one_order_in_one_file_end_as_the_later_says(x12_trade, sync_hub):
+    trade, peer = x12_trade, Peer(x12_trade)
+    po = trade.order(f"PO-{secrets.token_hex(3)}")
+    run(sync_hub)
+    (sent,) = peer.collect()
+    day = clock.today() + dt.timedelta(days=12)
+    gtins = [sku["gtin"] for sku in trade.skus]
+    first = OrderResponse(po["number"], "A1", "changed", day, (
+        ResponseLine("1", Item(gtin=gtins[0]), "accepted", Decimal(48), day),
+        ResponseLine("2", Item(gtin=gtins[1]), "rejected", reason="discontinued")))  # fmt: skip
+    later = OrderResponse(po["number"], "A2", "accepted", day, (
+        ResponseLine("1", Item(gtin=gtins[0]), "accepted", Decimal(48), day),
+        ResponseLine("2", Item(gtin=gtins[1]), "accepted", Decimal(12), day)))  # fmt: skip
+    envelope = Envelope(sender=trade.partner_id, receiver=sent.sender, control=777)
+    inbox = trade.mailbox / "inbox"
+    inbox.mkdir(parents=True, exist_ok=True)
+    (inbox / "two.edi").write_text(write_x12([first, later], envelope), encoding="latin-1")
+    run(sync_hub)
+    lines = {x["line_no"]: x for x in trade.buyer.get("purchase-orders", po["id"])["lines"]}
+    assert (lines[2]["answer"], lines[2]["qty_promised"]) == ("accepted", 12)
+
+
+def test_control_numbers_run_per_pair_of_parties(admin, hub, sync_hub, tmp_path):
+    trade = _trade(admin, hub, tmp_path, "x12")
+    other = make_org(admin, "distributor")
+    ensure_partnership(admin, trade.supplier["id"], other["id"])
+    other_buyer = governed_access(hub, make_user(admin, "distributor_user", other))
+    other_store = make_store(admin, other, f"O{secrets.token_hex(3)}")
+    trade.order(f"PO-{secrets.token_hex(3)}")
+    trade.order(f"PO-{secrets.token_hex(3)}")
+    body = {"partnership": ensure_partnership(admin, trade.supplier["id"], other["id"]),
+            "number": f"PO-{secrets.token_hex(3)}", "ordered_on": str(clock.today()),
+            "requested_date": str(clock.today() + dt.timedelta(days=5)), "currency": "USD",
+            "ship_to": other_store["id"],
+            "lines": [{"line_no": 1, "sku": trade.skus[0]["id"], "qty_ordered": 5,
+                       "unit_cost_minor": 118}]}  # fmt: skip
+    other_buyer.create("purchase-orders", PurchaseOrderCreate(view="distributor_user").load(body))
+    run(sync_hub)
+    out = _messages(admin, partner=trade.supplier["id"], direction="out")
+    by_sender: dict[int, list[int]] = {}
+    for m in out:
+        by_sender.setdefault(m["sender"], []).append(m["control"])
+    assert sorted(by_sender[trade.distributor["id"]]) == [1, 2]
+    assert by_sender[other["id"]] == [1]
+    # A distributor reads its own messages, but not the exchange's counters.
+    mine = trade.buyer.list("edi-messages", {}).rows
+    assert mine
+    raw = trade.buyer.hub.read_items(MESSAGES, fields=["*"], limit=-1)
+    assert raw
+    assert all("control" not in m and "dedupe" not in m for m in raw)
+
+
+def test_a_later_message_waits_behind_an_earlier_one_that_could_not_be_delivered(
+    x12_trade, admin, sync_hub
+):
+    trade = x12_trade
+    trade.mailbox.mkdir(parents=True)
+    (trade.mailbox / "outbox").write_text("not a folder")  # the mailbox is broken
+    po = trade.order(f"PO-{secrets.token_hex(3)}")
+    run(sync_hub)
+    (order,) = _messages(admin, partner=trade.supplier["id"], direction="out")
+    assert order["status"] == "failing"
+    (trade.mailbox / "outbox").unlink()  # mended, but the retry is not due yet
+    trade.buyer.update("purchase-orders", po["id"], {"status": "cancelled"})
+    run(sync_hub)
+    order, cancel = _messages(admin, partner=trade.supplier["id"], direction="out")
+    assert (order["status"], cancel["status"]) == ("failing", "queued")
+    assert not (trade.mailbox / "outbox").exists()  # the cancellation did not overtake
+    admin.update_item(MESSAGES, order["id"], {"next_attempt_at": "2000-01-01T00:00:00Z"})
+    run(sync_hub)
+    order, cancel = _messages(admin, partner=trade.supplier["id"], direction="out")
+    assert (order["status"], cancel["status"]) == ("sent", "sent")
+    sent = [
+        r.code for p in sorted((trade.mailbox / "outbox").iterdir()) for r in read(p.read_bytes())
+    ]
+    assert sent == ["850", "860"]

@@ -11,6 +11,7 @@ message's payload downloads as the file it was.
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
 from flask import (
@@ -22,6 +23,7 @@ from flask import (
     redirect,
     render_template,
     request,
+    send_file,
     url_for,
 )
 from flask_login import current_user
@@ -40,8 +42,8 @@ answer_errors_as_pages(bp)
 
 PARTNERS = (SUPPLIER_USER, DISTRIBUTOR_USER)
 READERS = (*PARTNERS, OPERATOR_ADMIN)
-STATUSES = ("queued", "sent", "failing", "acknowledged", "rejected", "received", "applied",
-            "duplicate", "replay", "replayed")  # fmt: skip
+STATUSES = ("queued", "sent", "failing", "unsendable", "acknowledged", "rejected", "received",
+            "applied", "duplicate", "replay", "replayed")  # fmt: skip
 PER_PAGE = 100
 #: The largest replacement file the operator uploads for a replay.
 MAX_REPLAY_BYTES = operator_edi.MAX_REPLAY_BYTES
@@ -113,11 +115,11 @@ def payload(key: int) -> Response:
     if not message.get("payload"):
         flash("This message kept no payload: its file is in the partner's mailbox archive.")
         return redirect(url_for("edi.detail", key=key))  # type: ignore[return-value]
-    name = message.get("file_name") or f"message-{key}.edi"
-    return Response(
-        str(message["payload"]).encode("latin-1"),
+    return send_file(
+        io.BytesIO(str(message["payload"]).encode("latin-1")),
         mimetype="application/octet-stream",
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        as_attachment=True,
+        download_name=str(message.get("file_name") or f"message-{key}.edi"),
     )
 
 
