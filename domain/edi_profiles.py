@@ -12,6 +12,9 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import rsa
+
 STANDARDS = {"x12": "X12 004010", "edifact": "EDIFACT D96A"}
 TRANSPORTS = ("folder", "https", "as2")
 #: The documents of the order exchange, by what they are, and their names per standard.
@@ -21,6 +24,8 @@ DOCUMENTS = {
     "order_response": ("855", "ORDRSP"),
     "ship_notice": ("856", "DESADV"),
     "invoice": ("810", "INVOIC"),
+    "sales_report": ("852", "SLSRPT"),
+    "inventory_report": ("846", "INVRPT"),
 }
 #: ISA05/ISA07 interchange ID qualifiers (X12 element I05) a retail partner uses.
 ISA_QUALIFIERS = {
@@ -36,7 +41,10 @@ URL = re.compile(r"(https?)://(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+)(:[0-9]{1,5})?(/
 LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "[::1]"})
 AS2_ID = re.compile(r"[A-Za-z0-9._@-]{1,128}\Z")
 FIELDS = ("standard", "isa_qualifier", "isa_id", "gs_code", "unb_qualifier", "unb_id",
-          "transport", "address", "as2_id", "sends", "expects", "acknowledgements")  # fmt: skip
+          "transport", "address", "as2_id", "as2_certificate", "as2_receipt", "sends",
+          "expects", "acknowledgements")  # fmt: skip
+#: How an AS2 partner returns its receipt (MDN) for what Tandem sends it.
+AS2_RECEIPTS = ("sync", "async")
 
 
 def document_code(standard: str, document: str) -> str:
@@ -72,14 +80,27 @@ def _documents(value: Any, field: str, problems: dict[str, list[str]]) -> list[s
     return [d for d in DOCUMENTS if d in listed]
 
 
+def _is_rsa_certificate(pem: str) -> bool:
+    """Whether ``pem`` is one X.509 certificate with an RSA key (what AS2 signs and
+    encrypts with here)."""
+    if not pem.startswith("-----BEGIN CERTIFICATE-----") or not pem.isascii():
+        return False
+    try:
+        certificate = x509.load_pem_x509_certificate(pem.encode("ascii"))
+    except ValueError:
+        return False
+    return isinstance(certificate.public_key(), rsa.RSAPublicKey)
+
+
 def check(entered: Mapping[str, Any]) -> tuple[dict[str, Any] | None, dict[str, list[str]]]:
     """The profile the operator entered, normalized, or None and the problems per field.
 
     - ``standard``: ``x12`` (ISA qualifier and id up to 15, GS code 2 to 15) or
       ``edifact`` (UNB qualifier and id up to 35);
     - ``transport``: ``folder`` (``address`` is the mailbox's folder, an absolute path),
-      ``https`` (an https URL; http only to this machine) or ``as2`` (that, and the
-      partner's ``as2_id``);
+      ``https`` (an https URL; http only to this machine) or ``as2`` (that, the
+      partner's ``as2_id``, its certificate ``as2_certificate`` in PEM, and
+      ``as2_receipt``: whether it answers ``sync`` on the connection or ``async``);
     - ``sends`` and ``expects``: documents, of :data:`DOCUMENTS`; at least one of them;
     - ``acknowledgements``: whether the partner wants a 997/CONTRL for what it is sent.
     """
@@ -126,6 +147,16 @@ def check(entered: Mapping[str, Any]) -> tuple[dict[str, Any] | None, dict[str, 
         if not AS2_ID.match(as2_id):
             problems["as2_id"] = ["the partner's AS2 id: letters, digits and . _ @ - only"]
         profile["as2_id"] = as2_id
+        certificate = _text(entered.get("as2_certificate"))
+        if not _is_rsa_certificate(certificate):
+            problems["as2_certificate"] = [
+                "the partner's X.509 certificate (RSA), PEM: -----BEGIN CERTIFICATE-----…"
+            ]
+        profile["as2_certificate"] = certificate
+        receipt = _text(entered.get("as2_receipt")).lower() or "sync"
+        if receipt not in AS2_RECEIPTS:
+            problems["as2_receipt"] = [f"one of {', '.join(AS2_RECEIPTS)}"]
+        profile["as2_receipt"] = receipt
     profile["sends"] = _documents(entered.get("sends", []), "sends", problems)
     profile["expects"] = _documents(entered.get("expects", []), "expects", problems)
     if not profile["sends"] and not profile["expects"] and "sends" not in problems:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from collections.abc import Sequence
 from typing import Any
@@ -210,7 +211,8 @@ def set_edi_profile(
             **{ENVELOPE_COLUMNS[k]: profile[k] for k in own},
         }
     admin.update_item("organizations", org["id"], changes)
-    set_edi_agent(admin, org, active=entered is not None)
+    https = entered is not None and changes["edi_profile"].get("transport") == "https"
+    inbound_key = set_edi_agent(admin, org, active=entered is not None, https=https)
     audit.record(
         admin,
         "partner.edi_profile",
@@ -220,24 +222,33 @@ def set_edi_profile(
         via=via,
         actor=actor,
     )
-    return {**org, **changes}
+    return {**org, **changes, "inbound_key": inbound_key}
 
 
 def edi_agent_email(org_id: int) -> str:
     return f"edi-agent-{org_id}@edi-agents.tandem.example.com"
 
 
-def set_edi_agent(admin: HubClient, org: dict[str, Any], *, active: bool) -> None:
+def set_edi_agent(
+    admin: HubClient, org: dict[str, Any], *, active: bool, https: bool = False
+) -> str | None:
     """The partner's EDI agent: a user of its own organization and role, with no password
     and a static token the scheduler reads from ``edi_agents``. What the partner sends by
     EDI is applied with this token, so the hub's rules for that partner apply to it.
-    Suspended (its token no longer works) while the partner has no profile."""
+    Suspended (its token no longer works) while the partner has no profile.
+
+    An HTTPS partner also gets a new inbound key, returned here and only here: the
+    receiver (:mod:`sync.receiver`) takes its posts with it; ``edi_agents`` keeps its
+    SHA-256. Setting the profile again issues a new key and the old one stops working.
+    """
     email = edi_agent_email(org["id"])
     found = admin.get("/users", filter={"email": {"_eq": email}}, fields=["id"], limit=1)
     if not active:
         if found:
             admin.patch(f"/users/{found[0]['id']}", {"status": "suspended"})
-        return
+        if admin.read_items("edi_agents", filter={"organization": {"_eq": org["id"]}}, limit=1):
+            admin.update_item("edi_agents", org["id"], {"inbound_key": None})
+        return None
     role = SUPPLIER_USER if org["kind"] == "supplier" else DISTRIBUTOR_USER
     token = secrets.token_urlsafe(32)
     account = {
@@ -253,11 +264,17 @@ def set_edi_agent(admin: HubClient, org: dict[str, Any], *, active: bool) -> Non
         admin.patch(f"/users/{found[0]['id']}", account)
     else:
         admin.post("/users", {"email": email, **account}, fields=["id"])
-    agent = {"email": email, "token": token}
+    inbound_key = secrets.token_urlsafe(32) if https else None
+    agent = {
+        "email": email,
+        "token": token,
+        "inbound_key": hashlib.sha256(inbound_key.encode()).hexdigest() if inbound_key else None,
+    }
     if admin.read_items("edi_agents", filter={"organization": {"_eq": org["id"]}}, limit=1):
         admin.update_item("edi_agents", org["id"], agent)
     else:
         admin.create_item("edi_agents", {"organization": org["id"], **agent})
+    return inbound_key
 
 
 def _profile_clashes(

@@ -22,14 +22,17 @@ certificate only, never against one the message brings along.
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import hashlib
 import logging
+import os
 import re
 import secrets
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from email.utils import formatdate
+from pathlib import Path
 from typing import Any
 
 import requests
@@ -40,6 +43,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.ciphers import algorithms
 from cryptography.hazmat.primitives.serialization import pkcs7
+from cryptography.x509.oid import NameOID
 
 from sync.https import HttpsSender
 
@@ -64,6 +68,11 @@ class AS2Error(ValueError):
     def __init__(self, disposition: str, message: str) -> None:
         self.disposition = disposition
         super().__init__(f"{disposition}: {message}")
+
+
+class ReceiptRefused(RuntimeError):
+    """The partner's receipt refused the message, or cannot be trusted (a bad signature,
+    another MIC): the message is to be sent again."""
 
 
 @dataclass(frozen=True)
@@ -124,6 +133,55 @@ class Receipt:
     @property
     def ok(self) -> bool:
         return not self.problems
+
+
+def load_identity(as2_id: str, certificate_path: str, key_path: str) -> Identity:
+    """Tandem's AS2 identity from its id and PEM files (an unencrypted RSA key); a
+    ValueError saying which file is wrong."""
+    if not AS2_ID.match(as2_id):
+        raise ValueError(f"{as2_id!r} is not an AS2 id: letters, digits and . _ @ - only")
+    try:
+        with open(certificate_path, "rb") as file:
+            certificate = x509.load_pem_x509_certificate(file.read())
+    except (OSError, ValueError) as error:
+        raise ValueError(f"the AS2 certificate {certificate_path}: {error}") from None
+    try:
+        with open(key_path, "rb") as file:
+            key = serialization.load_pem_private_key(file.read(), None)
+    except (OSError, ValueError, TypeError) as error:
+        raise ValueError(f"the AS2 key {key_path}: {error}") from None
+    if not isinstance(key, rsa.RSAPrivateKey):
+        raise ValueError(f"the AS2 key {key_path}: an RSA key is needed")
+    return Identity(as2_id, certificate, key)
+
+
+def self_signed(as2_id: str, not_before: dt.datetime, days: int = 3650) -> Identity:
+    """A new identity with a 2048-bit RSA key and a self-signed certificate (CN: the AS2
+    id): what partners exchange certificates with when no CA signs them, as is usual
+    in AS2."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, as2_id)])
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(subject).issuer_name(subject).public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(not_before).not_valid_after(not_before + dt.timedelta(days=days))
+        .sign(key, hashes.SHA256())
+    )  # fmt: skip
+    return Identity(as2_id, certificate, key)
+
+
+def write_identity(identity: Identity, certificate_path: Path, key_path: Path) -> None:
+    """The identity as PEM files; the key readable by its owner only."""
+    certificate_path.parent.mkdir(parents=True, exist_ok=True)
+    certificate_path.write_bytes(identity.certificate.public_bytes(serialization.Encoding.PEM))
+    key = identity.key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )  # fmt: skip
+    descriptor = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "wb") as out:
+        out.write(key)
 
 
 # --- MIME, exactly ---------------------------------------------------------------------
@@ -264,8 +322,10 @@ def build_message(
     partner: Partner,
     *,
     receipt_url: str = "",
+    message_id: str = "",
 ) -> Outgoing:
-    """The message carrying ``payload`` to ``partner``, as the partner wants it."""
+    """The message carrying ``payload`` to ``partner``, as the partner wants it; a resend
+    passes the first attempt's ``message_id`` so the partner can take it once."""
     disposition = f'attachment; filename="{filename}"'
     if not partner.sign and not partner.encrypt:
         # Plain: the HTTP headers are the entity's (RFC 4130 section 7.3.1's MIC covers them).
@@ -292,7 +352,7 @@ def build_message(
                 .encrypt(serialization.Encoding.DER, [pkcs7.PKCS7Options.Binary])
             )
             content_type = 'application/pkcs7-mime; smime-type=enveloped-data; name="smime.p7m"'
-    message_id = f"<{secrets.token_hex(16)}@{ours.as2_id}>"
+    message_id = message_id or f"<{secrets.token_hex(16)}@{ours.as2_id}>"
     headers = {
         "AS2-Version": AS2_VERSION,
         "AS2-From": ours.as2_id,
@@ -428,6 +488,25 @@ def read_receipt(
     elif mic.replace(" ", "") != sent.mic.replace(" ", ""):
         problems.append("its MIC is not the one sent: what arrived is not what was sent")
     return Receipt(original, disposition, mic, signature, tuple(problems))
+
+
+def receipt_words(receipt: Receipt | None) -> str:
+    """What a receipt said, as the messages page shows it."""
+    if receipt is None:
+        return "awaited (asynchronous)"
+    if receipt.ok:
+        return f"{receipt.disposition}; signature {receipt.signature}; MIC matches"
+    return "flagged: " + "; ".join(receipt.problems)
+
+
+def receipt_answers(headers: Mapping[str, str], body: bytes, partner: Partner) -> str:
+    """The Message-ID an asynchronous receipt says it answers ("" when it cannot be
+    read), to find what was sent; :func:`read_receipt` then checks it against that."""
+    try:
+        _signature, fields = _receipt_fields(_header(headers, "Content-Type"), body, partner, [])
+    except AS2Error:
+        return ""
+    return fields.get("original-message-id", "")
 
 
 def _receipt_fields(

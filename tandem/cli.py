@@ -343,6 +343,14 @@ def partner_prefixes(supplier: str, prefixes: tuple[str, ...], hub_url: str | No
 @click.option("--address", help="The mailbox folder (absolute path), or the partner's URL.")
 @click.option("--as2-id", help="AS2: the partner's AS2 id.")
 @click.option(
+    "--as2-certificate", type=click.File("r"), help="AS2: the partner's certificate, a PEM file."
+)
+@click.option(
+    "--as2-receipt",
+    type=click.Choice(["sync", "async"]),
+    help="AS2: whether the partner answers on the connection or posts later.",
+)
+@click.option(
     "--sends", default="", help=f"Documents it sends, comma-separated: {', '.join(DOCUMENTS)}."
 )
 @click.option("--expects", default="", help="Documents it expects from us, likewise.")
@@ -363,10 +371,18 @@ def partner_edi(partner_ref: str, clear: bool, show: bool, hub_url: str | None,
         entered = None if clear else _profile_entered(options)
         org = set_edi_profile(hub.client, partner_ref, entered)
     click.echo(f"{org['name']}: " + ("no EDI profile" if clear else "EDI profile set"))
+    if org.get("inbound_key"):
+        click.echo(
+            f"It posts its interchanges to the receiver's /edi/{org['id']} with the header\n"
+            f"  Authorization: Bearer {org['inbound_key']}\n"
+            "(shown once; setting the profile again issues a new key)"
+        )
 
 
 def _profile_entered(options: dict[str, Any]) -> dict[str, Any]:
     entered = {k: v for k, v in options.items() if v not in (None, "") and k != "acks"}
+    if options.get("as2_certificate") is not None:
+        entered["as2_certificate"] = options["as2_certificate"].read()
     for name in ("sends", "expects"):
         entered[name] = [d.strip() for d in (options[name] or "").split(",") if d.strip()]
     entered["acknowledgements"] = options["acks"]

@@ -5,7 +5,6 @@ bad signature flagged."""
 
 from __future__ import annotations
 
-import datetime as dt
 import io
 import json
 import subprocess
@@ -18,10 +17,6 @@ from pathlib import Path
 import pytest
 import requests
 from asn1crypto import cms
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import NameOID
 
 from directus.process import free_port
 from sync.as2 import (
@@ -36,33 +31,20 @@ from sync.as2 import (
     send,
 )
 from sync.https import HttpsSender
+from tests.certificates import make_identity, write_pem
 
 ENDPOINT = Path(__file__).with_name("as2_endpoint.py")
 INTERCHANGE = b"ISA*00*          *00*...~\r\nST*850*0001~\r\n" + bytes(range(256))
 
 
-def _identity(name: str) -> Identity:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-    now = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(subject).issuer_name(subject).public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now).not_valid_after(now + dt.timedelta(days=3650))
-        .sign(key, hashes.SHA256())
-    )  # fmt: skip
-    return Identity(name, certificate, key)
-
-
 @pytest.fixture(scope="module")
 def tandem() -> Identity:
-    return _identity("TANDEM")
+    return make_identity("TANDEM")
 
 
 @pytest.fixture(scope="module")
 def acme() -> Identity:
-    return _identity("ACME")
+    return make_identity("ACME")
 
 
 @dataclass
@@ -85,22 +67,13 @@ class Running:
         raise AssertionError("no asynchronous receipt arrived")
 
 
-def _pem(identity: Identity, folder: Path) -> tuple[Path, Path]:
-    cert, key = folder / f"{identity.as2_id}.crt", folder / f"{identity.as2_id}.key"
-    cert.write_bytes(identity.certificate.public_bytes(serialization.Encoding.PEM))
-    key.write_bytes(identity.key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption()))  # fmt: skip
-    return cert, key
-
-
 def _serve(
     ours: Identity, partner: Identity, folder: Path, receipt: str, receipt_url: str = ""
 ) -> Iterator[Running]:
     folder.mkdir()
     port = free_port()
-    cert, key = _pem(ours, folder)
-    partner_cert, _ = _pem(partner, folder)
+    cert, key = write_pem(ours, folder)
+    partner_cert, _ = write_pem(partner, folder)
     config = {
         "port": port, "id": ours.as2_id, "cert": str(cert), "key": str(key),
         "inbox": str(folder / "inbox"), "receipts": str(folder / "receipts"),
@@ -208,7 +181,7 @@ def test_a_tampered_message_is_refused_and_nothing_is_delivered(tandem, acme, ac
 
 
 def test_a_signature_by_anyone_but_the_partner_is_refused(tandem, acme):
-    impostor = _identity("TANDEM")  # same id, another key
+    impostor = make_identity("TANDEM")  # same id, another key
     outgoing = build_message(INTERCHANGE, "po.x12", impostor, _partner(acme))
     with pytest.raises(AS2Error, match="authentication-failed: the signature is not the"):
         receive(outgoing.headers, outgoing.body, acme, {"TANDEM": _partner(tandem)})
@@ -240,7 +213,7 @@ def test_a_receipt_with_a_bad_signature_is_flagged(tandem, acme):
     partner = _partner(acme)
     outgoing = build_message(INTERCHANGE, "po.x12", tandem, partner)
     received = receive(outgoing.headers, outgoing.body, acme, {"TANDEM": _partner(tandem)})
-    impostor = _identity("ACME")
+    impostor = make_identity("ACME")
     headers, body = build_receipt(outgoing.headers, impostor, received, None)
     receipt = read_receipt(headers, body, partner, outgoing)
     assert receipt.signature == "invalid"

@@ -12,7 +12,10 @@ from directus import ForbiddenOrMissing, HubError
 from domain.edi_profiles import check, document_code
 from governance import GovernanceError
 from governance.partners import edi_profile, get_partner, set_edi_profile
+from tests.certificates import certificate_pem, make_identity
 from tests.factories import make_org, make_pair, make_user
+
+GROSSO_CERTIFICATE = certificate_pem(make_identity("GROSSO-AS2"))
 
 X12 = {
     "standard": "x12", "isa_qualifier": "zz", "isa_id": "ACMEFOODS", "gs_code": "ACMEFOODS",
@@ -22,6 +25,7 @@ X12 = {
 EDIFACT = {
     "standard": "edifact", "unb_id": "5412345000013", "transport": "as2",
     "address": "https://as2.example.com/as2", "as2_id": "GROSSO-AS2", "sends": ["order"],
+    "as2_certificate": GROSSO_CERTIFICATE,
     "expects": ["order_response", "ship_notice", "invoice"], "acknowledgements": False,
 }  # fmt: skip
 
@@ -35,6 +39,8 @@ def test_a_profile_is_normalized():
     edifact, _ = check(EDIFACT)
     assert edifact is not None
     assert (edifact["unb_qualifier"], edifact["as2_id"]) == ("14", "GROSSO-AS2")
+    assert edifact["as2_certificate"] == GROSSO_CERTIFICATE.strip()
+    assert edifact["as2_receipt"] == "sync"
     assert [document_code("x12", d) for d in profile["sends"]] == ["855", "856", "810"]
     assert [document_code("edifact", d) for d in edifact["expects"]] == [
         "ORDRSP", "DESADV", "INVOIC",
@@ -67,6 +73,23 @@ def test_a_profile_is_normalized():
 )  # fmt: skip
 def test_a_bad_profile_names_the_field_and_what_it_takes(change, field, words):
     profile, problems = check({**X12, **change})
+    assert profile is None
+    assert words in "; ".join(problems[field])
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "words"),
+    [
+        ({"as2_certificate": ""}, "as2_certificate", "X.509 certificate"),
+        ({"as2_certificate": "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----"},
+         "as2_certificate", "PEM"),
+        ({"as2_certificate": GROSSO_CERTIFICATE.replace("CERTIFICATE", "PUBLIC KEY")},
+         "as2_certificate", "PEM"),
+        ({"as2_receipt": "email"}, "as2_receipt", "one of sync, async"),
+    ],
+)  # fmt: skip
+def test_an_as2_partner_needs_its_certificate_and_a_receipt_mode(change, field, words):
+    profile, problems = check({**EDIFACT, **change})
     assert profile is None
     assert words in "; ".join(problems[field])
 

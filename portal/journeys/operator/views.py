@@ -264,7 +264,8 @@ def _profile_form() -> dict[str, Any]:
     entered: dict[str, Any] = {
         name: request.form.get(name, "").strip()
         for name in ("standard", "isa_qualifier", "isa_id", "gs_code", "unb_qualifier",
-                     "unb_id", "transport", "address", "as2_id")
+                     "unb_id", "transport", "address", "as2_id", "as2_certificate",
+                     "as2_receipt")
         if request.form.get(name, "").strip()
     }  # fmt: skip
     entered["sends"] = request.form.getlist("sends")
@@ -312,10 +313,18 @@ def set_edi_profile(org_id: int) -> Any:
     clear = request.form.get("action") == "clear"
     entered = None if clear else _profile_form()
     try:
-        partners.set_edi_profile(admin, org_id, entered, via="portal", actor=current_user.id)
+        saved = partners.set_edi_profile(
+            admin, org_id, entered, via="portal", actor=current_user.id
+        )
     except GovernanceError as exc:
         return _edi_page(org, entered, exc.errors, 422)
     flash(f"{org['name']}: " + ("EDI profile removed." if clear else "EDI profile saved."))
+    if saved.get("inbound_key"):
+        flash(
+            f"{org['name']} posts its interchanges to the receiver's /edi/{org_id} with "
+            f"the header “Authorization: Bearer {saved['inbound_key']}”. This key is "
+            "shown once; saving the profile again issues a new one."
+        )
     return redirect(url_for("operator.edi_profile", org_id=org_id))
 
 
