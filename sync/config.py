@@ -27,6 +27,9 @@ class SyncConfig:
     drop_poll_s: int = 60
     #: How often the EDI exchange reads inboxes and sends what is due.
     edi_poll_s: int = 60
+    #: Tandem's AS2 identity (``as2_id``, ``as2_certificate`` and ``as2_key`` paths) and
+    #: where partners post asynchronous receipts (``as2_receipt_url``); empty: no AS2.
+    as2: Mapping[str, str] | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> SyncConfig:
@@ -59,6 +62,7 @@ class SyncConfig:
                 "where the portal serves them (the portal's own TANDEM_SPOOL_DIR)"
             )
         return cls(
+            as2=as2_settings(environ),
             hub_url=hub_url.rstrip("/"),
             hub_token=token,
             lock_path=Path(lock),
@@ -69,3 +73,24 @@ class SyncConfig:
             drop_poll_s=int(raw_poll),
             edi_poll_s=int(raw_edi),
         )
+
+
+AS2_VARIABLES = {"as2_id": "TANDEM_AS2_ID", "as2_certificate": "TANDEM_AS2_CERT",
+                 "as2_key": "TANDEM_AS2_KEY"}  # fmt: skip
+
+
+def as2_settings(environ: Mapping[str, str]) -> dict[str, str] | None:
+    """Tandem's AS2 identity as the exchange and the receiver take it: its id and the
+    paths of its certificate and key (all three, or none: no AS2), and the URL partners
+    post asynchronous receipts to (``TANDEM_AS2_RECEIPT_URL``, the receiver's
+    ``/as2/receipts`` as partners reach it)."""
+    given = {name: environ.get(variable, "") for name, variable in AS2_VARIABLES.items()}
+    if not any(given.values()):
+        return None
+    missing = [AS2_VARIABLES[name] for name, value in given.items() if not value]
+    if missing:
+        raise ConfigError(f"{', '.join(missing)} not set: AS2 needs an id, a certificate and a key")
+    for name in ("as2_certificate", "as2_key"):
+        if not Path(given[name]).is_file():
+            raise ConfigError(f"{AS2_VARIABLES[name]}: no file {given[name]}")
+    return {**given, "as2_receipt_url": environ.get("TANDEM_AS2_RECEIPT_URL", "")}

@@ -20,11 +20,13 @@ agent:
    and writing the same name again leaves one whole file. A document that cannot be
    written (a value no EDI delimiter set can carry) is recorded ``unsendable`` with why.
 
-Transports: a folder mailbox, and HTTPS POST (under an idempotency key). AS2 sending is
-not wired to the exchange yet (:mod:`sync.as2` builds and reads the messages; the
-exchange has no certificates to sign with): an AS2 partner's messages stay ``failing``
-with that reason. Files from HTTPS and AS2 partners are read from the spool folder
-``<spool>/edi/<partner id>/inbox``; no endpoint writes there yet.
+Transports: a folder mailbox; HTTPS POST (under an idempotency key); AS2
+(:mod:`sync.as2`: signed and encrypted with Tandem's identity, the partner's receipt
+checked: a synchronous one at once, an asynchronous one when the receiver
+(:mod:`sync.receiver`) takes it; a refused or flagged receipt makes the message
+``failing`` and it is sent again, under the same Message-ID). What HTTPS and AS2
+partners send, the receiver leaves in the spool folder ``<spool>/edi/<partner id>/inbox``,
+read here like a mailbox.
 """
 
 from __future__ import annotations
@@ -56,7 +58,7 @@ from domain.order_documents import (
     response_document,
     ship_notice_document,
 )
-from sync import inbound
+from sync import as2, inbound
 from sync.applying import LINE_FIELDS, PO_FIELDS, chunks, lookup
 from sync.https import HttpsSender, Undeliverable, Unreachable
 from sync.mailbox import deliver
@@ -83,11 +85,19 @@ class Exchange:
         *,
         spool_dir: Path | None = None,
         settle_s: float = 5.0,
+        as2_identity: as2.Identity | str | None = None,
+        as2_receipt_url: str = "",
+        drop_dir: Path | None = None,
     ) -> None:
         self.hub = hub
         self.counts = counts
         self.spool_dir = spool_dir
         self.settle_s = settle_s
+        #: Tandem's AS2 identity, or why there is none (AS2 partners then wait, failing).
+        self.as2_identity = as2_identity or "Tandem's AS2 identity is not configured"
+        self.as2_receipt_url = as2_receipt_url
+        #: Distributors' drop folders, where sales and inventory reports go to be imported.
+        self.drop_dir = drop_dir
         self.orgs = {
             org.id: org
             for org in map(Org.of, hub.read_items("organizations", fields=ORG_FIELDS, limit=-1))
@@ -121,7 +131,6 @@ class Exchange:
         found = [o for o in self.orgs.values() if o.is_called(standard, text)]
         return found[0] if len(found) == 1 else None
 
-    # -- outbound -------------------------------------------------------------------
     # -- outbound -------------------------------------------------------------------
     def _next_control(self, partner: Org, sender: Org | None) -> int:
         """The next interchange control number from this sender to the partner: one more
@@ -223,7 +232,9 @@ class Exchange:
                     "status": "queued",
                     "received_at": iso(clock.now()),
                     "payload": payload,
-                    "file_name": f"{interchange}.{code}.{'x12' if standard == 'x12' else 'edi'}",
+                    # Control numbers run per pair of parties: the name says whose it is.
+                    "file_name": f"{sender.id if sender else 0}-{interchange}.{code}."
+                    + ("x12" if standard == "x12" else "edi"),
                     "detail": dict(meta.get("detail") or {}),
                     "digest": meta.get("digest"),
                     "attempts": 0,
@@ -249,6 +260,7 @@ class Exchange:
         failed: str | None = None
         for row in rows:
             attempts = int(row.get("attempts") or 0) + 1
+            said: dict[str, Any] = {}  # what the transport says of it (AS2: id, receipt)
             try:
                 if failed is not None:
                     raise Unreachable(0, failed)
@@ -260,13 +272,14 @@ class Exchange:
                         str(row["file_name"]), payload, str(row["dedupe"])
                     )
                 else:
-                    raise Unreachable(0, "AS2 sending needs Tandem's certificates configured")
-            except (OSError, Undeliverable, Unreachable) as error:
+                    self._send_as2(partner, row, payload, said)
+            except (OSError, ValueError, Undeliverable, Unreachable, as2.ReceiptRefused) as error:
                 failed = failed or f"{type(error).__name__}: {error}"
                 self._waiting.add(partner.id)
                 wait = min(RETRY_FIRST_S * 2 ** (attempts - 1), RETRY_MOST_S)
                 outcomes.append(
                     {
+                        **said,
                         "id": row["id"],
                         "status": "failing",
                         "attempts": attempts,
@@ -277,12 +290,41 @@ class Exchange:
                 self.counts["delivery_failed"] += 1
             else:
                 outcomes.append(
-                    {"id": row["id"], "status": "sent", "attempts": attempts, "error": None,
-                     "next_attempt_at": None}
+                    {**said, "id": row["id"], "status": "sent", "attempts": attempts,
+                     "error": None, "next_attempt_at": None}
                 )  # fmt: skip
                 self.counts[f"sent_{row['message_type']}"] += 1
         for chunk in chunks(outcomes):
             self.hub.patch(f"/items/{MESSAGES}", chunk, fields=["id"])
+
+    def _send_as2(
+        self, partner: Org, row: Mapping[str, Any], payload: bytes, said: dict[str, Any]
+    ) -> None:
+        """Send one message by AS2 and check a synchronous receipt; ``said`` gets its
+        Message-ID and MIC (kept, so that a resend is the same message to the partner)
+        and what the receipt said. ReceiptRefused when the receipt refuses the message or
+        cannot be trusted. An asynchronous receipt may come back before this returns:
+        the Message-ID is recorded before sending, and the receiver alone writes what
+        that receipt says (a flagged one is sent again by :meth:`deliver_pending`)."""
+        if isinstance(self.as2_identity, str):
+            raise Unreachable(0, self.as2_identity)
+        peer = partner.as2_partner()
+        outgoing = as2.build_message(
+            payload, str(row["file_name"]), self.as2_identity, peer,
+            receipt_url=self.as2_receipt_url if peer.receipt == "async" else "",
+            message_id=str(row.get("as2_message_id") or ""),
+        )  # fmt: skip
+        said.update(as2_message_id=outgoing.message_id, as2_mic=outgoing.mic)
+        if peer.receipt == "async":
+            self.hub.update_item(
+                MESSAGES, row["id"], {**said, "receipt": as2.receipt_words(None)}, fields=["id"]
+            )
+        receipt = as2.send(outgoing, peer, HttpsSender(peer.url, attempts=1))
+        if receipt is None:
+            return
+        said["receipt"] = as2.receipt_words(receipt)
+        if not receipt.ok:
+            raise as2.ReceiptRefused(said["receipt"])
 
     def deliver_pending(self, partner: Org) -> None:
         """Messages recorded but not delivered (a run stopped between the two, or the
@@ -293,10 +335,14 @@ class Exchange:
             filter={
                 "direction": {"_eq": "out"},
                 "partner": {"_eq": partner.id},
-                "status": {"_in": ["queued", "failing"]},
+                "_or": [
+                    {"status": {"_in": ["queued", "failing"]}},
+                    # sent, but its asynchronous receipt was refused or flagged: again
+                    {"status": {"_eq": "sent"}, "receipt": {"_starts_with": "flagged"}},
+                ],
             },
             fields=["id", "payload", "file_name", "dedupe", "attempts", "message_type",
-                    "next_attempt_at"],
+                    "next_attempt_at", "as2_message_id"],
             sort=["id"],
             limit=-1,
         )  # fmt: skip
@@ -504,11 +550,23 @@ class Exchange:
 def exchange(ctx: JobContext) -> None:
     """The ``edi.exchange`` job: every partner's inbox, then what is due to it."""
     spool = ctx.settings.get("spool_dir")
+    settings = ctx.settings
+    identity: as2.Identity | str | None = None
+    if settings.get("as2_id"):
+        try:
+            identity = as2.load_identity(
+                settings["as2_id"], settings["as2_certificate"], settings["as2_key"]
+            )
+        except ValueError as error:
+            identity = str(error)
     run = Exchange(
         ctx.hub,
         ctx.counts,
         spool_dir=Path(spool) if spool else None,
-        settle_s=float(ctx.settings.get("settle_s", 5)),
+        settle_s=float(settings.get("settle_s", 5)),
+        as2_identity=identity,
+        as2_receipt_url=str(settings.get("as2_receipt_url") or ""),
+        drop_dir=Path(settings["drop_dir"]) if settings.get("drop_dir") else None,
     )
     now = clock.now().timestamp()
     for partner in run.partners():

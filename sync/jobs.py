@@ -51,6 +51,7 @@ def job_definitions(
     spool_dir: Path | None = None,
     drop_poll_s: int = 60,
     edi_poll_s: int = 60,
+    as2: Mapping[str, str] | None = None,
 ) -> list[JobDefinition]:
     drops = (
         [
@@ -80,7 +81,13 @@ def job_definitions(
             trigger_args={"seconds": edi_poll_s},
             description="Exchange EDI orders, answers, ship notices and invoices with partners",
             run_at_start=True,
-            settings={"spool_dir": str(spool_dir) if spool_dir else None, "settle_s": 5},
+            settings={
+                "spool_dir": str(spool_dir) if spool_dir else None,
+                # Reports arriving by EDI are imported from the drop folders.
+                "drop_dir": str(drop_dir) if drop_dir and lane_url and spool_dir else None,
+                "settle_s": 5,
+                **(as2 or {}),
+            },
         ),
         JobDefinition(
             id="imports.reap",

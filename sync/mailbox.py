@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Iterable
 from pathlib import Path
 
 PARTIAL_SUFFIXES = (".tmp", ".part", ".partial")
@@ -62,16 +63,18 @@ def quarantine(path: Path, folder: Path, reason: str) -> Path:
     return moved
 
 
-def deliver(folder: Path, name: str, payload: bytes) -> Path:
-    """Leave ``payload`` as ``folder/name``, atomically: written under ``.name.part``,
-    flushed to disk, then renamed (replacing an earlier delivery of the same name, so
-    delivering again after a crash leaves one whole file)."""
+def deliver(folder: Path, name: str, payload: bytes | Iterable[bytes]) -> Path:
+    """Leave ``payload`` (bytes, or chunks of them as they arrive) as ``folder/name``,
+    atomically: written under ``.name.part``, flushed to disk, then renamed (replacing an
+    earlier delivery of the same name, so delivering again after a crash leaves one whole
+    file). A payload that fails midway leaves nothing but the partial file."""
     if not name or name != Path(name).name or name.startswith("."):
         raise ValueError(f"{name!r} is not a plain file name")
     folder.mkdir(parents=True, exist_ok=True)
     partial = folder / f".{name}.part"
     with partial.open("wb") as out:
-        out.write(payload)
+        for chunk in [payload] if isinstance(payload, bytes) else payload:
+            out.write(chunk)
         out.flush()
         os.fsync(out.fileno())
     target = folder / name

@@ -7,6 +7,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from cryptography import x509
+
+from sync.as2 import Partner
+
 ORG_FIELDS = ["id", "name", "kind", "status", "gln", "x12_qualifier", "x12_id", "edifact_id",
               "edi_profile"]  # fmt: skip
 
@@ -57,6 +61,23 @@ class Org:
 
     def expects(self, document: str) -> bool:
         return bool(self.profile) and document in (self.profile or {}).get("expects", ())
+
+    def sends(self, document: str) -> bool:
+        return bool(self.profile) and document in (self.profile or {}).get("sends", ())
+
+    def as2_partner(self) -> Partner:
+        """The partner as AS2 knows it: its id, certificate (checked when the profile was
+        set), URL and receipt mode; messages both ways are signed and encrypted."""
+        profile = self.profile or {}
+        certificate = x509.load_pem_x509_certificate(
+            str(profile.get("as2_certificate") or "").encode("ascii")
+        )
+        return Partner(
+            str(profile.get("as2_id") or ""),
+            certificate,
+            url=str(profile.get("address") or ""),
+            receipt=str(profile.get("as2_receipt") or "sync"),
+        )
 
     @property
     def standard(self) -> str:

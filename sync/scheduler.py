@@ -89,6 +89,7 @@ def serve(config: SyncConfig) -> None:
             spool_dir=config.spool_dir,
             drop_poll_s=config.drop_poll_s,
             edi_poll_s=config.edi_poll_s,
+            as2=config.as2,
         )
         scheduler = build_scheduler(hub, definitions)
         declare(hub, definitions)

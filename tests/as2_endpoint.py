@@ -6,6 +6,8 @@ AS2 id, certificate and key (PEM files), its partners (id, certificate, sign, en
 receipt), and two folders: ``inbox`` gets each delivered payload as
 ``<message id>.payload`` (a resend overwrites it: delivery is idempotent by id), and
 ``receipts`` gets each asynchronous receipt as ``<n>.json`` (headers) and ``<n>.body``.
+With ``tamper_receipts``, the asynchronous receipts it posts are changed after signing
+(their signature then fails).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from pathlib import Path
 from socketserver import ThreadingMixIn
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
+import requests
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
@@ -61,7 +64,15 @@ def main(path: str) -> None:
         deliver(receipts, f"{n}.json", json.dumps(headers).encode())
         deliver(receipts, f"{n}.body", body)
 
-    app = Endpoint(Identity(config["id"], certificate, key), partners, take, on_receipt)  # type: ignore[arg-type]
+    post_receipt = None
+    if config.get("tamper_receipts"):  # receipts changed on their way: signatures fail
+
+        def post_receipt(url: str, headers: dict[str, str], body: bytes) -> None:
+            changed = body.replace(b"received and verified", b"received and verifieD", 1)
+            requests.post(url, data=changed, headers=headers, timeout=30)
+
+    app = Endpoint(Identity(config["id"], certificate, key), partners, take, on_receipt,  # type: ignore[arg-type]
+                   post_receipt)  # fmt: skip
     make_server("127.0.0.1", config["port"], app, Server, Quiet).serve_forever()
 
 

@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import os
 import secrets
 import shutil
+import subprocess
 import threading
 import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+import requests
 
 from directus import HubClient
 from directus.bulk import Merged, open_lane, write_rows
@@ -120,3 +126,31 @@ def race_imports(lane_url: str, kind: str, rows: list[tuple], imports: int = 2) 
     if errors:
         raise errors[0]
     return results
+
+
+@contextmanager
+def serving(
+    argv: list[str], url: str, env: Mapping[str, str] | None = None, timeout_s: float = 30
+) -> Iterator[subprocess.Popen[bytes]]:
+    """A server process started for a test, once ``url`` answers; stopped after."""
+    process = subprocess.Popen(
+        argv, cwd=Path(__file__).resolve().parents[1], env={**os.environ, **(env or {})},
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                requests.get(url, timeout=1)
+                break
+            except requests.ConnectionError:
+                if time.monotonic() > deadline or process.poll() is not None:
+                    raise
+                time.sleep(0.05)
+        yield process
+    finally:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()

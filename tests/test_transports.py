@@ -4,14 +4,11 @@ on loopback (tests/partner_http.py)."""
 
 from __future__ import annotations
 
-import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import requests
 
 from directus.process import free_port
 from sync.https import HttpsSender, Undeliverable, Unreachable
@@ -23,6 +20,7 @@ from sync.mailbox import (
     read_bounded,
     ready_files,
 )
+from tests.helpers import serving
 
 PARTNER = Path(__file__).with_name("partner_http.py")
 INTERCHANGE = b"ISA*00*...~\r\nGS*PO*...~\r\n"  # CR/LF must arrive as sent
@@ -100,24 +98,9 @@ class Partner:
 def _start(tmp_path: Path, fail_first: int) -> Iterator[Partner]:
     port, state = free_port(), tmp_path / "partner"
     state.mkdir()
-    process = subprocess.Popen(
-        [sys.executable, str(PARTNER), str(port), str(state), str(fail_first)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    try:
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                requests.get(f"http://127.0.0.1:{port}/", timeout=1)
-                break
-            except requests.ConnectionError:
-                if time.monotonic() > deadline or process.poll() is not None:
-                    raise
-                time.sleep(0.05)
+    argv = [sys.executable, str(PARTNER), str(port), str(state), str(fail_first)]
+    with serving(argv, f"http://127.0.0.1:{port}/"):
         yield Partner(port, state)
-    finally:
-        process.terminate()
-        process.wait(10)
 
 
 @pytest.fixture
