@@ -30,14 +30,14 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Context, Decimal, DecimalException, Inexact, localcontext
 from typing import Any, Literal
 
 from domain import clock, edifact, x12
 from domain.edi_reports import sniff
-from domain.edifact import BLANKS, Seg, component, write_segment
+from domain.edifact import BLANKS, Message, Seg, component, write_segment
 from domain.ingest import FileError
 
 __all__ = [
@@ -126,7 +126,8 @@ LEADING_DIGITS = re.compile(r"([0-9]+)(?:[^0-9]|\Z)")
 EXACT_DIVISION = Context(prec=80, traps=[Inexact])
 MAX_NUMBER = 36  # characters: X12 R is 15 digits at most, EDIFACT n..35
 NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)\Z")
-GROUP_CODES = {"850": "PO", "860": "PC", "855": "PR", "856": "SH", "810": "IN", "997": "FA"}
+GROUP_CODES = {"850": "PO", "860": "PC", "855": "PR", "856": "SH", "810": "IN", "997": "FA",
+               "852": "PD", "846": "IB"}  # fmt: skip
 
 
 class DocumentError(FileError):
@@ -310,7 +311,7 @@ class Received:
 
     standard: Literal["x12", "edifact"]
     code: str  # 850, ORDERS ...
-    document: Document
+    document: Document | Report
     sender: str
     receiver: str
     interchange: str  # control number (reference)
@@ -730,7 +731,9 @@ X12_READERS = {
 }
 
 
-def _read_x12(data: bytes | str) -> list[Received]:
+def _read_x12(
+    data: bytes | str, readers: Mapping[str, Callable[[x12.Transaction], Any]] = X12_READERS
+) -> list[Received]:
     try:
         interchanges = x12.parse(data)
     except x12.X12Error as error:
@@ -738,10 +741,10 @@ def _read_x12(data: bytes | str) -> list[Received]:
     received = []
     for interchange in interchanges:
         for group, transaction in interchange.transactions():
-            reader = X12_READERS.get(transaction.code)
+            reader = readers.get(transaction.code)
             if reader is None:
                 raise DocumentError(
-                    f"expected one of {sorted(X12_READERS)}",
+                    f"expected one of {sorted(readers)}",
                     transaction.position,
                     "ST01",
                     transaction.code,
@@ -1159,9 +1162,11 @@ EDIFACT_READERS = {
 }
 
 
-def _read_edifact(data: bytes | str) -> list[Received]:
+def _read_edifact(
+    data: bytes | str, readers: Mapping[str, Callable[[Message], Any]] = EDIFACT_READERS
+) -> list[Received]:
     try:
-        messages = edifact.messages(data, EDIFACT_READERS)
+        messages = edifact.messages(data, readers)
     except FileError as error:
         raise DocumentError(
             str(error).split(": ", 1)[-1] if error.line else str(error), error.line
@@ -1173,7 +1178,7 @@ def _read_edifact(data: bytes | str) -> list[Received]:
             Received(
                 "edifact",
                 message.kind,
-                EDIFACT_READERS[message.kind](message),
+                readers[message.kind](message),
                 component(unb, 1) if unb else "",
                 component(unb, 2) if unb else "",
                 component(unb, 4) if unb else "",
@@ -1183,6 +1188,45 @@ def _read_edifact(data: bytes | str) -> list[Received]:
             )
         )
     return received
+
+
+@dataclass(frozen=True)
+class Report:
+    """A distributor's sales or inventory report (852/SLSRPT, 846/INVRPT): its envelope
+    is the exchange's to check and acknowledge, its content the import's to read."""
+
+    kind: Literal["pos", "inventory"]
+
+
+#: The reports a distributor sends, by transaction set or message, and what they hold.
+REPORTS: dict[str, Literal["pos", "inventory"]] = {
+    "852": "pos", "846": "inventory", "SLSRPT": "pos", "INVRPT": "inventory",
+}  # fmt: skip
+
+
+def _report(kind: Literal["pos", "inventory"]) -> Callable[[Any], Report]:
+    return lambda _content: Report(kind)
+
+
+def read_reports(data: bytes | str) -> list[Received]:
+    """Every report in the file, envelopes checked as strictly as :func:`read` checks
+    an order's (counts, control numbers, delimiters); all must be reports of one kind.
+
+    Raises :class:`DocumentError` and nothing else for anything that is not that.
+    """
+    syntax = sniff(data)
+    if syntax == "x12":
+        found = _read_x12(data, {"852": _report("pos"), "846": _report("inventory")})
+    elif syntax == "edifact":
+        found = _read_edifact(data, {"SLSRPT": _report("pos"), "INVRPT": _report("inventory")})
+    else:
+        raise DocumentError(
+            "not an EDI file: it does not start with ISA (X12) or UNA/UNB (EDIFACT)"
+        )
+    kinds = {REPORTS[r.code] for r in found}
+    if len(kinds) > 1:
+        raise DocumentError("sales and inventory reports in one file: send each in its own", 1)
+    return found
 
 
 def read(data: bytes | str) -> list[Received]:

@@ -276,6 +276,61 @@ def invoice_row(
 DELIMITERS = frozenset("*~>^|+:'?\n\r")
 
 
+def purchase_order_row(
+    order: Order,
+    partnership: int,
+    skus: Mapping[str, int],
+    ship_to: int | None,
+    today: dt.date,
+) -> dict[str, Any]:
+    """The hub's purchase order (open, with its lines) for an order a distributor's own
+    system sent (850/ORDERS), as the web's order form makes it; OrderError naming the
+    line or field otherwise. ``skus`` are the supplier's SKU ids by GTIN; ``ship_to`` the
+    distributor's location its ship-to GLN names (None: none does)."""
+    if order.purpose != "original":
+        raise OrderError(f"an order {order.purpose} for an order Tandem does not hold")
+    if not order.number:
+        raise OrderError("the order has no number (BEG03/BGM)")
+    if ship_to is None:
+        raise OrderError(
+            f"ship-to {order.ship_to or '(none)'} is none of the distributor's locations"
+        )
+    if not order.currency:
+        raise OrderError("the order names no currency (CUR)")
+    if not order.lines:
+        raise OrderError("the order has no lines")
+    lines = []
+    seen: set[int] = set()
+    for number, line in enumerate(order.lines, 1):
+        name = line.line or str(number)
+        sku = skus.get(line.item.gtin)
+        if sku is None:
+            raise OrderError(f"GTIN {line.item.gtin or '(none)'} is none of the supplier's", name)
+        if line.price is None:
+            raise OrderError("the line has no price", name)
+        no = int(line.line) if line.line.isdigit() else number
+        if no in seen:
+            raise OrderError("a line number twice", name)
+        seen.add(no)
+        lines.append({
+            "line_no": no,
+            "sku": sku,
+            "qty_ordered": whole_units(line.quantity, "the quantity", name),
+            "unit_cost_minor": price_minor(line.price, order.currency, name),
+        })  # fmt: skip
+    requested = order.requested or next((x.requested for x in order.lines if x.requested), None)
+    return {
+        "partnership": partnership,
+        "number": order.number,
+        "status": "open",
+        "ordered_on": str(order.ordered_on or today),
+        "requested_date": str(requested) if requested else None,
+        "currency": order.currency,
+        "ship_to": ship_to,
+        "lines": [{**line, "partnership": partnership} for line in lines],
+    }
+
+
 def free_text(text: str) -> str:
     """Words a person typed (a reason), as a document may carry them: each delimiter, and
     anything not in ISO-8859-1, becomes a space. Never refused: the words still go."""

@@ -29,16 +29,20 @@ from directus import HubClient
 from domain import clock
 from domain.edi_orders import (
     GROUP_CODES,
+    REPORTS,
     Acknowledgement,
     DocumentError,
     Fault,
+    Order,
     Received,
     SetAck,
     peek,
     read,
+    read_reports,
 )
+from domain.order_documents import purchase_order_row
 from domain.orders import OrderError
-from sync.applying import Applier, Outcome, chunks
+from sync.applying import REFUSED, Applier, Outcome, chunks
 from sync.mailbox import (
     TooLarge,
     deliver,
@@ -84,7 +88,7 @@ ACKS = ("997", "CONTRL")
 
 def inbox(run: Exchange, partner: Org) -> Path | None:
     """The partner's mailbox folder: its own for a folder transport; for HTTPS and AS2,
-    the spool folder a receiving endpoint is to write to (none does yet)."""
+    the spool folder the receiver (:mod:`sync.receiver`) writes what it takes to."""
     profile = partner.profile or {}
     if profile.get("transport") == "folder":
         return Path(profile["address"])
@@ -132,6 +136,10 @@ def receive_file(run: Exchange, partner: Org, mailbox: Path, path: Path) -> None
     # This very file (a run that stopped before archiving it reads it again), not the
     # same content sent again: its name, its modification time and its digest.
     identity = f"{path.name}:{path.stat().st_mtime_ns}:{hashlib.sha256(data).hexdigest()}"
+    peeked = peek(data)
+    if peeked is not None and peeked.code in REPORTS:
+        forward_report(run, partner, mailbox, path, data, identity)
+        return
     try:
         received = read(data)
         _check_sender(partner, received)
@@ -170,6 +178,56 @@ def receive_file(run: Exchange, partner: Org, mailbox: Path, path: Path) -> None
             verdicts.setdefault(document.interchange, []).append(
                 (document, row["status"] == "applied", row.get("error"))
             )
+    for interchange, sets in verdicts.items():
+        answer(run, partner, interchange, sets)
+    move_unique(path, mailbox / "archive")
+
+
+def forward_report(
+    run: Exchange, partner: Org, mailbox: Path, path: Path, data: bytes, identity: str
+) -> None:
+    """A distributor's sales (852/SLSRPT) or inventory (846/INVRPT) report: its
+    interchanges checked as an order's are (envelopes, counts, control numbers, the
+    sender), then handed to the import, the same one a file left in the distributor's
+    drop folder gets (``<drop>/<distributor id>/pos|inventory``): the drop-folder job
+    imports it, and its rows' problems are on that import's page. Each report is
+    recorded ``forwarded`` and the interchange answered with a 997/CONTRL; a report
+    received before is recorded as a duplicate and not imported again (an import of the
+    same file again would change nothing either)."""
+    try:
+        received = read_reports(data)
+        _check_sender(partner, received)
+        first = received[0]
+        kind = REPORTS[first.code]
+        document = "sales_report" if kind == "pos" else "inventory_report"
+        if partner.kind != "distributor" or not partner.sends(document):
+            raise DocumentError(
+                f"{partner.name}'s profile does not send {document.replace('_', ' ')}s",
+                first.position, "ST01" if first.standard == "x12" else "UNH0065", first.code,
+            )  # fmt: skip
+        if run.drop_dir is None:
+            raise DocumentError(
+                "this Tandem imports no reports by EDI: it has no drop folders", first.position
+            )
+    except DocumentError as error:
+        _refuse(run, partner, mailbox, path, data, str(error), error)
+        return
+    rows, states = _record(run, partner, path.name, identity, _kept(data), received)
+    if "apply" in states:
+        deliver(run.drop_dir / str(partner.id) / kind,
+                f"edi-{first.interchange}-{path.name}", data)  # fmt: skip
+        forwarded = [
+            {"id": row["id"], "status": "forwarded",
+             "detail": {"file": identity, "import": f"{kind} drop folder"}}
+            for row, state in zip(rows, states, strict=True) if state == "apply"
+        ]  # fmt: skip
+        for chunk in chunks(forwarded):
+            run.hub.patch(f"/items/{MESSAGES}", chunk, fields=["id"])
+        run.counts[f"forwarded_{first.code}"] += len(forwarded)
+    verdicts: dict[str, list[tuple[Received, bool, str | None]]] = {}
+    for document, state in zip(received, states, strict=True):
+        if state != "duplicate":
+            verdicts.setdefault(document.interchange, []).append((document, True, None))
     for interchange, sets in verdicts.items():
         answer(run, partner, interchange, sets)
     move_unique(path, mailbox / "archive")
@@ -280,6 +338,8 @@ def _apply(run: Exchange, partner: Org, documents: Sequence[Received]) -> list[O
                 outcomes[i] = _acknowledged(run, partner, document)
             except OrderError as error:
                 outcomes[i] = Outcome("rejected", str(error), number=_reference(document))
+        elif partner.kind == "distributor" and isinstance(document.document, Order):
+            outcomes[i] = _ordered(run, partner, document)
         elif partner.kind != "supplier":
             outcomes[i] = Outcome(
                 "rejected",
@@ -303,6 +363,86 @@ def _apply(run: Exchange, partner: Org, documents: Sequence[Received]) -> list[O
         for i, outcome in zip(rest, applier.apply([documents[i] for i in rest]), strict=True):
             outcomes[i] = outcome
     return [outcomes[i] for i in range(len(documents))]
+
+
+def _ordered(run: Exchange, partner: Org, received: Received) -> Outcome:
+    """An order from a distributor's own system (850/ORDERS) becomes its purchase order,
+    created with its agent as its web users create one (the hub's rules and ownership
+    hook apply), for the supplier the envelope names; the order then goes on to the
+    supplier as any new order does. Sent again, an order Tandem has is not made twice."""
+    order = received.document
+    assert isinstance(order, Order)
+    agent = run.agent(partner.id)
+    supplier = run.counterpart(received.standard, received.receiver)
+    pairs = agent.read_items(
+        "partnerships",
+        filter={"supplier": {"_eq": supplier.id if supplier else 0}},
+        fields=["id"],
+        limit=1,
+    )
+    if supplier is None or supplier.kind != "supplier" or not pairs:
+        return Outcome(
+            "rejected",
+            f"{received.receiver} is no supplier {partner.name} orders from",
+            number=order.number,
+        )
+    pair = int(pairs[0]["id"])
+    gtins = sorted({line.item.gtin for line in order.lines if line.item.gtin})
+    skus = {
+        str(row["gtin"]): int(row["id"])
+        for chunk in chunks(gtins)
+        for row in agent.read_items(
+            "skus",
+            filter={"supplier": {"_eq": supplier.id}, "gtin": {"_in": chunk}},
+            fields=["id", "gtin"],
+            limit=-1,
+        )
+    }
+    places = agent.read_items(
+        "locations",
+        filter={"distributor": {"_eq": partner.id}, "gln": {"_eq": order.ship_to or "-"}},
+        fields=["id"],
+        limit=1,
+    )
+    try:
+        row = purchase_order_row(
+            order, pair, skus, int(places[0]["id"]) if places else None, clock.today()
+        )
+    except OrderError as error:
+        return Outcome("rejected", str(error), number=order.number)
+    found = agent.read_items(
+        "purchase_orders",
+        filter={"partnership": {"_eq": pair}, "number": {"_eq": order.number}},
+        fields=["id", "lines.line_no", "lines.sku", "lines.qty_ordered", "lines.unit_cost_minor"],
+        limit=1,
+    )
+    if found:
+        # This very order made by a run that stopped before recording it: applied once.
+        # Any other order of that number is not replaced by a new one.
+        related = ("purchase_orders", int(found[0]["id"]))
+        if _same_lines(found[0]["lines"], row["lines"]):
+            return Outcome("applied", counterpart=supplier.id, related=related,
+                           number=order.number)  # fmt: skip
+        return Outcome(
+            "rejected",
+            f"order {order.number} exists already with other lines; a change goes as an "
+            f"{'860' if received.standard == 'x12' else 'ORDCHG'}",
+            number=order.number,
+        )
+    try:
+        created = agent.create_item("purchase_orders", row, fields=["id"])
+    except REFUSED as error:
+        return Outcome("rejected", f"the hub refused the order: {error}", number=order.number)
+    related = ("purchase_orders", int(created["id"]))
+    return Outcome("applied", counterpart=supplier.id, related=related, number=order.number,
+                   detail={"lines": len(row["lines"])})  # fmt: skip
+
+
+def _same_lines(stored: Sequence[Mapping[str, Any]], wanted: Sequence[Mapping[str, Any]]) -> bool:
+    fields = ("line_no", "sku", "qty_ordered", "unit_cost_minor")
+    return sorted(tuple(int(x[f]) for f in fields) for x in stored) == sorted(
+        tuple(int(x[f]) for f in fields) for x in wanted
+    )
 
 
 def _acknowledged(run: Exchange, partner: Org, received: Received) -> Outcome:

@@ -1,19 +1,15 @@
-"""The scheduled EDI exchange against a real hub, through a partner's folder mailbox.
-
-The partner's side is played with Tandem's own writer (a real protocol peer of the
-reader): it picks up what Tandem leaves in its outbox and leaves its documents in the
-inbox, as an SFTP mailbox partner does. Each choreography runs in X12 and in EDIFACT:
-PO -> 997 -> 855 with a changed line -> short-shipped 856 -> 810 whose three-way match
-flags the short shipment, with a 997/CONTRL for every interchange both ways.
+"""The scheduled EDI exchange against a real hub, through a partner's folder mailbox
+(tests/edi_trade.py plays the partner, as an SFTP mailbox partner does; the HTTPS and
+AS2 doors are tests/test_edi_transports.py's). The order-to-cash choreography runs in
+X12 and in EDIFACT: PO -> 997 -> 855 with a changed line -> short-shipped 856 -> 810
+whose three-way match flags the short shipment, with a 997/CONTRL for every interchange
+both ways.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import secrets
-import uuid
-from collections import Counter
-from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -24,144 +20,29 @@ from directus import ForbiddenOrMissing, HubClient
 from domain import clock
 from domain.edi_orders import (
     Acknowledgement,
-    Carton,
     Envelope,
-    Invoice,
-    InvoiceLine,
     Item,
     Order,
+    OrderLine,
     OrderResponse,
-    PackedLine,
     ResponseLine,
-    SetAck,
-    ShipNotice,
     read,
-    write_edifact,
     write_x12,
 )
+from domain.gs1 import with_check_digit
 from domain.orders import make_sscc
 from governance import GovernanceError
 from governance.edi import replay
 from governance.partners import ensure_partnership, set_edi_profile
 from portal.schemas.purchase_orders import PurchaseOrderCreate
-from sync.exchange import MESSAGES, exchange
-from sync.runs import JobContext
+from sync.drops import poll_drop_folders
+from sync.exchange import MESSAGES
+from sync.runs import run_job
+from tests.edi_trade import Peer, Trade, order_to_cash, run
+from tests.edi_trade import make_trade as _trade
+from tests.edi_trade import messages as _messages
 from tests.factories import governed_access, make_org, make_sku, make_store, make_user
-
-MESSAGE_FIELDS = ["id", "direction", "message_type", "status", "error", "related_id",
-                  "sender", "receiver", "detail", "document_number", "control"]  # fmt: skip
-
-
-@dataclass
-class Trade:
-    """A supplier with an EDI profile, a distributor ordering on the web, their SKUs."""
-
-    standard: str
-    supplier: dict[str, Any]
-    distributor: dict[str, Any]
-    pair: int
-    buyer: Any  # the distributor user's governed access
-    skus: list[dict[str, Any]]
-    store: dict[str, Any]
-    mailbox: Path
-    partner_id: str
-
-    def order(self, number: str, quantities: tuple[int, ...] = (48, 12)) -> dict[str, Any]:
-        body = {
-            "partnership": self.pair,
-            "number": number,
-            "ordered_on": str(clock.today()),
-            "requested_date": str(clock.today() + dt.timedelta(days=10)),
-            "currency": "USD",
-            "ship_to": self.store["id"],
-            "lines": [
-                {"line_no": n, "sku": sku["id"], "qty_ordered": q, "unit_cost_minor": price}
-                for n, (sku, q, price) in enumerate(
-                    zip(self.skus, quantities, (118, 240), strict=True), 1
-                )
-            ],
-        }
-        return self.buyer.create(
-            "purchase-orders", PurchaseOrderCreate(view="distributor_user").load(body)
-        )
-
-
-def _trade(admin: HubClient, hub: Any, tmp: Path, standard: str) -> Trade:
-    supplier = make_org(admin, "supplier")
-    distributor = make_org(admin, "distributor")
-    pair = ensure_partnership(admin, supplier["id"], distributor["id"])
-    tag = secrets.token_hex(4).upper()
-    mailbox = tmp / f"mailbox-{standard}-{tag}"
-    common = {
-        "transport": "folder",
-        "address": str(mailbox),
-        "sends": ["order_response", "ship_notice", "invoice"],
-        "expects": ["order", "order_change"],
-        "acknowledgements": True,
-    }
-    if standard == "x12":
-        partner_id = f"S{tag}"
-        profile = {"standard": "x12", "isa_qualifier": "ZZ", "isa_id": partner_id,
-                   "gs_code": partner_id, **common}  # fmt: skip
-    else:
-        partner_id = f"U{tag}"
-        profile = {"standard": "edifact", "unb_qualifier": "ZZZ", "unb_id": partner_id, **common}
-    set_edi_profile(admin, supplier["id"], profile, via="test")
-    member = make_user(admin, "distributor_user", distributor)
-    skus = [make_sku(admin, supplier), make_sku(admin, supplier)]
-    store = make_store(admin, distributor, f"S{tag}")
-    return Trade(standard, supplier, distributor, pair, governed_access(hub, member), skus,
-                 store, mailbox, partner_id)  # fmt: skip
-
-
-def run(sync_hub: HubClient) -> Counter[str]:
-    """One run of the exchange job, as the scheduler makes it."""
-    context = JobContext(
-        hub=sync_hub, job_id="edi.exchange", run_id=str(uuid.uuid4()), settings={"settle_s": 0}
-    )
-    exchange(context)
-    return context.counts
-
-
-class Peer:
-    """The partner's side of the mailbox: reads Tandem's outbox, writes the inbox."""
-
-    def __init__(self, trade: Trade) -> None:
-        self.trade = trade
-        self.control = 500
-        self.seen: set[str] = set()
-
-    def collect(self) -> list[Any]:
-        """The documents Tandem left since the last collect, in file-name order."""
-        out = []
-        for path in sorted((self.trade.mailbox / "outbox").iterdir()):
-            if path.name in self.seen:
-                continue
-            self.seen.add(path.name)
-            out.extend(read(path.read_bytes()))
-        return out
-
-    def send(self, document: Any, tandem_id: str, name: str | None = None) -> Path:
-        self.control += 1
-        envelope = Envelope(
-            sender=self.trade.partner_id, receiver=tandem_id, control=self.control,
-            sender_qualifier="ZZ" if self.trade.standard == "x12" else "ZZZ",
-            receiver_qualifier="ZZ" if self.trade.standard == "x12" else "ZZZ",
-        )  # fmt: skip
-        if self.trade.standard == "x12":
-            payload = write_x12([document], envelope)
-        else:
-            payload = write_edifact([document], envelope)
-        inbox = self.trade.mailbox / "inbox"
-        inbox.mkdir(parents=True, exist_ok=True)
-        path = inbox / (name or f"{self.control}.edi")
-        path.write_text(payload, encoding="latin-1")
-        return path
-
-
-def _messages(admin: HubClient, **where: Any) -> list[dict[str, Any]]:
-    query = {name: {"_eq": value} for name, value in where.items()}
-    return admin.read_items(MESSAGES, filter=query, fields=MESSAGE_FIELDS, sort=["id"], limit=-1)
+from tests.test_edi_imports import WEEK, world, x12_file  # noqa: F401 - world is a fixture
 
 
 @pytest.fixture(params=["x12", "edifact"])
@@ -170,111 +51,7 @@ def trade(request, admin, hub, tmp_path) -> Trade:
 
 
 def test_the_order_to_cash_choreography(trade, admin, sync_hub):
-    peer = Peer(trade)
-    po = trade.order(f"PO-{secrets.token_hex(3)}")
-    lines = {line["line_no"]: line for line in po["lines"]}
-    gtins = [sku["gtin"] for sku in trade.skus]
-
-    counts = run(sync_hub)
-    (sent,) = peer.collect()
-    order = sent.document
-    assert isinstance(order, Order)
-    assert order.purpose == "original"
-    assert sent.code == ("850" if trade.standard == "x12" else "ORDERS")
-    assert sent.receiver == trade.partner_id
-    assert order.number == po["number"]
-    assert [(x.line, x.item.gtin, x.quantity, x.price) for x in order.lines] == [
-        ("1", gtins[0], Decimal(48), Decimal("1.18")),
-        ("2", gtins[1], Decimal(12), Decimal("2.40")),
-    ]
-    assert counts[f"sent_{sent.code}"] == 1
-    (record,) = _messages(admin, related_id=str(po["id"]), direction="out")
-    assert (record["status"], record["sender"], record["receiver"]) == (
-        "sent", trade.distributor["id"], trade.supplier["id"])  # fmt: skip
-    tandem = sent.sender  # who Tandem is, for this buyer, in the partner's envelopes
-
-    # A second run sends nothing again.
-    run(sync_hub)
-    assert peer.collect() == []
-
-    # The partner acknowledges the order's interchange, and answers it: line 1 changed.
-    promised = clock.today() + dt.timedelta(days=12)
-    if trade.standard == "x12":
-        ack = Acknowledgement("PO", sent.group, "accepted", (SetAck("850", sent.control, True),))
-    else:
-        ack = Acknowledgement("ORDERS", sent.interchange, "accepted",
-                              (SetAck("ORDERS", sent.control, True),))  # fmt: skip
-    peer.send(ack, tandem)
-    answer = OrderResponse(
-        order=po["number"], number="ACK-1", status="changed", date=promised,
-        lines=(
-            ResponseLine("1", Item(gtin=gtins[0]), "changed", Decimal(40), promised),
-            ResponseLine("2", Item(gtin=gtins[1]), "accepted", Decimal(12), promised),
-        ),
-    )  # fmt: skip
-    peer.send(answer, tandem)
-    run(sync_hub)
-    assert _messages(admin, id=record["id"])[0]["status"] == "acknowledged"
-    now = trade.buyer.get("purchase-orders", po["id"])
-    assert now["status"] == "acknowledged"
-    assert now["original_promised_date"] == str(promised)
-    by_line = {line["line_no"]: line for line in now["lines"]}
-    assert (by_line[1]["qty_promised"], by_line[1]["answer"]) == (40, "changed")
-    assert by_line[1]["original_promised_date"] == str(promised)
-    assert (by_line[2]["qty_promised"], by_line[2]["answer"]) == (12, "accepted")
-    acks = [d for d in peer.collect() if isinstance(d.document, Acknowledgement)]
-    assert len(acks) == 1  # the 855 is answered; the partner's own 997 is not
-    assert acks[0].document.status == "accepted"
-
-    # A short shipment: 30 of line 1's 40 in one carton, all of line 2 in another.
-    prefix = trade.supplier["gs1_prefixes"][0]
-    notice = ShipNotice(
-        number="ASN-1", shipped=clock.today(), expected=clock.today() + dt.timedelta(days=2),
-        cartons=(
-            Carton(make_sscc(0, prefix, 1), (PackedLine("1", Item(gtin=gtins[0]), Decimal(30),
-                                                        order=po["number"]),)),
-            Carton(make_sscc(0, prefix, 2), (PackedLine("2", Item(gtin=gtins[1]), Decimal(12),
-                                                        order=po["number"]),)),
-        ),
-    )  # fmt: skip
-    peer.send(notice, tandem)
-    run(sync_hub)
-    now = trade.buyer.get("purchase-orders", po["id"])
-    assert now["status"] == "partially_shipped"
-    shipments = admin.read_items(
-        "shipments", filter={"purchase_order": {"_eq": po["id"]}},
-        fields=["number", "lines.po_line", "lines.qty_shipped", "lines.sscc"],
-    )  # fmt: skip
-    assert [s["number"] for s in shipments] == ["ASN-1"]
-    assert sorted((x["po_line"], x["qty_shipped"], x["sscc"]) for x in shipments[0]["lines"]) == [
-        (lines[1]["id"], 30, make_sscc(0, prefix, 1)),
-        (lines[2]["id"], 12, make_sscc(0, prefix, 2)),
-    ]
-
-    # The invoice bills the promised 40 of line 1: the match flags the short shipment.
-    invoice = Invoice(
-        number="INV-1", order=po["number"], date=clock.today(), currency="USD",
-        lines=(InvoiceLine("1", Item(gtin=gtins[0]), Decimal(40), Decimal("1.18")),
-               InvoiceLine("2", Item(gtin=gtins[1]), Decimal(12), Decimal("2.40"))),
-    )  # fmt: skip
-    peer.send(invoice, tandem)
-    run(sync_hub)
-    stored = admin.read_items(
-        "invoices", filter={"purchase_order": {"_eq": po["id"]}},
-        fields=["number", "total_minor", "lines.qty", "lines.amount_minor"],
-    )  # fmt: skip
-    assert [(i["number"], i["total_minor"]) for i in stored] == [("INV-1", 40 * 118 + 12 * 240)]
-    inbound = _messages(admin, related_id=str(po["id"]), direction="in")
-    assert [m["status"] for m in inbound] == ["applied"] * 4, [m["error"] for m in inbound]
-    matched = {row["line"]: row["flags"] for row in inbound[-1]["detail"]["match"]}
-    assert matched == {"1": ["short_received", "invoiced_over_received"], "2": []}
-    assert all(m["receiver"] == trade.distributor["id"] for m in inbound)
-
-    answered = [d for d in peer.collect() if isinstance(d.document, Acknowledgement)]
-    assert [d.document.status for d in answered] == ["accepted", "accepted"]
-    # Every interchange both ways is on record; the archive keeps what arrived.
-    assert len(list((trade.mailbox / "archive").iterdir())) == 4
-    assert not list((trade.mailbox / "inbox").iterdir())
+    order_to_cash(trade, Peer(trade), admin, lambda: run(sync_hub))
 
 
 def _answer(trade: Trade, po: dict[str, Any], number: str = "ACK-1") -> OrderResponse:
@@ -720,3 +497,136 @@ def test_a_later_message_waits_behind_an_earlier_one_that_could_not_be_delivered
         r.code for p in sorted((trade.mailbox / "outbox").iterdir()) for r in read(p.read_bytes())
     ]
     assert sent == ["850", "860"]
+
+
+def _reports_by_edi(admin: HubClient, world: Any, mailbox: Path, sends: str) -> str:  # noqa: F811
+    """The world's distributor sends ``sends`` by X12 through ``mailbox``; a weekly 852
+    of its is left in the inbox (and returned)."""
+    tag = f"D{secrets.token_hex(3).upper()}"
+    profile = {"standard": "x12", "isa_qualifier": "ZZ", "isa_id": tag, "gs_code": tag,
+               "transport": "folder", "address": str(mailbox), "sends": [sends],
+               "acknowledgements": True}  # fmt: skip
+    set_edi_profile(admin, world.d, profile, via="test")
+    report = x12_file("852", WEEK).replace("ZZ*DIST           ", f"ZZ*{tag:<15}")
+    report = report.replace("GS*PD*DIST*", f"GS*PD*{tag}*")
+    (mailbox / "inbox").mkdir(parents=True)
+    (mailbox / "inbox" / "week.x12").write_text(report, encoding="latin-1")
+    return report
+
+
+def test_a_distributors_852_is_acknowledged_and_imported_as_a_dropped_file_is(
+    admin,
+    hub,
+    sync_hub,
+    tmp_path,
+    world,  # noqa: F811 - the fixture
+):
+    mailbox, drop, spool = tmp_path / "mailbox", tmp_path / "drop", tmp_path / "spool"
+    report = _reports_by_edi(admin, world, mailbox, "sales_report")
+
+    counts = run(sync_hub, drop_dir=str(drop))
+    assert counts["forwarded_852"] == 1
+    (row,) = _messages(admin, partner=world.d, direction="in")
+    assert (row["status"], row["message_type"], row["error"]) == ("forwarded", "852", None)
+    handed = drop / str(world.d) / "pos"
+    assert [p.name for p in handed.iterdir()] == ["edi-000000001-week.x12"]
+    (ack,) = [d for p in (mailbox / "outbox").iterdir() for d in read(p.read_bytes())]
+    assert (ack.code, ack.document.status) == ("997", "accepted")
+
+    # The drop-folder job imports it as any file a distributor leaves there.
+    settings = {"drop_dir": str(drop), "lane_url": world.url, "spool_dir": str(spool),
+                "settle_s": 0}  # fmt: skip
+    assert run_job(sync_hub, "test.drops", poll_drop_folders, settings) == "succeeded"
+    (imported,) = admin.read_items(
+        "imports", filter={"distributor": {"_eq": world.d}},
+        fields=["filename", "source", "status", "rows_new"],
+    )  # fmt: skip
+    assert (imported["filename"], imported["source"], imported["status"]) == (
+        "edi-000000001-week.x12", "drop", "done")  # fmt: skip
+    assert world.stored("pos_sales", "units")  # landed
+
+    # The same interchange again: a duplicate, never imported twice.
+    (mailbox / "inbox" / "week-again.x12").write_text(report, encoding="latin-1")
+    counts = run(sync_hub, drop_dir=str(drop))
+    assert counts["duplicates"] == 1
+    assert not list(handed.glob("*.x12"))
+    assert [r["status"] for r in _messages(admin, partner=world.d, direction="in")] == [
+        "forwarded", "duplicate"]  # fmt: skip
+
+
+def test_a_report_from_a_partner_whose_profile_does_not_send_it_is_refused(
+    admin,
+    hub,
+    sync_hub,
+    tmp_path,
+    world,  # noqa: F811 - the fixture
+):
+    mailbox = tmp_path / "mailbox"
+    _reports_by_edi(admin, world, mailbox, "inventory_report")  # an 852 is no such report
+    run(sync_hub, drop_dir=str(tmp_path / "drop"))
+    assert not (tmp_path / "drop").exists()
+    reason = (mailbox / "rejected" / "week.x12.reason.txt").read_text()
+    assert "does not send sales reports" in reason
+    (ack,) = [d for p in (mailbox / "outbox").iterdir() for d in read(p.read_bytes())]
+    assert ack.document.status == "rejected"
+
+
+def test_a_distributors_own_system_orders_by_850_and_the_order_goes_on_to_its_supplier(
+    admin, hub, sync_hub, tmp_path
+):
+    trade = _trade(admin, hub, tmp_path, "x12")  # the supplier takes orders by X12 too
+    tag = f"D{secrets.token_hex(3).upper()}"
+    erp = tmp_path / "erp"
+    set_edi_profile(
+        admin, trade.distributor["id"],
+        {"standard": "x12", "isa_qualifier": "ZZ", "isa_id": tag, "gs_code": tag,
+         "transport": "folder", "address": str(erp), "sends": ["order"],
+         "expects": ["order_response"], "acknowledgements": True},
+        via="test",
+    )  # fmt: skip
+    gln = with_check_digit(f"0{secrets.randbelow(10**11):011d}")
+    admin.update_item("locations", trade.store["id"], {"gln": gln})
+    gtins = [sku["gtin"] for sku in trade.skus]
+    (erp / "inbox").mkdir(parents=True)
+
+    def send(number: str, lines: tuple[OrderLine, ...], name: str, to: str = trade.partner_id):
+        order = Order(number=number, ordered_on=clock.today(), currency="USD", ship_to=gln,
+                      requested=clock.today() + dt.timedelta(days=9), lines=lines)  # fmt: skip
+        envelope = Envelope(sender=tag, receiver=to, control=secrets.randbelow(10**8) + 1,
+                            sender_qualifier="ZZ", receiver_qualifier="ZZ")  # fmt: skip
+        (erp / "inbox" / name).write_text(write_x12([order], envelope), encoding="latin-1")
+
+    good = (OrderLine("1", Item(gtin=gtins[0]), Decimal(24), price=Decimal("1.18")),
+            OrderLine("2", Item(gtin=gtins[1]), Decimal(6), price=Decimal("2.40")))  # fmt: skip
+    send("ERP-1", good, "1.edi")
+    foreign = make_sku(admin, make_org(admin, "supplier"))["gtin"]  # another supplier's
+    send("ERP-2", (OrderLine("1", Item(gtin=foreign), Decimal(1), price=Decimal(1)),), "2.edi")
+    send("ERP-3", good, "3.edi", to="NOSUCHSUPPLIER")
+    run(sync_hub)
+
+    inbound = {m["document_number"]: m for m in _messages(admin, partner=trade.distributor["id"],
+                                                          direction="in")}  # fmt: skip
+    assert inbound["ERP-1"]["status"] == "applied", inbound["ERP-1"]["error"]
+    assert inbound["ERP-1"]["receiver"] == trade.supplier["id"]
+    assert inbound["ERP-2"]["status"] == "rejected"
+    assert f"GTIN {foreign} is none of the supplier's" in inbound["ERP-2"]["error"]
+    assert inbound["ERP-3"]["status"] == "rejected"
+    assert "NOSUCHSUPPLIER is no supplier" in inbound["ERP-3"]["error"]
+    po = trade.buyer.get("purchase-orders", int(inbound["ERP-1"]["related_id"]))
+    assert (po["number"], po["status"], po["ship_to"]) == ("ERP-1", "open", trade.store["id"])
+    assert sorted((x["line_no"], x["qty_ordered"], x["unit_cost_minor"]) for x in po["lines"]) == [
+        (1, 24, 118), (2, 6, 240)]  # fmt: skip
+    acks = [d.document for p in (erp / "outbox").iterdir() for d in read(p.read_bytes())]
+    assert sorted(a.status for a in acks) == ["accepted", "rejected", "rejected"]
+
+    # The order goes on to the supplier as any new order does; sent again, it is not
+    # made twice.
+    run(sync_hub)
+    sent = [d.document.number for d in Peer(trade).collect() if isinstance(d.document, Order)]
+    assert sent == ["ERP-1"]
+    send("ERP-1", good, "1-again.edi")
+    run(sync_hub)
+    orders = admin.read_items(
+        "purchase_orders", filter={"partnership": {"_eq": trade.pair}}, fields=["number"]
+    )
+    assert [o["number"] for o in orders] == ["ERP-1"]

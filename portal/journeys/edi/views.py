@@ -43,7 +43,7 @@ answer_errors_as_pages(bp)
 PARTNERS = (SUPPLIER_USER, DISTRIBUTOR_USER)
 READERS = (*PARTNERS, OPERATOR_ADMIN)
 STATUSES = ("queued", "sent", "failing", "unsendable", "acknowledged", "rejected", "received",
-            "applied", "duplicate", "replay", "replayed")  # fmt: skip
+            "applied", "forwarded", "duplicate", "replay", "replayed")  # fmt: skip
 PER_PAGE = 100
 #: The largest replacement file the operator uploads for a replay.
 MAX_REPLAY_BYTES = operator_edi.MAX_REPLAY_BYTES
