@@ -471,6 +471,31 @@ class _Seeder:
         )
         self.counts["edi_profiles"] = 1
 
+    def edi_by_as2(self, as2_partner: Mapping[str, str]) -> None:
+        """The second supplier's EDI profile: EDIFACT D96A over AS2 (its GLN in the UNB),
+        answers, ship notices and invoices sent, orders and changes expected, with
+        CONTRLs; its receipts come back on the connection."""
+        supplier = SUPPLIERS[1]
+        set_edi_profile(
+            self.admin,
+            self.orgs[supplier.key],
+            {
+                "standard": "edifact",
+                "unb_qualifier": "14",
+                "unb_id": supplier.gln,
+                "transport": "as2",
+                "address": as2_partner["address"],
+                "as2_id": as2_partner["as2_id"],
+                "as2_certificate": as2_partner["as2_certificate"],
+                "as2_receipt": "sync",
+                "sends": ["order_response", "ship_notice", "invoice"],
+                "expects": ["order", "order_change"],
+                "acknowledgements": True,
+            },
+            via=VIA,
+        )
+        self.counts["edi_profiles"] += 1
+
     def plans(self) -> None:
         scope = self.pair_scope()
         self.ensure(
@@ -530,6 +555,7 @@ def seed(
     *,
     spec: Spec = FULL,
     mailboxes: Path | None = None,
+    as2_partner: Mapping[str, str] | None = None,
     echo: Echo = lambda _line: None,
 ) -> SeedResult:
     """Seed the demo as of a day (its POS ends the day before), unless it is there already.
@@ -539,7 +565,9 @@ def seed(
     bulk lane (which keeps the weekly rollups and feeds, as distributors' files do).
     With ``mailboxes``, a folder of this machine, the demo's first supplier exchanges
     its orders by X12 through a folder mailbox there (the scheduler sends it the open
-    orders); the others answer on the web.
+    orders). With ``as2_partner`` (its AS2 ``address``, ``as2_id`` and
+    ``as2_certificate``), the second exchanges them by EDIFACT over AS2. The others
+    answer on the web.
     """
     started = time.monotonic()
     done = seeded_as_of(admin)
@@ -563,6 +591,8 @@ def seed(
     seeder.plans()
     if mailboxes is not None:
         seeder.edi(mailboxes)
+    if as2_partner is not None:
+        seeder.edi_by_as2(as2_partner)
     echo(f"demo: {spec.days} days of POS and inventory…")
     if db_url is None:
         raise LaneError(

@@ -42,6 +42,10 @@ class StackSettings:
     external_db: Mapping[str, str] | None
     #: Days of POS the demo gets when ``make run`` seeds it (0: no demo).
     demo_days: int = 365
+    #: Where the receiver takes HTTPS and AS2 partners' posts.
+    edi_port: int = 8070
+    #: Where the demo's AS2 partner (tandem/station.py) takes what Tandem sends it.
+    station_port: int = 8071
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> StackSettings:
@@ -59,6 +63,8 @@ class StackSettings:
             portal_port=_port(environ, "TANDEM_PORTAL_PORT", 8000),
             external_db=external,
             demo_days=_count(environ, "TANDEM_DEMO_DAYS", 365),
+            edi_port=_port(environ, "TANDEM_EDI_PORT", 8070),
+            station_port=_port(environ, "TANDEM_STATION_PORT", 8071),
         )
 
     @property
@@ -87,6 +93,15 @@ class StackSettings:
     def spool_dir(self) -> Path:
         """Uploaded files waiting for (or being) imported, and their rejects files."""
         return self.state_dir / "spool"
+
+    @property
+    def receiver_url(self) -> str:
+        return f"http://{self.host}:{self.edi_port}"
+
+    @property
+    def as2_files(self) -> tuple[Path, Path]:
+        """Tandem's AS2 certificate (to give partners) and key, made on the first run."""
+        return self.state_dir / "as2" / "tandem.crt", self.state_dir / "as2" / "tandem.key"
 
     @property
     def drop_dir(self) -> Path:

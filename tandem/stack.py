@@ -1,7 +1,10 @@
-"""``make run``: the hub, the portal and the scheduler together, in the foreground.
+"""``make run``: the hub, the portal, the scheduler and the EDI receiver together, in the
+foreground.
 
 Start order: hub (bootstrapped on first run), migrations and the service tokens, the
-demo (seeded into a hub with no partners yet), portal, scheduler. Ctrl-C or SIGTERM
+demo (seeded into a hub with no partners yet), portal, scheduler, receiver. Tandem's AS2
+identity (``<state>/as2/tandem.crt`` and ``.key``, the certificate to give AS2 partners)
+is made on the first run. Ctrl-C or SIGTERM
 stops them in reverse order. If any of them dies, the others are stopped and the exit
 status says so. Each child dies with this process
 (see :func:`directus.process.spawn`), so nothing outlives it.
@@ -17,8 +20,10 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import requests
+from cryptography.hazmat.primitives.serialization import Encoding
 
 from demo.generate import Spec, logins
 from demo.seed import other_partners, seed, seeded_as_of
@@ -29,11 +34,15 @@ from directus.process import RATE_LIMITS, Hub, HubConfig, check_port_free, spawn
 from domain import clock
 from migrations import migrate
 from migrations.accounts import PORTAL_AUTH_EMAIL, SYNC_SERVICE_EMAIL, set_service_token
+from sync.as2 import Identity, self_signed, write_identity
 from tandem.settings import StackSettings
 from tandem.state import Secrets, load_or_create_secrets
 from tandem.tables import table
 
 Echo = Callable[[str], None]
+#: Who Tandem is to its AS2 partners, and who the demo's AS2 partner is.
+AS2_ID = "TANDEM"
+STATION_AS2_ID = "BRIGHTWELL-AS2"
 
 
 def hub_for(settings: StackSettings, secrets: Secrets) -> Hub:
@@ -82,12 +91,18 @@ def seed_demo_on_first_run(admin: HubClient, settings: StackSettings, echo: Echo
         return as_of
     today = clock.today()
     echo(f"seeding the demo ({settings.demo_days} days of data; TANDEM_DEMO_DAYS=0 skips it)…")
+    station = _station_identity(settings)
     result = seed(
         admin,
         settings.lane_url,
         today,
         spec=Spec(days=settings.demo_days),
         mailboxes=settings.state_dir / "edi",
+        as2_partner={
+            "address": f"http://{settings.host}:{settings.station_port}/as2",
+            "as2_id": station.as2_id,
+            "as2_certificate": station.certificate.public_bytes(Encoding.PEM).decode("ascii"),
+        },
         echo=echo,
     )
     echo(f"seeded the demo in {result.seconds:.0f}s")
@@ -112,6 +127,19 @@ def _wait_http(url: str, proc: subprocess.Popen[bytes], what: str, timeout_s: fl
     raise HubProcessError(f"the {what} did not answer {url} within {timeout_s:.0f}s")
 
 
+def _station_files(settings: StackSettings) -> tuple[Path, Path]:
+    folder = settings.state_dir / "as2"
+    return folder / f"{STATION_AS2_ID.lower()}.crt", folder / f"{STATION_AS2_ID.lower()}.key"
+
+
+def _station_identity(settings: StackSettings) -> Identity:
+    """The demo AS2 partner's identity, made for the seed (which gives Tandem its
+    certificate) and kept for its station."""
+    identity = self_signed(STATION_AS2_ID, clock.now())
+    write_identity(identity, *_station_files(settings))
+    return identity
+
+
 class Stack:
     """The three processes of a running Tandem."""
 
@@ -128,6 +156,7 @@ class Stack:
     def start(self) -> None:
         settings = self.settings
         check_port_free(settings.host, settings.portal_port)
+        check_port_free(settings.host, settings.edi_port)
         self.echo("starting the hub…")
         self.hub = hub_for(settings, self.secrets)
         self.hub.start()
@@ -139,7 +168,8 @@ class Stack:
             self.echo(f"applied migrations: {', '.join(applied)}")
         self.demo_as_of = seed_demo_on_first_run(admin, settings, self.echo)
         admin.logout()
-        self.echo("starting the portal and the scheduler…")
+        self.echo("starting the portal, the scheduler and the EDI receiver…")
+        as2_env = self._as2_env()
         portal = spawn(
             [
                 sys.executable,
@@ -180,9 +210,50 @@ class Stack:
                 TANDEM_HUB_DB_URL=settings.lane_url,
                 TANDEM_DROP_DIR=str(settings.drop_dir),
                 TANDEM_SPOOL_DIR=str(settings.spool_dir),
+                **as2_env,
             ),
         )
+        receiver = spawn(
+            [sys.executable, "-m", "gunicorn", "--bind", f"{settings.host}:{settings.edi_port}",
+             "--workers", "1", "--threads", "4", "--graceful-timeout", "5",
+             "sync.receiver:create_app()"],
+            env=_child_env(
+                TANDEM_HUB_URL=self.hub.url,
+                TANDEM_SYNC_TOKEN=self.secrets.sync_token,
+                TANDEM_SPOOL_DIR=str(settings.spool_dir),
+                **as2_env,
+            ),
+        )  # fmt: skip
+        self.children["receiver"] = receiver
+        station_cert, station_key = _station_files(settings)
+        if station_key.exists():  # the demo was seeded with its AS2 partner
+            check_port_free(settings.host, settings.station_port)
+            self.children["station"] = spawn(
+                [sys.executable, "-m", "gunicorn", "--bind",
+                 f"{settings.host}:{settings.station_port}", "--workers", "1", "--threads", "2",
+                 "--graceful-timeout", "5", "tandem.station:create_app()"],
+                env=_child_env(
+                    TANDEM_STATION_ID=STATION_AS2_ID,
+                    TANDEM_STATION_CERT=str(station_cert),
+                    TANDEM_STATION_KEY=str(station_key),
+                    TANDEM_STATION_FOLDER=str(settings.state_dir / "edi" / "brightwell"),
+                    **as2_env,
+                ),
+            )  # fmt: skip
         _wait_http(f"{settings.portal_url}/health", portal, "portal")
+        _wait_http(f"{settings.receiver_url}/health", receiver, "EDI receiver")
+
+    def _as2_env(self) -> dict[str, str]:
+        """Tandem's AS2 identity for the scheduler and the receiver, made the first time."""
+        certificate, key = self.settings.as2_files
+        if not (certificate.exists() and key.exists()):
+            write_identity(self_signed(AS2_ID, clock.now()), certificate, key)
+        return {
+            "TANDEM_AS2_ID": AS2_ID,
+            "TANDEM_AS2_CERT": str(certificate),
+            "TANDEM_AS2_KEY": str(key),
+            "TANDEM_AS2_RECEIPT_URL": f"{self.settings.receiver_url}/as2/receipts",
+        }
 
     def on_signal(self, _signum: int, _frame: object) -> None:
         """Ctrl-C or SIGTERM: stop. While starting, at once; once up, from :meth:`wait`.
@@ -210,7 +281,7 @@ class Stack:
         return 0
 
     def stop(self) -> None:
-        for name in ("scheduler", "portal"):
+        for name in ("station", "receiver", "scheduler", "portal"):
             proc = self.children.pop(name, None)
             if proc is not None:
                 stop_process(proc)
@@ -236,6 +307,8 @@ def run(settings: StackSettings, echo: Echo) -> int:
         echo(f"Tandem is running: {settings.portal_url}")
         echo(f"  hub:    {settings.hub_url} (admin login in {settings.state_dir / 'secrets.json'})")
         echo(f"  health: {settings.portal_url}/health")
+        echo(f"  EDI:    {settings.receiver_url}/edi/<partner id> (HTTPS), /as2 (AS2 id "
+             f"{AS2_ID}, certificate {settings.as2_files[0]})")  # fmt: skip
         if stack.demo_as_of is not None:
             echo(f"Demo logins (data up to {stack.demo_as_of - dt.timedelta(days=1)}):")
             for line in table(logins(), ("email", "password", "role", "organization")):

@@ -5,8 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import json
 import secrets
+import sys
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -14,6 +16,7 @@ from click.testing import CliRunner
 from demo.generate import ACCOUNTS, FULL, ORG_BY_KEY, ORGS, SUPPLIERS, Spec, build, logins
 from demo.seed import MARKER, seed, seeded_as_of
 from directus import HubClient
+from directus.process import free_port
 from domain import clock
 from domain.edi_orders import read
 from domain.gs1 import gln_problem, gtin_problem
@@ -23,6 +26,8 @@ from migrations.accounts import SYNC_SERVICE_EMAIL, set_service_token
 from sync.exchange import exchange
 from sync.runs import JobContext
 from tandem.cli import cli
+from tests.certificates import certificate_pem, make_identity, write_pem
+from tests.helpers import serving
 
 AS_OF = dt.date(2026, 11, 23)
 SMALL = Spec(days=21, stores=8, skus_per_supplier=12, skus_per_store=6)
@@ -128,15 +133,32 @@ def test_demo_logins_cover_every_role_with_public_example_addresses():
 
 
 @pytest.fixture(scope="module")
-def seeded(start_migrated_hub, tmp_path_factory):
+def demo_as2(tmp_path_factory) -> dict[str, Any]:
+    """Tandem's AS2 identity and the demo AS2 partner's (its station's), as PEM files."""
+    folder = tmp_path_factory.mktemp("demo-as2")
+    station, tandem = make_identity("BRIGHTWELL-AS2"), make_identity("TANDEM")
+    return {"port": free_port(), "folder": folder, "station": station,
+            "station_files": write_pem(station, folder),
+            "tandem_files": write_pem(tandem, folder)}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def seeded(start_migrated_hub, tmp_path_factory, demo_as2):
     """A fresh hub with the small demo seeded, as of today (agreements are checked live),
-    its first supplier's EDI mailbox in a folder of its own."""
+    its first supplier's EDI mailbox in a folder of its own, its second an AS2 partner
+    whose station listens on ``demo_as2``'s port (when a test starts it)."""
     running = start_migrated_hub()
     as_of = clock.today()  # the demo's days are relative to it: any day will do
     mailboxes = tmp_path_factory.mktemp("demo-edi")
+    as2_partner = {
+        "address": f"http://127.0.0.1:{demo_as2['port']}/as2",
+        "as2_id": "BRIGHTWELL-AS2",
+        "as2_certificate": certificate_pem(demo_as2["station"]),
+    }
     result = seed(
-        running.admin(), f"sqlite:///{running.db_path}", as_of, spec=SMALL, mailboxes=mailboxes
-    )
+        running.admin(), f"sqlite:///{running.db_path}", as_of, spec=SMALL, mailboxes=mailboxes,
+        as2_partner=as2_partner,
+    )  # fmt: skip
     assert result.seeded
     return running, build(as_of, SMALL), result
 
@@ -297,8 +319,8 @@ def test_demo_accounts_prints_the_logins_as_json():
     assert set(logins()[0]) == {"email", "password", "role", "organization"}
 
 
-def test_the_demos_first_supplier_exchanges_its_orders_by_x12_and_the_others_on_the_web(
-    seeded,
+def test_the_demos_suppliers_exchange_orders_by_x12_folder_by_edifact_as2_and_on_the_web(
+    seeded, demo_as2
 ):
     running, demo, _result = seeded
     admin = running.admin()
@@ -306,19 +328,41 @@ def test_the_demos_first_supplier_exchanges_its_orders_by_x12_and_the_others_on_
         r["name"]: r["edi_profile"]
         for r in admin.read_items("organizations", fields=["name", "edi_profile"], limit=-1)
     }
-    first = SUPPLIERS[0]
+    first, second = SUPPLIERS[0], SUPPLIERS[1]
     assert profiles[first.name]["standard"] == "x12"
     assert profiles[first.name]["transport"] == "folder"
-    assert all(profiles[s.name] is None for s in SUPPLIERS[1:])
-    # The scheduler's exchange sends the first supplier its open orders, and only those.
+    assert (profiles[second.name]["standard"], profiles[second.name]["transport"]) == (
+        "edifact", "as2")  # fmt: skip
+    assert all(profiles[s.name] is None for s in SUPPLIERS[2:])
+    # The scheduler's exchange sends the first two suppliers their open orders, and only
+    # those: the first's to its folder, the second's to its AS2 station (tandem.station,
+    # as make run starts it), whose signed receipts say it took them.
     token = secrets.token_urlsafe(32)
     set_service_token(admin, SYNC_SERVICE_EMAIL, token)
     sync = HubClient(running.url, token=token)
-    context = JobContext(hub=sync, job_id="edi.exchange", run_id="demo", settings={"settle_s": 0})
-    exchange(context)
-    open_orders = [o for o in demo.orders if o.supplier == first.key and o.status == "open"]
-    assert open_orders  # the demo has orders in flight
-    assert context.counts["sent_850"] == len(open_orders)
-    outbox = Path(profiles[first.name]["address"]) / "outbox"
-    sent = sorted(r.document.number for p in outbox.iterdir() for r in read(p.read_bytes()))
-    assert sent == sorted(o.number for o in open_orders)
+    (station_cert, station_key), (tandem_cert, tandem_key) = (
+        demo_as2["station_files"], demo_as2["tandem_files"])  # fmt: skip
+    received = demo_as2["folder"] / "brightwell"
+    argv = [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{demo_as2['port']}",
+            "tandem.station:create_app()"]  # fmt: skip
+    env = {"TANDEM_STATION_ID": "BRIGHTWELL-AS2", "TANDEM_STATION_CERT": str(station_cert),
+           "TANDEM_STATION_KEY": str(station_key), "TANDEM_STATION_FOLDER": str(received),
+           "TANDEM_AS2_ID": "TANDEM", "TANDEM_AS2_CERT": str(tandem_cert)}  # fmt: skip
+    with serving(argv, f"http://127.0.0.1:{demo_as2['port']}/as2", env):
+        settings = {"settle_s": 0, "as2_id": "TANDEM", "as2_certificate": str(tandem_cert),
+                    "as2_key": str(tandem_key)}  # fmt: skip
+        context = JobContext(hub=sync, job_id="edi.exchange", run_id="demo", settings=settings)
+        exchange(context)
+    for supplier, code, folder in (
+        (first, "850", Path(profiles[first.name]["address"]) / "outbox"),
+        (second, "ORDERS", received / "received"),
+    ):
+        open_orders = [o for o in demo.orders if o.supplier == supplier.key and o.status == "open"]
+        assert open_orders  # the demo has orders in flight
+        sent = sorted(r.document.number for p in folder.iterdir() for r in read(p.read_bytes()))
+        assert sent == sorted(o.number for o in open_orders)
+        assert context.counts[f"sent_{code}"] == len(open_orders)
+    receipts = {r["receipt"] for r in admin.read_items(
+        "edi_messages", filter={"message_type": {"_eq": "ORDERS"}}, fields=["receipt"],
+        limit=-1)}  # fmt: skip
+    assert receipts == {"processed; signature valid; MIC matches"}

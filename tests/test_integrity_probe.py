@@ -87,6 +87,8 @@ def test_tandem_run_refuses_a_hub_whose_extension_does_not_load(tmp_path, monkey
         "TANDEM_STATE_DIR": str(tmp_path / "state"),
         "TANDEM_HUB_PORT": str(free_port()),
         "TANDEM_PORTAL_PORT": str(free_port()),
+        "TANDEM_EDI_PORT": str(free_port()),
+        "TANDEM_STATION_PORT": str(free_port()),
         "TANDEM_DEMO_DAYS": "0",
     }
     for name in os.environ:

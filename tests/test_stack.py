@@ -115,6 +115,8 @@ def stack_env(tmp_path) -> dict[str, str]:
         TANDEM_STATE_DIR=str(tmp_path / "state"),
         TANDEM_HUB_PORT=str(free_port()),
         TANDEM_PORTAL_PORT=str(free_port()),
+        TANDEM_EDI_PORT=str(free_port()),
+        TANDEM_STATION_PORT=str(free_port()),
         TANDEM_DEMO_DAYS="0",  # no demo unless a test asks for one
     )
     return env
@@ -133,7 +135,10 @@ def test_tandem_run_serves_health_and_ctrl_c_leaves_no_process(stack_env):
     health = requests.get(f"{portal}/health", headers={"Accept": "application/json"}, timeout=10)
     assert health.json() == {"portal": "ok", "hub": "reachable", "integrity": "loaded"}
     children = _processes_mentioning(marker)
-    assert len(children) >= 3  # hub, portal (gunicorn master and workers), scheduler
+    assert len(children) >= 4  # hub, portal (gunicorn master and workers), scheduler, receiver
+    receiver = f"http://127.0.0.1:{stack_env['TANDEM_EDI_PORT']}"
+    assert requests.get(f"{receiver}/health", timeout=10).text == "ok\n"
+    assert (Path(marker) / "as2" / "tandem.crt").exists()
     os.killpg(first.proc.pid, signal.SIGINT)  # what a terminal's Ctrl-C does
     out = first.finish()
     assert first.proc.returncode == 0, out
@@ -215,7 +220,7 @@ def test_tandem_migrate_starts_the_local_hub_when_none_runs_and_stops_it(stack_e
     assert _processes_mentioning(stack_env["TANDEM_STATE_DIR"]) == set()
 
 
-@pytest.mark.parametrize("moment", ["starting the portal and the scheduler", "Press Ctrl-C"])
+@pytest.mark.parametrize("moment", ["starting the portal, the scheduler", "Press Ctrl-C"])
 def test_ctrl_c_stops_the_stack_even_when_sigint_was_ignored(stack_env, moment):
     """A shell's background job inherits SIGINT ignored (Python keeps that); Ctrl-C must
     still stop the stack, at any moment: while it starts, or as it says it is up."""
