@@ -4,7 +4,9 @@ At start the scheduler writes the jobs it declares to ``sync_jobs`` (a job no lo
 declared is removed), so the operator's page and ``tandem sync jobs`` list them without
 importing the scheduler. A "run now" (``sync_requests``, from the page or ``tandem sync
 run``) is taken within seconds by :func:`take_requests`: the job's next run is moved to
-now, so it still runs in the scheduler's own pool, never beside a run of itself.
+now, so it still runs in the scheduler's own pool, never beside a run of itself. A
+request for a job that is running waits until that run ends (APScheduler would skip a
+run due while one is running, and the request would be lost).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from apscheduler.schedulers.base import BaseScheduler
 from directus import HubClient
 from domain import clock
 from sync.jobs import JobDefinition
-from sync.runs import iso
+from sync.runs import RUNS, iso
 
 JOBS = "sync_jobs"
 REQUESTS = "sync_requests"
@@ -57,7 +59,8 @@ def declare(hub: HubClient, definitions: Sequence[JobDefinition]) -> None:
 
 def take_requests(hub: HubClient, scheduler: BaseScheduler) -> int:
     """Each pending run-now request: its job's next run moved to now (``taken``), or the
-    request refused when no such job is declared (``unknown job``). Returns how many."""
+    request refused when no such job is declared (``unknown job``); a request for a job
+    running now stays pending until the run ends. Returns how many were answered."""
     pending = hub.read_items(
         REQUESTS,
         filter={"status": {"_eq": "pending"}},
@@ -65,6 +68,17 @@ def take_requests(hub: HubClient, scheduler: BaseScheduler) -> int:
         sort=["requested_at"],
         limit=-1,
     )
+    running = {
+        row["job_id"]
+        for row in hub.read_items(
+            RUNS,
+            filter={"status": {"_eq": "running"},
+                    "job_id": {"_in": sorted({str(r["job_id"]) for r in pending})}},
+            fields=["job_id"],
+            limit=-1,
+        )
+    } if pending else set()  # fmt: skip
+    pending = [request for request in pending if request["job_id"] not in running]
     for request in pending:
         status = "taken"
         try:

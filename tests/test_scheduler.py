@@ -222,6 +222,29 @@ def test_the_jobs_are_published_and_a_run_now_request_moves_a_jobs_next_run(sync
     }
 
 
+def test_a_run_now_request_for_a_running_job_waits_until_the_run_ends(sync_hub, admin):
+    """APScheduler skips a run due while one runs: taken then, the request would be lost."""
+    definitions = job_definitions(run_retention_days=30)
+    declare(sync_hub, definitions)
+    run_id = str(uuid.uuid4())
+    sync_hub.create_item(RUNS, {"id": run_id, "job_id": "imports.reap", "status": "running",
+                                "started_at": iso(clock.now()), "counts": {}})  # fmt: skip
+    asked = scheduler.request_run(admin, "imports.reap", via="test")
+    running = BackgroundScheduler(timezone=dt.UTC)
+    running.start(paused=True)
+    try:
+        add_jobs(running, sync_hub, definitions)
+        take_requests(sync_hub, running)
+        assert admin.read_item("sync_requests", asked["id"])["status"] == "pending"
+        sync_hub.update_item(RUNS, run_id, {"status": "succeeded",
+                                            "finished_at": iso(clock.now())})  # fmt: skip
+        take_requests(sync_hub, running)
+        assert admin.read_item("sync_requests", asked["id"])["status"] == "taken"
+    finally:
+        running.shutdown(wait=False)
+        sync_hub.update_item(RUNS, run_id, {"status": "succeeded"})
+
+
 def test_the_operator_page_lists_jobs_and_runs_and_asks_for_a_run(portal, admin, sync_hub):
     declare(sync_hub, job_definitions(run_retention_days=30))
     run_job(sync_hub, "imports.reap", lambda ctx: ctx.counts.update(checked=3), {})
