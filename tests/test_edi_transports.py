@@ -257,6 +257,10 @@ def test_the_choreography_in_edifact_over_as2(admin, hub, sync_hub, tmp_path, sp
     assert {m["status"] for m in sent} <= {"sent", "acknowledged"}
     assert all(m["receipt"] == "processed; signature valid; MIC matches" for m in sent)
     assert len({m["as2_message_id"] for m in sent}) == len(sent)
+    # The buyer sees what the receipt said on its order's message; not the exchange's keys.
+    seen = trade.buyer.get("edi-messages", sent[0]["id"])
+    assert seen["receipt"] == "processed; signature valid; MIC matches"
+    assert "as2_mic" not in seen
 
 
 def test_a_tampered_forged_or_unknown_message_is_refused_and_nothing_is_kept(

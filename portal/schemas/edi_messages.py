@@ -26,6 +26,9 @@ class EdiMessageSchema(TandemSchema):
     file_name = fields.String(allow_none=True)
     attempts = HubInteger(allow_none=True)
     next_attempt_at = HubDateTime(allow_none=True)
+    receipt = fields.String(
+        allow_none=True, metadata={"description": "what an AS2 partner's receipt (MDN) said"}
+    )
     detail = fields.Dict(
         allow_none=True,
         metadata={"description": "faults found, the three-way match, what an answer said"},
