@@ -340,8 +340,14 @@ class Envelope:
 
 
 # --- shared reading helpers ------------------------------------------------------------
-def _number(text: str, element: str, position: int, what: str = "a number") -> Decimal:
-    value = text.strip().replace(",", ".")
+def _number(
+    text: str, element: str, position: int, what: str = "a number", *, comma: bool = False
+) -> Decimal:
+    """A number as the standard writes it: X12's decimal point only; with ``comma``
+    (EDIFACT: ISO 9735 takes a comma or a full stop as the decimal mark), either."""
+    value = text.strip()
+    if comma:
+        value = value.replace(",", ".")
     if not NUMBER.match(value) or len(value) > MAX_NUMBER:
         raise DocumentError(f"expected {what}", position, element, text[:40])
     return Decimal(value)
@@ -796,7 +802,9 @@ def _edi_date(segment: Seg) -> tuple[str, dt.date]:
 
 def _edi_qty(segment: Seg) -> tuple[str, Decimal, str]:
     qualifier = component(segment, 0)
-    value = _number(component(segment, 0, 1), f"QTY+{qualifier}", segment.position, "a quantity")
+    value = _number(
+        component(segment, 0, 1), f"QTY+{qualifier}", segment.position, "a quantity", comma=True
+    )
     return qualifier, value, component(segment, 0, 2)
 
 
@@ -838,10 +846,10 @@ def _edi_ref(segments: Iterable[Seg], qualifier: str = "ON") -> str:
 def _edi_price(segment: Seg) -> Decimal:
     qualifier = component(segment, 0)
     element = f"PRI+{qualifier}"
-    price = _number(component(segment, 0, 1), element, segment.position, "a price")
+    price = _number(component(segment, 0, 1), element, segment.position, "a price", comma=True)
     basis = component(segment, 0, 4)
     if basis.strip():
-        per = _number(basis, element, segment.position, "a unit price basis")
+        per = _number(basis, element, segment.position, "a unit price basis", comma=True)
         if per <= 0:
             raise DocumentError("expected a positive price basis", segment.position, element, basis)
         with localcontext(EXACT_DIVISION):
@@ -1104,7 +1112,9 @@ def _edi_invoice(message: edifact.Message) -> Invoice:
     for wanted in ("86", "77", "39"):
         found = next((s for s in trailer if s.tag == "MOA" and component(s, 0) == wanted), None)
         if found is not None:
-            total = _number(component(found, 0, 1), f"MOA+{wanted}", found.position, "an amount")
+            total = _number(
+                component(found, 0, 1), f"MOA+{wanted}", found.position, "an amount", comma=True
+            )
             break
     return Invoice(number, order, date, currency, tuple(lines), total)
 

@@ -368,6 +368,21 @@ def test_a_bad_value_names_its_element_and_what_was_expected():
     assert error.position == 5  # ISA, GS, ST, BEG, PO1
 
 
+def test_a_decimal_comma_is_edifacts_and_never_guessed_in_x12():
+    order = Order("PO-1", currency="EUR", lines=(
+        OrderLine("1", Item(gtin="012345678905"), Decimal(3), price=Decimal("1.25")),))  # fmt: skip
+    x12_text = write_x12([order], ENVELOPE)
+    assert "*1.25" in x12_text
+    with pytest.raises(DocumentError) as refused:
+        read(x12_text.replace("*1.25", "*1,25"))
+    assert (refused.value.element, refused.value.found) == ("PO104", "1,25")
+    edifact_text = write_edifact([order], ENVELOPE)
+    assert ":1.25" in edifact_text
+    # ISO 9735 takes a comma or a full stop as the decimal mark.
+    (comma,) = read(edifact_text.replace(":1.25", ":1,25"))
+    assert comma.document.lines[0].price == Decimal("1.25")
+
+
 # --- fuzz --------------------------------------------------------------------------------
 def _mutants(seed: bytes, rng: random.Random, count: int) -> list[bytes]:
     out = []
