@@ -483,7 +483,10 @@ def read_receipt(
     mic = fields.get("received-content-mic", "")
     if original != sent.message_id:
         problems.append(f"it answers {original or 'no message'}, not {sent.message_id}")
-    if disposition != PROCESSED:
+    # "processed/warning: duplicate-document" (RFC 4130 7.4.3) is a message taken before,
+    # as a resend under the same Message-ID is: taken, not refused.
+    taken = disposition == PROCESSED or disposition.lower().startswith(f"{PROCESSED}/warning")
+    if not taken:
         problems.append(f"the partner says: {disposition or 'nothing'}")
     elif mic.replace(" ", "") != sent.mic.replace(" ", ""):
         problems.append("its MIC is not the one sent: what arrived is not what was sent")
@@ -570,6 +573,13 @@ class Endpoint:
             return _answer(start, "411 Length Required", {}, b"a Content-Length is required")
         if int(length) > self.max_bytes:
             return _answer(start, "413 Content Too Large", {}, b"the message is too large")
+        path = environ.get("PATH_INFO", "")
+        if path not in ("/as2", "/as2/receipts"):
+            return _answer(start, "404 Not Found", {}, b"")
+        sender = str(environ.get("HTTP_AS2_FROM", "")).strip().strip('"')
+        partner = self.partners.get(sender)
+        if partner is None:  # nobody we know: nothing read, no receipt signed or posted
+            return _answer(start, "403 Forbidden", {}, b"not a known partner")
         body = environ["wsgi.input"].read(int(length))
         headers = {
             key[5:].replace("_", "-").title(): value
@@ -579,15 +589,9 @@ class Endpoint:
         headers["Content-Type"] = environ.get("CONTENT_TYPE", "")
         if not all(value.isascii() for value in headers.values()):
             return _answer(start, "400 Bad Request", {}, b"AS2 headers are ASCII")
-        path = environ.get("PATH_INFO", "")
         if path == "/as2/receipts":
             self.on_receipt(headers, body)
             return _answer(start, "200 OK", {}, b"")
-        if path != "/as2":
-            return _answer(start, "404 Not Found", {}, b"")
-        partner = self.partners.get(_header(headers, "AS2-From"))
-        if partner is None:  # nobody we know: no receipt, signed or posted anywhere
-            return _answer(start, "403 Forbidden", {}, b"not a known partner")
         received, error = None, None
         try:
             received = receive(headers, body, self.ours, self.partners)

@@ -21,12 +21,12 @@ agent:
    written (a value no EDI delimiter set can carry) is recorded ``unsendable`` with why.
 
 Transports: a folder mailbox; HTTPS POST (under an idempotency key); AS2
-(:mod:`sync.as2`: signed and encrypted with Tandem's identity, the partner's receipt
-checked: a synchronous one at once, an asynchronous one when the receiver
-(:mod:`sync.receiver`) takes it; a refused or flagged receipt makes the message
-``failing`` and it is sent again, under the same Message-ID). What HTTPS and AS2
-partners send, the receiver leaves in the spool folder ``<spool>/edi/<partner id>/inbox``,
-read here like a mailbox.
+(:mod:`sync.as2`: signed and encrypted with Tandem's identity, its Message-ID and MIC
+recorded before the POST so that a resend is the same message; a synchronous receipt
+that refuses it or cannot be trusted makes it ``failing``; an asynchronous one is the
+receiver's (:mod:`sync.receiver`) to check, and a flagged one is sent again here once
+due). What HTTPS and AS2 partners send, the receiver leaves in the spool folder
+``<spool>/edi/<partner id>/inbox``, read here like a mailbox.
 """
 
 from __future__ import annotations
@@ -289,10 +289,12 @@ class Exchange:
                 )
                 self.counts["delivery_failed"] += 1
             else:
-                outcomes.append(
-                    {**said, "id": row["id"], "status": "sent", "attempts": attempts,
-                     "error": None, "next_attempt_at": None}
-                )  # fmt: skip
+                asynchronous = said.pop("async", False)
+                outcome = {**said, "id": row["id"], "status": "sent", "attempts": attempts,
+                           "error": None}  # fmt: skip
+                if not asynchronous:  # else the receiver's, with the receipt's verdict
+                    outcome["next_attempt_at"] = None
+                outcomes.append(outcome)
                 self.counts[f"sent_{row['message_type']}"] += 1
         for chunk in chunks(outcomes):
             self.hub.patch(f"/items/{MESSAGES}", chunk, fields=["id"])
@@ -315,12 +317,17 @@ class Exchange:
             message_id=str(row.get("as2_message_id") or ""),
         )  # fmt: skip
         said.update(as2_message_id=outgoing.message_id, as2_mic=outgoing.mic)
-        if peer.receipt == "async":
-            self.hub.update_item(
-                MESSAGES, row["id"], {**said, "receipt": as2.receipt_words(None)}, fields=["id"]
-            )
+        # Recorded before the POST: a run that dies after it resends the same Message-ID
+        # (the partner takes it once), and an asynchronous receipt finds its message.
+        self.hub.update_item(
+            MESSAGES, row["id"],
+            {**said, "receipt": as2.receipt_words(None) if peer.receipt == "async" else None,
+             "next_attempt_at": None},
+            fields=["id"],
+        )  # fmt: skip
         receipt = as2.send(outgoing, peer, HttpsSender(peer.url, attempts=1))
         if receipt is None:
+            said["async"] = True  # the receiver writes what the receipt says, and when again
             return
         said["receipt"] = as2.receipt_words(receipt)
         if not receipt.ok:
@@ -341,11 +348,19 @@ class Exchange:
                     {"status": {"_eq": "sent"}, "receipt": {"_starts_with": "flagged"}},
                 ],
             },
-            fields=["id", "payload", "file_name", "dedupe", "attempts", "message_type",
-                    "next_attempt_at", "as2_message_id"],
+            fields=["id", "status", "payload", "file_name", "dedupe", "attempts",
+                    "message_type", "next_attempt_at", "as2_message_id", "receipt"],
             sort=["id"],
             limit=-1,
         )  # fmt: skip
+        # Failing only for want of an answer, but the partner's asynchronous receipt says
+        # it took the message: sent, not sent again.
+        taken = [r for r in pending if str(r.get("receipt") or "").startswith(as2.PROCESSED)]
+        if taken:
+            done = {"status": "sent", "error": None, "next_attempt_at": None}
+            self.hub.patch(f"/items/{MESSAGES}", {"keys": [r["id"] for r in taken], "data": done},
+                           fields=["id"])  # fmt: skip
+            pending = [r for r in pending if r not in taken]
         now = clock.now()
         due = []
         for row in pending:

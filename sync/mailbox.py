@@ -10,8 +10,10 @@ what was refused to a rejected folder with its reason beside it; nothing is dele
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
+import uuid
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -63,28 +65,54 @@ def quarantine(path: Path, folder: Path, reason: str) -> Path:
     return moved
 
 
-def deliver(folder: Path, name: str, payload: bytes | Iterable[bytes]) -> Path:
+class Conflict(Exception):
+    """Another file of this name is there already, with other content."""
+
+
+def deliver(
+    folder: Path, name: str, payload: bytes | Iterable[bytes], *, replace: bool = True
+) -> Path:
     """Leave ``payload`` (bytes, or chunks of them as they arrive) as ``folder/name``,
-    atomically: written under ``.name.part``, flushed to disk, then renamed (replacing an
-    earlier delivery of the same name, so delivering again after a crash leaves one whole
-    file). A payload that fails midway leaves nothing but the partial file."""
+    atomically: written under a partial name of its own (two writers of one name never
+    mix their bytes), flushed to disk, then renamed, replacing an earlier delivery of
+    the same name (so delivering again after a crash leaves one whole file). With
+    ``replace=False`` a file already there is kept: the same content again changes
+    nothing, other content raises :class:`Conflict`. A payload that fails midway leaves
+    nothing behind."""
     if not name or name != Path(name).name or name.startswith("."):
         raise ValueError(f"{name!r} is not a plain file name")
     folder.mkdir(parents=True, exist_ok=True)
-    partial = folder / f".{name}.part"
-    with partial.open("wb") as out:
-        for chunk in [payload] if isinstance(payload, bytes) else payload:
-            out.write(chunk)
-        out.flush()
-        os.fsync(out.fileno())
-    target = folder / name
-    os.replace(partial, target)
+    partial = folder / f".{name}.{uuid.uuid4().hex}.part"
+    digest = hashlib.sha256()
+    try:
+        with partial.open("wb") as out:
+            for chunk in [payload] if isinstance(payload, bytes) else payload:
+                digest.update(chunk)
+                out.write(chunk)
+            out.flush()
+            os.fsync(out.fileno())
+        target = folder / name
+        if not replace and target.exists():
+            if _sha256(target) != digest.hexdigest():
+                raise Conflict(f"{name} is here already, with other content")
+            return target
+        os.replace(partial, target)
+    finally:
+        partial.unlink(missing_ok=True)
     directory = os.open(folder, os.O_RDONLY)
     try:
         os.fsync(directory)  # the rename itself survives a crash
     finally:
         os.close(directory)
     return target
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        for chunk in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def read_bounded(path: Path, max_bytes: int) -> bytes:

@@ -6,8 +6,8 @@ AS2 id, certificate and key (PEM files), its partners (id, certificate, sign, en
 receipt), and two folders: ``inbox`` gets each delivered payload as
 ``<message id>.payload`` (a resend overwrites it: delivery is idempotent by id), and
 ``receipts`` gets each asynchronous receipt as ``<n>.json`` (headers) and ``<n>.body``.
-With ``tamper_receipts``, the asynchronous receipts it posts are changed after signing
-(their signature then fails).
+With ``tamper_receipts``, every receipt it gives (on the connection or posted later) is
+changed after signing: its signature then fails.
 """
 
 from __future__ import annotations
@@ -64,15 +64,21 @@ def main(path: str) -> None:
         deliver(receipts, f"{n}.json", json.dumps(headers).encode())
         deliver(receipts, f"{n}.body", body)
 
-    post_receipt = None
-    if config.get("tamper_receipts"):  # receipts changed on their way: signatures fail
+    tamper = bool(config.get("tamper_receipts"))
 
-        def post_receipt(url: str, headers: dict[str, str], body: bytes) -> None:
-            changed = body.replace(b"received and verified", b"received and verifieD", 1)
-            requests.post(url, data=changed, headers=headers, timeout=30)
+    def tampered(body: bytes) -> bytes:  # changed after signing: the signature fails
+        return body.replace(b"received and verified", b"received and verifieD", 1)
 
-    app = Endpoint(Identity(config["id"], certificate, key), partners, take, on_receipt,  # type: ignore[arg-type]
-                   post_receipt)  # fmt: skip
+    def post_receipt(url: str, headers: dict[str, str], body: bytes) -> None:
+        requests.post(url, data=tampered(body) if tamper else body, headers=headers, timeout=30)
+
+    endpoint = Endpoint(Identity(config["id"], certificate, key), partners, take, on_receipt,  # type: ignore[arg-type]
+                        post_receipt)  # fmt: skip
+
+    def app(environ: dict, start: object) -> list[bytes]:
+        answer = endpoint(environ, start)  # type: ignore[arg-type]
+        return [tampered(b"".join(answer))] if tamper else answer
+
     make_server("127.0.0.1", config["port"], app, Server, Quiet).serve_forever()
 
 

@@ -13,6 +13,7 @@ import pytest
 from directus.process import free_port
 from sync.https import HttpsSender, Undeliverable, Unreachable
 from sync.mailbox import (
+    Conflict,
     TooLarge,
     deliver,
     move_unique,
@@ -38,6 +39,25 @@ def test_a_delivery_is_whole_or_absent_and_a_redelivery_replaces_it(tmp_path):
     for bad in ("", "../escape", "a/b", ".hidden"):
         with pytest.raises(ValueError, match="not a plain file name"):
             deliver(outbox, bad, b"x")
+
+
+def test_a_kept_delivery_takes_the_same_content_again_and_refuses_other_content(tmp_path):
+    inbox = tmp_path / "inbox"
+    deliver(inbox, "a.edi", b"first", replace=False)
+    deliver(inbox, "a.edi", iter([b"fir", b"st"]), replace=False)  # the same, in chunks
+    with pytest.raises(Conflict, match="with other content"):
+        deliver(inbox, "a.edi", b"second", replace=False)
+    assert [(p.name, p.read_bytes()) for p in inbox.iterdir()] == [("a.edi", b"first")]
+
+
+def test_a_payload_that_fails_midway_leaves_nothing(tmp_path):
+    def broken():
+        yield b"half"
+        raise ConnectionResetError("the sender went away")
+
+    with pytest.raises(ConnectionResetError):
+        deliver(tmp_path / "inbox", "a.edi", broken())
+    assert list((tmp_path / "inbox").iterdir()) == []
 
 
 def test_a_reader_never_takes_a_partial_or_unsettled_file(tmp_path):
