@@ -12,6 +12,8 @@ SYNC_SERVICE_EMAIL = "sync-service@tandem.example.com"
 SYNC_SERVICE_ROLE = "Tandem sync service"
 PORTAL_AUTH_EMAIL = "portal-auth@tandem.example.com"
 PORTAL_AUTH_ROLE = "Tandem portal token verifier"
+RECEIVER_EMAIL = "edi-receiver@tandem.example.com"
+RECEIVER_ROLE = "Tandem EDI receiver"
 
 
 def set_service_token(admin: HubClient, email: str, token: str) -> None:

@@ -1,26 +1,31 @@
 """The receiver: the door HTTPS and AS2 partners post their interchanges to.
 
-A WSGI app (``gunicorn 'sync.receiver:create_app()'``), beside the scheduler and with the
-same sync service account. It only takes files: what arrives is left, whole, in the
-partner's spool inbox ``<spool>/edi/<partner id>/inbox``, and the exchange
+A WSGI app (``gunicorn 'sync.receiver:create_app()'``), beside the scheduler, with a
+service account of its own that reads and writes only what this needs (migration 0017).
+It takes files: what arrives is left, whole, in the partner's spool inbox
+``<spool>/edi/<partner id>/inbox``, and the exchange
 (:mod:`sync.exchange`) reads it there on its next run, as it reads a folder mailbox, so
 everything after arrival (recording, applying, the 997/CONTRL) has one path.
 
 - ``POST /edi/<partner id>``: an HTTPS partner, with ``Authorization: Bearer <key>``,
   the key the operator was shown when setting its profile (``edi_agents`` keeps its
-  SHA-256). The body is streamed to disk, never held whole. An ``Idempotency-Key``
-  names the file, so a retried POST replaces its own file (201 the first time, 200
-  after); without one, each POST is a file of its own. A wrong key, a partner that is
-  not an active HTTPS partner and an unknown id get the same 401.
+  SHA-256). The body is streamed to disk, never held whole, and is at most what the
+  exchange reads (20 MiB). An ``Idempotency-Key`` names the file (by its SHA-256), so a
+  retried POST is taken once (201 the first time, 200 after, 409 if it brings other
+  content while the first is unread); without one, each POST is a file of its own. A
+  wrong key, a partner that is not an active HTTPS partner and an unknown id get the
+  same 401.
 - ``POST /as2``: an AS2 partner (:class:`sync.as2.Endpoint`): known by its AS2 id and
   certificate, the message decrypted and its signature verified before anything is
-  kept; the file is named by the Message-ID (a resend replaces it), and the signed
-  receipt says "processed" only once the file is on disk.
-- ``POST /as2/receipts``: a partner's asynchronous receipt for a message Tandem sent:
-  checked (signature, MIC) against that message, whose ``receipt`` then says what it
-  said: "processed", or "flagged: …" when it refuses the message or cannot be trusted
-  (the exchange then sends the message again, under the same Message-ID). A partner
-  can only answer its own messages.
+  kept (the sender's AS2 id is checked before the body is read); the file is named by
+  the Message-ID's SHA-256 (a resend replaces it), and the signed receipt says
+  "processed" only once the file is on disk.
+- ``POST /as2/receipts``: a partner's asynchronous receipt for a message Tandem sent,
+  checked against that message: signed by that partner (else dropped: anyone can post
+  here), for its Message-ID and MIC. The message's ``receipt`` then says what it said:
+  "processed", or "flagged: …" when it refuses the message or its MIC is not the one
+  sent (the exchange then sends the message again after a backoff, under the same
+  Message-ID). A partner can only answer its own messages.
 - ``GET /health``: 200 once the hub answers.
 
 The partners with a profile and their inbound keys are read from the hub on each
@@ -30,6 +35,7 @@ from the next request.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import hmac
 import logging
@@ -42,15 +48,20 @@ from pathlib import Path
 from typing import Any
 
 from directus import HubClient, HubError
+from domain import clock
 from sync import as2
 from sync.config import ConfigError, as2_settings
-from sync.mailbox import deliver
+from sync.exchange import RETRY_FIRST_S, RETRY_MOST_S
+from sync.inbound import MAX_FILE_BYTES
+from sync.mailbox import Conflict, deliver
 from sync.partners import ORG_FIELDS, Org
+from sync.runs import iso
 
 log = logging.getLogger(__name__)
 
 MESSAGES = "edi_messages"
-MAX_BYTES = 100_000_000
+#: The largest file either door takes: what the exchange reads (:mod:`sync.inbound`).
+MAX_BYTES = MAX_FILE_BYTES
 CHUNK = 1 << 20
 POST_PATH = re.compile(r"/edi/([1-9][0-9]{0,9})\Z")
 FILE_KEY = re.compile(r"[A-Za-z0-9._@:-]{1,120}\Z")
@@ -92,7 +103,7 @@ class Directory:
 
 
 class Receiver:
-    """The WSGI app; ``hub`` is the sync service's client."""
+    """The WSGI app; ``hub`` is the receiver account's client."""
 
     def __init__(
         self,
@@ -172,13 +183,18 @@ class Receiver:
                 start, "400 Bad Request",
                 "Idempotency-Key: 1 to 120 letters, digits and . _ @ : - only",
             )  # fmt: skip
-        name = f"https-{idempotency or uuid.uuid4().hex}.edi"
+        name = file_name("https", idempotency) if idempotency else f"https-{uuid.uuid4().hex}.edi"
         inbox = self.inbox(partner.id)
         again = (inbox / name).exists()
         try:
-            deliver(inbox, name, _chunks(environ["wsgi.input"], int(length)))
+            deliver(inbox, name, _chunks(environ["wsgi.input"], int(length)), replace=False)
         except _ShortBody:
             return _answer(start, "400 Bad Request", "the body ended before its Content-Length")
+        except Conflict:
+            return _answer(
+                start, "409 Conflict",
+                "this Idempotency-Key came with other content, not yet read: nothing replaced",
+            )  # fmt: skip
         log.info("took %s from %s over HTTPS (%s bytes)", name, partner.name, length)
         return _answer(start, "200 OK" if again else "201 Created", name)
 
@@ -189,8 +205,8 @@ class Receiver:
 
         def take(received: as2.Received) -> None:
             org, _partner = known[received.sender]
-            stem = re.sub(r"[^A-Za-z0-9._@-]", "_", received.message_id.strip("<>"))[:120]
-            deliver(self.inbox(org.id), f"as2-{stem or uuid.uuid4().hex}.edi", received.payload)
+            # A resend of a Message-ID replaces its own file (the same message, again).
+            deliver(self.inbox(org.id), file_name("as2", received.message_id), received.payload)
             log.info("took %s from %s over AS2", received.message_id, org.name)
 
         def on_receipt(headers: dict[str, str], body: bytes) -> None:
@@ -229,7 +245,24 @@ class Receiver:
         row = rows[0]
         sent = as2.Outgoing(str(row["as2_message_id"]), {}, b"", str(row["as2_mic"]))
         receipt = as2.read_receipt(headers, body, partner, sent)
-        self.hub.update_item(MESSAGES, row["id"], {"receipt": as2.receipt_words(receipt)})
+        if receipt.signature != "valid":
+            # Anyone may post here naming a partner: what a receipt without the partner's
+            # signature says is not the partner's word, and changes nothing.
+            log.warning("a receipt for %s without %s's signature was dropped", original, org.name)
+            return
+        change: dict[str, Any] = {"receipt": as2.receipt_words(receipt)}
+        if not receipt.ok:  # refused, or another MIC: sent again, after a backoff
+            attempts = int(row.get("attempts") or 1)
+            wait = min(RETRY_FIRST_S * 2 ** (attempts - 1), RETRY_MOST_S)
+            change["next_attempt_at"] = iso(clock.now() + dt.timedelta(seconds=wait))
+        self.hub.update_item(MESSAGES, row["id"], change)
+
+
+def file_name(door: str, key: str) -> str:
+    """The spool file of what came through ``door`` under ``key`` (an Idempotency-Key or
+    a Message-ID): named by the key's SHA-256, so no text of the partner's goes into a
+    file name and two keys never share one."""
+    return f"{door}-{hashlib.sha256(key.encode('utf-8', 'surrogateescape')).hexdigest()[:40]}.edi"
 
 
 class _ShortBody(Exception):
@@ -256,14 +289,16 @@ def _answer(
 
 
 def create_app(environ: Mapping[str, str] | None = None) -> Receiver:
-    """The receiver from the environment: ``TANDEM_HUB_URL``, ``TANDEM_SYNC_TOKEN``,
-    ``TANDEM_SPOOL_DIR`` and, for AS2, ``TANDEM_AS2_ID``/``_CERT``/``_KEY``."""
+    """The receiver from the environment: ``TANDEM_HUB_URL``, ``TANDEM_RECEIVER_TOKEN``
+    (its own service account's, migration 0017: never the sync service's, which reads
+    the partners' agent tokens), ``TANDEM_SPOOL_DIR`` and, for AS2,
+    ``TANDEM_AS2_ID``/``_CERT``/``_KEY``."""
     environ = os.environ if environ is None else environ
-    hub_url, token = environ.get("TANDEM_HUB_URL", ""), environ.get("TANDEM_SYNC_TOKEN", "")
+    hub_url, token = environ.get("TANDEM_HUB_URL", ""), environ.get("TANDEM_RECEIVER_TOKEN", "")
     spool = environ.get("TANDEM_SPOOL_DIR", "")
     if not hub_url.startswith(("http://", "https://")) or not token or not spool:
         raise ConfigError(
-            "the receiver needs TANDEM_HUB_URL, TANDEM_SYNC_TOKEN and TANDEM_SPOOL_DIR"
+            "the receiver needs TANDEM_HUB_URL, TANDEM_RECEIVER_TOKEN and TANDEM_SPOOL_DIR"
         )
     settings = as2_settings(environ)
     ours = None

@@ -53,7 +53,12 @@ from ingest.mappings import load_mapping, save_mapping
 from ingest.pipeline import Progress, run_import
 from ingest.readers import FIELDS, FORMATS
 from migrations import MigrationFailed, migrate
-from migrations.accounts import PORTAL_AUTH_EMAIL, SYNC_SERVICE_EMAIL, set_service_token
+from migrations.accounts import (
+    PORTAL_AUTH_EMAIL,
+    RECEIVER_EMAIL,
+    SYNC_SERVICE_EMAIL,
+    set_service_token,
+)
 from tandem import stack
 from tandem.settings import SettingsError, StackSettings
 from tandem.state import load_or_create_secrets
@@ -249,6 +254,7 @@ def _migrate_remote(admin: HubClient) -> list[str]:
 SERVICE_TOKENS = (
     (SYNC_SERVICE_EMAIL, "TANDEM_SYNC_TOKEN"),
     (PORTAL_AUTH_EMAIL, "TANDEM_PORTAL_AUTH_TOKEN"),
+    (RECEIVER_EMAIL, "TANDEM_RECEIVER_TOKEN"),
 )
 
 
@@ -375,7 +381,7 @@ def partner_edi(partner_ref: str, clear: bool, show: bool, hub_url: str | None,
         click.echo(
             f"It posts its interchanges to the receiver's /edi/{org['id']} with the header\n"
             f"  Authorization: Bearer {org['inbound_key']}\n"
-            "(shown once; setting the profile again issues a new key)"
+            "(shown once; clearing the profile ends it, and setting one again issues another)"
         )
 
 

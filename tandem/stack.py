@@ -33,7 +33,12 @@ from directus.integrity import require_integrity
 from directus.process import RATE_LIMITS, Hub, HubConfig, check_port_free, spawn, stop_process
 from domain import clock
 from migrations import migrate
-from migrations.accounts import PORTAL_AUTH_EMAIL, SYNC_SERVICE_EMAIL, set_service_token
+from migrations.accounts import (
+    PORTAL_AUTH_EMAIL,
+    RECEIVER_EMAIL,
+    SYNC_SERVICE_EMAIL,
+    set_service_token,
+)
 from sync.as2 import Identity, self_signed, write_identity
 from tandem.settings import StackSettings
 from tandem.state import Secrets, load_or_create_secrets
@@ -77,6 +82,7 @@ def provision(admin: HubClient, secrets: Secrets) -> list[str]:
     applied = migrate(admin)
     set_service_token(admin, SYNC_SERVICE_EMAIL, secrets.sync_token)
     set_service_token(admin, PORTAL_AUTH_EMAIL, secrets.portal_auth_token)
+    set_service_token(admin, RECEIVER_EMAIL, secrets.receiver_token)
     return applied
 
 
@@ -219,7 +225,7 @@ class Stack:
              "sync.receiver:create_app()"],
             env=_child_env(
                 TANDEM_HUB_URL=self.hub.url,
-                TANDEM_SYNC_TOKEN=self.secrets.sync_token,
+                TANDEM_RECEIVER_TOKEN=self.secrets.receiver_token,
                 TANDEM_SPOOL_DIR=str(settings.spool_dir),
                 **as2_env,
             ),

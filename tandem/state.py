@@ -23,6 +23,7 @@ class Secrets:
     portal_secret_key: str
     sync_token: str
     portal_auth_token: str
+    receiver_token: str
 
     @classmethod
     def generate(cls) -> Secrets:
@@ -34,6 +35,7 @@ class Secrets:
             portal_secret_key=secrets.token_urlsafe(48),
             sync_token=secrets.token_urlsafe(32),
             portal_auth_token=secrets.token_urlsafe(32),
+            receiver_token=secrets.token_urlsafe(32),
         )
 
 

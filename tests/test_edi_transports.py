@@ -23,11 +23,13 @@ from typing import Any
 import pytest
 import requests
 
-from directus import HubClient
+from directus import ForbiddenOrMissing, HubClient
 from directus.process import free_port
+from migrations.accounts import RECEIVER_EMAIL, set_service_token
 from sync import as2
 from sync.exchange import MESSAGES
 from sync.https import HttpsSender
+from sync.receiver import file_name
 from tests.certificates import certificate_pem, make_identity, write_pem
 from tests.edi_trade import Peer, Trade, make_trade, order_to_cash, run
 from tests.helpers import serving
@@ -51,11 +53,18 @@ def spool(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def receiver(hub, sync_token, spool, keys) -> Iterator[str]:
+def receiver_token(admin) -> str:
+    token = secrets.token_urlsafe(32)
+    set_service_token(admin, RECEIVER_EMAIL, token)
+    return token
+
+
+@pytest.fixture(scope="module")
+def receiver(hub, receiver_token, spool, keys) -> Iterator[str]:
     """Tandem's receiver, served as ``make run`` serves it."""
     port = free_port()
     cert, key = keys["tandem_files"]
-    env = {"TANDEM_HUB_URL": hub.url, "TANDEM_SYNC_TOKEN": sync_token,
+    env = {"TANDEM_HUB_URL": hub.url, "TANDEM_RECEIVER_TOKEN": receiver_token,
            "TANDEM_SPOOL_DIR": str(spool), "TANDEM_AS2_ID": "TANDEM-AS2",
            "TANDEM_AS2_CERT": str(cert), "TANDEM_AS2_KEY": str(key)}  # fmt: skip
     argv = [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "1",
@@ -68,6 +77,21 @@ def _as2_settings(keys: dict[str, Any], receiver: str) -> dict[str, str]:
     cert, key = keys["tandem_files"]
     return {"as2_id": "TANDEM-AS2", "as2_certificate": str(cert), "as2_key": str(key),
             "as2_receipt_url": f"{receiver}/as2/receipts"}  # fmt: skip
+
+
+def test_the_receivers_account_never_reads_a_partners_agent_token(hub, admin, receiver_token):
+    """The receiver faces the internet: its account reads what taking files and receipts
+    needs, never the agent tokens that act as the partners."""
+    own = HubClient(hub.url, token=receiver_token)
+    assert own.read_items("edi_agents", fields=["organization", "inbound_key"], limit=1) is not None
+    for forbidden in (
+        lambda: own.read_items("edi_agents", fields=["token"], limit=1),
+        lambda: own.read_items("edi_messages", fields=["payload"], limit=1),
+        lambda: own.read_items("purchase_orders", fields=["id"], limit=1),
+        lambda: own.create_item("edi_messages", {"direction": "in", "status": "received"}),
+    ):
+        with pytest.raises(ForbiddenOrMissing):
+            forbidden()
 
 
 # --- HTTPS --------------------------------------------------------------------------------
@@ -144,11 +168,15 @@ def test_the_receivers_https_door_takes_only_a_partners_own_key(admin, hub, tmp_
     first = post(ours.supplier, ours.inbound_key, b"ISA*first", **{"Idempotency-Key": "k-1"})
     again = post(ours.supplier, ours.inbound_key, b"ISA*first", **{"Idempotency-Key": "k-1"})
     assert (first.status_code, again.status_code) == (201, 200)
+    other = post(ours.supplier, ours.inbound_key, b"ISA*other", **{"Idempotency-Key": "k-1"})
+    assert other.status_code == 409  # the first, unread, is never replaced
     assert post(ours.supplier, ours.inbound_key, **{"Idempotency-Key": "../x"}).status_code == 400
     assert post(ours.supplier, ours.inbound_key, b"").status_code == 400
     inbox = spool / "edi" / str(ours.supplier["id"]) / "inbox"
-    assert [p.name for p in inbox.iterdir()] == ["https-k-1.edi"]  # nothing half-written
-    assert (inbox / "https-k-1.edi").read_bytes() == b"ISA*first"
+    name = file_name("https", "k-1")
+    assert first.text.strip() == name
+    assert [p.name for p in inbox.iterdir()] == [name]  # nothing half-written
+    assert (inbox / name).read_bytes() == b"ISA*first"
     assert requests.get(f"{receiver}/edi/{ours.supplier['id']}", timeout=5).status_code == 405
 
 
@@ -159,11 +187,11 @@ def test_a_body_past_the_limit_is_refused_before_it_is_read(admin, hub, tmp_path
     connection = http.client.HTTPConnection(host, int(port), timeout=30)
     connection.putrequest("POST", f"/edi/{ours.supplier['id']}")
     connection.putheader("Authorization", f"Bearer {ours.inbound_key}")
-    connection.putheader("Content-Length", str(100_000_001))  # announced, never sent
+    connection.putheader("Content-Length", str(100_000_000))  # announced, never sent
     connection.endheaders(b"ISA*")
     answer = connection.getresponse()
     assert answer.status == 413
-    assert "100,000,000 bytes" in answer.read().decode()
+    assert "20,971,520 bytes" in answer.read().decode()  # what the exchange reads
     connection.close()
 
 
@@ -190,7 +218,7 @@ class As2Peer(Peer):
         assert receipt is not None
         assert receipt.ok, receipt.problems
         assert receipt.signature == "valid"
-        return self.trade.mailbox / "inbox" / f"as2-{outgoing.message_id.strip('<>')}.edi"
+        return self.trade.mailbox / "inbox" / file_name("as2", outgoing.message_id)
 
 
 @dataclass
@@ -297,31 +325,42 @@ def test_a_tampered_forged_or_unknown_message_is_refused_and_nothing_is_kept(
     assert len(list((trade.mailbox / "inbox").iterdir())) == 1
 
 
-def test_an_asynchronous_receipt_with_a_bad_signature_is_flagged_and_the_message_resent(
+def test_a_receipt_with_a_bad_signature_is_flagged_and_the_message_resent_as_itself(
     admin, hub, sync_hub, tmp_path, spool, keys, receiver
 ):
     settings = {"spool_dir": str(spool), **_as2_settings(keys, receiver)}
     # The partner's receipts are changed on their way back: their signature fails.
     with _as2_server(tmp_path, keys, receiver, tamper_receipts=True) as server:
-        trade = _as2_trade(admin, hub, tmp_path, spool, server, receipt="async")
-        trade.order("PO-ASYNC-1")
+        trade = _as2_trade(admin, hub, tmp_path, spool, server)
+        trade.order("PO-FLAGGED-1")
         run(sync_hub, **settings)
-        deadline = time.monotonic() + 20
-        while True:
-            (row,) = _sent(admin, trade)
-            if row["receipt"] != "awaited (asynchronous)" or time.monotonic() > deadline:
-                break
-            time.sleep(0.1)
-        assert (row["status"], row["attempts"]) == ("sent", 1)
+        (row,) = _sent(admin, trade)
+        assert (row["status"], row["attempts"]) == ("failing", 1)
         assert row["receipt"].startswith("flagged: the receipt's signature"), row["receipt"]
+        assert "ReceiptRefused" in row["error"]
         assert list((server.folder / "inbox").iterdir())  # it arrived; the receipt is untrusted
-        # Sent again by the next run, under the same Message-ID, so the partner takes it
-        # once.
+        # Sent again once due, under the same Message-ID: the partner takes it once.
+        admin.update_item(MESSAGES, row["id"], {"next_attempt_at": None})
         run(sync_hub, **settings)
         (again,) = _sent(admin, trade)
         assert again["as2_message_id"] == row["as2_message_id"]
         assert again["attempts"] == 2
         assert len(list((server.folder / "inbox").iterdir())) == 1
+
+
+def test_an_asynchronous_receipt_without_the_partners_signature_changes_nothing(
+    admin, hub, sync_hub, tmp_path, spool, keys, receiver
+):
+    """Anyone may post to /as2/receipts naming a partner: only its signature makes a
+    receipt the partner's word."""
+    settings = {"spool_dir": str(spool), **_as2_settings(keys, receiver)}
+    with _as2_server(tmp_path, keys, receiver, tamper_receipts=True) as server:
+        trade = _as2_trade(admin, hub, tmp_path, spool, server, receipt="async")
+        trade.order("PO-ASYNC-1")
+        run(sync_hub, **settings)  # the partner posts its receipt before it answers
+        assert list((server.folder / "inbox").iterdir())
+    (row,) = _sent(admin, trade)
+    assert (row["status"], row["receipt"]) == ("sent", "awaited (asynchronous)")
 
 
 def test_a_receipt_for_another_partners_message_changes_nothing(
