@@ -282,11 +282,13 @@ def purchase_order_row(
     skus: Mapping[str, int],
     ship_to: int | None,
     today: dt.date,
+    currency: str = "",
 ) -> dict[str, Any]:
     """The hub's purchase order (open, with its lines) for an order a distributor's own
     system sent (850/ORDERS), as the web's order form makes it; OrderError naming the
     line or field otherwise. ``skus`` are the supplier's SKU ids by GTIN; ``ship_to`` the
-    distributor's location its ship-to GLN names (None: none does)."""
+    distributor's location its ship-to GLN names (None: none does); ``currency`` the
+    distributor's own, for an order that names none (X12's CUR is optional)."""
     if order.purpose != "original":
         raise OrderError(f"an order {order.purpose} for an order Tandem does not hold")
     if not order.number:
@@ -295,8 +297,9 @@ def purchase_order_row(
         raise OrderError(
             f"ship-to {order.ship_to or '(none)'} is none of the distributor's locations"
         )
-    if not order.currency:
-        raise OrderError("the order names no currency (CUR)")
+    currency = order.currency or currency
+    if not currency:
+        raise OrderError("the order names no currency (CUR), and the distributor has none")
     if not order.lines:
         raise OrderError("the order has no lines")
     lines = []
@@ -316,7 +319,7 @@ def purchase_order_row(
             "line_no": no,
             "sku": sku,
             "qty_ordered": whole_units(line.quantity, "the quantity", name),
-            "unit_cost_minor": price_minor(line.price, order.currency, name),
+            "unit_cost_minor": price_minor(line.price, currency, name),
         })  # fmt: skip
     requested = order.requested or next((x.requested for x in order.lines if x.requested), None)
     return {
@@ -325,7 +328,7 @@ def purchase_order_row(
         "status": "open",
         "ordered_on": str(order.ordered_on or today),
         "requested_date": str(requested) if requested else None,
-        "currency": order.currency,
+        "currency": currency,
         "ship_to": ship_to,
         "lines": [{**line, "partnership": partnership} for line in lines],
     }

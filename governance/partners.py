@@ -237,9 +237,10 @@ def set_edi_agent(
     EDI is applied with this token, so the hub's rules for that partner apply to it.
     Suspended (its token no longer works) while the partner has no profile.
 
-    An HTTPS partner also gets a new inbound key, returned here and only here: the
-    receiver (:mod:`sync.receiver`) takes its posts with it; ``edi_agents`` keeps its
-    SHA-256. Setting the profile again issues a new key and the old one stops working.
+    An HTTPS partner also gets an inbound key, returned here and only here, when it has
+    none: the receiver (:mod:`sync.receiver`) takes its posts with it; ``edi_agents``
+    keeps its SHA-256. Setting the profile again keeps the key; clearing the profile
+    (or moving off HTTPS) ends it, and the next HTTPS profile gets a new one.
     """
     email = edi_agent_email(org["id"])
     found = admin.get("/users", filter={"email": {"_eq": email}}, fields=["id"], limit=1)
@@ -264,13 +265,19 @@ def set_edi_agent(
         admin.patch(f"/users/{found[0]['id']}", account)
     else:
         admin.post("/users", {"email": email, **account}, fields=["id"])
-    inbound_key = secrets.token_urlsafe(32) if https else None
+    existing = admin.read_items(
+        "edi_agents", filter={"organization": {"_eq": org["id"]}}, fields=["inbound_key"],
+        limit=1,
+    )  # fmt: skip
+    kept = existing[0].get("inbound_key") if existing and https else None
+    inbound_key = secrets.token_urlsafe(32) if https and not kept else None
     agent = {
         "email": email,
         "token": token,
-        "inbound_key": hashlib.sha256(inbound_key.encode()).hexdigest() if inbound_key else None,
+        "inbound_key": kept
+        or (hashlib.sha256(inbound_key.encode()).hexdigest() if inbound_key else None),
     }
-    if admin.read_items("edi_agents", filter={"organization": {"_eq": org["id"]}}, limit=1):
+    if existing:
         admin.update_item("edi_agents", org["id"], agent)
     else:
         admin.create_item("edi_agents", {"organization": org["id"], **agent})

@@ -214,8 +214,10 @@ def forward_report(
         return
     rows, states = _record(run, partner, path.name, identity, _kept(data), received)
     if "apply" in states:
-        deliver(run.drop_dir / str(partner.id) / kind,
-                f"edi-{first.interchange}-{path.name}", data)  # fmt: skip
+        # Named by its message: nothing of the envelope's text goes into a file name.
+        first_row = next(r for r, state in zip(rows, states, strict=True) if state == "apply")
+        suffix = ".x12" if first.standard == "x12" else ".edi"
+        deliver(run.drop_dir / str(partner.id) / kind, f"edi-{first_row['id']}{suffix}", data)
         forwarded = [
             {"id": row["id"], "status": "forwarded",
              "detail": {"file": identity, "import": f"{kind} drop folder"}}
@@ -372,6 +374,17 @@ def _ordered(run: Exchange, partner: Org, received: Received) -> Outcome:
     supplier as any new order does. Sent again, an order Tandem has is not made twice."""
     order = received.document
     assert isinstance(order, Order)
+    if not partner.sends("order"):
+        return Outcome(
+            "rejected", f"{partner.name}'s profile does not send orders", number=order.number
+        )
+    if order.purpose != "original":
+        return Outcome(
+            "rejected",
+            f"an order {order.purpose} by EDI is not taken from a distributor: "
+            "change or cancel the order on the web",
+            number=order.number,
+        )
     agent = run.agent(partner.id)
     supplier = run.counterpart(received.standard, received.receiver)
     pairs = agent.read_items(
@@ -405,9 +418,13 @@ def _ordered(run: Exchange, partner: Org, received: Received) -> Outcome:
         limit=1,
     )
     try:
-        row = purchase_order_row(
-            order, pair, skus, int(places[0]["id"]) if places else None, clock.today()
+        own = agent.read_items(
+            "organizations", filter={"id": {"_eq": partner.id}}, fields=["currency"], limit=1
         )
+        row = purchase_order_row(
+            order, pair, skus, int(places[0]["id"]) if places else None, clock.today(),
+            currency=str(own[0].get("currency") or "") if own else "",
+        )  # fmt: skip
     except OrderError as error:
         return Outcome("rejected", str(error), number=order.number)
     found = agent.read_items(
@@ -425,8 +442,8 @@ def _ordered(run: Exchange, partner: Org, received: Received) -> Outcome:
                            number=order.number)  # fmt: skip
         return Outcome(
             "rejected",
-            f"order {order.number} exists already with other lines; a change goes as an "
-            f"{'860' if received.standard == 'x12' else 'ORDCHG'}",
+            f"order {order.number} exists already, with other lines: an order's changes are "
+            "made on the web",
             number=order.number,
         )
     try:

@@ -529,7 +529,8 @@ def test_a_distributors_852_is_acknowledged_and_imported_as_a_dropped_file_is(
     (row,) = _messages(admin, partner=world.d, direction="in")
     assert (row["status"], row["message_type"], row["error"]) == ("forwarded", "852", None)
     handed = drop / str(world.d) / "pos"
-    assert [p.name for p in handed.iterdir()] == ["edi-000000001-week.x12"]
+    name = f"edi-{row['id']}.x12"  # named by its message: no envelope text in a file name
+    assert [p.name for p in handed.iterdir()] == [name]
     (ack,) = [d for p in (mailbox / "outbox").iterdir() for d in read(p.read_bytes())]
     assert (ack.code, ack.document.status) == ("997", "accepted")
 
@@ -542,7 +543,7 @@ def test_a_distributors_852_is_acknowledged_and_imported_as_a_dropped_file_is(
         fields=["filename", "source", "status", "rows_new"],
     )  # fmt: skip
     assert (imported["filename"], imported["source"], imported["status"]) == (
-        "edi-000000001-week.x12", "drop", "done")  # fmt: skip
+        name, "drop", "done")  # fmt: skip
     assert world.stored("pos_sales", "units")  # landed
 
     # The same interchange again: a duplicate, never imported twice.
@@ -589,8 +590,9 @@ def test_a_distributors_own_system_orders_by_850_and_the_order_goes_on_to_its_su
     gtins = [sku["gtin"] for sku in trade.skus]
     (erp / "inbox").mkdir(parents=True)
 
-    def send(number: str, lines: tuple[OrderLine, ...], name: str, to: str = trade.partner_id):
-        order = Order(number=number, ordered_on=clock.today(), currency="USD", ship_to=gln,
+    def send(number: str, lines: tuple[OrderLine, ...], name: str, to: str = trade.partner_id,
+             currency: str = "USD"):  # fmt: skip
+        order = Order(number=number, ordered_on=clock.today(), currency=currency, ship_to=gln,
                       requested=clock.today() + dt.timedelta(days=9), lines=lines)  # fmt: skip
         envelope = Envelope(sender=tag, receiver=to, control=secrets.randbelow(10**8) + 1,
                             sender_qualifier="ZZ", receiver_qualifier="ZZ")  # fmt: skip
@@ -602,6 +604,7 @@ def test_a_distributors_own_system_orders_by_850_and_the_order_goes_on_to_its_su
     foreign = make_sku(admin, make_org(admin, "supplier"))["gtin"]  # another supplier's
     send("ERP-2", (OrderLine("1", Item(gtin=foreign), Decimal(1), price=Decimal(1)),), "2.edi")
     send("ERP-3", good, "3.edi", to="NOSUCHSUPPLIER")
+    send("ERP-4", good[:1], "4.edi", currency="")  # X12's CUR is optional: the buyer's own
     run(sync_hub)
 
     inbound = {m["document_number"]: m for m in _messages(admin, partner=trade.distributor["id"],
@@ -616,17 +619,20 @@ def test_a_distributors_own_system_orders_by_850_and_the_order_goes_on_to_its_su
     assert (po["number"], po["status"], po["ship_to"]) == ("ERP-1", "open", trade.store["id"])
     assert sorted((x["line_no"], x["qty_ordered"], x["unit_cost_minor"]) for x in po["lines"]) == [
         (1, 24, 118), (2, 6, 240)]  # fmt: skip
+    assert inbound["ERP-4"]["status"] == "applied", inbound["ERP-4"]["error"]
+    assert trade.buyer.get("purchase-orders", int(inbound["ERP-4"]["related_id"]))[
+        "currency"] == trade.distributor.get("currency", "USD")  # fmt: skip
     acks = [d.document for p in (erp / "outbox").iterdir() for d in read(p.read_bytes())]
-    assert sorted(a.status for a in acks) == ["accepted", "rejected", "rejected"]
+    assert sorted(a.status for a in acks) == ["accepted", "accepted", "rejected", "rejected"]
 
     # The order goes on to the supplier as any new order does; sent again, it is not
     # made twice.
     run(sync_hub)
     sent = [d.document.number for d in Peer(trade).collect() if isinstance(d.document, Order)]
-    assert sent == ["ERP-1"]
+    assert sorted(sent) == ["ERP-1", "ERP-4"]
     send("ERP-1", good, "1-again.edi")
     run(sync_hub)
     orders = admin.read_items(
         "purchase_orders", filter={"partnership": {"_eq": trade.pair}}, fields=["number"]
     )
-    assert [o["number"] for o in orders] == ["ERP-1"]
+    assert sorted(o["number"] for o in orders) == ["ERP-1", "ERP-4"]

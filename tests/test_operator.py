@@ -3,6 +3,9 @@ audited with the operator as actor; nobody else may reach them."""
 
 from __future__ import annotations
 
+import hashlib
+import re
+
 import pytest
 
 from tests.factories import csrf_token, gs1_prefix, make_org, make_pair, make_user, sign_in
@@ -165,10 +168,23 @@ def test_an_operator_sets_a_partners_edi_profile_on_its_page(admin, portal, oper
     assert "an https:// URL" in text
     assert f'value="{unb}"' in text  # what was entered stays in the form
     assert admin.read_item("organizations", distributor["id"])["edi_profile"] is None
-    saved = client.post(
-        url, data={**form, "address": "https://partner.example.com/edi"}, follow_redirects=True
-    )
-    assert "EDI profile saved." in saved.get_data(as_text=True)
+    https = {**form, "address": "https://partner.example.com/edi"}
+    saved = client.post(url, data=https)
+    text = saved.get_data(as_text=True)
+    assert saved.status_code == 200
+    assert "EDI profile saved." in text
+    # The HTTPS partner's inbound key: shown in this answer only, never cached or kept in
+    # the session cookie, its SHA-256 the only copy.
+    key = re.search(r"Authorization: Bearer ([A-Za-z0-9_-]{40,})", text).group(1)
+    assert saved.headers["Cache-Control"] == "no-store"
+    assert all(key not in c for c in saved.headers.getlist("Set-Cookie"))
+    (agent,) = admin.read_items("edi_agents", filter={"organization": {"_eq": distributor["id"]}},
+                                fields=["inbound_key"])  # fmt: skip
+    assert agent["inbound_key"] == hashlib.sha256(key.encode()).hexdigest()
+    again = client.post(url, data=https, follow_redirects=True)  # saved again: key kept
+    assert "Authorization: Bearer" not in again.get_data(as_text=True)
+    assert admin.read_items("edi_agents", filter={"organization": {"_eq": distributor["id"]}},
+                            fields=["inbound_key"]) == [agent]  # fmt: skip
     stored = admin.read_item("organizations", distributor["id"])
     assert stored["edifact_id"] == unb
     assert stored["edi_profile"]["expects"] == ["order_response", "invoice"]
@@ -180,6 +196,8 @@ def test_an_operator_sets_a_partners_edi_profile_on_its_page(admin, portal, oper
     cleared = client.post(url, data={"csrf_token": token, "action": "clear"}, follow_redirects=True)
     assert "EDI profile removed." in cleared.get_data(as_text=True)
     assert admin.read_item("organizations", distributor["id"])["edi_profile"] is None
+    assert admin.read_items("edi_agents", filter={"organization": {"_eq": distributor["id"]}},
+                            fields=["inbound_key"]) == [{"inbound_key": None}]  # fmt: skip
 
 
 @pytest.mark.parametrize("role", ["supplier_user", "distributor_user", "account_manager"])

@@ -10,7 +10,16 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from flask import Blueprint, Flask, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Flask,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user
 from marshmallow import Schema, ValidationError, fields, validate
 from werkzeug.wrappers import Response
@@ -274,11 +283,18 @@ def _profile_form() -> dict[str, Any]:
     return entered
 
 
-def _edi_page(org: dict[str, Any], values: dict[str, Any] | None, errors: Any, status: int) -> Any:
+def _edi_page(
+    org: dict[str, Any],
+    values: dict[str, Any] | None,
+    errors: Any,
+    status: int,
+    inbound_key: str | None = None,
+) -> Any:
     return (
         render_template(
             "operator/edi_profile.html",
             org=org,
+            inbound_key=inbound_key,
             values=values or partners.edi_profile(org) or {"acknowledgements": True},
             errors=errors or {},
             standards=edi_profiles.STANDARDS,
@@ -318,13 +334,14 @@ def set_edi_profile(org_id: int) -> Any:
         )
     except GovernanceError as exc:
         return _edi_page(org, entered, exc.errors, 422)
-    flash(f"{org['name']}: " + ("EDI profile removed." if clear else "EDI profile saved."))
     if saved.get("inbound_key"):
-        flash(
-            f"{org['name']} posts its interchanges to the receiver's /edi/{org_id} with "
-            f"the header “Authorization: Bearer {saved['inbound_key']}”. This key is "
-            "shown once; saving the profile again issues a new one."
-        )
+        # Shown in this answer only, never stored (a flashed message would sit in the
+        # session cookie) nor cached.
+        shown = _edi_page(org, partners.edi_profile(saved), None, 200, saved["inbound_key"])
+        page = make_response(shown)
+        page.headers["Cache-Control"] = "no-store"
+        return page
+    flash(f"{org['name']}: " + ("EDI profile removed." if clear else "EDI profile saved."))
     return redirect(url_for("operator.edi_profile", org_id=org_id))
 
 
