@@ -61,7 +61,9 @@ def test_the_drop_job_imports_archives_and_quarantines(sync_hub, admin, world, t
     reason = (folder / "rejected" / "pos" / "broken.csv.reason.txt").read_text()
     assert "wrong columns" in reason
     assert sorted(p.name for p in inbox.iterdir()) == [".day2.csv.tmp", "just-now.csv"]
-    run = sync_hub.read_items(RUNS, filter={"job_id": {"_eq": "test.drops"}}, limit=-1)[-1]
+    (run,) = sync_hub.read_items(
+        RUNS, filter={"job_id": {"_eq": "test.drops"}}, sort=["-started_at"], limit=1
+    )
     assert run["counts"]["files"] == 1
     assert run["counts"]["rejected_files"] == 1
     assert run["counts"]["rows_new"] == 5

@@ -537,7 +537,7 @@ def test_a_distributors_852_is_acknowledged_and_imported_as_a_dropped_file_is(
     # The drop-folder job imports it as any file a distributor leaves there.
     settings = {"drop_dir": str(drop), "lane_url": world.url, "spool_dir": str(spool),
                 "settle_s": 0}  # fmt: skip
-    assert run_job(sync_hub, "test.drops", poll_drop_folders, settings) == "succeeded"
+    assert run_job(sync_hub, "test.edi-reports.drops", poll_drop_folders, settings) == "succeeded"
     (imported,) = admin.read_items(
         "imports", filter={"distributor": {"_eq": world.d}},
         fields=["filename", "source", "status", "rows_new"],
