@@ -78,10 +78,13 @@ class Stack:
             self.output.append(line)
             if text in line:
                 return
+        # Never leave the stack running past a failed test (its SIGINT may be ignored).
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.proc.pid, signal.SIGKILL)
         pytest.fail(f"no {text!r} from tandem run:\n{''.join(self.output)}")
 
     def finish(self, timeout_s: float = 120) -> str:
-        """Wait for the stack to stop (three children, up to 15 s each, then the rest)."""
+        """Wait for the stack to stop (its children, up to 15 s each, then the rest)."""
         try:
             self.proc.wait(timeout=timeout_s)
         except subprocess.TimeoutExpired:
