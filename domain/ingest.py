@@ -88,7 +88,10 @@ _DATE_DIRECTIVES = frozenset("YymdbBjaA%HIMSpf")
 #: two-digit day and month.
 _PROBES = (dt.date(2026, 1, 31), dt.date(1999, 12, 13), dt.date(2030, 7, 4))
 MAX_UNITS = 2**31 - 1  # the hub's integer columns
-MAX_MINOR = 2**63 - 1  # the hub's big integer columns
+#: The largest amount of minor units Tandem takes. The hub's columns are 64-bit, but
+#: Directus reads and writes every number as a JavaScript double: 2**53 + 1 is stored and
+#: read back as 2**53, silently. Beyond this, an amount is refused, never rounded.
+MAX_MINOR = 2**53 - 1
 
 #: A mapping's decimal separator, and its name in messages.
 DECIMAL_SEPARATORS = {".": "point", ",": "comma"}

@@ -31,6 +31,7 @@ from domain.edi_orders import (
     ResponseLine,
     ShipNotice,
 )
+from domain.ingest import MAX_MINOR
 from domain.orders import (
     OrderError,
     answered_status,
@@ -245,6 +246,8 @@ def invoice_row(
         row = find(line.line, line.item)
         qty = whole_units(line.quantity, "the invoiced quantity", line.line)
         unit = price_minor(line.price, currency, line.line)
+        if qty * unit > MAX_MINOR:
+            raise OrderError(f"the amount {qty} x {line.price} is out of range", line.line)
         rows.append(
             {
                 "po_line": int(row["id"]),
@@ -257,6 +260,8 @@ def invoice_row(
     if not rows:
         raise OrderError(f"invoice {invoice.number} bills nothing")
     summed = sum(r["amount_minor"] for r in rows)
+    if summed > MAX_MINOR:
+        raise OrderError(f"invoice {invoice.number}'s lines add up to more than Tandem takes")
     # The stated total (taxes and charges included) is kept as stated.
     total = summed if invoice.total is None else price_minor(invoice.total, currency)
     return {

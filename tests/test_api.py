@@ -327,6 +327,9 @@ def _order_body(world: World, **line_overrides: Any) -> dict[str, Any]:
         ({"qty_ordered": True}, "qty_ordered"),
         ({"unit_cost_minor": "12.30"}, "unit_cost_minor"),
         ({"unit_cost_minor": 12.3}, "unit_cost_minor"),
+        # The hub would store 2**53 + 1 as 2**53: refused, not rounded.
+        ({"unit_cost_minor": 2**53}, "unit_cost_minor"),
+        ({"qty_ordered": 2**31}, "qty_ordered"),
         ({"sku": "7"}, "sku"),
         ({"colour": "red"}, "colour"),
     ],

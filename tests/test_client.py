@@ -25,7 +25,9 @@ from directus import (
 )
 from directus.client import chunk_by_payload
 from directus.process import free_port, spawn, stop_process
+from domain.ingest import MAX_MINOR
 from migrations.schema import ensure_collection, field, string_pk
+from tests.factories import gtin_under, make_org
 
 ITEMS = "client_test_items"
 
@@ -271,3 +273,22 @@ def test_a_hub_under_pressure_answers_503_retried_only_on_idempotent_calls(
         assert session.calls == 1
     finally:
         stop_process(proc)
+
+
+def test_the_hub_carries_money_exactly_up_to_max_minor_and_no_further(admin: HubClient):
+    """Why Tandem refuses amounts above MAX_MINOR (2**53 - 1): Directus reads and writes
+    numbers as JavaScript doubles, so although the column is 64-bit, a larger amount is
+    stored and read back rounded, with no error."""
+    supplier = make_org(admin)
+    sku = admin.create_item(
+        "skus",
+        {"gtin": gtin_under(supplier["gs1_prefixes"][0]), "description": "exact money",
+         "cost_minor": MAX_MINOR, "list_price_minor": MAX_MINOR + 2, "currency": "USD",
+         "supplier": supplier["id"]},
+        fields=["id"],
+    )  # fmt: skip
+    [back] = admin.read_items(
+        "skus", filter={"id": {"_eq": sku["id"]}}, fields=["cost_minor", "list_price_minor"]
+    )
+    assert int(back["cost_minor"]) == MAX_MINOR
+    assert int(back["list_price_minor"]) == MAX_MINOR + 1  # 2**53 + 1 came back as 2**53

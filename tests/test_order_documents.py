@@ -17,6 +17,7 @@ from domain.edi_orders import (
     ResponseLine,
     ShipNotice,
 )
+from domain.ingest import MAX_MINOR
 from domain.order_documents import (
     digest,
     free_text,
@@ -140,6 +141,24 @@ def test_an_invoice_is_exact_and_refuses_a_price_finer_than_its_currency():
         invoice_row(acked, LINES, GTINS, finer, DAY)
     with pytest.raises(OrderError, match="EUR"):
         invoice_row(acked, LINES, GTINS, Invoice("INV-3", "PO-7", currency="EUR"), DAY)
+
+
+def test_an_invoice_beyond_what_the_hub_holds_exactly_is_refused_not_rounded():
+    """Directus carries numbers as JavaScript doubles: an amount above 2**53 - 1 minor
+    units would be stored rounded. A line's amount, or the lines' sum, beyond it is
+    refused, naming the line."""
+    acked = {**PO, "status": "shipped"}
+    top = Decimal(MAX_MINOR).scaleb(-2)  # 90,071,992,547,409.91 dollars
+    one = Invoice("INV-4", "PO-7", lines=(InvoiceLine("1", Item(), Decimal(1), top),))
+    assert invoice_row(acked, LINES, GTINS, one, DAY)["total_minor"] == MAX_MINOR
+    over = Invoice("INV-5", "PO-7", lines=(InvoiceLine("2", Item(), Decimal(2), top),))
+    with pytest.raises(OrderError, match=r"^line 2: the amount 2 x 90071992547409.91 is out of"):
+        invoice_row(acked, LINES, GTINS, over, DAY)
+    half = Decimal(MAX_MINOR // 2 + 1).scaleb(-2)
+    twice = (InvoiceLine("1", Item(), Decimal(1), half), InvoiceLine("2", Item(), Decimal(1), half))
+    summed = Invoice("INV-6", "PO-7", lines=twice)
+    with pytest.raises(OrderError, match="INV-6's lines add up to more than Tandem takes"):
+        invoice_row(acked, LINES, GTINS, summed, DAY)
 
 
 def test_a_reason_a_person_typed_loses_only_what_a_document_cannot_carry():

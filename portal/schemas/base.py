@@ -15,6 +15,8 @@ from typing import Any, ClassVar
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
+from domain.ingest import MAX_MINOR, MAX_UNITS
+
 DECIMAL_RE = re.compile(r"^-?\d{1,15}(\.\d{1,10})?$")
 CURRENCY_RE = re.compile(r"^[A-Z]{3}$")
 
@@ -46,16 +48,19 @@ def Id(**kwargs: Any) -> StrictInteger:
 
 
 def Quantity(**kwargs: Any) -> StrictInteger:
-    """A whole number of units, never negative."""
+    """A whole number of units, never negative, and no more than the hub's columns hold."""
     return StrictInteger(
-        validate=validate.Range(min=0), metadata={"description": "whole units"}, **kwargs
+        validate=validate.Range(min=0, max=MAX_UNITS),
+        metadata={"description": "whole units"},
+        **kwargs,
     )
 
 
 def MinorUnits(**kwargs: Any) -> StrictInteger:
-    """Money in integer minor units (cents); the currency is a sibling field."""
+    """Money in integer minor units (cents); the currency is a sibling field. At most
+    :data:`domain.ingest.MAX_MINOR`, the largest the hub carries exactly."""
     return StrictInteger(
-        validate=validate.Range(min=0),
+        validate=validate.Range(min=0, max=MAX_MINOR),
         metadata={"description": "integer minor units (e.g. cents) of `currency`"},
         **kwargs,
     )

@@ -10,6 +10,7 @@ from typing import Any, ClassVar
 
 from marshmallow import ValidationError, fields, validate, validates_schema
 
+from domain.ingest import MAX_UNITS
 from domain.orders import ANSWERS
 from portal.schemas.base import (
     Currency,
@@ -84,7 +85,7 @@ class PurchaseOrderSchema(TandemSchema):
 class PoLineCreate(TandemSchema):
     line_no = StrictInteger(required=True, validate=validate.Range(min=1, max=9999))
     sku = Id(required=True)
-    qty_ordered = StrictInteger(required=True, validate=validate.Range(min=1))
+    qty_ordered = StrictInteger(required=True, validate=validate.Range(min=1, max=MAX_UNITS))
     unit_cost_minor = MinorUnits(required=True)
 
 
