@@ -180,6 +180,20 @@ class Exchange:
                 created=clock.now(),
             )
             related = meta.get("related")
+            common = {
+                "direction": "out",
+                "standard": standard,
+                "message_type": code,
+                "partner": partner.id,
+                "sender": sender.id if sender else None,
+                "receiver": partner.id,
+                "document_number": meta.get("number", ""),
+                "related_collection": related[0] if related else None,
+                "related_id": str(related[1]) if related else None,
+                "received_at": iso(clock.now()),
+                "detail": dict(meta.get("detail") or {}),
+                "digest": meta.get("digest"),
+            }
             try:
                 if standard == "x12":
                     payload = write_x12([document], envelope)
@@ -194,49 +208,27 @@ class Exchange:
                 self._controls[(partner.id, sender.id if sender else 0)] -= 1
                 unsendable.append(
                     {
-                        "direction": "out",
-                        "standard": standard,
-                        "message_type": code,
-                        "partner": partner.id,
-                        "sender": sender.id if sender else None,
-                        "receiver": partner.id,
-                        "document_number": meta.get("number", ""),
-                        "related_collection": related[0] if related else None,
-                        "related_id": str(related[1]) if related else None,
+                        **common,
                         "status": "unsendable",
                         "error": f"cannot be written as {code}: {error}",
-                        "received_at": iso(clock.now()),
-                        "detail": dict(meta.get("detail") or {}),
-                        "digest": meta.get("digest"),
                     }
                 )
                 self.counts["unsendable"] += 1
                 continue
             rows.append(
                 {
-                    "direction": "out",
-                    "standard": standard,
-                    "message_type": code,
+                    **common,
                     "control_number": interchange,
                     "interchange": interchange,
                     "group_control": group,
                     "set_control": unit,
                     "control": control,
                     "dedupe": f"out:{partner.id}:{sender.id if sender else 0}:{control}",
-                    "partner": partner.id,
-                    "sender": sender.id if sender else None,
-                    "receiver": partner.id,
-                    "document_number": meta.get("number", ""),
-                    "related_collection": related[0] if related else None,
-                    "related_id": str(related[1]) if related else None,
                     "status": "queued",
-                    "received_at": iso(clock.now()),
                     "payload": payload,
                     # Control numbers run per pair of parties: the name says whose it is.
                     "file_name": f"{sender.id if sender else 0}-{interchange}.{code}."
                     + ("x12" if standard == "x12" else "edi"),
-                    "detail": dict(meta.get("detail") or {}),
-                    "digest": meta.get("digest"),
                     "attempts": 0,
                 }
             )

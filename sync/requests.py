@@ -6,15 +6,28 @@ importing the scheduler. A "run now" (``sync_requests``, from the page or ``tand
 run``) is taken within seconds by :func:`take_requests`: the job's next run is moved to
 now, so it still runs in the scheduler's own pool, never beside a run of itself. A
 request for a job that is running waits until that run ends (APScheduler would skip a
-run due while one is running, and the request would be lost).
+run due while one is running, and the request would be lost). The hub's run record
+cannot say so at every instant: a run has started in the pool a moment before its
+record exists, and its record is closed a moment before the pool lets it go. A requested
+run that APScheduler skips in such a moment is owed, and run as soon as the run in its
+way ends (:class:`RunNow`).
 """
 
 from __future__ import annotations
 
 import logging
+import threading
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from apscheduler.events import (
+    EVENT_JOB_ERROR,
+    EVENT_JOB_EXECUTED,
+    EVENT_JOB_MAX_INSTANCES,
+    EVENT_JOB_SUBMITTED,
+    JobEvent,
+)
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.base import BaseScheduler
 
@@ -57,7 +70,61 @@ def declare(hub: HubClient, definitions: Sequence[JobDefinition]) -> None:
         hub.delete_items(JOBS, gone)
 
 
-def take_requests(hub: HubClient, scheduler: BaseScheduler) -> int:
+class RunNow:
+    """Runs asked of the scheduler, kept until they start.
+
+    ``ask`` moves a job's next run to now. If APScheduler skips that run because a run of
+    the job is still in its pool (``max_instances=1``), the run is owed, and asked again
+    as soon as the pool lets the other go. What is in the pool is counted from the
+    scheduler's own events: submitted (after APScheduler counts the instance), executed
+    or failed (after it lets it go). A skip is announced from the scheduler's thread,
+    after the submission that caused it, so a skip that finds nothing in the pool came
+    after the run in its way ended, and is asked again at once.
+    """
+
+    def __init__(self, scheduler: BaseScheduler) -> None:
+        self.scheduler = scheduler
+        self._lock = threading.Lock()
+        self._asked: set[str] = set()
+        self._owed: set[str] = set()
+        self._in_pool: Counter[str] = Counter()
+        scheduler.add_listener(
+            self._event,
+            EVENT_JOB_SUBMITTED | EVENT_JOB_EXECUTED | EVENT_JOB_ERROR | EVENT_JOB_MAX_INSTANCES,
+        )
+
+    def ask(self, job_id: str) -> None:
+        """Run the job now; raises JobLookupError if the scheduler has no such job."""
+        with self._lock:
+            self.scheduler.modify_job(job_id, next_run_time=clock.now())
+            self._asked.add(job_id)
+
+    def _event(self, event: JobEvent) -> None:
+        job_id = event.job_id
+        with self._lock:
+            if event.code == EVENT_JOB_SUBMITTED:
+                self._in_pool[job_id] += 1
+                self._asked.discard(job_id)  # the asked run (or one as good) has started
+                return
+            if event.code == EVENT_JOB_MAX_INSTANCES:
+                if job_id not in self._asked:
+                    return  # a scheduled run: the next one is as good
+                if self._in_pool[job_id] > 0:
+                    self._owed.add(job_id)
+                    return
+            else:  # executed or failed: out of the pool
+                self._in_pool[job_id] -= 1
+                if self._in_pool[job_id] > 0 or job_id not in self._owed:
+                    return
+                self._owed.discard(job_id)
+            log.info("run-now for %s was skipped while a run ended: asked again", job_id)
+            try:
+                self.scheduler.modify_job(job_id, next_run_time=clock.now())
+            except JobLookupError:
+                self._asked.discard(job_id)  # removed meanwhile: nothing to run
+
+
+def take_requests(hub: HubClient, run_now: RunNow) -> int:
     """Each pending run-now request: its job's next run moved to now (``taken``), or the
     request refused when no such job is declared (``unknown job``); a request for a job
     running now stays pending until the run ends. Returns how many were answered."""
@@ -82,7 +149,7 @@ def take_requests(hub: HubClient, scheduler: BaseScheduler) -> int:
     for request in pending:
         status = "taken"
         try:
-            scheduler.modify_job(str(request["job_id"]), next_run_time=clock.now())
+            run_now.ask(str(request["job_id"]))
         except JobLookupError:
             status = "unknown job"
         hub.update_item(REQUESTS, request["id"], {"status": status, "taken_at": iso(clock.now())})

@@ -23,7 +23,7 @@ from directus.files import LockHeld, claim_lock
 from domain import clock
 from sync.config import SyncConfig
 from sync.jobs import JobDefinition, job_definitions
-from sync.requests import REQUEST_POLL_S, declare, take_requests
+from sync.requests import REQUEST_POLL_S, RunNow, declare, take_requests
 from sync.runs import abandon_unfinished, run_job
 
 log = logging.getLogger("sync")
@@ -97,7 +97,7 @@ def serve(config: SyncConfig) -> None:
             take_requests,
             trigger="interval",
             seconds=REQUEST_POLL_S,
-            args=(hub, scheduler),
+            args=(hub, RunNow(scheduler)),
             id="sync.requests",
             name="Take the operator's run-now requests",
             replace_existing=True,

@@ -50,6 +50,12 @@ def trade(request, admin, hub, tmp_path) -> Trade:
     return _trade(admin, hub, tmp_path, request.param)
 
 
+def _x12_profile(tag: str, transport: str, address: Any, **rest: Any) -> dict[str, Any]:
+    """An X12 profile whose ISA and GS ids are both ``tag``."""
+    return {"standard": "x12", "isa_qualifier": "ZZ", "isa_id": tag, "gs_code": tag,
+            "transport": transport, "address": str(address), **rest}  # fmt: skip
+
+
 def test_the_order_to_cash_choreography(trade, admin, sync_hub):
     order_to_cash(trade, Peer(trade), admin, lambda: run(sync_hub))
 
@@ -179,10 +185,9 @@ def test_a_cancelled_order_goes_out_as_a_cancellation(x12_trade, admin, sync_hub
 
 def test_an_unreachable_partner_is_retried_later_and_shown_failing(admin, hub, sync_hub, tmp_path):
     trade = _trade(admin, hub, tmp_path, "x12")
-    profile = {"standard": "x12", "isa_qualifier": "ZZ", "isa_id": trade.partner_id,
-               "gs_code": trade.partner_id, "transport": "https",
-               "address": "http://127.0.0.1:9/edi", "sends": ["order_response"],
-               "expects": ["order"], "acknowledgements": False}  # fmt: skip
+    profile = _x12_profile(trade.partner_id, "https", "http://127.0.0.1:9/edi",
+                           sends=["order_response"], expects=["order"],
+                           acknowledgements=False)  # fmt: skip
     set_edi_profile(admin, trade.supplier["id"], profile, via="test")
     po = trade.order(f"PO-{secrets.token_hex(3)}")
     counts = run(sync_hub)
@@ -503,9 +508,7 @@ def _reports_by_edi(admin: HubClient, world: Any, mailbox: Path, sends: str) -> 
     """The world's distributor sends ``sends`` by X12 through ``mailbox``; a weekly 852
     of its is left in the inbox (and returned)."""
     tag = f"D{secrets.token_hex(3).upper()}"
-    profile = {"standard": "x12", "isa_qualifier": "ZZ", "isa_id": tag, "gs_code": tag,
-               "transport": "folder", "address": str(mailbox), "sends": [sends],
-               "acknowledgements": True}  # fmt: skip
+    profile = _x12_profile(tag, "folder", mailbox, sends=[sends], acknowledgements=True)
     set_edi_profile(admin, world.d, profile, via="test")
     report = x12_file("852", WEEK).replace("ZZ*DIST           ", f"ZZ*{tag:<15}")
     report = report.replace("GS*PD*DIST*", f"GS*PD*{tag}*")
@@ -578,13 +581,9 @@ def test_a_distributors_own_system_orders_by_850_and_the_order_goes_on_to_its_su
     trade = _trade(admin, hub, tmp_path, "x12")  # the supplier takes orders by X12 too
     tag = f"D{secrets.token_hex(3).upper()}"
     erp = tmp_path / "erp"
-    set_edi_profile(
-        admin, trade.distributor["id"],
-        {"standard": "x12", "isa_qualifier": "ZZ", "isa_id": tag, "gs_code": tag,
-         "transport": "folder", "address": str(erp), "sends": ["order"],
-         "expects": ["order_response"], "acknowledgements": True},
-        via="test",
-    )  # fmt: skip
+    profile = _x12_profile(tag, "folder", erp, sends=["order"], expects=["order_response"],
+                           acknowledgements=True)  # fmt: skip
+    set_edi_profile(admin, trade.distributor["id"], profile, via="test")
     gln = with_check_digit(f"0{secrets.randbelow(10**11):011d}")
     admin.update_item("locations", trade.store["id"], {"gln": gln})
     gtins = [sku["gtin"] for sku in trade.skus]

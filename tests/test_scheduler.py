@@ -7,16 +7,18 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
 
 import pytest
+from apscheduler.events import EVENT_JOB_MAX_INSTANCES
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from domain import clock
 from governance import GovernanceError, scheduler
 from sync.jobs import job_definitions, prune_sync_runs
-from sync.requests import declare, take_requests
+from sync.requests import RunNow, declare, take_requests
 from sync.runs import RUNS, JobContext, abandon_unfinished, iso, run_job
 from sync.scheduler import add_jobs, build_scheduler
 from tests.factories import csrf_token, make_user, sign_in
@@ -209,10 +211,10 @@ def test_the_jobs_are_published_and_a_run_now_request_moves_a_jobs_next_run(sync
     running.start(paused=True)
     try:
         add_jobs(running, sync_hub, definitions)
-        assert take_requests(sync_hub, running) == before + 2
+        assert take_requests(sync_hub, RunNow(running)) == before + 2
         due = running.get_job("sync_runs.prune").next_run_time
         assert due <= clock.now() + dt.timedelta(seconds=1)
-        assert take_requests(sync_hub, running) == 0  # each request is taken once
+        assert take_requests(sync_hub, RunNow(running)) == 0  # each request is taken once
     finally:
         running.shutdown(wait=False)
     taken = admin.read_items("sync_requests", fields=["job_id", "status"], limit=-1)
@@ -234,15 +236,48 @@ def test_a_run_now_request_for_a_running_job_waits_until_the_run_ends(sync_hub, 
     running.start(paused=True)
     try:
         add_jobs(running, sync_hub, definitions)
-        take_requests(sync_hub, running)
+        run_now = RunNow(running)
+        take_requests(sync_hub, run_now)
         assert admin.read_item("sync_requests", asked["id"])["status"] == "pending"
         sync_hub.update_item(RUNS, run_id, {"status": "succeeded",
                                             "finished_at": iso(clock.now())})  # fmt: skip
-        take_requests(sync_hub, running)
+        take_requests(sync_hub, run_now)
         assert admin.read_item("sync_requests", asked["id"])["status"] == "taken"
     finally:
         running.shutdown(wait=False)
         sync_hub.update_item(RUNS, run_id, {"status": "succeeded"})
+
+
+def test_a_run_now_skipped_because_a_run_was_still_in_the_pool_runs_when_it_leaves():
+    """The hub's run record is closed a moment before APScheduler lets the run go: a run
+    asked in that moment is skipped (max_instances=1), and is owed, not lost."""
+    started, release = threading.Semaphore(0), threading.Event()
+    runs: list[int] = []
+
+    def job() -> None:
+        runs.append(len(runs) + 1)
+        started.release()
+        if len(runs) == 1:
+            release.wait(30)  # the first run holds its place in the pool
+
+    skipped = threading.Event()
+    running = BackgroundScheduler(timezone=dt.UTC)
+    running.add_listener(lambda _event: skipped.set(), EVENT_JOB_MAX_INSTANCES)
+    run_now = RunNow(running)
+    running.add_job(job, "interval", hours=6, id="slow", max_instances=1, coalesce=True)
+    running.start()
+    try:
+        run_now.ask("slow")
+        assert started.acquire(timeout=10)
+        run_now.ask("slow")  # due while the first run is still in the pool: skipped
+        assert skipped.wait(10)
+        assert runs == [1]
+        release.set()
+        assert started.acquire(timeout=10), "the skipped run-now was lost"
+        assert runs == [1, 2]
+        assert not started.acquire(timeout=1)  # owed once, run once
+    finally:
+        running.shutdown(wait=False)
 
 
 def test_the_operator_page_lists_jobs_and_runs_and_asks_for_a_run(portal, admin, sync_hub):
