@@ -19,17 +19,19 @@ import logging
 import threading
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 from apscheduler.events import (
     EVENT_JOB_ERROR,
     EVENT_JOB_EXECUTED,
     EVENT_JOB_MAX_INSTANCES,
+    EVENT_JOB_MISSED,
     EVENT_JOB_SUBMITTED,
     JobEvent,
+    JobSubmissionEvent,
 )
 from apscheduler.jobstores.base import JobLookupError
-from apscheduler.schedulers.base import BaseScheduler
+from apscheduler.schedulers.base import STATE_STOPPED, BaseScheduler
 
 from directus import HubClient
 from domain import clock
@@ -75,11 +77,12 @@ class RunNow:
 
     ``ask`` moves a job's next run to now. If APScheduler skips that run because a run of
     the job is still in its pool (``max_instances=1``), the run is owed, and asked again
-    as soon as the pool lets the other go. What is in the pool is counted from the
-    scheduler's own events: submitted (after APScheduler counts the instance), executed
-    or failed (after it lets it go). A skip is announced from the scheduler's thread,
-    after the submission that caused it, so a skip that finds nothing in the pool came
-    after the run in its way ended, and is asked again at once.
+    as soon as the pool lets the other go. What is in the pool is counted, by run time,
+    from the scheduler's own events: submitted (after APScheduler counts the instance),
+    then one of executed, failed or missed per run time (after it lets it go). A skip is
+    announced from the scheduler's thread, after the submission that caused it, so a
+    skip that finds nothing in the pool came after the run in its way ended, and is asked
+    again at once. Once the scheduler is stopped nothing is asked again.
     """
 
     def __init__(self, scheduler: BaseScheduler) -> None:
@@ -90,7 +93,11 @@ class RunNow:
         self._in_pool: Counter[str] = Counter()
         scheduler.add_listener(
             self._event,
-            EVENT_JOB_SUBMITTED | EVENT_JOB_EXECUTED | EVENT_JOB_ERROR | EVENT_JOB_MAX_INSTANCES,
+            EVENT_JOB_SUBMITTED
+            | EVENT_JOB_EXECUTED
+            | EVENT_JOB_ERROR
+            | EVENT_JOB_MISSED
+            | EVENT_JOB_MAX_INSTANCES,
         )
 
     def ask(self, job_id: str) -> None:
@@ -103,7 +110,7 @@ class RunNow:
         job_id = event.job_id
         with self._lock:
             if event.code == EVENT_JOB_SUBMITTED:
-                self._in_pool[job_id] += 1
+                self._in_pool[job_id] += len(cast(JobSubmissionEvent, event).scheduled_run_times)
                 self._asked.discard(job_id)  # the asked run (or one as good) has started
                 return
             if event.code == EVENT_JOB_MAX_INSTANCES:
@@ -112,11 +119,13 @@ class RunNow:
                 if self._in_pool[job_id] > 0:
                     self._owed.add(job_id)
                     return
-            else:  # executed or failed: out of the pool
+            else:  # executed, failed or missed: that run time is out of the pool
                 self._in_pool[job_id] -= 1
                 if self._in_pool[job_id] > 0 or job_id not in self._owed:
                     return
                 self._owed.discard(job_id)
+            if self.scheduler.state == STATE_STOPPED:
+                return  # shutting down: its pool may hold the job store's lock
             log.info("run-now for %s was skipped while a run ended: asked again", job_id)
             try:
                 self.scheduler.modify_job(job_id, next_run_time=clock.now())
