@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from domain import gs1
-from domain.ingest import MAX_MINOR, minor_exponent, minor_units
+from domain.ingest import MAX_MINOR, MAX_UNITS, minor_exponent, minor_units
 
 SSCC_LENGTH = 18
 #: A supplier's answer to one PO line.
@@ -44,7 +44,7 @@ def whole_units(value: Decimal, what: str, line: str = "") -> int:
     """A quantity as whole units: a fraction is refused, never rounded."""
     if value != value.to_integral_value():
         raise OrderError(f"{what} {value} is not a whole number of units", line)
-    if not 0 <= value <= 2**31 - 1:
+    if not 0 <= value <= MAX_UNITS:
         raise OrderError(f"{what} {value} is out of range", line)
     return int(value)
 

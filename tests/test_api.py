@@ -16,6 +16,7 @@ from flask import Flask
 from openapi_spec_validator import validate as validate_openapi
 
 from domain.gs1 import with_check_digit
+from domain.ingest import MAX_MINOR
 from governance import sharing
 from migrations.accounts import PORTAL_AUTH_EMAIL, set_service_token
 from portal import Config, create_app
@@ -432,6 +433,11 @@ def test_a_supplier_ships_and_invoices_an_order_through_the_api(scratch, scratch
         "lines": [{"po_line": one, "qty": 10, "unit_price_minor": 1230}],
     }
     assert north.send("POST", "/api/v1/invoices", invoice).status_code == 403
+    # Each field within bounds, but 10 x the price is more than the hub holds exactly.
+    huge = acme.send("POST", "/api/v1/invoices", {**invoice, "lines": [
+        {"po_line": one, "qty": 10, "unit_price_minor": MAX_MINOR // 5}]})  # fmt: skip
+    assert huge.status_code == 422, huge.get_json()
+    assert "amount is out of range" in huge.get_json()["message"]
     billed = acme.send("POST", "/api/v1/invoices", invoice)
     assert billed.status_code == 201, billed.get_json()
     data = billed.get_json()["data"]
