@@ -1,0 +1,622 @@
+"""The supplier scorecard: delivery, order-handling and plan KPIs of one pair over one
+period, as pure functions over exact integers.
+
+The definitions follow ../shared/notes/kpis.md. There is no single industry OTIF, so
+every figure is a :class:`Measure` that names its KPI and the variant that produced it,
+keeps its exact numerator and denominator, and lists the records behind it (``basis``)
+and those that missed (``misses``), so a page can drill down to them.
+
+Which records a KPI counts, and when they can be judged:
+
+- **Delivery KPIs** (OTIF, perfect order, fill rates) count the orders *due* in the
+  period, by the date the variant measures against, once that date has passed (an
+  order due today can still arrive). Cancelled orders never count. An order the supplier
+  rejected has no commitment: it is left out of the promised-date variants and fails the
+  requested-date ones.
+- **The commitment** is the supplier's current promise (``promised_date``, and a
+  line's ``qty_promised``): an agreed change replaces the original commitment, which is
+  kept beside it for the record. A line the supplier rejected owes nothing.
+- **Receipts** are shipment lines with a received date; ``qty_received`` above what was
+  due is not counted (overages do not make up for lateness).
+- **Lead time** counts orders whose last receipt falls in the period; **ASN** KPIs the
+  shipments received in the period; **acknowledgement** the orders placed in the period
+  (by the hub's own stamp), once 24 h have passed or they were answered; **JBP
+  adherence** the actions due in the period, once their date has passed.
+
+Percentages are rounded half-even to one decimal place, days to one; ``value`` is None
+when nothing could be counted, which pages show as "no data" rather than a made-up 0.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_EVEN, Decimal, localcontext
+from typing import Any
+
+GRAINS = ("week", "month", "quarter")
+BASES = ("requested", "promised")
+OTIF_LEVELS = ("order", "unit", "case")
+ACK_WITHIN = dt.timedelta(hours=24)
+DEFAULT_WINDOW_EARLY_DAYS = 3
+
+ORDERS = "purchase_orders"
+SHIPMENTS = "shipments"
+ACTIONS = "plan_actions"
+
+ONE_PLACE = Decimal("0.1")
+
+
+# -- periods ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, order=True)
+class Period:
+    """A week (ISO, Monday to Sunday), a month or a quarter; ``end`` is inclusive.
+    Quarters follow the pair's fiscal year, which may start in any month (then a
+    quarter can cross a calendar year, and the fiscal year is named after the calendar
+    year it starts in, as the NRF 4-5-4 calendar does)."""
+
+    start: dt.date
+    end: dt.date
+    grain: str
+    label: str
+
+    def __contains__(self, day: object) -> bool:
+        return isinstance(day, dt.date) and self.start <= day <= self.end
+
+
+def _add_months(year: int, month: int, months: int) -> tuple[int, int]:
+    index = year * 12 + (month - 1) + months
+    return index // 12, index % 12 + 1
+
+
+def period_of(day: dt.date, grain: str, fiscal_start_month: int = 1) -> Period:
+    """The period of ``grain`` that contains ``day``."""
+    if grain == "week":
+        start = day - dt.timedelta(days=day.weekday())
+        year, week, _ = start.isocalendar()
+        return Period(start, start + dt.timedelta(days=6), grain, f"{year}-W{week:02d}")
+    if grain == "month":
+        start = day.replace(day=1)
+        y, m = _add_months(day.year, day.month, 1)
+        return Period(start, dt.date(y, m, 1) - dt.timedelta(days=1), grain, f"{start:%Y-%m}")
+    if grain == "quarter":
+        if not 1 <= fiscal_start_month <= 12:
+            raise ValueError(f"fiscal_start_month: expected 1 to 12, found {fiscal_start_month}")
+        offset = (day.month - fiscal_start_month) % 12
+        fiscal_year = day.year if day.month >= fiscal_start_month else day.year - 1
+        quarter = offset // 3 + 1
+        y, m = _add_months(fiscal_year, fiscal_start_month, (quarter - 1) * 3)
+        ey, em = _add_months(y, m, 3)
+        label = f"{fiscal_year}-Q{quarter}"
+        if fiscal_start_month != 1:
+            label = f"FY{label}"
+        return Period(dt.date(y, m, 1), dt.date(ey, em, 1) - dt.timedelta(days=1), grain, label)
+    raise ValueError(f"grain: expected one of {', '.join(GRAINS)}, found {grain!r}")
+
+
+def periods_between(
+    first: dt.date, last: dt.date, grain: str, fiscal_start_month: int = 1
+) -> list[Period]:
+    """Every period of ``grain`` that overlaps ``first``..``last``, in order."""
+    out: list[Period] = []
+    day = first
+    while day <= last:
+        period = period_of(day, grain, fiscal_start_month)
+        out.append(period)
+        day = period.end + dt.timedelta(days=1)
+    return out
+
+
+def last_quarters(as_of: dt.date, count: int, fiscal_start_month: int = 1) -> list[Period]:
+    """The quarter of ``as_of`` and the ``count - 1`` before it, oldest first."""
+    quarters = [period_of(as_of, "quarter", fiscal_start_month)]
+    while len(quarters) < count:
+        quarters.insert(
+            0, period_of(quarters[0].start - dt.timedelta(days=1), "quarter", fiscal_start_month)
+        )
+    return quarters
+
+
+# -- the facts a scorecard reads ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """One shipment line of a PO line: what the ASN said and what arrived."""
+
+    shipment: int
+    ship_date: dt.date
+    qty_shipped: int
+    received_date: dt.date | None = None
+    qty_received: int | None = None
+
+
+@dataclass(frozen=True)
+class Line:
+    id: int
+    qty_ordered: int
+    qty_promised: int | None = None
+    rejected: bool = False
+    case_pack: int = 1
+    receipts: tuple[Receipt, ...] = ()
+    invoiced: int | None = None  # quantity invoiced, None while not invoiced
+
+
+@dataclass(frozen=True)
+class Order:
+    id: int
+    status: str
+    ordered_on: dt.date
+    requested_date: dt.date
+    promised_date: dt.date | None = None
+    placed_at: dt.datetime | None = None
+    acknowledged_at: dt.datetime | None = None
+    lines: tuple[Line, ...] = ()
+
+
+@dataclass(frozen=True)
+class Shipment:
+    id: int
+    ship_date: dt.date
+    recorded_at: dt.datetime | None  # when the hub received the ASN
+    received_date: dt.date | None
+    lines: tuple[tuple[int, int | None], ...]  # (qty_shipped, qty_received)
+
+
+@dataclass(frozen=True)
+class Action:
+    id: int
+    status: str
+    due_date: dt.date | None
+    completed_on: dt.date | None
+
+
+@dataclass(frozen=True)
+class Settings:
+    """A pair's choices: which OTIF variant heads its scorecard, the arrival window,
+    and the month its fiscal year starts."""
+
+    otif_level: str = "order"
+    otif_basis: str = "promised"
+    window_early_days: int = DEFAULT_WINDOW_EARLY_DAYS
+    fiscal_start_month: int = 1
+
+    def __post_init__(self) -> None:
+        if self.otif_level not in OTIF_LEVELS:
+            raise ValueError(f"otif_level: expected one of {', '.join(OTIF_LEVELS)}")
+        if self.otif_basis not in BASES:
+            raise ValueError(f"otif_basis: expected one of {', '.join(BASES)}")
+        if not 0 <= self.window_early_days <= 30:
+            raise ValueError("window_early_days: expected 0 to 30")
+        if not 1 <= self.fiscal_start_month <= 12:
+            raise ValueError("fiscal_start_month: expected 1 to 12")
+
+    @property
+    def headline_otif(self) -> str:
+        return f"otif.{self.otif_level}.{self.otif_basis}"
+
+
+# -- measures -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Measure:
+    """One KPI value: ``value`` is a percentage (``unit`` "%") or days, None when
+    nothing was counted; ``basis`` are the ids (in ``collection``) counted, ``misses``
+    those that failed."""
+
+    kpi: str
+    variant: str
+    numerator: Decimal
+    denominator: Decimal
+    value: Decimal | None
+    unit: str
+    collection: str
+    basis: tuple[int, ...] = ()
+    misses: tuple[int, ...] = field(default=())
+
+
+def _pct(numerator: Decimal, denominator: Decimal) -> Decimal | None:
+    if denominator == 0:
+        return None
+    return (numerator * 100 / denominator).quantize(ONE_PLACE, rounding=ROUND_HALF_EVEN)
+
+
+def _share(
+    kpi: str, variant: str, collection: str, judged: Sequence[tuple[int, Decimal, Decimal]]
+) -> Measure:
+    """A percentage from (id, numerator part, denominator part) per counted record; a
+    record misses when its part falls short."""
+    numerator = sum((n for _, n, _ in judged), Decimal(0))
+    denominator = sum((d for _, _, d in judged), Decimal(0))
+    return Measure(
+        kpi,
+        variant,
+        numerator,
+        denominator,
+        _pct(numerator, denominator),
+        "%",
+        collection,
+        tuple(i for i, _, _ in judged),
+        tuple(i for i, n, d in judged if n < d),
+    )
+
+
+def _binary(ok: bool) -> tuple[Decimal, Decimal]:
+    return Decimal(1 if ok else 0), Decimal(1)
+
+
+def _due_qty(line: Line, basis: str) -> int:
+    """What a line owes: under the requested basis what was ordered; under the promised
+    basis the promise (an agreed change replaces the original), nothing if rejected."""
+    if basis == "requested":
+        return line.qty_ordered
+    if line.rejected:
+        return 0
+    return line.qty_ordered if line.qty_promised is None else line.qty_promised
+
+
+def _due_date(order: Order, basis: str) -> dt.date | None:
+    return order.requested_date if basis == "requested" else order.promised_date
+
+
+def _received_by(line: Line, last_day: dt.date | None, first_day: dt.date | None = None) -> int:
+    """Units of the line received on or before ``last_day`` (and on or after
+    ``first_day``); every receipt when ``last_day`` is None."""
+    return sum(
+        r.qty_received or 0
+        for r in line.receipts
+        if r.received_date is not None
+        and (last_day is None or r.received_date <= last_day)
+        and (first_day is None or r.received_date >= first_day)
+    )
+
+
+def _shipped(line: Line, as_of: dt.date) -> int:
+    return sum(r.qty_shipped for r in line.receipts if r.ship_date < as_of)
+
+
+def _due_in(
+    orders: Iterable[Order], period: Period, as_of: dt.date, basis: str
+) -> list[tuple[Order, dt.date]]:
+    """The orders due in the period by ``basis``, whose due date has passed."""
+    out = []
+    for order in orders:
+        if order.status == "cancelled":
+            continue
+        if basis == "promised" and order.status == "rejected":
+            continue
+        due = _due_date(order, basis)
+        if due is not None and due in period and due < as_of:
+            out.append((order, due))
+    return out
+
+
+def _variant_basis(basis: str) -> str:
+    if basis == "requested":
+        return "against the requested date and quantity"
+    return "against the supplier's commitment (agreed changes replace the original)"
+
+
+def otif(
+    orders: Iterable[Order], period: Period, as_of: dt.date, level: str, basis: str
+) -> Measure:
+    """On time in full. ``order``: an order counts 1 only if every line received what it
+    owed by its due date. ``unit``/``case``: units (or cases) received by the due date,
+    at most what was owed, ÷ units (or cases) owed."""
+    judged = []
+    for order, due in _due_in(orders, period, as_of, basis):
+        if order.status == "rejected":
+            judged.append(
+                (order.id, *_binary(False))
+                if level == "order"
+                else (order.id, Decimal(0), _owed(order, basis, level))
+            )
+            continue
+        if level == "order":
+            ok = all(_received_by(line, due) >= _due_qty(line, basis) for line in order.lines)
+            judged.append((order.id, *_binary(ok)))
+        else:
+            got = owed = Decimal(0)
+            for line in order.lines:
+                due_qty = _due_qty(line, basis)
+                got += _in_level(min(_received_by(line, due), due_qty), line, level)
+                owed += _in_level(due_qty, line, level)
+            judged.append((order.id, got, owed))
+    what = {
+        "order": "orders on time and in full ÷ orders due",
+        "unit": "units received by the due date ÷ units due",
+        "case": "cases received by the due date ÷ cases due",
+    }[level]
+    return _share(f"otif.{level}.{basis}", f"{what}, {_variant_basis(basis)}", ORDERS, judged)
+
+
+def _in_level(units: int, line: Line, level: str) -> Decimal:
+    return Decimal(units) / Decimal(line.case_pack) if level == "case" else Decimal(units)
+
+
+def _owed(order: Order, basis: str, level: str) -> Decimal:
+    return sum((_in_level(_due_qty(line, basis), line, level) for line in order.lines), Decimal(0))
+
+
+def arrival_window(
+    orders: Iterable[Order], period: Period, as_of: dt.date, early_days: int
+) -> list[Measure]:
+    """The must-arrive-by window (Walmart's OTIF since 2024, case level, reported in two
+    parts): the window is the requested date and the ``early_days`` before it.
+    On time: cases received inside the window ÷ cases received. In full: cases
+    received, at most what was ordered, ÷ cases ordered."""
+    on_time, in_full = [], []
+    for order, due in _due_in(orders, period, as_of, "requested"):
+        first = due - dt.timedelta(days=early_days)
+        inside = got = owed = Decimal(0)
+        for line in order.lines:
+            received = min(_received_by(line, None), line.qty_ordered)
+            got += _in_level(received, line, "case")
+            inside += _in_level(min(_received_by(line, due, first), received), line, "case")
+            owed += _in_level(line.qty_ordered, line, "case")
+        on_time.append((order.id, inside, got))
+        in_full.append((order.id, got, owed))
+    window = f"the requested date and the {early_days} days before it"
+    return [
+        _share(
+            "otif.window.on_time",
+            f"cases received inside the window ({window}) ÷ cases received",
+            ORDERS,
+            on_time,
+        ),
+        _share(
+            "otif.window.in_full",
+            "cases received, at most what was ordered ÷ cases ordered",
+            ORDERS,
+            in_full,
+        ),
+    ]
+
+
+def perfect_order(orders: Iterable[Order], period: Period, as_of: dt.date) -> Measure:
+    """SCOR RL.1.1: orders whose every line arrived in full by the commit date, in the
+    condition and quantity its ASN said, and was invoiced for what arrived ÷ orders."""
+    judged = []
+    for order, due in _due_in(orders, period, as_of, "promised"):
+        ok = all(_perfect_line(line, due) for line in order.lines)
+        judged.append((order.id, *_binary(ok)))
+    return _share(
+        "perfect_order",
+        "orders in full, on time to commit, with accurate ASN and invoice and nothing "
+        "damaged ÷ orders due (agreed changes replace the commitment; cancelled and "
+        "rejected orders excluded)",
+        ORDERS,
+        judged,
+    )
+
+
+def _perfect_line(line: Line, due: dt.date) -> bool:
+    owed = _due_qty(line, "promised")
+    if _received_by(line, due) < owed:
+        return False
+    if any(r.received_date is not None and r.qty_received != r.qty_shipped for r in line.receipts):
+        return False
+    received = _received_by(line, None)
+    return owed == 0 or (line.invoiced is not None and line.invoiced == received)
+
+
+def fill_rates(orders: Iterable[Order], period: Period, as_of: dt.date) -> list[Measure]:
+    """Line, unit and order fill (what shipped, at most what was ordered) and first-time
+    unit fill (the first shipment only), of the orders requested in the period."""
+    lines, units, whole, first = [], [], [], []
+    for order, _ in _due_in(orders, period, as_of, "requested"):
+        shipments = sorted(
+            {
+                (r.ship_date, r.shipment)
+                for ln in order.lines
+                for r in ln.receipts
+                if r.ship_date < as_of
+            }
+        )
+        first_id = shipments[0][1] if shipments else None
+        complete = True
+        for line in order.lines:
+            shipped = min(_shipped(line, as_of), line.qty_ordered)
+            firsts = sum(r.qty_shipped for r in line.receipts if r.shipment == first_id)
+            lines.append((line.id, *_binary(shipped >= line.qty_ordered)))
+            units.append((line.id, Decimal(shipped), Decimal(line.qty_ordered)))
+            first.append(
+                (line.id, Decimal(min(firsts, line.qty_ordered)), Decimal(line.qty_ordered))
+            )
+            complete = complete and shipped >= line.qty_ordered
+        whole.append((order.id, *_binary(complete and bool(order.lines))))
+    return [
+        _by_order(
+            _share("fill.line", "lines shipped complete ÷ lines ordered", ORDERS, lines),
+            orders,
+            lines,
+        ),
+        _by_order(
+            _share(
+                "fill.unit",
+                "units shipped, at most what was ordered ÷ units ordered",
+                ORDERS,
+                units,
+            ),
+            orders,
+            units,
+        ),
+        _share("fill.order", "orders shipped complete (no backorder) ÷ orders", ORDERS, whole),
+        _by_order(
+            _share(
+                "fill.first_time",
+                "units in the first shipment, at most what was ordered ÷ units ordered",
+                ORDERS,
+                first,
+            ),
+            orders,
+            first,
+        ),
+    ]
+
+
+def _by_order(
+    measure: Measure, orders: Iterable[Order], judged: Sequence[tuple[int, Decimal, Decimal]]
+) -> Measure:
+    """A line-level measure drills down to the orders whose lines it counted."""
+    order_of = {line.id: order.id for order in orders for line in order.lines}
+    basis = tuple(dict.fromkeys(order_of[i] for i, _, _ in judged))
+    misses = tuple(dict.fromkeys(order_of[i] for i, n, d in judged if n < d))
+    return Measure(**{**measure.__dict__, "basis": basis, "misses": misses})
+
+
+def lead_time(orders: Iterable[Order], period: Period) -> list[Measure]:
+    """Days from order to its last receipt, for the orders fully received in the period
+    (kpis.md): the mean, the population standard deviation and their ratio."""
+    days: list[tuple[int, int]] = []
+    for order in orders:
+        if order.status in ("cancelled", "rejected") or not order.lines:
+            continue
+        receipts = [r for line in order.lines for r in line.receipts]
+        if not receipts or any(r.received_date is None for r in receipts):
+            continue
+        if any(_received_by(line, None) < _due_qty(line, "promised") for line in order.lines):
+            continue
+        last = max(r.received_date for r in receipts if r.received_date is not None)
+        if last in period:
+            days.append((order.id, (last - order.ordered_on).days))
+    ids = tuple(i for i, _ in days)
+    n = Decimal(len(days))
+    total = Decimal(sum(d for _, d in days))
+    mean = total / n if days else None
+    sigma = cv = None
+    if mean is not None:
+        with localcontext() as ctx:
+            ctx.prec = 28
+            sigma = (sum((Decimal(d) - mean) ** 2 for _, d in days) / n).sqrt()
+            cv = sigma / mean if mean else None
+    what = "days from order to last receipt, orders fully received in the period"
+    return [
+        Measure("lead_time.mean", f"mean of {what}", total, n, _round(mean), "days", ORDERS, ids),
+        Measure(
+            "lead_time.sigma",
+            f"population standard deviation of {what}",
+            sigma if sigma is not None else Decimal(0),
+            n,
+            _round(sigma),
+            "days",
+            ORDERS,
+            ids,
+        ),
+        Measure(
+            "lead_time.cv",
+            f"coefficient of variation (standard deviation ÷ mean) of {what}",
+            sigma if sigma is not None else Decimal(0),
+            mean or Decimal(0),
+            None if cv is None else cv.quantize(Decimal("0.01"), rounding=ROUND_HALF_EVEN),
+            "ratio",
+            ORDERS,
+            ids,
+        ),
+    ]
+
+
+def _round(value: Decimal | None) -> Decimal | None:
+    return None if value is None else value.quantize(ONE_PLACE, rounding=ROUND_HALF_EVEN)
+
+
+def asn_measures(shipments: Iterable[Shipment], period: Period) -> list[Measure]:
+    """Of the shipments received in the period: ASNs recorded before the day the goods
+    arrived (those recorded before the hub kept the time are left out), and ASNs whose
+    every line's quantity matches what was received."""
+    timely, accurate = [], []
+    for s in shipments:
+        if s.received_date is None or s.received_date not in period:
+            continue
+        if s.recorded_at is not None:
+            timely.append((s.id, *_binary(s.recorded_at.date() < s.received_date)))
+        accurate.append((s.id, *_binary(all(shipped == got for shipped, got in s.lines))))
+    return [
+        _share(
+            "asn.timely",
+            "ASNs recorded before the day of receipt ÷ shipments received",
+            SHIPMENTS,
+            timely,
+        ),
+        _share(
+            "asn.accurate",
+            "ASNs whose every line matches the quantity received ÷ shipments received",
+            SHIPMENTS,
+            accurate,
+        ),
+    ]
+
+
+def acknowledged_in_time(orders: Iterable[Order], period: Period, as_of: dt.datetime) -> Measure:
+    """Orders placed in the period and acknowledged within 24 h of being placed ÷ those
+    that could be (answered, or placed over 24 h ago); orders placed before the hub
+    stamped placement are left out, cancelled ones too."""
+    judged = []
+    for order in orders:
+        if order.placed_at is None or order.status == "cancelled":
+            continue
+        if order.placed_at.date() not in period:
+            continue
+        deadline = order.placed_at + ACK_WITHIN
+        if order.acknowledged_at is None:
+            if deadline < as_of:
+                judged.append((order.id, *_binary(False)))
+            continue
+        judged.append((order.id, *_binary(order.acknowledged_at <= deadline)))
+    return _share(
+        "ack.24h", "orders acknowledged within 24 h of being placed ÷ orders placed", ORDERS, judged
+    )
+
+
+def jbp_adherence(actions: Iterable[Action], period: Period, as_of: dt.date) -> Measure:
+    """Plan actions completed on time ÷ actions due in the period (dropped actions are
+    not due)."""
+    judged = []
+    for a in actions:
+        if a.status == "dropped" or a.due_date is None:
+            continue
+        if a.due_date in period and a.due_date < as_of:
+            ok = a.status == "done" and a.completed_on is not None and a.completed_on <= a.due_date
+            judged.append((a.id, *_binary(ok)))
+    return _share("jbp.adherence", "plan actions completed on time ÷ actions due", ACTIONS, judged)
+
+
+def scorecard(
+    orders: Sequence[Order],
+    shipments: Sequence[Shipment],
+    actions: Sequence[Action],
+    period: Period,
+    now: dt.datetime,
+    settings: Settings | None = None,
+) -> list[Measure]:
+    """Every KPI of one pair over one period, judged as of ``now``."""
+    settings = settings or Settings()
+    as_of = now.date()
+    measures = [
+        otif(orders, period, as_of, level, basis) for level in OTIF_LEVELS for basis in BASES
+    ]
+    measures += arrival_window(orders, period, as_of, settings.window_early_days)
+    measures.append(perfect_order(orders, period, as_of))
+    measures += fill_rates(orders, period, as_of)
+    measures += lead_time(orders, period)
+    measures += asn_measures(shipments, period)
+    measures.append(acknowledged_in_time(orders, period, now))
+    measures.append(jbp_adherence(actions, period, as_of))
+    return measures
+
+
+def digest(measures: Iterable[Measure]) -> str:
+    """A fingerprint of a scorecard's figures and the records behind them: the job
+    rewrites a stored scorecard only when it changes."""
+    text = json.dumps([_plain(m) for m in measures], sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _plain(m: Measure) -> dict[str, Any]:
+    return {**m.__dict__, "basis": list(m.basis), "misses": list(m.misses)}

@@ -1,0 +1,284 @@
+"""The scorecard formulas (domain.scorecard), on cases computed by hand: no orders, zero
+actuals, cancelled and rejected orders, partial receipts, agreed changes that replace a
+commitment, and periods across week, month, quarter and year boundaries."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from decimal import Decimal
+
+import pytest
+
+from domain import scorecard as sc
+from domain.scorecard import Action, Line, Order, Receipt, Settings, Shipment
+
+D = dt.date
+UTC = dt.UTC
+JAN = sc.period_of(D(2026, 1, 15), "month")
+AS_OF = D(2026, 2, 10)
+JAN_6, JAN_20 = D(2026, 1, 6), D(2026, 1, 20)
+
+
+def at(day: dt.date, hour: int = 9) -> dt.datetime:
+    return dt.datetime(day.year, day.month, day.day, hour, tzinfo=UTC)
+
+
+def by_kpi(measures: list[sc.Measure]) -> dict[str, sc.Measure]:
+    return {m.kpi: m for m in measures}
+
+
+# -- periods ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("day", "grain", "start", "end", "label"),
+    [
+        # ISO weeks: the week of 2026-12-31 is 2026's 53rd; 2027-01-01 is in it too.
+        (D(2026, 12, 31), "week", D(2026, 12, 28), D(2027, 1, 3), "2026-W53"),
+        (D(2027, 1, 4), "week", D(2027, 1, 4), D(2027, 1, 10), "2027-W01"),
+        (D(2024, 12, 30), "week", D(2024, 12, 30), D(2025, 1, 5), "2025-W01"),
+        (D(2028, 2, 29), "month", D(2028, 2, 1), D(2028, 2, 29), "2028-02"),
+        (D(2026, 12, 31), "month", D(2026, 12, 1), D(2026, 12, 31), "2026-12"),
+        (D(2026, 12, 31), "quarter", D(2026, 10, 1), D(2026, 12, 31), "2026-Q4"),
+        (D(2027, 1, 1), "quarter", D(2027, 1, 1), D(2027, 3, 31), "2027-Q1"),
+    ],
+)
+def test_periods_follow_iso_weeks_and_calendar_months_and_quarters(day, grain, start, end, label):
+    period = sc.period_of(day, grain)
+    assert (period.start, period.end, period.label) == (start, end, label)
+    assert day in period
+
+
+def test_a_fiscal_quarter_crosses_the_calendar_year():
+    # A fiscal year starting in February (as retail's 4-5-4 year does): Q4 is Nov-Jan.
+    q4 = sc.period_of(D(2027, 1, 20), "quarter", fiscal_start_month=2)
+    assert (q4.start, q4.end, q4.label) == (D(2026, 11, 1), D(2027, 1, 31), "FY2026-Q4")
+    assert sc.period_of(D(2027, 2, 1), "quarter", 2).label == "FY2027-Q1"
+    five = sc.last_quarters(D(2027, 1, 20), 5, fiscal_start_month=2)
+    assert [q.label for q in five] == [
+        "FY2025-Q4", "FY2026-Q1", "FY2026-Q2", "FY2026-Q3", "FY2026-Q4",
+    ]  # fmt: skip
+    assert five[0].start == D(2025, 11, 1)
+
+
+def test_periods_between_cover_the_range_without_gaps():
+    weeks = sc.periods_between(D(2026, 12, 20), D(2027, 1, 6), "week")
+    assert [w.label for w in weeks] == ["2026-W51", "2026-W52", "2026-W53", "2027-W01"]
+    for before, after in itertools.pairwise(weeks):
+        assert after.start == before.end + dt.timedelta(days=1)
+    with pytest.raises(ValueError, match="grain"):
+        sc.period_of(D(2026, 1, 1), "fortnight")
+
+
+# -- delivery -------------------------------------------------------------------------
+
+
+def order(
+    oid: int,
+    *lines: Line,
+    requested: dt.date = JAN_20,
+    promised: dt.date | None = JAN_20,
+    status: str = "acknowledged",
+    ordered: dt.date = JAN_6,
+) -> Order:
+    return Order(oid, status, ordered, requested, promised, lines=lines)
+
+
+def got(qty: int, day: dt.date | None, shipment: int = 1, shipped: int | None = None) -> Receipt:
+    return Receipt(shipment, D(2026, 1, 15), qty if shipped is None else shipped, day,
+                   None if day is None else qty)  # fmt: skip
+
+
+def test_no_orders_means_no_data_not_zero():
+    measures = sc.scorecard([], [], [], JAN, at(AS_OF))
+    assert len({m.kpi for m in measures}) == len(measures)
+    for m in measures:
+        assert m.value is None, m.kpi
+        assert m.basis == ()
+
+
+def test_otif_order_unit_and_case_on_a_partial_receipt():
+    # Line 1: 100 units, 60 by the due date, 40 a day late. Line 2: 50 units on time.
+    # Order-binary: 0 of 1. Units: (60 + 50) / 150 = 73.3 %. Cases (pack 10 and 5):
+    # (6 + 10) / (10 + 10) = 80.0 %.
+    o = order(
+        1,
+        Line(11, 100, 100, case_pack=10,
+             receipts=(got(60, D(2026, 1, 20)), got(40, D(2026, 1, 21), shipment=2))),
+        Line(12, 50, 50, case_pack=5, receipts=(got(50, D(2026, 1, 19)),)),
+    )  # fmt: skip
+    assert sc.otif([o], JAN, AS_OF, "order", "promised").value == Decimal("0.0")
+    unit = sc.otif([o], JAN, AS_OF, "unit", "promised")
+    assert (unit.numerator, unit.denominator, unit.value) == (110, 150, Decimal("73.3"))
+    assert (unit.basis, unit.misses) == ((1,), (1,))
+    case = sc.otif([o], JAN, AS_OF, "case", "promised")
+    assert (case.numerator, case.denominator, case.value) == (16, 20, Decimal("80.0"))
+
+
+def test_zero_actuals_are_a_real_zero():
+    o = order(1, Line(11, 100, 100))  # due, nothing shipped or received
+    assert sc.otif([o], JAN, AS_OF, "unit", "promised").value == Decimal("0.0")
+    assert sc.otif([o], JAN, AS_OF, "order", "requested").value == Decimal("0.0")
+
+
+def test_an_agreed_change_replaces_the_commitment_but_not_the_request():
+    # Requested 20 Jan; the supplier promised 25 Jan (the distributor agreed); 80 of 100
+    # units promised. Everything promised arrives on 24 Jan.
+    o = order(1, Line(11, 100, 80, receipts=(got(80, D(2026, 1, 24)),)), promised=D(2026, 1, 25))
+    assert sc.otif([o], JAN, AS_OF, "order", "promised").value == Decimal("100.0")
+    requested = sc.otif([o], JAN, AS_OF, "unit", "requested")
+    assert (requested.numerator, requested.denominator) == (0, 100)  # nothing by the 20th
+    assert sc.perfect_order([o], JAN, AS_OF).value == Decimal("0.0")  # not invoiced yet
+
+
+def test_cancelled_orders_are_excluded_and_rejected_ones_fail_only_the_request():
+    cancelled = order(1, Line(11, 10), status="cancelled")
+    rejected = order(2, Line(21, 10, rejected=True), status="rejected", promised=None)
+    ok = order(3, Line(31, 10, 10, receipts=(got(10, D(2026, 1, 19)),)))
+    orders = [cancelled, rejected, ok]
+    promised = sc.otif(orders, JAN, AS_OF, "order", "promised")
+    assert (promised.basis, promised.value) == ((3,), Decimal("100.0"))
+    requested = sc.otif(orders, JAN, AS_OF, "order", "requested")
+    assert (requested.basis, requested.misses, requested.value) == ((2, 3), (2,), Decimal("50.0"))
+    assert sc.perfect_order(orders, JAN, AS_OF).basis == (3,)
+
+
+def test_an_order_not_yet_due_is_not_judged():
+    o = order(1, Line(11, 10, 10), requested=D(2026, 2, 10), promised=D(2026, 2, 10))
+    feb = sc.period_of(D(2026, 2, 1), "month")
+    assert sc.otif([o], feb, AS_OF, "order", "promised").basis == ()  # due today
+    assert sc.otif([o], feb, D(2026, 2, 11), "order", "promised").basis == (1,)
+
+
+def test_overages_do_not_make_up_for_a_short_line():
+    o = order(1, Line(11, 10, 10, receipts=(got(15, D(2026, 1, 19)),)),
+              Line(12, 10, 10, receipts=(got(5, D(2026, 1, 19)),)))  # fmt: skip
+    unit = sc.otif([o], JAN, AS_OF, "unit", "promised")
+    assert (unit.numerator, unit.denominator) == (15, 20)
+
+
+def test_the_arrival_window_reports_on_time_and_in_full_apart():
+    # Requested 20 Jan, window 17-20 Jan. 40 of 100 cases (pack 1) arrive on the 15th
+    # (early), 50 on the 18th: on time 50 / 90 = 55.6 %, in full 90 / 100 = 90.0 %.
+    o = order(1, Line(11, 100, 100, receipts=(got(40, D(2026, 1, 15)),
+                                            got(50, D(2026, 1, 18), shipment=2))))  # fmt: skip
+    on_time, in_full = sc.arrival_window([o], JAN, AS_OF, 3)
+    assert (on_time.numerator, on_time.denominator, on_time.value) == (50, 90, Decimal("55.6"))
+    assert (in_full.numerator, in_full.denominator, in_full.value) == (90, 100, Decimal("90.0"))
+
+
+def test_perfect_order_needs_full_on_time_accurate_documents_and_no_damage():
+    def line(lid: int, **kw) -> Line:
+        base = {"receipts": (got(10, D(2026, 1, 19)),), "invoiced": 10}
+        return Line(lid, 10, 10, **{**base, **kw})
+
+    perfect = order(1, line(11))
+    damaged = order(2, line(21, receipts=(got(9, D(2026, 1, 19), shipped=10),), invoiced=9))
+    misbilled = order(3, line(31, invoiced=12))
+    late = order(4, line(41, receipts=(got(10, D(2026, 1, 21)),)))
+    m = sc.perfect_order([perfect, damaged, misbilled, late], JAN, AS_OF)
+    assert (m.numerator, m.denominator, m.value) == (1, 4, Decimal("25.0"))
+    assert m.misses == (2, 3, 4)
+
+
+def test_fill_rates_line_unit_order_and_first_time():
+    # Order 1: line A 100 shipped 70 then 30 (second shipment); line B 50 shipped 50.
+    # Order 2: line C 20 shipped 0.
+    # Line fill: A and B complete of 3 lines = 66.7 %. Unit: (100 + 50 + 0) / 170 = 88.2 %.
+    # Order fill: 1 of 2 = 50.0 %. First time: (70 + 50 + 0) / 170 = 70.6 %.
+    a = Line(11, 100, receipts=(Receipt(1, D(2026, 1, 12), 70), Receipt(2, D(2026, 1, 16), 30)))
+    b = Line(12, 50, receipts=(Receipt(1, D(2026, 1, 12), 50),))
+    c = Line(21, 20)
+    fills = by_kpi(sc.fill_rates([order(1, a, b), order(2, c)], JAN, AS_OF))
+    assert fills["fill.line"].value == Decimal("66.7")
+    assert fills["fill.unit"].value == Decimal("88.2")
+    assert fills["fill.order"].value == Decimal("50.0")
+    assert fills["fill.first_time"].value == Decimal("70.6")
+    assert (fills["fill.line"].basis, fills["fill.line"].misses) == ((1, 2), (2,))
+
+
+def test_lead_time_mean_sigma_and_cv_by_hand():
+    # Received after 10, 12 and 17 days: mean 13, sigma sqrt((9 + 1 + 16) / 3) = 2.944,
+    # cv 2.944 / 13 = 0.23.
+    def received(oid: int, days: int) -> Order:
+        ordered = D(2026, 1, 2)
+        arrival = ordered + dt.timedelta(days=days)
+        return order(oid, Line(oid * 10, 5, 5, receipts=(got(5, arrival),)), ordered=ordered)
+
+    partial = order(9, Line(90, 5, 5, receipts=(got(3, D(2026, 1, 12)),)))  # not complete
+    mean, sigma, cv = sc.lead_time([received(1, 10), received(2, 12), received(3, 17), partial],
+                                   JAN)  # fmt: skip
+    assert (mean.value, mean.numerator, mean.denominator) == (Decimal("13.0"), 39, 3)
+    assert sigma.value == Decimal("2.9")
+    assert cv.value == Decimal("0.23")
+    assert mean.basis == (1, 2, 3)
+
+
+def test_asn_timeliness_and_accuracy():
+    shipments = [
+        Shipment(1, D(2026, 1, 10), at(D(2026, 1, 10)), D(2026, 1, 12), ((10, 10),)),
+        Shipment(2, D(2026, 1, 10), at(D(2026, 1, 12), 8), D(2026, 1, 12), ((10, 9),)),
+        Shipment(3, D(2026, 1, 10), None, D(2026, 1, 13), ((5, 5),)),  # before stamping
+        Shipment(4, D(2026, 1, 30), at(D(2026, 1, 30)), None, ((5, None),)),  # in transit
+    ]
+    timely, accurate = sc.asn_measures(shipments, JAN)
+    assert (timely.basis, timely.misses, timely.value) == ((1, 2), (2,), Decimal("50.0"))
+    assert (accurate.basis, accurate.misses) == ((1, 2, 3), (2,))
+    assert accurate.value == Decimal("66.7")
+
+
+def test_acknowledgement_within_24_hours_of_placement():
+    placed = at(D(2026, 1, 5), 9)
+
+    def o(oid: int, acked: dt.datetime | None, **kw) -> Order:
+        return Order(oid, kw.get("status", "acknowledged"), D(2026, 1, 5), D(2026, 1, 20),
+                     placed_at=kw.get("placed", placed), acknowledged_at=acked)  # fmt: skip
+
+    orders = [
+        o(1, placed + dt.timedelta(hours=24)),  # exactly 24 h: in time
+        o(2, placed + dt.timedelta(hours=24, seconds=1)),
+        o(3, None),  # never answered, deadline long past
+        o(4, None, placed=at(D(2026, 1, 31), 20)),  # placed 20:00 on the 31st: still open
+        o(5, None, placed=None),  # placed before the hub stamped placement
+        o(6, None, status="cancelled"),
+    ]
+    m = sc.acknowledged_in_time(orders, JAN, at(D(2026, 2, 1), 10))
+    assert (m.basis, m.misses, m.value) == ((1, 2, 3), (2, 3), Decimal("33.3"))
+
+
+def test_jbp_adherence_counts_actions_due_and_done_on_time():
+    actions = [
+        Action(1, "done", D(2026, 1, 10), D(2026, 1, 9)),
+        Action(2, "done", D(2026, 1, 10), D(2026, 1, 11)),  # late
+        Action(3, "open", D(2026, 1, 20), None),
+        Action(4, "dropped", D(2026, 1, 20), None),  # not due
+        Action(5, "open", D(2026, 2, 20), None),  # due next month
+    ]
+    m = sc.jbp_adherence(actions, JAN, AS_OF)
+    assert (m.basis, m.misses, m.value) == ((1, 2, 3), (2, 3), Decimal("33.3"))
+
+
+def test_a_quarter_that_crosses_the_year_counts_orders_on_both_sides():
+    q4 = sc.period_of(D(2027, 1, 5), "quarter", fiscal_start_month=2)  # Nov 2026 - Jan 2027
+    december = order(1, Line(11, 10, 10, receipts=(got(10, D(2026, 12, 20)),)),
+                     requested=D(2026, 12, 20), promised=D(2026, 12, 20))  # fmt: skip
+    january = order(2, Line(21, 10, 10), requested=D(2027, 1, 10), promised=D(2027, 1, 10))
+    m = sc.otif([december, january], q4, D(2027, 2, 3), "order", "promised")
+    assert (m.basis, m.misses, m.value) == ((1, 2), (2,), Decimal("50.0"))
+
+
+def test_every_measure_names_its_variant_and_the_headline_is_the_pairs_choice():
+    measures = sc.scorecard([], [], [], JAN, at(AS_OF), Settings("unit", "requested"))
+    assert all(m.variant and m.collection for m in measures)
+    assert Settings("unit", "requested").headline_otif in {m.kpi for m in measures}
+    with pytest.raises(ValueError, match="otif_level"):
+        Settings("pallet")
+
+
+def test_the_digest_changes_with_the_figures_or_the_records_behind_them():
+    o = order(1, Line(11, 10, 10, receipts=(got(10, D(2026, 1, 19)),)))
+    first = sc.digest(sc.scorecard([o], [], [], JAN, at(AS_OF)))
+    assert first == sc.digest(sc.scorecard([o], [], [], JAN, at(AS_OF)))
+    late = order(1, Line(11, 10, 10, receipts=(got(10, D(2026, 1, 22)),)))
+    assert first != sc.digest(sc.scorecard([late], [], [], JAN, at(AS_OF)))
