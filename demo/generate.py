@@ -670,6 +670,7 @@ class Shipment:
     ship_date: dt.date
     expected_delivery: dt.date
     received_date: dt.date | None
+    recorded_at: dt.datetime  # when the ASN reached the hub
 
 
 @dataclass(frozen=True)
@@ -692,6 +693,7 @@ class PurchaseOrder:
     promised_date: dt.date | None
     original_promised_date: dt.date | None
     revised_date: dt.date | None
+    placed_at: dt.datetime
     acknowledged_at: dt.datetime | None
     lines: tuple[PoLine, ...]
     shipment: Shipment | None
@@ -731,7 +733,10 @@ def _order(
     age = (as_of - ordered_on).days
     status, promised, original, revised, acked = "open", None, None, None, None
     if age >= 3:
-        acked = _at(ordered_on + dt.timedelta(days=1), 10)
+        # Placed at 09:00 and answered the next morning: at 08:00 (23 h), or on every
+        # sixth day at 11:00 (26 h, late for the 24-hour acknowledgement KPI).
+        late_answer = ordered_on.toordinal() % 6 == 0
+        acked = _at(ordered_on + dt.timedelta(days=1), 11 if late_answer else 8)
         if rng.random() < 0.05:
             status = "rejected"
         else:
@@ -762,6 +767,7 @@ def _order(
                 ship_date,
                 expected,
                 arrived,
+                _at(ship_date, 18),
             )
             due = ship_date + dt.timedelta(days=30)
             invoice = Invoice(f"INV-{number}", ship_date, due, "paid" if due < as_of else "open")
@@ -788,6 +794,7 @@ def _order(
         promised_date=promised,
         original_promised_date=original,
         revised_date=revised,
+        placed_at=_at(ordered_on, 9),
         acknowledged_at=acked,
         lines=lines,
         shipment=shipment,
@@ -862,8 +869,10 @@ def _plans_and_risks(spec: Spec, as_of: dt.date) -> tuple[list[Plan], list[Risk]
                 as_of.year,
                 {
                     "net_sales_growth_pct": f"{rng.randint(30, 90) / 10:.1f}",
-                    "fill_rate_pct": f"{rng.randint(960, 985) / 10:.1f}",
-                    "on_time_pct": f"{rng.randint(920, 970) / 10:.1f}",
+                    # Scorecard KPIs by their names in domain.scorecard.
+                    "fill.unit": f"{rng.randint(960, 985) / 10:.1f}",
+                    "otif.order.promised": f"{rng.randint(920, 970) / 10:.1f}",
+                    "ack.24h": "95.0",
                     "in_stock_pct": f"{rng.randint(950, 980) / 10:.1f}",
                 },
                 f"{MANAGER.first_name} {MANAGER.last_name} (account manager)",

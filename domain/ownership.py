@@ -107,6 +107,7 @@ INVOICE_STATUSES = ("open", "paid")
 PLAN_STATUSES = ("draft", "active", "closed")
 ACTION_STATUSES = ("open", "done", "dropped")
 RISK_STATUSES = ("open", "mitigating", "closed")
+SCORECARD_SOURCES = ("manual", "computed")
 
 
 def _any_move(statuses: tuple[str, ...]) -> dict[str, frozenset[str]]:
@@ -389,12 +390,23 @@ TABLE: dict[str, Owned] = {
         moves={M: _any_move(RISK_STATUSES)},
         delete={M: None},
     ),
+    # The scorecards.compute job writes computed scorecards (as a service, outside this
+    # table); a manager keeps manual ones, and never writes a computed one or its values.
     "scorecards": Owned(
-        create={M: Grant(_set("period_start", "period_end", "label", "partnership", "values"))},
-        update={M: (Grant(_set("period_start", "period_end", "label")),)},
-        delete={M: None},
+        statuses=SCORECARD_SOURCES,
+        status="source",
+        initial="manual",
+        create={
+            M: Grant(
+                _set("period_start", "period_end", "label", "partnership", "values", "source"),
+                _set("manual"),
+            )
+        },
+        update={M: (Grant(_set("period_start", "period_end", "label"), _set("manual")),)},
+        delete={M: _set("manual")},
     ),
     "scorecard_values": Owned(
+        parent=("scorecard", "scorecards"),
         create={
             M: Grant(
                 _set(
@@ -405,11 +417,14 @@ TABLE: dict[str, Owned] = {
                     "denominator",
                     "scorecard",
                     "partnership",
-                )
+                ),
+                _set("manual"),
             )
         },
-        update={M: (Grant(_set("kpi", "variant", "value", "numerator", "denominator")),)},
-        delete={M: None},
+        update={
+            M: (Grant(_set("kpi", "variant", "value", "numerator", "denominator"), _set("manual")),)
+        },
+        delete={M: _set("manual")},
     ),
 }
 

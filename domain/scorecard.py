@@ -38,7 +38,7 @@ from decimal import ROUND_HALF_EVEN, Decimal, localcontext
 from typing import Any
 
 GRAINS = ("week", "month", "quarter")
-BASES = ("requested", "promised")
+BASES = ("promised", "requested")
 OTIF_LEVELS = ("order", "unit", "case")
 ACK_WITHIN = dt.timedelta(hours=24)
 DEFAULT_WINDOW_EARLY_DAYS = 3
@@ -620,3 +620,44 @@ def digest(measures: Iterable[Measure]) -> str:
 
 def _plain(m: Measure) -> dict[str, Any]:
     return {**m.__dict__, "basis": list(m.basis), "misses": list(m.misses)}
+
+
+# -- how the figures are read -----------------------------------------------------------
+
+#: Each KPI's name on pages and in the review pack, in the order they are shown.
+KPI_NAMES = {
+    "otif.order.promised": "OTIF, orders, to commitment",
+    "otif.order.requested": "OTIF, orders, to request",
+    "otif.unit.promised": "OTIF, units, to commitment",
+    "otif.unit.requested": "OTIF, units, to request",
+    "otif.case.promised": "OTIF, cases, to commitment",
+    "otif.case.requested": "OTIF, cases, to request",
+    "otif.window.on_time": "Arrival window: on time",
+    "otif.window.in_full": "Arrival window: in full",
+    "perfect_order": "Perfect order",
+    "fill.line": "Line fill",
+    "fill.unit": "Unit fill",
+    "fill.order": "Order fill",
+    "fill.first_time": "First-time fill",
+    "lead_time.mean": "Lead time, mean",
+    "lead_time.sigma": "Lead time, standard deviation",
+    "lead_time.cv": "Lead time, coefficient of variation",
+    "asn.timely": "ASN before receipt",
+    "asn.accurate": "ASN accuracy",
+    "ack.24h": "Acknowledged within 24 h",
+    "jbp.adherence": "JBP adherence",
+}
+#: Where a smaller figure is the better one.
+LOWER_IS_BETTER = frozenset({"lead_time.mean", "lead_time.sigma", "lead_time.cv"})
+
+
+def headline(settings: Settings) -> tuple[str, ...]:
+    """The KPIs a pair's summary leads with: its own OTIF variant first."""
+    return (settings.headline_otif, "fill.unit", "perfect_order", "ack.24h", "lead_time.mean")
+
+
+def off_target(kpi: str, value: Decimal | None, target: Decimal | None) -> bool | None:
+    """Whether a value misses its plan target (None: no value or no target)."""
+    if value is None or target is None:
+        return None
+    return value > target if kpi in LOWER_IS_BETTER else value < target

@@ -12,6 +12,7 @@ from domain import clock
 from sync.drops import poll_drop_folders, reap_imports
 from sync.exchange import exchange
 from sync.runs import RUNS, JobContext, JobFunc, iso
+from sync.scorecards import compute_scorecards
 
 
 @dataclass(frozen=True)
@@ -96,6 +97,15 @@ def job_definitions(
             trigger_args={"minutes": 30},
             description="Mark imports whose process died without a result as failed",
             settings={"after_hours": 6},
+        ),
+        JobDefinition(
+            id="scorecards.compute",
+            func=compute_scorecards,
+            trigger="interval",
+            trigger_args={"minutes": 15},
+            description="Compute every pair's scorecards; store those whose data changed",
+            run_at_start=True,
+            settings={"quarters": 5},
         ),
         JobDefinition(
             id="sync_runs.prune",

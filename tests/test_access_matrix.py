@@ -513,6 +513,10 @@ def own_pair(who: str) -> tuple[str, str]:
     return MANAGED if who == "manager" else next(p for p in PAIRS if who in p)
 
 
+#: Fields the hub stamps on create (Directus's date-created): nobody sends them.
+STAMPED = ("placed_at", "recorded_at")
+
+
 def copy_of(world: World, collection: str, pair: tuple[str, str]) -> dict[str, Any]:
     """A pair's row of this collection as a new item: no id, no empty fields, no o2m lists.
 
@@ -523,7 +527,9 @@ def copy_of(world: World, collection: str, pair: tuple[str, str]) -> dict[str, A
     )
     item = world.admin.read_item(collection, row.id)
     return {
-        k: v for k, v in item.items() if k != "id" and v is not None and not isinstance(v, list)
+        k: v
+        for k, v in item.items()
+        if k not in ("id", *STAMPED) and v is not None and not isinstance(v, list)
     }
 
 

@@ -282,3 +282,29 @@ def test_the_digest_changes_with_the_figures_or_the_records_behind_them():
     assert first == sc.digest(sc.scorecard([o], [], [], JAN, at(AS_OF)))
     late = order(1, Line(11, 10, 10, receipts=(got(10, D(2026, 1, 22)),)))
     assert first != sc.digest(sc.scorecard([late], [], [], JAN, at(AS_OF)))
+
+
+def test_every_kpi_has_a_name_and_targets_are_read_in_the_right_direction():
+    measures = sc.scorecard([], [], [], JAN, at(AS_OF))
+    assert [m.kpi for m in measures] == list(sc.KPI_NAMES)
+    assert sc.off_target("fill.unit", Decimal("94.9"), Decimal("95")) is True
+    assert sc.off_target("fill.unit", Decimal("95.0"), Decimal("95")) is False
+    assert sc.off_target("lead_time.mean", Decimal("15.0"), Decimal("14")) is True
+    assert sc.off_target("fill.unit", None, Decimal("95")) is None
+    assert sc.headline(Settings("case", "requested"))[0] == "otif.case.requested"
+
+
+def test_risk_scores_bands_and_overdue_reviews():
+    from domain import risks
+
+    assert risks.score(4, 5) == 20
+    assert [risks.band(s) for s in (1, 4, 5, 9, 10, 16, 20, 25)] == [
+        "low", "low", "medium", "medium", "high", "high", "critical", "critical",
+    ]  # fmt: skip
+    with pytest.raises(ValueError, match="impact"):
+        risks.score(3, 6)
+    today = D(2027, 1, 6)
+    assert risks.review_overdue("open", D(2027, 1, 5), today)
+    assert not risks.review_overdue("open", today, today)
+    assert not risks.review_overdue("closed", D(2026, 1, 1), today)
+    assert risks.review_overdue("mitigating", None, today)

@@ -646,7 +646,9 @@ def add_child(acc: WriteAccess, res: Resource, child: Child, parent: Row, data: 
     if rules.status:
         gate = row.get(rules.status, rules.initial)
     else:
-        gate = parent.get("status") if rules.parent else None
+        # The parent's own status field gates it (a scorecard's is its ``source``).
+        parent_status = ownership.TABLE[rules.parent[1]].status if rules.parent else None
+        gate = parent.get(parent_status) if parent_status else None
     check_create(acc, child.collection, gate, row)
     created = acc.write(
         lambda: acc.hub.create_item(child.collection, row, fields=["id"]), child.collection

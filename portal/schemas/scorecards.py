@@ -29,6 +29,16 @@ class ScorecardValueSchema(TandemSchema):
     value = fields.String(allow_none=True, metadata={"description": "exact decimal as text"})
     numerator = fields.String(allow_none=True)
     denominator = fields.String(allow_none=True)
+    unit = fields.String(allow_none=True, metadata={"description": "%, days or ratio"})
+    collection = fields.String(
+        allow_none=True, metadata={"description": "where the records behind it are"}
+    )
+    basis = fields.List(
+        fields.Integer(), allow_none=True, metadata={"description": "the ids it counted"}
+    )
+    misses = fields.List(
+        fields.Integer(), allow_none=True, metadata={"description": "the ids that missed"}
+    )
     partnership = HubInteger()
 
 
@@ -38,6 +48,11 @@ class ScorecardSchema(TandemSchema):
     period_start = HubDate()
     period_end = HubDate()
     label = fields.String(allow_none=True)
+    source = fields.String(
+        metadata={"enum": ["manual", "computed"], "description": "computed: by the scorecard job"}
+    )
+    grain = fields.String(allow_none=True, metadata={"enum": ["week", "month", "quarter"]})
+    computed_at = fields.String(allow_none=True)
     values = fields.List(
         fields.Nested(ScorecardValueSchema),
         dump_only=True,

@@ -1,0 +1,350 @@
+"""The ``scorecards.compute`` job: every pair's scorecard for every week, month and
+quarter of the last five quarters, from the orders, ASNs, receipts, invoices and plan
+actions in the hub (formulas: ``domain.scorecard``).
+
+Each run computes every scorecard in memory (a year of a pair's orders is small) and
+writes only those whose figures, or the records behind them, changed since they were
+stored (their ``digest``), so a scorecard is recomputed when the data under it changes
+and left alone otherwise. A pair with no orders and no plan actions in the window has
+no scorecards. A changed scorecard's values are replaced first and its
+digest written last: a run that dies midway leaves an old digest, and the next run
+writes that scorecard again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from directus import HubClient
+from directus.client import chunk_by_payload
+from domain import clock
+from domain import scorecard as sc
+from sync.runs import JobContext, iso
+
+GRAINS = sc.GRAINS
+DEFAULT_QUARTERS = 5
+#: Orders placed this long before the first period still count in it (late receipts).
+LOOKBACK_DAYS = 180
+
+
+@dataclass(frozen=True)
+class PairFacts:
+    orders: tuple[sc.Order, ...]
+    shipments: tuple[sc.Shipment, ...]
+    actions: tuple[sc.Action, ...]
+
+
+def compute_scorecards(ctx: JobContext) -> None:
+    """The job: compute every pair's scorecards and store the changed ones."""
+    now = clock.now()
+    quarters = int(ctx.settings.get("quarters", DEFAULT_QUARTERS))
+    pairs = ctx.hub.read_items(
+        "partnerships",
+        fields=["id", "pair", "scorecard_settings"],
+        filter={"status": {"_eq": "active"}},
+        limit=-1,
+    )
+    settings: dict[int, sc.Settings] = {}
+    for pair in pairs:
+        try:
+            settings[int(pair["id"])] = sc.Settings(**(pair.get("scorecard_settings") or {}))
+        except (TypeError, ValueError) as exc:
+            ctx.item_failed(f"pair {pair['pair']} settings", exc)
+    if not settings:
+        return
+    first = min(
+        sc.last_quarters(now.date(), quarters, s.fiscal_start_month)[0].start
+        for s in settings.values()
+    )
+    facts = read_facts(ctx.hub, first - dt.timedelta(days=LOOKBACK_DAYS), set(settings))
+    stored = {
+        row["key"]: row
+        for row in ctx.hub.iter_by_key(
+            "scorecards",
+            filter={"source": {"_eq": "computed"}},
+            fields=["id", "key", "digest"],
+        )
+    }
+    fresh, changed = [], []
+    for pair_id, pair_settings in sorted(settings.items()):
+        pair_facts = facts.get(pair_id)
+        if pair_facts is None:  # no orders and no plan actions: nothing to score
+            ctx.counts["idle_pairs"] += 1
+            continue
+        for card in pair_cards(pair_id, pair_facts, pair_settings, now, quarters):
+            ctx.counts["computed"] += 1
+            old = stored.get(card["key"])
+            if old is None:
+                fresh.append(card)
+            elif old.get("digest") != card["digest"]:
+                changed.append({**card, "id": old["id"]})
+    store(ctx.hub, fresh, changed)
+    ctx.counts["created"] += len(fresh)
+    ctx.counts["updated"] += len(changed)
+    ctx.counts["unchanged"] += ctx.counts["computed"] - len(fresh) - len(changed)
+
+
+def pair_cards(
+    pair_id: int, facts: PairFacts, settings: sc.Settings, now: dt.datetime, quarters: int
+) -> list[dict[str, Any]]:
+    """Every scorecard of one pair, as rows to store (values nested)."""
+    first = sc.last_quarters(now.date(), quarters, settings.fiscal_start_month)[0].start
+    cards = []
+    for grain in GRAINS:
+        for period in sc.periods_between(first, now.date(), grain, settings.fiscal_start_month):
+            measures = sc.scorecard(
+                facts.orders, facts.shipments, facts.actions, period, now, settings
+            )
+            cards.append(
+                {
+                    "key": f"{pair_id}:{grain}:{period.start.isoformat()}",
+                    "partnership": pair_id,
+                    "source": "computed",
+                    "grain": grain,
+                    "period_start": period.start.isoformat(),
+                    "period_end": period.end.isoformat(),
+                    "label": period.label,
+                    "computed_at": iso(now),
+                    "digest": sc.digest(measures),
+                    "values": [value_row(pair_id, m) for m in measures],
+                }
+            )
+    return cards
+
+
+def value_row(pair_id: int, m: sc.Measure) -> dict[str, Any]:
+    return {
+        "partnership": pair_id,
+        "kpi": m.kpi,
+        "variant": m.variant,
+        "value": None if m.value is None else format(m.value, "f"),
+        "numerator": _text(m.numerator),
+        "denominator": _text(m.denominator),
+        "unit": m.unit,
+        "collection": m.collection,
+        "basis": list(m.basis),
+        "misses": list(m.misses),
+    }
+
+
+def _text(value: Decimal) -> str:
+    """An exact decimal as plain text; a quotient that does not end is cut at 6 places."""
+    if value == value.to_integral_value():
+        return str(int(value))
+    if int(value.as_tuple().exponent) < -6:
+        value = value.quantize(Decimal("0.000001"))
+    return format(value, "f")
+
+
+def store(
+    hub: HubClient, fresh: Sequence[dict[str, Any]], changed: Sequence[dict[str, Any]]
+) -> None:
+    """Create new scorecards with their values; replace a changed one's values, then
+    write its digest."""
+    if fresh:
+        hub.create_items("scorecards", fresh)
+    if not changed:
+        return
+    ids = [card["id"] for card in changed]
+    for start in range(0, len(ids), 200):
+        old = hub.read_items(
+            "scorecard_values",
+            filter={"scorecard": {"_in": ids[start : start + 200]}},
+            fields=["id"],
+            limit=-1,
+        )
+        keys = [row["id"] for row in old]
+        for at in range(0, len(keys), 500):
+            hub.delete_items("scorecard_values", keys[at : at + 500])
+    hub.create_items(
+        "scorecard_values",
+        ({**value, "scorecard": card["id"]} for card in changed for value in card["values"]),
+    )
+    heads = [{k: v for k, v in card.items() if k != "values"} for card in changed]
+    for chunk in chunk_by_payload(heads, hub.max_payload_bytes):
+        hub.request("PATCH", "/items/scorecards", json=chunk)
+
+
+# -- reading the facts ------------------------------------------------------------------
+
+
+def read_facts(hub: HubClient, since: dt.date, pairs: set[int]) -> dict[int, PairFacts]:
+    """Each pair's orders placed since ``since`` (with their lines, receipts and
+    invoiced quantities), their shipments, and the pair's plan actions."""
+    placed = {"ordered_on": {"_gte": since.isoformat()}}
+    in_pairs = {"partnership": {"_in": sorted(pairs)}}
+    orders = list(
+        hub.iter_by_key(
+            "purchase_orders",
+            filter={"_and": [in_pairs, placed]},
+            fields=[
+                "id",
+                "partnership",
+                "status",
+                "ordered_on",
+                "requested_date",
+                "promised_date",
+                "placed_at",
+                "acknowledged_at",
+            ],
+        )
+    )
+    of_orders = {"purchase_order": placed}
+    lines = list(
+        hub.iter_by_key(
+            "po_lines",
+            filter={"_and": [in_pairs, of_orders]},
+            fields=["id", "purchase_order", "sku", "qty_ordered", "qty_promised", "answer"],
+        )
+    )
+    shipments = list(
+        hub.iter_by_key(
+            "shipments",
+            filter={"_and": [in_pairs, of_orders]},
+            fields=["id", "purchase_order", "ship_date", "received_date", "recorded_at"],
+        )
+    )
+    shipment_lines = list(
+        hub.iter_by_key(
+            "shipment_lines",
+            filter={"_and": [in_pairs, {"shipment": of_orders}]},
+            fields=["id", "shipment", "po_line", "qty_shipped", "qty_received"],
+        )
+    )
+    invoiced = _sum_by(
+        hub.iter_by_key(
+            "invoice_lines",
+            filter={"_and": [in_pairs, {"po_line": of_orders}]},
+            fields=["id", "po_line", "qty"],
+        ),
+        "po_line",
+        "qty",
+    )
+    skus = {int(line["sku"]) for line in lines}
+    case_pack = {
+        int(row["id"]): int(row["case_pack"] or 1)
+        for start in range(0, len(skus), 500)
+        for row in hub.read_items(
+            "skus",
+            filter={"id": {"_in": sorted(skus)[start : start + 500]}},
+            fields=["id", "case_pack"],
+            limit=-1,
+        )
+    }
+    actions = list(
+        hub.iter_by_key(
+            "plan_actions",
+            filter=in_pairs,
+            fields=["id", "partnership", "status", "due_date", "completed_on"],
+        )
+    )
+    return assemble(orders, lines, shipments, shipment_lines, invoiced, case_pack, actions)
+
+
+def _sum_by(rows: Iterable[Mapping[str, Any]], key: str, value: str) -> dict[int, int]:
+    out: dict[int, int] = defaultdict(int)
+    for row in rows:
+        if row.get(key) is not None:
+            out[int(row[key])] += int(row[value])
+    return dict(out)
+
+
+def assemble(
+    orders: Sequence[Mapping[str, Any]],
+    lines: Sequence[Mapping[str, Any]],
+    shipments: Sequence[Mapping[str, Any]],
+    shipment_lines: Sequence[Mapping[str, Any]],
+    invoiced: Mapping[int, int],
+    case_pack: Mapping[int, int],
+    actions: Sequence[Mapping[str, Any]],
+) -> dict[int, PairFacts]:
+    """The hub's rows as the scorecard's facts, per pair."""
+    shipment_of = {int(s["id"]): s for s in shipments}
+    receipts: dict[int, list[sc.Receipt]] = defaultdict(list)
+    asn_lines: dict[int, list[tuple[int, int | None]]] = defaultdict(list)
+    for row in shipment_lines:
+        shipment = shipment_of.get(int(row["shipment"]))
+        if shipment is None:
+            continue
+        received = _day(shipment.get("received_date"))
+        qty_received = None if row.get("qty_received") is None else int(row["qty_received"])
+        receipts[int(row["po_line"])].append(
+            sc.Receipt(
+                int(shipment["id"]),
+                _day(shipment["ship_date"]) or dt.date.min,
+                int(row["qty_shipped"]),
+                received,
+                qty_received if received is not None else None,
+            )
+        )
+        asn_lines[int(shipment["id"])].append((int(row["qty_shipped"]), qty_received))
+    by_order: dict[int, list[sc.Line]] = defaultdict(list)
+    for row in lines:
+        by_order[int(row["purchase_order"])].append(
+            sc.Line(
+                int(row["id"]),
+                int(row["qty_ordered"]),
+                None if row.get("qty_promised") is None else int(row["qty_promised"]),
+                row.get("answer") == "rejected",
+                case_pack.get(int(row["sku"]), 1),
+                tuple(receipts.get(int(row["id"]), ())),
+                invoiced.get(int(row["id"])),
+            )
+        )
+    pair_of: dict[int, int] = {}
+    per_pair: dict[int, tuple[list[sc.Order], list[sc.Shipment], list[sc.Action]]] = defaultdict(
+        lambda: ([], [], [])
+    )
+    for row in orders:
+        pair = int(row["partnership"])
+        pair_of[int(row["id"])] = pair
+        per_pair[pair][0].append(
+            sc.Order(
+                int(row["id"]),
+                str(row["status"]),
+                _day(row["ordered_on"]) or dt.date.min,
+                _day(row["requested_date"]) or dt.date.min,
+                _day(row.get("promised_date")),
+                _instant(row.get("placed_at")),
+                _instant(row.get("acknowledged_at")),
+                tuple(sorted(by_order.get(int(row["id"]), ()), key=lambda line: line.id)),
+            )
+        )
+    for row in shipments:
+        pair = pair_of.get(int(row["purchase_order"]))
+        if pair is not None:
+            per_pair[pair][1].append(
+                sc.Shipment(
+                    int(row["id"]),
+                    _day(row["ship_date"]) or dt.date.min,
+                    _instant(row.get("recorded_at")),
+                    _day(row.get("received_date")),
+                    tuple(asn_lines.get(int(row["id"]), ())),
+                )
+            )
+    for row in actions:
+        per_pair[int(row["partnership"])][2].append(
+            sc.Action(
+                int(row["id"]),
+                str(row["status"]),
+                _day(row.get("due_date")),
+                _day(row.get("completed_on")),
+            )
+        )
+    return {pair: PairFacts(tuple(o), tuple(s), tuple(a)) for pair, (o, s, a) in per_pair.items()}
+
+
+def _day(value: Any) -> dt.date | None:
+    return dt.date.fromisoformat(str(value)[:10]) if value else None
+
+
+def _instant(value: Any) -> dt.datetime | None:
+    if not value:
+        return None
+    moment = dt.datetime.fromisoformat(str(value))
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
