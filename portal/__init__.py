@@ -18,6 +18,7 @@ from portal.journeys import (
     operator,
     orders,
     promotions,
+    reviews,
     sellthrough,
     uploads,
 )
@@ -51,6 +52,7 @@ def create_app(config: Config | None = None) -> Flask:
     uploads.init_app(app)
     promotions.init_app(app)
     orders.init_app(app)
+    reviews.init_app(app)
     edi.init_app(app)
     exports.init_app(app)
     operator.init_app(app)

@@ -7,11 +7,13 @@ readers; the page shows the same figures in a table beside it.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from xml.sax.saxutils import escape
 
 from markupsafe import Markup
+
+from domain import risks
 
 
 @dataclass(frozen=True)
@@ -132,4 +134,51 @@ def trend_svg(
                     f'text-anchor="middle">{escape(p.label)}</text>'
                 )
     parts.append("</svg>")
+    return Markup("".join(parts))  # noqa: S704 - every text in it went through escape()
+
+
+def heat_map_svg(counts: Mapping[tuple[int, int], int], *, title: str, size: int = 320) -> Markup:
+    """The risk heat map: likelihood 1-5 across, impact 1-5 upwards, each cell shaded by
+    its score's band and showing how many risks sit in it."""
+    left, top, bottom = 56, 12, 44
+    cell = (size - left - 8) // 5
+    height = top + 5 * cell + bottom
+    said = ", ".join(f"likelihood {lk} impact {im}: {n}"
+                     for (lk, im), n in sorted(counts.items()) if n) or "no open risks"  # fmt: skip
+    parts = [
+        f'<svg class="chart heat-map" role="img" viewBox="0 0 {size} {height}" width="{size}" '
+        'aria-labelledby="heat-title heat-desc">',
+        f'<title id="heat-title">{escape(title)}</title>',
+        f'<desc id="heat-desc">{escape(said)}</desc>',
+    ]
+    for lk in risks.SCALE:
+        for im in risks.SCALE:
+            x, y = left + (lk - 1) * cell, top + (5 - im) * cell
+            n = counts.get((lk, im), 0)
+            band = risks.band(risks.score(lk, im))
+            parts.append(
+                f'<g class="heat heat-{band}"><rect x="{x}" y="{y}" width="{cell}" '
+                f'height="{cell}"><title>likelihood {lk} times impact {im} = '
+                f"{lk * im} ({band}): {n}</title></rect>"
+                + (
+                    f'<text x="{x + cell / 2:.1f}" y="{y + cell / 2 + 5:.1f}" '
+                    f'text-anchor="middle">{n}</text>'
+                    if n
+                    else ""
+                )
+                + "</g>"
+            )
+    for k in risks.SCALE:
+        parts.append(
+            f'<text class="axis" x="{left + (k - 0.5) * cell:.1f}" y="{top + 5 * cell + 16}" '
+            f'text-anchor="middle">{k}</text>'
+            f'<text class="axis" x="{left - 8}" y="{top + (5.5 - k) * cell + 4:.1f}" '
+            f'text-anchor="end">{k}</text>'
+        )
+    parts.append(
+        f'<text class="axis" x="{left + 2.5 * cell:.1f}" y="{height - 6}" '
+        'text-anchor="middle">likelihood</text>'
+        f'<text class="axis" x="12" y="{top + 2.5 * cell:.1f}" text-anchor="middle" '
+        f'transform="rotate(-90 12 {top + 2.5 * cell:.1f})">impact</text></svg>'
+    )
     return Markup("".join(parts))  # noqa: S704 - every text in it went through escape()

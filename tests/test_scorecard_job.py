@@ -226,3 +226,123 @@ def test_the_portal_refuses_a_managers_value_on_a_computed_scorecard(hub, admin,
                              {"kpi": "otif", "variant": "mine", "value": "100"})  # fmt: skip
     assert "scorecard" in str(refused.value.errors or refused.value.message)
     assert len(card(admin, pair["id"], "month", "2026-12-01")["values"]) == len(computed["values"])
+
+
+# -- the pages ------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def app(hub):
+    from portal import create_app
+    from portal.config import Config
+
+    token = secrets.token_urlsafe(32)
+    from migrations.accounts import PORTAL_AUTH_EMAIL
+
+    set_service_token(hub.admin(), PORTAL_AUTH_EMAIL, token)
+    portal = create_app(Config(secret_key=secrets.token_urlsafe(48), hub_url=hub.url,
+                               portal_auth_token=token))  # fmt: skip
+    portal.testing = True
+    return portal
+
+
+@pytest.fixture(scope="module")
+def reviewed(admin, sync, pair):
+    """The pair's plan for 2027 with a target the quarter misses, an overdue action and
+    an overdue risk review; scorecards computed again."""
+    pid = pair["id"]
+    plan = admin.create_item("business_plans", {
+        "partnership": pid, "year": 2027, "status": "active",
+        "targets": {"fill.unit": "98.0", "ack.24h": "95.0", "net_sales_growth_pct": "4.0"},
+    })  # fmt: skip
+    admin.create_item("plan_actions", {
+        "plan": plan["id"], "partnership": pid, "title": "Weekly allocation call",
+        "owner_side": "supplier", "due_date": "2027-01-04", "status": "open",
+    })  # fmt: skip
+    admin.create_item("risks", {
+        "partnership": pid, "title": "Port strike", "category": "supply", "likelihood": 4,
+        "impact": 5, "review_date": "2027-01-02", "status": "open",
+    })  # fmt: skip
+    # An order due in January, short: the quarter to date misses the fill target.
+    po = admin.create_item("purchase_orders", {
+        "number": f"PO-jan-{pid}", "status": "partially_shipped", "ordered_on": "2026-12-20",
+        "requested_date": "2027-01-04", "promised_date": "2027-01-04", "currency": "USD",
+        "partnership": pid,
+    })  # fmt: skip
+    line = admin.create_item("po_lines", {
+        "purchase_order": po["id"], "line_no": 1, "sku": admin.read_items(
+            "po_lines", filter={"purchase_order": {"_eq": pair["ids"]["perfect"]}},
+            fields=["sku"], limit=1)[0]["sku"],
+        "qty_ordered": 100, "qty_promised": 100, "unit_cost_minor": 100, "partnership": pid,
+    })  # fmt: skip
+    asn = admin.create_item("shipments", {
+        "number": f"ASN-jan-{pid}", "status": "shipped", "ship_date": "2027-01-02",
+        "purchase_order": po["id"], "partnership": pid,
+    })  # fmt: skip
+    admin.create_item("shipment_lines", {"shipment": asn["id"], "po_line": line["id"],
+                                         "qty_shipped": 90, "partnership": pid})  # fmt: skip
+    run(sync)
+    return {"plan": plan["id"], "january": po["id"]}
+
+
+def page(client, path: str, status: int = 200) -> str:
+    response = client.get(path)
+    assert response.status_code == status, (path, response.status_code)
+    return response.get_data(as_text=True)
+
+
+def test_the_managers_home_leads_with_what_needs_attention_and_lists_the_pair(app, pair, reviewed):
+    from tests.factories import sign_in
+
+    home = page(sign_in(app, pair["manager"]), "/manager")
+    assert "1 risk review overdue" in home
+    assert "1 plan action due within 14 days" in home
+    # Quarter to date: 90 of 100 units shipped against a 98 % target.
+    assert "Unit fill: 90.0 %" in home
+    assert f"/reviews/pairs/{pair['id']}" in home
+    assert 'href="/manager"' not in home.split('id="attention"')[1].split("</ul>")[0]
+
+
+def test_the_pair_page_shows_plan_targets_actions_and_the_risk_heat_map(app, pair, reviewed):
+    from tests.factories import sign_in
+
+    body = page(sign_in(app, pair["manager"]), f"/reviews/pairs/{pair['id']}")
+    assert '<svg class="chart heat-map"' in body
+    assert "likelihood 4 times impact 5 = 20 (critical): 1" in body
+    assert "Weekly allocation call" in body
+    assert "overdue" in body
+    assert "net_sales_growth_pct 4.0" in body
+    assert "2027-Q1" in body
+
+
+def test_the_scorecard_table_and_its_drill_down_to_the_orders(app, admin, pair, reviewed):
+    from tests.factories import sign_in
+
+    client = sign_in(app, pair["manager"])
+    table = page(client, f"/reviews/pairs/{pair['id']}/scorecard?grain=month")
+    assert "2026-12" in table
+    assert "Perfect order" in table
+    december = card(admin, pair["id"], "month", "2026-12-01")
+    drill = page(client, f"/reviews/scorecards/{december['id']}/otif.order.promised")
+    assert f"PO-late-{pair['id']}" in drill
+    assert f"PO-perfect-{pair['id']}" in drill
+    assert "cancelled" not in drill.split('id="records"')[1]
+    assert drill.index(f"PO-late-{pair['id']}") < drill.index(f"PO-perfect-{pair['id']}")
+    # Both partners of the pair read it too.
+    supplier = make_user(admin, "supplier_user", pair["supplier"])
+    assert "2026-12" in page(sign_in(app, supplier), f"/reviews/pairs/{pair['id']}/scorecard")
+
+
+def test_nobody_outside_the_pair_reads_its_review_or_its_figures(app, admin, pair, reviewed):
+    from tests.factories import sign_in
+
+    december = card(admin, pair["id"], "month", "2026-12-01")
+    other_manager = make_user(admin, "account_manager", make_org(admin, "operator"))
+    outsider = make_user(admin, "supplier_user")
+    for member in (other_manager, outsider):
+        client = sign_in(app, member)
+        page(client, f"/reviews/pairs/{pair['id']}", 403)
+        page(client, f"/reviews/scorecards/{december['id']}/otif.order.promised", 404)
+        body = page(client, f"/reviews/pairs/{pair['id']}/scorecard", 403)
+        assert f"PO-late-{pair['id']}" not in body
+        assert "PO-" not in page(client, "/reviews")

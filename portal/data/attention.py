@@ -22,7 +22,8 @@ class Item:
     """One thing to look at: ``kind`` says which page resolves it, ``ref`` which record."""
 
     # promotion-answer | promotion-declined | orders-to-confirm | stale-feed | failed-import
-    # | low-stock
+    # | low-stock; for a manager (portal.data.reviews) risk-review | plan-actions |
+    # kpi-off-target
     kind: str
     title: str
     detail: str

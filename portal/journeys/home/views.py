@@ -6,9 +6,10 @@ from flask import Blueprint, Flask, current_app, redirect, render_template, url_
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
+from domain import clock
 from domain.roles import ACCOUNT_MANAGER, DISTRIBUTOR_USER, OPERATOR_ADMIN, SUPPLIER_USER
 from portal.auth import home_url, role_required
-from portal.data import attention
+from portal.data import attention, reviews
 from portal.pages import access, reports
 
 bp = Blueprint("home", __name__)
@@ -42,7 +43,10 @@ def distributor() -> str:
 @bp.get("/manager")
 @role_required(ACCOUNT_MANAGER)
 def manager() -> str:
-    return render_template("home/manager.html", attention=_attention())
+    pairs = reviews.pairs(access(), clock.today(), reports())
+    return render_template(
+        "home/manager.html", attention=reviews.attention(pairs) + _attention(), pairs=pairs
+    )
 
 
 @bp.get("/operator")

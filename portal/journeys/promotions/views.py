@@ -1007,3 +1007,4 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
     add_nav(app, "Promotions", "promotions.index", (DISTRIBUTOR_USER,), 30)
     add_nav(app, "Promotions", "promotions.index", (SUPPLIER_USER,), 30)
+    add_nav(app, "Promotions", "promotions.index", (ACCOUNT_MANAGER,), 30)

@@ -1,0 +1,448 @@
+"""What a pair's review reads: its computed scorecards against its plan's targets, the
+records behind a figure, its plan actions and its risk register. Governed reads only:
+every row comes through :class:`DataAccess`, in the user's scope."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from domain import risks
+from domain import scorecard as sc
+from portal.data import insights
+from portal.data.access import DataAccess
+from portal.data.attention import Item
+from portal.data.errors import NotFound
+
+CARD_FIELDS = ["id", "partnership", "grain", "label", "period_start", "period_end", "computed_at"]
+VALUE_FIELDS = [
+    "id",
+    "scorecard",
+    "kpi",
+    "variant",
+    "value",
+    "numerator",
+    "denominator",
+    "unit",
+    "collection",
+    "basis",
+    "misses",
+]
+OPEN_RISK = ("open", "mitigating")
+ACTIONS_DUE_WITHIN = dt.timedelta(days=14)
+#: How many periods a scorecard table shows, by grain.
+SHOWN = {"week": 13, "month": 13, "quarter": 5}
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One KPI figure with its plan target; ``off`` says whether it misses it."""
+
+    kpi: str
+    name: str
+    value: Decimal | None
+    unit: str
+    target: Decimal | None = None
+    off: bool | None = None
+    card: int | None = None
+
+
+@dataclass(frozen=True)
+class PairView:
+    id: int
+    label: str
+    supplier: int
+    distributor: int
+    settings: sc.Settings
+    period: str | None = None
+    cells: tuple[Cell, ...] = ()
+    overdue_risks: int = 0
+    actions_due: int = 0
+
+
+@dataclass(frozen=True)
+class Table:
+    """A pair's scorecards of one grain: a row per KPI, a column per period."""
+
+    periods: tuple[dict[str, Any], ...]
+    rows: tuple[tuple[str, str, tuple[Cell, ...]], ...]  # kpi, name, a cell per period
+    variants: Mapping[str, str] = field(default_factory=dict)
+
+
+def _decimal(value: Any) -> Decimal | None:
+    if value is None or value == "":
+        return None
+    try:
+        return Decimal(str(value))
+    except InvalidOperation:
+        return None
+
+
+def pair_settings(acc: DataAccess, pair_id: int) -> sc.Settings:
+    """The pair's scorecard settings (defaults where it has none, or bad ones)."""
+    rows = acc.rows("partnerships", {"id": {"_eq": pair_id}}, limit=1)
+    raw = rows[0].get("scorecard_settings") if rows else None
+    try:
+        return sc.Settings(**(raw or {}))
+    except (TypeError, ValueError):
+        return sc.Settings()
+
+
+def targets(
+    acc: DataAccess, pair_ids: Sequence[int], today: dt.date
+) -> dict[int, dict[str, Decimal]]:
+    """Each pair's plan targets for ``today``: the year's plan, with its latest quarterly
+    revision up to today's quarter laid over it."""
+    plans = acc.rows(
+        "business-plans",
+        {"_and": [{"partnership": {"_in": list(pair_ids)}}, {"year": {"_eq": today.year}}]},
+    )
+    out: dict[int, dict[str, Decimal]] = {}
+    quarter = (today.month - 1) // 3 + 1
+    revisions = acc.children_of("business-plans", "revisions", [p["id"] for p in plans])
+    for plan in plans:
+        merged = dict(plan.get("targets") or {})
+        for rev in sorted(revisions, key=lambda r: (int(r["quarter"]), str(r["revised_on"]))):
+            if int(rev["plan"]) == int(plan["id"]) and int(rev["quarter"]) <= quarter:
+                merged.update(rev.get("targets") or {})
+        parsed = {k: _decimal(v) for k, v in merged.items()}
+        out[int(plan["partnership"])] = {k: v for k, v in parsed.items() if v is not None}
+    return out
+
+
+def _cells(
+    values: Sequence[Mapping[str, Any]], kpis: Sequence[str], goals: Mapping[str, Decimal]
+) -> tuple[Cell, ...]:
+    by_kpi = {v["kpi"]: v for v in values}
+    cells = []
+    for kpi in kpis:
+        row = by_kpi.get(kpi, {})
+        value, target = _decimal(row.get("value")), goals.get(kpi)
+        cells.append(
+            Cell(
+                kpi,
+                sc.KPI_NAMES.get(kpi, kpi),
+                value,
+                row.get("unit") or "%",
+                target,
+                sc.off_target(kpi, value, target),
+                row.get("scorecard"),
+            )
+        )
+    return tuple(cells)
+
+
+def pairs(
+    acc: DataAccess, today: dt.date, cache: insights.ReportCache = insights.NO_CACHE
+) -> list[PairView]:
+    """The user's pairs, each with its quarter-to-date headline KPIs against the plan,
+    and how many risk reviews are overdue and plan actions due soon."""
+    labels = insights.pair_labels(acc, cache)
+    ids = sorted(acc.scope.pairs)
+    if not ids:
+        return []
+    settings = {
+        int(p["id"]): _settings(p.get("scorecard_settings"))
+        for p in acc.rows("partnerships", {"id": {"_in": ids}})
+    }
+    cards = acc.rows(
+        "scorecards",
+        {
+            "_and": [
+                {"source": {"_eq": "computed"}},
+                {"grain": {"_eq": "quarter"}},
+                {"period_start": {"_lte": today.isoformat()}},
+                {"period_end": {"_gte": today.isoformat()}},
+            ]
+        },
+        fields=CARD_FIELDS,
+    )
+    card_of = {int(c["partnership"]): c for c in cards}
+    values = acc.children_of("scorecards", "values", [c["id"] for c in cards])
+    by_card: dict[int, list[dict[str, Any]]] = {}
+    for v in values:
+        by_card.setdefault(int(v["scorecard"]), []).append(v)
+    goals = targets(acc, ids, today)
+    overdue = _count_by_pair(
+        acc.rows(
+            "risks",
+            {
+                "_and": [
+                    {"status": {"_in": list(OPEN_RISK)}},
+                    {"review_date": {"_lt": today.isoformat()}},
+                ]
+            },
+            fields=["id", "partnership"],
+        )
+    )
+    soon = (today + ACTIONS_DUE_WITHIN).isoformat()
+    due = _count_by_pair(
+        [
+            a
+            for a in _actions(acc, ids)
+            if a["status"] == "open" and a.get("due_date") and str(a["due_date"])[:10] <= soon
+        ]
+    )
+    out = []
+    for pid in ids:
+        pair = acc.scope.pairs[pid]
+        card = card_of.get(pid)
+        pair_set = settings.get(pid, sc.Settings())
+        cells = _cells(
+            by_card.get(int(card["id"]), []) if card else [],
+            sc.headline(pair_set),
+            goals.get(pid, {}),
+        )
+        out.append(
+            PairView(
+                pid,
+                labels.get(pid, str(pid)),
+                pair.supplier,
+                pair.distributor,
+                pair_set,
+                card["label"] if card else None,
+                cells,
+                overdue.get(pid, 0),
+                due.get(pid, 0),
+            )
+        )
+    return out
+
+
+def _actions(acc: DataAccess, pair_ids: Sequence[int]) -> list[dict[str, Any]]:
+    """The plan actions of the pairs' plans, every year's."""
+    plans = acc.rows("business-plans", {"partnership": {"_in": list(pair_ids)}}, fields=["id"])
+    return acc.children_of("business-plans", "actions", [p["id"] for p in plans])
+
+
+def _settings(raw: Any) -> sc.Settings:
+    try:
+        return sc.Settings(**(raw or {}))
+    except (TypeError, ValueError):
+        return sc.Settings()
+
+
+def _count_by_pair(rows: Sequence[Mapping[str, Any]]) -> dict[int, int]:
+    out: dict[int, int] = {}
+    for row in rows:
+        out[int(row["partnership"])] = out.get(int(row["partnership"]), 0) + 1
+    return out
+
+
+def table(acc: DataAccess, pair_id: int, grain: str, today: dt.date) -> Table:
+    """The pair's last scorecards of ``grain`` (oldest first), every KPI against the
+    plan's targets."""
+    acc.pair(pair_id)
+    cards = acc.rows(
+        "scorecards",
+        {
+            "_and": [
+                {"partnership": {"_eq": pair_id}},
+                {"source": {"_eq": "computed"}},
+                {"grain": {"_eq": grain}},
+                {"period_start": {"_lte": today.isoformat()}},
+            ]
+        },
+        fields=CARD_FIELDS,
+        sort=("-period_start",),
+        limit=SHOWN[grain],
+    )
+    cards.reverse()
+    values = acc.children_of("scorecards", "values", [c["id"] for c in cards])
+    by_card: dict[int, list[dict[str, Any]]] = {}
+    variants: dict[str, str] = {}
+    for v in values:
+        by_card.setdefault(int(v["scorecard"]), []).append(v)
+        variants[v["kpi"]] = v["variant"]
+    goals = targets(acc, [pair_id], today).get(pair_id, {})
+    kpis = list(sc.KPI_NAMES)
+    columns = [_cells(by_card.get(int(c["id"]), []), kpis, goals) for c in cards]
+    rows = tuple(
+        (kpi, sc.KPI_NAMES[kpi], tuple(col[i] for col in columns)) for i, kpi in enumerate(kpis)
+    )
+    return Table(tuple(cards), rows, variants)
+
+
+@dataclass(frozen=True)
+class Drill:
+    """The records behind one figure: each with whether it missed."""
+
+    card: dict[str, Any]
+    value: dict[str, Any]
+    name: str
+    collection: str
+    records: tuple[tuple[dict[str, Any], bool], ...]
+
+
+DRILL_FIELDS = {
+    "purchase_orders": ["id", "number", "status", "ordered_on", "requested_date", "promised_date"],
+    "shipments": ["id", "number", "ship_date", "received_date", "purchase_order"],
+}
+DRILL_RESOURCES = {"purchase_orders": "purchase-orders", "shipments": "shipments"}
+
+
+def drill(acc: DataAccess, card_id: int, kpi: str) -> Drill:
+    """The orders, shipments or plan actions one stored figure counted, read in the
+    user's scope (a figure of a pair the user is not party to is not found)."""
+    cards = acc.rows(
+        "scorecards",
+        {"_and": [{"id": {"_eq": card_id}}, {"source": {"_eq": "computed"}}]},
+        fields=CARD_FIELDS,
+        limit=1,
+    )
+    if not cards:
+        raise NotFound("no such scorecard")
+    values = [v for v in acc.children_of("scorecards", "values", [card_id]) if v["kpi"] == kpi]
+    if not values:
+        raise NotFound(f"the scorecard has no {kpi}")
+    value = values[0]
+    basis = [int(i) for i in value.get("basis") or []]
+    misses = {int(i) for i in value.get("misses") or []}
+    collection = value["collection"]
+    if not basis:
+        rows: list[dict[str, Any]] = []
+    elif collection == "plan_actions":
+        wanted = set(basis)
+        pair = int(cards[0]["partnership"])
+        rows = [a for a in _actions(acc, [pair]) if int(a["id"]) in wanted]
+    else:
+        name = DRILL_RESOURCES[collection]
+        rows = acc.rows(name, {"id": {"_in": basis}}, fields=DRILL_FIELDS[collection])
+    return Drill(
+        cards[0],
+        value,
+        sc.KPI_NAMES.get(kpi, kpi),
+        collection,
+        tuple((r, int(r["id"]) in misses) for r in rows),
+    )
+
+
+@dataclass(frozen=True)
+class Register:
+    """A pair's risks, highest score first, each with its score, band and whether its
+    review is overdue; ``heat`` counts the open ones by (likelihood, impact)."""
+
+    rows: tuple[dict[str, Any], ...]
+    heat: Mapping[tuple[int, int], int]
+    overdue: int
+
+
+def risk_register(acc: DataAccess, pair_id: int, today: dt.date) -> Register:
+    acc.pair(pair_id)
+    rows = []
+    heat: dict[tuple[int, int], int] = {}
+    for row in acc.rows("risks", {"partnership": {"_eq": pair_id}}):
+        likelihood, impact = int(row["likelihood"]), int(row["impact"])
+        score = risks.score(likelihood, impact)
+        review = (
+            dt.date.fromisoformat(str(row["review_date"])[:10]) if row.get("review_date") else None
+        )
+        overdue = risks.review_overdue(row["status"], review, today)
+        rows.append({**row, "score": score, "band": risks.band(score), "overdue": overdue})
+        if row["status"] in risks.OPEN:
+            heat[(likelihood, impact)] = heat.get((likelihood, impact), 0) + 1
+    rows.sort(key=lambda r: (r["status"] not in risks.OPEN, -r["score"], int(r["id"])))
+    return Register(tuple(rows), heat, sum(1 for r in rows if r["overdue"]))
+
+
+@dataclass(frozen=True)
+class PlanView:
+    """The pair's plan for the year: its targets (with the latest revision) against the
+    quarter's scorecard, its revisions and its actions (overdue ones flagged)."""
+
+    plan: dict[str, Any] | None
+    cells: tuple[Cell, ...]
+    other_targets: Mapping[str, Decimal]
+    revisions: tuple[dict[str, Any], ...]
+    actions: tuple[dict[str, Any], ...]
+
+
+def plan(acc: DataAccess, pair_id: int, today: dt.date) -> PlanView:
+    acc.pair(pair_id)
+    plans = acc.rows(
+        "business-plans",
+        {"_and": [{"partnership": {"_eq": pair_id}}, {"year": {"_eq": today.year}}]},
+        limit=1,
+    )
+    if not plans:
+        return PlanView(None, (), {}, (), ())
+    current = plans[0]
+    goals = targets(acc, [pair_id], today).get(pair_id, {})
+    cards = acc.rows(
+        "scorecards",
+        {
+            "_and": [
+                {"partnership": {"_eq": pair_id}},
+                {"source": {"_eq": "computed"}},
+                {"grain": {"_eq": "quarter"}},
+                {"period_start": {"_lte": today.isoformat()}},
+                {"period_end": {"_gte": today.isoformat()}},
+            ]
+        },
+        fields=CARD_FIELDS,
+        limit=1,
+    )
+    values = acc.children_of("scorecards", "values", [c["id"] for c in cards])
+    scored = [k for k in sc.KPI_NAMES if k in goals]
+    revisions = sorted(
+        acc.children_of("business-plans", "revisions", [current["id"]]),
+        key=lambda r: (int(r["quarter"]), str(r["revised_on"])),
+    )
+    actions = []
+    for a in sorted(
+        acc.children_of("business-plans", "actions", [current["id"]]),
+        key=lambda a: (str(a.get("due_date") or "9999"), int(a["id"])),
+    ):
+        due = str(a.get("due_date") or "")[:10]
+        actions.append(
+            {**a, "overdue": a["status"] == "open" and bool(due) and due < today.isoformat()}
+        )
+    return PlanView(
+        current,
+        _cells(values, scored, goals),
+        {k: v for k, v in goals.items() if k not in sc.KPI_NAMES},
+        tuple(revisions),
+        tuple(actions),
+    )
+
+
+def attention(views: Sequence[PairView]) -> list[Item]:
+    """What a manager's home leads with, pair by pair: overdue risk reviews, plan actions
+    due soon and headline KPIs that miss the plan's target."""
+    out = []
+    for view in views:
+        if view.overdue_risks:
+            noun = "review" if view.overdue_risks == 1 else "reviews"
+            out.append(
+                Item(
+                    "risk-review",
+                    f"{view.overdue_risks} risk {noun} overdue",
+                    view.label,
+                    {"pair": view.id},
+                )
+            )
+        if view.actions_due:
+            noun = "action" if view.actions_due == 1 else "actions"
+            out.append(
+                Item(
+                    "plan-actions",
+                    f"{view.actions_due} plan {noun} due within 14 days",
+                    view.label,
+                    {"pair": view.id},
+                )
+            )
+        for cell in view.cells:
+            if cell.off:
+                unit = " %" if cell.unit == "%" else " days" if cell.unit == "days" else ""
+                out.append(
+                    Item(
+                        "kpi-off-target",
+                        f"{cell.name}: {cell.value}{unit}",
+                        f"{view.label}, target {cell.target}{unit}, {view.period}",
+                        {"pair": view.id, "card": cell.card, "kpi": cell.kpi},
+                    )
+                )
+    return out
