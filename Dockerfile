@@ -8,6 +8,11 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /app
 
+# The review pack's PDF (WeasyPrint) lays text out with Pango; fonts for it to use.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core \
+    && rm -rf /var/lib/apt/lists/*
+
 # The lock alone first, so the dependency layer is rebuilt only when the lock changes.
 # It pins setuptools too, which the --no-build-isolation install below builds with.
 COPY requirements.lock ./

@@ -26,7 +26,18 @@ $(VENV_STAMP):
 	$(PIP) install --no-deps --no-build-isolation -e .
 	touch $@
 
-setup: $(VENV_STAMP)
+# The review pack's PDF (WeasyPrint) lays text out with Debian's Pango.
+PANGO := /usr/lib/$(shell uname -m)-linux-gnu/libpangoft2-1.0.so.0
+$(PANGO):
+	@if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+	  echo "installing Debian's Pango for the review pack's PDF…"; \
+	  apt-get install -y --no-install-recommends libpango-1.0-0 libpangoft2-1.0-0 >/dev/null \
+	    || { apt-get update >/dev/null && apt-get install -y --no-install-recommends libpango-1.0-0 libpangoft2-1.0-0 >/dev/null; }; \
+	else \
+	  echo "the review pack's PDF needs Debian's Pango: sudo apt-get install libpango-1.0-0 libpangoft2-1.0-0"; exit 1; \
+	fi
+
+setup: $(VENV_STAMP) $(PANGO)
 	$(BIN)/tandem setup
 
 run: setup

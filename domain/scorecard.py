@@ -32,7 +32,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Decimal, localcontext
 from typing import Any
@@ -661,3 +661,62 @@ def off_target(kpi: str, value: Decimal | None, target: Decimal | None) -> bool 
     if value is None or target is None:
         return None
     return value > target if kpi in LOWER_IS_BETTER else value < target
+
+
+# -- promotion performance ----------------------------------------------------------------
+
+BASELINE_WEEKS = 4
+UPLIFT_VARIANT = (
+    "average weekly units of the promoted SKU-stores in the promotion's weeks against their "
+    f"average over the {BASELINE_WEEKS} whole weeks before it"
+)
+
+
+@dataclass(frozen=True)
+class Uplift:
+    """A promotion's lift: ``baseline`` and ``during`` are average weekly units; ``pct``
+    the lift in percent and ``vs_plan`` its difference from the planned lift, in points
+    (None when there is no baseline, or no plan)."""
+
+    baseline: Decimal | None
+    during: Decimal | None
+    pct: Decimal | None
+    vs_plan: Decimal | None
+
+
+def promotion_weeks(start: dt.date, end: dt.date) -> tuple[list[dt.date], list[dt.date]]:
+    """The Mondays of the ISO weeks a promotion runs in, and of the baseline weeks."""
+    first = start - dt.timedelta(days=start.weekday())
+    during = []
+    monday = first
+    while monday <= end:
+        during.append(monday)
+        monday += dt.timedelta(days=7)
+    baseline = [first - dt.timedelta(days=7 * k) for k in range(BASELINE_WEEKS, 0, -1)]
+    return during, baseline
+
+
+def uplift(
+    weekly: Mapping[dt.date, int], start: dt.date, end: dt.date, planned_pct: int | None
+) -> Uplift:
+    """A promotion's lift from the weekly units of its SKU-stores (by the week's Monday;
+    a week with no row sold nothing)."""
+    during_weeks, baseline_weeks = promotion_weeks(start, end)
+    baseline = Decimal(sum(weekly.get(w, 0) for w in baseline_weeks)) / len(baseline_weeks)
+    during = Decimal(sum(weekly.get(w, 0) for w in during_weeks)) / len(during_weeks)
+    if baseline <= 0:
+        return Uplift(_round(baseline), _round(during), None, None)
+    pct = ((during - baseline) * 100 / baseline).quantize(ONE_PLACE, rounding=ROUND_HALF_EVEN)
+    vs_plan = None if planned_pct is None else pct - planned_pct
+    return Uplift(_round(baseline), _round(during), pct, vs_plan)
+
+
+def quarter_named(label: str, fiscal_start_month: int = 1) -> Period:
+    """The quarter a label names: ``2026-Q4``, or ``FY2026-Q4`` in a fiscal year that
+    starts in another month (the year it starts in)."""
+    text = label.strip().upper()
+    head, sep, tail = text.removeprefix("FY").partition("-Q")
+    if not (sep and head.isdigit() and len(head) == 4 and tail in ("1", "2", "3", "4")):
+        raise ValueError(f"quarter: expected YYYY-Qn (e.g. 2026-Q4), found {label!r}")
+    y, m = _add_months(int(head), fiscal_start_month, (int(tail) - 1) * 3)
+    return period_of(dt.date(y, m, 1), "quarter", fiscal_start_month)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from xml.sax.saxutils import escape
 
 from markupsafe import Markup
@@ -181,4 +182,75 @@ def heat_map_svg(counts: Mapping[tuple[int, int], int], *, title: str, size: int
         f'<text class="axis" x="12" y="{top + 2.5 * cell:.1f}" text-anchor="middle" '
         f'transform="rotate(-90 12 {top + 2.5 * cell:.1f})">impact</text></svg>'
     )
+    return Markup("".join(parts))  # noqa: S704 - every text in it went through escape()
+
+
+def lines_svg(
+    labels: Sequence[str],
+    series: Mapping[str, Sequence[Decimal | None]],
+    *,
+    title: str,
+    width: int = 720,
+    height: int = 240,
+) -> Markup:
+    """A line per series over the same labels (quarters), with a legend; a missing value
+    breaks its line rather than drawing a 0."""
+    left, right, top, bottom = 48, 180, 24, 36
+    plot_w, plot_h = width - left - right, height - top - bottom
+    present = [v for values in series.values() for v in values if v is not None]
+    low = min([Decimal(0), *present])
+    high = max([Decimal(1), *present])
+    n = len(labels)
+
+    def x(i: int) -> float:
+        return left + plot_w * (i + 0.5) / max(n, 1)
+
+    def y(value: Decimal) -> float:
+        return top + plot_h - plot_h * float((value - low) / (high - low))
+
+    desc = "; ".join(
+        f"{name}: " + ", ".join(f"{lb} {v if v is not None else 'no data'}"
+                                for lb, v in zip(labels, values, strict=True))
+        for name, values in series.items()
+    ) or "no data"  # fmt: skip
+    parts = [
+        f'<svg class="chart lines" role="img" viewBox="0 0 {width} {height}" width="100%" '
+        'preserveAspectRatio="xMidYMid meet">',
+        f"<title>{escape(title)}</title><desc>{escape(desc)}</desc>",
+    ]
+    for k in range(5):
+        value = low + (high - low) * k / 4
+        gy = y(value)
+        parts.append(
+            f'<line class="grid" x1="{left}" x2="{width - right}" y1="{gy:.1f}" y2="{gy:.1f}"/>'
+            f'<text class="axis" x="{left - 6}" y="{gy + 4:.1f}" text-anchor="end">'
+            f"{value:.0f}</text>"
+        )
+    for i, label in enumerate(labels):
+        parts.append(
+            f'<text class="axis" x="{x(i):.1f}" y="{height - bottom + 16}" '
+            f'text-anchor="middle">{escape(label)}</text>'
+        )
+    for s, (name, values) in enumerate(series.items()):
+        path = " ".join(
+            f"{'L' if i and values[i - 1] is not None else 'M'}{x(i):.1f},{y(v):.1f}"
+            for i, v in enumerate(values)
+            if v is not None
+        )
+        parts.append(f'<g class="series series-{s}">')
+        if path:
+            parts.append(f'<path class="line" d="{path}"/>')
+        for i, v in enumerate(values):
+            if v is not None:
+                parts.append(
+                    f'<circle class="dot" cx="{x(i):.1f}" cy="{y(v):.1f}" r="3">'
+                    f"<title>{escape(name)}, {escape(labels[i])}: {v}</title></circle>"
+                )
+        ly = top + 14 * s + 6
+        parts.append(
+            f'<line class="line" x1="{width - right + 12}" x2="{width - right + 28}" '
+            f'y1="{ly}" y2="{ly}"/><text class="legend" x="{width - right + 32}" '
+            f'y="{ly + 4}">{escape(name)}</text></g>'
+        )
+    parts.append("</svg>")
     return Markup("".join(parts))  # noqa: S704 - every text in it went through escape()

@@ -43,10 +43,12 @@ def compute_scorecards(ctx: JobContext) -> None:
     """The job: compute every pair's scorecards and store the changed ones."""
     now = clock.now()
     quarters = int(ctx.settings.get("quarters", DEFAULT_QUARTERS))
+    only = ctx.settings.get("pairs")  # some pairs only (a run asked for them), else all
+    active = {"status": {"_eq": "active"}}
     pairs = ctx.hub.read_items(
         "partnerships",
         fields=["id", "pair", "scorecard_settings"],
-        filter={"status": {"_eq": "active"}},
+        filter={"_and": [active, {"id": {"_in": list(only)}}]} if only else active,
         limit=-1,
     )
     settings: dict[int, sc.Settings] = {}
@@ -66,7 +68,12 @@ def compute_scorecards(ctx: JobContext) -> None:
         row["key"]: row
         for row in ctx.hub.iter_by_key(
             "scorecards",
-            filter={"source": {"_eq": "computed"}},
+            filter={
+                "_and": [
+                    {"source": {"_eq": "computed"}},
+                    {"partnership": {"_in": sorted(settings)}},
+                ]
+            },
             fields=["id", "key", "digest"],
         )
     }

@@ -308,3 +308,30 @@ def test_risk_scores_bands_and_overdue_reviews():
     assert not risks.review_overdue("open", today, today)
     assert not risks.review_overdue("closed", D(2026, 1, 1), today)
     assert risks.review_overdue("mitigating", None, today)
+
+
+def test_promotion_uplift_against_the_four_weeks_before():
+    # A promotion from Wednesday 14 Jan to Sunday 25 Jan 2026 runs in the weeks of 12 and
+    # 19 Jan; its baseline is the four weeks from 15 Dec. Baseline (100+100+80+120)/4 = 100,
+    # during (150+130)/2 = 140: +40.0 %, against a plan of +25 %: 15.0 points over.
+    weekly = {D(2025, 12, 15): 100, D(2025, 12, 22): 100, D(2025, 12, 29): 80,
+              D(2026, 1, 5): 120, D(2026, 1, 12): 150, D(2026, 1, 19): 130,
+              D(2026, 1, 26): 999}  # fmt: skip
+    lift = sc.uplift(weekly, D(2026, 1, 14), D(2026, 1, 25), 25)
+    assert (lift.baseline, lift.during, lift.pct, lift.vs_plan) == (
+        Decimal("100.0"), Decimal("140.0"), Decimal("40.0"), Decimal("15.0"),
+    )  # fmt: skip
+    # A week with no sales counts as 0; no baseline at all: no lift to speak of.
+    assert sc.uplift({D(2026, 1, 12): 50}, D(2026, 1, 12), D(2026, 1, 18), 10).pct is None
+    during, baseline = sc.promotion_weeks(D(2026, 12, 30), D(2027, 1, 5))
+    assert during == [D(2026, 12, 28), D(2027, 1, 4)]
+    assert baseline[0] == D(2026, 11, 30)
+
+
+def test_a_quarter_is_found_by_its_label():
+    assert sc.quarter_named("2026-q4").start == D(2026, 10, 1)
+    fiscal = sc.quarter_named("FY2026-Q4", fiscal_start_month=2)
+    assert (fiscal.start, fiscal.end, fiscal.label) == (D(2026, 11, 1), D(2027, 1, 31), "FY2026-Q4")
+    for bad in ("2026-Q5", "26-Q1", "2026Q1", ""):
+        with pytest.raises(ValueError, match="quarter"):
+            sc.quarter_named(bad)

@@ -346,3 +346,101 @@ def test_nobody_outside_the_pair_reads_its_review_or_its_figures(app, admin, pai
         body = page(client, f"/reviews/pairs/{pair['id']}/scorecard", 403)
         assert f"PO-late-{pair['id']}" not in body
         assert "PO-" not in page(client, "/reviews")
+
+
+# -- the quarterly business review pack ---------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def q4_plan(admin, pair, reviewed):
+    """The pair's 2026 plan, so the 2026-Q4 pack has targets to hold the quarter to."""
+    return admin.create_item("business_plans", {
+        "partnership": pair["id"], "year": 2026, "status": "active",
+        "targets": {"otif.order.promised": "95.0", "fill.unit": "92.0"},
+    })  # fmt: skip
+
+
+def test_the_pack_workbook_agrees_with_the_stored_scorecards_and_the_raw_orders(
+    app, admin, pair, q4_plan
+):
+    import io
+    from decimal import Decimal
+
+    from openpyxl import load_workbook
+
+    from tests.factories import sign_in
+
+    client = sign_in(app, pair["manager"])
+    response = client.get(f"/reviews/pairs/{pair['id']}/pack.xlsx")  # the last whole quarter
+    assert response.status_code == 200
+    assert "review-" in response.headers["Content-Disposition"]
+    assert "2026-Q4.xlsx" in response.headers["Content-Disposition"]
+    book = load_workbook(io.BytesIO(response.data))
+    assert book.sheetnames == ["Summary", "KPI trends", "Targets vs actuals", "JBP actions",
+                               "Risks", "Promotions", "Definitions"]  # fmt: skip
+    trends = book["KPI trends"]
+    header = [c.value for c in trends[1]]
+    assert header == ["KPI", "2025-Q4", "2026-Q1", "2026-Q2", "2026-Q3", "2026-Q4", "Unit"]
+    rows = {r[0].value: [c.value for c in r[1:]] for r in trends.iter_rows(min_row=2)}
+    stored = card(admin, pair["id"], "quarter", "2026-10-01")["by_kpi"]
+    named = (("otif.order.promised", "OTIF, orders, to commitment"), ("fill.unit", "Unit fill"),
+             ("lead_time.mean", "Lead time, mean"))  # fmt: skip
+    for kpi, name in named:
+        assert Decimal(str(rows[name][4])) == Decimal(stored[kpi]["value"]), kpi
+    assert rows["Perfect order"][:4] == [None, None, None, None]  # no orders then: no data
+    assert len(trends._charts) == 2  # native Excel line charts
+    # The raw orders: due in Q4 2026 by commitment, not cancelled; on time in full.
+    orders = admin.read_items("purchase_orders", filter={"_and": [
+        {"partnership": {"_eq": pair["id"]}}, {"status": {"_neq": "cancelled"}},
+        {"promised_date": {"_between": ["2026-10-01", "2026-12-31"]}}]},
+        fields=["id", "promised_date", "lines.qty_promised", "shipments.received_date",
+                "shipments.lines.qty_received"], limit=-1)  # fmt: skip
+    on_time = sum(
+        1 for o in orders
+        if sum(ln["qty_received"] or 0 for s in o["shipments"] for ln in s["lines"]
+               if s["received_date"] and s["received_date"] <= o["promised_date"])
+        >= sum(ln["qty_promised"] for ln in o["lines"])
+    )  # fmt: skip
+    assert Decimal(str(rows["OTIF, orders, to commitment"][4])) == Decimal(100 * on_time) / len(
+        orders
+    )
+    targets = {
+        r[0].value: [c.value for c in r[1:]]
+        for r in book["Targets vs actuals"].iter_rows(min_row=2)
+    }
+    target, actual = targets["OTIF, orders, to commitment"][:2]
+    assert (Decimal(str(target)), Decimal(str(actual))) == (Decimal("95.0"), Decimal("50.0"))
+    assert targets["OTIF, orders, to commitment"][4] == "misses"
+    risks_sheet = [[c.value for c in r] for r in book["Risks"].iter_rows()]
+    assert risks_sheet[1][:6] == ["Port strike", "supply", 4, 5, 20, "critical"]
+    heat = next(i for i, r in enumerate(risks_sheet) if r[0] == "impact \\ likelihood")
+    assert risks_sheet[heat + 1][0] == 5
+    assert risks_sheet[heat + 1][4] == 1
+    definitions = {r[0].value: r[2].value for r in book["Definitions"].iter_rows(min_row=2)}
+    assert definitions["otif.order.promised"] == stored["otif.order.promised"]["variant"]
+
+
+def test_the_pack_prints_as_a_page_and_a_pdf_for_the_manager_only(app, admin, pair, q4_plan):
+    from tests.factories import sign_in
+
+    manager = sign_in(app, pair["manager"])
+    page_ = page(manager, f"/reviews/pairs/{pair['id']}/pack?quarter=2026-Q4")
+    assert "@page { size: A4 landscape" in page_
+    assert page_.count("page-break-before: always") == 1  # one rule, every section after the first
+    assert "Port strike" in page_
+    assert "<svg" in page_
+    pdf = manager.get(f"/reviews/pairs/{pair['id']}/pack.pdf?quarter=2026-Q4")
+    assert pdf.status_code == 200
+    assert pdf.data.startswith(b"%PDF-")
+    bad = manager.get(f"/reviews/pairs/{pair['id']}/pack.xlsx?quarter=2026-Q9")
+    assert bad.status_code == 422
+    assert "YYYY-Qn" in bad.get_data(as_text=True)
+    supplier = sign_in(app, make_user(admin, "supplier_user", pair["supplier"]))
+    assert supplier.get(f"/reviews/pairs/{pair['id']}/pack.xlsx").status_code == 403
+    other = sign_in(app, make_user(admin, "account_manager", make_org(admin, "operator")))
+    assert other.get(f"/reviews/pairs/{pair['id']}/pack.xlsx").status_code == 403
+    audit = admin.read_items("audit_log", filter={"action": {"_eq": "review_pack.export"}},
+                             fields=["detail"], limit=-1)  # fmt: skip
+    assert {"role": "account_manager", "quarter": "2026-Q4", "format": "pdf"} in [
+        a["detail"] for a in audit
+    ]

@@ -15,7 +15,7 @@ from domain import scorecard as sc
 from portal.data import insights
 from portal.data.access import DataAccess
 from portal.data.attention import Item
-from portal.data.errors import NotFound
+from portal.data.errors import Invalid, NotFound
 
 CARD_FIELDS = ["id", "partnership", "grain", "label", "period_start", "period_end", "computed_at"]
 VALUE_FIELDS = [
@@ -446,3 +446,205 @@ def attention(views: Sequence[PairView]) -> list[Item]:
                     )
                 )
     return out
+
+
+# -- the quarterly business review pack ---------------------------------------------------
+
+PACK_QUARTERS = 5
+RAN = ("accepted",)
+
+
+@dataclass(frozen=True)
+class PromotionResult:
+    row: dict[str, Any]
+    skus: int
+    locations: int  # 0: every store
+    lift: sc.Uplift
+
+
+@dataclass(frozen=True)
+class Pack:
+    """What a pair's quarterly business review holds, read as the user reads it."""
+
+    pair: int
+    label: str
+    quarter: sc.Period
+    quarters: tuple[sc.Period, ...]
+    settings: sc.Settings
+    trends: tuple[tuple[str, str, str, tuple[Decimal | None, ...]], ...]  # kpi, name, unit
+    cells: tuple[Cell, ...]  # the quarter's every KPI against its target
+    other_targets: Mapping[str, Decimal]
+    plan: dict[str, Any] | None
+    actions: tuple[dict[str, Any], ...]
+    register: Register
+    promotions: tuple[PromotionResult, ...]
+    definitions: tuple[tuple[str, str, str], ...]  # kpi, name, variant
+    generated_at: dt.datetime
+    generated_by: str
+
+
+def pack(
+    acc: DataAccess,
+    pair_id: int,
+    quarter: str,
+    now: dt.datetime,
+    by: str,
+    cache: insights.ReportCache = insights.NO_CACHE,
+) -> Pack:
+    """A pair's review pack for a quarter (its label, e.g. ``2026-Q4``): the last five
+    quarters' scorecards, the plan's targets against the quarter, the plan's actions,
+    the risk register and the quarter's promotions with their lift."""
+    pair = acc.pair(pair_id)
+    settings = pair_settings(acc, pair_id)
+    period = sc.quarter_named(quarter, settings.fiscal_start_month)
+    quarters = tuple(sc.last_quarters(period.start, PACK_QUARTERS, settings.fiscal_start_month))
+    cards = acc.rows(
+        "scorecards",
+        {
+            "_and": [
+                {"partnership": {"_eq": pair_id}},
+                {"source": {"_eq": "computed"}},
+                {"grain": {"_eq": "quarter"}},
+                {"period_start": {"_in": [q.start.isoformat() for q in quarters]}},
+            ]
+        },
+        fields=CARD_FIELDS,
+    )
+    card_of = {str(c["period_start"])[:10]: c for c in cards}
+    values = acc.children_of("scorecards", "values", [c["id"] for c in cards])
+    by_card: dict[int, dict[str, dict[str, Any]]] = {}
+    variants: dict[str, str] = {}
+    for v in values:
+        by_card.setdefault(int(v["scorecard"]), {})[v["kpi"]] = v
+        variants[v["kpi"]] = v["variant"]
+    columns = [
+        by_card.get(int(card_of[q.start.isoformat()]["id"]), {})
+        if q.start.isoformat() in card_of
+        else {}
+        for q in quarters
+    ]
+    units = {k: v["unit"] for col in columns for k, v in col.items()}
+    trends = tuple(
+        (
+            kpi,
+            name,
+            units.get(kpi, "%"),
+            tuple(_decimal(col.get(kpi, {}).get("value")) for col in columns),
+        )
+        for kpi, name in sc.KPI_NAMES.items()
+    )
+    goals = targets(acc, [pair_id], period.end).get(pair_id, {})
+    current = list(columns[-1].values())
+    plans = acc.rows(
+        "business-plans",
+        {"_and": [{"partnership": {"_eq": pair_id}}, {"year": {"_eq": period.end.year}}]},
+        limit=1,
+    )
+    actions: tuple[dict[str, Any], ...] = ()
+    if plans:
+        actions = tuple(
+            sorted(
+                acc.children_of("business-plans", "actions", [plans[0]["id"]]),
+                key=lambda a: (str(a.get("due_date") or "9999"), int(a["id"])),
+            )
+        )
+    labels = insights.pair_labels(acc, cache)
+    return Pack(
+        pair_id,
+        labels.get(pair_id, str(pair_id)),
+        period,
+        quarters,
+        settings,
+        trends,
+        _cells(current, list(sc.KPI_NAMES), goals),
+        {k: v for k, v in goals.items() if k not in sc.KPI_NAMES},
+        plans[0] if plans else None,
+        actions,
+        risk_register(acc, pair_id, period.end),
+        promotion_results(acc, pair.distributor, pair_id, period),
+        tuple((k, n, variants.get(k, "")) for k, n in sc.KPI_NAMES.items()),
+        now,
+        by,
+    )
+
+
+def promotion_results(
+    acc: DataAccess, distributor: int, pair_id: int, period: sc.Period
+) -> tuple[PromotionResult, ...]:
+    """The pair's promotions that ran in the quarter, each with its lift from the POS the
+    user may read (a supplier's or a manager's: what the distributor shares)."""
+    rows = acc.rows(
+        "promotions",
+        {
+            "_and": [
+                {"partnership": {"_eq": pair_id}},
+                {"status": {"_in": list(RAN)}},
+                {"start_date": {"_lte": period.end.isoformat()}},
+                {"end_date": {"_gte": period.start.isoformat()}},
+            ]
+        },
+        sort=("start_date", "id"),
+    )
+    if not rows:
+        return ()
+    ids = [r["id"] for r in rows]
+    skus: dict[int, list[int]] = {}
+    for s in acc.children_of("promotions", "skus", ids):
+        skus.setdefault(int(s["promotion"]), []).append(int(s["sku"]))
+    places: dict[int, set[int]] = {}
+    for loc in acc.children_of("promotions", "locations", ids):
+        places.setdefault(int(loc["promotion"]), set()).add(int(loc["location"]))
+    out = []
+    for row in rows:
+        start = dt.date.fromisoformat(str(row["start_date"])[:10])
+        end = dt.date.fromisoformat(str(row["end_date"])[:10])
+        during, baseline = sc.promotion_weeks(start, end)
+        weekly: dict[dt.date, int] = {}
+        stores = places.get(int(row["id"]), set())
+        for sku in skus.get(int(row["id"]), []):
+            query = {
+                "distributor": distributor,
+                "sku": sku,
+                "from": baseline[0],
+                "to": during[-1] + dt.timedelta(days=6),
+                "per_page": 100_000,
+            }
+            for r in acc.summary("pos-sales", ["week", "location"], query).rows:
+                if not stores or int(r["location"]) in stores:
+                    week = dt.date.fromisoformat(r["week_start"])
+                    weekly[week] = weekly.get(week, 0) + int(r["units"])
+        planned = row.get("expected_uplift_pct")
+        lift = sc.uplift(weekly, start, end, None if planned is None else int(planned))
+        out.append(PromotionResult(row, len(skus.get(int(row["id"]), [])), len(stores), lift))
+    return tuple(out)
+
+
+def default_quarter(settings: sc.Settings, today: dt.date) -> str:
+    """The quarter a review looks back on: the last whole one before today's."""
+    current = sc.period_of(today, "quarter", settings.fiscal_start_month)
+    return sc.period_of(current.start - dt.timedelta(days=1), "quarter",
+                        settings.fiscal_start_month).label  # fmt: skip
+
+
+def review_pack(
+    acc: DataAccess,
+    pair_id: int,
+    quarter: str | None,
+    now: dt.datetime,
+    by: str,
+    fmt: str,
+    cache: insights.ReportCache = insights.NO_CACHE,
+) -> Pack:
+    """The pack a user asks for (``fmt``: html, xlsx or pdf), its quarter checked and the
+    request audited."""
+    acc.pair(pair_id)
+    settings = pair_settings(acc, pair_id)
+    label = quarter or default_quarter(settings, now.date())
+    try:
+        sc.quarter_named(label, settings.fiscal_start_month)
+    except ValueError as exc:
+        raise Invalid(str(exc), {"quarter": [str(exc)]}) from exc
+    built = pack(acc, pair_id, label, now, by, cache)
+    acc.record("review_pack.export", "scorecards", [pair_id],
+               {"quarter": built.quarter.label, "format": fmt})  # fmt: skip
+    return built

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Flask, abort, render_template, request
+from flask import Blueprint, Flask, Response, abort, render_template, request
+from flask_login import current_user
 
 from domain import clock, risks, scorecard
 from domain.roles import ACCOUNT_MANAGER, DISTRIBUTOR_USER, SUPPLIER_USER
+from portal import packs
 from portal.auth import role_required
 from portal.charts import heat_map_svg
 from portal.data import insights, reviews
@@ -53,6 +55,15 @@ def pair(pair: int) -> str:
         register=register,
         heat_map=heat_map_svg(register.heat, title="Open risks by likelihood and impact"),
         bands=risks.BANDS,
+        quarters=[
+            q.label
+            for q in reversed(
+                scorecard.last_quarters(
+                    today, reviews.PACK_QUARTERS, views[pair].settings.fiscal_start_month
+                )
+            )
+        ],
+        default_quarter=reviews.default_quarter(views[pair].settings, today),
     )
 
 
@@ -73,6 +84,39 @@ def scorecard_table(pair: int) -> str:
         grains=scorecard.GRAINS,
         table=reviews.table(acc, pair, grain, clock.today()),
     )
+
+
+def _pack(pair: int, fmt: str) -> reviews.Pack:
+    return reviews.review_pack(access(), pair, request.args.get("quarter"), clock.now(),
+                               current_user.display_name, fmt, reports())  # fmt: skip
+
+
+@bp.get("/pairs/<int:pair>/pack")
+@role_required(ACCOUNT_MANAGER)
+def pack_page(pair: int) -> Response:
+    """The quarterly business review pack as a printable page."""
+    return Response(packs.html(_pack(pair, "html")), mimetype="text/html")
+
+
+@bp.get("/pairs/<int:pair>/pack.xlsx")
+@role_required(ACCOUNT_MANAGER)
+def pack_workbook(pair: int) -> Response:
+    built = _pack(pair, "xlsx")
+    return _download(packs.workbook(built), packs.XLSX_TYPE, packs.filename(built, "xlsx"))
+
+
+@bp.get("/pairs/<int:pair>/pack.pdf")
+@role_required(ACCOUNT_MANAGER)
+def pack_pdf(pair: int) -> Response:
+    built = _pack(pair, "pdf")
+    page = packs.html(built, printing=True)
+    return _download(packs.pdf(page), "application/pdf", packs.filename(built, "pdf"))
+
+
+def _download(body: bytes, mimetype: str, name: str) -> Response:
+    response = Response(body, mimetype=mimetype)
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
 
 
 @bp.get("/scorecards/<int:card>/<kpi>")
