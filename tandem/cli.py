@@ -31,7 +31,7 @@ from directus.install import ensure_installed
 from domain import clock
 from domain.edi_profiles import DOCUMENTS, STANDARDS, TRANSPORTS
 from domain.ingest import FileError
-from domain.roles import GRANULARITIES, ORG_KINDS, ROLES
+from domain.roles import ACCOUNT_MANAGER, GRANULARITIES, ORG_KINDS, ROLES
 from governance import GovernanceError
 from governance.partners import (
     add_partner,
@@ -59,12 +59,16 @@ from migrations.accounts import (
     SYNC_SERVICE_EMAIL,
     set_service_token,
 )
+from portal import packs
+from portal.auth import identify
+from portal.data import DataAccess, DataError, insights, reviews
 from tandem import stack
 from tandem.settings import SettingsError, StackSettings
 from tandem.state import load_or_create_secrets
 from tandem.tables import table
 
 F = TypeVar("F", bound=Callable[..., Any])
+PACK_FORMATS = ("xlsx", "html", "pdf")
 
 
 def _settings() -> StackSettings:
@@ -759,6 +763,115 @@ def demo_seed(as_of: dt.datetime | None, days: int, hub_url: str | None) -> None
 def demo_accounts(as_json: bool) -> None:
     """Print the demo logins (they are public: this is demo data)."""
     _show(logins(), ("email", "password", "role", "organization"), as_json)
+
+
+# -- reviews ---------------------------------------------------------------------------
+
+
+@cli.group("review")
+def review_group() -> None:
+    """Quarterly business reviews, made as an account manager makes them in the portal."""
+
+
+@contextlib.contextmanager
+def _signed_in(hub_url: str | None, email: str, password: str) -> Iterator[HubClient]:
+    """The hub as this user (their own login, so their rules apply): at ``hub_url``, or
+    the state folder's hub, started for the command if it is not running."""
+    try:
+        if hub_url:
+            client = HubClient.login(hub_url, email, password)
+            try:
+                yield client
+            finally:
+                _logout(client)
+            return
+        with _local_admin(_settings()) as local:
+            client = HubClient.login(local.client.base_url, email, password)
+            try:
+                yield client
+            finally:
+                _logout(client)
+    except (HubProcessError, HubError) as exc:
+        raise click.ClickException(f"{exc.__class__.__name__}: {exc}") from None
+
+
+@review_group.command("pack")
+@click.option("--supplier", required=True, help="The pair's supplier, by name or id.")
+@click.option("--distributor", required=True, help="The pair's distributor, by name or id.")
+@click.option("--quarter", help="e.g. 2026-Q4 (default: the last whole quarter).")
+@click.option("--email", required=True, help="The account manager's login.")
+@click.option(
+    "--password-file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Read the password from the file's first line instead of prompting.",
+)
+@click.option(
+    "--format", "formats", multiple=True, type=click.Choice(PACK_FORMATS),
+    help="Which files (default: all three).",
+)  # fmt: skip
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("."),
+    show_default=True,
+    help="The folder to write the pack into.",
+)
+@click.option(
+    "--hub-url",
+    envvar="TANDEM_HUB_URL",
+    help="Work on this hub, signed in as --email. Without it: the state folder's hub.",
+)
+def review_pack(
+    supplier: str,
+    distributor: str,
+    quarter: str | None,
+    email: str,
+    password_file: Path | None,
+    formats: tuple[str, ...],
+    out: Path,
+    hub_url: str | None,
+) -> None:
+    """Write a pair's quarterly business review pack: workbook, printable page, PDF."""
+    if password_file is None:
+        password = str(click.prompt("Password", hide_input=True))
+    else:
+        password = _read_password(password_file)
+    with _signed_in(hub_url, email, password) as client:
+        user = identify(client)
+        if user is None or user.role != ACCOUNT_MANAGER:
+            raise click.ClickException(f"{email} is not an active account manager")
+        acc = DataAccess(user, client, via="cli")
+        pair = _managed_pair(acc, supplier, distributor)
+        wanted = formats or PACK_FORMATS
+        try:
+            built = reviews.review_pack(acc, pair, quarter, clock.now(), user.display_name,
+                                        "+".join(wanted))  # fmt: skip
+        except DataError as exc:
+            raise click.ClickException(exc.message) from None
+        out.mkdir(parents=True, exist_ok=True)
+        page = packs.html(built, printing=True) if {"html", "pdf"} & set(wanted) else ""
+        files = {
+            "xlsx": lambda: packs.workbook(built),
+            "html": lambda: page.encode(),
+            "pdf": lambda: packs.pdf(page),
+        }
+        for fmt in wanted:
+            path = out / packs.filename(built, fmt)
+            path.write_bytes(files[fmt]())
+            click.echo(f"wrote {path}")
+
+
+def _managed_pair(acc: DataAccess, supplier: str, distributor: str) -> int:
+    """The pair of these two (each by name or id) among the user's pairs."""
+    names = insights.org_names(acc)
+
+    def matches(org: int, ref: str) -> bool:
+        return ref == str(org) or ref.casefold() == names.get(org, "").casefold()
+
+    for pair in acc.scope.pairs.values():
+        if matches(pair.supplier, supplier) and matches(pair.distributor, distributor):
+            return pair.id
+    raise click.ClickException(f"you manage no pair of {supplier} and {distributor}")
 
 
 def main() -> None:

@@ -444,3 +444,45 @@ def test_the_pack_prints_as_a_page_and_a_pdf_for_the_manager_only(app, admin, pa
     assert {"role": "account_manager", "quarter": "2026-Q4", "format": "pdf"} in [
         a["detail"] for a in audit
     ]
+
+
+def test_the_cli_writes_the_same_pack_as_the_manager_and_refuses_anyone_else(
+    hub, admin, pair, q4_plan, tmp_path
+):
+    import io
+    from decimal import Decimal
+
+    from click.testing import CliRunner
+    from openpyxl import load_workbook
+
+    from tandem.cli import cli
+
+    secret = tmp_path / "password"
+    secret.write_text(pair["manager"].password + "\n")
+    args = ["review", "pack", "--supplier", pair["supplier"]["name"], "--distributor",
+            str(pair["distributor"]["id"]), "--quarter", "2026-Q4", "--email",
+            pair["manager"].email, "--password-file", str(secret), "--out", str(tmp_path),
+            "--hub-url", hub.url]  # fmt: skip
+    done = CliRunner().invoke(cli, args)
+    assert done.exit_code == 0, done.output
+    written = sorted(p.name for p in tmp_path.glob("review-*"))
+    assert [name.rsplit(".", 1)[1] for name in written] == ["html", "pdf", "xlsx"]
+    xlsx = next(tmp_path.glob("review-*.xlsx"))
+    book = load_workbook(io.BytesIO(xlsx.read_bytes()))
+    rows = {r[0].value: r[5].value for r in book["KPI trends"].iter_rows(min_row=2)}
+    stored = card(admin, pair["id"], "quarter", "2026-10-01")["by_kpi"]
+    assert Decimal(str(rows["Unit fill"])) == Decimal(stored["fill.unit"]["value"])
+    assert next(tmp_path.glob("review-*.pdf")).read_bytes().startswith(b"%PDF-")
+    # A supplier of the pair is not a manager; a manager of other pairs manages no such pair.
+    supplier = make_user(admin, "supplier_user", pair["supplier"])
+    other = make_user(admin, "account_manager", make_org(admin, "operator"))
+    for member, words in ((supplier, "not an active account manager"),
+                          (other, "you manage no pair")):  # fmt: skip
+        secret.write_text(member.password + "\n")
+        refused = CliRunner().invoke(cli, [*args[:9], member.email, *args[10:]])
+        assert refused.exit_code == 1
+        assert words in refused.output
+    secret.write_text(pair["manager"].password + "\n")
+    bad = CliRunner().invoke(cli, [*args[:7], "2026-Q0", *args[8:]])
+    assert bad.exit_code == 1
+    assert "expected YYYY-Qn" in bad.output
