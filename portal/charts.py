@@ -190,16 +190,18 @@ def lines_svg(
     series: Mapping[str, Sequence[Decimal | None]],
     *,
     title: str,
+    top_value: Decimal | None = None,
     width: int = 720,
     height: int = 240,
 ) -> Markup:
     """A line per series over the same labels (quarters), with a legend; a missing value
-    breaks its line rather than drawing a 0."""
+    breaks its line rather than drawing a 0. The scale runs from 0 to ``top_value`` (100
+    for percentages), or to a round number above the largest value."""
     left, right, top, bottom = 48, 180, 24, 36
     plot_w, plot_h = width - left - right, height - top - bottom
     present = [v for values in series.values() for v in values if v is not None]
     low = min([Decimal(0), *present])
-    high = max([Decimal(1), *present])
+    high = max([top_value or Decimal(_nice_ceiling(int(max(present, default=0)) + 1)), *present])
     n = len(labels)
 
     def x(i: int) -> float:
@@ -217,7 +219,14 @@ def lines_svg(
         f'<svg class="chart lines" role="img" viewBox="0 0 {width} {height}" width="100%" '
         'preserveAspectRatio="xMidYMid meet">',
         f"<title>{escape(title)}</title><desc>{escape(desc)}</desc>",
+        f'<text class="axis" x="{left}" y="{top - 8}">{escape(title)}</text>',
     ]
+    if not present:
+        parts.append(
+            f'<text class="axis" x="{left + plot_w / 2:.1f}" y="{top + plot_h / 2:.1f}" '
+            'text-anchor="middle">no data in these quarters</text></svg>'
+        )
+        return Markup("".join(parts))  # noqa: S704 - every text in it went through escape()
     for k in range(5):
         value = low + (high - low) * k / 4
         gy = y(value)

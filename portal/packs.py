@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
+from decimal import Decimal
 
 import jinja2
 from openpyxl import Workbook
@@ -218,6 +219,7 @@ def html(pack: Pack, *, printing: bool = False) -> str:
             [q.label for q in pack.quarters],
             {name: values for kpi, name, _, values in pack.trends if kpi in TREND_CHART},
             title="Delivery KPIs by quarter (%)",
+            top_value=Decimal(100),
         ),
         "lead": lines_svg(
             [q.label for q in pack.quarters],

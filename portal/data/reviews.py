@@ -560,7 +560,7 @@ def pack(
         {k: v for k, v in goals.items() if k not in sc.KPI_NAMES},
         plans[0] if plans else None,
         actions,
-        risk_register(acc, pair_id, period.end),
+        risk_register(acc, pair_id, now.date()),  # the register as it stands today
         promotion_results(acc, pair.distributor, pair_id, period),
         tuple((k, n, variants.get(k, "")) for k, n in sc.KPI_NAMES.items()),
         now,
