@@ -292,3 +292,17 @@ def test_the_hub_carries_money_exactly_up_to_max_minor_and_no_further(admin: Hub
     )
     assert int(back["cost_minor"]) == MAX_MINOR
     assert int(back["list_price_minor"]) == MAX_MINOR + 1  # 2**53 + 1 came back as 2**53
+
+
+def test_a_batch_measured_under_the_hubs_limit_is_sent_under_it(hub, items):
+    """Seen in the scorecard job: rows of many short fields, chunked just under 1 MB by
+    their compact size, were sent with a space after every comma and colon, and the
+    hub refused the batch as too large."""
+    client = hub.admin(max_payload_bytes=1_040_000)  # the hub's limit is 1,048,576 bytes
+    grp = uuid.uuid4().hex
+    rows = [{"id": f"{grp}-{i}", "grp": grp, "n": i, "note": "x"} for i in range(20_000)]
+    compact = len(json.dumps(rows[:100], separators=(",", ":")))
+    spaced = len(json.dumps(rows[:100]))
+    assert spaced > compact * 1.04  # the spaces alone would take a full chunk over the limit
+    assert client.create_items(items, rows) == 20_000
+    assert client.count_items(items, filter={"grp": {"_eq": grp}}) == 20_000
