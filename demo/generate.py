@@ -36,6 +36,7 @@ class Spec:
     skus_per_supplier: int = 100
     skus_per_store: int = 24
     seed: int = 2026
+    order_days: int = 91  # weekly orders per pair over this many days before as_of
 
 
 FULL = Spec()
@@ -701,9 +702,10 @@ class PurchaseOrder:
 
 
 def _orders(spec: Spec, as_of: dt.date, first_day: dt.date, skus: list[Sku]) -> list[PurchaseOrder]:
-    """A quarter of weekly orders per pair (or fewer, in a shorter demo)."""
+    """Weekly orders per pair over ``spec.order_days`` (a quarter in the demo; fewer days
+    of POS mean fewer orders)."""
     orders: list[PurchaseOrder] = []
-    start = max(first_day, as_of - dt.timedelta(days=91))
+    start = max(first_day, as_of - dt.timedelta(days=spec.order_days))
     for s_index, supplier in enumerate(SUPPLIERS):
         catalog = [k for k in skus if k.supplier == supplier.key]
         lead = CATALOG[supplier.key][1]
@@ -806,6 +808,15 @@ def _order(
 
 
 @dataclass(frozen=True)
+class PlanAction:
+    title: str
+    owner_side: str  # supplier | distributor
+    due_date: dt.date
+    status: str  # open | done
+    completed_on: dt.date | None
+
+
+@dataclass(frozen=True)
 class Plan:
     supplier: str
     distributor: str
@@ -813,6 +824,27 @@ class Plan:
     targets: dict[str, str]  # metric: exact decimal string
     sponsors: str
     status: str
+    actions: tuple[PlanAction, ...] = ()
+
+
+ACTIONS = (
+    ("Agree the summer allocation", "supplier"),
+    ("Share promotion POS daily", "distributor"),
+    ("Send the new packaging's item data", "supplier"),
+    ("Review the range for the autumn reset", "distributor"),
+)
+
+
+def _plan_actions(as_of: dt.date) -> tuple[PlanAction, ...]:
+    """One done on time, one done late, one overdue and one still to come."""
+    (a, sa), (b, sb), (c, sc), (d, sd) = ACTIONS
+    day = dt.timedelta(days=1)
+    return (
+        PlanAction(a, sa, as_of - 60 * day, "done", as_of - 62 * day),
+        PlanAction(b, sb, as_of - 30 * day, "done", as_of - 27 * day),
+        PlanAction(c, sc, as_of - 5 * day, "open", None),
+        PlanAction(d, sd, as_of + 20 * day, "open", None),
+    )
 
 
 @dataclass(frozen=True)
@@ -877,6 +909,7 @@ def _plans_and_risks(spec: Spec, as_of: dt.date) -> tuple[list[Plan], list[Risk]
                 },
                 f"{MANAGER.first_name} {MANAGER.last_name} (account manager)",
                 "active",
+                _plan_actions(as_of),
             )
         )
         for title, description, category, mitigation in rng.sample(RISKS, 2):

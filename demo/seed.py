@@ -520,7 +520,7 @@ class _Seeder:
 
     def plans(self) -> None:
         scope = self.pair_scope()
-        self.ensure(
+        plan_ids = self.ensure(
             "business_plans",
             ("partnership", "year"),
             scope,
@@ -533,6 +533,24 @@ class _Seeder:
                     "status": p.status,
                 }
                 for p in self.demo.plans
+            ],
+        )
+        self.ensure(
+            "plan_actions",
+            ("plan", "title"),
+            scope,
+            [
+                {
+                    "plan": plan_ids[(self.pairs[(p.supplier, p.distributor)], p.year)],
+                    "partnership": self.pairs[(p.supplier, p.distributor)],
+                    "title": a.title,
+                    "owner_side": a.owner_side,
+                    "due_date": _iso(a.due_date),
+                    "status": a.status,
+                    "completed_on": _iso(a.completed_on),
+                }
+                for p in self.demo.plans
+                for a in p.actions
             ],
         )
         self.ensure(

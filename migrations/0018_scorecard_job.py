@@ -13,6 +13,9 @@
   ownership table lets a manager write only manual ones.
 - ``scorecard_values``: the ``unit`` of a value, the ``collection`` its records are
   in, and the ids counted (``basis``) and missed (``misses``), for the drill-down.
+- Scorecards and their values keep no activity or revisions (as POS does): they are
+  derived, rewritten by the job whenever their data changes, and a manager's own writes
+  are in Tandem's audit log. Directus's history rows doubled the job's cost per row.
 - The sync service reads what the job computes from and writes computed scorecards.
 """
 
@@ -65,6 +68,9 @@ def upgrade(hub: HubClient) -> None:
     ensure_field(hub, "scorecard_values", field("collection", "string"))
     ensure_field(hub, "scorecard_values", field("basis", "json"))
     ensure_field(hub, "scorecard_values", field("misses", "json"))
+    for collection in ("scorecards", "scorecard_values"):
+        if hub.get(f"/collections/{collection}")["meta"].get("accountability") is not None:
+            hub.patch(f"/collections/{collection}", {"meta": {"accountability": None}})
 
     # A manager may say a new scorecard is its own ("manual"); the hook refuses any other.
     set_fields(
