@@ -187,7 +187,7 @@ def _promotions(ws: Worksheet, pack: Pack) -> None:
         ws.append([row["name"], row.get("type") or "", str(row["start_date"])[:10],
                    str(row["end_date"])[:10], p.skus, p.locations or "all",
                    row.get("expected_uplift_pct"), p.lift.baseline, p.lift.during, p.lift.pct,
-                   p.lift.vs_plan])  # fmt: skip
+                   p.lift.vs_plan if p.shared else "POS not readable by you here"])  # fmt: skip
     ws.append([])
     ws.append([f"Uplift: {sc.UPLIFT_VARIANT}; from the POS shared with the reader."])
     _widths(ws, (34, 9, 11, 11, 6, 7, 14, 18, 16, 14, 18))

@@ -31,7 +31,14 @@ from directus.install import ensure_installed
 from domain import clock
 from domain.edi_profiles import DOCUMENTS, STANDARDS, TRANSPORTS
 from domain.ingest import FileError
-from domain.roles import ACCOUNT_MANAGER, GRANULARITIES, ORG_KINDS, ROLES
+from domain.roles import (
+    ACCOUNT_MANAGER,
+    DISTRIBUTOR_USER,
+    GRANULARITIES,
+    ORG_KINDS,
+    ROLES,
+    SUPPLIER_USER,
+)
 from governance import GovernanceError
 from governance.partners import (
     add_partner,
@@ -69,6 +76,8 @@ from tandem.tables import table
 
 F = TypeVar("F", bound=Callable[..., Any])
 PACK_FORMATS = ("xlsx", "html", "pdf")
+#: Who reads a pair's review pack: the pair's manager, supplier and distributor.
+PACK_ROLES = (ACCOUNT_MANAGER, SUPPLIER_USER, DISTRIBUTOR_USER)
 
 
 def _settings() -> StackSettings:
@@ -799,7 +808,7 @@ def _signed_in(hub_url: str | None, email: str, password: str) -> Iterator[HubCl
 @click.option("--supplier", required=True, help="The pair's supplier, by name or id.")
 @click.option("--distributor", required=True, help="The pair's distributor, by name or id.")
 @click.option("--quarter", help="e.g. 2026-Q4 (default: the last whole quarter).")
-@click.option("--email", required=True, help="The account manager's login.")
+@click.option("--email", required=True, help="Your login: the pair's manager or a party to it.")
 @click.option(
     "--password-file",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
@@ -831,15 +840,18 @@ def review_pack(
     out: Path,
     hub_url: str | None,
 ) -> None:
-    """Write a pair's quarterly business review pack: workbook, printable page, PDF."""
+    """Write a pair's quarterly business review pack: workbook, printable page, PDF.
+
+    It is made as you read it in the portal: a promotion's lift from the POS you may read.
+    """
     if password_file is None:
         password = str(click.prompt("Password", hide_input=True))
     else:
         password = _read_password(password_file)
     with _signed_in(hub_url, email, password) as client:
         user = identify(client)
-        if user is None or user.role != ACCOUNT_MANAGER:
-            raise click.ClickException(f"{email} is not an active account manager")
+        if user is None or user.role not in PACK_ROLES:
+            raise click.ClickException(f"{email} is not an active partner or account manager")
         acc = DataAccess(user, client, via="cli")
         pair = _managed_pair(acc, supplier, distributor)
         wanted = formats or PACK_FORMATS
@@ -862,7 +874,8 @@ def review_pack(
 
 
 def _managed_pair(acc: DataAccess, supplier: str, distributor: str) -> int:
-    """The pair of these two (each by name or id) among the user's pairs."""
+    """The pair of these two (each by name or id) among the user's pairs (managed, or
+    their organization's)."""
     names = insights.org_names(acc)
 
     def matches(org: int, ref: str) -> bool:
@@ -871,7 +884,7 @@ def _managed_pair(acc: DataAccess, supplier: str, distributor: str) -> int:
     for pair in acc.scope.pairs.values():
         if matches(pair.supplier, supplier) and matches(pair.distributor, distributor):
             return pair.id
-    raise click.ClickException(f"you manage no pair of {supplier} and {distributor}")
+    raise click.ClickException(f"you are party to no pair of {supplier} and {distributor}")
 
 
 def main() -> None:

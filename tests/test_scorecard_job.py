@@ -67,6 +67,7 @@ def pair(hub, admin, sync):
             "qty_promised": 60, "unit_cost_minor": 100, "partnership": pid,
         })  # fmt: skip
         ids[name], ids[f"{name}_line"] = po["id"], line["id"]
+    ids_sku = sku["id"]
     for name, ship, received, qty in (("perfect", "2026-12-12", "2026-12-14", 60),
                                       ("late", "2026-12-26", "2026-12-28", 48)):  # fmt: skip
         asn = admin.create_item("shipments", {
@@ -88,7 +89,7 @@ def pair(hub, admin, sync):
         })  # fmt: skip
         ids[f"{name}_invoice_line"] = line["id"]
     first = run(sync)
-    return {"id": pid, "ids": ids, "manager": manager, "supplier": supplier,
+    return {"id": pid, "ids": ids, "sku": ids_sku, "manager": manager, "supplier": supplier,
             "distributor": distributor, "first": first}  # fmt: skip
 
 
@@ -420,7 +421,7 @@ def test_the_pack_workbook_agrees_with_the_stored_scorecards_and_the_raw_orders(
     assert definitions["otif.order.promised"] == stored["otif.order.promised"]["variant"]
 
 
-def test_the_pack_prints_as_a_page_and_a_pdf_for_the_manager_only(app, admin, pair, q4_plan):
+def test_the_pack_prints_as_a_page_and_a_pdf_for_the_pair_only(app, admin, pair, q4_plan):
     from tests.factories import sign_in
 
     manager = sign_in(app, pair["manager"])
@@ -436,9 +437,16 @@ def test_the_pack_prints_as_a_page_and_a_pdf_for_the_manager_only(app, admin, pa
     assert bad.status_code == 422
     assert "YYYY-Qn" in bad.get_data(as_text=True)
     supplier = sign_in(app, make_user(admin, "supplier_user", pair["supplier"]))
-    assert supplier.get(f"/reviews/pairs/{pair['id']}/pack.xlsx").status_code == 403
-    other = sign_in(app, make_user(admin, "account_manager", make_org(admin, "operator")))
-    assert other.get(f"/reviews/pairs/{pair['id']}/pack.xlsx").status_code == 403
+    assert supplier.get(f"/reviews/pairs/{pair['id']}/pack.xlsx").status_code == 200
+    outsiders = (
+        make_user(admin, "account_manager", make_org(admin, "operator")),
+        make_user(admin, "supplier_user"),
+        make_user(admin, "distributor_user"),
+    )
+    for outsider in outsiders:
+        client = sign_in(app, outsider)
+        assert client.get(f"/reviews/pairs/{pair['id']}/pack.xlsx").status_code == 403
+        assert client.get(f"/reviews/pairs/{pair['id']}/pack").status_code == 403
     audit = admin.read_items("audit_log", filter={"action": {"_eq": "review_pack.export"}},
                              fields=["detail"], limit=-1)  # fmt: skip
     assert {"role": "account_manager", "quarter": "2026-Q4", "format": "pdf"} in [
@@ -473,11 +481,10 @@ def test_the_cli_writes_the_same_pack_as_the_manager_and_refuses_anyone_else(
     stored = card(admin, pair["id"], "quarter", "2026-10-01")["by_kpi"]
     assert Decimal(str(rows["Unit fill"])) == Decimal(stored["fill.unit"]["value"])
     assert next(tmp_path.glob("review-*.pdf")).read_bytes().startswith(b"%PDF-")
-    # A supplier of the pair is not a manager; a manager of other pairs manages no such pair.
-    supplier = make_user(admin, "supplier_user", pair["supplier"])
+    # A manager of other pairs, and another supplier, are party to no such pair.
     other = make_user(admin, "account_manager", make_org(admin, "operator"))
-    for member, words in ((supplier, "not an active account manager"),
-                          (other, "you manage no pair")):  # fmt: skip
+    outsider = make_user(admin, "supplier_user")
+    for member, words in ((other, "party to no pair"), (outsider, "party to no pair")):
         secret.write_text(member.password + "\n")
         refused = CliRunner().invoke(cli, [*args[:9], member.email, *args[10:]])
         assert refused.exit_code == 1
@@ -486,3 +493,80 @@ def test_the_cli_writes_the_same_pack_as_the_manager_and_refuses_anyone_else(
     bad = CliRunner().invoke(cli, [*args[:7], "2026-Q0", *args[8:]])
     assert bad.exit_code == 1
     assert "expected YYYY-Qn" in bad.output
+
+
+def test_the_api_answers_the_pack_to_the_pair_only(app, admin, pair, q4_plan):
+    from tests.factories import sign_in
+
+    manager = sign_in(app, pair["manager"])
+    path = f"/api/v1/review-packs/{pair['id']}"
+    pdf = manager.get(f"{path}?quarter=2026-Q4&format=pdf")
+    assert pdf.status_code == 200
+    assert pdf.data.startswith(b"%PDF-")
+    assert (
+        manager.get(path)
+        .headers["Content-Type"]
+        .startswith("application/vnd.openxmlformats-officedocument")
+    )
+    assert manager.get(f"{path}?format=doc").get_json()["errors"] == {
+        "format": ["xlsx, pdf or html"]
+    }
+    assert manager.get(f"{path}?quarter=Q4").status_code == 422
+    supplier = sign_in(app, make_user(admin, "supplier_user", pair["supplier"]))
+    assert supplier.get(path).status_code == 200
+    refused = sign_in(app, make_user(admin, "supplier_user")).get(path)
+    assert refused.status_code == 403
+    assert refused.get_json()["code"] == "FORBIDDEN"
+    other = sign_in(app, make_user(admin, "account_manager", make_org(admin, "operator")))
+    assert other.get(path).status_code == 403
+    document = manager.get("/api/v1/openapi.json").get_json()
+    assert "/api/v1/review-packs/{key}" in document["paths"]
+
+
+def test_a_promotions_lift_is_read_by_each_readers_own_rules(hub, app, admin, pair, q4_plan):
+    """The supplier sees the lift from the POS its distributor shares; the distributor from
+    its own; the manager, whom the data layer gives no POS yet, is told so, not shown 0."""
+    import io
+    from decimal import Decimal
+
+    from openpyxl import load_workbook
+
+    from directus.bulk import open_lane, write_rows
+    from governance import sharing
+    from tests.factories import make_store, sign_in
+
+    pid, sku = pair["id"], pair["sku"]
+    store = make_store(admin, pair["distributor"], "S1")
+    sharing.grant(admin, pair["distributor"]["id"], pair["supplier"]["id"], ["pos"],
+                  valid_from=dt.date(2026, 1, 1), via="test")  # fmt: skip
+    promo = admin.create_item("promotions", {
+        "name": "Winter TPR", "type": "tpr", "start_date": "2026-11-11",
+        "end_date": "2026-11-24", "expected_uplift_pct": 25, "status": "accepted",
+        "partnership": pid,
+    })  # fmt: skip
+    admin.create_item("promotion_skus", {"promotion": promo["id"], "sku": sku,
+                                         "partnership": pid})  # fmt: skip
+    # Baseline weeks (from 12 Oct): 100, 100, 80, 120 = 100 a week; the promotion's weeks
+    # (9, 16 and 23 Nov): 150, 130, 140 = 140 a week: +40.0 %, 15.0 points over the plan.
+    weekly = {"2026-10-14": 100, "2026-10-21": 100, "2026-10-28": 80, "2026-11-04": 120,
+              "2026-11-11": 150, "2026-11-18": 130, "2026-11-25": 140}  # fmt: skip
+    rows = [(pair["distributor"]["id"], store["id"], sku, dt.date.fromisoformat(day), units,
+             units * 100, "USD") for day, units in weekly.items()]  # fmt: skip
+    with open_lane(f"sqlite:///{hub.db_path}") as lane:
+        write_rows(lane, "pos", rows)
+
+    def lift(member) -> list:
+        answer = sign_in(app, member).get(f"/reviews/pairs/{pid}/pack.xlsx?quarter=2026-Q4")
+        assert answer.status_code == 200
+        sheet = load_workbook(io.BytesIO(answer.data))["Promotions"]
+        (row,) = [
+            [c.value for c in r] for r in sheet.iter_rows(min_row=2) if r[0].value == "Winter TPR"
+        ]
+        return row[6:]
+
+    expected = [25, Decimal("100.0"), Decimal("140.0"), Decimal("40.0"), Decimal("15.0")]
+    for member in (make_user(admin, "supplier_user", pair["supplier"]),
+                   make_user(admin, "distributor_user", pair["distributor"])):  # fmt: skip
+        got = lift(member)
+        assert [got[0]] + [Decimal(str(v)) for v in got[1:]] == expected, member.role
+    assert lift(pair["manager"])[-1] == "POS not readable by you here"

@@ -5,6 +5,7 @@
 - :mod:`portal.api.resources`: ``/me`` and the routes generated from the registry
   (:data:`portal.data.RESOURCES`): list, summary, read, create, update, children;
 - :mod:`portal.api.imports`: uploads, import status and rejects, column mappings, feeds;
+- :mod:`portal.api.reviews`: a pair's quarterly business review pack;
 - :mod:`portal.api.tokens`: personal tokens (``/api/v1/tokens``);
 - :mod:`portal.api.openapi`: the OpenAPI document (``/api/v1/openapi.json``), generated
   from the same registry and schemas, so the two cannot drift.
@@ -18,7 +19,7 @@ from __future__ import annotations
 from flask import Flask
 
 # imports, openapi and resources add their routes to base.bp when imported.
-from portal.api import base, imports, openapi, resources, tokens  # noqa: F401
+from portal.api import base, imports, openapi, resources, reviews, tokens  # noqa: F401
 
 __all__ = ["init_app"]
 

@@ -412,6 +412,56 @@ class _Builder:
             },
         }
 
+    def review_paths(self) -> dict[str, Any]:
+        """The quarterly business review pack (:mod:`portal.api.reviews`)."""
+        files = {
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {
+                "schema": {"type": "string", "format": "binary"}
+            },
+            "application/pdf": {"schema": {"type": "string", "format": "binary"}},
+            "text/html": {"schema": {"type": "string"}},
+        }
+        return {
+            f"{PREFIX}/review-packs/{{key}}": {
+                "get": {
+                    "operationId": "review_packs_read",
+                    "summary": "A pair's quarterly business review pack (its manager, supplier "
+                    "or distributor): workbook, PDF or printable page",
+                    "tags": ["reviews"],
+                    "parameters": [
+                        {
+                            "in": "path",
+                            "name": "key",
+                            "required": True,
+                            "description": "the partnership's id",
+                            "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ID},
+                        },
+                        {
+                            "in": "query",
+                            "name": "quarter",
+                            "required": False,
+                            "description": "e.g. 2026-Q4 (default: the last whole quarter)",
+                            "schema": {"type": "string", "pattern": r"^(FY)?\d{4}-Q[1-4]$"},
+                        },
+                        {
+                            "in": "query",
+                            "name": "format",
+                            "required": False,
+                            "schema": {
+                                "type": "string",
+                                "enum": ["xlsx", "pdf", "html"],
+                                "default": "xlsx",
+                            },
+                        },
+                    ],
+                    "responses": {
+                        "200": {"description": "The pack", "content": files},
+                        **self._errors(400, 401, 403, 404, 422),
+                    },
+                }
+            }
+        }
+
     def build(self) -> dict[str, Any]:
         self.components()
         paths: dict[str, dict[str, Any]] = {}
@@ -432,6 +482,7 @@ class _Builder:
         }
         paths.update(self.token_paths())
         paths.update(self.import_paths())
+        paths.update(self.review_paths())
         paths[f"{PREFIX}/openapi.json"] = {
             "get": {
                 "operationId": "openapi",

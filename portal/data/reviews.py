@@ -16,6 +16,7 @@ from portal.data import insights
 from portal.data.access import DataAccess
 from portal.data.attention import Item
 from portal.data.errors import Invalid, NotFound
+from portal.data.scope import NOTHING
 
 CARD_FIELDS = ["id", "partnership", "grain", "label", "period_start", "period_end", "computed_at"]
 VALUE_FIELDS = [
@@ -460,6 +461,7 @@ class PromotionResult:
     skus: int
     locations: int  # 0: every store
     lift: sc.Uplift
+    shared: bool = True  # False: the reader may read none of the distributor's POS
 
 
 @dataclass(frozen=True)
@@ -595,7 +597,20 @@ def promotion_results(
     for loc in acc.children_of("promotions", "locations", ids):
         places.setdefault(int(loc["promotion"]), set()).add(int(loc["location"]))
     out = []
+    readable = any(part is not NOTHING for part in acc.scope.rollup_parts())
     for row in rows:
+        if not readable:  # e.g. an account manager: the data layer gives it no POS yet
+            none = sc.Uplift(None, None, None, None)
+            out.append(
+                PromotionResult(
+                    row,
+                    len(skus.get(int(row["id"]), [])),
+                    len(places.get(int(row["id"]), set())),
+                    none,
+                    False,
+                )
+            )
+            continue
         start = dt.date.fromisoformat(str(row["start_date"])[:10])
         end = dt.date.fromisoformat(str(row["end_date"])[:10])
         during, baseline = sc.promotion_weeks(start, end)

@@ -92,21 +92,21 @@ def _pack(pair: int, fmt: str) -> reviews.Pack:
 
 
 @bp.get("/pairs/<int:pair>/pack")
-@role_required(ACCOUNT_MANAGER)
+@role_required(*READERS)
 def pack_page(pair: int) -> Response:
     """The quarterly business review pack as a printable page."""
     return Response(packs.html(_pack(pair, "html")), mimetype="text/html")
 
 
 @bp.get("/pairs/<int:pair>/pack.xlsx")
-@role_required(ACCOUNT_MANAGER)
+@role_required(*READERS)
 def pack_workbook(pair: int) -> Response:
     built = _pack(pair, "xlsx")
     return _download(packs.workbook(built), packs.XLSX_TYPE, packs.filename(built, "xlsx"))
 
 
 @bp.get("/pairs/<int:pair>/pack.pdf")
-@role_required(ACCOUNT_MANAGER)
+@role_required(*READERS)
 def pack_pdf(pair: int) -> Response:
     built = _pack(pair, "pdf")
     page = packs.html(built, printing=True)
