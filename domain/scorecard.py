@@ -10,12 +10,15 @@ Which records a KPI counts, and when they can be judged:
 
 - **Delivery KPIs** (OTIF, perfect order, fill rates) count the orders *due* in the
   period, by the date the variant measures against, once that date has passed (an
-  order due today can still arrive). Cancelled orders never count. An order the supplier
-  rejected has no commitment: it is left out of the promised-date variants and fails the
-  requested-date ones.
-- **The commitment** is the supplier's current promise (``promised_date``, and a
-  line's ``qty_promised``): an agreed change replaces the original commitment, which is
-  kept beside it for the record. A line the supplier rejected owes nothing.
+  order due today can still arrive). Cancelled orders never count; an order with no
+  lines neither. An order the supplier rejected whole was not delivered: it misses in
+  every variant, owing what was ordered.
+- **The commitment** is the supplier's first promise (``original_promised_date``, kept
+  when the supplier re-promises), or the request where it promised nothing. A later
+  re-promise replaces it only once the customer agrees to it, which Tandem does not yet
+  record: until then the first promise stands, so a late supplier cannot re-promise its
+  way to on time. Quantities: a line's ``qty_promised`` (a line the supplier rejected in
+  an order it kept owes nothing).
 - **Receipts** are shipment lines with a received date; ``qty_received`` above what was
   due is not counted (overages do not make up for lateness).
 - **Lead time** counts orders whose last receipt falls in the period; **ASN** KPIs the
@@ -153,10 +156,11 @@ class Order:
     status: str
     ordered_on: dt.date
     requested_date: dt.date
-    promised_date: dt.date | None = None
+    promised_date: dt.date | None = None  # the current promise
     placed_at: dt.datetime | None = None
     acknowledged_at: dt.datetime | None = None
     lines: tuple[Line, ...] = ()
+    original_promised_date: dt.date | None = None  # the first promise, kept
 
 
 @dataclass(frozen=True)
@@ -261,8 +265,12 @@ def _due_qty(line: Line, basis: str) -> int:
     return line.qty_ordered if line.qty_promised is None else line.qty_promised
 
 
-def _due_date(order: Order, basis: str) -> dt.date | None:
-    return order.requested_date if basis == "requested" else order.promised_date
+def _due_date(order: Order, basis: str) -> dt.date:
+    """The date an order is judged against: the request, or the commitment (the first
+    promise; the request where there was none)."""
+    if basis == "requested":
+        return order.requested_date
+    return order.original_promised_date or order.promised_date or order.requested_date
 
 
 def _received_by(line: Line, last_day: dt.date | None, first_day: dt.date | None = None) -> int:
@@ -287,12 +295,10 @@ def _due_in(
     """The orders due in the period by ``basis``, whose due date has passed."""
     out = []
     for order in orders:
-        if order.status == "cancelled":
-            continue
-        if basis == "promised" and order.status == "rejected":
+        if order.status == "cancelled" or not order.lines:
             continue
         due = _due_date(order, basis)
-        if due is not None and due in period and due < as_of:
+        if due in period and due < as_of:
             out.append((order, due))
     return out
 
@@ -300,7 +306,7 @@ def _due_in(
 def _variant_basis(basis: str) -> str:
     if basis == "requested":
         return "against the requested date and quantity"
-    return "against the supplier's commitment (agreed changes replace the original)"
+    return "against the supplier's first promise (the request where it promised nothing)"
 
 
 def otif(
@@ -315,7 +321,7 @@ def otif(
             judged.append(
                 (order.id, *_binary(False))
                 if level == "order"
-                else (order.id, Decimal(0), _owed(order, basis, level))
+                else (order.id, Decimal(0), _owed(order, "requested", level))
             )
             continue
         if level == "order":
@@ -381,16 +387,17 @@ def arrival_window(
 
 def perfect_order(orders: Iterable[Order], period: Period, as_of: dt.date) -> Measure:
     """SCOR RL.1.1: orders whose every line arrived in full by the commit date, in the
-    condition and quantity its ASN said, and was invoiced for what arrived ÷ orders."""
+    quantity its ASN said (a shortfall against the ASN is damage or loss), and was
+    invoiced for what arrived ÷ orders; a rejected order is not perfect."""
     judged = []
     for order, due in _due_in(orders, period, as_of, "promised"):
-        ok = all(_perfect_line(line, due) for line in order.lines)
+        ok = order.status != "rejected" and all(_perfect_line(line, due) for line in order.lines)
         judged.append((order.id, *_binary(ok)))
     return _share(
         "perfect_order",
-        "orders in full, on time to commit, with accurate ASN and invoice and nothing "
-        "damaged ÷ orders due (agreed changes replace the commitment; cancelled and "
-        "rejected orders excluded)",
+        "orders in full, on time to the first promise, received as the ASN said and "
+        "invoiced for what arrived ÷ orders due (cancelled orders excluded; rejected ones "
+        "miss)",
         ORDERS,
         judged,
     )
@@ -556,10 +563,11 @@ def asn_measures(shipments: Iterable[Shipment], period: Period) -> list[Measure]
 def acknowledged_in_time(orders: Iterable[Order], period: Period, as_of: dt.datetime) -> Measure:
     """Orders placed in the period and acknowledged within 24 h of being placed ÷ those
     that could be (answered, or placed over 24 h ago); orders placed before the hub
-    stamped placement are left out, cancelled ones too."""
+    stamped placement are left out, cancelled ones too, and rejected ones (Tandem keeps
+    no time for a rejection, so it cannot say whether it came in time)."""
     judged = []
     for order in orders:
-        if order.placed_at is None or order.status == "cancelled":
+        if order.placed_at is None or order.status in ("cancelled", "rejected"):
             continue
         if order.placed_at.date() not in period:
             continue
@@ -570,7 +578,10 @@ def acknowledged_in_time(orders: Iterable[Order], period: Period, as_of: dt.date
             continue
         judged.append((order.id, *_binary(order.acknowledged_at <= deadline)))
     return _share(
-        "ack.24h", "orders acknowledged within 24 h of being placed ÷ orders placed", ORDERS, judged
+        "ack.24h",
+        "orders acknowledged within 24 h of being placed ÷ orders placed (rejected ones left out)",
+        ORDERS,
+        judged,
     )
 
 

@@ -29,26 +29,72 @@ MANAGER = "Tandem account manager"
 COMPUTED = {"source": {"_eq": "computed"}}
 STAMP = {"special": ["date-created"], "readonly": True}
 
-SCORECARD_FIELDS = ["id", "partnership", "period_start", "period_end", "label", "source",
-                    "grain", "key", "computed_at", "digest", "values"]  # fmt: skip
-VALUE_FIELDS = ["id", "scorecard", "partnership", "kpi", "variant", "value", "numerator",
-                "denominator", "unit", "collection", "basis", "misses"]  # fmt: skip
+SCORECARD_FIELDS = [
+    "id",
+    "partnership",
+    "period_start",
+    "period_end",
+    "label",
+    "source",
+    "grain",
+    "key",
+    "computed_at",
+    "digest",
+    "values",
+]
+#: What a recomputation changes on a card; its values are replaced, never edited.
+CARD_UPDATES = ["id", "label", "period_end", "computed_at", "digest"]
+VALUE_FIELDS = [
+    "id",
+    "scorecard",
+    "partnership",
+    "kpi",
+    "variant",
+    "value",
+    "numerator",
+    "denominator",
+    "unit",
+    "collection",
+    "basis",
+    "misses",
+]
 
 #: What the job reads, by collection.
 READS = {
     "partnerships": ["id", "pair", "status", "supplier", "distributor", "scorecard_settings"],
-    "purchase_orders": ["id", "partnership", "status", "ordered_on", "requested_date",
-                        "promised_date", "placed_at", "acknowledged_at"],
-    "po_lines": ["id", "purchase_order", "partnership", "sku", "qty_ordered", "qty_promised",
-                 "answer"],
-    "shipments": ["id", "purchase_order", "partnership", "ship_date", "received_date",
-                  "recorded_at"],
-    "shipment_lines": ["id", "shipment", "po_line", "partnership", "qty_shipped",
-                       "qty_received"],
+    "purchase_orders": [
+        "id",
+        "partnership",
+        "status",
+        "ordered_on",
+        "requested_date",
+        "promised_date",
+        "original_promised_date",
+        "placed_at",
+        "acknowledged_at",
+    ],
+    "po_lines": [
+        "id",
+        "purchase_order",
+        "partnership",
+        "sku",
+        "qty_ordered",
+        "qty_promised",
+        "answer",
+    ],
+    "shipments": [
+        "id",
+        "purchase_order",
+        "partnership",
+        "ship_date",
+        "received_date",
+        "recorded_at",
+    ],
+    "shipment_lines": ["id", "shipment", "po_line", "partnership", "qty_shipped", "qty_received"],
     "invoice_lines": ["id", "po_line", "partnership", "qty"],
     "skus": ["id", "case_pack"],
     "plan_actions": ["id", "plan", "partnership", "status", "due_date", "completed_on"],
-}  # fmt: skip
+}
 
 
 def upgrade(hub: HubClient) -> None:
@@ -84,19 +130,16 @@ def upgrade(hub: HubClient) -> None:
     sync = ensure_policy(hub, SYNC_SERVICE_ROLE)
     for collection, fields in READS.items():
         ensure_permission(hub, sync, collection, "read", fields=fields)
-    # The job writes computed scorecards only: a manager's own are not its to change.
-    for collection, fields, computed in (
-        ("scorecards", SCORECARD_FIELDS, COMPUTED),
-        ("scorecard_values", VALUE_FIELDS, {"scorecard": COMPUTED}),
-    ):
-        ensure_permission(hub, sync, collection, "read", fields=fields)
-        ensure_permission(
-            hub,
-            sync,
-            collection,
-            "create",
-            fields=fields,
-            validation=COMPUTED if collection == "scorecards" else None,
-        )
-        ensure_permission(hub, sync, collection, "update", fields=fields, permissions=computed)
-        ensure_permission(hub, sync, collection, "delete", permissions=computed)
+    # The job writes computed scorecards only: a manager's own are not its to change, and
+    # what says which pair and period a card is (its key, pair, source) is set once.
+    ensure_permission(hub, sync, "scorecards", "read", fields=SCORECARD_FIELDS)
+    ensure_permission(
+        hub, sync, "scorecards", "create", fields=SCORECARD_FIELDS, validation=COMPUTED
+    )
+    ensure_permission(hub, sync, "scorecards", "update", fields=CARD_UPDATES, permissions=COMPUTED)
+    ensure_permission(hub, sync, "scorecards", "delete", permissions=COMPUTED)
+    ensure_permission(hub, sync, "scorecard_values", "read", fields=VALUE_FIELDS)
+    # Only on a computed card: the integrity hook checks the parent (a policy's
+    # validation sees the payload alone).
+    ensure_permission(hub, sync, "scorecard_values", "create", fields=VALUE_FIELDS)
+    ensure_permission(hub, sync, "scorecard_values", "delete", permissions={"scorecard": COMPUTED})

@@ -25,6 +25,7 @@ from domain import risks
 from domain import scorecard as sc
 from portal.charts import heat_map_svg, lines_svg
 from portal.data.reviews import Pack
+from portal.xlsx import FORMULA_START
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 #: The KPIs the first trend chart draws (percentages), and the second (days).
@@ -47,6 +48,16 @@ def filename(pack: Pack, suffix: str) -> str:
 
 def _unit(unit: str) -> str:
     return {"%": "%", "days": "days"}.get(unit, "")
+
+
+def _append(ws: Worksheet, values: Sequence[object]) -> None:
+    """A row, every text kept as text: openpyxl stores a string starting with ``=`` as a
+    formula, and the pack holds text another party wrote (promotion names, actions,
+    risks), which must never run in the reader's Excel."""
+    ws.append(list(values))
+    for cell in ws[ws.max_row]:
+        if isinstance(cell.value, str) and cell.value.startswith(FORMULA_START):
+            cell.data_type = "s"
 
 
 def _headers(ws: Worksheet, row: int, names: Sequence[str]) -> None:
@@ -82,23 +93,23 @@ def _summary(ws: Worksheet, pack: Pack) -> None:
     ws.title = "Summary"
     ws["A1"] = f"Quarterly business review: {pack.label}"
     ws["A1"].font = Font(bold=True, size=14)
-    ws.append(["Quarter", pack.quarter.label])
-    ws.append(["Period", f"{pack.quarter.start.isoformat()} to {pack.quarter.end.isoformat()}"])
-    ws.append(["Generated", f"{pack.generated_at:%Y-%m-%d %H:%M} UTC by {pack.generated_by}"])
-    ws.append(["Headline OTIF", sc.KPI_NAMES[pack.settings.headline_otif]])
-    ws.append([])
+    _append(ws, ["Quarter", pack.quarter.label])
+    _append(ws, ["Period", f"{pack.quarter.start.isoformat()} to {pack.quarter.end.isoformat()}"])
+    _append(ws, ["Generated", f"{pack.generated_at:%Y-%m-%d %H:%M} UTC by {pack.generated_by}"])
+    _append(ws, ["Headline OTIF", sc.KPI_NAMES[pack.settings.headline_otif]])
+    _append(ws, [])
     _headers(ws, ws.max_row + 1, ["KPI", "Actual", "Target", "Unit", "Against target"])
     for cell in pack.cells:
         if cell.kpi not in sc.headline(pack.settings):
             continue
-        ws.append([cell.name, cell.value, cell.target, _unit(cell.unit), _verdict(cell.off)])
-    ws.append([])
+        _append(ws, [cell.name, cell.value, cell.target, _unit(cell.unit), _verdict(cell.off)])
+    _append(ws, [])
     open_risks = [r for r in pack.register.rows if r["status"] in risks.OPEN]
-    ws.append(["Open risks", len(open_risks)])
-    ws.append(["Risk reviews overdue", pack.register.overdue])
+    _append(ws, ["Open risks", len(open_risks)])
+    _append(ws, ["Risk reviews overdue", pack.register.overdue])
     done = sum(1 for a in pack.actions if a["status"] == "done")
-    ws.append(["Plan actions done", f"{done} of {len(pack.actions)}"])
-    ws.append(["Promotions in the quarter", len(pack.promotions)])
+    _append(ws, ["Plan actions done", f"{done} of {len(pack.actions)}"])
+    _append(ws, ["Promotions in the quarter", len(pack.promotions)])
     _widths(ws, (34, 16, 12, 8, 16))
 
 
@@ -109,7 +120,7 @@ def _verdict(off: bool | None) -> str:
 def _trends(ws: Worksheet, pack: Pack) -> None:
     _headers(ws, 1, ["KPI", *(q.label for q in pack.quarters), "Unit"])
     for _kpi, name, unit, values in pack.trends:
-        ws.append([name, *values, _unit(unit)])
+        _append(ws, [name, *values, _unit(unit)])
     _widths(ws, (36, *([12] * len(pack.quarters)), 8))
     rows = {kpi: i + 2 for i, (kpi, *_rest) in enumerate(pack.trends)}
     last = 1 + len(pack.quarters)
@@ -134,11 +145,13 @@ def _targets(ws: Worksheet, pack: Pack) -> None:
         if cell.target is None:
             continue
         diff = None if cell.value is None else cell.value - cell.target
-        ws.append([cell.name, cell.target, cell.value, _unit(cell.unit), diff, _verdict(cell.off)])
+        _append(
+            ws, [cell.name, cell.target, cell.value, _unit(cell.unit), diff, _verdict(cell.off)]
+        )
     for name, value in pack.other_targets.items():
-        ws.append([name, value, None, "", None, "not on the scorecard"])
+        _append(ws, [name, value, None, "", None, "not on the scorecard"])
     if ws.max_row == 1:
-        ws.append(["No plan targets for this year."])
+        _append(ws, ["No plan targets for this year."])
     _widths(ws, (36, 10, 10, 8, 12, 20))
 
 
@@ -147,7 +160,7 @@ def _actions(ws: Worksheet, pack: Pack) -> None:
     for a in pack.actions:
         due, done = (a.get("due_date") or "")[:10], (a.get("completed_on") or "")[:10]
         on_time = "" if a["status"] != "done" else "yes" if done and due and done <= due else "no"
-        ws.append([a["title"], a["owner_side"], due, a["status"], done, on_time])
+        _append(ws, [a["title"], a["owner_side"], due, a["status"], done, on_time])
     _widths(ws, (44, 12, 12, 10, 12, 9))
 
 
@@ -155,7 +168,7 @@ def _risks(ws: Worksheet, pack: Pack) -> None:
     _headers(ws, 1, ["Risk", "Category", "Likelihood", "Impact", "Score", "Band", "Mitigation",
                      "Review", "Review overdue", "Status"])  # fmt: skip
     for r in pack.register.rows:
-        ws.append([r["title"], r.get("category") or "", r["likelihood"], r["impact"], r["score"],
+        _append(ws, [r["title"], r.get("category") or "", r["likelihood"], r["impact"], r["score"],
                    r["band"], r.get("mitigation") or "", (r.get("review_date") or "")[:10],
                    "yes" if r["overdue"] else "", r["status"]])  # fmt: skip
         ws.cell(row=ws.max_row, column=6).fill = _fill(r["band"])
@@ -184,22 +197,22 @@ def _promotions(ws: Worksheet, pack: Pack) -> None:
                      "Against plan (points)"])  # fmt: skip
     for p in pack.promotions:
         row = p.row
-        ws.append([row["name"], row.get("type") or "", str(row["start_date"])[:10],
+        _append(ws, [row["name"], row.get("type") or "", str(row["start_date"])[:10],
                    str(row["end_date"])[:10], p.skus, p.locations or "all",
                    row.get("expected_uplift_pct"), p.lift.baseline, p.lift.during, p.lift.pct,
                    p.lift.vs_plan if p.shared else "POS not readable by you here"])  # fmt: skip
-    ws.append([])
-    ws.append([f"Uplift: {sc.UPLIFT_VARIANT}; from the POS shared with the reader."])
+    _append(ws, [])
+    _append(ws, [f"Uplift: {sc.UPLIFT_VARIANT}; from the POS shared with the reader."])
     _widths(ws, (34, 9, 11, 11, 6, 7, 14, 18, 16, 14, 18))
 
 
 def _definitions(ws: Worksheet, pack: Pack) -> None:
     _headers(ws, 1, ["KPI", "Name", "Definition (the variant computed)"])
     for kpi, name, variant in pack.definitions:
-        ws.append([kpi, name, variant])
-    ws.append(["promotion uplift", "Promotion uplift", sc.UPLIFT_VARIANT])
-    ws.append([])
-    ws.append([SOURCES])
+        _append(ws, [kpi, name, variant])
+    _append(ws, ["promotion uplift", "Promotion uplift", sc.UPLIFT_VARIANT])
+    _append(ws, [])
+    _append(ws, [SOURCES])
     _widths(ws, (22, 34, 110))
 
 

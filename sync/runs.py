@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
 import uuid
 from collections import Counter
 from collections.abc import Callable, Mapping
@@ -15,6 +16,10 @@ from domain import clock
 
 RUNS = "sync_runs"
 log = logging.getLogger("sync")
+
+#: Set when the scheduler is asked to stop: a long job checks it between items and ends
+#: early (its work must be safe to stop there), so the process stops in seconds.
+STOPPING = threading.Event()
 
 
 def iso(moment: dt.datetime) -> str:
@@ -42,6 +47,11 @@ class JobContext:
     @property
     def log(self) -> logging.LoggerAdapter:
         return _Tagged(log, {"job_id": self.job_id, "run_id": self.run_id})
+
+    @property
+    def stopping(self) -> bool:
+        """Whether the scheduler is stopping: a long job ends at its next safe point."""
+        return STOPPING.is_set()
 
     def item_failed(self, item: str, error: BaseException) -> None:
         """Log and count one item's failure; the run goes on."""

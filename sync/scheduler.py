@@ -24,7 +24,7 @@ from domain import clock
 from sync.config import SyncConfig
 from sync.jobs import JobDefinition, job_definitions
 from sync.requests import REQUEST_POLL_S, RunNow, declare, take_requests
-from sync.runs import abandon_unfinished, run_job
+from sync.runs import STOPPING, abandon_unfinished, run_job
 
 log = logging.getLogger("sync")
 
@@ -107,6 +107,7 @@ def serve(config: SyncConfig) -> None:
 
         def _stop(signum: int, _frame: object) -> None:
             log.info("signal %d: stopping the scheduler after running jobs finish", signum)
+            STOPPING.set()  # long jobs end at their next safe point
             scheduler.shutdown(wait=False)
 
         signal.signal(signal.SIGTERM, _stop)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -77,22 +77,38 @@ def compute_scorecards(ctx: JobContext) -> None:
             fields=["id", "key", "digest"],
         )
     }
-    fresh, changed = [], []
+    fresh, changed, produced = [], [], set()
     for pair_id, pair_settings in sorted(settings.items()):
+        if ctx.stopping:  # nothing written yet: the next run computes it all again
+            ctx.counts["stopped"] += 1
+            return
         pair_facts = facts.get(pair_id)
         if pair_facts is None:  # no orders and no plan actions: nothing to score
             ctx.counts["idle_pairs"] += 1
             continue
-        for card in pair_cards(pair_id, pair_facts, pair_settings, now, quarters):
+        try:
+            cards = pair_cards(pair_id, pair_facts, pair_settings, now, quarters)
+        except (ArithmeticError, TypeError, ValueError) as exc:  # one pair's data, not all
+            ctx.item_failed(f"pair {pair_id}", exc)
+            produced |= {key for key in stored if key.startswith(f"{pair_id}:")}
+            continue
+        for card in cards:
             ctx.counts["computed"] += 1
+            produced.add(card["key"])
             old = stored.get(card["key"])
             if old is None:
                 fresh.append(card)
             elif old.get("digest") != card["digest"]:
                 changed.append({**card, "id": old["id"]})
-    store(ctx.hub, fresh, changed)
+    # Periods past the window, a pair gone idle or a fiscal year moved leave cards no
+    # run makes again: they go, so no page shows two cards for one period.
+    stale = [row["id"] for key, row in stored.items() if key not in produced]
+    if not store(ctx.hub, fresh, changed, stale, lambda: ctx.stopping):
+        ctx.counts["stopped"] += 1
+        return
     ctx.counts["created"] += len(fresh)
     ctx.counts["updated"] += len(changed)
+    ctx.counts["deleted"] += len(stale)
     ctx.counts["unchanged"] += ctx.counts["computed"] - len(fresh) - len(changed)
 
 
@@ -149,32 +165,82 @@ def _text(value: Decimal) -> str:
 
 
 def store(
-    hub: HubClient, fresh: Sequence[dict[str, Any]], changed: Sequence[dict[str, Any]]
-) -> None:
-    """Create new scorecards with their values; replace a changed one's values, then
-    write its digest."""
-    if fresh:
-        hub.create_items("scorecards", fresh)
-    if not changed:
-        return
-    ids = [card["id"] for card in changed]
-    for start in range(0, len(ids), 200):
+    hub: HubClient,
+    fresh: Sequence[dict[str, Any]],
+    changed: Sequence[dict[str, Any]],
+    stale: Sequence[int] = (),
+    stopping: Callable[[], bool] = lambda: False,
+) -> bool:
+    """Write the run's cards so that a run killed at any point is finished by the next.
+
+    A changed card's digest is cleared first, so until its new values and digest are
+    written the next run sees it as changed; a new card is created with no digest, its
+    values next, its digest last. Values go in batches of their own (a quarter's card
+    can carry thousands of ids). Stale cards go with their values. When ``stopping``
+    says so between batches, it stops there and answers False (the next run finishes).
+    """
+    if changed:
+        _patch(hub, [{"id": card["id"], "digest": None} for card in changed])
+    _delete_values(hub, [card["id"] for card in changed] + list(stale))
+    for start in range(0, len(stale), 500):
+        hub.delete_items("scorecards", list(stale[start : start + 500]))
+    heads = [{k: v for k, v in card.items() if k not in ("values", "digest")} for card in fresh]
+    hub.create_items("scorecards", heads)
+    ids = {card["key"]: card["id"] for card in changed}
+    keys = [card["key"] for card in fresh]
+    for start in range(0, len(keys), 200):
+        for row in hub.read_items(
+            "scorecards",
+            filter={
+                "_and": [
+                    {"source": {"_eq": "computed"}},
+                    {"key": {"_in": keys[start : start + 200]}},
+                ]
+            },
+            fields=["id", "key"],
+            limit=-1,
+        ):
+            ids[row["key"]] = row["id"]
+    written = [*fresh, *changed]
+    values = (
+        {**value, "scorecard": ids[card["key"]]} for card in written for value in card["values"]
+    )
+    for chunk in chunk_by_payload(values, hub.max_payload_bytes):
+        if stopping():
+            return False
+        hub.request("POST", "/items/scorecard_values", json=chunk)
+    _patch(
+        hub,
+        [
+            {
+                "id": ids[card["key"]],
+                "digest": card["digest"],
+                "computed_at": card["computed_at"],
+                "label": card["label"],
+                "period_end": card["period_end"],
+            }
+            for card in written
+        ],
+    )
+    return True
+
+
+def _patch(hub: HubClient, rows: Sequence[dict[str, Any]]) -> None:
+    for chunk in chunk_by_payload(rows, hub.max_payload_bytes):
+        hub.request("PATCH", "/items/scorecards", json=chunk)
+
+
+def _delete_values(hub: HubClient, cards: Sequence[int]) -> None:
+    for start in range(0, len(cards), 200):
         old = hub.read_items(
             "scorecard_values",
-            filter={"scorecard": {"_in": ids[start : start + 200]}},
+            filter={"scorecard": {"_in": list(cards[start : start + 200])}},
             fields=["id"],
             limit=-1,
         )
         keys = [row["id"] for row in old]
         for at in range(0, len(keys), 500):
             hub.delete_items("scorecard_values", keys[at : at + 500])
-    hub.create_items(
-        "scorecard_values",
-        ({**value, "scorecard": card["id"]} for card in changed for value in card["values"]),
-    )
-    heads = [{k: v for k, v in card.items() if k != "values"} for card in changed]
-    for chunk in chunk_by_payload(heads, hub.max_payload_bytes):
-        hub.request("PATCH", "/items/scorecards", json=chunk)
 
 
 # -- reading the facts ------------------------------------------------------------------
@@ -196,6 +262,7 @@ def read_facts(hub: HubClient, since: dt.date, pairs: set[int]) -> dict[int, Pai
                 "ordered_on",
                 "requested_date",
                 "promised_date",
+                "original_promised_date",
                 "placed_at",
                 "acknowledged_at",
             ],
@@ -320,6 +387,7 @@ def assemble(
                 _instant(row.get("placed_at")),
                 _instant(row.get("acknowledged_at")),
                 tuple(sorted(by_order.get(int(row["id"]), ()), key=lambda line: line.id)),
+                _day(row.get("original_promised_date")),
             )
         )
     for row in shipments:

@@ -122,7 +122,7 @@ def test_zero_actuals_are_a_real_zero():
     assert sc.otif([o], JAN, AS_OF, "order", "requested").value == Decimal("0.0")
 
 
-def test_an_agreed_change_replaces_the_commitment_but_not_the_request():
+def test_a_promise_later_than_the_request_is_the_commitment_not_the_request():
     # Requested 20 Jan; the supplier promised 25 Jan (the distributor agreed); 80 of 100
     # units promised. Everything promised arrives on 24 Jan.
     o = order(1, Line(11, 100, 80, receipts=(got(80, D(2026, 1, 24)),)), promised=D(2026, 1, 25))
@@ -132,16 +132,32 @@ def test_an_agreed_change_replaces_the_commitment_but_not_the_request():
     assert sc.perfect_order([o], JAN, AS_OF).value == Decimal("0.0")  # not invoiced yet
 
 
-def test_cancelled_orders_are_excluded_and_rejected_ones_fail_only_the_request():
+def test_cancelled_orders_are_excluded_and_rejected_ones_miss_in_every_variant():
     cancelled = order(1, Line(11, 10), status="cancelled")
     rejected = order(2, Line(21, 10, rejected=True), status="rejected", promised=None)
-    ok = order(3, Line(31, 10, 10, receipts=(got(10, D(2026, 1, 19)),)))
-    orders = [cancelled, rejected, ok]
-    promised = sc.otif(orders, JAN, AS_OF, "order", "promised")
-    assert (promised.basis, promised.value) == ((3,), Decimal("100.0"))
-    requested = sc.otif(orders, JAN, AS_OF, "order", "requested")
-    assert (requested.basis, requested.misses, requested.value) == ((2, 3), (2,), Decimal("50.0"))
-    assert sc.perfect_order(orders, JAN, AS_OF).basis == (3,)
+    ok = order(3, Line(31, 10, 10, receipts=(got(10, D(2026, 1, 19)),), invoiced=10))
+    empty = order(4)  # no lines: nothing to judge
+    orders = [cancelled, rejected, ok, empty]
+    for basis in sc.BASES:
+        m = sc.otif(orders, JAN, AS_OF, "order", basis)
+        assert (m.basis, m.misses, m.value) == ((2, 3), (2,), Decimal("50.0")), basis
+    units = sc.otif(orders, JAN, AS_OF, "unit", "promised")
+    assert (units.numerator, units.denominator) == (10, 20)  # the rejected order owes 10
+    perfect = sc.perfect_order(orders, JAN, AS_OF)
+    assert (perfect.basis, perfect.misses) == ((2, 3), (2,))
+
+
+def test_a_re_promise_does_not_move_the_commitment_and_no_promise_means_the_request():
+    # Requested 15 Jan, first promised 20 Jan, re-promised 25 Jan; arrived 24 Jan: late
+    # against the first promise (no agreement to the change is recorded).
+    repromised = Order(1, "shipped", D(2026, 1, 2), D(2026, 1, 15), D(2026, 1, 25),
+                       lines=(Line(11, 10, 10, receipts=(got(10, D(2026, 1, 24)),)),),
+                       original_promised_date=D(2026, 1, 20))  # fmt: skip
+    # Never promised (shipped without an answer): judged against its request, 18 Jan.
+    unpromised = Order(2, "shipped", D(2026, 1, 2), D(2026, 1, 18),
+                       lines=(Line(21, 10, receipts=(got(10, D(2026, 1, 17)),)),))  # fmt: skip
+    m = sc.otif([repromised, unpromised], JAN, AS_OF, "order", "promised")
+    assert (m.basis, m.misses) == ((1, 2), (1,))
 
 
 def test_an_order_not_yet_due_is_not_judged():

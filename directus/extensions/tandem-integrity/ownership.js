@@ -191,7 +191,19 @@ const bound = async (context) =>
 export function registerOwnership(filter, { services }) {
   filter("items.create", async (payload, meta, context) => {
     const collection = meta.collection;
-    if (!(collection in RULES) || !(await bound(context))) return payload;
+    if (!(collection in RULES)) return payload;
+    if (!(await bound(context))) {
+      // The scheduler writes computed scorecards only: never a value on a manager's own.
+      // (A policy's validation cannot look at the parent's source.)
+      if (collection === "scorecard_values" && !context.accountability.admin) {
+        const card = await context
+          .database("scorecards")
+          .where("id", keyOf(payload.scorecard))
+          .first(["source"]);
+        if (!card || card.source !== "computed") forbidden();
+      }
+      return payload;
+    }
     const db = context.database;
     const role = await roleOf(context);
     if (!role) forbidden();
