@@ -303,17 +303,18 @@ TABLE: dict[str, Owned] = {
         initial="draft",
         create={
             M: Grant(
-                _set("year", "targets", "sponsors", "status", "partnership"), _set(*PLAN_STATUSES)
+                _set("year", "targets", "sponsors", "status", "events", "partnership"),
+                _set(*PLAN_STATUSES),
             )
         },
-        update={M: (Grant(_set("targets", "sponsors")),)},
+        update={M: (Grant(_set("targets", "sponsors", "events")),)},
         moves={M: _any_move(PLAN_STATUSES)},
         delete={M: None},
     ),
+    # A quarterly revision is a version: made once (the hub stamps who and when), never
+    # changed or deleted.
     "plan_revisions": Owned(
         create={M: Grant(_set("quarter", "targets", "notes", "revised_on", "plan", "partnership"))},
-        update={M: (Grant(_set("quarter", "targets", "notes", "revised_on")),)},
-        delete={M: None},
     ),
     "plan_actions": Owned(
         statuses=ACTION_STATUSES,

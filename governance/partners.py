@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import secrets
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from directus import HubClient
-from domain import edi_profiles
+from domain import edi_profiles, scorecard
 from domain.gs1 import gln_problem, prefix_problem, prefixes_overlap
 from domain.roles import ACCOUNT_MANAGER, DISTRIBUTOR_USER, ORG_KINDS, SUPPLIER_USER
 from governance import audit
@@ -266,9 +267,11 @@ def set_edi_agent(
     else:
         admin.post("/users", {"email": email, **account}, fields=["id"])
     existing = admin.read_items(
-        "edi_agents", filter={"organization": {"_eq": org["id"]}}, fields=["inbound_key"],
+        "edi_agents",
+        filter={"organization": {"_eq": org["id"]}},
+        fields=["inbound_key"],
         limit=1,
-    )  # fmt: skip
+    )
     kept = existing[0].get("inbound_key") if existing and https else None
     inbound_key = secrets.token_urlsafe(32) if https and not kept else None
     agent = {
@@ -400,6 +403,41 @@ def pair_partners(
         return existing
     pair = ensure_partnership(admin, supplier, distributor)
     audit.record(admin, "partnership.add", "partnerships", [pair], via=via, actor=actor)
+    return pair
+
+
+def set_scorecard_settings(
+    admin: HubClient,
+    supplier: int,
+    distributor: int,
+    settings: Mapping[str, Any],
+    *,
+    via: str = "cli",
+    actor: str | None = None,
+) -> int:
+    """Set a trading pair's scorecard settings (:class:`domain.scorecard.Settings`: its
+    headline OTIF variant, the arrival window, its fiscal year's first month), checked
+    and audited. Returns the pair id; the next ``scorecards.compute`` run uses them."""
+    pair = find_partnership(admin, supplier, distributor)
+    if pair is None:
+        raise GovernanceError(
+            "these organizations do not trade", {"pair": [f"no pair {supplier}:{distributor}"]}
+        )
+    try:
+        checked = scorecard.Settings(**dict(settings))
+    except (TypeError, ValueError) as exc:
+        raise GovernanceError(str(exc), {"settings": [str(exc)]}) from None
+    values = dataclasses.asdict(checked)
+    admin.update_item("partnerships", pair, {"scorecard_settings": values})
+    audit.record(
+        admin,
+        "partnership.scorecard_settings",
+        "partnerships",
+        [pair],
+        detail=values,
+        via=via,
+        actor=actor,
+    )
     return pair
 
 

@@ -39,6 +39,7 @@ from domain.roles import (
     ROLES,
     SUPPLIER_USER,
 )
+from domain.scorecard import BASES, OTIF_LEVELS
 from governance import GovernanceError
 from governance.partners import (
     add_partner,
@@ -49,6 +50,7 @@ from governance.partners import (
     pair_partners,
     set_edi_profile,
     set_prefixes,
+    set_scorecard_settings,
     unassign_manager,
 )
 from governance.scheduler import jobs as scheduler_jobs
@@ -421,6 +423,64 @@ def partner_pair(supplier: str, distributor: str, hub_url: str | None) -> None:
         buyer = get_partner(hub.client, distributor)
         pair = pair_partners(hub.client, seller["id"], buyer["id"])
     click.echo(f"{seller['name']} x {buyer['name']} trade (pair {pair})")
+
+
+@partner.command("scorecard")
+@click.option("--supplier", required=True, help="The supplier's id or name.")
+@click.option("--distributor", required=True, help="The distributor's id or name.")
+@click.option(
+    "--otif-level",
+    type=click.Choice(OTIF_LEVELS),
+    default="order",
+    show_default=True,
+    help="The OTIF the pair's scorecard leads with: per order, unit or case.",
+)
+@click.option(
+    "--otif-basis",
+    type=click.Choice(BASES),
+    default="promised",
+    show_default=True,
+    help="On time against the supplier's promise or the requested date.",
+)
+@click.option(
+    "--window-early-days",
+    type=click.IntRange(0, 30),
+    default=3,
+    show_default=True,
+    help="The arrival window: the requested date and this many days before it.",
+)
+@click.option(
+    "--fiscal-start-month",
+    type=click.IntRange(1, 12),
+    default=1,
+    show_default=True,
+    help="The month the pair's fiscal year starts (quarters follow it).",
+)
+@hub_url_option
+def partner_scorecard(
+    supplier: str,
+    distributor: str,
+    otif_level: str,
+    otif_basis: str,
+    window_early_days: int,
+    fiscal_start_month: int,
+    hub_url: str | None,
+) -> None:
+    """Set how a pair's scorecard is computed (the next scorecard run applies it)."""
+    settings = {
+        "otif_level": otif_level,
+        "otif_basis": otif_basis,
+        "window_early_days": window_early_days,
+        "fiscal_start_month": fiscal_start_month,
+    }
+    with admin_hub(hub_url) as hub:
+        seller = get_partner(hub.client, supplier)
+        buyer = get_partner(hub.client, distributor)
+        pair = set_scorecard_settings(hub.client, seller["id"], buyer["id"], settings)
+    click.echo(
+        f"{seller['name']} x {buyer['name']} (pair {pair}): scorecard "
+        + ", ".join(f"{k}={v}" for k, v in settings.items())
+    )
 
 
 # users

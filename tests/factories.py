@@ -152,10 +152,14 @@ def csrf_token(client: FlaskClient, path: str = "/login") -> str:
     return match.group(1)
 
 
-def sign_in(app: Flask, member: Member) -> FlaskClient:
-    """A browser (over HTTPS, as in production) signed in to the portal as ``member``."""
+def sign_in(app: Flask, member: Member, *, remote_addr: str | None = None) -> FlaskClient:
+    """A browser (over HTTPS, as in production) signed in to the portal as ``member``;
+    ``remote_addr`` its address (a module that signs many people in at once gives each
+    its own, as the sign-in throttle counts per address)."""
     client = app.test_client()
     client.environ_base["wsgi.url_scheme"] = "https"
+    if remote_addr:
+        client.environ_base["REMOTE_ADDR"] = remote_addr
     response = client.post(
         "/login",
         data={"email": member.email, "password": member.password, "csrf_token": csrf_token(client)},

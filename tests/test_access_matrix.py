@@ -514,7 +514,7 @@ def own_pair(who: str) -> tuple[str, str]:
 
 
 #: Fields the hub stamps on create (Directus's date-created): nobody sends them.
-STAMPED = ("placed_at", "recorded_at")
+STAMPED = ("placed_at", "recorded_at", "revised_by", "created_at")
 
 
 def copy_of(world: World, collection: str, pair: tuple[str, str]) -> dict[str, Any]:
@@ -635,7 +635,6 @@ UPDATES: dict[str, dict[str, dict[str, Any]]] = {
     },
     "manager": {
         "business_plans": {"status": "draft"},
-        "plan_revisions": {"quarter": 1},
         "plan_actions": {"title": "Shelf reset"},
         "risks": {"impact": 4},
         "scorecards": {"period_end": "2026-09-30"},
@@ -1131,6 +1130,7 @@ class Owned:
 #: A new value for every plain field some role writes (a field missing here fails loudly).
 CHANGED: dict[str, Any] = {
     "name": "renamed",
+    "events": [{"date": "2027-03-01", "kind": "store_opening", "title": "Ten stores"}],
     "type": "display",
     "mechanics": "2 for 1",
     "start_date": "2027-02-02",

@@ -706,6 +706,7 @@ def expected(w: World, who: str, resource: str) -> set[Any]:
         "shipments": "shipments",
         "invoices": "invoices",
         "business-plans": "business_plans",
+        "plan-actions": "plan_actions",
         "risks": "risks",
         "scorecards": "scorecards",
     }

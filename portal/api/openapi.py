@@ -72,6 +72,7 @@ def _ref(name: str) -> dict[str, str]:
 
 class _Builder:
     def __init__(self, app: Flask) -> None:
+        self.seen: dict[tuple[type, frozenset[str]], str] = {}
         self.spec = APISpec(
             title=TITLE,
             version=VERSION,
@@ -86,6 +87,12 @@ class _Builder:
         name = _schema_name(schema)
         if name not in self.spec.components.schemas:  # nested ones register themselves
             instance = schema() if isinstance(schema, type) else schema
+            # Two roles' views with the same fields (each side reporting its actions) are
+            # one component: apispec refuses the same schema under two names.
+            same = (type(instance), frozenset(instance.fields))
+            if same in self.seen:
+                return _ref(self.seen[same])
+            self.seen[same] = name
             self.spec.components.schema(name, schema=instance)
         return _ref(name)
 

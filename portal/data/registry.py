@@ -484,6 +484,25 @@ _RESOURCES = [
         updates={ACCOUNT_MANAGER: Write(business_plans.BusinessPlanUpdate, "update_managed")},
     ),
     Resource(
+        "plan-actions",
+        "plan_actions",
+        business_plans.PlanActionSchema,
+        "pair",
+        "The actions of the user's pairs' joint business plans; each side reports its own",
+        filters=(
+            PARTNERSHIP,
+            Filter("plan", "plan"),
+            STATUS,
+            Filter("owner_side", "owner_side", type="str"),
+        ),
+        sorts=("due_date",),
+        updates={
+            ACCOUNT_MANAGER: Write(business_plans.PlanActionUpdate, "update_managed"),
+            SUPPLIER_USER: Write(business_plans.PlanActionReport, "report_plan_action"),
+            DISTRIBUTOR_USER: Write(business_plans.PlanActionReport, "report_plan_action"),
+        },
+    ),
+    Resource(
         "risks",
         "risks",
         risks.RiskSchema,

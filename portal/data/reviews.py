@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from directus import HubError
 from domain import risks
 from domain import scorecard as sc
 from portal.data import insights
@@ -85,11 +86,7 @@ def _decimal(value: Any) -> Decimal | None:
 def pair_settings(acc: DataAccess, pair_id: int) -> sc.Settings:
     """The pair's scorecard settings (defaults where it has none, or bad ones)."""
     rows = acc.rows("partnerships", {"id": {"_eq": pair_id}}, limit=1)
-    raw = rows[0].get("scorecard_settings") if rows else None
-    try:
-        return sc.Settings(**(raw or {}))
-    except (TypeError, ValueError):
-        return sc.Settings()
+    return _settings(rows[0].get("scorecard_settings") if rows else None)
 
 
 def targets(
@@ -309,9 +306,15 @@ def drill(acc: DataAccess, card_id: int, kpi: str) -> Drill:
         wanted = set(basis)
         pair = int(cards[0]["partnership"])
         rows = [a for a in _actions(acc, [pair]) if int(a["id"]) in wanted]
-    else:
+    else:  # a quarter's figure can count thousands: read them a slice at a time
         name = DRILL_RESOURCES[collection]
-        rows = acc.rows(name, {"id": {"_in": basis}}, fields=DRILL_FIELDS[collection])
+        rows = [
+            row
+            for start in range(0, len(basis), 200)
+            for row in acc.rows(
+                name, {"id": {"_in": basis[start : start + 200]}}, fields=DRILL_FIELDS[collection]
+            )
+        ]
     return Drill(
         cards[0],
         value,
@@ -361,6 +364,47 @@ class PlanView:
     actions: tuple[dict[str, Any], ...]
 
 
+def versions(
+    acc: DataAccess, base: Mapping[str, Any], revisions: Sequence[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """The plan's revisions in the order they were made, each with who made it (where the
+    reader may see them) and what it changed: ``changes`` as (target, before, after)."""
+    people = _names_of_users(acc, {str(r["revised_by"]) for r in revisions if r.get("revised_by")})
+    targets = dict(base)
+    out = []
+    for rev in sorted(revisions, key=lambda r: (str(r.get("created_at") or ""), int(r["id"]))):
+        after = {**targets, **(rev.get("targets") or {})}
+        changes = [
+            (k, targets.get(k), v)
+            for k, v in (rev.get("targets") or {}).items()
+            if targets.get(k) != v
+        ]
+        who = people.get(str(rev.get("revised_by")), "the account manager")
+        out.append({**rev, "who": who, "changes": changes})
+        targets = after
+    return out
+
+
+def _names_of_users(acc: DataAccess, ids: set[str]) -> dict[str, str]:
+    """Names of the users the reader may see (the hub decides: a manager its colleagues)."""
+    if not ids:
+        return {}
+    try:
+        rows = acc.hub.read_items(
+            "directus_users",
+            filter={"id": {"_in": sorted(ids)}},
+            fields=["id", "first_name", "last_name"],
+            limit=-1,
+        )
+    except HubError:
+        return {}
+    return {
+        str(r["id"]): " ".join(p for p in (r.get("first_name"), r.get("last_name")) if p)
+        for r in rows
+        if str(r["id"]) in ids
+    }
+
+
 def plan(acc: DataAccess, pair_id: int, today: dt.date) -> PlanView:
     acc.pair(pair_id)
     plans = acc.rows(
@@ -388,9 +432,10 @@ def plan(acc: DataAccess, pair_id: int, today: dt.date) -> PlanView:
     )
     values = acc.children_of("scorecards", "values", [c["id"] for c in cards])
     scored = [k for k in sc.KPI_NAMES if k in goals]
-    revisions = sorted(
+    revisions = versions(
+        acc,
+        current.get("targets") or {},
         acc.children_of("business-plans", "revisions", [current["id"]]),
-        key=lambda r: (int(r["quarter"]), str(r["revised_on"])),
     )
     actions = []
     for a in sorted(
@@ -637,8 +682,9 @@ def promotion_results(
 def default_quarter(settings: sc.Settings, today: dt.date) -> str:
     """The quarter a review looks back on: the last whole one before today's."""
     current = sc.period_of(today, "quarter", settings.fiscal_start_month)
-    return sc.period_of(current.start - dt.timedelta(days=1), "quarter",
-                        settings.fiscal_start_month).label  # fmt: skip
+    return sc.period_of(
+        current.start - dt.timedelta(days=1), "quarter", settings.fiscal_start_month
+    ).label
 
 
 def review_pack(
@@ -660,6 +706,61 @@ def review_pack(
     except ValueError as exc:
         raise Invalid(str(exc), {"quarter": [str(exc)]}) from exc
     built = pack(acc, pair_id, label, now, by, cache)
-    acc.record("review_pack.export", "scorecards", [pair_id],
-               {"quarter": built.quarter.label, "format": fmt})  # fmt: skip
+    acc.record(
+        "review_pack.export",
+        "scorecards",
+        [pair_id],
+        {"quarter": built.quarter.label, "format": fmt},
+    )
     return built
+
+
+# -- reading a plan and a risk register's forms -------------------------------------------
+
+
+def parse_targets(
+    form: Mapping[str, str], extra: str
+) -> tuple[dict[str, str], dict[str, list[str]]]:
+    """The targets a plan form gives: one input per scorecard KPI (``target-<kpi>``), and
+    other metrics as ``name = value`` lines; exact decimals, each error naming its input
+    or line."""
+    targets: dict[str, str] = {}
+    errors: dict[str, list[str]] = {}
+    for kpi in sc.KPI_NAMES:
+        text = (form.get(f"target-{kpi}") or "").strip()
+        if text:
+            value = _decimal(text)
+            if value is None or not value.is_finite():
+                errors[f"target-{kpi}"] = [f"{sc.KPI_NAMES[kpi]}: “{text[:20]}” is not a number"]
+            else:
+                targets[kpi] = text
+    for n, line in enumerate(extra.splitlines(), start=1):
+        if not line.strip():
+            continue
+        name, sep, text = line.partition("=")
+        value = _decimal(text.strip())
+        if not sep or not name.strip() or value is None or not value.is_finite():
+            errors.setdefault("extra_targets", []).append(
+                f"line {n}: expected name = number, found “{line.strip()[:40]}”"
+            )
+        else:
+            targets[name.strip()[:64]] = text.strip()
+    return targets, errors
+
+
+def parse_events(text: str) -> tuple[list[dict[str, str]], list[str]]:
+    """A plan's events from lines of ``YYYY-MM-DD | kind | title``; errors name the line."""
+    events, errors = [], []
+    for n, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        parts = [p.strip() for p in line.split("|", 2)]
+        if len(parts) != 3 or not all(parts):
+            errors.append(f"line {n}: expected date | kind | title, found “{line.strip()[:40]}”")
+            continue
+        events.append({"date": parts[0], "kind": parts[1], "title": parts[2]})
+    return events, errors
+
+
+def events_text(events: Sequence[Mapping[str, Any]] | None) -> str:
+    return "\n".join(f"{e.get('date')} | {e.get('kind')} | {e.get('title')}" for e in events or [])

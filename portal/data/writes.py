@@ -120,8 +120,19 @@ def check_create(acc: WriteAccess, collection: str, status: Any, row: Mapping[st
 
 
 def to_hub(data: Mapping[str, Any]) -> Row:
-    """The payload as the hub takes it: dates as ISO text."""
-    return {k: v.isoformat() if isinstance(v, dt.date) else v for k, v in data.items()}
+    """The payload as the hub takes it: dates as ISO text, in nested lists too (a plan's
+    events)."""
+    return {k: _hub_value(v) for k, v in data.items()}
+
+
+def _hub_value(value: Any) -> Any:
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, list):
+        return [_hub_value(v) for v in value]
+    if isinstance(value, Mapping):
+        return {k: _hub_value(v) for k, v in value.items()}
+    return value
 
 
 def now() -> str:
@@ -665,3 +676,31 @@ def add_child(acc: WriteAccess, res: Resource, child: Child, parent: Row, data: 
 
 add_plan_child = add_child
 add_scorecard_value = add_child
+
+
+#: The side of a pair each partner role reports plan actions for.
+ACTION_SIDE = {SUPPLIER_USER: "supplier", DISTRIBUTOR_USER: "distributor"}
+
+
+def report_plan_action(acc: WriteAccess, res: Resource, current: Row, data: Row) -> Row:
+    """A partner reports progress on an action of its own side (or naming it as owner):
+    done (on the day it says, today by default), dropped, or open again. What else an
+    action says is the account manager's to plan."""
+    acc.pair(current["partnership"])
+    mine = current.get("owner_side") == ACTION_SIDE.get(acc.actor.role)
+    if not mine and str(current.get("owner") or "") != str(acc.actor.id):
+        acc.deny(res.collection, [current["id"]], "owner_side")
+    changes = to_hub(data)
+    if changes.get("status") == "done" and not changes.get("completed_on"):
+        changes["completed_on"] = clock.today().isoformat()
+    if changes.get("status") == "open":
+        changes["completed_on"] = None
+    check_update(acc, res.collection, current.get("status"), changes)
+    acc.write(
+        lambda: acc.hub.update_item(res.collection, current["id"], changes, fields=["id"]),
+        res.collection,
+    )
+    acc.record(
+        f"{res.collection}.update", res.collection, [current["id"]], {"fields": sorted(changes)}
+    )
+    return acc.get(res.name, current["id"])

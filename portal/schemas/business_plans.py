@@ -23,6 +23,27 @@ from portal.schemas.base import (
 
 PLAN_STATUSES = ("draft", "active", "closed")
 ACTION_STATUSES = ("open", "done", "dropped")
+#: The significant events a plan names (VICS/NACDS: promotions, inventory-policy changes,
+#: store openings and closings, new products, range changes).
+EVENT_KINDS = ("promotion", "range_change", "store_opening", "store_closing", "new_product",
+               "inventory_policy", "other")  # fmt: skip
+
+
+class PlanEvent(TandemSchema):
+    """One significant event of a plan's year."""
+
+    date = fields.Date(required=True)
+    kind = OneOf(EVENT_KINDS, required=True)
+    title = Text(required=True)
+
+
+def Events(**kwargs: Any) -> fields.List:
+    return fields.List(
+        fields.Nested(PlanEvent),
+        validate=validate.Length(max=100),
+        metadata={"description": "the year's significant events"},
+        **kwargs,
+    )
 
 
 def Targets(**kwargs: Any) -> fields.Dict:
@@ -41,6 +62,7 @@ class BusinessPlanSchema(TandemSchema):
     targets = fields.Dict(keys=fields.String(), values=fields.String(), allow_none=True)
     sponsors = fields.String(allow_none=True)
     status = fields.String(metadata={"enum": list(PLAN_STATUSES)})
+    events = fields.List(fields.Dict(), allow_none=True)
 
 
 class PlanRevisionSchema(TandemSchema):
@@ -50,6 +72,8 @@ class PlanRevisionSchema(TandemSchema):
     targets = fields.Dict(keys=fields.String(), values=fields.String(), allow_none=True)
     notes = fields.String(allow_none=True)
     revised_on = HubDate()
+    revised_by = fields.String(allow_none=True, metadata={"description": "the user, stamped"})
+    created_at = fields.String(allow_none=True, metadata={"description": "stamped by the hub"})
     partnership = HubInteger()
 
 
@@ -71,9 +95,10 @@ class BusinessPlanCreate(TandemSchema):
     targets = Targets(load_default=dict)
     sponsors = fields.String(allow_none=True, validate=validate.Length(max=2000))
     status = OneOf(PLAN_STATUSES, load_default="draft")
+    events = Events(load_default=list)
 
     views: ClassVar[Views] = {
-        "account_manager": ("partnership", "year", "targets", "sponsors", "status")
+        "account_manager": ("partnership", "year", "targets", "sponsors", "status", "events")
     }
 
 
@@ -81,8 +106,9 @@ class BusinessPlanUpdate(TandemSchema):
     targets = Targets()
     sponsors = fields.String(allow_none=True, validate=validate.Length(max=2000))
     status = OneOf(PLAN_STATUSES)
+    events = Events()
 
-    views: ClassVar[Views] = {"account_manager": ("targets", "sponsors", "status")}
+    views: ClassVar[Views] = {"account_manager": ("targets", "sponsors", "status", "events")}
 
     @validates_schema
     def _checks(self, data: dict[str, Any], **kwargs: Any) -> None:
@@ -105,3 +131,34 @@ class PlanActionCreate(TandemSchema):
     status = OneOf(ACTION_STATUSES, load_default="open")
 
     views: ClassVar[Views] = {"account_manager": ("title", "owner_side", "due_date", "status")}
+
+
+class PlanActionUpdate(TandemSchema):
+    """The manager plans an action; the owning side reports it (:class:`PlanActionReport`)."""
+
+    title = Text()
+    owner_side = OneOf(("supplier", "distributor"))
+    due_date = fields.Date(allow_none=True)
+    status = OneOf(ACTION_STATUSES)
+    completed_on = fields.Date(allow_none=True)
+
+    views: ClassVar[Views] = {
+        "account_manager": ("title", "owner_side", "due_date", "status", "completed_on")
+    }
+
+    @validates_schema
+    def _checks(self, data: dict[str, Any], **kwargs: Any) -> None:
+        require_one_of(data, list(self.fields))
+
+
+class PlanActionReport(TandemSchema):
+    """A partner reports progress on its side's action: done (completed today unless it
+    says), dropped, or open again."""
+
+    status = OneOf(ACTION_STATUSES, required=True)
+    completed_on = fields.Date(allow_none=True)
+
+    views: ClassVar[Views] = {
+        "supplier_user": ("status", "completed_on"),
+        "distributor_user": ("status", "completed_on"),
+    }
