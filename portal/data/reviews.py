@@ -17,7 +17,7 @@ from portal.data import insights
 from portal.data.access import DataAccess
 from portal.data.attention import Item
 from portal.data.errors import Invalid, NotFound
-from portal.data.scope import NOTHING
+from portal.data.scope import NOTHING, Filter
 
 CARD_FIELDS = ["id", "partnership", "grain", "label", "period_start", "period_end", "computed_at"]
 VALUE_FIELDS = [
@@ -111,6 +111,26 @@ def targets(
     return out
 
 
+def _containing(day: dt.date) -> tuple[Filter, Filter]:
+    return {"period_start": {"_lte": day.isoformat()}}, {"period_end": {"_gte": day.isoformat()}}
+
+
+def _quarter_cards(acc: DataAccess, pair_ids: Sequence[int], *when: Filter) -> list[dict[str, Any]]:
+    """The computed quarterly scorecards of these pairs that match ``when``."""
+    return acc.rows(
+        "scorecards",
+        {
+            "_and": [
+                {"partnership": {"_in": list(pair_ids)}},
+                {"source": {"_eq": "computed"}},
+                {"grain": {"_eq": "quarter"}},
+                *when,
+            ]
+        },
+        fields=CARD_FIELDS,
+    )
+
+
 def _cells(
     values: Sequence[Mapping[str, Any]], kpis: Sequence[str], goals: Mapping[str, Decimal]
 ) -> tuple[Cell, ...]:
@@ -146,18 +166,7 @@ def pairs(
         int(p["id"]): _settings(p.get("scorecard_settings"))
         for p in acc.rows("partnerships", {"id": {"_in": ids}})
     }
-    cards = acc.rows(
-        "scorecards",
-        {
-            "_and": [
-                {"source": {"_eq": "computed"}},
-                {"grain": {"_eq": "quarter"}},
-                {"period_start": {"_lte": today.isoformat()}},
-                {"period_end": {"_gte": today.isoformat()}},
-            ]
-        },
-        fields=CARD_FIELDS,
-    )
+    cards = _quarter_cards(acc, ids, *_containing(today))
     card_of = {int(c["partnership"]): c for c in cards}
     values = acc.children_of("scorecards", "values", [c["id"] for c in cards])
     by_card: dict[int, list[dict[str, Any]]] = {}
@@ -416,20 +425,7 @@ def plan(acc: DataAccess, pair_id: int, today: dt.date) -> PlanView:
         return PlanView(None, (), {}, (), ())
     current = plans[0]
     goals = targets(acc, [pair_id], today).get(pair_id, {})
-    cards = acc.rows(
-        "scorecards",
-        {
-            "_and": [
-                {"partnership": {"_eq": pair_id}},
-                {"source": {"_eq": "computed"}},
-                {"grain": {"_eq": "quarter"}},
-                {"period_start": {"_lte": today.isoformat()}},
-                {"period_end": {"_gte": today.isoformat()}},
-            ]
-        },
-        fields=CARD_FIELDS,
-        limit=1,
-    )
+    cards = _quarter_cards(acc, [pair_id], *_containing(today))[:1]
     values = acc.children_of("scorecards", "values", [c["id"] for c in cards])
     scored = [k for k in sc.KPI_NAMES if k in goals]
     revisions = versions(
@@ -545,18 +541,8 @@ def pack(
     settings = pair_settings(acc, pair_id)
     period = sc.quarter_named(quarter, settings.fiscal_start_month)
     quarters = tuple(sc.last_quarters(period.start, PACK_QUARTERS, settings.fiscal_start_month))
-    cards = acc.rows(
-        "scorecards",
-        {
-            "_and": [
-                {"partnership": {"_eq": pair_id}},
-                {"source": {"_eq": "computed"}},
-                {"grain": {"_eq": "quarter"}},
-                {"period_start": {"_in": [q.start.isoformat() for q in quarters]}},
-            ]
-        },
-        fields=CARD_FIELDS,
-    )
+    starts = [q.start.isoformat() for q in quarters]
+    cards = _quarter_cards(acc, [pair_id], {"period_start": {"_in": starts}})
     card_of = {str(c["period_start"])[:10]: c for c in cards}
     values = acc.children_of("scorecards", "values", [c["id"] for c in cards])
     by_card: dict[int, dict[str, dict[str, Any]]] = {}

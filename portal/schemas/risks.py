@@ -43,7 +43,8 @@ class RiskSchema(TandemSchema):
     status = fields.String(metadata={"enum": list(STATUSES)})
 
 
-_EDITABLE = (
+#: What a risk's form and the API change of it, and its create adds ``partnership`` to.
+EDITABLE = (
     "title",
     "description",
     "category",
@@ -66,7 +67,7 @@ class RiskCreate(TandemSchema):
     review_date = fields.Date(allow_none=True)
     status = OneOf(STATUSES, load_default="open")
 
-    views: ClassVar[Views] = {"account_manager": ("partnership", *_EDITABLE)}
+    views: ClassVar[Views] = {"account_manager": ("partnership", *EDITABLE)}
 
 
 class RiskUpdate(TandemSchema):
@@ -79,7 +80,7 @@ class RiskUpdate(TandemSchema):
     review_date = fields.Date(allow_none=True)
     status = OneOf(STATUSES)
 
-    views: ClassVar[Views] = {"account_manager": _EDITABLE}
+    views: ClassVar[Views] = {"account_manager": EDITABLE}
 
     @validates_schema
     def _checks(self, data: dict[str, Any], **kwargs: Any) -> None:

@@ -44,6 +44,7 @@ from portal.schemas.business_plans import (
     PlanActionUpdate,
     PlanRevisionCreate,
 )
+from portal.schemas.risks import EDITABLE as EDITABLE_RISK
 from portal.schemas.risks import STATUSES as RISK_STATUSES
 from portal.schemas.risks import RiskCreate, RiskUpdate
 
@@ -349,16 +350,7 @@ def _risk_page(
     return page, status
 
 
-RISK_FIELDS = (
-    "title",
-    "description",
-    "category",
-    "likelihood",
-    "impact",
-    "mitigation",
-    "review_date",
-    "status",
-)
+RISK_FIELDS = EDITABLE_RISK
 
 
 @bp.route("/pairs/<int:pair>/risks/new", methods=["GET", "POST"])
