@@ -28,6 +28,21 @@ ROW_COLLECTIONS: dict[str, tuple[str, str]] = {
     "forecasts": ("forecasts", "week_start"),
 }
 FORECAST_COMMIT_FIELDS = ["commit_units", "commit_note"]
+#: An agreement's fields, as its parties and the pair's account managers read them.
+AGREEMENT_FIELDS = [
+    "id",
+    "grantor",
+    "grantee",
+    "kinds",
+    "regions",
+    "locations",
+    "granularity",
+    "valid_from",
+    "valid_to",
+    "purpose",
+    "status",
+    "revoked_at",
+]
 # The weekly POS rollups, and whether each is per location. A store_day agreement
 # shares both, except that one scoped to regions or locations shares only the
 # per-location one (a distributor-wide total would include stores outside its scope).
@@ -505,9 +520,14 @@ def manager_rules(
 ) -> list[Rule]:
     """An account manager's rules for one assigned pair: what the pair's supplier reads
     of the pair's distributor's data (their agreements only, never the supplier's with
-    other distributors), read only: forecast commitments stay the supplier's to write."""
+    other distributors), read only: forecast commitments stay the supplier's to write;
+    and those agreements themselves, which the manager's pages read their scope from."""
     between = [a for a in agreements if a.grantor == distributor]
-    return [r for r in share_rules(between, supplier, today) if r.action == "read"]
+    parties = {"_and": [{"grantor": {"_eq": distributor}}, {"grantee": {"_eq": supplier}}]}
+    return [
+        *(r for r in share_rules(between, supplier, today) if r.action == "read"),
+        Rule("share_agreements", "read", parties, tuple(AGREEMENT_FIELDS)),
+    ]
 
 
 SHARED_COLLECTIONS = tuple(

@@ -18,22 +18,7 @@ from typing import Any
 
 from directus import HubClient
 from domain import clock
-from domain.sharing import SHARED_COLLECTIONS, Agreement, Rule, manager_rules
-
-AGREEMENT_FIELDS = [
-    "id",
-    "grantor",
-    "grantee",
-    "kinds",
-    "regions",
-    "locations",
-    "granularity",
-    "valid_from",
-    "valid_to",
-    "purpose",
-    "status",
-    "revoked_at",
-]
+from domain.sharing import AGREEMENT_FIELDS, SHARED_COLLECTIONS, Agreement, Rule, manager_rules
 
 
 def ensure_policy(admin: HubClient, name: str, description: str) -> str:
@@ -155,3 +140,13 @@ def regenerate_managed_pairs(
     for pair in todo:
         regenerate_pair(admin, pair, today)
     return todo
+
+
+def regenerate_all_pairs(admin: HubClient, today: dt.date | None = None) -> list[int]:
+    """Rewrite every managed pair's policy, so a new release's rules reach the pairs
+    managed before it (run after each migration; a policy already current is left as
+    it is). Returns the pairs."""
+    suppliers = {
+        _id(p["supplier"]) for p in admin.read_items("partnerships", fields=["supplier"], limit=-1)
+    }
+    return [p for s in sorted(suppliers) for p in regenerate_managed_pairs(admin, s, today)]

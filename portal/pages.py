@@ -36,13 +36,14 @@ class NavEntry:
     order: int
 
 
-def access() -> DataAccess:
-    """The data layer as the signed-in user, audited as coming from the portal's pages.
+def access(pair: int | None = None) -> DataAccess:
+    """The data layer as the signed-in user, audited as coming from the portal's pages;
+    ``pair`` narrows it to one of the user's pairs (see :class:`Scope`).
 
     It holds the user itself, not the request-bound proxy: reports read the hub from a
     few threads at once, and those have no request context.
     """
-    return DataAccess(current_user._get_current_object(), current_hub(), via="portal")
+    return DataAccess(current_user._get_current_object(), current_hub(), via="portal", pair=pair)
 
 
 def reports() -> insights.ReportCache:

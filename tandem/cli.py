@@ -53,6 +53,7 @@ from governance.partners import (
     set_scorecard_settings,
     unassign_manager,
 )
+from governance.policies import regenerate_all_pairs
 from governance.scheduler import jobs as scheduler_jobs
 from governance.scheduler import request_run
 from governance.scheduler import runs as scheduler_runs
@@ -256,8 +257,10 @@ def migrate_command(hub_url: str | None) -> None:
 
 
 def _migrate_remote(admin: HubClient) -> list[str]:
-    """Migrate a remote hub and give its service users the tokens from the environment."""
+    """Migrate a remote hub, bring the managed pairs' policies up to this release's rules
+    and give its service users the tokens from the environment."""
     applied = migrate(admin)
+    regenerate_all_pairs(admin)
     for email, variable in SERVICE_TOKENS:
         token = os.environ.get(variable)
         if token:

@@ -32,6 +32,7 @@ from directus.install import ensure_installed
 from directus.integrity import require_integrity
 from directus.process import RATE_LIMITS, Hub, HubConfig, check_port_free, spawn, stop_process
 from domain import clock
+from governance.policies import regenerate_all_pairs
 from migrations import migrate
 from migrations.accounts import (
     PORTAL_AUTH_EMAIL,
@@ -78,8 +79,10 @@ def hub_for(settings: StackSettings, secrets: Secrets) -> Hub:
 
 
 def provision(admin: HubClient, secrets: Secrets) -> list[str]:
-    """Apply migrations and set the service accounts' tokens. Returns the migrations applied."""
+    """Apply migrations, bring the managed pairs' policies up to this release's rules,
+    and set the service accounts' tokens. Returns the migrations applied."""
     applied = migrate(admin)
+    regenerate_all_pairs(admin)
     set_service_token(admin, SYNC_SERVICE_EMAIL, secrets.sync_token)
     set_service_token(admin, PORTAL_AUTH_EMAIL, secrets.portal_auth_token)
     set_service_token(admin, RECEIVER_EMAIL, secrets.receiver_token)

@@ -424,6 +424,8 @@ def expected(w: World, who: str, row: Row) -> bool:
             return ship_to or in_share
         return a["distributor"] == MANAGED[1]  # Acme's whole agreement with North
     if c == "share_agreements":
+        if who == "manager":  # those between its pair's sides, which its pages scope by
+            return (a["grantee"], a["grantor"]) == tuple(w.orgs[n] for n in MANAGED)
         org = w.orgs.get(who)
         return org in (a["grantor"], a["grantee"])
     if c == "edi_messages":

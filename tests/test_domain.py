@@ -144,8 +144,11 @@ def test_a_managers_rules_are_its_pairs_suppliers_read_rules_with_that_distribut
         [agreement(kinds=("pos", "forecasts")), agreement(id=8, grantor=5)], 1, 3, TODAY
     )
     assert {r.action for r in rules} == {"read"}  # no forecast commitment
-    assert all({"distributor": {"_eq": 5}} not in c["_and"] for r in rules
+    rows = [r for r in rules if r.collection != "share_agreements"]
+    assert all({"distributor": {"_eq": 5}} not in c["_and"] for r in rows
                for c in r.permissions["_or"])  # fmt: skip
+    (between,) = [r for r in rules if r.collection == "share_agreements"]
+    assert between.permissions == {"_and": [{"grantor": {"_eq": 3}}, {"grantee": {"_eq": 1}}]}
 
 
 def _agreement_of(clause):

@@ -12,15 +12,19 @@ and an operator colleague assigned nothing.
 from __future__ import annotations
 
 import datetime as dt
+import io
 from typing import Any
 
 import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from openpyxl import load_workbook
 
 from directus import ForbiddenOrMissing, HubClient
 from directus.bulk import open_lane, write_rows
 from governance import partners, sharing
 from governance.errors import GovernanceError
-from tests.factories import make_org, make_sku, make_user
+from tests.factories import make_org, make_sku, make_user, sign_in
 from tests.pinning import module_hub
 
 TODAY = dt.date(2026, 12, 2)
@@ -142,6 +146,78 @@ def test_a_manager_reads_its_pairs_rows_as_the_pairs_supplier_does(hub, world):
 
 def test_an_unassigned_manager_reads_nothing(hub, world):
     assert all(not got for got in seen(hub, world, "idle").values())
+
+
+# -- the manager's pages: the pair's sell-through and inventory (issue 13) -------------
+
+
+@pytest.fixture
+def app(hub, make_portal) -> Flask:
+    return make_portal(hub)
+
+
+def pair_id(admin: HubClient, supplier: int, distributor: int) -> int:
+    (row,) = admin.read_items(
+        "partnerships",
+        filter={"_and": [{"supplier": {"_eq": supplier}}, {"distributor": {"_eq": distributor}}]},
+        fields=["id"],
+        limit=1,
+    )
+    return int(row["id"])
+
+
+def workbook_rows(client: FlaskClient, path: str) -> list[tuple[Any, ...]]:
+    answer = client.get(path)
+    assert answer.status_code == 200, answer.get_data(as_text=True)[:500]
+    data = answer.get_data()
+    answer.close()
+    return list(load_workbook(io.BytesIO(data), read_only=True).active.iter_rows(values_only=True))
+
+
+RANGE = f"from={MONDAY - dt.timedelta(days=28)}&to={MONDAY - dt.timedelta(days=1)}"
+
+
+def test_a_manager_reads_the_agreements_between_its_pairs_sides_only(hub, world):
+    client = world["manager"].login(hub.url)
+    got = client.read_items("share_agreements", fields=["grantor", "grantee"], limit=-1)
+    assert {(r["grantor"], r["grantee"]) for r in got} == {(world["d1"], world["s"])}
+    idle = world["idle"].login(hub.url)
+    assert rows(idle, "share_agreements") == {}
+
+
+def test_the_managers_pair_pages_show_what_the_pairs_supplier_sees_of_that_distributor(
+    app, admin, world
+):
+    pair = pair_id(admin, world["s"], world["d1"])
+    manager = sign_in(app, world["manager"], remote_addr="10.13.0.1")
+    supplier = sign_in(app, world["supplier"], remote_addr="10.13.0.2")
+    for page in ("sell-through", "inventory"):
+        theirs = workbook_rows(supplier, f"/{page}.xlsx?distributor={world['d1']}&{RANGE}")
+        mine = workbook_rows(manager, f"/{page}.xlsx?pair={pair}&{RANGE}")
+        assert mine == theirs, page
+        assert len(mine) > 1, page  # the east store's figures, not an empty sheet
+        html = manager.get(f"/{page}?pair={pair}&{RANGE}").get_data(as_text=True)
+        assert 'id="f-pair"' in html
+        assert 'id="f-distributor"' not in html
+        # No pair asked for: its first pair (a manager reads one pair at a time).
+        assert workbook_rows(manager, f"/{page}.xlsx?{RANGE}") == mine, page
+
+
+def test_a_manager_reads_nothing_of_a_pair_it_does_not_manage(app, admin, world):
+    unmanaged = pair_id(admin, world["s"], world["d2"])
+    other = pair_id(admin, world["o"], world["d1"])
+    manager = sign_in(app, world["manager"], remote_addr="10.13.0.3")
+    for pair in (unmanaged, other, 999_999):
+        for page in ("sell-through", "inventory"):
+            got = workbook_rows(manager, f"/{page}.xlsx?pair={pair}&{RANGE}")
+            assert got[1:] == [], (pair, page)
+    idle = sign_in(app, world["idle"], remote_addr="10.13.0.4")
+    assert workbook_rows(idle, f"/sell-through.xlsx?{RANGE}")[1:] == []
+    html = idle.get(f"/inventory?{RANGE}").get_data(as_text=True)
+    assert "No distributor shares inventory with the pair&#39;s supplier" in html
+
+
+# -- last: these change the module's agreements --------------------------------------
 
 
 def test_grants_revocations_and_assignments_rewrite_the_managers_rows(hub, admin, world):

@@ -582,11 +582,21 @@ def _pairs_of(w: World, who: str) -> dict[int, tuple[str, str]]:
 
 
 def _in_force(w: World, who: str) -> list[dict[str, Any]]:
-    org = w.people[who].organization_id
+    """The agreements ``who`` reads by: a supplier's as grantee; an account manager's,
+    those between the two sides of its pairs."""
+    person = w.people[who]
+    if person.role == "account_manager":
+        sides = {(w.orgs[s], w.orgs[d]) for s, d in _pairs_of(w, who).values()}
+    else:
+        sides = None
     return [
         a
         for a in w.rows["share_agreements"].values()
-        if a["grantee"] == org
+        if (
+            (a["grantee"], a["grantor"]) in sides
+            if sides is not None
+            else a["grantee"] == person.organization_id
+        )
         and a["status"] == "active"
         and dt.date.fromisoformat(a["valid_from"]) <= w.today
         and (a["valid_to"] is None or dt.date.fromisoformat(a["valid_to"]) >= w.today)
@@ -654,7 +664,7 @@ def expected(w: World, who: str, resource: str) -> set[Any]:
             if r["partnership"] in pair_sides
             and store_owner[r["ship_to"]] == pair_sides[r["partnership"]][1]
         }
-        if role == "supplier_user":
+        if role in ("supplier_user", "account_manager"):
             for a in _in_force(w, who):
                 shown |= {
                     k
@@ -673,7 +683,7 @@ def expected(w: World, who: str, resource: str) -> set[Any]:
         rows = w.rows[collection]
         if role == "distributor_user":
             return {k for k, r in rows.items() if r["distributor"] == org}
-        if role != "supplier_user":
+        if role not in ("supplier_user", "account_manager"):
             return set()
         out = set()
         weekly = resource == "pos-weekly"  # rollups: whole weeks inside the validity
@@ -684,7 +694,7 @@ def expected(w: World, who: str, resource: str) -> set[Any]:
                 first = _monday(r[date_field]) if weekly else r[date_field]
                 if (
                     r["distributor"] == a["grantor"]
-                    and sku_owner[r["sku"]] == org
+                    and sku_owner[r["sku"]] == a["grantee"]
                     and first >= a["valid_from"]
                     and (not a["regions"] or store_region[r["location"]] in a["regions"])
                 ):

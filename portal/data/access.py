@@ -146,11 +146,12 @@ class DataAccess:
         *,
         via: str = "api",
         today: dt.date | None = None,
+        pair: int | None = None,
     ) -> None:
         self.actor = actor
         self.hub = hub
         self.via = via
-        self.scope = Scope(actor, hub, today)
+        self.scope = Scope(actor, hub, today, pair=pair)
 
     @property
     def role(self) -> str:

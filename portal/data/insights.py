@@ -1,4 +1,5 @@
-"""A supplier's sell-through and inventory report, assembled from governed reads.
+"""The sell-through and inventory reports of a supplier (and of an account manager, for
+one pair, by that pair's agreements), assembled from governed reads.
 
 Every figure comes through :class:`~portal.data.DataAccess` with the user's own hub
 session: POS from the weekly rollups (``summary``), inventory from the shared
@@ -47,6 +48,7 @@ class InsightQuery:
     category: str | None = None
     region: str | None = None
     location: int | None = None
+    pair: int | None = None  # one of the user's pairs (a manager's pair pages)
 
     @property
     def level(self) -> str:
@@ -282,7 +284,7 @@ def _warm_scope(acc: DataAccess) -> None:
 def sell_through(
     acc: DataAccess, q: InsightQuery, stale_after_days: int, cache: ReportCache = NO_CACHE
 ) -> Report:
-    """The whole report for one supplier user and one query.
+    """The whole report for one supplier user (or manager's pair) and one query.
 
     Promotions are read on every request; the figures are reused from ``cache`` while
     the scope and the deliveries are unchanged.
@@ -594,9 +596,10 @@ def _sell_through(
     report.categories = sorted({str(r["category"]) for r in skus if r.get("category")})
     report.regions = sorted({str(r["region"]) for r in locations if r.get("region")})
     report.coverage = coverage
-    report.empty = _why_empty(report, org_names, in_force)
-    report.coverage_note = _coverage_note(report, org_names, in_force, compared)
-    report.inventory_note = _inventory_note(report, org_names)
+    whom = _whom(acc)
+    report.empty = _why_empty(report, org_names, in_force, whom)
+    report.coverage_note = _coverage_note(report, org_names, in_force, compared, whom)
+    report.inventory_note = _inventory_note(report, org_names, whom)
     return report
 
 
@@ -621,7 +624,7 @@ def _pos_coverage(
     reads answer per store (the per-store rollup only) when a store or region is asked
     or the lines are locations. A distributor's (or an operator's) own data is whole."""
     mondays = _weeks(first, q.last)
-    if acc.role != SUPPLIER_USER:
+    if not acc.scope.reads_by_agreement:
         full = Coverage.full(mondays)
         return full, lambda _location: full
     agreements = acc.scope.agreements_in_force
@@ -748,15 +751,21 @@ def feeds_with_staleness(
     return out
 
 
+def _whom(acc: DataAccess) -> str:
+    """Whom the agreements share with, as the reader is told: a manager reads by the
+    pair's supplier's agreements."""
+    return "you" if acc.role == SUPPLIER_USER else "the pair's supplier"
+
+
 def _why_empty(
-    report: Report, org_names: Mapping[int, str], in_force: Sequence[Agreement]
+    report: Report, org_names: Mapping[int, str], in_force: Sequence[Agreement], whom: str
 ) -> str | None:
     q = report.query
     if not report.sharing:
-        return "No distributor shares POS data with you at the moment."
+        return f"No distributor shares POS data with {whom} at the moment."
     if q.distributor is not None and q.distributor not in report.sharing:
         name = org_names.get(q.distributor, "This distributor")
-        return f"{name} has not shared POS data with you."
+        return f"{name} has not shared POS data with {whom}."
     if report.total.units == 0 and not any(p[3] for p in report.points) and not report.rows:
         why = (
             f"No sales in this range (weeks {q.first.isoformat()} to {q.last.isoformat()})"
@@ -769,7 +778,7 @@ def _why_empty(
         )  # fmt: skip
         for start, grantor in late:
             name = org_names.get(grantor, f"#{grantor}")
-            why += f" {name} shares POS data with you from {start.isoformat()}"
+            why += f" {name} shares POS data with {whom} from {start.isoformat()}"
             why += "; figures cover only whole weeks inside an agreement."
         return why
     return None
@@ -780,6 +789,7 @@ def _coverage_note(
     org_names: Mapping[int, str],
     in_force: Sequence[Agreement],
     compared: Sequence[dt.date],
+    whom: str,
 ) -> str | None:
     """Which distributors' weeks in the range (or the period it is compared with) are
     not shared, and from when they are."""
@@ -791,7 +801,7 @@ def _coverage_note(
         if "pos" in a.kinds and q.distributor in (None, a.grantor) and a.grantor in report.sharing:
             starts[a.grantor] = min(starts.get(a.grantor, a.valid_from), a.valid_from)
     said = "; ".join(
-        f"{org_names.get(g, f'#{g}')} shares POS data with you from {day.isoformat()}"
+        f"{org_names.get(g, f'#{g}')} shares POS data with {whom} from {day.isoformat()}"
         for g, day in sorted(starts.items(), key=lambda item: (item[1], item[0]))
         if day > compared[0]
     )
@@ -802,13 +812,13 @@ def _coverage_note(
     )
 
 
-def _inventory_note(report: Report, org_names: Mapping[int, str]) -> str | None:
+def _inventory_note(report: Report, org_names: Mapping[int, str], whom: str) -> str | None:
     q = report.query
     if q.distributor is not None and q.distributor not in report.inventory_sharing:
         name = org_names.get(q.distributor, "This distributor")
-        return f"{name} has not shared inventory with you."
+        return f"{name} has not shared inventory with {whom}."
     if not report.inventory_sharing:
-        return "No distributor shares inventory with you, so stock figures are not shown."
+        return f"No distributor shares inventory with {whom}, so stock figures are not shown."
     if report.stock_day is None:
         return "No inventory snapshot on or before the end of this range."
     return None
@@ -891,7 +901,7 @@ def _inventory(acc: DataAccess, q: InsightQuery, names: Names) -> StockReport:
     def sales_shared(loc: int, place: Mapping[str, Any]) -> bool:
         """Whether every week of the lookback is shared at this store (always, for the
         distributor's own): otherwise its weekly sales are not known, not 0."""
-        if acc.role != SUPPLIER_USER:
+        if not acc.scope.reads_by_agreement:
             return True
         store = Store(loc, place.get("region"))
         grantor = int(place.get("distributor") or 0)
@@ -929,13 +939,14 @@ def _inventory(acc: DataAccess, q: InsightQuery, names: Names) -> StockReport:
     rows.sort(key=lambda r: (r.kind != "store", order.get(r.band.value if r.band else "", 9),
                              r.label))  # fmt: skip
     empty = None
-    if acc.role == "supplier_user":
+    if acc.scope.reads_by_agreement:
         sharing = {a.grantor for a in in_force if "inventory" in a.kinds}
+        whom = _whom(acc)
         if not sharing:
-            empty = "No distributor shares inventory with you at the moment."
+            empty = f"No distributor shares inventory with {whom} at the moment."
         elif q.distributor is not None and q.distributor not in sharing:
             name = org_names.get(q.distributor, "This distributor")
-            empty = f"{name} has not shared inventory with you."
+            empty = f"{name} has not shared inventory with {whom}."
     if empty is None and not rows:
         empty = f"No inventory snapshot on or before {q.last.isoformat()} for the filters chosen."
     return StockReport(

@@ -1,9 +1,9 @@
 """The user's scope, written out explicitly on every query.
 
 The hub's policies already limit what each user's token sees. This is the second,
-independent layer: from the user's role and organization (and, for suppliers, the
-sharing agreements in force *today*), it builds the filter each query must carry, so a
-mistake in either layer alone does not leak another partner's rows.
+independent layer: from the user's role and organization (and, for suppliers and account
+managers, the sharing agreements in force *today*), it builds the filter each query must
+carry, so a mistake in either layer alone does not leak another partner's rows.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from directus import ForbiddenOrMissing, HubClient
 from domain import clock
 from domain.roles import ACCOUNT_MANAGER, DISTRIBUTOR_USER, OPERATOR_ADMIN, SUPPLIER_USER
 from domain.sharing import (
+    AGREEMENT_FIELDS,
     ROW_COLLECTIONS,
     Agreement,
     covers_locations,
@@ -26,7 +27,6 @@ from domain.sharing import (
     row_scope,
     weekly_parts,
 )
-from governance.sharing import AGREEMENT_FIELDS
 
 log = logging.getLogger(__name__)
 
@@ -87,12 +87,29 @@ def _either(clauses: Sequence[Filter | None]) -> Filter | _Nothing:
 class Scope:
     """One user's scope for one request; lookups are made once and kept."""
 
-    def __init__(self, actor: Actor, hub: HubClient, today: dt.date | None = None) -> None:
+    def __init__(
+        self,
+        actor: Actor,
+        hub: HubClient,
+        today: dt.date | None = None,
+        *,
+        pair: int | None = None,
+    ) -> None:
         self.actor = actor
         self.hub = hub
         self.today = today or clock.today()
         self.role = actor.role
         self.org = int(actor.organization_id) if actor.organization_id else None
+        #: One of the user's pairs the request is narrowed to (a manager's pair pages):
+        #: everything else, agreements included, is then out of scope.
+        self.only_pair = pair
+
+    @property
+    def reads_by_agreement(self) -> bool:
+        """Whether the user reads a distributor's POS, inventory and forecasts only as
+        its agreements share them: a supplier, and an account manager of the pair (who
+        reads what the pair's supplier may, of the pair's distributor only)."""
+        return self.role in (SUPPLIER_USER, ACCOUNT_MANAGER)
 
     # -- lookups (each one itself filtered explicitly, never trusting the hub alone) -----
 
@@ -130,6 +147,8 @@ class Scope:
             pairs = {k: p for k, p in pairs.items() if p.supplier == self.org}
         elif self.role == DISTRIBUTOR_USER:
             pairs = {k: p for k, p in pairs.items() if p.distributor == self.org}
+        if self.only_pair is not None:
+            pairs = {k: p for k, p in pairs.items() if k == self.only_pair}
         return pairs
 
     @property
@@ -143,16 +162,31 @@ class Scope:
 
     @cached_property
     def agreements_in_force(self) -> list[Agreement]:
-        """Every agreement in force today with the user's supplier as grantee."""
-        if self.role != SUPPLIER_USER or self.org is None:
+        """Every agreement in force today that the user reads by: a supplier's as grantee
+        (with every distributor, or the narrowed pair's only); an account manager's, those
+        between the two sides of each of its pairs."""
+        if self.org is None or not self.reads_by_agreement:
             return []
+        if self.role == SUPPLIER_USER and self.only_pair is None:
+            sides: set[tuple[int, int]] | None = None
+            parties: Filter = {"grantee": {"_eq": self.org}}
+        else:
+            sides = {(p.distributor, p.supplier) for p in self.pairs.values()}
+            if not sides:
+                return []
+            parties = _either(
+                [
+                    {"_and": [{"grantor": {"_eq": d}}, {"grantee": {"_eq": s}}]}
+                    for d, s in sorted(sides)
+                ]
+            )
         today = self.today.isoformat()
         try:
             rows = self.hub.read_items(
                 "share_agreements",
                 filter={
                     "_and": [
-                        {"grantee": {"_eq": self.org}},
+                        parties,
                         {"status": {"_eq": "active"}},
                         {"valid_from": {"_lte": today}},
                         {"_or": [{"valid_to": {"_null": True}}, {"valid_to": {"_gte": today}}]},
@@ -164,7 +198,9 @@ class Scope:
         except ForbiddenOrMissing:
             return []
         agreements = [Agreement.from_row(r) for r in rows]
-        return [a for a in agreements if a.grantee == self.org and a.in_force(self.today)]
+        if sides is None:
+            return [a for a in agreements if a.grantee == self.org and a.in_force(self.today)]
+        return [a for a in agreements if (a.grantor, a.grantee) in sides and a.in_force(self.today)]
 
     @cached_property
     def shipped_to(self) -> dict[int, set[int]]:
@@ -288,10 +324,11 @@ class Scope:
         return clauses[0] if len(clauses) == 1 else {"_or": clauses}
 
     def _shared(self, kind: str) -> Filter | _Nothing:
-        """POS, inventory or forecast rows: a distributor's own; a supplier's by agreement."""
+        """POS, inventory or forecast rows: a distributor's own; a supplier's or a
+        manager's by agreement."""
         if self.role == DISTRIBUTOR_USER:
             return {"distributor": {"_eq": self.org}}
-        if self.role != SUPPLIER_USER:
+        if not self.reads_by_agreement:
             return NOTHING
         _, date_field = ROW_COLLECTIONS[kind]
         clauses = [
@@ -319,21 +356,22 @@ class Scope:
             return NOTHING, NOTHING
         if self.role == DISTRIBUTOR_USER:
             return {"distributor": {"_eq": self.org}}, NOTHING
-        if self.role != SUPPLIER_USER:
+        if not self.reads_by_agreement:
             return NOTHING, NOTHING
         whole, scoped = weekly_parts(self.agreements_in_force, by_location=by_location)
         return _either(whole), _either(scoped)
 
     def rollup_filter(self, by_location: bool) -> Filter | _Nothing:
-        """The weekly POS rollups: a distributor's own; a supplier's by agreement (whole
-        weeks inside its validity; the per-store rollup only at store_day)."""
+        """The weekly POS rollups: a distributor's own; a supplier's or a manager's by
+        agreement (whole weeks inside its validity; the per-store rollup only at
+        store_day)."""
         if self.role == OPERATOR_ADMIN:
             return ALL
         if self.org is None:
             return NOTHING
         if self.role == DISTRIBUTOR_USER:
             return {"distributor": {"_eq": self.org}}
-        if self.role != SUPPLIER_USER:
+        if not self.reads_by_agreement:
             return NOTHING
         clauses = [
             c

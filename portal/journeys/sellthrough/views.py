@@ -1,4 +1,6 @@
-"""The supplier's sell-through and inventory pages, and their Excel downloads.
+"""The sell-through and inventory pages, and their Excel downloads: a supplier's, a
+distributor's inventory, and an account manager's of a pair (``?pair=``), which read what
+the pair's supplier may of the pair's distributor.
 
 Views load the filters through :class:`InsightQuerySchema`, ask
 :mod:`portal.data.insights` for the report (governed reads only), and render it.
@@ -10,13 +12,14 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-from flask import Blueprint, Flask, current_app, render_template, request
+from flask import Blueprint, Flask, current_app, g, render_template, request
+from flask_login import current_user
 from marshmallow import ValidationError
 from werkzeug.wrappers import Response
 
 from domain import clock, kpis
 from domain.ingest import minor_exponent
-from domain.roles import DISTRIBUTOR_USER, SUPPLIER_USER
+from domain.roles import ACCOUNT_MANAGER, DISTRIBUTOR_USER, SUPPLIER_USER
 from portal.auth import role_required
 from portal.charts import Point, Span, trend_svg
 from portal.data import insights
@@ -39,6 +42,10 @@ def _query() -> tuple[insights.InsightQuery, dict[str, list[str]]]:
         errors = exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages}  # type: ignore[assignment]
     data["first"] = data.get("first") or first
     data["last"] = data.get("last") or last
+    if not data.get("pair") and current_user.role == ACCOUNT_MANAGER:
+        # A manager reads one pair at a time: each pair by its own agreements only.
+        pairs = _pairs()
+        data["pair"] = min(pairs, key=lambda p: (pairs[p], p)) if pairs else None
     if data["first"] > data["last"]:
         data["first"] = data["last"] - dt.timedelta(days=7 * 13 - 1)
     if (data["last"] - data["first"]).days > 7 * MAX_WEEKS:  # one end given, far away
@@ -62,6 +69,7 @@ def _stale_after() -> int:
 def _params(q: insights.InsightQuery, **changes: Any) -> dict[str, Any]:
     """The query string of ``q`` with ``changes`` (None drops a filter)."""
     values = {
+        "pair": q.pair,
         "distributor": q.distributor,
         "sku": q.sku,
         "category": q.category,
@@ -105,11 +113,21 @@ def weeks(value: Decimal | None, stock: int | None = None, sales_shared: bool = 
     return f"{value:.1f}"
 
 
+def _pairs() -> dict[int, str]:
+    """A manager's pairs, for the pair filter (other roles choose a distributor); read
+    once per request."""
+    if current_user.role != ACCOUNT_MANAGER:
+        return {}
+    if "tandem_pairs" not in g:
+        g.tandem_pairs = insights.pair_labels(access(), reports())
+    return g.tandem_pairs
+
+
 @bp.get("/sell-through")
-@role_required(SUPPLIER_USER)
+@role_required(SUPPLIER_USER, ACCOUNT_MANAGER)
 def page() -> str:
     q, errors = _query()
-    acc = access()
+    acc = access(q.pair)
     report = insights.sell_through(acc, q, _stale_after(), reports())
     spans = [
         Span(p["name"], dt.date.fromisoformat(str(p["start_date"])[:10]),
@@ -129,14 +147,15 @@ def page() -> str:
         chart=chart,
         params=lambda **c: _params(q, **c),
         kpis=kpis,
+        pairs=_pairs(),
     )
 
 
 @bp.get("/sell-through.xlsx")
-@role_required(SUPPLIER_USER)
+@role_required(SUPPLIER_USER, ACCOUNT_MANAGER)
 def export() -> Response:
     q = _valid_query()
-    acc = access()
+    acc = access(q.pair)
     report = insights.sell_through(acc, q, _stale_after(), reports())
     level = "location" if q.level == "location" else "sku"
     rows = [
@@ -188,11 +207,11 @@ def export() -> Response:
 
 
 @bp.get("/sell-through/freshness.xlsx")
-@role_required(SUPPLIER_USER)
+@role_required(SUPPLIER_USER, ACCOUNT_MANAGER)
 def freshness_export() -> Response:
     """The page's data-freshness table (the same distributor filter) as Excel."""
     q = _valid_query()
-    acc = access()
+    acc = access(q.pair)
     feeds = insights.feeds_with_staleness(acc, _stale_after())
     names = insights.org_names(acc, reports())
     rows = [
@@ -232,10 +251,10 @@ def _moment(value: Any) -> dt.datetime | None:
 
 
 @bp.get("/inventory")
-@role_required(SUPPLIER_USER, DISTRIBUTOR_USER)
+@role_required(SUPPLIER_USER, DISTRIBUTOR_USER, ACCOUNT_MANAGER)
 def inventory() -> str:
     q, errors = _query()
-    report = insights.inventory(access(), q, reports())
+    report = insights.inventory(access(q.pair), q, reports())
     return render_template(
         "sellthrough/inventory.html",
         report=report,
@@ -243,14 +262,15 @@ def inventory() -> str:
         errors=errors,
         params=lambda **c: _params(q, **c),
         kpis=kpis,
+        pairs=_pairs(),
     )
 
 
 @bp.get("/inventory.xlsx")
-@role_required(SUPPLIER_USER, DISTRIBUTOR_USER)
+@role_required(SUPPLIER_USER, DISTRIBUTOR_USER, ACCOUNT_MANAGER)
 def inventory_export() -> Response:
     q = _valid_query()
-    acc = access()
+    acc = access(q.pair)
     report = insights.inventory(acc, q, reports())
     rows = [
         {
@@ -296,5 +316,11 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(weeks, "weeks")
     app.add_template_filter(units, "units")
     app.add_template_filter(change, "change")
-    add_nav(app, "Sell-through", "sellthrough.page", (SUPPLIER_USER,), 10)
-    add_nav(app, "Inventory", "sellthrough.inventory", (SUPPLIER_USER, DISTRIBUTOR_USER), 15)
+    add_nav(app, "Sell-through", "sellthrough.page", (SUPPLIER_USER, ACCOUNT_MANAGER), 10)
+    add_nav(
+        app,
+        "Inventory",
+        "sellthrough.inventory",
+        (SUPPLIER_USER, DISTRIBUTOR_USER, ACCOUNT_MANAGER),
+        15,
+    )
