@@ -40,6 +40,8 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Decimal, localcontext
 from typing import Any
 
+from domain import kpis
+
 GRAINS = ("week", "month", "quarter")
 BASES = ("promised", "requested")
 OTIF_LEVELS = ("order", "unit", "case")
@@ -605,8 +607,11 @@ def scorecard(
     period: Period,
     now: dt.datetime,
     settings: Settings | None = None,
+    retail: Retail | None = None,
+    promotions: Sequence[Promotion] = (),
 ) -> list[Measure]:
-    """Every KPI of one pair over one period, judged as of ``now``."""
+    """Every KPI of one pair over one period, judged as of ``now``. ``retail`` and
+    ``promotions`` hold only what the distributor shares with the pair's supplier."""
     settings = settings or Settings()
     as_of = now.date()
     measures = [
@@ -619,6 +624,8 @@ def scorecard(
     measures += asn_measures(shipments, period)
     measures.append(acknowledged_in_time(orders, period, now))
     measures.append(jbp_adherence(actions, period, as_of))
+    measures += retail_measures(retail or Retail(), period, as_of)
+    measures += promotion_measures(promotions, period, as_of)
     return measures
 
 
@@ -657,6 +664,11 @@ KPI_NAMES = {
     "asn.accurate": "ASN accuracy",
     "ack.24h": "Acknowledged within 24 h",
     "jbp.adherence": "JBP adherence",
+    "sell_through": "Sell-through",
+    "wos": "Weeks of supply, on hand",
+    "in_stock": "In-stock",
+    "promo.uplift": "Promotion uplift",
+    "promo.on_plan": "Promotions at or above plan",
 }
 #: Where a smaller figure is the better one.
 LOWER_IS_BETTER = frozenset({"lead_time.mean", "lead_time.sigma", "lead_time.cv"})
@@ -731,3 +743,182 @@ def quarter_named(label: str, fiscal_start_month: int = 1) -> Period:
         raise ValueError(f"quarter: expected YYYY-Qn (e.g. 2026-Q4), found {label!r}")
     y, m = _add_months(int(head), fiscal_start_month, (int(tail) - 1) * 3)
     return period_of(dt.date(y, m, 1), "quarter", fiscal_start_month)
+
+
+# -- sell-through, weeks of supply, in-stock: from the weekly POS rollups ---------------
+
+#: Where the rows behind these figures are read: the sell-through page of the pair.
+SALES = "pos_week_location"
+WOS_LOOKBACK_WEEKS = 4
+SELL_THROUGH_VARIANT = (
+    f"{kpis.SELL_THROUGH_VARIANT}: the period's ISO weeks ended so far (a week is in the "
+    "period of its Thursday) and its last store snapshot"
+)
+WOS_VARIANT = (
+    "store on hand at the period's last snapshot ÷ average weekly units sold over the "
+    f"{WOS_LOOKBACK_WEEKS} ISO weeks ending with the period's last"
+)
+IN_STOCK_VARIANT = "store-SKU-days with on hand > 0 ÷ all store-SKU-days in the period's snapshots"
+SHARED_NOTE = "; POS and stock as the distributor shares them with the pair's supplier"
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A day's store stock of the pair's SKUs: units on hand, store-SKU rows, and how
+    many of those have stock."""
+
+    on_hand: int
+    positions: int
+    in_stock: int
+
+
+@dataclass(frozen=True)
+class Retail:
+    """A pair's POS and store stock, only as the distributor shares them with the pair's
+    supplier: units sold per shared ISO week (by its Monday; a shared week with no row
+    sold nothing), the Mondays shared, and the shared store snapshots by day."""
+
+    weekly: Mapping[dt.date, int] = field(default_factory=dict)
+    shared: frozenset[dt.date] = frozenset()
+    snapshots: Mapping[dt.date, Snapshot] = field(default_factory=dict)
+
+
+def period_weeks(period: Period) -> list[dt.date]:
+    """The Mondays of the ISO weeks in a period: those whose Thursday falls in it (as
+    :func:`domain.kpis.retail_month` gives a week its month)."""
+    monday = period.start - dt.timedelta(days=period.start.weekday())
+    if monday + dt.timedelta(days=3) < period.start:  # its Thursday is before the period
+        monday += dt.timedelta(days=7)
+    weeks = []
+    while monday + dt.timedelta(days=3) <= period.end:
+        weeks.append(monday)
+        monday += dt.timedelta(days=7)
+    return weeks
+
+
+def _none(kpi: str, variant: str, unit: str) -> Measure:
+    return Measure(kpi, variant, Decimal(0), Decimal(0), None, unit, SALES)
+
+
+def retail_measures(retail: Retail, period: Period, as_of: dt.date) -> list[Measure]:
+    """Sell-through, weeks of supply on hand and in-stock for one period, to date (its
+    weeks ended before ``as_of``): each is None unless every week (and a snapshot) it
+    needs is shared, never a figure over weeks not shared taken as 0."""
+    weeks = [w for w in period_weeks(period) if w + dt.timedelta(days=6) < as_of]
+    days = sorted(d for d in retail.snapshots if d in period)
+    # The stock that goes with the sales: the last snapshot by the end of the last
+    # week counted (a later one has the current week's sales taken off already).
+    upto = weeks[-1] + dt.timedelta(days=6) if weeks else period.start - dt.timedelta(days=1)
+    closing = [d for d in days if d <= upto]
+    last = retail.snapshots[closing[-1]] if closing else None
+    sold_known = bool(weeks) and all(w in retail.shared for w in weeks)
+    sold = sum(retail.weekly.get(w, 0) for w in weeks)
+    through = _none("sell_through", SELL_THROUGH_VARIANT + SHARED_NOTE, "%")
+    if sold_known and last is not None:
+        through = Measure(
+            "sell_through",
+            through.variant,
+            Decimal(sold),
+            Decimal(sold + last.on_hand),
+            kpis.sell_through_pct(sold, last.on_hand),
+            "%",
+            SALES,
+        )
+    supply = _none("wos", WOS_VARIANT + SHARED_NOTE, "weeks")
+    if weeks and last is not None:
+        lookback = [weeks[-1] - dt.timedelta(days=7 * k) for k in range(WOS_LOOKBACK_WEEKS)]
+        if all(w in retail.shared for w in lookback):
+            units = [retail.weekly.get(w, 0) for w in lookback]
+            average = kpis.average_weekly(units) or Decimal(0)
+            supply = Measure(
+                "wos",
+                supply.variant,
+                Decimal(last.on_hand),
+                average,
+                kpis.weeks_of_supply(last.on_hand, units),
+                "weeks",
+                SALES,
+            )
+    ranged = sum(retail.snapshots[d].positions for d in days)
+    stocked = sum(retail.snapshots[d].in_stock for d in days)
+    in_stock = Measure(
+        "in_stock",
+        IN_STOCK_VARIANT + SHARED_NOTE,
+        Decimal(stocked),
+        Decimal(ranged),
+        kpis.in_stock_pct(stocked, ranged) if ranged else None,
+        "%",
+        SALES,
+    )
+    return [through, supply, in_stock]
+
+
+# -- promotion performance, per period ----------------------------------------------------
+
+PROMOTIONS = "promotions"
+#: The statuses of a promotion that ran (was agreed by both sides).
+PROMOTIONS_RAN = ("accepted",)
+
+
+@dataclass(frozen=True)
+class Promotion:
+    """A promotion that ran, with the weekly units of its SKU-stores (None when the
+    distributor does not share every week and store of its baseline and run, or its
+    last week has not ended)."""
+
+    id: int
+    start: dt.date
+    end: dt.date
+    planned_pct: int | None
+    weekly: Mapping[dt.date, int] | None
+
+
+def _averages(p: Promotion) -> tuple[Decimal, Decimal]:
+    """Exact average weekly units of the baseline weeks and of the promotion's weeks."""
+    assert p.weekly is not None
+    during, baseline = promotion_weeks(p.start, p.end)
+    return (
+        Decimal(sum(p.weekly.get(w, 0) for w in baseline)) / len(baseline),
+        Decimal(sum(p.weekly.get(w, 0) for w in during)) / len(during),
+    )
+
+
+def promotion_measures(
+    promotions: Iterable[Promotion], period: Period, as_of: dt.date
+) -> list[Measure]:
+    """The promotions that ended in the period (before ``as_of``) with their POS shared
+    whole: their uplift together (the extra average weekly units over the baselines'
+    sum), and how many met their planned uplift. One with no baseline sales has no
+    lift and is left out of both."""
+    lifted = []
+    for p in sorted(promotions, key=lambda p: p.id):
+        if p.weekly is None or p.end not in period or p.end >= as_of:
+            continue
+        baseline, during = _averages(p)
+        if baseline > 0:
+            lifted.append((p, baseline, during))
+    base = sum((b for _, b, _ in lifted), Decimal(0))
+    extra = sum((d - b for _, b, d in lifted), Decimal(0))
+    together = Measure(
+        "promo.uplift",
+        UPLIFT_VARIANT + ", summed over the promotions that ended in the period" + SHARED_NOTE,
+        extra,
+        base,
+        _pct(extra, base),
+        "%",
+        PROMOTIONS,
+        tuple(p.id for p, _, _ in lifted),
+        tuple(p.id for p, b, d in lifted if d <= b),
+    )
+    planned = [
+        (p.id, *_binary((_pct(d - b, b) or Decimal(0)) >= p.planned_pct))
+        for p, b, d in lifted
+        if p.planned_pct is not None
+    ]
+    on_plan = _share(
+        "promo.on_plan",
+        "promotions whose uplift reached the planned uplift ÷ promotions with a plan" + SHARED_NOTE,
+        PROMOTIONS,
+        planned,
+    )
+    return [together, on_plan]

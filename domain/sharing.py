@@ -344,6 +344,27 @@ def shared_weeks(
     )
 
 
+def shares_whole(
+    agreements: Iterable[Agreement],
+    grantor: int,
+    mondays: Collection[dt.date],
+    stores: Collection[Store] = (),
+) -> bool:
+    """Whether the agreements share every one of these weeks at every one of these
+    stores, per store; with no stores named, at every store of the grantor (which only
+    an agreement scoped to no region or store list does). A figure over weeks or stores
+    some of which are not shared would count them as 0: it is not given at all."""
+    wanted = set(mondays)
+    if not stores:
+        unscoped = [a for a in agreements if not (a.regions or a.locations)]
+        return shared_weeks(unscoped, grantor, wanted) == wanted
+    agreements = list(agreements)
+    return all(
+        shared_weeks(agreements, grantor, wanted, stores=[store], per_store=True) == wanted
+        for store in stores
+    )
+
+
 @dataclass(frozen=True)
 class Coverage:
     """Which weeks of several grantors' POS a report's figures cover: weeks every one

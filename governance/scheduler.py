@@ -4,9 +4,10 @@ see :mod:`sync.requests`)."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
-from directus import HubClient
+from directus import HubClient, HubError
 from domain import clock
 from governance import audit
 from governance.errors import GovernanceError
@@ -47,6 +48,12 @@ def runs(admin: HubClient, job_id: str | None = None, limit: int = 100) -> list[
     )
 
 
+log = logging.getLogger(__name__)
+
+#: The scheduler's scorecard job, which a change in sharing asks to run at once.
+SCORECARDS_JOB = "scorecards.compute"
+
+
 def request_run(
     admin: HubClient, job_id: str, *, via: str = "cli", actor: str | None = None
 ) -> dict[str, Any]:
@@ -68,3 +75,29 @@ def request_run(
     audit.record(admin, "sync.run_now", "sync_requests", [row["id"]],
                  detail={"job": job_id}, via=via, actor=actor)  # fmt: skip
     return row
+
+
+def rescore(admin: HubClient, *, via: str = "cli", actor: str | None = None) -> bool:
+    """Ask a running scheduler to recompute the scorecards now (a grant or revocation
+    changes the POS and stock they may show), unless a run is asked for already; with no
+    scheduler yet there is nothing stored to correct. Best effort: the change it follows
+    is made, and the job's next run (within 15 minutes) corrects the cards anyway.
+    Returns whether a run was asked for."""
+    job = {"job_id": {"_eq": SCORECARDS_JOB}}
+    try:
+        declared = admin.read_items(
+            "sync_jobs", filter={"id": {"_eq": SCORECARDS_JOB}}, fields=["id"], limit=1
+        )
+        pending = admin.read_items(
+            "sync_requests",
+            filter={"_and": [job, {"status": {"_eq": "pending"}}]},
+            fields=["id"],
+            limit=1,
+        )
+        if not declared or pending:
+            return False
+        request_run(admin, SCORECARDS_JOB, via=via, actor=actor)
+    except HubError as exc:
+        log.warning("could not ask for a scorecard run: %s", exc)
+        return False
+    return True

@@ -26,6 +26,7 @@ from governance.policies import (
     regenerate_managed_pairs,
     write_rules,
 )
+from governance.scheduler import rescore
 
 
 def grant(
@@ -115,6 +116,7 @@ def grant(
         via=via,
         actor=actor,
     )
+    rescore(admin, via=via, actor=actor)
     return row
 
 
@@ -141,6 +143,7 @@ def revoke(
     )
     regenerate(admin, int(row["grantee"]))
     audit.record(admin, "share.revoke", "share_agreements", [agreement_id], via=via, actor=actor)
+    rescore(admin, via=via, actor=actor)
     return row
 
 

@@ -47,7 +47,7 @@ def filename(pack: Pack, suffix: str) -> str:
 
 
 def _unit(unit: str) -> str:
-    return {"%": "%", "days": "days"}.get(unit, "")
+    return {"%": "%", "days": "days", "weeks": "weeks"}.get(unit, "")
 
 
 def _append(ws: Worksheet, values: Sequence[object]) -> None:
@@ -198,9 +198,9 @@ def _promotions(ws: Worksheet, pack: Pack) -> None:
     for p in pack.promotions:
         row = p.row
         _append(ws, [row["name"], row.get("type") or "", str(row["start_date"])[:10],
-                   str(row["end_date"])[:10], p.skus, p.locations or "all",
+                   str(row["end_date"])[:10], p.skus, p.locations or "all stores",
                    row.get("expected_uplift_pct"), p.lift.baseline, p.lift.during, p.lift.pct,
-                   p.lift.vs_plan if p.shared else "POS not readable by you here"])  # fmt: skip
+                   p.not_shared or p.lift.vs_plan])  # fmt: skip
     _append(ws, [])
     _append(ws, [f"Uplift: {sc.UPLIFT_VARIANT}; from the POS shared with the reader."])
     _widths(ws, (34, 9, 11, 11, 6, 7, 14, 18, 16, 14, 18))

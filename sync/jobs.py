@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from domain import clock
+from governance.scheduler import SCORECARDS_JOB
 from sync.drops import poll_drop_folders, reap_imports
 from sync.exchange import exchange
 from sync.runs import RUNS, JobContext, JobFunc, iso
@@ -99,7 +100,7 @@ def job_definitions(
             settings={"after_hours": 6},
         ),
         JobDefinition(
-            id="scorecards.compute",
+            id=SCORECARDS_JOB,
             func=compute_scorecards,
             trigger="interval",
             trigger_args={"minutes": 15},

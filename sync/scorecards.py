@@ -1,14 +1,21 @@
 """The ``scorecards.compute`` job: every pair's scorecard for every week, month and
 quarter of the last five quarters, from the orders, ASNs, receipts, invoices and plan
-actions in the hub (formulas: ``domain.scorecard``).
+actions in the hub, and from the POS rollups, store stock and promotions the pair's
+distributor shares with the pair's supplier (formulas: ``domain.scorecard``).
+
+Every party to a pair reads its scorecards, so their sell-through, weeks of supply,
+in-stock and promotion figures come only from what the agreements in force share with
+the supplier (the data the supplier and the pair's managers may read themselves): a
+week, store or snapshot not shared is never counted, and a figure that would need one
+is not given. A grant or revocation asks for a run at once (``governance.scheduler``).
 
 Each run computes every scorecard in memory (a year of a pair's orders is small) and
 writes only those whose figures, or the records behind them, changed since they were
 stored (their ``digest``), so a scorecard is recomputed when the data under it changes
-and left alone otherwise. A pair with no orders and no plan actions in the window has
-no scorecards. A changed scorecard's values are replaced first and its
-digest written last: a run that dies midway leaves an old digest, and the next run
-writes that scorecard again.
+and left alone otherwise. A pair with no orders, plan actions or shared POS, stock or
+promotions in the window has no scorecards. A changed scorecard's values are replaced
+first and its digest written last: a run that dies midway leaves an old digest, and
+the next run writes that scorecard again.
 """
 
 from __future__ import annotations
@@ -16,7 +23,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
@@ -24,6 +31,15 @@ from directus import HubClient
 from directus.client import chunk_by_payload
 from domain import clock
 from domain import scorecard as sc
+from domain.sharing import (
+    AGREEMENT_FIELDS,
+    Agreement,
+    Store,
+    row_scope,
+    shared_weeks,
+    shares_whole,
+    weekly_parts,
+)
 from sync.runs import JobContext, iso
 
 GRAINS = sc.GRAINS
@@ -34,9 +50,11 @@ LOOKBACK_DAYS = 180
 
 @dataclass(frozen=True)
 class PairFacts:
-    orders: tuple[sc.Order, ...]
-    shipments: tuple[sc.Shipment, ...]
-    actions: tuple[sc.Action, ...]
+    orders: tuple[sc.Order, ...] = ()
+    shipments: tuple[sc.Shipment, ...] = ()
+    actions: tuple[sc.Action, ...] = ()
+    retail: sc.Retail = field(default_factory=sc.Retail)
+    promotions: tuple[sc.Promotion, ...] = ()
 
 
 def compute_scorecards(ctx: JobContext) -> None:
@@ -47,7 +65,7 @@ def compute_scorecards(ctx: JobContext) -> None:
     active = {"status": {"_eq": "active"}}
     pairs = ctx.hub.read_items(
         "partnerships",
-        fields=["id", "pair", "scorecard_settings"],
+        fields=["id", "pair", "supplier", "distributor", "scorecard_settings"],
         filter={"_and": [active, {"id": {"_in": list(only)}}]} if only else active,
         limit=-1,
     )
@@ -64,6 +82,21 @@ def compute_scorecards(ctx: JobContext) -> None:
         for s in settings.values()
     )
     facts = read_facts(ctx.hub, first - dt.timedelta(days=LOOKBACK_DAYS), set(settings))
+    sides = {int(p["id"]): (int(p["supplier"]), int(p["distributor"])) for p in pairs}
+    agreements = read_agreements(ctx.hub, now.date())
+    failed: set[int] = set()  # their stored cards stay as they are until a run succeeds
+    for pair_id in sorted(settings):
+        try:
+            retail, promotions = read_shared(
+                ctx.hub, pair_id, *sides[pair_id], agreements, first, now.date()
+            )
+        except (ArithmeticError, LookupError, TypeError, ValueError) as exc:  # one pair's
+            ctx.item_failed(f"pair {pair_id} shared data", exc)
+            failed.add(pair_id)
+            continue
+        if retail.shared or retail.snapshots or promotions:
+            base = facts.get(pair_id, PairFacts())
+            facts[pair_id] = replace(base, retail=retail, promotions=promotions)
     stored = {
         row["key"]: row
         for row in ctx.hub.iter_by_key(
@@ -82,13 +115,16 @@ def compute_scorecards(ctx: JobContext) -> None:
         if ctx.stopping:  # nothing written yet: the next run computes it all again
             ctx.counts["stopped"] += 1
             return
+        if pair_id in failed:
+            produced |= {key for key in stored if key.startswith(f"{pair_id}:")}
+            continue
         pair_facts = facts.get(pair_id)
-        if pair_facts is None:  # no orders and no plan actions: nothing to score
+        if pair_facts is None:  # no orders, plan actions or shared data: nothing to score
             ctx.counts["idle_pairs"] += 1
             continue
         try:
             cards = pair_cards(pair_id, pair_facts, pair_settings, now, quarters)
-        except (ArithmeticError, TypeError, ValueError) as exc:  # one pair's data, not all
+        except (ArithmeticError, LookupError, TypeError, ValueError) as exc:  # one pair's
             ctx.item_failed(f"pair {pair_id}", exc)
             produced |= {key for key in stored if key.startswith(f"{pair_id}:")}
             continue
@@ -121,7 +157,14 @@ def pair_cards(
     for grain in GRAINS:
         for period in sc.periods_between(first, now.date(), grain, settings.fiscal_start_month):
             measures = sc.scorecard(
-                facts.orders, facts.shipments, facts.actions, period, now, settings
+                facts.orders,
+                facts.shipments,
+                facts.actions,
+                period,
+                now,
+                settings,
+                facts.retail,
+                facts.promotions,
             )
             cards.append(
                 {
@@ -244,6 +287,220 @@ def _delete_values(hub: HubClient, cards: Sequence[int]) -> None:
 
 
 # -- reading the facts ------------------------------------------------------------------
+
+
+def read_agreements(hub: HubClient, today: dt.date) -> list[Agreement]:
+    """Every sharing agreement in force today."""
+    rows = hub.read_items(
+        "share_agreements",
+        filter={"status": {"_eq": "active"}},
+        fields=AGREEMENT_FIELDS,
+        limit=-1,
+    )
+    return [a for a in map(Agreement.from_row, rows) if a.in_force(today)]
+
+
+def _any(clauses: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    return dict(clauses[0]) if len(clauses) == 1 else {"_or": list(clauses)}
+
+
+def _units(value: Any) -> int:
+    return int(Decimal(str(value or 0)))
+
+
+def read_shared(
+    hub: HubClient,
+    pair_id: int,
+    supplier: int,
+    distributor: int,
+    agreements: Sequence[Agreement],
+    first: dt.date,
+    today: dt.date,
+) -> tuple[sc.Retail, tuple[sc.Promotion, ...]]:
+    """What the distributor shares with the supplier, from the first period on: weekly
+    units (from the weekly rollups), store stock by snapshot day, and the pair's
+    promotions with their SKU-stores' weekly units where every week and store of them
+    is shared. Weeks count once they have ended."""
+    between = [a for a in agreements if (a.grantor, a.grantee) == (distributor, supplier)]
+    if not between:
+        return sc.Retail(), ()
+    first -= dt.timedelta(days=first.weekday())  # the first week's Monday
+    start = first - dt.timedelta(days=7 * sc.WOS_LOOKBACK_WEEKS)
+    mondays = []
+    monday = start
+    while monday + dt.timedelta(days=6) < today:
+        mondays.append(monday)
+        monday += dt.timedelta(days=7)
+    weekly: dict[dt.date, int] = defaultdict(int)
+    whole, scoped = weekly_parts(between, by_location=False)
+    ended = [{"week_start": {"_gte": start.isoformat()}}, {"week_end": {"_lt": today.isoformat()}}]
+    for collection, clauses in (("pos_week_distributor", whole), ("pos_week_location", scoped)):
+        if not clauses:
+            continue
+        for group in hub.aggregate(
+            collection,
+            {"sum": ["units"]},
+            group_by=["week_start"],
+            filter={"_and": [_any(clauses), *ended]},
+        ):
+            weekly[dt.date.fromisoformat(str(group["week_start"])[:10])] += _units(
+                group["sum"]["units"]
+            )
+    retail = sc.Retail(
+        dict(weekly),
+        shared_weeks(between, distributor, mondays),
+        _snapshots(hub, between, first, today),
+    )
+    return retail, _promotions(hub, pair_id, supplier, distributor, between, first, today)
+
+
+def _snapshots(
+    hub: HubClient, between: Sequence[Agreement], first: dt.date, today: dt.date
+) -> dict[dt.date, sc.Snapshot]:
+    """Store stock of the supplier's SKUs per snapshot day, as the agreements share it."""
+    clauses = [
+        row_scope(a, "day", live=False)
+        for a in between
+        if "inventory" in a.kinds and a.granularity == "store_day"
+    ]
+    if not clauses:
+        return {}
+    where = {
+        "_and": [
+            _any(clauses),
+            {"day": {"_gte": first.isoformat()}},
+            {"day": {"_lte": today.isoformat()}},
+            {"location": {"kind": {"_eq": "store"}}},
+        ]
+    }
+    totals = hub.aggregate(
+        "inventory_positions", {"sum": ["on_hand"], "count": ["id"]}, group_by=["day"], filter=where
+    )
+    stocked = {
+        str(g["day"])[:10]: _units(g["count"]["id"])
+        for g in hub.aggregate(
+            "inventory_positions",
+            {"count": ["id"]},
+            group_by=["day"],
+            filter={"_and": [where, {"on_hand": {"_gt": 0}}]},
+        )
+    }
+    return {
+        dt.date.fromisoformat(str(g["day"])[:10]): sc.Snapshot(
+            _units(g["sum"]["on_hand"]),
+            _units(g["count"]["id"]),
+            stocked.get(str(g["day"])[:10], 0),
+        )
+        for g in totals
+    }
+
+
+def _promotions(
+    hub: HubClient,
+    pair_id: int,
+    supplier: int,
+    distributor: int,
+    between: Sequence[Agreement],
+    first: dt.date,
+    today: dt.date,
+) -> tuple[sc.Promotion, ...]:
+    """The pair's promotions that ran, ending from the first period on and before
+    today; each with its SKU-stores' weekly units if they are shared whole."""
+    rows = hub.read_items(
+        "promotions",
+        filter={
+            "_and": [
+                {"partnership": {"_eq": pair_id}},
+                {"status": {"_in": list(sc.PROMOTIONS_RAN)}},
+                {"end_date": {"_gte": first.isoformat()}},
+                {"end_date": {"_lt": today.isoformat()}},
+            ]
+        },
+        fields=["id", "start_date", "end_date", "expected_uplift_pct"],
+        limit=-1,
+    )
+    if not rows:
+        return ()
+    ids = [int(r["id"]) for r in rows]
+    skus: dict[int, list[int]] = defaultdict(list)
+    for r in hub.read_items(
+        "promotion_skus", filter={"promotion": {"_in": ids}}, fields=["promotion", "sku"], limit=-1
+    ):
+        skus[int(r["promotion"])].append(int(r["sku"]))
+    stores: dict[int, list[int]] = defaultdict(list)
+    for r in hub.read_items(
+        "promotion_locations",
+        filter={"promotion": {"_in": ids}},
+        fields=["promotion", "location"],
+        limit=-1,
+    ):
+        stores[int(r["promotion"])].append(int(r["location"]))
+    places = sorted({x for at in stores.values() for x in at})
+    regions = {
+        int(r["id"]): r.get("region")
+        for r in (
+            hub.read_items(
+                "locations",
+                filter={"_and": [{"id": {"_in": places}}, {"distributor": {"_eq": distributor}}]},
+                fields=["id", "region"],
+                limit=-1,
+            )
+            if places
+            else []
+        )
+    }
+    out = []
+    for row in rows:
+        key = int(row["id"])
+        start = dt.date.fromisoformat(str(row["start_date"])[:10])
+        end = dt.date.fromisoformat(str(row["end_date"])[:10])
+        during, baseline = sc.promotion_weeks(start, end)
+        at = [Store(x, regions[x]) for x in sorted(stores.get(key, [])) if x in regions]
+        whole = (
+            during[-1] + dt.timedelta(days=6) < today
+            and len(at) == len(stores.get(key, []))
+            and shares_whole(between, distributor, [*baseline, *during], at)
+        )
+        planned = row.get("expected_uplift_pct")
+        weekly = None
+        if whole:
+            weekly = _promotion_weeks(
+                hub, supplier, distributor, skus.get(key, []), at, baseline[0], during[-1]
+            )
+        out.append(sc.Promotion(key, start, end, None if planned is None else int(planned), weekly))
+    return tuple(out)
+
+
+def _promotion_weeks(
+    hub: HubClient,
+    supplier: int,
+    distributor: int,
+    skus: Sequence[int],
+    stores: Sequence[Store],
+    first: dt.date,
+    last: dt.date,
+) -> dict[dt.date, int]:
+    """Weekly units of a promotion's SKUs at its stores (every store if none)."""
+    if not skus:
+        return {}
+    rules: list[dict[str, Any]] = [
+        {"distributor": {"_eq": distributor}},
+        {"sku": {"_in": sorted(skus)}},
+        {"sku": {"supplier": {"_eq": supplier}}},
+        {"week_start": {"_gte": first.isoformat()}},
+        {"week_start": {"_lte": last.isoformat()}},
+    ]
+    if stores:
+        rules.append({"location": {"_in": [s.id for s in stores]}})
+    groups = hub.aggregate(
+        "pos_week_location" if stores else "pos_week_distributor",
+        {"sum": ["units"]},
+        group_by=["week_start"],
+        filter={"_and": rules},
+    )
+    return {
+        dt.date.fromisoformat(str(g["week_start"])[:10]): _units(g["sum"]["units"]) for g in groups
+    }
 
 
 def read_facts(hub: HubClient, since: dt.date, pairs: set[int]) -> dict[int, PairFacts]:

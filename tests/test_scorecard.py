@@ -351,3 +351,120 @@ def test_a_quarter_is_found_by_its_label():
     for bad in ("2026-Q5", "26-Q1", "2026Q1", ""):
         with pytest.raises(ValueError, match="quarter"):
             sc.quarter_named(bad)
+
+
+# -- sell-through, weeks of supply, in-stock, promotions per period ---------------------
+
+
+@pytest.mark.parametrize(
+    ("day", "grain", "first", "last", "weeks"),
+    [
+        # A week belongs to the period of its Thursday: 2026-W53 (Mon 28 Dec) is December's
+        # and 2026's; 2027's January starts with the week of Mon 4 Jan.
+        (D(2026, 12, 2), "month", D(2026, 11, 30), D(2026, 12, 28), 5),
+        (D(2027, 1, 1), "month", D(2027, 1, 4), D(2027, 1, 25), 4),
+        (D(2026, 1, 15), "month", D(2025, 12, 29), D(2026, 1, 26), 5),
+        (D(2026, 11, 1), "quarter", D(2026, 9, 28), D(2026, 12, 28), 14),
+        (D(2027, 1, 1), "week", D(2026, 12, 28), D(2026, 12, 28), 1),
+    ],
+)
+def test_a_periods_weeks_are_those_whose_thursday_it_holds(day, grain, first, last, weeks):
+    got = sc.period_weeks(sc.period_of(day, grain))
+    assert (got[0], got[-1], len(got)) == (first, last, weeks)
+
+
+DEC = sc.period_of(D(2026, 12, 10), "month")  # weeks of 30 Nov .. 28 Dec
+DEC_WEEKS = sc.period_weeks(DEC)
+LOOKBACK = [D(2026, 12, 7), D(2026, 12, 14), D(2026, 12, 21), D(2026, 12, 28)]
+
+
+def retail(weekly, shared=None, snapshots=None) -> sc.Retail:
+    return sc.Retail(weekly, frozenset(shared if shared is not None else weekly), snapshots or {})
+
+
+def test_sell_through_weeks_of_supply_and_in_stock_by_hand():
+    weekly = {w: 100 for w in DEC_WEEKS}  # 500 sold in December
+    weekly[D(2026, 12, 28)] = 60  # 460
+    snapshots = {
+        D(2026, 12, 20): sc.Snapshot(900, 10, 9),
+        D(2026, 12, 31): sc.Snapshot(540, 10, 8),  # the last: 540 on hand
+        D(2027, 1, 1): sc.Snapshot(1, 10, 1),  # January's, not December's
+    }
+    got = by_kpi(sc.retail_measures(retail(weekly, snapshots=snapshots), DEC, D(2027, 1, 5)))
+    # 460 ÷ (460 + 540) = 46.0 %
+    assert got["sell_through"].value == Decimal("46.0")
+    assert (got["sell_through"].numerator, got["sell_through"].denominator) == (460, 1000)
+    # 540 ÷ ((100 + 100 + 100 + 60) ÷ 4 = 90) = 6.0 weeks
+    assert got["wos"].value == Decimal("6.0")
+    assert (got["wos"].numerator, got["wos"].denominator) == (540, 90)
+    assert got["wos"].unit == "weeks"
+    # store-SKU-days with stock: 9 + 8 of 20
+    assert got["in_stock"].value == Decimal("85.0")
+    assert all("shares them with the pair's supplier" in m.variant for m in got.values())
+
+
+def test_a_week_not_shared_is_unknown_not_zero():
+    weekly = {w: 100 for w in DEC_WEEKS}
+    shared = set(DEC_WEEKS) - {D(2026, 12, 7)}  # a week in December and in the lookback
+    snapshots = {D(2026, 12, 31): sc.Snapshot(540, 10, 8)}
+    got = by_kpi(sc.retail_measures(retail(weekly, shared, snapshots), DEC, D(2027, 1, 5)))
+    assert got["sell_through"].value is None
+    assert got["wos"].value is None
+    assert got["in_stock"].value == Decimal("80.0")  # the snapshot is shared: still known
+    nothing = by_kpi(sc.retail_measures(sc.Retail(), DEC, D(2027, 1, 5)))
+    assert [m.value for m in nothing.values()] == [None, None, None]
+
+
+def test_the_current_period_counts_its_weeks_ended_so_far():
+    weekly = {w: 100 for w in [D(2026, 11, 9), D(2026, 11, 16), *DEC_WEEKS]}
+    weekly[D(2026, 11, 23)] = 100
+    snapshots = {D(2026, 12, 6): sc.Snapshot(300, 4, 4), D(2026, 12, 9): sc.Snapshot(80, 4, 2)}
+    # On Thu 10 Dec only the week of 30 Nov has ended: 100 sold, and 300 on hand at its
+    # end (9 Dec's stock has this week's sales, not counted yet, taken off already).
+    got = by_kpi(sc.retail_measures(retail(weekly, snapshots=snapshots), DEC, D(2026, 12, 10)))
+    assert got["sell_through"].value == Decimal("25.0")
+    # The lookback is the 4 weeks to 30 Nov: 100 a week.
+    assert got["wos"].value == Decimal("3.0")
+    assert got["in_stock"].value == Decimal("75.0")  # every snapshot of the period: 6 of 8
+
+
+def test_zero_sales_and_no_stock():
+    weekly = dict.fromkeys(DEC_WEEKS, 0)
+    snapshots = {D(2026, 12, 31): sc.Snapshot(0, 5, 0)}
+    got = by_kpi(sc.retail_measures(retail(weekly, snapshots=snapshots), DEC, D(2027, 1, 5)))
+    assert got["sell_through"].value is None  # 0 ÷ 0
+    assert got["wos"].value == Decimal("0.0")  # no stock is out
+    assert got["in_stock"].value == Decimal("0.0")
+    stocked = {D(2026, 12, 31): sc.Snapshot(50, 5, 5)}
+    got = by_kpi(sc.retail_measures(retail(weekly, snapshots=stocked), DEC, D(2027, 1, 5)))
+    assert got["sell_through"].value == Decimal("0.0")
+    assert got["wos"].value is None  # stock, no demand: no finite cover
+
+
+def promo(id_, start, end, planned, weekly) -> sc.Promotion:
+    return sc.Promotion(id_, start, end, planned, weekly)
+
+
+def test_promotions_that_ended_in_the_period_uplift_and_plan_by_hand():
+    # Runs 9-22 Nov (weeks of 9 and 16 Nov); baseline the 4 weeks from 12 Oct.
+    base = {D(2026, 10, 12): 100, D(2026, 10, 19): 100, D(2026, 10, 26): 80, D(2026, 11, 2): 120}
+    a = promo(1, D(2026, 11, 9), D(2026, 11, 22), 25, {**base, D(2026, 11, 9): 150,
+                                                      D(2026, 11, 16): 130})  # fmt: skip
+    # baseline 100/week, 140 during: +40 % (plan 25: met)
+    b = promo(2, D(2026, 11, 2), D(2026, 11, 8), 30, {D(2026, 10, 5): 50, D(2026, 10, 12): 50,
+              D(2026, 10, 19): 50, D(2026, 10, 26): 50, D(2026, 11, 2): 55})  # fmt: skip
+    # baseline 50, 55 during: +10 % (plan 30: missed)
+    c = promo(3, D(2026, 11, 2), D(2026, 11, 8), 10, None)  # not shared whole: left out
+    d = promo(4, D(2026, 11, 16), D(2026, 11, 29), None, {})  # no baseline sales: no lift
+    e = promo(5, D(2026, 12, 1), D(2026, 12, 6), 5, dict.fromkeys(DEC_WEEKS, 10))  # December's
+    nov = sc.period_of(D(2026, 11, 1), "month")
+    got = by_kpi(sc.promotion_measures([a, b, c, d, e], nov, D(2026, 12, 10)))
+    # (140 - 100) + (55 - 50) = 45 extra a week over 150: 30.0 %
+    uplift = got["promo.uplift"]
+    assert (uplift.numerator, uplift.denominator, uplift.value) == (45, 150, Decimal("30.0"))
+    assert uplift.basis == (1, 2)
+    on_plan = got["promo.on_plan"]
+    assert (on_plan.value, on_plan.basis, on_plan.misses) == (Decimal("50.0"), (1, 2), (2,))
+    # A promotion still running (or ending today) is not judged yet.
+    early = by_kpi(sc.promotion_measures([a], nov, D(2026, 11, 22)))
+    assert early["promo.uplift"].value is None

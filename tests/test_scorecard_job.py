@@ -741,8 +741,9 @@ def test_the_api_answers_the_pack_to_the_pair_only(app, admin, pair, q4_plan):
 
 
 def test_a_promotions_lift_is_read_by_each_readers_own_rules(hub, app, admin, pair, q4_plan):
-    """The supplier sees the lift from the POS its distributor shares; the distributor from
-    its own; the manager, whom the data layer gives no POS yet, is told so, not shown 0."""
+    """The supplier and the pair's manager see the lift from the POS the distributor
+    shares; the distributor from its own. When the weeks of the baseline are not all
+    shared, a supplier and a manager are told so, not shown a lift over weeks of 0."""
     import io
     from decimal import Decimal
 
@@ -754,7 +755,7 @@ def test_a_promotions_lift_is_read_by_each_readers_own_rules(hub, app, admin, pa
 
     pid, sku = pair["id"], pair["sku"]
     store = make_store(admin, pair["distributor"], "S1")
-    sharing.grant(
+    granted = sharing.grant(
         admin,
         pair["distributor"]["id"],
         pair["supplier"]["id"],
@@ -811,13 +812,29 @@ def test_a_promotions_lift_is_read_by_each_readers_own_rules(hub, app, admin, pa
         return row[6:]
 
     expected = [25, Decimal("100.0"), Decimal("140.0"), Decimal("40.0"), Decimal("15.0")]
-    for member in (
-        make_user(admin, "supplier_user", pair["supplier"]),
-        make_user(admin, "distributor_user", pair["distributor"]),
-    ):
+    supplier = make_user(admin, "supplier_user", pair["supplier"])
+    distributor = make_user(admin, "distributor_user", pair["distributor"])
+    for member in (supplier, distributor, pair["manager"]):
         got = lift(member)
         assert [got[0]] + [Decimal(str(v)) for v in got[1:]] == expected, member.role
-    assert lift(pair["manager"])[-1] == "POS not readable by you here"
+
+    # Shared only from 2 November: two of the four baseline weeks are not shared.
+    sharing.revoke(admin, int(granted["id"]), via="test")
+    later = sharing.grant(
+        admin,
+        pair["distributor"]["id"],
+        pair["supplier"]["id"],
+        ["pos"],
+        valid_from=dt.date(2026, 11, 2),
+        via="test",
+    )
+    unknown = "POS not shared for every week and store of its baseline and run: no lift"
+    for member in (supplier, pair["manager"]):
+        assert lift(member)[1:] == [None, None, None, unknown], member.role
+    got = lift(distributor)  # its own POS: every week
+    assert [Decimal(str(v)) for v in got[1:]] == expected[1:]
+    sharing.revoke(admin, int(later["id"]), via="test")
+    assert lift(supplier)[-1] == "POS not readable by you here: no lift"
 
 
 # -- the plan and the register, kept on the pair's page ----------------------------------
@@ -1074,3 +1091,150 @@ def test_an_operator_sets_a_pairs_scorecard_and_the_next_run_follows_it(hub, adm
     finally:
         admin.update_item("partnerships", pair["id"], {"scorecard_settings": None})
         run(sync)
+
+
+# -- sell-through, weeks of supply, in-stock and promotions, as shared -------------------
+
+
+def test_the_retail_figures_come_only_from_what_the_distributor_shares(hub, app, admin, sync):
+    """Sell-through, weeks of supply, in-stock and promotion uplift, by hand, from the
+    east store only: the agreement shares the east region, so the west store's sales and
+    stock, and another supplier's at the same store, count nowhere. Revoked, they go."""
+    from directus.bulk import open_lane, write_rows
+    from governance import sharing
+    from tests.factories import make_store
+
+    supplier, distributor = make_org(admin, "supplier"), make_org(admin, "distributor")
+    pid = ensure_partnership(admin, supplier["id"], distributor["id"])
+    other = make_org(admin, "supplier")
+    ensure_partnership(admin, other["id"], distributor["id"])
+    sku, sku2, foreign = (
+        make_sku(admin, supplier)["id"],
+        make_sku(admin, supplier)["id"],
+        make_sku(admin, other)["id"],
+    )
+    east = make_store(admin, distributor, "E1", "east")["id"]
+    west = make_store(admin, distributor, "W1", "west")["id"]
+    d = distributor["id"]
+    mondays = [dt.date(2026, 11, 2) + dt.timedelta(days=7 * k) for k in range(9)]  # to 28 Dec
+    pos = []
+    for monday in mondays:
+        wednesday = monday + dt.timedelta(days=2)
+        units = 20 if monday == dt.date(2026, 12, 7) else 10  # the promotion's week
+        pos += [
+            (d, east, sku, wednesday, units, units * 100, "USD"),
+            (d, west, sku, wednesday, 1000, 100_000, "USD"),  # outside the region
+            (d, east, foreign, wednesday, 5000, 500_000, "USD"),  # another supplier's
+        ]
+    stock = [
+        (d, east, sku, dt.date(2026, 12, 15), 50, 0, 0),
+        (d, east, sku2, dt.date(2026, 12, 15), 10, 0, 0),
+        (d, east, sku, dt.date(2026, 12, 31), 30, 0, 0),
+        (d, east, sku2, dt.date(2026, 12, 31), 0, 0, 0),
+        (d, west, sku, dt.date(2026, 12, 31), 999, 0, 0),
+        (d, east, foreign, dt.date(2026, 12, 31), 0, 0, 0),
+    ]
+    with open_lane(f"sqlite:///{hub.db_path}") as lane:
+        write_rows(lane, "pos", pos)
+        write_rows(lane, "inventory", stock)
+    at_east = admin.create_item(
+        "promotions",
+        {"name": "East TPR", "type": "tpr", "start_date": "2026-12-07",
+         "end_date": "2026-12-13", "expected_uplift_pct": 50, "status": "accepted",
+         "partnership": pid},
+    )  # fmt: skip
+    everywhere = admin.create_item(
+        "promotions",
+        {"name": "Chain TPR", "type": "tpr", "start_date": "2026-12-14",
+         "end_date": "2026-12-20", "expected_uplift_pct": 10, "status": "accepted",
+         "partnership": pid},
+    )  # fmt: skip
+    for promo in (at_east, everywhere):
+        admin.create_item(
+            "promotion_skus", {"promotion": promo["id"], "sku": sku, "partnership": pid}
+        )
+    admin.create_item(
+        "promotion_locations", {"promotion": at_east["id"], "location": east, "partnership": pid}
+    )
+    granted = sharing.grant(
+        admin, d, supplier["id"], ["pos", "inventory"], valid_from=dt.date(2026, 10, 1),
+        regions=["east"], via="test",
+    )  # fmt: skip
+
+    def december() -> dict:
+        ctx = JobContext(
+            hub=sync,
+            job_id="scorecards.compute",
+            run_id=str(uuid.uuid4()),
+            settings={"quarters": 5, "pairs": [pid]},
+        )
+        compute_scorecards(ctx)
+        assert ctx.counts["failed"] == 0, dict(ctx.counts)
+        return card(admin, pid, "month", "2026-12-01")["by_kpi"]
+
+    plan = admin.create_item(
+        "business_plans", {"partnership": pid, "year": 2026, "status": "active"}
+    )
+    admin.create_item(
+        "plan_actions",
+        {"plan": plan["id"], "partnership": pid, "title": "Reset the shelf",
+         "owner_side": "supplier", "status": "open", "due_date": "2026-12-18"},
+    )  # fmt: skip
+    kpi = december()
+    # Sold in December's weeks (30 Nov .. 28 Dec): 10 + 20 + 10 + 10 + 10 = 60; on hand at
+    # the last snapshot (31 Dec): 30 + 0. 60 ÷ 90 = 66.7 %.
+    assert (kpi["sell_through"]["numerator"], kpi["sell_through"]["denominator"]) == ("60", "90")
+    assert kpi["sell_through"]["value"] == "66.7"
+    # 30 on hand ÷ (20 + 10 + 10 + 10) ÷ 4 = 12.5 a week: 2.4 weeks.
+    assert (kpi["wos"]["value"], kpi["wos"]["unit"]) == ("2.4", "weeks")
+    # Store-SKU-days with stock: 2 of 2 on 15 Dec, 1 of 2 on 31 Dec.
+    assert (kpi["in_stock"]["numerator"], kpi["in_stock"]["denominator"]) == ("3", "4")
+    # The east promotion: 10 a week before, 20 during: +100 %, over its plan of 50. The
+    # chain-wide one is not shared at every store: not counted.
+    assert (kpi["promo.uplift"]["value"], kpi["promo.uplift"]["basis"]) == (
+        "100.0",
+        [at_east["id"]],
+    )
+    assert (kpi["promo.on_plan"]["value"], kpi["promo.on_plan"]["misses"]) == ("100.0", [])
+    assert kpi["promo.uplift"]["collection"] == "promotions"
+    # The figure drills down to the pair's sell-through page for December's weeks.
+    seller = factories.sign_in(app, make_user(admin, "supplier_user", supplier),
+                               remote_addr="10.13.1.1")  # fmt: skip
+    december_card = card(admin, pid, "month", "2026-12-01")["id"]
+    page = seller.get(f"/reviews/scorecards/{december_card}/sell_through").get_data(as_text=True)
+    assert "66.7 %" in page
+    assert f"pair={pid}&amp;from=2026-11-30&amp;to=2027-01-03" in page
+    page = seller.get(f"/reviews/scorecards/{december_card}/promo.uplift").get_data(as_text=True)
+    assert "East TPR" in page
+    assert "Chain TPR" not in page
+
+    sharing.revoke(admin, int(granted["id"]), via="test")
+    kpi = december()  # the plan's action still gives the pair a scorecard
+    for name in ("sell_through", "wos", "in_stock", "promo.uplift", "promo.on_plan"):
+        assert kpi[name]["value"] is None, name
+        assert (kpi[name]["numerator"], kpi[name]["denominator"]) == ("0", "0"), name
+
+
+def test_a_grant_or_revocation_asks_a_running_scheduler_to_rescore(admin):
+    from governance import sharing
+    from governance.scheduler import SCORECARDS_JOB
+
+    supplier, distributor = make_org(admin, "supplier"), make_org(admin, "distributor")
+    asked = {"job_id": {"_eq": SCORECARDS_JOB}}
+    before = len(admin.read_items("sync_requests", filter=asked, fields=["id"], limit=-1))
+    # No scheduler has declared its jobs: there is nothing stored to correct.
+    granted = sharing.grant(
+        admin, distributor["id"], supplier["id"], ["pos"], valid_from=TODAY, via="test"
+    )
+    assert len(admin.read_items("sync_requests", filter=asked, fields=["id"], limit=-1)) == before
+    admin.create_item("sync_jobs", {"id": SCORECARDS_JOB, "description": "declared"})
+    sharing.revoke(admin, int(granted["id"]), via="test")
+    pending = admin.read_items(
+        "sync_requests", filter={"_and": [asked, {"status": {"_eq": "pending"}}]}, limit=-1
+    )
+    assert len(pending) == before + 1
+    # One pending run covers the next change too.
+    sharing.grant(admin, distributor["id"], supplier["id"], ["pos"], valid_from=TODAY, via="test")
+    assert len(admin.read_items("sync_requests", filter=asked, fields=["id"], limit=-1)) == (
+        before + 1
+    )

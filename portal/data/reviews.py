@@ -13,11 +13,12 @@ from typing import Any
 from directus import HubError
 from domain import risks
 from domain import scorecard as sc
+from domain.sharing import Store, shares_whole
 from portal.data import insights
 from portal.data.access import DataAccess
 from portal.data.attention import Item
 from portal.data.errors import Invalid, NotFound
-from portal.data.scope import NOTHING, Filter
+from portal.data.scope import NOTHING, Filter, Pair
 
 CARD_FIELDS = ["id", "partnership", "grain", "label", "period_start", "period_end", "computed_at"]
 VALUE_FIELDS = [
@@ -283,12 +284,33 @@ class Drill:
     collection: str
     records: tuple[tuple[dict[str, Any], bool], ...]
 
+    @property
+    def weeks(self) -> tuple[dt.date, dt.date] | None:
+        """The first and last day of the ISO weeks the period's POS figures count (a
+        week is in the period of its Thursday), for the pages that show those rows."""
+        card = self.card
+        period = sc.Period(
+            dt.date.fromisoformat(str(card["period_start"])[:10]),
+            dt.date.fromisoformat(str(card["period_end"])[:10]),
+            str(card["grain"]),
+            str(card["label"]),
+        )
+        weeks = sc.period_weeks(period)
+        return (weeks[0], weeks[-1] + dt.timedelta(days=6)) if weeks else None
 
+
+#: Units a figure is a length of time in.
+TIMES = ("days", "weeks")
 DRILL_FIELDS = {
     "purchase_orders": ["id", "number", "status", "ordered_on", "requested_date", "promised_date"],
     "shipments": ["id", "number", "ship_date", "received_date", "purchase_order"],
+    "promotions": ["id", "name", "start_date", "end_date", "expected_uplift_pct", "status"],
 }
-DRILL_RESOURCES = {"purchase_orders": "purchase-orders", "shipments": "shipments"}
+DRILL_RESOURCES = {
+    "purchase_orders": "purchase-orders",
+    "shipments": "shipments",
+    "promotions": "promotions",
+}
 
 
 def drill(acc: DataAccess, card_id: int, kpi: str) -> Drill:
@@ -478,7 +500,7 @@ def attention(views: Sequence[PairView]) -> list[Item]:
             )
         for cell in view.cells:
             if cell.off:
-                unit = " %" if cell.unit == "%" else " days" if cell.unit == "days" else ""
+                unit = " %" if cell.unit == "%" else f" {cell.unit}" if cell.unit in TIMES else ""
                 out.append(
                     Item(
                         "kpi-off-target",
@@ -493,7 +515,6 @@ def attention(views: Sequence[PairView]) -> list[Item]:
 # -- the quarterly business review pack ---------------------------------------------------
 
 PACK_QUARTERS = 5
-RAN = ("accepted",)
 
 
 @dataclass(frozen=True)
@@ -502,7 +523,7 @@ class PromotionResult:
     skus: int
     locations: int  # 0: every store
     lift: sc.Uplift
-    shared: bool = True  # False: the reader may read none of the distributor's POS
+    not_shared: str | None = None  # why there is no lift: POS the reader may not read whole
 
 
 @dataclass(frozen=True)
@@ -537,7 +558,7 @@ def pack(
     """A pair's review pack for a quarter (its label, e.g. ``2026-Q4``): the last five
     quarters' scorecards, the plan's targets against the quarter, the plan's actions,
     the risk register and the quarter's promotions with their lift."""
-    pair = acc.pair(pair_id)
+    acc.pair(pair_id)  # the pair in scope, or not found
     settings = pair_settings(acc, pair_id)
     period = sc.quarter_named(quarter, settings.fiscal_start_month)
     quarters = tuple(sc.last_quarters(period.start, PACK_QUARTERS, settings.fiscal_start_month))
@@ -594,7 +615,7 @@ def pack(
         plans[0] if plans else None,
         actions,
         risk_register(acc, pair_id, now.date()),  # the register as it stands today
-        promotion_results(acc, pair.distributor, pair_id, period),
+        promotion_results(acc, pair_id, period),
         tuple((k, n, variants.get(k, "")) for k, n in sc.KPI_NAMES.items()),
         now,
         by,
@@ -602,16 +623,19 @@ def pack(
 
 
 def promotion_results(
-    acc: DataAccess, distributor: int, pair_id: int, period: sc.Period
+    acc: DataAccess, pair_id: int, period: sc.Period
 ) -> tuple[PromotionResult, ...]:
     """The pair's promotions that ran in the quarter, each with its lift from the POS the
-    user may read (a supplier's or a manager's: what the distributor shares)."""
+    user may read (a supplier's or a manager's: what the distributor shares). A lift is
+    given only if every week of its baseline and run is shared at every store it covers
+    (every store of the distributor when it names none): a week not shared is unknown,
+    and counting it as 0 would make a lift of nothing."""
     rows = acc.rows(
         "promotions",
         {
             "_and": [
                 {"partnership": {"_eq": pair_id}},
-                {"status": {"_in": list(RAN)}},
+                {"status": {"_in": list(sc.PROMOTIONS_RAN)}},
                 {"start_date": {"_lte": period.end.isoformat()}},
                 {"end_date": {"_gte": period.start.isoformat()}},
             ]
@@ -627,42 +651,72 @@ def promotion_results(
     places: dict[int, set[int]] = {}
     for loc in acc.children_of("promotions", "locations", ids):
         places.setdefault(int(loc["promotion"]), set()).add(int(loc["location"]))
+    regions = _regions(acc, {x for stores in places.values() for x in stores})
+    pair = acc.scope.pairs[pair_id]
     out = []
-    readable = any(part is not NOTHING for part in acc.scope.rollup_parts())
     for row in rows:
-        if not readable:  # e.g. an account manager: the data layer gives it no POS yet
-            none = sc.Uplift(None, None, None, None)
-            out.append(
-                PromotionResult(
-                    row,
-                    len(skus.get(int(row["id"]), [])),
-                    len(places.get(int(row["id"]), set())),
-                    none,
-                    False,
-                )
-            )
-            continue
+        key = int(row["id"])
+        stores = places.get(key, set())
         start = dt.date.fromisoformat(str(row["start_date"])[:10])
         end = dt.date.fromisoformat(str(row["end_date"])[:10])
         during, baseline = sc.promotion_weeks(start, end)
+        why = _lift_not_shared(acc, pair, [*baseline, *during], stores, regions)
+        if why is not None:
+            none = sc.Uplift(None, None, None, None)
+            out.append(PromotionResult(row, len(skus.get(key, [])), len(stores), none, why))
+            continue
         weekly: dict[dt.date, int] = {}
-        stores = places.get(int(row["id"]), set())
-        for sku in skus.get(int(row["id"]), []):
+        for sku in skus.get(key, []):
             query = {
-                "distributor": distributor,
+                "distributor": pair.distributor,
                 "sku": sku,
                 "from": baseline[0],
                 "to": during[-1] + dt.timedelta(days=6),
                 "per_page": 100_000,
             }
-            for r in acc.summary("pos-sales", ["week", "location"], query).rows:
+            by = ["week", "location"] if stores else ["week"]
+            for r in acc.summary("pos-sales", by, query).rows:
                 if not stores or int(r["location"]) in stores:
                     week = dt.date.fromisoformat(r["week_start"])
                     weekly[week] = weekly.get(week, 0) + int(r["units"])
         planned = row.get("expected_uplift_pct")
         lift = sc.uplift(weekly, start, end, None if planned is None else int(planned))
-        out.append(PromotionResult(row, len(skus.get(int(row["id"]), [])), len(stores), lift))
+        out.append(PromotionResult(row, len(skus.get(key, [])), len(stores), lift))
     return tuple(out)
+
+
+def _regions(acc: DataAccess, locations: set[int]) -> dict[int, str | None]:
+    """The region of each of these locations the user may read."""
+    if not locations:
+        return {}
+    found = acc.rows("locations", {"id": {"_in": sorted(locations)}}, fields=("id", "region"))
+    return {int(r["id"]): r.get("region") for r in found}
+
+
+def _lift_not_shared(
+    acc: DataAccess,
+    pair: Pair,
+    mondays: list[dt.date],
+    stores: set[int],
+    regions: Mapping[int, str | None],
+) -> str | None:
+    """Why a promotion's lift cannot be read whole by this user, or None if it can (by
+    the agreements between the pair's two sides only: a manager of another pair of the
+    same distributor reads by that pair's agreements too)."""
+    if not any(part is not NOTHING for part in acc.scope.rollup_parts()):
+        return "POS not readable by you here: no lift"
+    if not acc.scope.reads_by_agreement:  # a distributor's own POS: every week, every store
+        return None
+    if stores - set(regions):  # a store the user may not even read
+        return NOT_WHOLE
+    at = [Store(x, regions[x]) for x in sorted(stores)]
+    between = [a for a in acc.scope.agreements_in_force if a.grantee == pair.supplier]
+    if shares_whole(between, pair.distributor, mondays, at):
+        return None
+    return NOT_WHOLE
+
+
+NOT_WHOLE = "POS not shared for every week and store of its baseline and run: no lift"
 
 
 def default_quarter(settings: sc.Settings, today: dt.date) -> str:
