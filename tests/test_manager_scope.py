@@ -217,6 +217,20 @@ def test_a_manager_reads_nothing_of_a_pair_it_does_not_manage(app, admin, world)
     assert "No distributor shares inventory with the pair&#39;s supplier" in html
 
 
+def test_a_stale_feed_on_the_managers_home_leads_to_that_pairs_freshness(app, admin, world):
+    pair = pair_id(admin, world["s"], world["d1"])
+    feeds = admin.read_items("feeds", filter={"distributor": {"_eq": world["d1"]}}, limit=-1)
+    assert feeds  # the bulk lane's deliveries, through 29 Nov
+    for feed in feeds:  # stale after a day, seen on 2 Dec
+        admin.update_item("feeds", feed["id"], {"stale_after_days": 1})
+    manager = sign_in(app, world["manager"], remote_addr="10.13.0.5")
+    home = manager.get("/", follow_redirects=True).get_data(as_text=True)
+    assert "data is stale" in home
+    assert f'href="/sell-through?pair={pair}#freshness-h"' in home
+    page = manager.get(f"/sell-through?pair={pair}").get_data(as_text=True)
+    assert 'id="freshness-h"' in page
+
+
 # -- last: these change the module's agreements --------------------------------------
 
 

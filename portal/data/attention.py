@@ -84,6 +84,11 @@ def items(
             through = feed.get("data_through") or "never"
             detail = f"data through {through}; stale after {feed['stale_after_days']} days"
             ref = {"distributor": int(feed["distributor"]), "kind": feed["kind"]}
+            if role == ACCOUNT_MANAGER:  # its pages show one pair: that distributor's first
+                pairs = [
+                    p.id for p in acc.scope.pairs.values() if p.distributor == ref["distributor"]
+                ]
+                ref["pair"] = min(pairs) if pairs else None
             out.append(Item("stale-feed", f"{who}'s {feed['kind']} data is stale", detail, ref))
     if role == DISTRIBUTOR_USER:
         week_ago = (today - dt.timedelta(days=7)).isoformat()
