@@ -135,3 +135,25 @@ def test_the_pair_page_reads_on_a_laptop_and_a_phone(
         page.screenshot(path=SCREENSHOTS / f"review-pair-{name}.png", full_page=True)
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= size["width"] + 1, (name, width)  # no sideways scrolling
+
+
+def test_the_manager_reads_the_pairs_sell_through_and_inventory(
+    page: Page, partners: Partners, review: dict
+) -> None:
+    """From the pair's page to its sell-through and inventory: acme's SKUs at north, as
+    north shares them with acme; nothing of brava's SKU sold at the same stores, or of
+    south."""
+    p = partners
+    sign_in(page, review["manager"])
+    page.goto(f"/reviews/pairs/{review['pair']}")
+    this_pair = page.get_by_role("navigation", name="This pair")
+    this_pair.get_by_role("link", name="Sell-through").click()
+    expect(page.get_by_label("Pair")).to_have_value(str(review["pair"]))
+    expect(page.locator("#figures")).to_contain_text(f"{p.units('oats') + p.units('bran'):,}")
+    html = page.content()
+    for stranger in (p.skus["cola"]["description"], p.orgs["south"]["name"]):
+        assert stranger not in html, f"{stranger!r} is on the manager's sell-through page"
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Inventory").click()
+    expect(page.get_by_label("Pair")).to_have_value(str(review["pair"]))
+    expect(page.locator("table")).to_contain_text(p.stores["north-S1"]["name"])
+    assert p.stores["south-S1"]["name"] not in page.content()
