@@ -17,10 +17,11 @@ to 4 places. Everything here is pure: the portal reads the inputs, this decides.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from decimal import ROUND_CEILING, ROUND_HALF_EVEN, Decimal
+from decimal import ROUND_CEILING, ROUND_HALF_EVEN, Decimal, InvalidOperation
 from statistics import NormalDist
+from typing import Any
 
 DEFAULT_SERVICE_LEVEL = Decimal("0.95")
 DEFAULT_REVIEW_WEEKS = Decimal(1)
@@ -52,6 +53,40 @@ def mean_and_sigma(values: Sequence[int | Decimal]) -> tuple[Decimal, Decimal]:
     mean = sum((Decimal(v) for v in values), Decimal(0)) / n
     variance = sum(((Decimal(v) - mean) ** 2 for v in values), Decimal(0)) / n
     return mean, variance.sqrt()
+
+
+@dataclass(frozen=True)
+class Policy:
+    """A pair's replenishment policy: its cycle service level (a fraction) and review
+    period (weeks between orders). Set by ``tandem partner planning``."""
+
+    service_level: Decimal = DEFAULT_SERVICE_LEVEL
+    review_weeks: Decimal = DEFAULT_REVIEW_WEEKS
+
+    def __post_init__(self) -> None:
+        for name in ("service_level", "review_weeks"):
+            value = getattr(self, name)
+            if not isinstance(value, Decimal):
+                try:
+                    object.__setattr__(self, name, Decimal(str(value)))
+                except InvalidOperation:
+                    raise ValueError(f"{name.replace('_', ' ')}: not a number: {value!r}") from None
+            if not getattr(self, name).is_finite():
+                raise ValueError(f"{name.replace('_', ' ')}: not a number: {value!r}")
+        z_score(self.service_level)  # refuses a level outside (0, 1)
+        if not Decimal(0) <= self.review_weeks <= Decimal(52):
+            raise ValueError(f"review weeks: expected 0 to 52, found {self.review_weeks}")
+
+    @classmethod
+    def from_settings(cls, settings: Mapping[str, Any] | None) -> Policy:
+        """The policy a pair's stored settings name (the defaults for any not named)."""
+        known = {
+            k: v for k, v in (settings or {}).items() if k in ("service_level", "review_weeks")
+        }
+        return cls(**known)
+
+    def as_settings(self) -> dict[str, str]:
+        return {"service_level": str(self.service_level), "review_weeks": str(self.review_weeks)}
 
 
 @dataclass(frozen=True)

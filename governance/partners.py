@@ -5,11 +5,11 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from directus import HubClient
-from domain import edi_profiles, scorecard
+from domain import edi_profiles, replenishment, scorecard
 from domain.gs1 import gln_problem, prefix_problem, prefixes_overlap
 from domain.roles import ACCOUNT_MANAGER, DISTRIBUTOR_USER, ORG_KINDS, SUPPLIER_USER
 from governance import audit
@@ -418,25 +418,58 @@ def set_scorecard_settings(
     """Set a trading pair's scorecard settings (:class:`domain.scorecard.Settings`: its
     headline OTIF variant, the arrival window, its fiscal year's first month), checked
     and audited. Returns the pair id; the next ``scorecards.compute`` run uses them."""
+
+    def checked() -> dict[str, Any]:
+        return dataclasses.asdict(scorecard.Settings(**dict(settings)))
+
+    return _set_pair_settings(
+        admin, supplier, distributor, "scorecard_settings", checked, via=via, actor=actor
+    )
+
+
+def set_planning_settings(
+    admin: HubClient,
+    supplier: int,
+    distributor: int,
+    settings: Mapping[str, Any],
+    *,
+    via: str = "cli",
+    actor: str | None = None,
+) -> int:
+    """Set a trading pair's replenishment policy (:class:`domain.replenishment.Policy`:
+    its service level and review period), checked and audited. Returns the pair id."""
+
+    def checked() -> dict[str, Any]:
+        return dict(replenishment.Policy.from_settings(settings).as_settings())
+
+    return _set_pair_settings(
+        admin, supplier, distributor, "planning_settings", checked, via=via, actor=actor
+    )
+
+
+def _set_pair_settings(
+    admin: HubClient,
+    supplier: int,
+    distributor: int,
+    name: str,
+    checked: Callable[[], dict[str, Any]],
+    *,
+    via: str,
+    actor: str | None,
+) -> int:
+    """Store one of a pair's settings fields, once ``checked`` has accepted them."""
     pair = find_partnership(admin, supplier, distributor)
     if pair is None:
         raise GovernanceError(
             "these organizations do not trade", {"pair": [f"no pair {supplier}:{distributor}"]}
         )
     try:
-        checked = scorecard.Settings(**dict(settings))
+        values = checked()
     except (TypeError, ValueError) as exc:
         raise GovernanceError(str(exc), {"settings": [str(exc)]}) from None
-    values = dataclasses.asdict(checked)
-    admin.update_item("partnerships", pair, {"scorecard_settings": values})
+    admin.update_item("partnerships", pair, {name: values})
     audit.record(
-        admin,
-        "partnership.scorecard_settings",
-        "partnerships",
-        [pair],
-        detail=values,
-        via=via,
-        actor=actor,
+        admin, f"partnership.{name}", "partnerships", [pair], detail=values, via=via, actor=actor
     )
     return pair
 

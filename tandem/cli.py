@@ -49,6 +49,7 @@ from governance.partners import (
     list_partners,
     pair_partners,
     set_edi_profile,
+    set_planning_settings,
     set_prefixes,
     set_scorecard_settings,
     unassign_manager,
@@ -476,12 +477,50 @@ def partner_scorecard(
         "window_early_days": window_early_days,
         "fiscal_start_month": fiscal_start_month,
     }
+    _set_pair_settings(hub_url, supplier, distributor, "scorecard", set_scorecard_settings,
+                       settings)  # fmt: skip
+
+
+@partner.command("planning")
+@click.option("--supplier", required=True, help="The supplier's id or name.")
+@click.option("--distributor", required=True, help="The distributor's id or name.")
+@click.option(
+    "--service-level",
+    default="0.95",
+    show_default=True,
+    help="The cycle service level safety stock is computed for, a fraction (0.95 = 95 %).",
+)
+@click.option(
+    "--review-weeks",
+    default="1",
+    show_default=True,
+    help="Weeks between the distributor's orders (the base stock covers lead time + this).",
+)
+@hub_url_option
+def partner_planning(
+    supplier: str, distributor: str, service_level: str, review_weeks: str, hub_url: str | None
+) -> None:
+    """Set a pair's replenishment policy (the distributor's suggested orders use it)."""
+    settings = {"service_level": service_level, "review_weeks": review_weeks}
+    _set_pair_settings(hub_url, supplier, distributor, "planning", set_planning_settings,
+                       settings)  # fmt: skip
+
+
+def _set_pair_settings(
+    hub_url: str | None,
+    supplier: str,
+    distributor: str,
+    what: str,
+    setter: Callable[[HubClient, int, int, Mapping[str, Any]], int],
+    settings: Mapping[str, Any],
+) -> None:
+    """Set one of a pair's settings as the admin, and say what was set."""
     with admin_hub(hub_url) as hub:
         seller = get_partner(hub.client, supplier)
         buyer = get_partner(hub.client, distributor)
-        pair = set_scorecard_settings(hub.client, seller["id"], buyer["id"], settings)
+        pair = setter(hub.client, seller["id"], buyer["id"], settings)
     click.echo(
-        f"{seller['name']} x {buyer['name']} (pair {pair}): scorecard "
+        f"{seller['name']} x {buyer['name']} (pair {pair}): {what} "
         + ", ".join(f"{k}={v}" for k, v in settings.items())
     )
 

@@ -503,3 +503,22 @@ def test_sync_lists_the_jobs_runs_one_now_and_shows_the_runs(tandem, sync_hub):
     assert {j["id"]: j["requested"] for j in again}["edi.exchange"] is True
     _refused(tandem("sync", "run", "no.such.job"), "job", "no such job")
     assert tandem("sync", "runs", "--job", "edi.exchange").exit_code == 0
+
+
+def test_partner_planning_sets_a_pairs_policy_and_refuses_a_bad_one(tandem, admin):
+    supplier, distributor, pair = make_pair(admin)
+    result = tandem(
+        "partner", "planning", "--supplier", supplier["name"], "--distributor",
+        str(distributor["id"]), "--service-level", "0.98", "--review-weeks", "2",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "service_level=0.98, review_weeks=2" in result.stdout
+    stored = admin.read_item("partnerships", pair)["planning_settings"]
+    assert stored == {"service_level": "0.98", "review_weeks": "2"}
+    for level in ("1", "0", "ninety"):
+        _refused(
+            tandem("partner", "planning", "--supplier", supplier["name"], "--distributor",
+                   str(distributor["id"]), "--service-level", level),
+            "service level",
+        )  # fmt: skip
+    assert admin.read_item("partnerships", pair)["planning_settings"] == stored

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from domain.replenishment import Inputs, mean_and_sigma, suggest, z_score
+from domain.replenishment import Inputs, Policy, mean_and_sigma, suggest, z_score
 
 D = Decimal
 
@@ -64,6 +64,15 @@ def test_bad_inputs_are_refused():
         suggest(Inputs((1,), D(1), D(0), 0, 0, 0, case_pack=0))
     with pytest.raises(ValueError, match="lead time"):
         suggest(Inputs((1,), D(-1), D(0), 0, 0, 0))
+
+
+def test_a_pairs_policy_is_checked():
+    assert Policy.from_settings(None) == Policy(D("0.95"), D(1))
+    assert Policy.from_settings({"service_level": "0.98", "other": 1}).service_level == D("0.98")
+    for bad in ({"service_level": "nan"}, {"service_level": "ninety"}, {"review_weeks": "-1"},
+                {"review_weeks": "Infinity"}, {"service_level": 1}):  # fmt: skip
+        with pytest.raises(ValueError, match=r"service level|review weeks"):
+            Policy.from_settings(bad)
 
 
 def test_mean_and_sigma_are_population_figures():

@@ -72,7 +72,8 @@ class Page:
 
 
 def _rollup_query(query: Mapping[str, Any]) -> Filter:
-    """The summary's filters, on a weekly rollup: ids, region, and whole weeks."""
+    """The summary's filters, on a weekly rollup: ids, region, category, the SKUs'
+    supplier, and whole weeks."""
     rules: list[Filter] = []
     for name in ("distributor", "sku", "location"):
         if query.get(name) is not None:
@@ -81,6 +82,8 @@ def _rollup_query(query: Mapping[str, Any]) -> Filter:
         rules.append({"location": {"region": {"_eq": query["region"]}}})
     if query.get("category") is not None:
         rules.append({"sku": {"category": {"_eq": query["category"]}}})
+    if query.get("supplier") is not None:
+        rules.append({"sku": {"supplier": {"_eq": query["supplier"]}}})
     first = query.get("from") or query.get("day_from")
     last = query.get("to") or query.get("day_to")
     if first is not None:

@@ -21,7 +21,9 @@ PHONE = {"width": 390, "height": 844}
 def test_an_order_from_the_form_to_a_short_ship_notice(page: Page, partners: Partners) -> None:
     p = partners
     sign_in(page, p.north_user)
-    page.get_by_role("navigation", name="Main").get_by_role("link", name="Orders").click()
+    page.get_by_role("navigation", name="Main").get_by_role(
+        "link", name="Orders", exact=True
+    ).click()
     page.get_by_role("link", name="New order").click()
     page.get_by_label("Supplier").select_option(label=p.orgs["acme"]["name"])
     page.get_by_role("button", name="Continue").click()

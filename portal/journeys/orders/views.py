@@ -2,9 +2,11 @@
 
 A distributor orders through a form (its supplier, ship-to, up to :data:`MAX_LINES` lines
 with prices typed in major units and kept as exact minor units), follows its orders, and
-cancels one while the ownership table allows. A supplier sees the orders awaiting its
-answer first, answers each line (accept, change the quantity or date, reject with a
-reason), sends ship notices (an SSCC-18 carton per line) and invoices what shipped. Both
+cancels one while the ownership table allows; its suggested orders (a base-stock policy
+per location x SKU, :mod:`portal.data.replenishment`) fill the form in one click. A
+supplier sees the orders awaiting its answer first, answers each line (accept, change the
+quantity or date, reject with a reason), sends ship notices (an SSCC-18 carton per line)
+and invoices what shipped. Both
 see an order's lines with what shipped, was received and was invoiced, its shipments and
 invoices, the three-way match and a timeline of every event and EDI message about it, and
 download the lines as Excel. Account managers read their pairs' orders.
@@ -27,10 +29,11 @@ from flask import Blueprint, Flask, flash, redirect, render_template, request, u
 from marshmallow import ValidationError
 
 from domain import clock
+from domain import replenishment as replenishment_rules
 from domain.orders import OrderError, due_quantity, price_major, price_minor, whole_units
 from domain.roles import ACCOUNT_MANAGER, DISTRIBUTOR_USER, SUPPLIER_USER
 from portal.auth import role_required
-from portal.data import DataAccess, DataError, insights
+from portal.data import DataAccess, DataError, insights, replenishment
 from portal.data import writes as data_writes
 from portal.data.orders import OrderFile, line_counts, order_file
 from portal.data.registry import INT_KEY
@@ -849,6 +852,67 @@ def invoice(key: int) -> Any:
     return _send(key, INVOICE)
 
 
+@bp.get("/suggestions")
+@role_required(DISTRIBUTOR_USER)
+def suggestions() -> Any:
+    """Suggested orders from one supplier (``?pair=``, else the first by name): each
+    location x SKU's base-stock suggestion with the inputs behind it, and per location
+    (and currency) the links that fill the order form with them, to check and place."""
+    acc = access()
+    partners = _partners(acc)
+    chosen = request.args.get("pair", "")
+    if chosen.isdigit():
+        pair_id: int | None = int(chosen)
+        if pair_id not in partners:  # not its own, or not trading: refused and audited
+            acc.deny("partnerships", [pair_id], "pair")
+    else:
+        pair_id = min(partners, key=lambda p: (partners[p]["name"], p)) if partners else None
+    today = clock.today()
+    found = replenishment.plan(acc, pair_id, today) if pair_id is not None else None
+    orders: list[dict[str, Any]] = []
+    if found is not None:
+        for lines in found.to_order.values():
+            links = _order_links(found.pair.id, lines, today)
+            orders += [
+                {"place": lines[0].location, "query": query, "lines": count,
+                 "part": n, "parts": len(links)}
+                for n, (query, count) in enumerate(links, 1)
+            ]  # fmt: skip
+    return render_template(
+        "orders/suggestions.html",
+        plan=found,
+        partners=partners,
+        orders=orders,
+        formula=replenishment_rules.FORMULA,
+    )
+
+
+def _order_links(
+    pair: int, lines: list[replenishment.Line], today: dt.date
+) -> list[tuple[dict[str, str], int]]:
+    """The new-order form's query strings for one location's suggestions, with their
+    line counts: a form per currency and per :data:`MAX_LINES` lines, requested for when
+    the slowest line's lead time brings it."""
+    by_currency: dict[str, list[replenishment.Line]] = {}
+    for line in lines:
+        by_currency.setdefault(str(line.sku["currency"]), []).append(line)
+    links = []
+    for currency, same in sorted(by_currency.items()):
+        for start in range(0, len(same), MAX_LINES):
+            chunk = same[start : start + MAX_LINES]
+            due = today + dt.timedelta(days=max(replenishment.lead_days(x) for x in chunk))
+            query = {"partnership": str(pair), "ship_to": str(chunk[0].location["id"]),
+                     "ordered_on": today.isoformat(), "requested_date": due.isoformat(),
+                     "currency": currency}  # fmt: skip
+            for n, line in enumerate(chunk, 1):
+                query[f"sku-{n}"] = str(line.sku["gtin"])
+                query[f"qty-{n}"] = str(line.suggestion.quantity)
+                query[f"price-{n}"] = str(price_major(int(line.sku["cost_minor"]), currency))
+            links.append((query, len(chunk)))
+    return links
+
+
 def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
     add_nav(app, "Orders", "orders.index", (DISTRIBUTOR_USER, SUPPLIER_USER, ACCOUNT_MANAGER), 35)
+    add_nav(app, "Suggested orders", "orders.suggestions", (DISTRIBUTOR_USER,), 36)
