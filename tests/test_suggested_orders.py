@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import io
 import secrets
 import uuid
 from urllib.parse import parse_qs, urlparse
 
 import pytest
 from flask import Flask
+from openpyxl import load_workbook
 
 from directus import HubClient
 from directus.bulk import open_lane, write_rows
@@ -178,6 +180,31 @@ def test_an_order_placed_here_since_the_snapshot_counts_as_on_order(app, admin, 
     admin.update_item("purchase_orders", po["id"], {"status": "cancelled"})
     page = browser.get(f"/orders/suggestions?pair={world['pid']}").get_data(as_text=True)
     assert "36 (6 cases of 6)" in page  # a cancelled order is on order no more
+
+
+def test_the_suggestions_download_as_the_page_shows_them(app, admin, world):
+    browser = sign_in(app, world["buyer"], remote_addr="10.14.0.7")
+    answer = browser.get(f"/orders/suggestions.xlsx?pair={world['pid']}")
+    assert answer.status_code == 200
+    data = answer.get_data()
+    answer.close()
+    rows = list(load_workbook(io.BytesIO(data), read_only=True).active.iter_rows(values_only=True))
+    header, (line,) = rows[0], rows[1:]
+    got = dict(zip(header, line, strict=True))
+    assert got["GTIN"] == world["oats"]["gtin"]
+    assert (got["Safety stock"], got["Base stock"]) == (9.62, 44.62)
+    assert (got["Suggested units"], got["Cases"], got["Case pack"]) == (36, 6, 6)
+    assert got["Lead time from"].startswith("measured over 2026-Q4")
+    entries = admin.read_items(
+        "audit_log",
+        filter={"_and": [{"action": {"_eq": "export"}}, {"actor": {"_eq": world["buyer"].id}}]},
+        fields=["id"],
+        limit=-1,
+    )
+    assert len(entries) == 1  # audited like every download
+    rival = sign_in(app, world["rival"], remote_addr="10.14.0.8")
+    assert rival.get(f"/orders/suggestions.xlsx?pair={world['pid']}").status_code == 403
+    assert browser.get("/orders/suggestions.xlsx").status_code == 403  # which supplier?
 
 
 def test_nobody_else_reads_a_distributors_suggestions(app, world):

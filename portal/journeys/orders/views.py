@@ -887,6 +887,52 @@ def suggestions() -> Any:
     )
 
 
+@bp.get("/suggestions.xlsx")
+@role_required(DISTRIBUTOR_USER)
+def suggestions_export() -> Any:
+    """The suggestions of one supplier (``?pair=``) as Excel, every input beside each
+    number, typed cells (quantities as integers, the rest as exact decimals)."""
+    acc = access()
+    chosen = request.args.get("pair", "")
+    if not chosen.isdigit() or int(chosen) not in _partners(acc):
+        acc.deny("partnerships", [chosen[:20]], "pair")
+    found = replenishment.plan(acc, int(chosen), clock.today())
+    rows = [
+        {
+            "location": f"{x.location['name']} ({x.location['code']})",
+            "gtin": x.sku["gtin"], "sku": x.sku["description"], "demand": x.suggestion.demand,
+            "demand_sigma": x.suggestion.demand_sigma, "lead_time": x.lead_time.weeks,
+            "lead_time_sigma": x.lead_time.sigma_weeks, "z": x.suggestion.z,
+            "safety_stock": x.suggestion.safety_stock, "base_stock": x.suggestion.base_stock,
+            "on_hand": x.inputs.on_hand, "in_transit": x.inputs.in_transit,
+            "on_order": x.inputs.on_order, "placed": x.placed,
+            "position": x.suggestion.position, "case_pack": x.inputs.case_pack,
+            "cases": x.suggestion.cases, "quantity": x.suggestion.quantity,
+            "lead_time_source": x.lead_time.source,
+        }
+        for x in found.lines
+    ]  # fmt: skip
+    columns = [
+        ("location", "Location"), ("gtin", "GTIN"), ("sku", "SKU"),
+        ("demand", "d: units a week"), ("demand_sigma", "sigma_d: units a week"),
+        ("lead_time", "LT: weeks"), ("lead_time_sigma", "sigma_LT: weeks"), ("z", "z"),
+        ("safety_stock", "Safety stock"), ("base_stock", "Base stock"),
+        ("on_hand", "On hand"), ("in_transit", "In transit"),
+        ("on_order", "On order"), ("placed", "Of which ordered here since the snapshot"),
+        ("position", "Position"), ("case_pack", "Case pack"), ("cases", "Cases"),
+        ("quantity", "Suggested units"), ("lead_time_source", "Lead time from"),
+    ]  # fmt: skip
+    return xlsx_response(
+        acc,
+        filename=f"suggested-orders-{found.pair.id}-{clock.today().isoformat()}.xlsx",
+        sheet="Suggested orders",
+        columns=columns,
+        rows=rows,
+        collection="inventory_positions",
+        detail={"pair": found.pair.id, "formula": replenishment_rules.FORMULA},
+    )
+
+
 def _order_links(
     pair: int, lines: list[replenishment.Line], today: dt.date
 ) -> list[tuple[dict[str, str], int]]:
