@@ -1,8 +1,9 @@
-"""The bulk lane: POS and inventory rows straight into the hub's own tables, in bulk.
+"""The bulk lane: POS, inventory and forecast rows straight into the hub's own tables.
 
 Directus's REST write path manages 1-3k rows a second; a distributor's daily POS file
 has about a million rows. So validated rows are written straight into the tables
-Directus itself reads (``pos_sales``, ``inventory_positions``), in the exact storage
+Directus itself reads (``pos_sales``, ``inventory_positions``, ``forecasts``: a
+forecast's "day" is its week's Monday, stored as ``week_start``), in the exact storage
 representation Directus uses, and are visible through its API, with every row rule
 applied, as soon as they are committed. The lane never goes around governance on the
 *read* side: every reader still goes through the hub.
@@ -51,7 +52,7 @@ import shutil
 import sqlite3
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import islice
 from pathlib import Path
@@ -61,12 +62,16 @@ from urllib.parse import unquote, urlsplit
 from domain import clock
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-POS, INVENTORY = "pos", "inventory"
-_SPANS = {POS: "pos_sales", INVENTORY: "inventory_positions"}
+POS, INVENTORY, FORECASTS = "pos", "inventory", "forecasts"
+_SPANS = {POS: "pos_sales", INVENTORY: "inventory_positions", FORECASTS: "forecasts"}
 _VALUES = {
     POS: ("units", "net_sales_minor", "currency"),
     INVENTORY: ("on_hand", "in_transit", "on_order"),
+    # Only the distributor's figure: a restated forecast leaves the supplier's commitment.
+    FORECASTS: ("forecast_units",),
 }
+#: The stored table's date column of each kind (the stage calls it ``day``).
+_DAY = {POS: "day", INVENTORY: "day", FORECASTS: "week_start"}
 _KEYS = ("id", "distributor", "location", "sku", "day")
 _BATCH = 20_000
 
@@ -109,8 +114,9 @@ def iso_week(day: dt.date) -> Week:
 @dataclass(frozen=True)
 class Lookups:
     """What a distributor's codes mean: its item codes and the GTINs of the SKUs it may
-    report (its partners' active SKUs), its store codes and GLNs, its currency, and the
-    codes of its DCs (an 846 that names no location is its one DC's)."""
+    report (its partners' active SKUs), its store codes and GLNs, its currency, the
+    codes of its DCs (an 846 that names no location is its one DC's), and its partners'
+    SKUs' case packs and lead times."""
 
     items: Mapping[str, int]
     gtins: Mapping[str, int]
@@ -118,6 +124,9 @@ class Lookups:
     glns: Mapping[str, int]
     currency: str
     dcs: tuple[str, ...] = ()
+    #: per SKU id: units in a case, and the lead time in days (forecasts' frozen weeks)
+    case_packs: Mapping[int, int] = field(default_factory=dict)
+    lead_days: Mapping[int, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -198,14 +207,13 @@ class Lane:
                 (distributor, distributor),
             )
         )
-        gtins = {
-            str(g): int(i)
-            for g, i in self._rows(
-                "SELECT s.gtin, s.id FROM skus s JOIN partnerships p ON p.supplier = s.supplier "
-                "WHERE p.distributor = ? AND p.status = 'active' AND s.status = 'active'",
-                (distributor,),
-            )
-        }
+        skus = self._rows(
+            "SELECT s.gtin, s.id, s.case_pack, s.lead_time_days FROM skus s "
+            "JOIN partnerships p ON p.supplier = s.supplier "
+            "WHERE p.distributor = ? AND p.status = 'active' AND s.status = 'active'",
+            (distributor,),
+        )
+        gtins = {str(g): int(i) for g, i, _pack, _lead in skus}
         places = self._rows(
             "SELECT code, gln, id, kind FROM locations WHERE distributor = ? "
             "AND status = 'active' ORDER BY code",
@@ -221,6 +229,8 @@ class Lane:
             glns={str(gln): int(i) for _code, gln, i, _kind in places if gln},
             currency=found[0][0] or "USD",
             dcs=tuple(str(code) for code, _gln, _i, kind in places if kind == "dc"),
+            case_packs={int(i): int(pack or 1) for _g, i, pack, _lead in skus},
+            lead_days={int(i): int(lead or 0) for _g, i, _pack, lead in skus},
         )
 
     # -- staging ------------------------------------------------------------------------
@@ -331,8 +341,9 @@ class Lane:
             d = int(distributor)
             through[d] = high if d not in through or high > through[d] else through[d]
         updates = ", ".join(f"{v} = excluded.{v}" for v in values)
+        stored = ", ".join([*_KEYS[:-1], _DAY[kind], *values])
         self.execute(
-            f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {x}delta WHERE state < 2 "  # noqa: S608
+            f"INSERT INTO {table} ({stored}) SELECT {cols} FROM {x}delta WHERE state < 2 "  # noqa: S608
             f"ON CONFLICT (id) DO UPDATE SET {updates}"
         )
         weeks = self._rollup() if kind == POS and counts[0] + counts[1] else 0

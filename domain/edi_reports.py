@@ -1,4 +1,4 @@
-"""Sales (POS) and inventory reports in EDI: X12 852/846 and EDIFACT SLSRPT/INVRPT.
+"""Sales (POS), inventory and forecast reports in EDI: X12 852/846/830, EDIFACT SLSRPT/INVRPT.
 
 Pure: text or bytes in, :class:`~domain.ingest.PosLine` / :class:`~domain.ingest.StockLine`
 rows out (and back, for the writers). No file, network or clock is touched, except that
@@ -66,6 +66,15 @@ Locations (``store`` / ``gln``):
   is no ``17``) -> ``on_hand``, ``IQ`` (in-transit quantity) -> ``in_transit``, ``63`` (on
   order quantity) -> ``on_order``. ``SDQ`` in the 846 ``LIN`` loop carries no quantity type
   and is ignored.
+830 (004010 UCS planning schedule): per ``LIN`` (items as above, plus ``PI``, the
+  purchaser's item code, read as the distributor's own; ``UA``, a U.P.C. case code, as a
+  GTIN), each ``FST`` (``FST02`` A, C or D) is one week: ``FST04``-``FST05`` seven days
+  (e.g. Sunday to Saturday) are the ISO week holding most of them, ``FST03`` ``W`` with
+  no ``FST05`` the week from ``FST04``; any other bucket is a FileError. Its ``SDQ`` pairs
+  give the quantity per location (``SDQ02`` 92, UL, or 9: a D-U-N-S+4 read as the
+  distributor's store code) and must add up to ``FST01``; with no ``SDQ`` the ``FST`` is at
+  the heading's location party, else at the distributor's one DC. ``SDQ01``/``UIT01``
+  ``CA`` are cases (the import multiplies by the SKU's case pack), ``EA``/``UN`` units.
 SLSRPT (EANCOM D96A EAN004 / D01B): ``LOC+162`` (sales location; another LOC qualifier
   is a FileError) with ``DTM+356`` (sales date; formats 102, 101, 203, 204, and 718 when
   it is one day), else the heading ``DTM+356`` or ``DTM+90`` = ``DTM+91``; ``QTY+153``
@@ -100,9 +109,10 @@ from typing import NamedTuple, TypeVar
 
 from domain import clock, edifact, x12
 from domain.edifact import BLANKS, BOM, Message, Seg, component, is_gln, write_segment
-from domain.ingest import FileError, PosLine, StockLine
+from domain.ingest import FileError, ForecastLine, PosLine, StockLine
 
 __all__ = [
+    "read_830",
     "read_846",
     "read_852",
     "read_invrpt",
@@ -136,6 +146,14 @@ X12_SOLD, X12_RETURNED = "QS", "QU"
 WEEK = 7  # days in a weekly 852 period (XQ02..XQ03)
 X12_RETAIL_PRICE = "RES"
 X12_ON_HAND, X12_AVAILABLE, X12_IN_TRANSIT, X12_ON_ORDER = "17", "33", "IQ", "63"
+# 830: the purchaser's item code (UCS's LIN qualifier) is the distributor's own code, as
+# IN is; UA (U.P.C./EAN case code) is a GTIN. FST02 forecasts read: A immediate, C firm,
+# D planning. A D-U-N-S+4 (SDQ02 9) names a store by the distributor's 13-digit code.
+X12_830_ITEMS = frozenset({"IN", "PI"})
+X12_830_GTIN = X12_GTIN | {"UA"}
+X12_FORECASTS = frozenset({"A", "C", "D"})
+X12_DUNS4 = "9"
+X12_UNITS = {"EA": "", "UN": "", "CA": "CA"}
 
 EANCOM_D96A = ("D", "96A", "UN", "EAN004")  # UNH's message version for both reports
 EDI_GTIN = frozenset({"EN", "SRV", "UP"})
@@ -656,6 +674,181 @@ def read_846(data: bytes | str, *, dcs: Sequence[str] = ()) -> Iterator[StockLin
     rows: list[StockLine] = []
     for transaction in _x12_transactions(data, "846"):
         rows.extend(_rows_846(transaction, dcs))
+    return iter(rows)
+
+
+class _Demand:
+    """One 830 LIN loop being read: its item, unit, and the FST in scope."""
+
+    def __init__(self, segment: x12.Segment) -> None:
+        self.item = _x12_830_item(segment)
+        self.uom = ""
+        self.fst: x12.Segment | None = None
+        self.week = ""
+        self.split: list[tuple[x12.Segment, str, str, str]] = []  # SDQ pairs of the FST
+
+
+def _x12_830_item(segment: x12.Segment) -> tuple[str, str]:
+    """(gtin, item) of an 830 LIN: UP/EN/UK/UA a GTIN, IN/PI the distributor's code."""
+    gtin = item = ""
+    for number in range(2, len(segment.elements), 2):
+        qualifier, value = segment.get(number), segment.get(number + 1)
+        if qualifier in X12_830_GTIN and not gtin:
+            gtin = value
+        elif qualifier in X12_830_ITEMS and not item:
+            item = value
+    return gtin, item
+
+
+def _830_week(fst: x12.Segment) -> str:
+    """The ISO week's Monday of an FST bucket: seven days (FST04-FST05, any weekday to
+    the same weekday less one, e.g. Sunday to Saturday) are the ISO week holding most
+    of them (their fourth day); FST03 ``W`` with no end date is the week from FST04."""
+    first = _ccyymmdd(fst.get(4))
+    if first is None:
+        raise FileError(f"FST04 {fst.get(4)!r} is not a date (CCYYMMDD)", fst.position)
+    last = _ccyymmdd(fst.get(5)) if fst.get(5) else None
+    if fst.get(5) and last is None:
+        raise FileError(f"FST05 {fst.get(5)!r} is not a date (CCYYMMDD)", fst.position)
+    start = dt.date.fromisoformat(first)
+    if last is None and fst.get(3) == "W":
+        days = WEEK
+    elif last is None:
+        raise FileError(
+            f"FST*{fst.get(1)} gives one date and timing {fst.get(3)!r}: a weekly bucket "
+            "needs FST05 (its last day) or FST03 W",
+            fst.position,
+        )
+    else:
+        days = (dt.date.fromisoformat(last) - start).days + 1
+    if days != WEEK:
+        span = f"{days} days" if days > 0 else "ending before it starts"
+        raise FileError(
+            f"the FST bucket {fst.get(4)}-{fst.get(5)} is {span}: forecasts are weekly "
+            "(seven days)",
+            fst.position,
+        )
+    middle = start + dt.timedelta(days=3)
+    return (middle - dt.timedelta(days=middle.weekday())).isoformat()
+
+
+def _830_location(qualifier: str, code: str, position: int) -> tuple[str, str]:
+    if qualifier == X12_DUNS4:
+        return code, ""
+    return _x12_location(qualifier, code, "SDQ02", position)
+
+
+def _rows_830(transaction: x12.Transaction, dcs: Sequence[str]) -> list[ForecastLine]:
+    rows: list[ForecastLine] = []
+    party: _Party | None = None
+    demand: _Demand | None = None
+
+    def close_fst(lin: _Demand | None) -> None:
+        if lin is None or lin.fst is None:
+            return
+        fst = lin.fst
+        gtin, code = _x12_item_in_scope(lin.item, fst)
+        if lin.split:
+            total = sum((_decimal(q) or Decimal(0) for _s, _st, _g, q in lin.split), Decimal(0))
+            stated = _decimal(fst.get(1))
+            numbers = all(_decimal(q) is not None for *_r, q in lin.split)
+            if stated is not None and numbers and total != stated:
+                raise FileError(
+                    f"the SDQ quantities of FST*{fst.get(1)} add up to {_plain(total)}, "
+                    f"not {fst.get(1)}: which is the forecast is unknown",
+                    fst.position,
+                )
+            for sdq, store, gln, quantity in lin.split:
+                rows.append(ForecastLine(sdq.position, code, gtin, store, gln, lin.week,
+                                         quantity, lin.uom))  # fmt: skip
+        else:
+            where = party.where if party else None
+            if where is None and len(dcs) == 1:
+                where = (dcs[0], "")
+            if where is None:
+                raise FileError(
+                    f"FST*{fst.get(1)} has no location: no SDQ follows it, no N1*RL, SN or "
+                    "WH names one (92 or UL), and the distributor has not exactly one DC",
+                    fst.position,
+                )
+            rows.append(ForecastLine(fst.position, code, gtin, where[0], where[1], lin.week,
+                                     fst.get(1), lin.uom))  # fmt: skip
+        lin.fst, lin.split = None, []
+
+    for segment in transaction.segments:
+        tag = segment.tag
+        if tag == "N1" and demand is None:
+            party = _in_scope(party, _x12_party(segment))
+        elif tag == "LIN":
+            close_fst(demand)
+            demand = _Demand(segment)
+        elif tag == "UIT" and demand is not None:
+            unit = segment.get(1).split(">")[0].split(":")[0]
+            if unit not in X12_UNITS:
+                raise FileError(
+                    f"UIT01 {unit!r}: forecasts are read in units (EA, UN) or cases (CA)",
+                    segment.position,
+                )
+            demand.uom = X12_UNITS[unit]
+        elif tag == "FST":
+            if demand is None:
+                raise FileError("FST carries a quantity but no LIN precedes it", segment.position)
+            close_fst(demand)
+            if segment.get(2) not in X12_FORECASTS:
+                raise FileError(
+                    f"FST02 {segment.get(2)!r} is not a forecast read here: A (immediate), "
+                    "C (firm) or D (planning)",
+                    segment.position,
+                )
+            demand.fst, demand.week = segment, _830_week(segment)
+        elif tag == "SDQ":
+            if demand is None or demand.fst is None:
+                raise FileError(
+                    "SDQ outside an FST: which week it forecasts is unknown", segment.position
+                )
+            unit = X12_UNITS.get(segment.get(1))
+            if unit is None:
+                raise FileError(
+                    f"SDQ01 {segment.get(1)!r}: forecasts are read in units (EA, UN) or cases (CA)",
+                    segment.position,
+                )
+            if demand.uom and unit != demand.uom:
+                raise FileError(
+                    f"SDQ01 {segment.get(1)!r} differs from the LIN loop's unit (UIT)",
+                    segment.position,
+                )
+            demand.uom = unit
+            for number in range(3, 23, 2):
+                where, quantity = segment.get(number), segment.get(number + 1)
+                if not where and not quantity:
+                    continue
+                if not where:
+                    raise FileError(
+                        f"SDQ{number + 1:02d} carries a quantity but SDQ{number:02d} names "
+                        "no location",
+                        segment.position,
+                    )
+                store, gln = _830_location(segment.get(2), where, segment.position)
+                demand.split.append((segment, store, gln, quantity))
+        elif tag == "CTT":
+            close_fst(demand)
+            demand = None
+    close_fst(demand)
+    return rows
+
+
+def read_830(data: bytes | str, *, dcs: Sequence[str] = ()) -> Iterator[ForecastLine]:
+    """The weekly forecast rows of every 830 (planning schedule) in an X12 file: one per
+    location of each ``FST`` (its ``SDQ`` pairs, which must add up to it), or one at the
+    heading's location (else the distributor's one DC) when no ``SDQ`` follows.
+
+    Raises :class:`FileError` (before returning anything) for a structural problem: a
+    bucket that is not a week, a forecast type not read, a unit other than units or
+    cases, ``SDQ`` quantities that do not add up to their ``FST``.
+    """
+    rows: list[ForecastLine] = []
+    for transaction in _x12_transactions(data, "830"):
+        rows.extend(_rows_830(transaction, dcs))
     return iter(rows)
 
 

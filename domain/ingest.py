@@ -1,13 +1,14 @@
-"""POS and inventory rows as distributors deliver them, and the rules that accept them.
+"""POS, inventory and forecast rows as distributors deliver them, and the rules that accept them.
 
 Pure: the file readers (:mod:`ingest.readers`, :mod:`domain.edi_reports`) turn a file
-into :class:`PosLine` / :class:`StockLine` tuples of *text*, exactly as delivered; this
-module decides, row by row, whether a line is a good row (and what it means) or a
-reject (and why, naming the field). A structurally wrong file is a :class:`FileError`:
-nothing of it lands.
+into :class:`PosLine` / :class:`StockLine` / :class:`ForecastLine` tuples of *text*,
+exactly as delivered; this module decides, row by row, whether a line is a good row (and
+what it means) or a reject (and why, naming the field). A structurally wrong file is a
+:class:`FileError`: nothing of it lands.
 
-The natural key of a row is (distributor, location, SKU, day): a re-delivered day
-replaces the earlier values, it never adds to them. Negative units are returns.
+The natural key of a row is (distributor, location, SKU, day), of a forecast row
+(distributor, location, SKU, week): a re-delivered day or week replaces the earlier
+values, it never adds to them. Negative units are returns.
 
 Numbers are read under the mapping's separators (:func:`parse_number`): the decimal
 separator (``.`` or ``,``) and the thousands separator (none, ``.``, ``,``, a space or an
@@ -24,7 +25,7 @@ import re
 from decimal import Decimal
 from typing import NamedTuple
 
-KINDS = ("pos", "inventory")
+KINDS = ("pos", "inventory", "forecasts")
 
 
 class FileError(ValueError):
@@ -64,6 +65,21 @@ class StockLine(NamedTuple):
     on_hand: str
     in_transit: str
     on_order: str
+
+
+class ForecastLine(NamedTuple):
+    """One delivered forecast line, all text: the units forecast for a SKU at a location
+    in an ISO week (``week``: its Monday, or its label ``2026-W50``). ``uom`` is the unit
+    the quantity counts: empty or ``EA`` for units, ``CA`` for the SKU's cases."""
+
+    line: int
+    item: str
+    gtin: str
+    store: str
+    gln: str
+    week: str
+    units: str
+    uom: str
 
 
 class Reject(NamedTuple):

@@ -15,6 +15,7 @@ stream.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import itertools
 import multiprocessing
 import os
@@ -52,6 +53,7 @@ class Task:
     header: list[str]
     stage: Path
     rejects: Path
+    today: dt.date
 
 
 @dataclass(frozen=True)
@@ -164,7 +166,9 @@ def work(index: int, task: Task, counter: Any, results: Any) -> None:
         conn = open_stage_file(task.stage, task.kind)
         try:
             m = task.mapping
-            resolver = Resolver(task.lookups, sqlite_date, m.date_format, m.decimal, m.thousands)
+            resolver = Resolver(
+                task.lookups, sqlite_date, m.date_format, m.decimal, m.thousands, task.today
+            )
             getter = field_getter(task.header, task.kind, task.mapping)
             lines = fields_of(_rows(task), getter, len(task.header), rejects.add_early)
             validate = validator(task.kind)
@@ -195,6 +199,7 @@ def stage_parallel(
     mapping: ColumnMap,
     rejects_parts: Path,
     report: Callable[[int], None],
+    today: dt.date,
 ) -> list[tuple[Done, Path]]:
     """Stage ``path`` with ``parts`` processes into the lane; returns each worker's result
     and its rejects part, in file order. Raises FileError if any range was unreadable."""
@@ -220,6 +225,7 @@ def stage_parallel(
             header=header,
             stage=lane.stage_file(kind, f"part{n}"),
             rejects=rejects_parts.with_name(f"{rejects_parts.name}.{n}"),
+            today=today,
         )
         counter = context.Value("q", 0)
         process = context.Process(target=work, args=(n, task, counter, results), daemon=True)

@@ -75,6 +75,7 @@ def _stage_in_parts(
     mapping: ColumnMap,
     rejects: Rejects,
     report: Callable[[int], None],
+    today: dt.date,
 ) -> None:
     """Stage with several processes; their rejects join ours in file order."""
     scratch = lane.stage_file(kind, "rejects").with_suffix(".csv")
@@ -88,6 +89,7 @@ def _stage_in_parts(
         mapping=mapping,
         rejects_parts=scratch,
         report=report,
+        today=today,
     )
     rows = 0
     for done, part in outcomes:
@@ -187,11 +189,25 @@ def run_import(
         )
         if parts > 1:
             _stage_in_parts(
-                lane, source, parts, kind, distributor, lookups, mapping, rejects, report
+                lane,
+                source,
+                parts,
+                kind,
+                distributor,
+                lookups,
+                mapping,
+                rejects,
+                report,
+                now.date(),
             )
         else:
             res = Resolver(
-                lookups, lane.date, mapping.date_format, mapping.decimal, mapping.thousands
+                lookups,
+                lane.date,
+                mapping.date_format,
+                mapping.decimal,
+                mapping.thousands,
+                today=now.date(),
             )
             lines = read(source, found, kind, mapping, rejects.add_early, lookups.dcs)
             validate = validator(kind)

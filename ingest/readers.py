@@ -1,4 +1,4 @@
-"""Delivered files as rows of text: CSV, XLSX, X12 852/846, EDIFACT SLSRPT/INVRPT.
+"""Delivered files as rows of text: CSV, XLSX, X12 852/846/830, EDIFACT SLSRPT/INVRPT.
 
 A file's format is told by its content, not its name; a file that claims another
 format than its content is refused (:class:`domain.ingest.FileError`), as is one with
@@ -38,20 +38,31 @@ XLSX_MEMBER_CAPS = {"xl/sharedStrings.xml": 32 * 1024 * 1024}
 FIELDS = {
     "pos": ("item", "gtin", "store", "gln", "day", "units", "net_sales", "currency"),
     "inventory": ("item", "gtin", "store", "gln", "day", "on_hand", "in_transit", "on_order"),
+    "forecasts": ("item", "gtin", "store", "gln", "week", "units", "uom"),
 }
-REQUIRED = {"pos": ("day", "units"), "inventory": ("day", "on_hand")}
+REQUIRED = {
+    "pos": ("day", "units"),
+    "inventory": ("day", "on_hand"),
+    "forecasts": ("week", "units"),
+}
 ALIASES: dict[str, tuple[str, ...]] = {
     "item": ("item", "item_code", "item code", "item number", "item nbr", "item_nbr", "article"),
     "gtin": ("gtin", "upc", "ean", "barcode"),
     "store": ("store", "store_code", "store code", "store number", "store nbr", "location"),
     "gln": ("gln", "store gln", "location gln"),
     "day": ("day", "date", "sales date", "business date", "inventory date", "as of"),
+    "week": ("week", "week_start", "week start", "forecast week", "iso week", "week beginning"),
     "units": ("units", "qty", "quantity", "units sold", "sales units", "pos qty"),
+    "uom": ("uom", "unit of measure", "unit"),
     "net_sales": ("net_sales", "net sales", "sales", "sales amount", "amount", "dollars"),
     "currency": ("currency", "cur", "currency code"),
     "on_hand": ("on_hand", "on hand", "oh", "on hand qty", "stock", "soh"),
     "in_transit": ("in_transit", "in transit", "intransit"),
     "on_order": ("on_order", "on order", "onorder"),
+}
+#: Header names a kind's file may use beside the common ones.
+KIND_ALIASES: dict[str, dict[str, tuple[str, ...]]] = {
+    "forecasts": {"units": ("forecast", "forecast units", "forecast_units", "forecast qty")},
 }
 #: A CSV's encodings a mapping may name: each decodes a file line by line.
 ENCODINGS = ("utf-8", "windows-1252", "iso-8859-1", "iso-8859-15")
@@ -117,7 +128,7 @@ def _columns(header: list[str], kind: str, mapping: ColumnMap) -> dict[str, int]
                 )
             found[name] = lowered[wanted.strip().lower()]
             continue
-        for alias in ALIASES[name]:
+        for alias in (*ALIASES[name], *KIND_ALIASES.get(kind, {}).get(name, ())):
             if alias in lowered:
                 found[name] = lowered[alias]
                 break
@@ -137,7 +148,7 @@ def _columns(header: list[str], kind: str, mapping: ColumnMap) -> dict[str, int]
 
 def field_getter(header: list[str], kind: str, mapping: ColumnMap) -> Callable[[list[Any]], Any]:
     """For rows of cells + line number + one empty cell: a C-level getter of the tuple
-    (line, *fields in the order of :class:`PosLine` / :class:`StockLine`)."""
+    (line, *fields in the order of the kind's line: :class:`PosLine`, ...)."""
     cols = _columns(header, kind, mapping)
     width = len(header)
     return itemgetter(width, *(cols.get(name, width + 1) for name in FIELDS[kind]))
@@ -286,7 +297,7 @@ def _xlsx_rows(path: Path, mapping: ColumnMap) -> Iterator[list[Any]]:
         path,
         max_uncompressed=MAX_XLSX_UNPACKED,
         member_caps=XLSX_MEMBER_CAPS,
-        what="a sales or inventory workbook",
+        what="a sales, inventory or forecast workbook",
     )
     try:
         book = load_workbook(path, read_only=True, data_only=False)
@@ -312,10 +323,10 @@ def read(
     reject: Reject | None = None,
     dcs: Sequence[str] = (),
 ) -> Iterator[Any]:
-    """The file's rows as tuples in the order of :class:`PosLine` or :class:`StockLine`
-    (line first), streamed. A CSV or XLSX row with the wrong number of cells goes to
-    ``reject`` (line, field, reason) instead. ``dcs`` are the distributor's DC codes (an
-    X12 846 that names no location is its one DC's)."""
+    """The file's rows as tuples in the order of :class:`PosLine`, :class:`StockLine` or
+    :class:`ForecastLine` (line first), streamed. A CSV or XLSX row with the wrong number
+    of cells goes to ``reject`` (line, field, reason) instead. ``dcs`` are the
+    distributor's DC codes (an X12 846 or 830 that names no location is its one DC's)."""
     mapping = mapping or ColumnMap()
     reject = reject or _ignore
     if fmt == "csv":
@@ -329,7 +340,10 @@ def read(
             ("x12", "inventory"): lambda raw: edi_reports.read_846(raw, dcs=dcs),
             ("edifact", "pos"): edi_reports.read_slsrpt,
             ("edifact", "inventory"): edi_reports.read_invrpt,
+            ("x12", "forecasts"): lambda raw: edi_reports.read_830(raw, dcs=dcs),
         }
+        if (fmt, kind) not in readers:
+            raise FileError(f"forecasts are read from CSV, XLSX or X12 830, not {fmt}")
         yield from readers[(fmt, kind)](data)
     else:
         raise FileError(f"unknown format {fmt!r}; known: {', '.join(FORMATS)}")

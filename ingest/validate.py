@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from directus.bulk import Lookups, iso_week
+from domain.forecasts import first_open_week, week_label, week_start
 from domain.gs1 import gtin_problem
 from domain.ingest import (
     MAX_MINOR,
@@ -105,8 +106,10 @@ class Resolver:
         date_format: str,
         decimal: str = ".",
         thousands: str = "",
+        today: dt.date | None = None,
     ) -> None:
         check_separators(decimal, thousands)
+        self.today = today
         self.lk = lookups
         self.date = date
         self.date_format = date_format
@@ -116,6 +119,8 @@ class Resolver:
         self.stores: dict[str, str | Bad] = {}
         self.days: dict[str, tuple[Any, str, str] | Bad] = {}
         self.currencies: dict[str, str | Bad] = {}
+        self.weeks: dict[str, tuple[Any, str, dt.date] | Bad] = {}
+        self.opens: dict[int, dt.date] = {}
 
     def _keep(self, cache: dict[str, Any], key: str, value: Any) -> Any:
         if len(cache) < self.MAX_CACHED:
@@ -195,6 +200,32 @@ class Resolver:
             found = (self.date(day), day.isoformat(), iso_week(day).start.isoformat())
         return self._keep(self.days, text, found)
 
+    def week(self, text: str) -> tuple[Any, str, dt.date] | Bad:
+        """(stored Monday, ISO Monday, Monday) of a delivered forecast week, or why not."""
+        try:
+            monday = week_start(text, self.date_format)
+        except ValueError as exc:
+            found: tuple[Any, str, dt.date] | Bad = Bad("week", str(exc))
+        else:
+            found = (self.date(monday), monday.isoformat(), monday)
+        return self._keep(self.weeks, text, found)
+
+    def frozen(self, sku: int, monday: dt.date) -> Bad | None:
+        """Why a SKU's week can no longer change (inside its lead time, or past), or None."""
+        if self.today is None:
+            raise ValueError("forecasts are judged against today: give the resolver one")
+        opens = self.opens.get(sku)
+        if opens is None:
+            opens = self.opens[sku] = first_open_week(self.today, self.lk.lead_days.get(sku, 0))
+        if monday >= opens:
+            return None
+        lead = self.lk.lead_days.get(sku, 0)
+        return Bad(
+            "week",
+            f"{week_label(monday)} is frozen: it starts before {opens} ({lead} days' lead "
+            f"time from {self.today}), so it can no longer change",
+        )
+
     def currency(self, text: str) -> str | Bad:
         try:
             found: str | Bad = parse_currency(text, self.lk.currency)
@@ -246,6 +277,19 @@ def _minor(text: str, currency: str, decimal: str, thousands: str) -> int | Bad:
 
 
 Report = Callable[[int], None]
+
+
+def _placed(res: Resolver, item: str, gtin: str, store: str, gln: str) -> tuple[str, str] | Bad:
+    """(SKU id, location id) of a row, from the caches first, or why not."""
+    sku = res.items.get(item if not gtin else "\0" + gtin if not item else None)
+    sku = sku or res.sku(item, gtin)
+    if type(sku) is Bad:
+        return sku
+    loc = res.stores.get(store if not gln else "\0" + gln if not store else None)
+    loc = loc or res.place(store, gln)
+    if type(loc) is Bad:
+        return loc
+    return sku, loc  # type: ignore[return-value]
 
 
 def pos_rows(
@@ -318,16 +362,11 @@ def inventory_rows(
         if n >= next_report:
             report(n)
             next_report += every
-        sku = res.items.get(item if not gtin else "\0" + gtin if not item else None)
-        sku = sku or res.sku(item, gtin)
-        if type(sku) is Bad:
-            reject(line, sku.field, sku.reason)
+        placed = _placed(res, item, gtin, store, gln)
+        if type(placed) is Bad:
+            reject(line, placed.field, placed.reason)
             continue
-        loc = res.stores.get(store if not gln else "\0" + gln if not store else None)
-        loc = loc or res.place(store, gln)
-        if type(loc) is Bad:
-            reject(line, loc.field, loc.reason)
-            continue
+        sku, loc = placed  # type: ignore[misc]
         when = res.days.get(day) or res.day(day)
         if type(when) is Bad:
             reject(line, when.field, when.reason)
@@ -347,6 +386,61 @@ def inventory_rows(
     report(n)
 
 
+def forecast_rows(
+    lines: Iterable[tuple[Any, ...]],
+    distributor: int,
+    res: Resolver,
+    reject: Callable[[int, str, str], None],
+    report: Report,
+    every: int,
+) -> Iterator[tuple[Any, ...]]:
+    """Forecast lines as staged rows (the week's Monday as the day, units counted whole;
+    cases times the SKU's case pack); a week inside the SKU's lead time is refused."""
+    n = 0
+    next_report = every
+    decimal, thousands = res.decimal, res.thousands
+    packs = res.lk.case_packs
+    for line, item, gtin, store, gln, week, units, uom in lines:
+        n += 1
+        if n >= next_report:
+            report(n)
+            next_report += every
+        placed = _placed(res, item, gtin, store, gln)
+        if type(placed) is Bad:
+            reject(line, placed.field, placed.reason)
+            continue
+        sku, loc = placed  # type: ignore[misc]
+        when = res.weeks.get(week) or res.week(week)
+        if type(when) is Bad:
+            reject(line, when.field, when.reason)
+            continue
+        stored, iso, monday = when  # type: ignore[misc]
+        frozen = res.frozen(int(sku), monday)  # type: ignore[arg-type]
+        if frozen is not None:
+            reject(line, frozen.field, frozen.reason)
+            continue
+        count = _units(units, "units", decimal, thousands)
+        if type(count) is Bad:
+            reject(line, count.field, count.reason)
+            continue
+        unit = uom.strip().upper()
+        if unit == "CA":
+            count = count * packs.get(int(sku), 1)  # type: ignore[operator,arg-type]
+            if abs(count) > MAX_UNITS:
+                reject(line, "units", f"{units} cases is out of range in units")
+                continue
+        elif unit not in ("", "EA"):
+            reject(line, "uom", f"{uom!r} is not a unit read here: EA (units) or CA (cases)")
+            continue
+        if count < 0:  # type: ignore[operator]
+            reject(line, "units", f"{units!r} is negative: a forecast is a quantity to sell")
+            continue
+        yield (f"{distributor}:{loc}:{sku}:{iso}", distributor, loc, sku, stored, count, iso,
+               line)  # fmt: skip
+    report(n)
+
+
 def validator(kind: str) -> Callable[..., Iterator[tuple[Any, ...]]]:
-    """The row judge of a data kind: :func:`pos_rows` or :func:`inventory_rows`."""
-    return pos_rows if kind == "pos" else inventory_rows
+    """The row judge of a data kind: :func:`pos_rows`, :func:`inventory_rows` or
+    :func:`forecast_rows`."""
+    return {"pos": pos_rows, "inventory": inventory_rows, "forecasts": forecast_rows}[kind]

@@ -752,7 +752,7 @@ def _lane_url(hub: AdminHub) -> str:
 
 @cli.group("import")
 def import_group() -> None:
-    """Import a distributor's POS or inventory file (CSV, XLSX, X12, EDIFACT)."""
+    """Import a distributor's POS, inventory or forecast file (CSV, XLSX, X12, EDIFACT)."""
 
 
 def _import_command(kind: str) -> Callable[..., None]:
@@ -844,6 +844,7 @@ def _field_header(text: str) -> tuple[str, str]:
 
 import_group.command("pos")(_import_command("pos"))
 import_group.command("inventory")(_import_command("inventory"))
+import_group.command("forecasts")(_import_command("forecasts"))
 
 
 @cli.group("demo")

@@ -185,7 +185,7 @@ def test_the_lane_refuses_what_it_cannot_use(hub, tmp_path):
     with pytest.raises(LaneError, match="not a sqlite"):
         open_lane("mysql://somewhere/db")
     with open_lane(f"sqlite:///{hub.db_path}") as lane, pytest.raises(ValueError, match="kind"):
-        lane.stage("forecasts", [])
+        lane.stage("promotions", [])
 
 
 def test_hub_dates_compare_right_whatever_the_operators_time_zone(start_migrated_hub, monkeypatch):

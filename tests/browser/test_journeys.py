@@ -137,7 +137,7 @@ def test_distributor_uploads_pos_follows_the_import_and_downloads_the_rejects(
     good = 4 * GOOD_DAYS
     sign_in(page, partners.north_user)
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Data uploads").click()
-    page.get_by_label("File (CSV, Excel, X12 852 or EDIFACT)").set_input_files(
+    page.get_by_label("File (CSV, Excel, X12 852, 846 or 830, or EDIFACT)").set_input_files(
         {"name": "pos.csv", "mimeType": "text/csv", "buffer": text.encode()}
     )
     page.get_by_label("Data kind").select_option("pos")

@@ -1,4 +1,4 @@
-"""The uploads journey: a distributor's POS and inventory files (/uploads): upload, live
+"""The uploads journey: a distributor's POS, inventory and forecast files (/uploads): upload, live
 progress, rejects, column mappings, history and feed freshness.
 """
 

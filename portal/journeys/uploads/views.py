@@ -1,4 +1,4 @@
-"""The distributor's data-uploads pages: upload a POS or inventory file, follow its
+"""The distributor's data-uploads pages: upload a POS, inventory or forecast file, follow its
 import, download its rejects, keep the column mappings, and see the feeds' freshness.
 
 An upload goes through the same service as ``POST /api/v1/imports``
@@ -58,7 +58,7 @@ answer_errors_as_pages(bp)
 
 PER_PAGE = 20
 RUNNING = ("queued", "running")
-KIND_LABELS = {"pos": "POS sales", "inventory": "Inventory"}
+KIND_LABELS = {"pos": "POS sales", "inventory": "Inventory", "forecasts": "Forecasts"}
 FORMAT_LABELS = {
     "csv": "CSV",
     "xlsx": "Excel (.xlsx)",
