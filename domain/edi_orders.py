@@ -127,7 +127,7 @@ EXACT_DIVISION = Context(prec=80, traps=[Inexact])
 MAX_NUMBER = 36  # characters: X12 R is 15 digits at most, EDIFACT n..35
 NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)\Z")
 GROUP_CODES = {"850": "PO", "860": "PC", "855": "PR", "856": "SH", "810": "IN", "997": "FA",
-               "852": "PD", "846": "IB"}  # fmt: skip
+               "852": "PD", "846": "IB", "830": "PS"}  # fmt: skip
 
 
 class DocumentError(FileError):
@@ -1200,21 +1200,26 @@ def _read_edifact(
     return received
 
 
+#: What a distributor's report holds: the data kind it is imported as.
+ReportKind = Literal["pos", "inventory", "forecasts"]
+
+
 @dataclass(frozen=True)
 class Report:
-    """A distributor's sales or inventory report (852/SLSRPT, 846/INVRPT): its envelope
-    is the exchange's to check and acknowledge, its content the import's to read."""
+    """A distributor's sales, inventory or forecast report (852/SLSRPT, 846/INVRPT, 830):
+    its envelope is the exchange's to check and acknowledge, its content the import's
+    to read."""
 
-    kind: Literal["pos", "inventory"]
+    kind: ReportKind
 
 
 #: The reports a distributor sends, by transaction set or message, and what they hold.
-REPORTS: dict[str, Literal["pos", "inventory"]] = {
-    "852": "pos", "846": "inventory", "SLSRPT": "pos", "INVRPT": "inventory",
+REPORTS: dict[str, ReportKind] = {
+    "852": "pos", "846": "inventory", "830": "forecasts", "SLSRPT": "pos", "INVRPT": "inventory",
 }  # fmt: skip
 
 
-def _report(kind: Literal["pos", "inventory"]) -> Callable[[Any], Report]:
+def _report(kind: ReportKind) -> Callable[[Any], Report]:
     return lambda _content: Report(kind)
 
 
@@ -1226,7 +1231,10 @@ def read_reports(data: bytes | str) -> list[Received]:
     """
     syntax = sniff(data)
     if syntax == "x12":
-        found = _read_x12(data, {"852": _report("pos"), "846": _report("inventory")})
+        found = _read_x12(
+            data,
+            {"852": _report("pos"), "846": _report("inventory"), "830": _report("forecasts")},
+        )
     elif syntax == "edifact":
         found = _read_edifact(data, {"SLSRPT": _report("pos"), "INVRPT": _report("inventory")})
     else:
@@ -1235,7 +1243,11 @@ def read_reports(data: bytes | str) -> list[Received]:
         )
     kinds = {REPORTS[r.code] for r in found}
     if len(kinds) > 1:
-        raise DocumentError("sales and inventory reports in one file: send each in its own", 1)
+        raise DocumentError(
+            "reports of different kinds (sales, inventory, forecasts) in one file: send each "
+            "kind in its own",
+            1,
+        )
     return found
 
 

@@ -26,7 +26,13 @@ DOCUMENTS = {
     "invoice": ("810", "INVOIC"),
     "sales_report": ("852", "SLSRPT"),
     "inventory_report": ("846", "INVRPT"),
+    "forecast": ("830", "DELFOR"),
 }
+#: Documents Tandem receives but never sends, and those it reads in X12 only.
+RECEIVED_ONLY = frozenset({"sales_report", "inventory_report", "forecast"})
+X12_ONLY = frozenset({"forecast"})
+PLURALS = {"sales_report": "sales reports", "inventory_report": "inventory reports",
+           "forecast": "forecasts"}  # fmt: skip
 #: ISA05/ISA07 interchange ID qualifiers (X12 element I05) a retail partner uses.
 ISA_QUALIFIERS = {
     "01": "D-U-N-S", "08": "UCC EDI communications ID", "09": "X.121", "12": "phone",
@@ -102,6 +108,7 @@ def check(entered: Mapping[str, Any]) -> tuple[dict[str, Any] | None, dict[str, 
       partner's ``as2_id``, its certificate ``as2_certificate`` in PEM, and
       ``as2_receipt``: whether it answers ``sync`` on the connection or ``async``);
     - ``sends`` and ``expects``: documents, of :data:`DOCUMENTS`; at least one of them;
+      reports (:data:`RECEIVED_ONLY`) are never expected, and a forecast comes as X12;
     - ``acknowledgements``: whether the partner wants a 997/CONTRL for what it is sent.
     """
     problems: dict[str, list[str]] = {}
@@ -159,6 +166,15 @@ def check(entered: Mapping[str, Any]) -> tuple[dict[str, Any] | None, dict[str, 
         profile["as2_receipt"] = receipt
     profile["sends"] = _documents(entered.get("sends", []), "sends", problems)
     profile["expects"] = _documents(entered.get("expects", []), "expects", problems)
+    sent_to = [PLURALS[d] for d in profile["expects"] if d in RECEIVED_ONLY]
+    if sent_to:
+        problems.setdefault("expects", []).append(
+            f"Tandem receives {', '.join(sent_to)} from distributors; it never sends them"
+        )
+    if standard == "edifact" and any(d in X12_ONLY for d in profile["sends"]):
+        problems.setdefault("sends", []).append(
+            "forecasts are read as X12 830 only: EDIFACT DELFOR is not read"
+        )
     if not profile["sends"] and not profile["expects"] and "sends" not in problems:
         problems["sends"] = ["name at least one document the partner sends or expects"]
     acknowledgements = entered.get("acknowledgements", True)

@@ -183,14 +183,18 @@ def receive_file(run: Exchange, partner: Org, mailbox: Path, path: Path) -> None
     move_unique(path, mailbox / "archive")
 
 
+#: The profile's document name of each kind of report.
+REPORT_DOCUMENTS = {"pos": "sales_report", "inventory": "inventory_report", "forecasts": "forecast"}
+
+
 def forward_report(
     run: Exchange, partner: Org, mailbox: Path, path: Path, data: bytes, identity: str
 ) -> None:
-    """A distributor's sales (852/SLSRPT) or inventory (846/INVRPT) report: its
-    interchanges checked as an order's are (envelopes, counts, control numbers, the
-    sender), then handed to the import, the same one a file left in the distributor's
-    drop folder gets (``<drop>/<distributor id>/pos|inventory``): the drop-folder job
-    imports it, and its rows' problems are on that import's page. Each report is
+    """A distributor's sales (852/SLSRPT), inventory (846/INVRPT) or forecast (830)
+    report: its interchanges checked as an order's are (envelopes, counts, control
+    numbers, the sender), then handed to the import, the same one a file left in the
+    distributor's drop folder gets (``<drop>/<distributor id>/pos|inventory|forecasts``):
+    the drop-folder job imports it, and its rows' problems are on that import's page. Each report is
     recorded ``forwarded`` and the interchange answered with a 997/CONTRL; a report
     received before is recorded as a duplicate and not imported again (an import of the
     same file again would change nothing either)."""
@@ -199,7 +203,7 @@ def forward_report(
         _check_sender(partner, received)
         first = received[0]
         kind = REPORTS[first.code]
-        document = "sales_report" if kind == "pos" else "inventory_report"
+        document = REPORT_DOCUMENTS[kind]
         if partner.kind != "distributor" or not partner.sends(document):
             raise DocumentError(
                 f"{partner.name}'s profile does not send {document.replace('_', ' ')}s",

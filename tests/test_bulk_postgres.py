@@ -36,6 +36,7 @@ from migrations import migrate
 from tests.factories import make_pair, make_sku, make_store, make_user
 from tests.helpers import race_imports
 from tests.pg import PgCluster, PgUnavailable, find_bin_dir
+from tests.pinning import pinned
 
 pytestmark = pytest.mark.postgres
 
@@ -304,6 +305,25 @@ def test_reimport_changes_nothing_and_a_restatement_replaces(
         world.raw("SELECT count(*) FROM pos_week_location WHERE distributor = %s", world.d)
         == [(4,)]  # W10: S1/A1, S1/A2, S2/A1; W11: S2/A2
     )
+
+
+def test_forecasts_land_by_copy_and_a_restatement_keeps_the_commitment(
+    pg_admin: HubClient, world: World, write_csv: Callable[..., Path]
+) -> None:
+    text = "item,store,week,forecast\nA1,S1,2027-W03,10\nA2,S2,2027-01-25,4\nA1,S1,2027-W02,9\n"
+    with pinned(dt.date(2026, 12, 30)):  # the SKUs' 14 days: 2027-W03 is the first open week
+        first = world.run(write_csv(text, "forecast.csv"), kind="forecasts")
+        assert (first.rows_rejected, first.new) == (1, 2)
+        key = f"{world.d}:{world.stores[0]['id']}:{world.skus[0]['id']}:2027-01-18"
+        pg_admin.update_item("forecasts", key, {"commit_units": 8})
+        restated = world.run(
+            write_csv("item,store,week,forecast\nA1,S1,2027-W03,12\n", "again.csv"),
+            kind="forecasts",
+        )
+    assert (restated.new, restated.changed) == (0, 1)
+    assert world.raw(
+        "SELECT week_start, forecast_units, commit_units FROM forecasts WHERE id = %s", key
+    ) == [(dt.date(2027, 1, 18), 12, 8)]
 
 
 def test_a_key_delivered_twice_keeps_its_last_line(

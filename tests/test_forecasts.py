@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import os
+import shutil
 import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
@@ -18,13 +21,18 @@ from click.testing import CliRunner
 from openpyxl import Workbook
 
 from directus.bulk import Lookups, open_lane, sqlite_date
-from domain import edi_reports
+from domain import edi_profiles, edi_reports
+from domain.edi_orders import read
 from domain.forecasts import first_open_week, is_frozen, week_label, week_start
 from domain.ingest import FileError, ForecastLine
+from governance.partners import set_edi_profile
 from ingest import readers
 from ingest.pipeline import run_import
 from ingest.validate import Resolver, forecast_rows
+from sync.drops import poll_drop_folders
+from sync.runs import run_job
 from tandem.cli import cli
+from tests.edi_trade import run
 from tests.factories import make_pair, make_sku, make_store
 from tests.pinning import pinned
 
@@ -340,3 +348,63 @@ def test_the_cli_imports_forecasts_and_names_the_frozen_rows(hub, admin, tmp_pat
     assert "2 rows read" in result.output
     assert "1 new, 0 changed, 0 unchanged, 1 rejected" in result.output
     assert "2027-W02 is frozen" in (tmp_path / "forecast.csv.rejects.csv").read_text()
+
+
+# --- by EDI -------------------------------------------------------------------------------
+def test_a_forecast_is_received_in_x12_only_and_never_sent():
+    base = {"transport": "folder", "address": "/srv/mailbox", "sends": ["forecast"]}
+    x12 = {"standard": "x12", "isa_qualifier": "08", "isa_id": "9251750000", "gs_code": "80"}
+    profile, problems = edi_profiles.check({**base, **x12})
+    assert problems == {}
+    assert profile["sends"] == ["forecast"]
+    _, problems = edi_profiles.check(
+        {**base, "standard": "edifact", "unb_qualifier": "14", "unb_id": "5412345000013"}
+    )
+    assert problems == {"sends": ["forecasts are read as X12 830 only: EDIFACT DELFOR is not read"]}
+    _, problems = edi_profiles.check({**base, **x12, "expects": ["forecast", "sales_report"]})
+    assert problems == {
+        "expects": [
+            "Tandem receives sales reports, forecasts from distributors; it never sends them"
+        ]
+    }
+
+
+def test_the_real_830_by_edi_is_acknowledged_and_imported_as_a_dropped_file_is(
+    hub, admin, sync_hub, tmp_path
+):
+    supplier, distributor, _pair = make_pair(admin)
+    sku = make_sku(admin, supplier, distributor, SAFEWAY_ITEM)
+    admin.update_item("skus", sku["id"], {"lead_time_days": 7, "case_pack": 12})
+    for code in SAFEWAY_STORES:
+        make_store(admin, distributor, code)
+    d = int(distributor["id"])
+    mailbox, drop, spool = tmp_path / "mailbox", tmp_path / "drop", tmp_path / "spool"
+    (mailbox / "inbox").mkdir(parents=True)
+    # The profile names the sample's own envelope: ISA 08/9251750000, GS 8019721193.
+    set_edi_profile(
+        admin, d,
+        {"standard": "x12", "isa_qualifier": "08", "isa_id": "9251750000",
+         "gs_code": "8019721193", "transport": "folder", "address": str(mailbox),
+         "sends": ["forecast"], "acknowledgements": True},
+        via="test",
+    )  # fmt: skip
+    shutil.copy(SAFEWAY, mailbox / "inbox" / "planning.x12")
+    counts = run(sync_hub, drop_dir=str(drop))
+    assert counts["forwarded_830"] == 1
+    (handed,) = (drop / str(d) / "forecasts").iterdir()
+    (ack,) = [doc for p in (mailbox / "outbox").iterdir() for doc in read(p.read_bytes())]
+    assert (ack.code, ack.document.status) == ("997", "accepted")
+    # Imported on 2004-09-27, when every week of the schedule was still open; the file
+    # was left there a minute before, as the drop folders' settling asks.
+    with pinned(dt.date(2004, 9, 27)):
+        left = time.time() - 60  # clock-ok: pinned by time-machine, as the job's clock is
+        os.utime(handed, (left, left))
+        settings = {"drop_dir": str(drop), "lane_url": f"sqlite:///{hub.db_path}",
+                    "spool_dir": str(spool), "settle_s": 0}  # fmt: skip
+        assert run_job(sync_hub, "test.830.drops", poll_drop_folders, settings) == "succeeded"
+    (imported,) = admin.read_items(
+        "imports", filter={"distributor": {"_eq": d}},
+        fields=["kind", "filename", "status", "rows_new", "rows_rejected"],
+    )  # fmt: skip
+    assert imported == {"kind": "forecasts", "filename": handed.name, "status": "done",
+                        "rows_new": 118, "rows_rejected": 1}  # fmt: skip
