@@ -295,3 +295,26 @@ def is_stale(data_through: dt.date | None, today: dt.date, after_days: int) -> b
     """A feed is stale when its data is more than ``after_days`` days behind today (or
     there is none yet)."""
     return data_through is None or (today - data_through).days > after_days
+
+
+#: A weekly forecast is late after a week and a day.
+FORECAST_STALE_AFTER_DAYS = 8
+
+
+def feed_staleness(
+    kind: str,
+    data_through: dt.date | None,
+    received_on: dt.date | None,
+    today: dt.date,
+    own_days: int | None,
+    default_days: int,
+) -> tuple[bool, int]:
+    """Whether a feed is stale, and after how many days: its own setting, else the
+    default. A forecast's data runs weeks ahead, so its age is its last delivery's
+    (``received_on``), stale after :data:`FORECAST_STALE_AFTER_DAYS` by default; every
+    other feed ages by its data-through date."""
+    if kind == "forecasts":
+        after = own_days or FORECAST_STALE_AFTER_DAYS
+        return is_stale(received_on, today, after), after
+    after = own_days or default_days
+    return is_stale(data_through, today, after), after

@@ -120,7 +120,7 @@ class Resolver:
         self.days: dict[str, tuple[Any, str, str] | Bad] = {}
         self.currencies: dict[str, str | Bad] = {}
         self.weeks: dict[str, tuple[Any, str, dt.date] | Bad] = {}
-        self.opens: dict[int, dt.date] = {}
+        self.opens: dict[str, dt.date] = {}
 
     def _keep(self, cache: dict[str, Any], key: str, value: Any) -> Any:
         if len(cache) < self.MAX_CACHED:
@@ -210,16 +210,18 @@ class Resolver:
             found = (self.date(monday), monday.isoformat(), monday)
         return self._keep(self.weeks, text, found)
 
-    def frozen(self, sku: int, monday: dt.date) -> Bad | None:
-        """Why a SKU's week can no longer change (inside its lead time, or past), or None."""
+    def frozen(self, sku: str, monday: dt.date) -> Bad | None:
+        """Why a SKU's week can no longer change (inside its lead time, or past), or None.
+        ``sku`` is the id as the caches give it; :attr:`opens` keeps each one's first
+        open week for the hot loop."""
         if self.today is None:
             raise ValueError("forecasts are judged against today: give the resolver one")
+        lead = self.lk.lead_days.get(int(sku), 0)
         opens = self.opens.get(sku)
         if opens is None:
-            opens = self.opens[sku] = first_open_week(self.today, self.lk.lead_days.get(sku, 0))
+            opens = self.opens[sku] = first_open_week(self.today, lead)
         if monday >= opens:
             return None
-        lead = self.lk.lead_days.get(sku, 0)
         return Bad(
             "week",
             f"{week_label(monday)} is frozen: it starts before {opens} ({lead} days' lead "
@@ -399,7 +401,7 @@ def forecast_rows(
     n = 0
     next_report = every
     decimal, thousands = res.decimal, res.thousands
-    packs = res.lk.case_packs
+    packs, opens_of = res.lk.case_packs, res.opens
     for line, item, gtin, store, gln, week, units, uom in lines:
         n += 1
         if n >= next_report:
@@ -415,23 +417,26 @@ def forecast_rows(
             reject(line, when.field, when.reason)
             continue
         stored, iso, monday = when  # type: ignore[misc]
-        frozen = res.frozen(int(sku), monday)  # type: ignore[arg-type]
-        if frozen is not None:
-            reject(line, frozen.field, frozen.reason)
-            continue
+        opens = opens_of.get(sku)  # type: ignore[call-overload]
+        if opens is None or monday < opens:
+            frozen = res.frozen(sku, monday)  # type: ignore[arg-type]
+            if frozen is not None:
+                reject(line, frozen.field, frozen.reason)
+                continue
         count = _units(units, "units", decimal, thousands)
         if type(count) is Bad:
             reject(line, count.field, count.reason)
             continue
-        unit = uom.strip().upper()
-        if unit == "CA":
-            count = count * packs.get(int(sku), 1)  # type: ignore[operator,arg-type]
-            if abs(count) > MAX_UNITS:
-                reject(line, "units", f"{units} cases is out of range in units")
+        if uom:
+            unit = uom.strip().upper()
+            if unit == "CA":
+                count = count * packs.get(int(sku), 1)  # type: ignore[operator,arg-type]
+                if abs(count) > MAX_UNITS:
+                    reject(line, "units", f"{units} cases is out of range in units")
+                    continue
+            elif unit not in ("", "EA"):
+                reject(line, "uom", f"{uom!r} is not a unit read here: EA (units) or CA (cases)")
                 continue
-        elif unit not in ("", "EA"):
-            reject(line, "uom", f"{uom!r} is not a unit read here: EA (units) or CA (cases)")
-            continue
         if count < 0:  # type: ignore[operator]
             reject(line, "units", f"{units!r} is negative: a forecast is a quantity to sell")
             continue

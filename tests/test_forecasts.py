@@ -24,7 +24,7 @@ from directus.bulk import Lookups, open_lane, sqlite_date
 from domain import edi_profiles, edi_reports
 from domain.edi_orders import read
 from domain.forecasts import first_open_week, is_frozen, week_label, week_start
-from domain.ingest import FileError, ForecastLine
+from domain.ingest import FileError, ForecastLine, feed_staleness
 from governance.partners import set_edi_profile
 from ingest import readers
 from ingest.pipeline import run_import
@@ -85,6 +85,30 @@ def test_the_first_open_week_is_the_first_monday_after_the_lead_time(today, lead
     assert first_open_week(today, lead) == opens
     assert is_frozen(opens - dt.timedelta(days=7), today, lead)
     assert not is_frozen(opens, today, lead)
+
+
+@pytest.mark.parametrize(
+    ("kind", "through", "received", "today", "own", "stale", "after"),
+    [
+        # A forecast runs weeks ahead: it ages by its delivery, a week and a day by default.
+        ("forecasts", "2027-03-29", "2026-12-24", "2027-01-01", None, False, 8),
+        ("forecasts", "2027-03-29", "2026-12-23", "2027-01-01", None, True, 8),
+        ("forecasts", "2027-03-29", "2026-12-23", "2027-01-01", 10, False, 10),
+        ("forecasts", None, None, "2027-01-01", None, True, 8),
+        # Every other feed ages by its data, the portal's default unless it sets its own.
+        ("pos", "2026-11-28", "2026-12-01", "2026-12-01", None, False, 3),
+        ("pos", "2026-11-27", "2026-12-01", "2026-12-01", None, True, 3),
+        ("inventory", "2026-11-20", "2026-12-01", "2026-12-01", 14, False, 14),
+    ],
+)
+def test_a_forecast_feed_ages_by_its_last_delivery(
+    kind, through, received, today, own, stale, after
+):
+    def day(text: str | None) -> dt.date | None:
+        return dt.date.fromisoformat(text) if text else None
+
+    found = feed_staleness(kind, day(through), day(received), day(today), own, 3)
+    assert found == (stale, after)
 
 
 # --- the X12 830 ------------------------------------------------------------------------

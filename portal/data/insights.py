@@ -22,7 +22,7 @@ from typing import Any, NamedTuple, TypeVar
 from cachetools import TTLCache
 
 from domain import clock, kpis
-from domain.ingest import is_stale
+from domain.ingest import feed_staleness
 from domain.roles import DISTRIBUTOR_USER, SUPPLIER_USER
 from domain.sharing import Agreement, Coverage, Store, pos_coverage, shared_weeks
 from portal.data.access import DataAccess, as_int
@@ -741,13 +741,17 @@ def _promotions(acc: DataAccess, q: InsightQuery) -> list[dict[str, Any]]:
 def feeds_with_staleness(
     acc: DataAccess, stale_after_days: int, today: dt.date | None = None
 ) -> list[dict[str, Any]]:
-    """The feeds the user may see, each with its ``stale`` flag and threshold."""
+    """The feeds the user may see, each with its ``stale`` flag and threshold
+    (:func:`domain.ingest.feed_staleness`)."""
     today = today or clock.today()
     out = []
     for row in acc.feeds():
         through = _day(row["data_through"]) if row.get("data_through") else None
-        after = row.get("stale_after_days") or stale_after_days
-        out.append({**row, "stale": is_stale(through, today, after), "stale_after_days": after})
+        received = _day(row["received_at"]) if row.get("received_at") else None
+        stale, after = feed_staleness(
+            row["kind"], through, received, today, row.get("stale_after_days"), stale_after_days
+        )
+        out.append({**row, "stale": stale, "stale_after_days": after})
     return out
 
 
