@@ -678,14 +678,31 @@ def read_846(data: bytes | str, *, dcs: Sequence[str] = ()) -> Iterator[StockLin
 
 
 class _Demand:
-    """One 830 LIN loop being read: its item, unit, and the FST in scope."""
+    """One 830 LIN loop being read: its item, unit (None until a UIT or SDQ gives one),
+    location (an N1 in the loop), the weeks it has forecast, and the FST in scope."""
 
     def __init__(self, segment: x12.Segment) -> None:
         self.item = _x12_830_item(segment)
-        self.uom = ""
+        self.uom: str | None = None
+        self.location: tuple[str, str] | None = None
+        self.weeks: set[str] = set()
         self.fst: x12.Segment | None = None
         self.week = ""
         self.split: list[tuple[x12.Segment, str, str, str]] = []  # SDQ pairs of the FST
+
+    def unit(self, code: str, segment: x12.Segment, element: str) -> None:
+        unit = X12_UNITS.get(code)
+        if unit is None:
+            raise FileError(
+                f"{element} {code!r}: forecasts are read in units (EA, UN) or cases (CA)",
+                segment.position,
+            )
+        if self.uom is not None and unit != self.uom:
+            raise FileError(
+                f"{element} {code!r} differs from the unit this LIN loop already gave",
+                segment.position,
+            )
+        self.uom = unit
 
 
 def _x12_830_item(segment: x12.Segment) -> tuple[str, str]:
@@ -743,26 +760,39 @@ def _rows_830(transaction: x12.Transaction, dcs: Sequence[str]) -> list[Forecast
     party: _Party | None = None
     demand: _Demand | None = None
 
+    def number(text: str, segment: x12.Segment, element: str) -> Decimal:
+        value = _decimal(text)
+        if value is None:
+            raise FileError(f"{element} {text!r} is not a quantity", segment.position)
+        return value
+
     def close_fst(lin: _Demand | None) -> None:
         if lin is None or lin.fst is None:
             return
         fst = lin.fst
         gtin, code = _x12_item_in_scope(lin.item, fst)
+        stated = number(fst.get(1), fst, "FST01")
         if lin.split:
-            total = sum((_decimal(q) or Decimal(0) for _s, _st, _g, q in lin.split), Decimal(0))
-            stated = _decimal(fst.get(1))
-            numbers = all(_decimal(q) is not None for *_r, q in lin.split)
-            if stated is not None and numbers and total != stated:
+            total = sum((number(q, s, "SDQ quantity") for s, _st, _g, q in lin.split), Decimal(0))
+            if total != stated:
                 raise FileError(
                     f"the SDQ quantities of FST*{fst.get(1)} add up to {_plain(total)}, "
                     f"not {fst.get(1)}: which is the forecast is unknown",
                     fst.position,
                 )
+            seen: set[tuple[str, str]] = set()
             for sdq, store, gln, quantity in lin.split:
+                if (store, gln) in seen:
+                    raise FileError(
+                        f"FST*{fst.get(1)} gives {store or gln} two quantities: which is the "
+                        "forecast is unknown",
+                        sdq.position,
+                    )
+                seen.add((store, gln))
                 rows.append(ForecastLine(sdq.position, code, gtin, store, gln, lin.week,
-                                         quantity, lin.uom))  # fmt: skip
+                                         quantity, lin.uom or ""))  # fmt: skip
         else:
-            where = party.where if party else None
+            where = lin.location or (party.where if party else None)
             if where is None and len(dcs) == 1:
                 where = (dcs[0], "")
             if where is None:
@@ -772,24 +802,28 @@ def _rows_830(transaction: x12.Transaction, dcs: Sequence[str]) -> list[Forecast
                     fst.position,
                 )
             rows.append(ForecastLine(fst.position, code, gtin, where[0], where[1], lin.week,
-                                     fst.get(1), lin.uom))  # fmt: skip
+                                     fst.get(1), lin.uom or ""))  # fmt: skip
         lin.fst, lin.split = None, []
 
     for segment in transaction.segments:
         tag = segment.tag
-        if tag == "N1" and demand is None:
-            party = _in_scope(party, _x12_party(segment))
+        if tag == "N1":
+            found = _x12_party(segment)
+            if demand is None:
+                party = _in_scope(party, found)
+            elif found is not None and found.where is not None:
+                if demand.location is not None or demand.weeks or demand.fst is not None:
+                    raise FileError(
+                        "a location N1 in a LIN loop must come once, before its FST: which "
+                        "forecast is whose is unknown",
+                        segment.position,
+                    )
+                demand.location = found.where
         elif tag == "LIN":
             close_fst(demand)
             demand = _Demand(segment)
         elif tag == "UIT" and demand is not None:
-            unit = segment.get(1).split(">")[0].split(":")[0]
-            if unit not in X12_UNITS:
-                raise FileError(
-                    f"UIT01 {unit!r}: forecasts are read in units (EA, UN) or cases (CA)",
-                    segment.position,
-                )
-            demand.uom = X12_UNITS[unit]
+            demand.unit(segment.get(1).split(">")[0].split(":")[0], segment, "UIT01")
         elif tag == "FST":
             if demand is None:
                 raise FileError("FST carries a quantity but no LIN precedes it", segment.position)
@@ -800,32 +834,31 @@ def _rows_830(transaction: x12.Transaction, dcs: Sequence[str]) -> list[Forecast
                     "C (firm) or D (planning)",
                     segment.position,
                 )
-            demand.fst, demand.week = segment, _830_week(segment)
+            week = _830_week(segment)
+            if week in demand.weeks:
+                raise FileError(
+                    f"a second FST for the week of {week} in one LIN loop: which is the "
+                    "forecast is unknown",
+                    segment.position,
+                )
+            demand.weeks.add(week)
+            demand.fst, demand.week = segment, week
         elif tag == "SDQ":
             if demand is None or demand.fst is None:
                 raise FileError(
                     "SDQ outside an FST: which week it forecasts is unknown", segment.position
                 )
-            unit = X12_UNITS.get(segment.get(1))
-            if unit is None:
-                raise FileError(
-                    f"SDQ01 {segment.get(1)!r}: forecasts are read in units (EA, UN) or cases (CA)",
-                    segment.position,
-                )
-            if demand.uom and unit != demand.uom:
-                raise FileError(
-                    f"SDQ01 {segment.get(1)!r} differs from the LIN loop's unit (UIT)",
-                    segment.position,
-                )
-            demand.uom = unit
-            for number in range(3, 23, 2):
-                where, quantity = segment.get(number), segment.get(number + 1)
+            demand.unit(segment.get(1), segment, "SDQ01")
+            for number_at in range(3, 23, 2):
+                where, quantity = segment.get(number_at), segment.get(number_at + 1)
                 if not where and not quantity:
                     continue
-                if not where:
+                if not where or not quantity:
+                    given, missing = (number_at + 1, number_at) if not where else (
+                        number_at, number_at + 1)  # fmt: skip
                     raise FileError(
-                        f"SDQ{number + 1:02d} carries a quantity but SDQ{number:02d} names "
-                        "no location",
+                        f"SDQ{given:02d} has no SDQ{missing:02d}: a location and its "
+                        "quantity come in pairs",
                         segment.position,
                     )
                 store, gln = _830_location(segment.get(2), where, segment.position)

@@ -434,8 +434,10 @@ def forecast_rows(
                 if abs(count) > MAX_UNITS:
                     reject(line, "units", f"{units} cases is out of range in units")
                     continue
-            elif unit not in ("", "EA"):
-                reject(line, "uom", f"{uom!r} is not a unit read here: EA (units) or CA (cases)")
+            elif unit not in ("", "EA", "UN"):
+                reject(
+                    line, "uom", f"{uom!r} is not a unit read here: EA or UN (units), CA (cases)"
+                )
                 continue
         if count < 0:  # type: ignore[operator]
             reject(line, "units", f"{units!r} is negative: a forecast is a quantity to sell")

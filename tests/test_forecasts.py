@@ -35,6 +35,7 @@ from tandem.cli import cli
 from tests.edi_trade import run
 from tests.factories import make_pair, make_sku, make_store
 from tests.pinning import pinned
+from tests.test_edi_imports import x12_file
 
 SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "samples" / "edi" / "x12" / "830"
 SAFEWAY = SAMPLES / "830-004010UCS-bots-safeway.x12"
@@ -127,10 +128,12 @@ def test_the_real_830_reads_as_cases_per_store_and_iso_week():
     assert MISSPELT in {r.store for r in rows}
 
 
-def _variant(old: str, new: str) -> bytes:
+def _variant(old: str, new: str, *more: tuple[str, str]) -> bytes:
     text = SAFEWAY.read_text(encoding="ascii")
-    assert old in text
-    return text.replace(old, new, 1).encode("ascii")
+    for was, now in ((old, new), *more):
+        assert was in text
+        text = text.replace(was, now, 1)
+    return text.encode("ascii")
 
 
 @pytest.mark.parametrize(
@@ -144,12 +147,57 @@ def _variant(old: str, new: str) -> bytes:
         ("SDQ*CA*9*0091372090501", "SDQ*CA*ZZ*0091372090501", "'ZZ' is not a location"),
         ("SDQ*CA*9*0091372090501", "SDQ*PL*9*0091372090501", "SDQ01 'PL'"),
         ("LIN**UA*001119933024*PI*71238654*VN*12307", "LIN**VN*12307", "no GTIN"),
+        # One location twice in an FST, a quantity that is not one, a location without
+        # its quantity, and two FSTs for one week: which figure to keep is unknown.
+        ("SDQ*CA*9*0091372090501*75*0091372091001*75", "SDQ*CA*9*0091372090501*75*"
+         "0091372090501*75", "gives 0091372090501 two quantities"),
+        ("0091372090501*75", "0091372090501*7X", "SDQ quantity '7X' is not a quantity"),
+        ("FST*800*D*X*20041003", "FST*8OO*D*X*20041003", "FST01 '8OO' is not a quantity"),
+        ("SDQ*CA*9*0091372090501*75*", "SDQ*CA*9*0091372090501**", "SDQ03 has no SDQ04"),
+        ("FST*800*D*X*20041010*20041016", "FST*800*D*X*20041003*20041009",
+         "a second FST for the week of 2004-10-04"),
     ],
-)
+)  # fmt: skip
 def test_a_malformed_830_lands_nothing_and_names_the_segment(old, new, message):
     with pytest.raises(FileError, match=message) as raised:
         list(edi_reports.read_830(_variant(old, new)))
     assert raised.value.line > 0
+
+
+def test_an_830_whose_unit_changes_within_an_item_is_refused():
+    # A UIT of units, then an SDQ of cases: one segment more, so SE01 counts 37.
+    text = _variant(
+        "LIN**UA*001119933024*PI*71238654*VN*12307~",
+        "LIN**UA*001119933024*PI*71238654*VN*12307~UIT*EA~",
+        ("SE*36*", "SE*37*"),
+    )
+    with pytest.raises(FileError, match="SDQ01 'CA' differs from the unit"):
+        list(edi_reports.read_830(text))
+
+
+PLANNING = """BFR*00**PLAN-1*DL*A*20270103*20270130*20261230
+LIN**IN*A1
+UIT*EA
+N1*RL**92*S7
+FST*10*D*W*20270118
+FST*12*C*W*20270125
+LIN**PI*A2
+FST*5*D*W*20270118
+CTT*2"""
+
+
+def test_an_830_without_sdq_is_at_its_items_n1_else_at_the_one_dc():
+    rows = list(edi_reports.read_830(x12_file("830", PLANNING), dcs=("DC1",)))
+    assert [(r.item, r.store, r.week, r.units, r.uom) for r in rows] == [
+        ("A1", "S7", "2027-01-18", "10", ""),
+        ("A1", "S7", "2027-01-25", "12", ""),
+        ("A2", "DC1", "2027-01-18", "5", ""),
+    ]
+    late = PLANNING.replace("FST*12*C*W*20270125", "FST*12*C*W*20270125\nN1*RL**92*S8")
+    with pytest.raises(FileError, match="a location N1 in a LIN loop must come once"):
+        list(edi_reports.read_830(x12_file("830", late), dcs=("DC1",)))
+    with pytest.raises(FileError, match="has no location"):
+        list(edi_reports.read_830(x12_file("830", PLANNING), dcs=("DC1", "DC2")))
 
 
 def test_an_830_is_not_a_852():

@@ -1,4 +1,4 @@
-"""The imports' API side: POS and inventory uploads, their progress, rejects, column
+"""The imports' API side: POS, inventory and forecast uploads, their progress, rejects, column
 mappings and feed freshness.
 
 ``POST /api/v1/imports`` takes a distributor's file and answers 202 at once: the file is
@@ -42,7 +42,7 @@ def _distributor() -> int:
 
 @bp.post("/imports")
 def upload() -> tuple[dict[str, Any], int, dict[str, str]]:
-    """Upload a POS or inventory file (multipart ``file``, ``kind``, optional ``format``)."""
+    """Upload a POS, inventory or forecast file (multipart ``file``, ``kind``, ``format``)."""
     record = start_upload(
         access(),
         config(),

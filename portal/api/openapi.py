@@ -312,8 +312,8 @@ class _Builder:
             f"{PREFIX}/imports": {
                 "post": {
                     "operationId": "imports_upload",
-                    "summary": "Upload a POS or inventory file (distributors); imported in "
-                    "the background: poll the Location",
+                    "summary": "Upload a POS, inventory or forecast file (distributors); "
+                    "imported in the background: poll the Location",
                     "tags": ["imports"],
                     "requestBody": {
                         "required": True,

@@ -81,8 +81,12 @@ def items(
     for feed in insights.feeds_with_staleness(acc, stale_after_days, today):
         if feed["stale"]:
             who = names.get(int(feed["distributor"]), f"#{feed['distributor']}")
-            through = feed.get("data_through") or "never"
-            detail = f"data through {through}; stale after {feed['stale_after_days']} days"
+            if feed["kind"] == "forecasts":  # it runs weeks ahead: its age is its delivery's
+                last = str(feed.get("received_at") or "never")[:10]
+                detail = f"last delivered {last}; stale after {feed['stale_after_days']} days"
+            else:
+                through = feed.get("data_through") or "never"
+                detail = f"data through {through}; stale after {feed['stale_after_days']} days"
             ref = {"distributor": int(feed["distributor"]), "kind": feed["kind"]}
             if role == ACCOUNT_MANAGER:  # its pages show one pair: that distributor's first
                 pairs = [

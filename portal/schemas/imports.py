@@ -1,4 +1,4 @@
-"""Imports of distributors' POS and inventory files, feed freshness, column mappings."""
+"""Imports of distributors' POS, inventory and forecast files, feed freshness, mappings."""
 
 from __future__ import annotations
 

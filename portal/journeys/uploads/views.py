@@ -62,7 +62,7 @@ KIND_LABELS = {"pos": "POS sales", "inventory": "Inventory", "forecasts": "Forec
 FORMAT_LABELS = {
     "csv": "CSV",
     "xlsx": "Excel (.xlsx)",
-    "x12": "X12 852 (product activity)",
+    "x12": "X12 852, 846 or 830",
     "edifact": "EDIFACT SLSRPT / INVRPT",
 }
 FIELD_LABELS = {
@@ -77,7 +77,11 @@ FIELD_LABELS = {
     "on_hand": "On hand",
     "in_transit": "In transit",
     "on_order": "On order",
+    "week": "Week",
+    "uom": "Unit of measure",
 }
+#: Labels that differ for one kind of file.
+KIND_FIELD_LABELS = {"forecasts": {"units": "Units forecast"}}
 #: The choices of a mapping's file settings, each with how a person would know it.
 SETTING_CHOICES = {
     "encoding": {
@@ -166,7 +170,7 @@ def _uploads_page(
         kind_labels=KIND_LABELS,
         formats=FORMATS,
         format_labels=FORMAT_LABELS,
-        field_labels=FIELD_LABELS,
+        field_labels={k: {**FIELD_LABELS, **KIND_FIELD_LABELS.get(k, {})} for k in KINDS},
         fields=FIELDS,
         enabled=bool(config.hub_db_url and config.spool_dir),
         form=request.form if request.method == "POST" else {},
