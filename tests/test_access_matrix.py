@@ -633,7 +633,6 @@ UPDATES: dict[str, dict[str, dict[str, Any]]] = {
         "invoices": {"status": "open"},
         "sku_codes": {"sku": None},
         "locations": {"region": "east"},
-        "forecasts": {"forecast_units": 5},
     },
     "manager": {
         "business_plans": {"status": "draft"},
@@ -719,13 +718,6 @@ KEYED = {
     "column_mappings": ("id", lambda w, m, org: f"{org}:{m}"),
     "sku_codes": ("id", lambda w, m, org: f"{org}:K-{m}"),
     "locations": ("ref", lambda w, m, org: f"{org}:k-{m}"),
-    "forecasts": (
-        "id",
-        lambda w, m, org: (
-            f"{org}:{w.locations['north-e1']}:{w.skus['acme']}:"
-            + {"pos": "2026-03-02", "inventory": "2026-03-09"}[m]
-        ),
-    ),
 }
 
 
@@ -801,14 +793,22 @@ def test_a_refused_key_does_not_tell_whether_the_row_exists(world, clients):
     assert len(set(creates.values())) == 1, creates
 
 
-def test_a_forecast_week_is_written_one_way(world, clients):
-    """Directus also takes "20260302" or a date-time with an offset, which would make a
-    second key for the same week (or name another day than the key)."""
+def test_a_distributor_writes_forecasts_only_through_the_lane(world, clients):
+    """Through REST a distributor could change a frozen week or plant a row under another
+    distributor's key (or spell one week two ways): forecasts come through imports only
+    (migrations/0022), and the distributor's own rows are still read."""
+    north = clients["north"]
     row = _keyed_row(world, "forecasts", "pos")
-    for spelling in ("20260302", "2026-03-02T00:00:00+01:00", "2026-W10-1"):
+    for spelling in ("2026-03-02", "20260302", "2026-03-02T00:00:00+01:00"):
         assert not attempt(
-            lambda s=spelling: clients["north"].create_item("forecasts", {**row, "week_start": s})
+            lambda s=spelling: north.create_item("forecasts", {**row, "week_start": s})
         )
+    own = own_row(world, "north", "forecasts")
+    before = world.admin.read_item("forecasts", own.id)
+    assert not attempt(lambda: north.update_item("forecasts", own.id, {"forecast_units": 1}))
+    assert not attempt(lambda: north.delete_items("forecasts", [own.id]))
+    assert world.admin.read_item("forecasts", own.id) == before
+    assert north.read_item("forecasts", own.id)["id"] == own.id
 
 
 def test_a_natural_key_does_not_change_with_the_fields_it_is_made_of(world, clients):
