@@ -540,8 +540,18 @@ def _net(sold: list[PosLine], returned: list[PosLine]) -> list[PosLine]:
     return rows
 
 
-def _sdq_pairs(segment: x12.Segment) -> Iterator[tuple[str, str, str]]:
-    """(store, gln, quantity) for each of an SDQ's up to ten location/quantity pairs."""
+def _sdq_location(qualifier: str, code: str, position: int) -> tuple[str, str]:
+    return _x12_location(qualifier, code, "SDQ02", position)
+
+
+def _sdq_pairs(
+    segment: x12.Segment,
+    locate: Callable[[str, str, int], tuple[str, str]] = _sdq_location,
+    paired: bool = False,
+) -> Iterator[tuple[str, str, str]]:
+    """(store, gln, quantity) for each of an SDQ's up to ten location/quantity pairs, the
+    location read by ``locate`` from SDQ02 and the code. ``paired``: a location without
+    its quantity is a FileError too (an 852's is left to the validator to reject)."""
     for number in range(3, 23, 2):
         code, quantity = segment.get(number), segment.get(number + 1)
         if not code and not quantity:
@@ -551,7 +561,13 @@ def _sdq_pairs(segment: x12.Segment) -> Iterator[tuple[str, str, str]]:
                 f"SDQ{number + 1:02d} carries a quantity but SDQ{number:02d} names no location",
                 segment.position,
             )
-        store, gln = _x12_location(segment.get(2), code, "SDQ02", segment.position)
+        if paired and not quantity:
+            raise FileError(
+                f"SDQ{number:02d} has no SDQ{number + 1:02d}: a location and its quantity "
+                "come in pairs",
+                segment.position,
+            )
+        store, gln = locate(segment.get(2), code, segment.position)
         yield store, gln, quantity
 
 
@@ -849,19 +865,7 @@ def _rows_830(transaction: x12.Transaction, dcs: Sequence[str]) -> list[Forecast
                     "SDQ outside an FST: which week it forecasts is unknown", segment.position
                 )
             demand.unit(segment.get(1), segment, "SDQ01")
-            for number_at in range(3, 23, 2):
-                where, quantity = segment.get(number_at), segment.get(number_at + 1)
-                if not where and not quantity:
-                    continue
-                if not where or not quantity:
-                    given, missing = (number_at + 1, number_at) if not where else (
-                        number_at, number_at + 1)  # fmt: skip
-                    raise FileError(
-                        f"SDQ{given:02d} has no SDQ{missing:02d}: a location and its "
-                        "quantity come in pairs",
-                        segment.position,
-                    )
-                store, gln = _830_location(segment.get(2), where, segment.position)
+            for store, gln, quantity in _sdq_pairs(segment, _830_location, paired=True):
                 demand.split.append((segment, store, gln, quantity))
         elif tag == "CTT":
             close_fst(demand)

@@ -379,13 +379,18 @@ def test_a_forecast_workbook_in_cases_lands_in_units(hub, admin, tmp_path):
     assert stored[f"{prefix}:2027-02-08"][1] == 30
 
 
-def test_the_real_830_lands_in_units_with_its_misspelt_store_rejected(hub, admin, tmp_path):
+def _safeway_distributor(admin) -> int:
+    """A distributor with the sample's item (7 days' lead time, cases of 12) and stores."""
     supplier, distributor, _pair = make_pair(admin)
     sku = make_sku(admin, supplier, distributor, SAFEWAY_ITEM)
     admin.update_item("skus", sku["id"], {"lead_time_days": 7, "case_pack": 12})
     for code in SAFEWAY_STORES:
         make_store(admin, distributor, code)
-    d = int(distributor["id"])
+    return int(distributor["id"])
+
+
+def test_the_real_830_lands_in_units_with_its_misspelt_store_rejected(hub, admin, tmp_path):
+    d = _safeway_distributor(admin)
     rejects = tmp_path / "rejects.csv"
     # 2004-09-27: every week of the schedule is still open.
     result = _import(hub, d, SAFEWAY, dt.date(2004, 9, 27), rejects_path=rejects)
@@ -444,12 +449,7 @@ def test_a_forecast_is_received_in_x12_only_and_never_sent():
 def test_the_real_830_by_edi_is_acknowledged_and_imported_as_a_dropped_file_is(
     hub, admin, sync_hub, tmp_path
 ):
-    supplier, distributor, _pair = make_pair(admin)
-    sku = make_sku(admin, supplier, distributor, SAFEWAY_ITEM)
-    admin.update_item("skus", sku["id"], {"lead_time_days": 7, "case_pack": 12})
-    for code in SAFEWAY_STORES:
-        make_store(admin, distributor, code)
-    d = int(distributor["id"])
+    d = _safeway_distributor(admin)
     mailbox, drop, spool = tmp_path / "mailbox", tmp_path / "drop", tmp_path / "spool"
     (mailbox / "inbox").mkdir(parents=True)
     # The profile names the sample's own envelope: ISA 08/9251750000, GS 8019721193.
