@@ -67,7 +67,6 @@ _SPANS = {POS: "pos_sales", INVENTORY: "inventory_positions", FORECASTS: "foreca
 _VALUES = {
     POS: ("units", "net_sales_minor", "currency"),
     INVENTORY: ("on_hand", "in_transit", "on_order"),
-    # Only the distributor's figure: a restated forecast leaves the supplier's commitment.
     FORECASTS: ("forecast_units",),
 }
 #: The stored table's date column of each kind (the stage calls it ``day``).

@@ -67,3 +67,15 @@ def first_open_week(today: dt.date, lead_days: int) -> dt.date:
 def is_frozen(monday: dt.date, today: dt.date, lead_days: int) -> bool:
     """Whether the week of ``monday`` is inside the SKU's lead time (or past)."""
     return monday < first_open_week(today, lead_days)
+
+
+def frozen_reason(monday: dt.date, today: dt.date, lead_days: int) -> str | None:
+    """Why the week of ``monday`` can no longer change, or None while it is open. The
+    hub's integrity hook says the same for a commitment (tandem-integrity/frozen.js)."""
+    opens = first_open_week(today, lead_days)
+    if monday >= opens:
+        return None
+    return (
+        f"{week_label(monday)} is frozen: it starts before {opens} ({max(lead_days, 0)} "
+        f"days' lead time from {today}), so it can no longer change"
+    )

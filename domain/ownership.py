@@ -406,6 +406,11 @@ TABLE: dict[str, Owned] = {
         update={M: (Grant(_set("period_start", "period_end", "label"), _set("manual")),)},
         delete={M: _set("manual")},
     ),
+    # The supplier's answer to the pair's forecast, per SKU x week (see FROZEN).
+    "commitments": Owned(
+        create={S: Grant(_set("units", "note", "sku", "week_start", "partnership"))},
+        update={S: (Grant(_set("units", "note")),)},
+    ),
     "scorecard_values": Owned(
         parent=("scorecard", "scorecards"),
         create={
@@ -428,6 +433,11 @@ TABLE: dict[str, Owned] = {
         delete={M: _set("manual")},
     ),
 }
+
+
+#: collection -> (its week field, its SKU field): a record for a week inside the SKU's
+#: lead time (domain.forecasts.frozen_reason) is neither made nor changed by a partner.
+FROZEN: dict[str, tuple[str, str]] = {"commitments": ("week_start", "sku")}
 
 
 # -- the rules, as the portal asks them (the hook asks the same of ownership.json) -------
@@ -546,6 +556,7 @@ def as_data() -> dict[str, object]:
         "immutable": sorted(IMMUTABLE),
         "roles": {HUB_ROLE_NAMES[r]: r for r in PARTIES},
         "sides": {r: SIDE[r] for r in PARTIES},
+        "frozen": {name: list(fields) for name, fields in sorted(FROZEN.items())},
         "collections": {
             name: {
                 "statuses": list(o.statuses),

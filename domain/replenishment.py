@@ -25,6 +25,9 @@ from typing import Any
 
 DEFAULT_SERVICE_LEVEL = Decimal("0.95")
 DEFAULT_REVIEW_WEEKS = Decimal(1)
+#: How far a commitment may differ from the forecast (% of the forecast) before the
+#: comparison page highlights it.
+DEFAULT_TOLERANCE_PCT = Decimal(20)
 DEMAND_WEEKS = 13  # the weeks of history demand is measured over
 TWO_PLACES = Decimal("0.01")
 FORMULA = (
@@ -57,14 +60,17 @@ def mean_and_sigma(values: Sequence[int | Decimal]) -> tuple[Decimal, Decimal]:
 
 @dataclass(frozen=True)
 class Policy:
-    """A pair's replenishment policy: its cycle service level (a fraction) and review
-    period (weeks between orders). Set by ``tandem partner planning``."""
+    """A pair's planning policy: its cycle service level (a fraction), review period
+    (weeks between orders), and the tolerance (% of the forecast) a commitment may
+    differ by before the comparison page highlights it. Set by ``tandem partner
+    planning``."""
 
     service_level: Decimal = DEFAULT_SERVICE_LEVEL
     review_weeks: Decimal = DEFAULT_REVIEW_WEEKS
+    tolerance_pct: Decimal = DEFAULT_TOLERANCE_PCT
 
     def __post_init__(self) -> None:
-        for name in ("service_level", "review_weeks"):
+        for name in ("service_level", "review_weeks", "tolerance_pct"):
             value = getattr(self, name)
             if not isinstance(value, Decimal):
                 try:
@@ -76,17 +82,25 @@ class Policy:
         z_score(self.service_level)  # refuses a level outside (0, 1)
         if not Decimal(0) <= self.review_weeks <= Decimal(52):
             raise ValueError(f"review weeks: expected 0 to 52, found {self.review_weeks}")
+        if not Decimal(0) <= self.tolerance_pct <= Decimal(1000):
+            raise ValueError(f"tolerance pct: expected 0 to 1000, found {self.tolerance_pct}")
 
     @classmethod
     def from_settings(cls, settings: Mapping[str, Any] | None) -> Policy:
         """The policy a pair's stored settings name (the defaults for any not named)."""
         known = {
-            k: v for k, v in (settings or {}).items() if k in ("service_level", "review_weeks")
+            k: v
+            for k, v in (settings or {}).items()
+            if k in ("service_level", "review_weeks", "tolerance_pct")
         }
         return cls(**known)
 
     def as_settings(self) -> dict[str, str]:
-        return {"service_level": str(self.service_level), "review_weeks": str(self.review_weeks)}
+        return {
+            "service_level": str(self.service_level),
+            "review_weeks": str(self.review_weeks),
+            "tolerance_pct": str(self.tolerance_pct),
+        }
 
 
 @dataclass(frozen=True)

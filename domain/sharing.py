@@ -27,7 +27,6 @@ ROW_COLLECTIONS: dict[str, tuple[str, str]] = {
     "inventory": ("inventory_positions", "day"),
     "forecasts": ("forecasts", "week_start"),
 }
-FORECAST_COMMIT_FIELDS = ["commit_units", "commit_note"]
 #: An agreement's fields, as its parties and the pair's account managers read them.
 AGREEMENT_FIELDS = [
     "id",
@@ -521,8 +520,6 @@ def share_rules(agreements: Iterable[Agreement], grantee: int, today: dt.date) -
             continue
         rule = {"_or": clauses}
         rules.append(Rule(collection, "read", rule))
-        if kind == "forecasts":
-            rules.append(Rule(collection, "update", rule, tuple(FORECAST_COMMIT_FIELDS)))
     for collection, by_location in ROLLUP_COLLECTIONS.items():
         weekly = _disjoint(
             [(a, c) for a in live if (c := rollup_scope(a, by_location)) is not None],

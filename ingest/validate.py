@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from directus.bulk import Lookups, iso_week
-from domain.forecasts import first_open_week, week_label, week_start
+from domain.forecasts import first_open_week, frozen_reason, week_start
 from domain.gs1 import gtin_problem
 from domain.ingest import (
     MAX_MINOR,
@@ -220,13 +220,8 @@ class Resolver:
         opens = self.opens.get(sku)
         if opens is None:
             opens = self.opens[sku] = first_open_week(self.today, lead)
-        if monday >= opens:
-            return None
-        return Bad(
-            "week",
-            f"{week_label(monday)} is frozen: it starts before {opens} ({lead} days' lead "
-            f"time from {self.today}), so it can no longer change",
-        )
+        reason = None if monday >= opens else frozen_reason(monday, self.today, lead)
+        return None if reason is None else Bad("week", reason)
 
     def currency(self, text: str) -> str | Bad:
         try:

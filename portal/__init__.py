@@ -17,6 +17,7 @@ from portal.journeys import (
     home,
     operator,
     orders,
+    planning,
     promotions,
     reviews,
     sellthrough,
@@ -51,6 +52,7 @@ def create_app(config: Config | None = None) -> Flask:
     sellthrough.init_app(app)
     uploads.init_app(app)
     promotions.init_app(app)
+    planning.init_app(app)
     orders.init_app(app)
     reviews.init_app(app)
     edi.init_app(app)

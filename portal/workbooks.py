@@ -1,4 +1,5 @@
-"""Excel workbooks in and out: a hostile-file-safe reader, and the promotions template.
+"""Excel workbooks in and out: a hostile-file-safe reader, and the promotions and
+commitments templates.
 
 **Reading** (:func:`read_rows`) assumes the file may be hostile. Before openpyxl opens it,
 the zip's directory is checked: it must be a zip, with a bounded number of members whose
@@ -17,9 +18,14 @@ hidden Lists sheet the dropdowns refer to.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import io
+import os
+import re
+import secrets
+import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -29,6 +35,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
+from domain.commitments import COLUMNS as COMMITMENT_COLUMNS
 from domain.promotions import (
     COLUMNS,
     DATE_FORMS,
@@ -80,6 +87,7 @@ class SheetRow:
 def check_archive(
     source: Path | IO[bytes],
     *,
+    what: str = "a promotions workbook",
     max_uncompressed: int = MAX_UNCOMPRESSED,
     max_ratio: int = MAX_RATIO,
     max_members: int = MAX_MEMBERS,
@@ -91,7 +99,7 @@ def check_archive(
             max_uncompressed=max_uncompressed,
             max_ratio=max_ratio,
             max_members=max_members,
-            what="a promotions workbook",
+            what=what,
         )
     except ArchiveError as exc:
         raise WorkbookError(str(exc)) from None
@@ -102,7 +110,7 @@ def _cell_name(sheet: str, row: int, column: int) -> str:
 
 
 def _header(
-    cells: Sequence[Any], columns: Sequence[str], required: Sequence[str]
+    cells: Sequence[Any], columns: Sequence[str], required: Sequence[str], sheet: str = SHEET
 ) -> dict[int, str]:
     """Column index -> name, from the header row; refuse missing, unknown or repeated ones."""
     found: dict[int, str] = {}
@@ -129,7 +137,7 @@ def _header(
         problems.append(f"it repeats the columns {', '.join(repeated)}")
     if problems:
         raise WorkbookError(
-            f"Row 1 of the “{SHEET}” sheet must hold the column names "
+            f"Row 1 of the “{sheet}” sheet must hold the column names "
             f"({', '.join(columns)}), but {'; '.join(problems)}. Start from the template."
         )
     return found
@@ -143,6 +151,7 @@ def read_rows(
     required: Sequence[str] = REQUIRED,
     max_rows: int = MAX_ROWS,
     max_uncompressed: int = MAX_UNCOMPRESSED,
+    what: str = "a promotions workbook",
 ) -> list[SheetRow]:
     """The non-empty data rows of ``sheet``, or :class:`WorkbookError` for the whole file.
 
@@ -150,10 +159,10 @@ def read_rows(
     """
     if isinstance(source, Path) and source.stat().st_size > max_uncompressed:
         raise WorkbookError(
-            f"The file is over {max_uncompressed // (1024 * 1024)} MB, far more than a "
-            "promotions workbook needs. It was not opened."
+            f"The file is over {max_uncompressed // (1024 * 1024)} MB, far more than "
+            f"{what} needs. It was not opened."
         )
-    check_archive(source, max_uncompressed=max_uncompressed)
+    check_archive(source, what=what, max_uncompressed=max_uncompressed)
     try:
         with warnings.catch_warnings():
             # openpyxl warns about parts it drops (styles, extensions); not the user's concern.
@@ -207,7 +216,7 @@ def _data_rows(
         for i, c in enumerate(first)
         if getattr(c, "data_type", "") == "f"
     ]
-    header = _header(first, columns, required)
+    header = _header(first, columns, required, sheet)
     out: list[SheetRow] = []
     for number, cells in enumerate(rows, start=2):
         if number > EXCEL_MAX_ROW:
@@ -248,6 +257,39 @@ def _data_rows(
     if not out:
         raise WorkbookError(f"The “{sheet}” sheet has no rows of data under its header row.")
     return out
+
+
+# -- the preview of an upload ---------------------------------------------------------------
+
+
+def _shown(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat() if value.time() == dt.time() else value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)[:200]
+
+
+def preview(
+    rows: Sequence[SheetRow],
+    errors_by_row: Mapping[int, Mapping[str, list[str]]],
+    columns: Sequence[str],
+) -> list[dict[str, Any]]:
+    """Each row as the preview shows it (``_macros.html``, ``workbook_preview``): its
+    number, each column's value as text with that cell's errors, and the row's errors."""
+    return [
+        {
+            "number": r.number,
+            "cells": [
+                (c, _shown(r.values.get(c)), errors_by_row.get(r.number, {}).get(c, []))
+                for c in columns
+            ],
+            "errors": errors_by_row.get(r.number, {}),
+        }
+        for r in rows
+    ]
 
 
 # -- the promotions template ---------------------------------------------------------------
@@ -468,3 +510,112 @@ def _fill_instructions(ws: Any, choices: TemplateChoices, today: dt.date) -> Non
             if a == "Column":
                 cell.font = _BOLD
     ws["A1"].font = Font(bold=True, size=14)
+
+
+# -- the commitments template --------------------------------------------------------------
+
+COMMITMENTS_SHEET = "Commitments"
+COMMITMENTS_HELP = (
+    "Your commitments to your distributors, per SKU and ISO week (its Monday).",
+    "Fill in units (whole units; 0 commits nothing) and, if you like, a note. Leave units "
+    "empty, or delete the row, for a week you do not answer.",
+    "distributor, gtin and week name the commitment; description and forecast_units (the "
+    "distributor's forecast as you may read it, summed over its locations) are for "
+    "reference and are not stored.",
+    "Weeks inside a SKU's lead time are frozen and not listed: a row for one is refused.",
+    "Upload the workbook on the planning page: you see every row with its errors, and "
+    "nothing is stored until you confirm.",
+)
+
+
+def build_commitments_template(rows: Sequence[Sequence[Any]], today: dt.date) -> bytes:
+    """The commitments workbook: an Instructions sheet and the Commitments sheet with
+    one row per (distributor, GTIN, description, week, forecast, units, note)."""
+    book = Workbook()
+    instructions = book.active
+    assert instructions is not None
+    instructions.title = INSTRUCTIONS
+    instructions.append([f"Tandem commitments, made {today.isoformat()}"])
+    instructions["A1"].font = _BOLD
+    for line in COMMITMENTS_HELP:
+        instructions.append([line])
+    instructions.column_dimensions["A"].width = 110
+    data = book.create_sheet(COMMITMENTS_SHEET)
+    data.append(list(COMMITMENT_COLUMNS))
+    for cell in data[1]:
+        cell.font, cell.fill = _BOLD, _HEAD_FILL
+    for row in rows:
+        data.append(list(row))
+    for index, width in enumerate((24, 16, 36, 12, 16, 10, 40), start=1):
+        data.column_dimensions[get_column_letter(index)].width = width
+    for cell in data["B"][1:]:
+        cell.number_format = "@"  # a GTIN keeps its leading zeros
+    for cell in data["D"][1:]:
+        cell.number_format = "yyyy-mm-dd"
+    units = DataValidation(type="whole", operator="between", formula1="0", formula2="100000000",
+                           allow_blank=True, showErrorMessage=True,
+                           error="Whole units, 0 or more")  # fmt: skip
+    data.add_data_validation(units)
+    units.add(f"F2:F{max(len(rows) + 1, 2) + 1000}")
+    data.freeze_panes = "A2"
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+# -- uploads waiting for their confirmation ------------------------------------------------
+
+#: How long an uploaded workbook waits for its confirmation.
+UPLOAD_TTL_S = 3600
+_TOKEN = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
+
+
+@dataclass(frozen=True)
+class UploadSpool:
+    """Workbooks one user uploaded, kept server-side between the preview and the
+    confirmation (``<base>/<kind>-uploads/<user hash>/<token>.xlsx``), each claimed at
+    most once and only within :data:`UPLOAD_TTL_S`."""
+
+    base: Path
+    kind: str
+    user: str
+
+    @property
+    def folder(self) -> Path:
+        user = hashlib.sha256(self.user.encode()).hexdigest()[:24]
+        folder = self.base / f"{self.kind}-uploads" / user
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        return folder
+
+    def keep(self, save: Any) -> tuple[str, Path]:
+        """A new token and the path ``save(path)`` wrote the upload to; older uploads of
+        this user that waited too long are removed first."""
+        folder = self.folder
+        limit = time.time() - UPLOAD_TTL_S
+        for path in folder.iterdir():
+            try:
+                if path.stat().st_mtime < limit:
+                    path.unlink()
+            except FileNotFoundError:
+                pass
+        token = secrets.token_urlsafe(24)
+        path = folder / f"{token}.xlsx"
+        save(path)
+        return token, path
+
+    def claim(self, token: str) -> Path | None:
+        """Take the waiting upload for this token, once: a second claim finds nothing."""
+        if not _TOKEN.match(token):
+            return None
+        folder = self.folder
+        waiting = folder / f"{token}.xlsx"
+        claimed = folder / f"{token}.{secrets.token_hex(8)}.claimed.xlsx"  # openpyxl wants .xlsx
+        try:
+            # rename is atomic: of two confirmations racing, exactly one gets the file.
+            os.rename(waiting, claimed)
+        except FileNotFoundError:
+            return None
+        if claimed.stat().st_mtime < time.time() - UPLOAD_TTL_S:
+            claimed.unlink(missing_ok=True)
+            return None
+        return claimed

@@ -496,12 +496,27 @@ def partner_scorecard(
     show_default=True,
     help="Weeks between the distributor's orders (the base stock covers lead time + this).",
 )
+@click.option(
+    "--tolerance-pct",
+    default="20",
+    show_default=True,
+    help="How far (% of the forecast) a commitment may differ before it is highlighted.",
+)
 @hub_url_option
 def partner_planning(
-    supplier: str, distributor: str, service_level: str, review_weeks: str, hub_url: str | None
+    supplier: str,
+    distributor: str,
+    service_level: str,
+    review_weeks: str,
+    tolerance_pct: str,
+    hub_url: str | None,
 ) -> None:
-    """Set a pair's replenishment policy (the distributor's suggested orders use it)."""
-    settings = {"service_level": service_level, "review_weeks": review_weeks}
+    """Set a pair's planning policy (suggested orders and the forecast comparison use it)."""
+    settings = {
+        "service_level": service_level,
+        "review_weeks": review_weeks,
+        "tolerance_pct": tolerance_pct,
+    }
     _set_pair_settings(hub_url, supplier, distributor, "planning", set_planning_settings,
                        settings)  # fmt: skip
 

@@ -620,7 +620,6 @@ UPDATES: dict[str, dict[str, dict[str, Any]]] = {
         "shipment_lines": {"qty_shipped": 8},
         "invoices": {"total_minor": 800},
         "invoice_lines": {"qty": 8},
-        "forecasts": {"commit_units": 5},
         "skus": {"description": "acme item"},
     },
     "north": {
@@ -992,6 +991,7 @@ class Owned:
     sku2: int
     made: list[tuple[str, Any]] = field(default_factory=list)
     cache: dict[tuple[str, str | None, str], dict[str, Any]] = field(default_factory=dict)
+    weeks: int = 0
 
     @property
     def pair(self) -> int:
@@ -1077,6 +1077,11 @@ class Owned:
             item |= {"period_start": "2026-07-01", "period_end": "2026-09-30"}
         elif collection == "scorecard_values":
             item |= {"kpi": "fill_rate", "variant": "unit", "value": "0.8"}
+        elif collection == "commitments":
+            # A week of its own (one commitment per SKU and week), long after any lead time.
+            self.weeks += 1
+            week = dt.date(2030, 1, 7) + dt.timedelta(weeks=self.weeks)
+            item |= {"sku": sku, "week_start": week.isoformat(), "units": 10}
         if rules.status and item.get(rules.status) is None:
             item[rules.status] = rules.initial
         return item
@@ -1180,6 +1185,8 @@ CHANGED: dict[str, Any] = {
     "period_start": "2026-07-02",
     "period_end": "2026-09-29",
     "label": "Q3",
+    "units": 11,
+    "note": "a line down",
     "kpi": "in_stock",
     "variant": "store",
     "value": "0.9",
@@ -1428,12 +1435,18 @@ def test_the_hooks_table_is_the_domains_table():
     assert path.read_text() == ownership.as_json()
 
 
+#: Pair-bound records whose key the integrity hook derives from their fields.
+HUB_KEYED = {"commitments"}
+
+
 def table_grants(role: str) -> dict[tuple[str, str], list[str]]:
     """(collection, action) -> the fields the ownership table lets ``role`` write."""
     grants: dict[tuple[str, str], list[str]] = {}
     for collection, rules in ownership.TABLE.items():
         if role in rules.create:
-            grants[(collection, "create")] = sorted(rules.create[role].fields)
+            # A key the hook derives (a commitment's) is put into the payload it checks.
+            keyed = {"id"} if collection in HUB_KEYED else set()
+            grants[(collection, "create")] = sorted(rules.create[role].fields | keyed)
         names = {f for g in rules.update.get(role, ()) for f in g.fields}
         if role in rules.moves and rules.status:
             names.add(rules.status)

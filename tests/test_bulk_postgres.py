@@ -307,7 +307,7 @@ def test_reimport_changes_nothing_and_a_restatement_replaces(
     )
 
 
-def test_forecasts_land_by_copy_and_a_restatement_keeps_the_commitment(
+def test_forecasts_land_by_copy_and_a_restatement_replaces_them(
     pg_admin: HubClient, world: World, write_csv: Callable[..., Path]
 ) -> None:
     text = "item,store,week,forecast\nA1,S1,2027-W03,10\nA2,S2,2027-01-25,4\nA1,S1,2027-W02,9\n"
@@ -315,15 +315,14 @@ def test_forecasts_land_by_copy_and_a_restatement_keeps_the_commitment(
         first = world.run(write_csv(text, "forecast.csv"), kind="forecasts")
         assert (first.rows_rejected, first.new) == (1, 2)
         key = f"{world.d}:{world.stores[0]['id']}:{world.skus[0]['id']}:2027-01-18"
-        pg_admin.update_item("forecasts", key, {"commit_units": 8})
         restated = world.run(
             write_csv("item,store,week,forecast\nA1,S1,2027-W03,12\n", "again.csv"),
             kind="forecasts",
         )
     assert (restated.new, restated.changed) == (0, 1)
-    assert world.raw(
-        "SELECT week_start, forecast_units, commit_units FROM forecasts WHERE id = %s", key
-    ) == [(dt.date(2027, 1, 18), 12, 8)]
+    assert world.raw("SELECT week_start, forecast_units FROM forecasts WHERE id = %s", key) == [
+        (dt.date(2027, 1, 18), 12)
+    ]
 
 
 def test_a_key_delivered_twice_keeps_its_last_line(

@@ -514,7 +514,7 @@ def test_partner_planning_sets_a_pairs_policy_and_refuses_a_bad_one(tandem, admi
     assert result.exit_code == 0, result.output
     assert "service_level=0.98, review_weeks=2" in result.stdout
     stored = admin.read_item("partnerships", pair)["planning_settings"]
-    assert stored == {"service_level": "0.98", "review_weeks": "2"}
+    assert stored == {"service_level": "0.98", "review_weeks": "2", "tolerance_pct": "20"}
     for level in ("1", "0", "ninety"):
         _refused(
             tandem("partner", "planning", "--supplier", supplier["name"], "--distributor",

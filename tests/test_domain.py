@@ -215,8 +215,9 @@ def test_regions_and_locations_narrow_the_scope():
     assert {"id": {"_in": [4, 5]}} in places.permissions["_or"][0]["_and"]
 
 
-def test_forecast_agreements_let_the_supplier_write_only_its_commitment():
+def test_forecast_agreements_let_the_supplier_read_and_never_write():
+    """A supplier answers in its own commitments (migrations/0023_commitments.py); the
+    distributor's forecast rows it only reads."""
     rules = share_rules([agreement(kinds=("forecasts",))], 1, TODAY)
-    update = next(r for r in rules if r.action == "update")
-    assert update.collection == "forecasts"
-    assert update.fields == ("commit_units", "commit_note")
+    assert [r.action for r in rules if r.collection == "forecasts"] == ["read"]
+    assert all(r.action == "read" for r in rules)

@@ -292,8 +292,7 @@ def _stored(hub, distributor: int) -> dict[str, tuple]:
     conn = sqlite3.connect(hub.db_path)
     try:
         rows = conn.execute(
-            "SELECT id, week_start, forecast_units, commit_units FROM forecasts "
-            "WHERE distributor = ?",
+            "SELECT id, week_start, forecast_units FROM forecasts WHERE distributor = ?",
             (distributor,),
         ).fetchall()
     finally:
@@ -315,7 +314,7 @@ A2,S2,2027-01-19,3
 """
 
 
-def test_a_forecast_csv_lands_and_a_restatement_keeps_the_commitment(hub, admin, tmp_path):
+def test_a_forecast_csv_lands_and_a_restatement_replaces_it(hub, admin, tmp_path):
     supplier, distributor, _pair = make_pair(admin)
     skus = [make_sku(admin, supplier, distributor, code) for code in ("A1", "A2")]
     for sku in skus:
@@ -337,14 +336,13 @@ def test_a_forecast_csv_lands_and_a_restatement_keeps_the_commitment(hub, admin,
              "label (2027-W03)"],
         ]  # fmt: skip
     key = f"{d}:{stores[0]['id']}:{skus[0]['id']}:2027-01-18"
-    assert _stored(hub, d)[key] == (sqlite_date(dt.date(2027, 1, 18)), 10, None)
-    admin.update_item("forecasts", key, {"commit_units": 9})  # the supplier's answer
+    assert _stored(hub, d)[key] == (sqlite_date(dt.date(2027, 1, 18)), 10)
     again = _import(hub, d, path, today)
     assert (again.new, again.changed, again.unchanged) == (0, 0, 3)
     path.write_text("item,store,week,forecast\nA1,S1,2027-W03,11\n", encoding="utf-8")
     restated = _import(hub, d, path, today)
     assert (restated.new, restated.changed) == (0, 1)
-    assert _stored(hub, d)[key] == (sqlite_date(dt.date(2027, 1, 18)), 11, 9)
+    assert _stored(hub, d)[key] == (sqlite_date(dt.date(2027, 1, 18)), 11)
     # A week later the same week is frozen: the restatement is refused, the figure stays.
     path.write_text("item,store,week,forecast\nA1,S1,2027-W03,40\n", encoding="utf-8")
     late = _import(hub, d, path, dt.date(2027, 1, 6))
@@ -399,7 +397,7 @@ def test_the_real_830_lands_in_units_with_its_misspelt_store_rejected(hub, admin
     assert f"unknown store code '{MISSPELT}'" in rejects.read_text()
     stored = _stored(hub, d)
     cases = 6 * 800 + 465 + 2800 + 2 * 1300 + 500 + 1025 - 135  # the FSTs, less the typo's
-    assert sum(units for _w, units, _c in stored.values()) == 12 * cases
+    assert sum(units for _w, units in stored.values()) == 12 * cases
     # A week later the first two weeks are frozen: 20 more refusals, nothing changes.
     again = _import(hub, d, SAFEWAY, dt.date(2004, 10, 6), rejects_path=rejects)
     assert (again.rows_rejected, again.new, again.changed) == (21, 0, 0)

@@ -517,6 +517,11 @@ def _pair_records(w: World) -> None:
         "plan_actions",
         [{"plan": plan, "partnership": an, "title": "Endcap", "owner_side": "distributor"}],
     )
+    # Commitments, keyed by the hub: acme's for north and for south, brava's for north.
+    week = (w.this_monday + dt.timedelta(weeks=26)).isoformat()  # open for any lead time
+    for pair, sku in ((an, "oats"), (as_, "oats"), (bn, "cola")):
+        row = {"partnership": pair, "sku": w.skus[sku], "week_start": week, "units": 12}
+        _add(w, "commitments", [row])
     for name, pair in (("risk_acme_north", an), ("risk_acme_south", as_)):
         (w.records[name],) = _add(
             w, "risks", [{"title": f"{name}", "likelihood": 2, "impact": 4, "partnership": pair}]
@@ -719,6 +724,7 @@ def expected(w: World, who: str, resource: str) -> set[Any]:
         "plan-actions": "plan_actions",
         "risks": "risks",
         "scorecards": "scorecards",
+        "commitments": "commitments",
     }
     return pair_bound(collections[resource])
 

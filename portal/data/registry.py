@@ -363,7 +363,7 @@ _RESOURCES = [
         "forecasts",
         forecasts.ForecastSchema,
         "shared:forecasts",
-        "Weekly forecasts and commitments, scoped as POS is",
+        "Weekly forecasts per SKU, location and week, scoped as POS is",
         filters=(
             Filter("distributor", "distributor"),
             Filter("sku", "sku"),
@@ -501,6 +501,23 @@ _RESOURCES = [
             SUPPLIER_USER: Write(business_plans.PlanActionReport, "report_plan_action"),
             DISTRIBUTOR_USER: Write(business_plans.PlanActionReport, "report_plan_action"),
         },
+    ),
+    Resource(
+        "commitments",
+        "commitments",
+        forecasts.CommitmentSchema,
+        "pair",
+        "The supplier's commitments per SKU x week, answering the pair's forecast",
+        filters=(
+            PARTNERSHIP,
+            Filter("sku", "sku"),
+            Filter("week_from", "week_start", "_gte", "date", "first week start, inclusive"),
+            Filter("week_to", "week_start", "_lte", "date", "last week start, inclusive"),
+        ),
+        sorts=("week_start",),
+        key_type="str",
+        creates={SUPPLIER_USER: Write(forecasts.CommitmentCreate, "set_commitment")},
+        updates={SUPPLIER_USER: Write(forecasts.CommitmentUpdate, "update_commitment")},
     ),
     Resource(
         "risks",

@@ -20,6 +20,8 @@ from typing import Any, Protocol, TypeVar
 
 from directus import HubClient
 from domain import clock, ownership
+from domain.commitments import commitment_key
+from domain.forecasts import frozen_reason
 from domain.ingest import MAX_MINOR
 from domain.orders import answered_status, promise_changes, shipped_status
 from domain.roles import DISTRIBUTOR_USER, SUPPLIER_USER
@@ -704,3 +706,91 @@ def report_plan_action(acc: WriteAccess, res: Resource, current: Row, data: Row)
         f"{res.collection}.update", res.collection, [current["id"]], {"fields": sorted(changes)}
     )
     return acc.get(res.name, current["id"])
+
+
+# -- a supplier's commitments per SKU x week ----------------------------------------------
+
+
+def _commitment_rows(acc: WriteAccess, items: Sequence[Row]) -> list[Row]:
+    """The hub rows of these commitments, checked: the user's pairs, each pair's
+    supplier's SKUs, open weeks only (422 naming ``week_start``), one per SKU x week."""
+    today = clock.today()
+    rows: list[Row] = []
+    seen: set[str] = set()
+    for item in items:
+        pair = acc.pair(item["partnership"])
+        (sku,) = acc.require("skus", [item["sku"]], "sku", {"supplier": {"_eq": pair.supplier}})
+        week = item["week_start"]
+        if week.weekday() != 0:
+            raise Invalid(
+                f"week_start: {week} is a {week:%A}; a week is given by its Monday",
+                {"week_start": [f"{week} is not a Monday"]},
+            )
+        reason = frozen_reason(week, today, int(sku["lead_time_days"]))
+        if reason:
+            raise Conflict(f"week_start: {reason}", {"week_start": [reason]})
+        key = commitment_key(pair.id, int(sku["id"]), week)
+        if key in seen:
+            raise Invalid(
+                f"week_start: SKU {sku['id']}'s week {week} is given twice",
+                {"week_start": ["given twice"]},
+            )
+        seen.add(key)
+        row = to_hub({"partnership": pair.id, "sku": int(sku["id"]), "week_start": week,
+                      "units": item["units"], "note": item.get("note")})  # fmt: skip
+        check_create(acc, "commitments", None, row)
+        rows.append({"id": key, **row})
+    return rows
+
+
+def set_commitments(acc: WriteAccess, items: Sequence[Row]) -> list[str]:
+    """Make or change commitments, all or none; returns their keys.
+
+    The hub makes a batch of new rows in one transaction and changes a batch of existing
+    ones in another: the changes go first, and if the new rows are then refused, the
+    changed rows are put back as they were."""
+    rows = _commitment_rows(acc, items)
+    keys = [r["id"] for r in rows]
+    before = {
+        str(r["id"]): r
+        for r in acc.rows("commitments", {"id": {"_in": keys}}, fields=("id", "units", "note"))
+    }
+    changes = [
+        {"id": r["id"], "units": r["units"], "note": r["note"]}
+        for r in rows
+        if r["id"] in before
+        and (before[r["id"]]["units"], before[r["id"]]["note"]) != (r["units"], r["note"])
+    ]
+    new = [{k: v for k, v in r.items() if k != "id"} for r in rows if r["id"] not in before]
+    if changes:
+        acc.write(lambda: acc.hub.patch("/items/commitments", changes), "commitments")
+    try:
+        if new:
+            acc.write(lambda: acc.hub.post("/items/commitments", new), "commitments")
+    except Exception:
+        if changes:
+            undo = [{"id": c["id"], **{f: before[c["id"]][f] for f in ("units", "note")}}
+                    for c in changes]  # fmt: skip
+            acc.write(lambda: acc.hub.patch("/items/commitments", undo), "commitments")
+        raise
+    written = [c["id"] for c in changes] + [
+        commitment_key(r["partnership"], r["sku"], dt.date.fromisoformat(r["week_start"]))
+        for r in new
+    ]
+    if written:
+        acc.record("commitments.set", "commitments", written,
+                   {"new": len(new), "changed": len(changes)})  # fmt: skip
+    return keys
+
+
+def set_commitment(acc: WriteAccess, res: Resource, data: Row) -> Row:
+    """One commitment (the API's create): made, or changed if its week has one."""
+    (key,) = set_commitments(acc, [data])
+    return acc.get(res.name, key)
+
+
+def update_commitment(acc: WriteAccess, res: Resource, current: Row, data: Row) -> Row:
+    week = dt.date.fromisoformat(str(current["week_start"])[:10])
+    merged = {**current, **data, "week_start": week, "note": data.get("note", current["note"])}
+    (key,) = set_commitments(acc, [merged])
+    return acc.get(res.name, key)

@@ -8,7 +8,8 @@
 // whole request (nested rows included) is rolled back. See docs/ARCHITECTURE.md.
 
 import { callerRole, checkQuery, reachGuard } from "./reach.js";
-import { registerOwnership } from "./ownership.js";
+import { FROZEN, registerOwnership } from "./ownership.js";
+import { guardFrozen } from "./frozen.js";
 import { guardGtin } from "./gtin.js";
 import { refuseReferred } from "./references.js";
 import { forbidden, refuse, same } from "./errors.js";
@@ -29,7 +30,7 @@ const PARENTS = {
   scorecard_values: ["scorecard", "scorecards"],
 };
 // collection -> field naming a SKU, which must be the pair's supplier's
-const SKU_FIELDS = { po_lines: "sku", promotion_skus: "sku" };
+const SKU_FIELDS = { po_lines: "sku", promotion_skus: "sku", commitments: "sku" };
 // collection -> field naming a location, which must be the pair's distributor's
 const LOCATION_FIELDS = { promotion_locations: "location", purchase_orders: "ship_to" };
 // collection -> [PO-line field, parent field, parent collection]: the PO line must be of
@@ -161,6 +162,7 @@ const DERIVED_KEYS = {
   sku_codes: ["id", ["distributor", "item_code"]],
   locations: ["ref", ["distributor", "code"]],
   forecasts: ["id", ["distributor", "location", "sku", "week_start"]],
+  commitments: ["id", ["partnership", "sku", "week_start"]],
 };
 const DATE_PARTS = new Set(["week_start"]);
 
@@ -444,6 +446,9 @@ export default ({ filter, action, init }, { database, services }) => {
     }
     if (meta.collection in OWN_LOCATION) await ownLocation(db, accountability, meta.collection, payload);
     if (PAIR_BOUND.has(meta.collection)) await check(db, meta.collection, payload, accountability);
+    if (meta.collection in FROZEN && (await callerRole(db, accountability)) !== null) {
+      await guardFrozen(db, meta.collection, payload);
+    }
     payload = await guardGtin(context, meta.collection, payload);
     if (meta.collection === "promotion_events") {
       await checkHistory(context.database, context.accountability, payload);
@@ -462,6 +467,14 @@ export default ({ filter, action, init }, { database, services }) => {
       await keyOnUpdate(db, context.accountability, collection, meta.keys, payload);
     }
     payload = await guardGtin(context, collection, payload, meta.keys);
+    if (collection in FROZEN && (await callerRole(db, context.accountability)) !== null) {
+      for (const key of meta.keys) {
+        const current = await db(collection).where("id", key).first();
+        // Another pair's record is left to Directus's 403, as below.
+        if (!current || !(await mayWriteFor(db, context.accountability, current.partnership))) continue;
+        await guardFrozen(db, collection, { ...current, ...payload });
+      }
+    }
     const admin = !context.accountability || context.accountability.admin;
     const guardDate = ORIGINAL_DATE.has(collection) && "original_promised_date" in payload;
     if (!PAIR_BOUND.has(collection) || !(touches(collection, payload) || guardDate)) {

@@ -20,6 +20,8 @@ import { callerRole } from "./reach.js";
 
 const TABLE = JSON.parse(readFileSync(new URL("./ownership.json", import.meta.url), "utf8"));
 const RULES = TABLE.collections;
+// collection -> [week field, SKU field]: records frozen inside the SKU's lead time (frozen.js)
+export const FROZEN = TABLE.frozen;
 const IMMUTABLE = new Set(TABLE.immutable);
 const PARTIES = Object.values(TABLE.roles);
 

@@ -22,7 +22,7 @@ const PAIR_BOUND = [
   "promotions", "promotion_skus", "promotion_locations", "promotion_events",
   "purchase_orders", "po_lines", "shipments", "shipment_lines", "invoices",
   "invoice_lines", "business_plans", "plan_revisions", "plan_actions", "risks",
-  "scorecards", "scorecard_values",
+  "scorecards", "scorecard_values", "commitments",
 ];
 const PARENT_STEPS = [
   "promotion_skus.promotion", "promotion_locations.promotion", "promotion_events.promotion",
@@ -51,7 +51,8 @@ const EVERY_PARTNER = [
 const SHARED = ["pos_sales", "inventory_positions", "forecasts", "pos_week_location"];
 const ROLLUP = ["pos_week_distributor"];
 const LOCATION_STEPS = SHARED.map((c) => `${c}.location`);
-const SKU_STEPS = [...SHARED, ...ROLLUP].map((c) => `${c}.sku`);
+// A commitment's SKU is its pair's supplier's, which both sides and the managers read.
+const SKU_STEPS = [...SHARED, ...ROLLUP, "commitments"].map((c) => `${c}.sku`);
 
 export const STEPS = {
   supplier_user: new Set([...EVERY_PARTNER, ...LOCATION_STEPS, ...SKU_STEPS, "sku_codes.sku"]),

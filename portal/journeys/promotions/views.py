@@ -16,12 +16,8 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
-import hashlib
-import os
 import re
-import secrets
 import tempfile
-import time
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -65,8 +61,10 @@ from portal.workbooks import (
     MAX_ROWS,
     SHEET,
     TemplateChoices,
+    UploadSpool,
     WorkbookError,
     build_template,
+    preview,
     read_rows,
 )
 from portal.xlsx import xlsx_response
@@ -76,9 +74,6 @@ answer_errors_as_pages(bp)
 
 READERS = (DISTRIBUTOR_USER, SUPPLIER_USER, ACCOUNT_MANAGER)
 PER_PAGE = 50
-#: How long an uploaded workbook waits for its confirmation.
-UPLOAD_TTL_S = 3600
-_TOKEN = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 STATUS_LABELS = {
@@ -796,24 +791,10 @@ def template() -> Response:
     )
 
 
-def spool_folder() -> Path:
-    """This user's folder for uploaded workbooks awaiting confirmation (only theirs)."""
+def spool() -> UploadSpool:
+    """This user's workbooks awaiting confirmation (only theirs)."""
     base = _config().spool_dir or Path(tempfile.gettempdir()) / "tandem-portal"
-    user = hashlib.sha256(str(current_user.id).encode()).hexdigest()[:24]
-    folder = base / "promotion-uploads" / user
-    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-    return folder
-
-
-def _sweep(folder: Path) -> None:
-    """Remove this user's uploads that waited longer than :data:`UPLOAD_TTL_S`."""
-    limit = time.time() - UPLOAD_TTL_S
-    for path in folder.iterdir():
-        try:
-            if path.stat().st_mtime < limit:
-                path.unlink()
-        except FileNotFoundError:
-            pass
+    return UploadSpool(base, "promotion", str(current_user.id))
 
 
 def _window(rows: Iterable[Any]) -> tuple[dt.date, dt.date] | None:
@@ -834,31 +815,6 @@ def _check_file(acc: DataAccess, path: Path) -> tuple[list[Any], rules.Checked]:
     return rows, rules.check_rows([(r.number, r.values) for r in rows], ref, clock.today())
 
 
-def _shown(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, dt.datetime):
-        return value.date().isoformat() if value.time() == dt.time() else value.isoformat()
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)[:200]
-
-
-def _preview(rows: list[Any], checked: rules.Checked) -> list[dict[str, Any]]:
-    by_row = checked.errors_by_row()
-    return [
-        {
-            "number": r.number,
-            "cells": [
-                (c, _shown(r.values.get(c)), by_row.get(r.number, {}).get(c, []))
-                for c in rules.COLUMNS
-            ],
-            "errors": by_row.get(r.number, {}),
-        }
-        for r in rows
-    ]
-
-
 def _upload_page(
     *,
     message: str | None = None,
@@ -872,7 +828,11 @@ def _upload_page(
         "promotions/upload.html",
         message=message,
         error=error,
-        preview=_preview(rows, checked) if rows is not None and checked is not None else None,
+        preview=(
+            preview(rows, checked.errors_by_row(), rules.COLUMNS)
+            if rows is not None and checked is not None
+            else None
+        ),
         checked=checked,
         columns=rules.COLUMNS,
         token=token,
@@ -897,11 +857,7 @@ def upload() -> Any:
     file = request.files.get("file")
     if file is None or not file.filename:
         return _upload_page(error="Choose the workbook (.xlsx) to upload.", status=400)
-    folder = spool_folder()
-    _sweep(folder)
-    token = secrets.token_urlsafe(24)
-    path = folder / f"{token}.xlsx"
-    file.save(path)
+    token, path = spool().keep(file.save)
     try:
         rows, checked = _check_file(acc, path)
     except WorkbookError as exc:
@@ -925,31 +881,13 @@ def upload() -> Any:
     )
 
 
-def _claim(token: str) -> Path | None:
-    """Take the waiting upload for this token, once: a second claim finds nothing."""
-    if not _TOKEN.match(token):
-        return None
-    folder = spool_folder()
-    waiting = folder / f"{token}.xlsx"
-    claimed = folder / f"{token}.{secrets.token_hex(8)}.claimed.xlsx"  # openpyxl wants .xlsx
-    try:
-        # rename is atomic: of two confirmations racing, exactly one gets the file.
-        os.rename(waiting, claimed)
-    except FileNotFoundError:
-        return None
-    if claimed.stat().st_mtime < time.time() - UPLOAD_TTL_S:
-        claimed.unlink(missing_ok=True)
-        return None
-    return claimed
-
-
 @bp.post("/upload/confirm")
 @role_required(DISTRIBUTOR_USER)
 def confirm() -> Any:
     """Check the kept workbook again against the hub as it is now, then submit every
     promotion in it in one hub call (all or none)."""
     acc = access()
-    path = _claim(request.form.get("token", ""))
+    path = spool().claim(request.form.get("token", ""))
     if path is None:
         return _upload_page(
             status=409,
