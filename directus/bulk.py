@@ -60,6 +60,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from domain import clock
+from domain.forecasts import HORIZONS
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 POS, INVENTORY, FORECASTS = "pos", "inventory", "forecasts"
@@ -339,11 +340,25 @@ class Lane:
             last = high if last is None or high > last else last
             d = int(distributor)
             through[d] = high if d not in through or high > through[d] else through[d]
-        updates = ", ".join(f"{v} = excluded.{v}" for v in values)
-        stored = ", ".join([*_KEYS[:-1], _DAY[kind], *values])
+        updates = [f"{v} = excluded.{v}" for v in values]
+        stored = [*_KEYS[:-1], _DAY[kind], *values]
+        selected = [cols]
+        params: list[Any] = []
+        if kind == FORECASTS:
+            # The forecast as it stood h weeks ahead: this delivery's, for the weeks at
+            # least h whole weeks after the day it arrived; else what was kept.
+            for h in HORIZONS:
+                stored.append(f"forecast_h{h}")
+                selected.append("CASE WHEN day >= ? THEN forecast_units END")
+                params.append(self.date(received_at.date() + dt.timedelta(weeks=h)))
+                updates.append(
+                    f"forecast_h{h} = COALESCE(excluded.forecast_h{h}, {table}.forecast_h{h})"
+                )
         self.execute(
-            f"INSERT INTO {table} ({stored}) SELECT {cols} FROM {x}delta WHERE state < 2 "  # noqa: S608
-            f"ON CONFLICT (id) DO UPDATE SET {updates}"
+            f"INSERT INTO {table} ({', '.join(stored)}) "  # noqa: S608
+            f"SELECT {', '.join(selected)} FROM {x}delta WHERE state < 2 "
+            f"ON CONFLICT (id) DO UPDATE SET {', '.join(updates)}",
+            params,
         )
         weeks = self._rollup() if kind == POS and counts[0] + counts[1] else 0
         for distributor, high in sorted(through.items()):

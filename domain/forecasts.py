@@ -79,3 +79,16 @@ def frozen_reason(monday: dt.date, today: dt.date, lead_days: int) -> str | None
         f"{week_label(monday)} is frozen: it starts before {opens} ({max(lead_days, 0)} "
         f"days' lead time from {today}), so it can no longer change"
     )
+
+
+#: The horizons, in weeks, a plan's accuracy is measured at: the figure as it stood that
+#: many whole weeks before its week began. The bulk lane keeps a forecast's (the
+#: ``forecast_h<n>`` fields), the hub's integrity hook a commitment's (``units_h<n>``).
+HORIZONS = (1, 2, 4, 8)
+
+
+def horizons_ahead(monday: dt.date, day: dt.date) -> tuple[int, ...]:
+    """The horizons a figure given on ``day`` for the week of ``monday`` stands for: those
+    no longer than the whole weeks from ``day`` to ``monday``."""
+    weeks = (monday - day).days // 7
+    return tuple(h for h in HORIZONS if h <= weeks)

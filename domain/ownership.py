@@ -23,6 +23,7 @@ import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from domain.forecasts import HORIZONS
 from domain.roles import ACCOUNT_MANAGER, DISTRIBUTOR_USER, HUB_ROLE_NAMES, SUPPLIER_USER
 
 #: The fields nobody changes once a record exists.
@@ -435,9 +436,11 @@ TABLE: dict[str, Owned] = {
 }
 
 
-#: collection -> (its week field, its SKU field): a record for a week inside the SKU's
-#: lead time (domain.forecasts.frozen_reason) is neither made nor changed by a partner.
-FROZEN: dict[str, tuple[str, str]] = {"commitments": ("week_start", "sku")}
+#: collection -> (its week field, its SKU field, its units field): a record for a week
+#: inside the SKU's lead time (domain.forecasts.frozen_reason) is neither made nor changed
+#: by a partner. The hook also keeps its units as they stood each of HORIZONS weeks before
+#: its week (``<units>_h<n>``), which no partner writes.
+FROZEN: dict[str, tuple[str, str, str]] = {"commitments": ("week_start", "sku", "units")}
 
 
 # -- the rules, as the portal asks them (the hook asks the same of ownership.json) -------
@@ -557,6 +560,7 @@ def as_data() -> dict[str, object]:
         "roles": {HUB_ROLE_NAMES[r]: r for r in PARTIES},
         "sides": {r: SIDE[r] for r in PARTIES},
         "frozen": {name: list(fields) for name, fields in sorted(FROZEN.items())},
+        "horizons": list(HORIZONS),
         "collections": {
             name: {
                 "statuses": list(o.statuses),

@@ -323,6 +323,10 @@ def test_forecasts_land_by_copy_and_a_restatement_replaces_them(
     assert world.raw("SELECT week_start, forecast_units FROM forecasts WHERE id = %s", key) == [
         (dt.date(2027, 1, 18), 12)
     ]
+    # Delivered 19 days ahead: it stands for the forecast 1 and 2 weeks ahead.
+    assert world.raw(
+        "SELECT forecast_h1, forecast_h2, forecast_h4 FROM forecasts WHERE id = %s", key
+    ) == [(12, 12, None)]
 
 
 def test_a_key_delivered_twice_keeps_its_last_line(

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import re
+import sqlite3
 from decimal import Decimal as D
 
 import pytest
@@ -23,7 +24,7 @@ from directus import HubClient
 from directus.bulk import open_lane, write_rows
 from directus.errors import ForbiddenOrMissing, HubError, InvalidPayload
 from domain import commitments as rules
-from domain.forecasts import first_open_week, frozen_reason
+from domain.forecasts import first_open_week, frozen_reason, horizons_ahead
 from governance.partners import assign_manager, ensure_partnership, set_planning_settings
 from governance.sharing import grant
 from tests.factories import csrf_token, make_org, make_sku, make_store, make_user, sign_in
@@ -122,9 +123,15 @@ def world(hub, admin) -> dict:
     e1, e2 = (make_store(admin, distributor, c, "east") for c in ("E1", "E2"))
     far = make_store(admin, rival, "R1", "east")
     d, r, o = distributor["id"], rival["id"], oats["id"]
-    forecasts = [
-        (d, e1["id"], o, PAST[0], 10), (d, e2["id"], o, PAST[0], 10),
+    # The past weeks' forecast, first delivered five and six weeks ahead (16 and 24),
+    # then the first week's restated a week ahead (20): at 1 week ahead it stood at 20
+    # and 24, at 2 and 4 weeks ahead at 16 and 24, at 8 weeks ahead at nothing.
+    early = [
+        (d, e1["id"], o, PAST[0], 8), (d, e2["id"], o, PAST[0], 8),
         (d, e1["id"], o, PAST[1], 12), (d, e2["id"], o, PAST[1], 12),
+    ]  # fmt: skip
+    restated = [(d, e1["id"], o, PAST[0], 10), (d, e2["id"], o, PAST[0], 10)]
+    forecasts = [
         (d, e1["id"], o, OPEN, 30), (d, e2["id"], o, OPEN, 20),
         (d, e1["id"], o, OPEN + dt.timedelta(weeks=1), 40),
         (d, e1["id"], cola["id"], OPEN, 999),  # another supplier's SKU
@@ -137,13 +144,20 @@ def world(hub, admin) -> dict:
         (r, far["id"], o, PAST[1], 500, 500, "USD"),
     ]
     with open_lane(f"sqlite:///{hub.db_path}") as lane:
+        write_rows(lane, "forecasts", early, received_at=at(dt.date(2026, 9, 28)))
+        write_rows(lane, "forecasts", restated, received_at=at(dt.date(2026, 10, 26)))
         write_rows(lane, "forecasts", forecasts)
         write_rows(lane, "pos", pos)
     grant(admin, d, supplier["id"], ["pos", "forecasts"], valid_from=dt.date(2026, 1, 1))
-    # The supplier's answers for weeks now past or frozen (an admin's writes are not bound).
-    for week, units in ((PAST[0], 20), (PAST[1], 25), (FROZEN, 9)):
+    # The supplier's answers for weeks now past or frozen (an admin's writes are not
+    # bound), with what the past ones stood at 1 and 2 weeks ahead (as the hook keeps it).
+    for week, units, kept in (
+        (PAST[0], 20, {"units_h1": 20, "units_h2": 22}),
+        (PAST[1], 25, {"units_h1": 25, "units_h2": 25}),
+        (FROZEN, 9, {}),
+    ):
         row = {"partnership": pid, "sku": o, "week_start": week.isoformat(), "units": units}
-        admin.create_item("commitments", row)
+        admin.create_item("commitments", {**row, **kept})
     manager = make_user(admin, "account_manager")
     assign_manager(admin, manager.id, supplier["id"], distributor["id"])
     return {
@@ -155,6 +169,10 @@ def world(hub, admin) -> dict:
         "rival_buyer": make_user(admin, "distributor_user", rival),
         "manager": manager, "outsider": make_user(admin, "account_manager"),
     }  # fmt: skip
+
+
+def at(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(9), tzinfo=dt.UTC)
 
 
 def login(hub, member) -> HubClient:
@@ -182,6 +200,18 @@ def test_the_supplier_commits_an_open_week_and_the_hub_makes_its_key(hub, admin,
     assert made["id"] == key(world, week)
     seller.update_item("commitments", made["id"], {"units": 14, "note": "a line down"})
     assert stored(admin, world)[key(world, week)] == (14, "a line down")
+    # 2027-01-11 is 40 days, 5 whole weeks, ahead: the hub keeps it at 1, 2 and 4 weeks.
+    kept = admin.read_item("commitments", made["id"], fields=["units_h1", "units_h2",
+                                                             "units_h4", "units_h8"])  # fmt: skip
+    assert kept == {"units_h1": 14, "units_h2": 14, "units_h4": 14, "units_h8": None}
+    with pytest.raises(InvalidPayload, match="units_h1"):  # nobody writes its history
+        seller.update_item("commitments", made["id"], {"units_h1": 1})
+    other = seller.create_item(
+        "commitments", {**row, "week_start": (week + dt.timedelta(weeks=1)).isoformat()}
+    )
+    both = {"keys": [made["id"], other["id"]], "data": {"units": 3}}
+    with pytest.raises(InvalidPayload, match="one record's units at a time"):
+        seller.patch("/items/commitments", both)
     again = {**row, "week_start": week.isoformat(), "id": f"{world['rival_pair']}:1:x"}
     with pytest.raises(ForbiddenOrMissing):  # a key of its own choosing
         seller.create_item("commitments", again)
@@ -261,6 +291,16 @@ def test_both_sides_see_forecast_commitment_and_sales_with_frozen_weeks_locked(a
     # Accuracy over the two past weeks, by hand (test_gaps_tolerance_and_accuracy_by_hand).
     assert re.search(r'id="accuracy-forecast">.*?16\.7 %.*?83\.3 %.*?\+2\.00', page, re.S)
     assert re.search(r'id="accuracy-commitment">.*?14\.6 %.*?\+1\.50', page, re.S)
+    # By horizon: 1 week ahead 20 and 24 (16.7 %, +2.00); 2 weeks ahead 16 and 24
+    # (8 of 48: 16.7 %, +4.00); the commitment 2 weeks ahead 22 and 25 (9 of 48: 18.8 %,
+    # +0.50); nothing 8 weeks ahead.
+    assert re.search(r'id="horizon-1">.*?16\.7 %.*?\+2\.00.*?14\.6 %.*?\+1\.50', page, re.S)
+    assert re.search(r'id="horizon-2">.*?16\.7 %.*?\+4\.00.*?18\.8 %.*?\+0\.50', page, re.S)
+    none = "\N{EN DASH}"
+    assert re.search(
+        rf'id="horizon-4">.*?16\.7 %.*?\+4\.00.*?{none}.*?{none}</td></tr>', page, re.S
+    )
+    assert re.search(r'id="horizon-8"><th scope="row">8</th><td class="n">0</td>', page)
     buyer = sign_in(app, world["buyer"], remote_addr="10.15.0.2")
     theirs = buyer.get(f"/planning?pair={world['pid']}").get_data(as_text=True)
     assert shown(cell(theirs, OPEN, "forecast")) == "50"
@@ -398,3 +438,29 @@ def test_the_api_makes_or_changes_a_commitment_and_refuses_a_frozen_week(app, ad
     refused = buyer.post("/api/v1/commitments", json=body,
                          headers={"X-CSRFToken": csrf_token(buyer, "/account/tokens")})  # fmt: skip
     assert refused.status_code == 403
+
+
+def test_the_horizons_a_figure_stands_for():
+    assert horizons_ahead(OPEN, TODAY) == (1, 2)  # 19 days: 2 whole weeks
+    assert horizons_ahead(OPEN, dt.date(2026, 12, 14)) == (1,)  # 7 days
+    assert horizons_ahead(OPEN, dt.date(2026, 12, 15)) == ()  # 6 days
+    assert horizons_ahead(dt.date(2027, 1, 4), dt.date(2026, 11, 2)) == (1, 2, 4, 8)  # 9 weeks
+
+
+def test_the_lane_keeps_the_forecast_as_it_stood_each_horizon_ahead(hub, world):
+    conn = sqlite3.connect(hub.db_path)
+    try:
+        rows = conn.execute(
+            "SELECT week_start, sum(forecast_units), sum(forecast_h1), sum(forecast_h2), "
+            "sum(forecast_h4), sum(forecast_h8) FROM forecasts WHERE distributor = ? "
+            "AND sku = ? GROUP BY week_start ORDER BY week_start",
+            (world["distributor"]["id"], world["oats"]["id"]),
+        ).fetchall()
+    finally:
+        conn.close()
+    assert [r[1:] for r in rows] == [
+        (20, 20, 16, 16, None),  # 2 November: restated a week ahead
+        (24, 24, 24, 24, None),  # 9 November: delivered six weeks ahead
+        (50, 50, 50, None, None),  # 21 December: delivered today, 19 days ahead
+        (40, 40, 40, None, None),
+    ]

@@ -623,7 +623,8 @@ class DataAccess:
             out.append(
                 {
                     **{k: group[k] for k in group_fields},
-                    **{f: as_int(sums.get(f) or 0, f) for f in sum_fields},
+                    # A field with no value in the group sums to None, not 0.
+                    **{f: None if sums.get(f) is None else as_int(sums[f], f) for f in sum_fields},
                     "count": count,
                 }
             )
@@ -648,11 +649,12 @@ class DataAccess:
                 key = tuple(row[k] for k in group_fields)
                 group = sums.setdefault(
                     key,
-                    {**{k: row[k] for k in group_fields}, **dict.fromkeys(sum_fields, 0),
+                    {**{k: row[k] for k in group_fields}, **dict.fromkeys(sum_fields),
                      "count": 0},
                 )  # fmt: skip
                 for f in sum_fields:
-                    group[f] += as_int(row[f], f)
+                    if row[f] is not None:
+                        group[f] = (group[f] or 0) + as_int(row[f], f)
                 group["count"] += 1
         return list(sums.values())
 

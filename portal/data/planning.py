@@ -18,7 +18,7 @@ from decimal import Decimal
 from typing import Any
 
 from domain import commitments as rules
-from domain.forecasts import first_open_week
+from domain.forecasts import HORIZONS, first_open_week
 from domain.replenishment import Policy
 from portal.data.access import DataAccess, as_int
 from portal.data.scope import Pair
@@ -41,6 +41,18 @@ class Cell:
     frozen: bool
     gap: Decimal | None  # the commitment's distance from the forecast, % of the forecast
     over: bool  # beyond the pair's tolerance
+    #: horizon -> the forecast and the commitment as they stood that many weeks ahead
+    forecast_at: dict[int, int | None]
+    commitment_at: dict[int, int | None]
+
+
+@dataclass(frozen=True)
+class ByHorizon:
+    """Each plan's accuracy as it stood ``weeks`` ahead of the weeks it planned."""
+
+    weeks: int
+    forecast: rules.Accuracy
+    commitment: rules.Accuracy
 
 
 @dataclass(frozen=True)
@@ -50,6 +62,7 @@ class Line:
     cells: tuple[Cell, ...]
     forecast_accuracy: rules.Accuracy
     commitment_accuracy: rules.Accuracy
+    by_horizon: tuple[ByHorizon, ...]
 
 
 @dataclass(frozen=True)
@@ -61,6 +74,7 @@ class Comparison:
     lines: tuple[Line, ...]
     forecast_accuracy: rules.Accuracy
     commitment_accuracy: rules.Accuracy
+    by_horizon: tuple[ByHorizon, ...]
 
 
 def window(today: dt.date) -> tuple[dt.date, ...]:
@@ -88,49 +102,62 @@ def comparison(acc: DataAccess, pair_id: int, today: dt.date) -> Comparison:
     sold = _sold(acc, pair, first, last + dt.timedelta(days=6))
     current = weeks[WEEKS_BACK]
     lines = []
-    plans: dict[str, list[tuple[int, int]]] = {"forecast": [], "commitment": []}
+    pair_past: list[Cell] = []
     for sku_id, sku in skus.items():
         opens = first_open_week(today, int(sku["lead_time_days"]))
         cells = []
         for week in weeks:
-            f = forecast.get((sku_id, week))
-            c, note = committed.get((sku_id, week), (None, None))
+            f, f_at = forecast.get((sku_id, week), (None, {}))
+            c, note, c_at = committed.get((sku_id, week), (None, None, {}))
             gap = rules.gap_pct(f, c)
-            cells.append(Cell(week, f, c, note, sold.get((sku_id, week)), week < opens, gap,
-                              rules.over_tolerance(gap, policy.tolerance_pct)))  # fmt: skip
+            over = rules.over_tolerance(gap, policy.tolerance_pct)
+            sold_units = sold.get((sku_id, week))
+            cells.append(Cell(week, f, c, note, sold_units, week < opens, gap, over, f_at, c_at))
+        if not any(x.forecast is not None or x.commitment is not None or x.sold for x in cells):
+            continue
         past = [x for x in cells if x.week < current]
-        by_forecast, by_commitment = (
-            _against_sales(past, "forecast"),
-            _against_sales(past, "commitment"),
-        )
-        plans["forecast"] += by_forecast
-        plans["commitment"] += by_commitment
-        if any(x.forecast is not None or x.commitment is not None or x.sold for x in cells):
-            lines.append(
-                Line(
-                    sku,
-                    opens,
-                    tuple(cells),
-                    rules.accuracy(by_forecast),
-                    rules.accuracy(by_commitment),
-                )
+        pair_past += past
+        lines.append(
+            Line(
+                sku,
+                opens,
+                tuple(cells),
+                rules.accuracy(_against_sales(past, "forecast")),
+                rules.accuracy(_against_sales(past, "commitment")),
+                _by_horizon(past),
             )
+        )
     return Comparison(
         pair,
         policy,
         today,
         weeks,
         tuple(lines),
-        rules.accuracy(plans["forecast"]),
-        rules.accuracy(plans["commitment"]),
+        rules.accuracy(_against_sales(pair_past, "forecast")),
+        rules.accuracy(_against_sales(pair_past, "commitment")),
+        _by_horizon(pair_past),
     )
 
 
-def _against_sales(cells: list[Cell], plan: str) -> list[tuple[int, int]]:
-    """(planned, sold) of the weeks with both: the forecast's or the commitment's."""
+def _by_horizon(past: list[Cell]) -> tuple[ByHorizon, ...]:
+    return tuple(
+        ByHorizon(
+            h,
+            rules.accuracy(_against_sales(past, "forecast_at", h)),
+            rules.accuracy(_against_sales(past, "commitment_at", h)),
+        )
+        for h in HORIZONS
+    )
+
+
+def _against_sales(cells: list[Cell], plan: str, horizon: int = 0) -> list[tuple[int, int]]:
+    """(planned, sold) of the weeks with both: the forecast's or the commitment's (as it
+    stood ``horizon`` weeks ahead, if given)."""
     out = []
     for cell in cells:
         planned = getattr(cell, plan)
+        if horizon:
+            planned = planned.get(horizon)
         if planned is not None and cell.sold is not None:
             out.append((int(planned), cell.sold))
     return out
@@ -138,8 +165,9 @@ def _against_sales(cells: list[Cell], plan: str) -> list[tuple[int, int]]:
 
 def _forecast(
     acc: DataAccess, pair: Pair, skus: list[int], first: dt.date, last: dt.date
-) -> dict[tuple[int, dt.date], int]:
-    """The distributor's forecast units per (SKU, week), over the locations the user reads."""
+) -> dict[tuple[int, dt.date], tuple[int, dict[int, int | None]]]:
+    """The distributor's forecast units per (SKU, week), over the locations the user
+    reads, and as they stood each horizon ahead."""
     if not skus:
         return {}
     where = {"_and": [
@@ -147,27 +175,31 @@ def _forecast(
         {"sku": {"_in": skus}},
         {"week_start": {"_between": [first.isoformat(), last.isoformat()]}},
     ]}  # fmt: skip
-    out: dict[tuple[int, dt.date], int] = {}
-    for group in acc.sums("forecasts", ["forecast_units"], ["sku", "week_start"], where):
+    kept = [f"forecast_h{h}" for h in HORIZONS]
+    out: dict[tuple[int, dt.date], tuple[int, dict[int, int | None]]] = {}
+    for group in acc.sums("forecasts", ["forecast_units", *kept], ["sku", "week_start"], where):
         week = dt.date.fromisoformat(str(group["week_start"])[:10])
-        out[(int(group["sku"]), week)] = as_int(group["forecast_units"], "forecast_units")
+        at = {h: group[f"forecast_h{h}"] for h in HORIZONS}
+        out[(int(group["sku"]), week)] = (int(group["forecast_units"] or 0), at)
     return out
 
 
 def _committed(
     acc: DataAccess, pair: Pair, first: dt.date, last: dt.date
-) -> dict[tuple[int, dt.date], tuple[int, str | None]]:
+) -> dict[tuple[int, dt.date], tuple[int, str | None, dict[int, int | None]]]:
     where = {"_and": [
         {"partnership": {"_eq": pair.id}},
         {"week_start": {"_between": [first.isoformat(), last.isoformat()]}},
     ]}  # fmt: skip
-    return {
-        (int(r["sku"]), dt.date.fromisoformat(str(r["week_start"])[:10])): (
-            as_int(r["units"], "units"),
-            r.get("note"),
-        )
-        for r in acc.rows("commitments", where, fields=("id", "sku", "week_start", "units", "note"))
-    }
+    kept = [f"units_h{h}" for h in HORIZONS]
+    out = {}
+    for r in acc.rows("commitments", where, fields=("id", "sku", "week_start", "units", "note",
+                                                      *kept)):  # fmt: skip
+        at = {h: None if r[f"units_h{h}"] is None else as_int(r[f"units_h{h}"], "units")
+              for h in HORIZONS}  # fmt: skip
+        week = dt.date.fromisoformat(str(r["week_start"])[:10])
+        out[(int(r["sku"]), week)] = (as_int(r["units"], "units"), r.get("note"), at)
+    return out
 
 
 def _sold(

@@ -24,6 +24,11 @@ class ForecastSchema(TandemSchema):
     id = fields.String(dump_only=True)
     week_start = HubDate()
     forecast_units = HubInteger(allow_none=True)
+    # The forecast as last delivered at least n whole weeks before the week began.
+    forecast_h1 = HubInteger(allow_none=True, dump_only=True)
+    forecast_h2 = HubInteger(allow_none=True, dump_only=True)
+    forecast_h4 = HubInteger(allow_none=True, dump_only=True)
+    forecast_h8 = HubInteger(allow_none=True, dump_only=True)
     distributor = HubInteger()
     location = HubInteger()
     sku = HubInteger()
@@ -36,6 +41,11 @@ class CommitmentSchema(TandemSchema):
     week_start = HubDate(metadata={"description": "the ISO week's Monday"})
     units = HubInteger(metadata={"description": "whole units the supplier commits to"})
     note = fields.String(allow_none=True)
+    # The units as they stood n whole weeks before the week began (kept by the hub).
+    units_h1 = HubInteger(allow_none=True, dump_only=True)
+    units_h2 = HubInteger(allow_none=True, dump_only=True)
+    units_h4 = HubInteger(allow_none=True, dump_only=True)
+    units_h8 = HubInteger(allow_none=True, dump_only=True)
     updated_at = HubDateTime(allow_none=True, dump_only=True)
 
 

@@ -6,11 +6,19 @@
 // "frozen" (domain/ownership.py, FROZEN). "Today" is the UTC date, as domain/clock.py's.
 
 import { refuse } from "./errors.js";
-import { FROZEN } from "./ownership.js";
+import { FROZEN, HORIZONS } from "./ownership.js";
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 const isoDay = (date) => date.toISOString().slice(0, 10);
 const utcToday = () => new Date(`${isoDay(new Date())}T00:00:00Z`);
+
+function mondayOf(weekField, week) {
+  const text =
+    week instanceof Date || typeof week === "number" ? isoDay(new Date(week)) : String(week).slice(0, 10);
+  const monday = new Date(`${text}T00:00:00Z`);
+  if (Number.isNaN(monday.getTime())) refuse(weekField, "a date written YYYY-MM-DD");
+  return [text, monday];
+}
 
 // The first Monday on or after today + the lead time.
 function firstOpenWeek(today, leadDays) {
@@ -46,10 +54,7 @@ export async function guardFrozen(db, collection, row) {
   const week = row[weekField];
   const skuId = row[skuField] !== null && typeof row[skuField] === "object" ? row[skuField].id : row[skuField];
   if (week === null || week === undefined || skuId === null || skuId === undefined) return;
-  const text =
-    week instanceof Date || typeof week === "number" ? isoDay(new Date(week)) : String(week).slice(0, 10);
-  const monday = new Date(`${text}T00:00:00Z`);
-  if (Number.isNaN(monday.getTime())) refuse(weekField, "a date written YYYY-MM-DD");
+  const [text, monday] = mondayOf(weekField, week);
   if (monday.getUTCDay() !== 1) {
     refuse(weekField, `${text} is not a Monday: a week is an ISO week, given by its Monday`);
   }
@@ -57,4 +62,33 @@ export async function guardFrozen(db, collection, row) {
   if (!sku) return;
   const reason = frozenReason(monday, utcToday(), Number(sku.lead_time_days) || 0);
   if (reason) refuse(weekField, reason);
+}
+
+// A record's units as they stood each horizon before its week (domain/forecasts.py,
+// HORIZONS and horizons_ahead): a create or a change of the units sets <units>_h<n> for
+// every horizon n no longer than the whole weeks from today to the week. Partners never
+// name these fields (the ownership table gives them to nobody); an admin who does (a
+// demo's history) is taken at its word. A change of several records' units at once is
+// refused: each keeps its own history.
+export async function keepHorizons(db, collection, payload, keys) {
+  const fields = FROZEN[collection];
+  if (!fields) return payload;
+  const [weekField, , unitsField] = fields;
+  const kept = HORIZONS.map((h) => `${unitsField}_h${h}`);
+  if (!(unitsField in payload) || kept.some((f) => f in payload)) return payload;
+  let week = payload[weekField];
+  if (keys) {
+    if (keys.length !== 1) {
+      refuse(unitsField, "change one record's units at a time: each keeps its own history");
+    }
+    const current = await db(collection).where("id", keys[0]).first([weekField]);
+    if (!current) return payload;
+    week = current[weekField];
+  }
+  if (week === null || week === undefined) return payload;
+  const [, monday] = mondayOf(weekField, week);
+  const weeks = Math.floor((monday.getTime() - utcToday().getTime()) / (7 * DAY_MS));
+  const out = { ...payload };
+  for (const h of HORIZONS) if (h <= weeks) out[`${unitsField}_h${h}`] = payload[unitsField];
+  return out;
 }

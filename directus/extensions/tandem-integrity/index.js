@@ -9,7 +9,7 @@
 
 import { callerRole, checkQuery, reachGuard } from "./reach.js";
 import { FROZEN, registerOwnership } from "./ownership.js";
-import { guardFrozen } from "./frozen.js";
+import { guardFrozen, keepHorizons } from "./frozen.js";
 import { guardGtin } from "./gtin.js";
 import { refuseReferred } from "./references.js";
 import { forbidden, refuse, same } from "./errors.js";
@@ -449,6 +449,7 @@ export default ({ filter, action, init }, { database, services }) => {
     if (meta.collection in FROZEN && (await callerRole(db, accountability)) !== null) {
       await guardFrozen(db, meta.collection, payload);
     }
+    if (meta.collection in FROZEN) payload = await keepHorizons(db, meta.collection, payload, null);
     payload = await guardGtin(context, meta.collection, payload);
     if (meta.collection === "promotion_events") {
       await checkHistory(context.database, context.accountability, payload);
@@ -475,6 +476,7 @@ export default ({ filter, action, init }, { database, services }) => {
         await guardFrozen(db, collection, { ...current, ...payload });
       }
     }
+    if (collection in FROZEN) payload = await keepHorizons(db, collection, payload, meta.keys);
     const admin = !context.accountability || context.accountability.admin;
     const guardDate = ORIGINAL_DATE.has(collection) && "original_promised_date" in payload;
     if (!PAIR_BOUND.has(collection) || !(touches(collection, payload) || guardDate)) {

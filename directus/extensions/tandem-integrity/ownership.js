@@ -22,6 +22,8 @@ const TABLE = JSON.parse(readFileSync(new URL("./ownership.json", import.meta.ur
 const RULES = TABLE.collections;
 // collection -> [week field, SKU field]: records frozen inside the SKU's lead time (frozen.js)
 export const FROZEN = TABLE.frozen;
+// the horizons (weeks ahead) a frozen record's units are kept at (frozen.js)
+export const HORIZONS = TABLE.horizons;
 const IMMUTABLE = new Set(TABLE.immutable);
 const PARTIES = Object.values(TABLE.roles);
 
