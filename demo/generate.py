@@ -514,7 +514,13 @@ def _agreements(first_day: dt.date, days: int) -> list[AgreementPlan]:
     later = first_day + dt.timedelta(days=days * 3 // 4)
     both = ("pos", "inventory")
     return [
-        AgreementPlan("harbor", "northfield", both, full_from, "Demo: full sell-through"),
+        AgreementPlan(
+            "harbor",
+            "northfield",
+            (*both, "forecasts"),
+            full_from,
+            "Demo: full sell-through and forecasts",
+        ),
         AgreementPlan(
             "prairie",
             "northfield",
@@ -952,6 +958,32 @@ class InventoryRow(NamedTuple):
     on_order: int
 
 
+class ForecastRow(NamedTuple):
+    distributor: str
+    location: str
+    gtin: str
+    week: dt.date  # its Monday
+    units: int
+    received: dt.date  # the day the distributor delivered it
+
+
+class CommitmentRow(NamedTuple):
+    supplier: str
+    distributor: str
+    gtin: str
+    week: dt.date
+    units: int
+    kept: dict[str, int]  # units_h<n> as the hub would have kept them (past weeks)
+
+
+#: The demo's forecast weeks: this many before as_of's ISO week, and this many from it on.
+FORECAST_WEEKS_BACK, FORECAST_WEEKS_AHEAD = 8, 13
+#: A past week's forecast was delivered this many days before the week began.
+FORECAST_LEAD_DAYS = 14
+#: The pair whose supplier answers with commitments in the demo.
+COMMITTING = ("northfield", "harbor")
+
+
 @dataclass(frozen=True)
 class Demo:
     as_of: dt.date
@@ -1025,6 +1057,51 @@ class Demo:
                         if units <= 0:
                             continue
                     yield PosRow(loc.distributor, loc.code, gtin, day, units, units * price)
+
+    def forecast_weeks(self) -> list[dt.date]:
+        monday = self.as_of - dt.timedelta(days=self.as_of.weekday())
+        return [
+            monday + dt.timedelta(weeks=k)
+            for k in range(-FORECAST_WEEKS_BACK, FORECAST_WEEKS_AHEAD)
+        ]
+
+    def forecast_rows(self) -> Iterator[ForecastRow]:
+        """Weekly forecasts per store and carried SKU around as_of: a past week's as
+        delivered two weeks ahead, the coming weeks' as delivered on as_of. No
+        seasonality or promotions in them: that is what the accuracy shows."""
+        skus = {k.gtin: k for k in self.skus}
+        weeks = self.forecast_weeks()
+        for loc in self.locations:
+            if loc.kind != "store":
+                continue
+            for gtin in self.assortment[(loc.distributor, loc.code)]:
+                rng = random.Random(
+                    f"{self.spec.seed}:forecast:{loc.distributor}:{loc.code}:{gtin}"
+                )
+                weekly = skus[gtin].rate * loc.size * 7
+                for week in weeks:
+                    received = min(week - dt.timedelta(days=FORECAST_LEAD_DAYS), self.as_of)
+                    units = round(weekly * rng.uniform(0.8, 1.25))
+                    yield ForecastRow(loc.distributor, loc.code, gtin, week, units, received)
+
+    def commitments(self) -> list[CommitmentRow]:
+        """The committing pair's supplier's answers per SKU and week: near the forecast,
+        a little under it mostly, some weeks well under (short of capacity)."""
+        supplier, distributor = COMMITTING
+        theirs = {k.gtin for k in self.skus if k.supplier == supplier}
+        totals: dict[tuple[str, dt.date], int] = {}
+        for row in self.forecast_rows():
+            if row.distributor == distributor and row.gtin in theirs:
+                key = (row.gtin, row.week)
+                totals[key] = totals.get(key, 0) + row.units
+        out = []
+        for (gtin, week), total in sorted(totals.items()):
+            rng = random.Random(f"{self.spec.seed}:commit:{gtin}:{week}")
+            units = round(total * (rng.uniform(0.6, 0.75) if rng.random() < 0.1 else
+                                   rng.uniform(0.9, 1.05)))  # fmt: skip
+            kept = {"units_h1": units, "units_h2": units} if week < self.as_of else {}
+            out.append(CommitmentRow(supplier, distributor, gtin, week, units, kept))
+        return out
 
     def inventory_rows(self) -> Iterator[InventoryRow]:
         """Weekly (Saturday) inventory: each store's carried SKUs, every SKU at each DC."""

@@ -581,6 +581,36 @@ class _Seeder:
             d, loc, s = orgs[r.distributor], locations[(r.distributor, r.location)], skus[r.gtin]
             yield (d, loc, s, r.day, r.units, r.net_sales_minor, CURRENCY)
 
+    def forecasts(self) -> dict[dt.date, list[tuple[Any, ...]]]:
+        """The forecast rows by the day they were delivered."""
+        orgs, locations, skus = self.orgs, self.locations, self.skus
+        out: dict[dt.date, list[tuple[Any, ...]]] = {}
+        for r in self.demo.forecast_rows():
+            d, loc, s = orgs[r.distributor], locations[(r.distributor, r.location)], skus[r.gtin]
+            out.setdefault(r.received, []).append((d, loc, s, r.week, r.units))
+        return out
+
+    def commitments(self) -> None:
+        """The committing pair's commitments (the hub makes each one's key)."""
+        rows = self.demo.commitments()
+        pairs = {self.pairs[(r.supplier, r.distributor)] for r in rows}
+        have = {
+            str(r["id"])
+            for r in self.admin.read_items(
+                "commitments", filter={"partnership": {"_in": sorted(pairs)}}, fields=["id"],
+                limit=-1,
+            )
+        }  # fmt: skip
+        missing = []
+        for r in rows:
+            pair, sku = self.pairs[(r.supplier, r.distributor)], self.skus[r.gtin]
+            if f"{pair}:{sku}:{r.week.isoformat()}" not in have:
+                missing.append({"partnership": pair, "sku": sku, "week_start": r.week.isoformat(),
+                                "units": r.units, **r.kept})  # fmt: skip
+        if missing:
+            self.admin.create_items("commitments", missing)
+        self.counts["commitments"] = len(rows)
+
     def inventory(self) -> Iterator[tuple[Any, ...]]:
         orgs, locations, skus = self.orgs, self.locations, self.skus
         for r in self.demo.inventory_rows():
@@ -629,11 +659,12 @@ def seed(
     seeder.promotions()
     seeder.orders()
     seeder.plans()
+    seeder.commitments()
     if mailboxes is not None:
         seeder.edi(mailboxes)
     if as2_partner is not None:
         seeder.edi_by_as2(as2_partner)
-    echo(f"demo: {spec.days} days of POS and inventory…")
+    echo(f"demo: {spec.days} days of POS and inventory, and weekly forecasts…")
     if db_url is None:
         raise LaneError(
             "bulk loading needs the hub's database: set TANDEM_HUB_DB_URL "
@@ -645,6 +676,13 @@ def seed(
             ("inventory", seeder.inventory, "inventory_positions"),
         ):
             seeder.counts[counted] = write_rows(lane, kind, rows()).staged
+        # Forecasts as delivered, oldest first: each keeps what it stood at ahead.
+        delivered = seeder.forecasts()
+        seeder.counts["forecasts"] = sum(
+            write_rows(lane, "forecasts", delivered[day],
+                       received_at=dt.datetime.combine(day, dt.time(6), tzinfo=dt.UTC)).staged
+            for day in sorted(delivered)
+        )  # fmt: skip
     audit.record(
         admin,
         MARKER,

@@ -312,7 +312,7 @@ class Lane:
         self._scratch_table(
             "delta",
             f"SELECT s.id, s.distributor, s.location, s.sku, s.day, "  # noqa: S608
-            f"{', '.join(f's.{v}' for v in values)}, s.wk, {olds}, "
+            f"{', '.join(f's.{v}' for v in values)}, s.wk, {olds}, p.distributor AS owner, "
             f"CASE WHEN p.id IS NULL THEN 0 WHEN {changed} THEN 1 ELSE 2 END AS state "
             f"FROM {self._last_lines(kind)} s LEFT JOIN {table} p ON p.id = s.id",
         )
@@ -320,8 +320,7 @@ class Lane:
         # written by the lane (which makes keys from the import's own distributor): refuse
         # to fill it with this import's figures, and land nothing.
         for (key,) in self._rows(
-            f"SELECT d.id FROM {x}delta d JOIN {table} p ON p.id = d.id "  # noqa: S608
-            f"WHERE p.distributor <> d.distributor LIMIT 1"
+            f"SELECT id FROM {x}delta WHERE owner <> distributor LIMIT 1"  # noqa: S608
         ):
             raise ForeignRow(
                 f"row {key} is stored for another distributor, so it was not written by "

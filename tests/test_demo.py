@@ -227,6 +227,34 @@ def test_a_supplier_sees_its_own_skus_pos_as_its_agreements_say(seeded):
     assert skus <= own
 
 
+def test_forecasts_and_commitments_are_seeded_and_shared_as_agreed(seeded):
+    running, demo, result = seeded
+    orgs = _org_ids(running.admin())
+    assert result.counts["forecasts"] == sum(1 for _ in demo.forecast_rows()) > 0
+    assert result.counts["commitments"] == len(demo.commitments()) > 0
+    northfield = _login(running, "northfield")
+    supplier_of = {k.gtin: k.supplier for k in demo.skus}
+    since = next(
+        a.valid_from for a in demo.agreements if (a.grantor, a.grantee) == ("harbor", "northfield")
+    )
+    theirs = sum(
+        r.units
+        for r in demo.forecast_rows()
+        if r.distributor == "harbor" and supplier_of[r.gtin] == "northfield" and r.week >= since
+    )
+    shared = northfield.aggregate(
+        "forecasts", {"sum": ["forecast_units"]}, filter={"distributor": {"_eq": orgs["harbor"]}}
+    )
+    assert int(shared[0]["sum"]["forecast_units"]) == theirs  # harbor shares its forecasts
+    unshared = northfield.read_items(
+        "forecasts", filter={"distributor": {"_eq": orgs["prairie"]}}, limit=1
+    )
+    assert unshared == []  # prairie shares none
+    committed = northfield.read_items("commitments", fields=["units"], limit=-1)
+    assert sum(r["units"] for r in committed) == sum(c.units for c in demo.commitments())
+    assert _login(running, "brightwell").read_items("commitments", limit=1) == []
+
+
 def test_the_revoked_agreement_gives_nothing(seeded):
     running, demo, _result = seeded
     orgs = _org_ids(running.admin())
