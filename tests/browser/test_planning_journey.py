@@ -28,6 +28,8 @@ def test_the_supplier_commits_open_weeks_and_the_distributor_reads_them(
     ).click()
     page.get_by_label("Distributor").select_option(label=p.orgs["north"]["name"])
     page.get_by_role("button", name="Show").click()
+    # No forecast is shared with acme yet: accuracy says why it has no figures.
+    expect(page.locator("#no-accuracy")).to_contain_text("No past week has both a plan")
     grid = page.locator(f"#sku-{oats['id']}")
     # The week before the first open one is frozen: no box to type in.
     frozen = grid.locator(
