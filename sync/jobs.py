@@ -11,6 +11,7 @@ from typing import Any
 from domain import clock
 from governance.scheduler import SCORECARDS_JOB
 from sync.drops import poll_drop_folders, reap_imports
+from sync.exceptions import EXCEPTIONS_JOB, evaluate_exceptions
 from sync.exchange import exchange
 from sync.runs import RUNS, JobContext, JobFunc, iso
 from sync.scorecards import compute_scorecards
@@ -107,6 +108,14 @@ def job_definitions(
             description="Compute every pair's scorecards; store those whose data changed",
             run_at_start=True,
             settings={"quarters": 5},
+        ),
+        JobDefinition(
+            id=EXCEPTIONS_JOB,
+            func=evaluate_exceptions,
+            trigger="interval",
+            trigger_args={"minutes": 15},
+            description="Evaluate every pair's exception criteria on the data that changed",
+            run_at_start=True,
         ),
         JobDefinition(
             id="sync_runs.prune",

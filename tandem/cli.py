@@ -41,6 +41,7 @@ from domain.roles import (
 )
 from domain.scorecard import BASES, OTIF_LEVELS
 from governance import GovernanceError
+from governance.exceptions import set_criteria
 from governance.partners import (
     add_partner,
     assign_manager,
@@ -519,6 +520,36 @@ def partner_planning(
     }
     _set_pair_settings(hub_url, supplier, distributor, "planning", set_planning_settings,
                        settings)  # fmt: skip
+
+
+@partner.command("exceptions")
+@click.option("--supplier", required=True, help="The supplier's id or name.")
+@click.option("--distributor", required=True, help="The distributor's id or name.")
+@click.option(
+    "--file",
+    "path",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A JSON list of criteria: name, metric, comparison, threshold, upper, scope, "
+    "owner_side, response_hours.",
+)
+@hub_url_option
+def partner_exceptions(supplier: str, distributor: str, path: Path, hub_url: str | None) -> None:
+    """Record the CPFR exception criteria a pair agreed (replacing its criteria by name)."""
+    try:
+        criteria = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise click.ClickException(f"{path}: not JSON: {exc}") from None
+    if not isinstance(criteria, list) or not all(isinstance(c, dict) for c in criteria):
+        raise click.ClickException(f"{path}: a JSON list of criteria, each an object")
+    with admin_hub(hub_url) as hub:
+        seller = get_partner(hub.client, supplier)
+        buyer = get_partner(hub.client, distributor)
+        pair = set_criteria(hub.client, seller["id"], buyer["id"], criteria)
+    click.echo(
+        f"{seller['name']} x {buyer['name']} (pair {pair}): {len(criteria)} exception "
+        f"criteria: {', '.join(str(c['name']) for c in criteria)}"
+    )
 
 
 def _set_pair_settings(

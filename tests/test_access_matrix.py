@@ -22,6 +22,7 @@ import pytest
 from directus import ForbiddenOrMissing, HubClient, HubError, InvalidPayload
 from directus.bulk import open_lane, write_rows
 from domain import ownership
+from domain.forecasts import HORIZONS
 from domain.roles import ACCOUNT_MANAGER, DISTRIBUTOR_USER, HUB_ROLE_NAMES, SUPPLIER_USER
 from governance import partners, sharing, users
 from tests.factories import gs1_prefix, gtin_under
@@ -1443,11 +1444,19 @@ def table_grants(role: str) -> dict[tuple[str, str], list[str]]:
     """(collection, action) -> the fields the ownership table lets ``role`` write."""
     grants: dict[tuple[str, str], list[str]] = {}
     for collection, rules in ownership.TABLE.items():
+        # A key the hook derives (a commitment's), and the units it keeps at each horizon,
+        # are put into the payload Directus then checks against the policy.
+        kept = (
+            {f"{ownership.FROZEN[collection][2]}_h{h}" for h in HORIZONS}
+            if collection in ownership.FROZEN
+            else set()
+        )
         if role in rules.create:
-            # A key the hook derives (a commitment's) is put into the payload it checks.
             keyed = {"id"} if collection in HUB_KEYED else set()
-            grants[(collection, "create")] = sorted(rules.create[role].fields | keyed)
+            grants[(collection, "create")] = sorted(rules.create[role].fields | keyed | kept)
         names = {f for g in rules.update.get(role, ()) for f in g.fields}
+        if names:
+            names |= kept
         if role in rules.moves and rules.status:
             names.add(rules.status)
         if names:

@@ -522,6 +522,19 @@ def _pair_records(w: World) -> None:
     for pair, sku in ((an, "oats"), (as_, "oats"), (bn, "cola")):
         row = {"partnership": pair, "sku": w.skus[sku], "week_start": week, "units": 12}
         _add(w, "commitments", [row])
+    # A criterion each of acme/north and brava/north agreed, and an exception it found.
+    at = dt.datetime.combine(w.today, dt.time(9), tzinfo=dt.UTC).isoformat()
+    for pair in (an, bn):
+        (criterion,) = _add(w, "exception_criteria", [{
+            "partnership": pair, "name": "Plan gap", "metric": "forecast_commitment_gap_pct",
+            "comparison": "above", "threshold": "20", "owner_side": "supplier",
+            "response_hours": 48,
+        }])  # fmt: skip
+        _add(w, "exceptions", [{
+            "partnership": pair, "criterion": criterion, "subject": "sku:1", "status": "open",
+            "owner_side": "supplier", "value": "40.0", "opened_at": at, "due_at": at,
+            "last_seen_at": at,
+        }])  # fmt: skip
     for name, pair in (("risk_acme_north", an), ("risk_acme_south", as_)):
         (w.records[name],) = _add(
             w, "risks", [{"title": f"{name}", "likelihood": 2, "impact": 4, "partnership": pair}]
@@ -725,6 +738,8 @@ def expected(w: World, who: str, resource: str) -> set[Any]:
         "risks": "risks",
         "scorecards": "scorecards",
         "commitments": "commitments",
+        "exception-criteria": "exception_criteria",
+        "exceptions": "exceptions",
     }
     return pair_bound(collections[resource])
 

@@ -19,6 +19,7 @@ from domain.roles import ACCOUNT_MANAGER, DISTRIBUTOR_USER, SUPPLIER_USER
 from portal.schemas import (
     business_plans,
     edi_messages,
+    exceptions,
     forecasts,
     inventory_positions,
     invoices,
@@ -518,6 +519,33 @@ _RESOURCES = [
         key_type="str",
         creates={SUPPLIER_USER: Write(forecasts.CommitmentCreate, "set_commitment")},
         updates={SUPPLIER_USER: Write(forecasts.CommitmentUpdate, "update_commitment")},
+    ),
+    Resource(
+        "exception-criteria",
+        "exception_criteria",
+        exceptions.CriterionSchema,
+        "pair",
+        "The CPFR exception criteria each of the user's pairs agreed",
+        filters=(PARTNERSHIP, Filter("metric", "metric", type="str")),
+        sorts=("name",),
+    ),
+    Resource(
+        "exceptions",
+        "exceptions",
+        exceptions.ExceptionSchema,
+        "pair",
+        "CPFR exceptions the pairs' criteria found, with what happened to each",
+        filters=(
+            PARTNERSHIP,
+            STATUS,
+            Filter("criterion", "criterion"),
+            Filter("owner_side", "owner_side", type="str"),
+            Filter("sku", "sku"),
+        ),
+        sorts=("opened_at", "due_at"),
+        children=(
+            Child("events", "exception_events", "exception", exceptions.ExceptionEventSchema, True),
+        ),
     ),
     Resource(
         "risks",

@@ -47,9 +47,9 @@ def test_the_supplier_commits_open_weeks_and_the_distributor_reads_them(
     page.get_by_label("Note for the commitments you change (optional)").fill("Plant shutdown")
     page.get_by_role("button", name="Save commitments").click()
     expect(page.get_by_role("status").filter(has_text="2 commitments saved")).to_be_visible()
-    expect(
-        page.get_by_label(f"{description}, commitment for {week_label(opens)}")
-    ).to_have_value("30")
+    expect(page.get_by_label(f"{description}, commitment for {week_label(opens)}")).to_have_value(
+        "30"
+    )
 
     page.get_by_role("button", name="Sign out").click()
     sign_in(page, p.north_user)

@@ -22,14 +22,15 @@ const PAIR_BOUND = [
   "promotions", "promotion_skus", "promotion_locations", "promotion_events",
   "purchase_orders", "po_lines", "shipments", "shipment_lines", "invoices",
   "invoice_lines", "business_plans", "plan_revisions", "plan_actions", "risks",
-  "scorecards", "scorecard_values", "commitments",
+  "scorecards", "scorecard_values", "commitments", "exception_criteria", "exceptions",
+  "exception_events",
 ];
 const PARENT_STEPS = [
   "promotion_skus.promotion", "promotion_locations.promotion", "promotion_events.promotion",
   "po_lines.purchase_order", "shipments.purchase_order", "shipment_lines.shipment",
   "shipment_lines.po_line", "invoices.purchase_order", "invoice_lines.invoice",
   "invoice_lines.po_line", "plan_revisions.plan", "plan_actions.plan",
-  "scorecard_values.scorecard",
+  "scorecard_values.scorecard", "exception_events.exception", "exceptions.criterion",
 ];
 // And back, from a parent to its children (the o2m aliases): a child of a row the caller
 // reads is of the same pair and, for a promotion, shares its draft-or-not status.
@@ -37,7 +38,7 @@ const CHILD_STEPS = [
   "promotions.skus", "promotions.locations", "promotions.history",
   "purchase_orders.lines", "purchase_orders.shipments", "purchase_orders.invoices",
   "shipments.lines", "invoices.lines", "business_plans.revisions", "business_plans.actions",
-  "scorecards.values",
+  "scorecards.values", "exceptions.events",
 ];
 const EVERY_PARTNER = [
   ...PAIR_BOUND.map((c) => `${c}.partnership`), ...PARENT_STEPS, ...CHILD_STEPS,
@@ -52,7 +53,7 @@ const SHARED = ["pos_sales", "inventory_positions", "forecasts", "pos_week_locat
 const ROLLUP = ["pos_week_distributor"];
 const LOCATION_STEPS = SHARED.map((c) => `${c}.location`);
 // A commitment's SKU is its pair's supplier's, which both sides and the managers read.
-const SKU_STEPS = [...SHARED, ...ROLLUP, "commitments"].map((c) => `${c}.sku`);
+const SKU_STEPS = [...SHARED, ...ROLLUP, "commitments", "exceptions"].map((c) => `${c}.sku`);
 
 export const STEPS = {
   supplier_user: new Set([...EVERY_PARTNER, ...LOCATION_STEPS, ...SKU_STEPS, "sku_codes.sku"]),

@@ -1,0 +1,132 @@
+"""CPFR exception criteria, evaluated by hand on small figures, and how conditions become
+changes of a pair's exceptions (domain/exceptions.py)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal as D
+
+import pytest
+
+from domain.exceptions import (
+    Change,
+    Condition,
+    Criterion,
+    Figures,
+    Known,
+    Order,
+    due,
+    evaluate,
+    hours_to_resolve,
+    may_move,
+    reconcile,
+)
+
+NOW = dt.datetime(2026, 12, 2, 12, 0, tzinfo=dt.UTC)
+W52, W53 = dt.date(2026, 12, 21), dt.date(2026, 12, 28)
+
+
+def criterion(metric: str, comparison: str, threshold: str, **kw) -> Criterion:
+    return Criterion(1, 7, metric, comparison, D(threshold), **kw)
+
+
+def test_a_commitment_further_than_20_pct_from_the_forecast_either_way():
+    c = criterion("forecast_commitment_gap_pct", "above", "20")
+    figures = Figures(NOW, plan={
+        (3, W52): (50, 30),  # -40 %
+        (3, W53): (40, 44),  # +10 %
+        (4, W52): (10, 13),  # +30 %
+        (4, W53): (10, None),  # not answered: no gap to measure
+        (5, W52): (0, 0),
+    })  # fmt: skip
+    found = evaluate(c, figures)
+    assert [(x.subject, x.value, x.figures["gap_pct"]) for x in found] == [
+        ("sku:3:week:2026-12-21", D("40.0"), "-40.0"),
+        ("sku:4:week:2026-12-21", D("30.0"), "30.0"),
+    ]
+    scoped = criterion("forecast_commitment_gap_pct", "above", "20", skus=frozenset({4}))
+    assert [x.sku for x in evaluate(scoped, figures)] == [4]
+
+
+def test_in_stock_and_weeks_of_supply_per_sku_over_the_stores():
+    on_hand = {(1, 3): 0, (2, 3): 12, (3, 3): 5, (1, 4): 40, (2, 4): 40}
+    sold = {(1, 3): 8, (2, 3): 8, (3, 3): 4, (1, 4): 4, (2, 4): 4}  # over 4 weeks
+    figures = Figures(NOW, on_hand=on_hand, sold=sold, snapshot=dt.date(2026, 11, 28))
+    in_stock = evaluate(criterion("in_stock_pct", "below", "90"), figures)
+    assert [(x.subject, x.value) for x in in_stock] == [("sku:3", D("66.7"))]  # 2 of 3
+    assert in_stock[0].figures == {"positions": "3", "in_stock": "2", "snapshot": "2026-11-28"}
+    # SKU 3: 17 on hand over 20/4 = 5 a week: 3.4 weeks; SKU 4: 80 over 2 a week: 40 weeks.
+    wos = evaluate(criterion("weeks_of_supply", "outside", "4", upper=D(13)), figures)
+    assert [(x.subject, x.value) for x in wos] == [("sku:3", D("3.4")), ("sku:4", D("40.0"))]
+    east = criterion("in_stock_pct", "below", "90", locations=frozenset({2, 3}))
+    assert evaluate(east, figures) == []  # stores 2 and 3 both have SKU 3
+
+
+def test_an_order_not_acknowledged_within_24_hours():
+    orders = [
+        Order(5, "PO-5", NOW - dt.timedelta(hours=30), "open"),
+        Order(6, "PO-6", NOW - dt.timedelta(hours=20), "open"),
+        Order(7, "PO-7", NOW - dt.timedelta(hours=50), "acknowledged"),
+    ]
+    found = evaluate(
+        criterion("po_unacknowledged_hours", "above", "24"), Figures(NOW, orders=orders)
+    )
+    assert [(x.subject, x.value, x.purchase_order) for x in found] == [("po:5", D("30.0"), 5)]
+
+
+def test_a_store_out_of_stock_for_3_days_or_more():
+    figures = Figures(
+        NOW,
+        snapshot=dt.date(2026, 12, 1),
+        out_since={(1, 3): dt.date(2026, 11, 29), (2, 3): dt.date(2026, 12, 1)},
+    )
+    found = evaluate(criterion("store_out_of_stock_days", "above", "2"), figures)
+    assert [(x.subject, x.value) for x in found] == [("store:1:sku:3", D(3))]
+
+
+def test_a_criterion_is_checked_when_it_is_made():
+    for bad in (
+        {"metric": "sales"},
+        {"comparison": "equal"},
+        {"comparison": "outside"},  # without its upper bound
+        {"upper": D(5)},  # an upper bound without outside
+        {"owner_side": "manager"},
+        {"response_hours": 0},
+    ):
+        fields = {"metric": "in_stock_pct", "comparison": "below", "threshold": D(90), **bad}
+        with pytest.raises(ValueError):  # noqa: PT011
+            Criterion(1, 7, **fields)
+    row = {"id": 2, "partnership": 7, "metric": "weeks_of_supply", "comparison": "outside",
+           "threshold": "4", "upper": "13", "scope": {"skus": [3]}, "owner_side": "distributor",
+           "response_hours": 72}  # fmt: skip
+    c = Criterion.from_row(row)
+    assert (c.upper, c.skus, c.owner_side) == (D(13), frozenset({3}), "distributor")
+    assert c.describe() == "Weeks of supply outside 4-13 weeks"
+
+
+def test_conditions_open_update_clear_and_recur_exceptions():
+    a = Condition(1, "sku:3", D(50))
+    b = Condition(1, "sku:4", D(60))
+    known = [
+        Known(10, 1, "sku:3", "acknowledged", cleared=False),  # persists
+        Known(11, 1, "sku:5", "open", cleared=False),  # gone: cleared
+        Known(12, 1, "sku:6", "open", cleared=True),  # still gone: nothing to note
+        Known(13, 1, "sku:4", "resolved", cleared=False),  # closed: a new one opens
+    ]
+    assert reconcile(known, [a, b]) == [
+        Change("update", a, known[0]),
+        Change("open", b),
+        Change("cleared", None, known[1]),
+    ]
+    again = Known(11, 1, "sku:5", "open", cleared=True)
+    back = Condition(1, "sku:5", D(70))
+    assert reconcile([again], [back]) == [Change("recurred", back, again)]
+
+
+def test_due_times_resolution_hours_and_moves():
+    assert due(NOW, 48) == dt.datetime(2026, 12, 4, 12, 0, tzinfo=dt.UTC)
+    assert hours_to_resolve(NOW, NOW + dt.timedelta(hours=25, minutes=30)) == D("25.5")
+    assert may_move("open", "acknowledged")
+    assert may_move("resolved", "open")
+    assert not may_move("acknowledged", "open")
+    assert not may_move("dismissed", "resolved")

@@ -1,0 +1,211 @@
+"""The ``exceptions.evaluate`` job on a real hub pinned to Wednesday 2 December 2026: a
+pair's agreed criteria, evaluated on what the distributor shares with the supplier, open
+exceptions with their owner, due time and figures (all by hand below); a second run
+changes nothing, a fixed condition is noted cleared, and only the pair reads them.
+
+The pair's figures: Oats and Bran, 14 days' lead time (2026-W52, 21 December, is the
+first open week); three stores' Saturday snapshots; four weeks of POS before the last.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import secrets
+import uuid
+from decimal import Decimal as D
+
+import pytest
+
+from directus import HubClient
+from directus.bulk import open_lane, write_rows
+from governance.errors import GovernanceError
+from governance.exceptions import set_criteria
+from governance.partners import assign_manager, ensure_partnership
+from governance.sharing import grant
+from migrations.accounts import SYNC_SERVICE_EMAIL, set_service_token
+from sync.exceptions import EXCEPTIONS_JOB, evaluate_exceptions
+from sync.runs import JobContext
+from tests.factories import make_org, make_sku, make_store, make_user
+from tests.pinning import module_hub, pinned
+
+TODAY = dt.date(2026, 12, 2)
+hub, admin = module_hub(TODAY)
+OPEN = dt.date(2026, 12, 21)
+SNAPSHOTS = [dt.date(2026, 11, 14), dt.date(2026, 11, 21), dt.date(2026, 11, 28)]
+POS_WEEKS = [dt.date(2026, 10, 26) + dt.timedelta(weeks=k) for k in range(4)]
+CRITERIA = [
+    {"name": "Plan gap", "metric": "forecast_commitment_gap_pct", "comparison": "above",
+     "threshold": "20", "owner_side": "supplier", "response_hours": 48},
+    {"name": "In-stock", "metric": "in_stock_pct", "comparison": "below", "threshold": "90",
+     "owner_side": "distributor", "response_hours": 24},
+    {"name": "Weeks of supply", "metric": "weeks_of_supply", "comparison": "outside",
+     "threshold": "4", "upper": "13", "owner_side": "distributor", "response_hours": 72},
+    {"name": "Late answer", "metric": "po_unacknowledged_hours", "comparison": "above",
+     "threshold": "24", "owner_side": "supplier", "response_hours": 8},
+    {"name": "Empty shelf", "metric": "store_out_of_stock_days", "comparison": "above",
+     "threshold": "2", "owner_side": "distributor", "response_hours": 24},
+]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def sync(hub, admin) -> HubClient:
+    token = secrets.token_urlsafe(32)
+    set_service_token(admin, SYNC_SERVICE_EMAIL, token)
+    return HubClient(hub.url, token=token)
+
+
+def run(sync: HubClient) -> dict[str, int]:
+    ctx = JobContext(hub=sync, job_id=EXCEPTIONS_JOB, run_id=str(uuid.uuid4()), settings={})
+    evaluate_exceptions(ctx)
+    return dict(ctx.counts)
+
+
+@pytest.fixture(scope="module")
+def world(hub, admin) -> dict:
+    supplier, distributor = make_org(admin, "supplier"), make_org(admin, "distributor")
+    rival = make_org(admin, "distributor")
+    pid = ensure_partnership(admin, supplier["id"], distributor["id"])
+    ensure_partnership(admin, supplier["id"], rival["id"])
+    oats, bran = make_sku(admin, supplier), make_sku(admin, supplier)
+    for sku in (oats, bran):
+        admin.update_item("skus", sku["id"], {"lead_time_days": 14})
+    e1, e2, e3 = (make_store(admin, distributor, c, "east") for c in ("E1", "E2", "E3"))
+    d, o, b = distributor["id"], oats["id"], bran["id"]
+    stock = []
+    for day in SNAPSHOTS:
+        stock += [(d, e1["id"], o, day, 0, 0, 0), (d, e2["id"], o, day, 12, 0, 0),
+                  (d, e3["id"], o, day, 5, 0, 0), (d, e1["id"], b, day, 40, 0, 0),
+                  (d, e2["id"], b, day, 40, 0, 0)]  # fmt: skip
+    pos = []
+    for week in POS_WEEKS:
+        wednesday = week + dt.timedelta(days=2)
+        pos += [(d, s["id"], o, wednesday, 5, 500, "USD") for s in (e1, e2, e3)]
+        pos += [(d, s["id"], b, wednesday, 1, 100, "USD") for s in (e1, e2)]
+    forecasts = [(d, e1["id"], o, OPEN, 30), (d, e2["id"], o, OPEN, 20), (d, e1["id"], b, OPEN, 10)]
+    with open_lane(f"sqlite:///{hub.db_path}") as lane:
+        write_rows(lane, "inventory", stock)
+        write_rows(lane, "pos", pos)
+        write_rows(lane, "forecasts", forecasts)
+    grant(admin, d, supplier["id"], ["pos", "inventory", "forecasts"],
+          valid_from=dt.date(2026, 1, 1), via="test")  # fmt: skip
+    for sku, units in ((o, 30), (b, 10)):  # Oats 40 % under the forecast, Bran on it
+        row = {"partnership": pid, "sku": sku, "week_start": OPEN.isoformat(), "units": units}
+        admin.create_item("commitments", row)
+    order = admin.create_item("purchase_orders", {
+        "number": "PO-late", "status": "open", "currency": "USD", "ordered_on": "2026-12-02",
+        "requested_date": "2026-12-20", "partnership": pid,
+    })  # fmt: skip
+    set_criteria(admin, supplier["id"], distributor["id"], CRITERIA, via="test")
+    manager = make_user(admin, "account_manager")
+    assign_manager(admin, manager.id, supplier["id"], distributor["id"])
+    return {
+        "pid": pid, "oats": oats, "bran": bran, "e1": e1, "order": order,
+        "supplier": supplier, "distributor": distributor,
+        "seller": make_user(admin, "supplier_user", supplier),
+        "buyer": make_user(admin, "distributor_user", distributor),
+        "rival": make_user(admin, "distributor_user", rival),
+        "manager": manager, "outsider": make_user(admin, "account_manager"),
+    }  # fmt: skip
+
+
+def found(admin, world) -> dict[str, dict]:
+    rows = admin.read_items("exceptions", filter={"partnership": {"_eq": world["pid"]}},
+                            fields=["*", "criterion.name", "events.kind"], limit=-1)  # fmt: skip
+    return {f"{r['criterion']['name']} {r['subject']}": r for r in rows}
+
+
+def test_the_criteria_find_what_the_pair_shares_with_owners_due_times_and_figures(
+    admin, sync, world
+):
+    counts = run(sync)  # the order was placed at the pinned noon: not late yet
+    assert counts["exceptions_open"] == 5
+    o, b, e1 = world["oats"]["id"], world["bran"]["id"], world["e1"]["id"]
+    got = found(admin, world)
+    assert sorted(got) == sorted([
+        f"Plan gap sku:{o}:week:2026-12-21",  # 30 against 50: 40 % off
+        f"In-stock sku:{o}",  # 2 of 3 stores: 66.7 %
+        f"Weeks of supply sku:{o}",  # 17 on hand, 15 a week: 1.1 weeks
+        f"Weeks of supply sku:{b}",  # 80 on hand, 2 a week: 40 weeks
+        f"Empty shelf store:{e1}:sku:{o}",  # empty since 14 November: 15 days
+    ])  # fmt: skip
+    gap = got[f"Plan gap sku:{o}:week:2026-12-21"]
+    assert (gap["value"], gap["owner_side"], gap["status"]) == ("40.0", "supplier", "open")
+    assert gap["figures"] == {"forecast": "50", "commitment": "30", "gap_pct": "-40.0"}
+    assert gap["due_at"].startswith("2026-12-04T12:")  # 48 hours
+    assert [e["kind"] for e in gap["events"]] == ["opened"]
+    assert got[f"In-stock sku:{o}"]["value"] == "66.7"
+    assert got[f"In-stock sku:{o}"]["due_at"].startswith("2026-12-03T12:")
+    assert got[f"Weeks of supply sku:{o}"]["value"] == "1.1"
+    assert got[f"Weeks of supply sku:{b}"]["value"] == "40.0"
+    shelf = got[f"Empty shelf store:{e1}:sku:{o}"]
+    assert (shelf["value"], shelf["figures"]["since"]) == ("15", "2026-11-14")
+
+
+def test_a_second_run_opens_nothing_and_the_clock_ages_an_unanswered_order(admin, sync, world):
+    before = found(admin, world)
+    again = run(sync)
+    assert again.get("exceptions_open", 0) == 0
+    assert found(admin, world).keys() == before.keys()
+    with pinned(dt.date(2026, 12, 4)):  # 48 hours after the order was placed
+        later = run(sync)
+    assert later.get("exceptions_open") == 1
+    late = found(admin, world)[f"Late answer po:{world['order']['id']}"]
+    assert D(late["value"]) >= D(47)
+    assert late["owner_side"] == "supplier"
+
+
+def test_a_fixed_condition_is_noted_cleared_and_its_return_recurs(admin, sync, world):
+    o = world["oats"]["id"]
+    key = f"{world['pid']}:{o}:{OPEN}"
+    admin.update_item("commitments", key, {"units": 48})  # within 20 % of 50
+    with pinned(dt.date(2026, 12, 4)):
+        counts = run(sync)
+    assert counts.get("exceptions_cleared") == 1
+    gap = found(admin, world)[f"Plan gap sku:{o}:week:2026-12-21"]
+    assert gap["cleared_at"] is not None
+    assert gap["status"] == "open"  # cleared is noted; closing it is the owner's
+    admin.update_item("commitments", key, {"units": 20})
+    with pinned(dt.date(2026, 12, 4)):
+        assert run(sync).get("exceptions_recurred") == 1
+    gap = found(admin, world)[f"Plan gap sku:{o}:week:2026-12-21"]
+    assert gap["cleared_at"] is None
+    assert gap["value"] == "60.0"
+    assert [e["kind"] for e in gap["events"]] == ["opened", "cleared", "recurred"]
+
+
+def test_an_unchanged_pair_is_not_evaluated_again_but_the_clock_criteria_are(sync):
+    with pinned(dt.date(2026, 12, 4)):
+        run(sync)
+        counts = run(sync)
+    assert counts.get("pairs_evaluated") == 1  # the late-answer criterion only
+    assert not any(k.startswith("exceptions_") and k != "exceptions_update" for k in counts)
+
+
+def test_only_the_pair_reads_its_exceptions(hub, world):
+    expected = {r for r in found(hub.admin(), world)}
+    assert expected
+    for who in ("seller", "buyer", "manager"):
+        client = HubClient.login(hub.url, world[who].email, world[who].password)
+        assert len(client.read_items("exceptions", limit=-1)) == len(expected), who
+        assert client.read_items("exception_criteria", limit=-1), who
+    for who in ("rival", "outsider"):
+        client = HubClient.login(hub.url, world[who].email, world[who].password)
+        assert client.read_items("exceptions", limit=-1) == [], who
+        assert client.read_items("exception_events", limit=-1) == [], who
+        with pytest.raises(Exception):  # noqa: B017, PT011 - any refusal: nothing written
+            client.update_item("exceptions", next(iter(found(hub.admin(), world).values()))["id"],
+                               {"status": "resolved"})  # fmt: skip
+
+
+def test_criteria_are_checked_before_anything_is_stored(admin, world):
+    bad = [{**CRITERIA[0], "name": "Bad", "threshold": "twenty"}]
+    with pytest.raises(GovernanceError, match="criterion 1 \\(Bad\\): threshold"):
+        set_criteria(admin, world["supplier"]["id"], world["distributor"]["id"], bad)
+    twice = [CRITERIA[0], CRITERIA[0]]
+    with pytest.raises(GovernanceError, match="its own name"):
+        set_criteria(admin, world["supplier"]["id"], world["distributor"]["id"], twice)
+    names = {r["name"] for r in admin.read_items(
+        "exception_criteria", filter={"partnership": {"_eq": world["pid"]}}, limit=-1)}  # fmt: skip
+    assert names == {c["name"] for c in CRITERIA}
+    assert json.dumps(CRITERIA)  # the CLI's file is this JSON
