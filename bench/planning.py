@@ -172,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
             scorecards_s = time.perf_counter() - started
 
             pairs = admin.read_items(
-                "partnerships", fields=["id", "supplier", "distributor", "distributor.name"],
+                "partnerships", fields=["id", "supplier", "distributor.id", "distributor.name"],
                 limit=-1,
             )  # fmt: skip
             for pair in pairs:

@@ -23,6 +23,9 @@ import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from domain.exceptions import CLOSED as EXCEPTION_CLOSED
+from domain.exceptions import MOVES as EXCEPTION_MOVES
+from domain.exceptions import STATUSES as EXCEPTION_STATUSES
 from domain.forecasts import HORIZONS
 from domain.roles import ACCOUNT_MANAGER, DISTRIBUTOR_USER, HUB_ROLE_NAMES, SUPPLIER_USER
 
@@ -407,6 +410,23 @@ TABLE: dict[str, Owned] = {
         update={M: (Grant(_set("period_start", "period_end", "label"), _set("manual")),)},
         delete={M: _set("manual")},
     ),
+    # A CPFR exception, found by the exceptions job (a service): either side moves it
+    # (domain/exceptions.py, MOVES) and says what closed it; the hook stamps when.
+    "exceptions": Owned(
+        statuses=EXCEPTION_STATUSES,
+        status="status",
+        initial="open",
+        update={role: (Grant(_set("resolution", "events")),) for role in (S, D)},
+        moves={role: EXCEPTION_MOVES for role in (S, D)},
+    ),
+    # Its history: a comment from either side or a manager; a status event with its move.
+    "exception_events": Owned(
+        parent=("exception", "exceptions"),
+        create={
+            role: Grant(_set("kind", "status", "comment", "exception", "partnership"))
+            for role in (S, D, M)
+        },
+    ),
     # The supplier's answer to the pair's forecast, per SKU x week (see FROZEN).
     "commitments": Owned(
         create={S: Grant(_set("units", "note", "sku", "week_start", "partnership"))},
@@ -561,6 +581,7 @@ def as_data() -> dict[str, object]:
         "sides": {r: SIDE[r] for r in PARTIES},
         "frozen": {name: list(fields) for name, fields in sorted(FROZEN.items())},
         "horizons": list(HORIZONS),
+        "closed": {"exceptions": sorted(EXCEPTION_CLOSED)},
         "collections": {
             name: {
                 "statuses": list(o.statuses),

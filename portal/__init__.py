@@ -13,6 +13,7 @@ from portal.hub import hub
 from portal.journeys import (
     account,
     edi,
+    exceptions,
     exports,
     home,
     operator,
@@ -53,6 +54,7 @@ def create_app(config: Config | None = None) -> Flask:
     uploads.init_app(app)
     promotions.init_app(app)
     planning.init_app(app)
+    exceptions.init_app(app)
     orders.init_app(app)
     reviews.init_app(app)
     edi.init_app(app)

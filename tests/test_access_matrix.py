@@ -974,6 +974,7 @@ LINKS = {
     "plan_revisions": ("plan", "business_plans"),
     "plan_actions": ("plan", "business_plans"),
     "scorecard_values": ("scorecard", "scorecards"),
+    "exception_events": ("exception", "exceptions"),
 }
 
 
@@ -1078,6 +1079,17 @@ class Owned:
             item |= {"period_start": "2026-07-01", "period_end": "2026-09-30"}
         elif collection == "scorecard_values":
             item |= {"kpi": "fill_rate", "variant": "unit", "value": "0.8"}
+        elif collection == "exceptions":
+            criterion = self.add("exception_criteria", {
+                "partnership": self.pair, "name": f"gap {tag}", "metric": "in_stock_pct",
+                "comparison": "below", "threshold": "90", "owner_side": "distributor",
+            })  # fmt: skip
+            at = "2026-11-02T09:00:00Z"
+            item |= {"criterion": criterion["id"], "subject": f"sku:{tag}", "value": "50.0",
+                     "owner_side": "distributor", "opened_at": at, "due_at": at,
+                     "last_seen_at": at}  # fmt: skip
+        elif collection == "exception_events":
+            item |= {"kind": "comment", "comment": "seen"}
         elif collection == "commitments":
             # A week of its own (one commitment per SKU and week), long after any lead time.
             self.weeks += 1
@@ -1115,6 +1127,9 @@ class Owned:
         w = self.world
         if name == "partnership":
             return w.pair_ids[OTHER_PAIR[who]]
+        if name == "events" and "criterion" in row:  # an exception's, with its move
+            event = {"partnership": self.pair, "kind": "status", "status": row["status"]}
+            return {"create": [event], "update": [], "delete": []}
         if name == "history":
             event = {
                 "partnership": self.pair,
@@ -1187,6 +1202,7 @@ CHANGED: dict[str, Any] = {
     "period_end": "2026-09-29",
     "label": "Q3",
     "units": 11,
+    "resolution": "restocked",
     "note": "a line down",
     "kpi": "in_stock",
     "variant": "store",

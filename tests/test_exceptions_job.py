@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import secrets
 import uuid
 from decimal import Decimal as D
@@ -19,6 +20,7 @@ import pytest
 
 from directus import HubClient
 from directus.bulk import open_lane, write_rows
+from directus.errors import ForbiddenOrMissing, InvalidPayload
 from governance.errors import GovernanceError
 from governance.exceptions import set_criteria
 from governance.partners import assign_manager, ensure_partnership
@@ -26,7 +28,7 @@ from governance.sharing import grant
 from migrations.accounts import SYNC_SERVICE_EMAIL, set_service_token
 from sync.exceptions import EXCEPTIONS_JOB, evaluate_exceptions
 from sync.runs import JobContext
-from tests.factories import make_org, make_sku, make_store, make_user
+from tests.factories import csrf_token, make_org, make_sku, make_store, make_user, sign_in
 from tests.pinning import module_hub, pinned
 
 TODAY = dt.date(2026, 12, 2)
@@ -209,3 +211,86 @@ def test_criteria_are_checked_before_anything_is_stored(admin, world):
         "exception_criteria", filter={"partnership": {"_eq": world["pid"]}}, limit=-1)}  # fmt: skip
     assert names == {c["name"] for c in CRITERIA}
     assert json.dumps(CRITERIA)  # the CLI's file is this JSON
+
+
+# -- the workflow: moves, comments, the close the hub stamps -----------------------------------
+
+
+@pytest.fixture
+def app(hub, make_portal):
+    return make_portal(hub)
+
+
+def login(hub, member) -> HubClient:
+    return HubClient.login(hub.url, member.email, member.password)
+
+
+def test_either_side_moves_an_exception_as_the_table_says_and_the_hub_stamps_its_close(
+    hub, admin, world
+):
+    shelf = next(v for k, v in found(admin, world).items() if k.startswith("Empty shelf"))
+    seller, buyer = login(hub, world["seller"]), login(hub, world["buyer"])
+    seller.update_item("exceptions", shelf["id"], {"status": "acknowledged"})
+    with pytest.raises(InvalidPayload, match="status: the supplier may not move"):
+        seller.update_item("exceptions", shelf["id"], {"status": "open"})
+    with pytest.raises(InvalidPayload, match="closed_at"):  # the hub's to stamp
+        buyer.update_item("exceptions", shelf["id"], {"closed_at": "2026-12-01T00:00:00Z"})
+    with pytest.raises(InvalidPayload, match="value"):  # the job's figures
+        buyer.update_item("exceptions", shelf["id"], {"value": "0"})
+    buyer.update_item("exceptions", shelf["id"], {"status": "resolved", "resolution": "Restocked"})
+    closed = admin.read_item("exceptions", shelf["id"])
+    assert closed["closed_at"] is not None
+    assert D(closed["hours_to_close"]) < D(1)  # found at the pinned noon, closed now
+    with pytest.raises(ForbiddenOrMissing):
+        login(hub, world["rival"]).update_item("exceptions", shelf["id"], {"status": "open"})
+    buyer.update_item("exceptions", shelf["id"], {"status": "open"})  # reopened
+    assert admin.read_item("exceptions", shelf["id"])["closed_at"] is None
+
+
+def test_the_pages_list_move_and_comment_and_refuse_a_dismissal_without_a_reason(app, admin, world):
+    buyer = sign_in(app, world["buyer"], remote_addr="10.16.0.1")
+    home = buyer.get("/distributor").get_data(as_text=True)
+    owned = r"\d exceptions your side owns</a> <span class=\"muted\">· none past due"
+    assert re.search(owned, home)
+    page = buyer.get("/exceptions").get_data(as_text=True)
+    in_stock = next(v for k, v in found(admin, world).items() if k.startswith("In-stock"))
+    assert f'id="exception-{in_stock["id"]}"' in page
+    assert "(yours)" in page  # in-stock is the distributor's to answer
+    assert buyer.get("/exceptions?owner_side=supplier").get_data(as_text=True).count(
+        "(yours)") == 0  # fmt: skip
+    token = csrf_token(buyer, f"/exceptions/{in_stock['id']}")
+    refused = buyer.post(f"/exceptions/{in_stock['id']}/status",
+                         data={"csrf_token": token, "status": "dismissed"})  # fmt: skip
+    assert refused.status_code == 422
+    assert "say why" in refused.get_data(as_text=True)
+    assert admin.read_item("exceptions", in_stock["id"])["status"] == "open"
+    done = buyer.post(f"/exceptions/{in_stock['id']}/status", data={
+        "csrf_token": token, "status": "dismissed", "resolution": "Seasonal range"})  # fmt: skip
+    assert done.status_code == 302
+    manager = sign_in(app, world["manager"], remote_addr="10.16.0.2")
+    said = manager.post(f"/exceptions/{in_stock['id']}/comment", data={
+        "csrf_token": csrf_token(manager, f"/exceptions/{in_stock['id']}"),
+        "comment": "Agreed at the review"})  # fmt: skip
+    assert said.status_code == 302
+    detail = manager.get(f"/exceptions/{in_stock['id']}").get_data(as_text=True)
+    assert "Status: Dismissed: Seasonal range" in detail
+    assert "Comment: Agreed at the review" in detail
+    assert 'id="move-form"' not in detail  # a manager comments, the sides move
+    outsider = sign_in(app, world["outsider"], remote_addr="10.16.0.3")
+    assert outsider.get(f"/exceptions/{in_stock['id']}").status_code in (403, 404)
+
+
+def test_the_api_lists_and_moves_a_pairs_exceptions(app, admin, world):
+    seller = sign_in(app, world["seller"], remote_addr="10.16.0.4")
+    headers = {"X-CSRFToken": csrf_token(seller, "/account/tokens")}
+    listed = seller.get(f"/api/v1/exceptions?partnership={world['pid']}&status=open").get_json()
+    gap = next(
+        r for r in listed["data"] if r["subject"].startswith("sku:") and "week" in r["subject"]
+    )
+    moved = seller.patch(f"/api/v1/exceptions/{gap['id']}", json={"status": "acknowledged"},
+                         headers=headers)  # fmt: skip
+    assert moved.status_code == 200, moved.get_json()
+    assert moved.get_json()["data"]["status"] == "acknowledged"
+    assert [e["kind"] for e in moved.get_json()["data"]["events"]][-1] == "status"
+    rival = sign_in(app, world["rival"], remote_addr="10.16.0.5")
+    assert rival.get(f"/api/v1/exceptions/{gap['id']}").status_code == 404

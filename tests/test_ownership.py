@@ -81,7 +81,7 @@ def test_every_pair_bound_collection_has_an_owner():
         "promotions", "promotion_skus", "promotion_locations", "promotion_events",
         "purchase_orders", "po_lines", "shipments", "shipment_lines", "invoices",
         "invoice_lines", "business_plans", "plan_revisions", "plan_actions", "risks",
-        "scorecards", "scorecard_values", "commitments",
+        "scorecards", "scorecard_values", "commitments", "exceptions", "exception_events",
     }  # fmt: skip
     assert set(ownership.TABLE) == pair_bound
 

@@ -1,6 +1,6 @@
 """What needs a user's attention first, for their home page: promotions and purchase
-orders awaiting an answer, stale feeds, failed imports and low stock. Governed reads
-only."""
+orders awaiting an answer, the CPFR exceptions its side owns, stale feeds, failed
+imports and low stock. Governed reads only."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ class Item:
     """One thing to look at: ``kind`` says which page resolves it, ``ref`` which record."""
 
     # promotion-answer | promotion-declined | orders-to-confirm | stale-feed | failed-import
-    # | low-stock; for a manager (portal.data.reviews) risk-review | plan-actions |
+    # | low-stock | exceptions; for a manager (portal.data.reviews) risk-review | plan-actions |
     # kpi-off-target
     kind: str
     title: str
@@ -71,6 +71,19 @@ def items(
             noun = "purchase order" if waiting == 1 else "purchase orders"
             out.append(Item("orders-to-confirm", f"{waiting} {noun} to confirm",
                             "open, awaiting your answer", {"status": "open"}))  # fmt: skip
+    if role in (SUPPLIER_USER, DISTRIBUTOR_USER):
+        side = "supplier" if role == SUPPLIER_USER else "distributor"
+        mine = {"_and": [{"owner_side": {"_eq": side}},
+                         {"status": {"_in": ["open", "acknowledged"]}}]}  # fmt: skip
+        owned = acc.count("exceptions", mine)
+        if owned:
+            late = acc.count(
+                "exceptions", {"_and": [mine, {"due_at": {"_lt": clock.now().isoformat()}}]}
+            )
+            noun = "exception" if owned == 1 else "exceptions"
+            out.append(Item("exceptions", f"{owned} {noun} your side owns",
+                            f"{late} past due" if late else "none past due",
+                            {"owner_side": side}))  # fmt: skip
     if role == DISTRIBUTOR_USER:
         for p in _promotions(acc, "declined"):
             why = p.get("supplier_comment") or "no comment"

@@ -544,8 +544,22 @@ _RESOURCES = [
         ),
         sorts=("opened_at", "due_at"),
         children=(
-            Child("events", "exception_events", "exception", exceptions.ExceptionEventSchema, True),
+            Child(
+                "events",
+                "exception_events",
+                "exception",
+                exceptions.ExceptionEventSchema,
+                True,
+                writes={
+                    role: Write(exceptions.ExceptionComment, "comment_on_exception")
+                    for role in (SUPPLIER_USER, DISTRIBUTOR_USER, ACCOUNT_MANAGER)
+                },
+            ),
         ),
+        updates={
+            role: Write(exceptions.ExceptionMove, "move_exception")
+            for role in (SUPPLIER_USER, DISTRIBUTOR_USER)
+        },
     ),
     Resource(
         "risks",

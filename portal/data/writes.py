@@ -794,3 +794,34 @@ def update_commitment(acc: WriteAccess, res: Resource, current: Row, data: Row) 
     merged = {**current, **data, "week_start": week, "note": data.get("note", current["note"])}
     (key,) = set_commitments(acc, [merged])
     return acc.get(res.name, key)
+
+
+# -- CPFR exceptions ------------------------------------------------------------------------
+
+
+def move_exception(acc: WriteAccess, res: Resource, current: Row, data: Row) -> Row:
+    """Either side moves one of its pair's exceptions, with its status event in the same
+    hub write; a dismissal says why. The hub stamps when it closed."""
+    acc.pair(current["partnership"])
+    status, resolution = data["status"], (data.get("resolution") or "").strip() or None
+    if status == "dismissed" and resolution is None:
+        raise Invalid("resolution: a dismissed exception says why", {"resolution": ["say why"]})
+    event = {"partnership": current["partnership"], "kind": "status", "status": status,
+             "comment": resolution}  # fmt: skip
+    change: Row = {"status": status, "events": {"create": [event], "update": [], "delete": []}}
+    if resolution is not None:
+        change["resolution"] = resolution
+    check_update(acc, res.collection, current["status"], change)
+    acc.write(
+        lambda: acc.hub.update_item(res.collection, current["id"], change, fields=["id"]),
+        res.collection,
+    )
+    acc.record("exceptions.move", res.collection, [current["id"]], {"status": status})
+    return acc.get(res.name, current["id"])
+
+
+def comment_on_exception(
+    acc: WriteAccess, res: Resource, child: Child, parent: Row, data: Row
+) -> Row:
+    """A comment on one of the user's pairs' exceptions, from either side or a manager."""
+    return add_child(acc, res, child, parent, {"kind": "comment", "comment": data["comment"]})

@@ -3,9 +3,20 @@ records a pair's criteria, the ``exceptions.evaluate`` job finds the exceptions)
 
 from __future__ import annotations
 
-from marshmallow import fields
+from typing import ClassVar
 
-from portal.schemas.base import HubDate, HubDateTime, HubInteger, TandemSchema
+from marshmallow import fields, validate
+
+from domain.exceptions import STATUSES
+from portal.schemas.base import (
+    HubDate,
+    HubDateTime,
+    HubInteger,
+    OneOf,
+    TandemSchema,
+    Text,
+    Views,
+)
 
 
 class CriterionSchema(TandemSchema):
@@ -37,7 +48,7 @@ class ExceptionSchema(TandemSchema):
     partnership = HubInteger()
     criterion = HubInteger()
     subject = fields.String()
-    status = fields.String(metadata={"enum": ["open", "acknowledged", "resolved", "dismissed"]})
+    status = fields.String(metadata={"enum": list(STATUSES)})
     owner_side = fields.String()
     value = fields.String(metadata={"description": "the criterion's metric, exact"})
     figures = fields.Dict(allow_none=True)
@@ -49,4 +60,29 @@ class ExceptionSchema(TandemSchema):
     due_at = HubDateTime()
     last_seen_at = HubDateTime()
     cleared_at = HubDateTime(allow_none=True)
+    resolution = fields.String(allow_none=True)
+    closed_at = HubDateTime(allow_none=True)
+    hours_to_close = fields.String(allow_none=True, metadata={"description": "exact hours"})
     events = fields.List(fields.Nested(ExceptionEventSchema), dump_only=True)
+
+
+class ExceptionMove(TandemSchema):
+    """A status move, with what closed it (a dismissal needs its reason)."""
+
+    status = OneOf(STATUSES, required=True)
+    resolution = fields.String(allow_none=True, validate=validate.Length(max=2000))
+
+    views: ClassVar[Views] = {
+        "supplier_user": ("status", "resolution"),
+        "distributor_user": ("status", "resolution"),
+    }
+
+
+class ExceptionComment(TandemSchema):
+    comment = Text(max_length=2000, required=True)
+
+    views: ClassVar[Views] = {
+        "supplier_user": ("comment",),
+        "distributor_user": ("comment",),
+        "account_manager": ("comment",),
+    }

@@ -10,6 +10,7 @@
 import { callerRole, checkQuery, reachGuard } from "./reach.js";
 import { FROZEN, registerOwnership } from "./ownership.js";
 import { guardFrozen, keepHorizons } from "./frozen.js";
+import { stampClose } from "./close.js";
 import { guardGtin } from "./gtin.js";
 import { refuseReferred } from "./references.js";
 import { forbidden, refuse, same } from "./errors.js";
@@ -28,6 +29,7 @@ const PARENTS = {
   plan_revisions: ["plan", "business_plans"],
   plan_actions: ["plan", "business_plans"],
   scorecard_values: ["scorecard", "scorecards"],
+  exception_events: ["exception", "exceptions"],
 };
 // collection -> field naming a SKU, which must be the pair's supplier's
 const SKU_FIELDS = { po_lines: "sku", promotion_skus: "sku", commitments: "sku" };
@@ -498,6 +500,12 @@ export default ({ filter, action, init }, { database, services }) => {
       }
     }
     return payload;
+  });
+
+  action("items.update", async ({ collection, keys, payload }, { database: db, schema }) => {
+    if (payload && "status" in payload) {
+      await stampClose(services, db, schema, collection, keys, payload.status);
+    }
   });
 
   // Last, once every rule above is registered: the probe that says this extension is

@@ -24,6 +24,8 @@ const RULES = TABLE.collections;
 export const FROZEN = TABLE.frozen;
 // the horizons (weeks ahead) a frozen record's units are kept at (frozen.js)
 export const HORIZONS = TABLE.horizons;
+// collection -> the statuses that close a record, which the hub stamps (close.js)
+export const CLOSED = TABLE.closed;
 const IMMUTABLE = new Set(TABLE.immutable);
 const PARTIES = Object.values(TABLE.roles);
 
