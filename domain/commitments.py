@@ -155,12 +155,15 @@ def check_row(
 def check_rows(
     rows: Iterable[tuple[int, Mapping[str, Any]]], ref: Reference, today: dt.date
 ) -> Checked:
-    """Every row's commitment, or every error; a SKU x week given twice for one pair is
-    refused on its later rows, naming the first."""
+    """Every row's commitment, or every error; a row with no units and no note is a week
+    not answered, and left out; a SKU x week given twice for one pair is refused on its
+    later rows, naming the first."""
     found: list[Commitment] = []
     errors: list[RowError] = []
     first: dict[str, int] = {}
     for number, values in rows:
+        if blank(values.get("units")) and blank(values.get("note")):
+            continue  # a week the supplier does not answer (the template lists them all)
         made, problems = check_row(number, values, ref, today)
         errors += problems
         if made is None:

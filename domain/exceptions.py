@@ -73,8 +73,8 @@ METRICS: dict[str, Metric] = {
 COMPARISONS = ("above", "below", "outside")
 SIDES = ("supplier", "distributor")
 STATUSES = ("open", "acknowledged", "resolved", "dismissed")
-#: Status moves either side of the pair makes (the owner's side acknowledges and
-#: resolves; either may dismiss with a reason, or reopen a resolved one).
+#: Status moves either side of the pair makes (the owner side is whom it is for; both
+#: sides may acknowledge, resolve, dismiss with a reason, or reopen a closed one).
 MOVES: dict[str, frozenset[str]] = {
     "open": frozenset({"acknowledged", "resolved", "dismissed"}),
     "acknowledged": frozenset({"resolved", "dismissed"}),
@@ -232,8 +232,11 @@ def evaluate(c: Criterion, f: Figures) -> list[Condition]:
                 figures = {"positions": str(len(units)),
                            "in_stock": str(sum(1 for u in units if u > 0))}  # fmt: skip
             else:
+                # Sales of the same stores as the stock (those with a shared snapshot).
                 weekly = sum(
-                    n for (store, s), n in f.sold.items() if s == sku and c.covers(sku, store)
+                    n
+                    for (store, s), n in f.sold.items()
+                    if s == sku and (store, sku) in f.on_hand and c.covers(sku, store)
                 )
                 if weekly == 0:
                     continue  # nothing sold: weeks of supply is not a number
@@ -291,24 +294,36 @@ class Change:
 
 def reconcile(known: Iterable[Known], found: Iterable[Condition]) -> list[Change]:
     """The changes that bring a pair's exceptions in line with what its criteria find
-    now. An exception is one per (criterion, subject) while it is not closed; a closed
-    one whose condition is found again is followed by a new exception."""
-    live = {(k.criterion, k.subject): k for k in known if k.status not in CLOSED}
+    now. There is one exception per (criterion, subject) while its condition lasts: a
+    persisting condition updates it, a gone one is noted cleared and a returning one
+    recurs. Once closed (resolved, or dismissed with a reason) it stays closed while its
+    condition lasts; only a condition that cleared and came back opens a new one.
+    ``known`` holds the open exceptions and the closed ones not yet cleared."""
+    latest: dict[tuple[int, str], Known] = {}
+    extra: list[Known] = []  # a second live one (a closed one reopened): noted cleared
+    for k in sorted(known, key=lambda k: (k.status in CLOSED, -k.id)):
+        key = (k.criterion, k.subject)
+        if key not in latest:
+            latest[key] = k
+        elif k.status not in CLOSED and not k.cleared:
+            extra.append(k)
     seen: set[tuple[int, str]] = set()
-    changes: list[Change] = []
+    changes: list[Change] = [Change("cleared", None, k) for k in extra]
     for condition in found:
         key = (condition.criterion, condition.subject)
         if key in seen:
             continue
         seen.add(key)
-        current = live.get(key)
-        if current is None:
+        current = latest.get(key)
+        if current is None or (current.status in CLOSED and current.cleared):
             changes.append(Change("open", condition))
+        elif current.status in CLOSED:
+            continue  # closed by a person while the condition lasts: left closed
         elif current.cleared:
             changes.append(Change("recurred", condition, current))
         else:
             changes.append(Change("update", condition, current))
-    for key, current in sorted(live.items()):
+    for key, current in sorted(latest.items()):
         if key not in seen and not current.cleared:
             changes.append(Change("cleared", None, current))
     return changes
@@ -325,3 +340,57 @@ def hours_to_resolve(opened: dt.datetime, closed: dt.datetime) -> Decimal:
 
 def may_move(old: str, new: str) -> bool:
     return new in MOVES.get(old, frozenset())
+
+
+# -- escalation ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Contact:
+    user: str  # the user's id
+    side: str  # supplier | distributor | manager
+    name: str = ""  # as the pair agreed it, for the other side to read
+
+
+@dataclass(frozen=True)
+class Level:
+    """One level of a pair's escalation protocol: an exception still open this many hours
+    past its due time reaches it, and its contacts (on both sides) are told."""
+
+    level: int
+    after_hours: int
+    contacts: tuple[Contact, ...]
+
+
+def escalation_levels(rows: Sequence[Mapping[str, Any]]) -> tuple[Level, ...]:
+    """A pair's protocol as stored (``partnerships.escalation["levels"]``), checked: levels
+    1, 2, ... in order, each reached no sooner than the one before, each with a contact."""
+    levels = []
+    for n, row in enumerate(rows, 1):
+        try:
+            after = int(row["after_hours"])
+            contacts = tuple(
+                Contact(str(c["user"]), str(c["side"]), str(c.get("name") or ""))
+                for c in row["contacts"]
+            )
+        except (KeyError, TypeError, ValueError):
+            raise ValueError(f"level {n}: after_hours and contacts (user, side)") from None
+        if int(row.get("level", n)) != n:
+            raise ValueError(f"level {n}: levels are numbered 1, 2, ... in order")
+        if after < 0 or (levels and after < levels[-1].after_hours):
+            raise ValueError(f"level {n}: after_hours from 0, no sooner than the level before")
+        if not contacts:
+            raise ValueError(f"level {n}: at least one contact")
+        if any(c.side not in (*SIDES, "manager") for c in contacts):
+            raise ValueError(f"level {n}: a contact's side is supplier, distributor or manager")
+        levels.append(Level(n, after, contacts))
+    return tuple(levels)
+
+
+def escalation_level(due_at: dt.datetime, now: dt.datetime, levels: Sequence[Level]) -> int:
+    """The level an exception still open at ``now`` has reached (0: not past due, or no
+    protocol)."""
+    if now <= due_at:
+        return 0
+    late = now - due_at
+    return max((lv.level for lv in levels if late >= dt.timedelta(hours=lv.after_hours)), default=0)

@@ -456,6 +456,10 @@ TABLE: dict[str, Owned] = {
 }
 
 
+#: collection -> the fields the hook stamps when a record's status closes (when, and the
+#: hours from detection) and clears when it reopens; no side writes them.
+STAMPED: dict[str, tuple[str, str]] = {"exceptions": ("closed_at", "hours_to_close")}
+
 #: collection -> (its week field, its SKU field, its units field): a record for a week
 #: inside the SKU's lead time (domain.forecasts.frozen_reason) is neither made nor changed
 #: by a partner. The hook also keeps its units as they stood each of HORIZONS weeks before
@@ -581,7 +585,10 @@ def as_data() -> dict[str, object]:
         "sides": {r: SIDE[r] for r in PARTIES},
         "frozen": {name: list(fields) for name, fields in sorted(FROZEN.items())},
         "horizons": list(HORIZONS),
-        "closed": {"exceptions": sorted(EXCEPTION_CLOSED)},
+        "closed": {
+            name: {"statuses": sorted(EXCEPTION_CLOSED), "stamps": list(stamps)}
+            for name, stamps in sorted(STAMPED.items())
+        },
         "collections": {
             name: {
                 "statuses": list(o.statuses),

@@ -22,6 +22,7 @@ from __future__ import annotations
 from directus import HubClient
 from migrations.accounts import SYNC_SERVICE_ROLE
 from migrations.schema import (
+    add_fields,
     ensure_collection,
     ensure_field,
     ensure_m2o,
@@ -137,16 +138,7 @@ def upgrade(hub: HubClient) -> None:
             )
     sync = ensure_policy(hub, SYNC_SERVICE_ROLE)
     for collection, fields in READS.items():
-        widened = set(fields)
-        existing = hub.get(
-            "/permissions",
-            filter={"policy": {"_eq": sync}, "collection": {"_eq": collection},
-                    "action": {"_eq": "read"}},
-            fields=["fields"],
-        )  # fmt: skip
-        for row in existing:
-            widened |= set(row.get("fields") or [])
-        ensure_permission(hub, sync, collection, "read", fields=sorted(widened))
+        add_fields(hub, sync, collection, "read", fields)
     ensure_permission(hub, sync, "exceptions", "read", fields=EXCEPTION_FIELDS)
     ensure_permission(hub, sync, "exceptions", "create", fields=[*EXCEPTION_FIELDS, "events"])
     ensure_permission(

@@ -3,7 +3,9 @@
 
 - ``exceptions.resolution``: what closed it (a dismissal's reason); ``closed_at`` and
   ``hours_to_close`` (detection to resolution, an exact decimal): stamped by the
-  integrity hook when the status closes, cleared when it reopens; nobody writes them.
+  integrity hook into the write that closes it, cleared by the one that reopens it; no
+  side writes them (the ownership table refuses them before the hook adds them, which is
+  why the policies list them).
 - A status move and its ``status`` event are one hub write (the ``events`` alias), as a
   promotion's history is; a ``comment`` event stands alone. The pair's account managers
   comment too.
@@ -60,6 +62,7 @@ def upgrade(hub: HubClient) -> None:
             policy,
             "exceptions",
             "update",
-            fields=["events", "resolution", "status"],
+            # closed_at and hours_to_close: the hook stamps them into a move's payload.
+            fields=["closed_at", "events", "hours_to_close", "resolution", "status"],
             permissions={"partnership": of_pair},
         )

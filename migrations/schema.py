@@ -262,7 +262,31 @@ def set_fields(
     hub: HubClient, policy: str, collection: str, action: str, fields: list[str]
 ) -> None:
     """The one permission row of (policy, collection, action) grants exactly these fields."""
-    rows = hub.get(
+    rows = _permission_rows(hub, policy, collection, action)
+    if len(rows) != 1:
+        raise ValueError(f"{collection} {action}: expected one permission row, found {len(rows)}")
+    if sorted(rows[0].get("fields") or []) != sorted(fields):
+        hub.patch(f"/permissions/{rows[0]['id']}", {"fields": fields})
+
+
+def add_fields(
+    hub: HubClient, policy: str, collection: str, action: str, fields: Sequence[str]
+) -> None:
+    """The permission row of (policy, collection, action) grants these fields as well as
+    its own (made, granting only these, if there is none)."""
+    rows = _permission_rows(hub, policy, collection, action)
+    if not rows:
+        ensure_permission(hub, policy, collection, action, fields=sorted(fields))
+        return
+    have = set(rows[0].get("fields") or [])
+    if "*" not in have and not set(fields) <= have:
+        hub.patch(f"/permissions/{rows[0]['id']}", {"fields": sorted(have | set(fields))})
+
+
+def _permission_rows(
+    hub: HubClient, policy: str, collection: str, action: str
+) -> list[dict[str, Any]]:
+    return hub.get(
         "/permissions",
         filter={
             "policy": {"_eq": policy},
@@ -272,7 +296,3 @@ def set_fields(
         fields=["id", "fields"],
         limit=2,
     )
-    if len(rows) != 1:
-        raise ValueError(f"{collection} {action}: expected one permission row, found {len(rows)}")
-    if sorted(rows[0].get("fields") or []) != sorted(fields):
-        hub.patch(f"/permissions/{rows[0]['id']}", {"fields": fields})

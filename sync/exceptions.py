@@ -29,7 +29,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from directus import HubClient
+from directus import HubClient, HubError
 from domain import clock
 from domain import exceptions as ex
 from domain.forecasts import first_open_week
@@ -61,32 +61,53 @@ def evaluate_exceptions(ctx: JobContext) -> None:
     pairs = hub.read_items(
         "partnerships",
         filter={"_and": [{"id": {"_in": sorted(by_pair)}}, {"status": {"_eq": "active"}}]},
-        fields=["id", "supplier", "distributor", "exceptions_checked"],
+        fields=["id", "supplier", "distributor", "exceptions_checked", "escalation"],
         limit=-1,
     )
     agreements = read_agreements(hub, now.date())
     for pair in pairs:
-        criteria = by_pair[int(pair["id"])]
-        digest = inputs_digest(hub, pair, rows, now.date())
-        changed = (pair.get("exceptions_checked") or {}).get("digest") != digest
-        chosen = [c for c in criteria if changed or c.metric in ON_THE_CLOCK]
-        if not chosen:
-            ctx.counts["pairs_unchanged"] += 1
-            continue
-        figures = read_figures(hub, pair, chosen, agreements, now)
-        found = [condition for c in chosen for condition in ex.evaluate(c, figures)]
-        known = read_known(hub, int(pair["id"]), {c.id for c in chosen})
-        changes = ex.reconcile(known, found)
-        apply_changes(hub, int(pair["id"]), {c.id: c for c in criteria}, changes, now)
-        for change in changes:
-            ctx.counts[f"exceptions_{change.kind}"] += 1
-        ctx.counts["pairs_evaluated"] += 1
-        if changed:
-            hub.update_item(
-                "partnerships",
-                pair["id"],
-                {"exceptions_checked": {"digest": digest, "at": iso(now)}},
-            )
+        try:
+            evaluate_pair(ctx, pair, by_pair[int(pair["id"])], rows, agreements, now)
+        except (ArithmeticError, LookupError, TypeError, ValueError, HubError) as exc:
+            ctx.item_failed(f"pair {pair['id']}", exc)  # one pair's bad data fails that pair
+    for pair in pairs:  # on the clock: what is past due climbs the pair's levels
+        try:
+            ctx.counts["exceptions_escalated"] += escalate(hub, pair, now)
+        except (LookupError, TypeError, ValueError, HubError) as exc:
+            ctx.item_failed(f"pair {pair['id']} escalation", exc)
+
+
+def evaluate_pair(
+    ctx: JobContext,
+    pair: Mapping[str, Any],
+    criteria: Sequence[ex.Criterion],
+    criteria_rows: Sequence[Mapping[str, Any]],
+    agreements: Sequence[Agreement],
+    now: dt.datetime,
+) -> None:
+    """One pair's criteria: those on data if its data changed, those on the clock."""
+    hub = ctx.hub
+    digest = inputs_digest(hub, pair, criteria_rows, agreements, now.date())
+    changed = (pair.get("exceptions_checked") or {}).get("digest") != digest
+    chosen = [c for c in criteria if changed or c.metric in ON_THE_CLOCK]
+    if not chosen:
+        ctx.counts["pairs_unchanged"] += 1
+        return
+    figures = read_figures(hub, pair, chosen, agreements, now)
+    found = [condition for c in chosen for condition in ex.evaluate(c, figures)]
+    known = read_known(hub, int(pair["id"]), {c.id for c in chosen})
+    changes = ex.reconcile(known, found)
+    opened = apply_changes(hub, int(pair["id"]), {c.id: c for c in criteria}, changes, now)
+    notify_opened(hub, pair, {c.id: c for c in criteria}, opened)
+    for change in changes:
+        ctx.counts[f"exceptions_{change.kind}"] += 1
+    ctx.counts["pairs_evaluated"] += 1
+    if changed:
+        hub.update_item(
+            "partnerships",
+            pair["id"],
+            {"exceptions_checked": {"digest": digest, "at": iso(now)}},
+        )
 
 
 # -- what changed ---------------------------------------------------------------------------
@@ -94,10 +115,11 @@ def evaluate_exceptions(ctx: JobContext) -> None:
 
 def inputs_digest(
     hub: HubClient, pair: Mapping[str, Any], criteria_rows: Iterable[Mapping[str, Any]],
-    today: dt.date,
+    agreements: Sequence[Agreement], today: dt.date,
 ) -> str:  # fmt: skip
     """A digest of what a pair's data criteria read: the distributor's latest deliveries,
-    the pair's latest commitment change, its criteria, and the day."""
+    the pair's latest commitment change, its criteria, the agreements in force between
+    its sides, and the day."""
     feeds = hub.aggregate(
         "feeds", {"max": ["received_at"]}, group_by=["kind"],
         filter={"distributor": {"_eq": pair["distributor"]}},
@@ -116,6 +138,11 @@ def inputs_digest(
         ),
         "commitments": [str(g.get("max")) + str(g.get("count")) for g in commitments],
         "criteria": mine,
+        "agreements": sorted(
+            repr(a)
+            for a in agreements
+            if (a.grantor, a.grantee) == (int(pair["distributor"]), int(pair["supplier"]))
+        ),
         "day": today.isoformat(),
     }
     return hashlib.sha256(json.dumps(facts, sort_keys=True).encode()).hexdigest()
@@ -295,7 +322,8 @@ def read_known(hub: HubClient, pair: int, criteria: set[int]) -> list[ex.Known]:
     rows = hub.read_items(
         "exceptions",
         filter={"_and": [{"partnership": {"_eq": pair}}, {"criterion": {"_in": sorted(criteria)}},
-                         {"status": {"_nin": sorted(ex.CLOSED)}}]},
+                         {"_or": [{"status": {"_nin": sorted(ex.CLOSED)}},
+                                  {"cleared_at": {"_null": True}}]}]},
         fields=["id", "criterion", "subject", "status", "cleared_at"],
         limit=-1,
     )  # fmt: skip
@@ -316,8 +344,9 @@ def apply_changes(
     criteria: Mapping[int, ex.Criterion],
     changes: Sequence[ex.Change],
     now: dt.datetime,
-) -> None:
-    """Open, update, clear and note recurrences in two hub batches (each one transaction)."""
+) -> list[dict[str, Any]]:
+    """Open, update, clear and note recurrences in two hub batches (each one transaction).
+    Returns the exceptions opened."""
     created, updated = [], []
     for change in changes:
         c = change.condition
@@ -349,5 +378,81 @@ def apply_changes(
             updated.append(row)
     if updated:
         hub.patch("/items/exceptions", updated)
-    if created:
-        hub.post("/items/exceptions", created)
+    if not created:
+        return []
+    made = hub.post("/items/exceptions", created, fields="id,criterion,subject,owner_side")
+    return list(made) if isinstance(made, list) else [made]
+
+
+# -- who is told ----------------------------------------------------------------------------
+
+
+def _levels(pair: Mapping[str, Any]) -> tuple[ex.Level, ...]:
+    return ex.escalation_levels(((pair.get("escalation") or {}).get("levels")) or [])
+
+
+def _notices(
+    users: Iterable[str], pair: int, exception: int, kind: str, title: str
+) -> list[dict[str, Any]]:
+    return [
+        {"user": user, "partnership": pair, "exception": exception, "kind": kind,
+         "title": title, "body": f"/exceptions/{exception}"}
+        for user in sorted(set(users))
+    ]  # fmt: skip
+
+
+def notify_opened(
+    hub: HubClient,
+    pair: Mapping[str, Any],
+    criteria: Mapping[int, ex.Criterion],
+    opened: Sequence[Mapping[str, Any]],
+) -> None:
+    """Tell the first level's contacts on the owning side of each new exception."""
+    levels = _levels(pair)
+    if not levels or not opened:
+        return
+    rows = []
+    for made in opened:
+        criterion = criteria[int(made["criterion"])]
+        owners = [c.user for c in levels[0].contacts if c.side == made["owner_side"]]
+        title = f"New exception for your side: {criterion.name} ({made['subject']})"
+        rows += _notices(owners, int(pair["id"]), int(made["id"]), "opened", title)
+    if rows:
+        hub.post("/items/notifications", rows)
+
+
+def escalate(hub: HubClient, pair: Mapping[str, Any], now: dt.datetime) -> int:
+    """Move the pair's exceptions past due up its levels, telling each level reached;
+    returns how many moved."""
+    levels = _levels(pair)
+    if not levels:
+        return 0
+    late = hub.read_items(
+        "exceptions",
+        filter={"_and": [{"partnership": {"_eq": pair["id"]}},
+                         {"status": {"_in": ["open", "acknowledged"]}},
+                         {"due_at": {"_lt": iso(now)}}]},
+        fields=["id", "due_at", "level", "subject", "criterion.name"],
+        limit=-1,
+    )  # fmt: skip
+    moved, notices = [], []
+    for row in late:
+        due_at = dt.datetime.fromisoformat(str(row["due_at"]).replace("Z", "+00:00"))
+        reached = ex.escalation_level(due_at, now, levels)
+        was = int(row.get("level") or 0)
+        if reached <= was:
+            continue
+        moved.append({"id": row["id"], "level": reached, "escalated_at": iso(now),
+                      "events": {"create": [_event(int(pair["id"]), "escalated", reached)],
+                                 "update": [], "delete": []}})  # fmt: skip
+        title = (
+            f"Exception escalated to level {reached}: {row['criterion']['name']} ({row['subject']})"
+        )
+        for level in levels[was:reached]:
+            notices += _notices([c.user for c in level.contacts], int(pair["id"]), int(row["id"]),
+                                "escalated", title)  # fmt: skip
+    if moved:
+        hub.patch("/items/exceptions", moved)
+    if notices:
+        hub.post("/items/notifications", notices)
+    return len(moved)

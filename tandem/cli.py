@@ -41,7 +41,7 @@ from domain.roles import (
 )
 from domain.scorecard import BASES, OTIF_LEVELS
 from governance import GovernanceError
-from governance.exceptions import set_criteria
+from governance.exceptions import set_criteria, set_escalation
 from governance.partners import (
     add_partner,
     assign_manager,
@@ -536,12 +536,7 @@ def partner_planning(
 @hub_url_option
 def partner_exceptions(supplier: str, distributor: str, path: Path, hub_url: str | None) -> None:
     """Record the CPFR exception criteria a pair agreed (replacing its criteria by name)."""
-    try:
-        criteria = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise click.ClickException(f"{path}: not JSON: {exc}") from None
-    if not isinstance(criteria, list) or not all(isinstance(c, dict) for c in criteria):
-        raise click.ClickException(f"{path}: a JSON list of criteria, each an object")
+    criteria = _json_list(path)
     with admin_hub(hub_url) as hub:
         seller = get_partner(hub.client, supplier)
         buyer = get_partner(hub.client, distributor)
@@ -550,6 +545,38 @@ def partner_exceptions(supplier: str, distributor: str, path: Path, hub_url: str
         f"{seller['name']} x {buyer['name']} (pair {pair}): {len(criteria)} exception "
         f"criteria: {', '.join(str(c['name']) for c in criteria)}"
     )
+
+
+@partner.command("escalation")
+@click.option("--supplier", required=True, help="The supplier's id or name.")
+@click.option("--distributor", required=True, help="The distributor's id or name.")
+@click.option(
+    "--file",
+    "path",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help='A JSON list of levels: [{"after_hours": 0, "contacts": ["a@example.com"]}, ...].',
+)
+@hub_url_option
+def partner_escalation(supplier: str, distributor: str, path: Path, hub_url: str | None) -> None:
+    """Record the escalation levels and contacts a pair agreed."""
+    levels = _json_list(path)
+    with admin_hub(hub_url) as hub:
+        seller = get_partner(hub.client, supplier)
+        buyer = get_partner(hub.client, distributor)
+        pair = set_escalation(hub.client, seller["id"], buyer["id"], levels)
+    click.echo(f"{seller['name']} x {buyer['name']} (pair {pair}): {len(levels)} escalation levels")
+
+
+def _json_list(path: Path) -> list[dict[str, Any]]:
+    """A file's JSON list of objects, or a clear error naming the file."""
+    try:
+        found = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise click.ClickException(f"{path}: not JSON: {exc}") from None
+    if not isinstance(found, list) or not all(isinstance(c, dict) for c in found):
+        raise click.ClickException(f"{path}: a JSON list of objects")
+    return found
 
 
 def _set_pair_settings(

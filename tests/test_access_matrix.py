@@ -1472,7 +1472,7 @@ def table_grants(role: str) -> dict[tuple[str, str], list[str]]:
             grants[(collection, "create")] = sorted(rules.create[role].fields | keyed | kept)
         names = {f for g in rules.update.get(role, ()) for f in g.fields}
         if names:
-            names |= kept
+            names |= kept | set(ownership.STAMPED.get(collection, ()))
         if role in rules.moves and rules.status:
             names.add(rules.status)
         if names:

@@ -22,7 +22,7 @@ from directus import HubClient
 from directus.bulk import open_lane, write_rows
 from directus.errors import ForbiddenOrMissing, InvalidPayload
 from governance.errors import GovernanceError
-from governance.exceptions import set_criteria
+from governance.exceptions import set_criteria, set_escalation
 from governance.partners import assign_manager, ensure_partnership
 from governance.sharing import grant
 from migrations.accounts import SYNC_SERVICE_EMAIL, set_service_token
@@ -181,7 +181,8 @@ def test_an_unchanged_pair_is_not_evaluated_again_but_the_clock_criteria_are(syn
         run(sync)
         counts = run(sync)
     assert counts.get("pairs_evaluated") == 1  # the late-answer criterion only
-    assert not any(k.startswith("exceptions_") and k != "exceptions_update" for k in counts)
+    assert not any(v for k, v in counts.items() if k.startswith("exceptions_") and k not in (
+        "exceptions_update", "exceptions_escalated"))  # fmt: skip
 
 
 def test_only_the_pair_reads_its_exceptions(hub, world):
@@ -294,3 +295,55 @@ def test_the_api_lists_and_moves_a_pairs_exceptions(app, admin, world):
     assert [e["kind"] for e in moved.get_json()["data"]["events"]][-1] == "status"
     rival = sign_in(app, world["rival"], remote_addr="10.16.0.5")
     assert rival.get(f"/api/v1/exceptions/{gap['id']}").status_code == 404
+
+
+# -- escalation and notifications -----------------------------------------------------------------
+
+
+def test_an_agreed_protocol_escalates_what_is_past_due_and_tells_each_level(
+    hub, admin, sync, app, world
+):
+    s, d = world["supplier"]["id"], world["distributor"]["id"]
+    with pytest.raises(GovernanceError, match="not an active user of either side"):
+        set_escalation(admin, s, d, [{"after_hours": 0, "contacts": [world["rival"].email]}])
+    set_escalation(admin, s, d, [
+        {"after_hours": 0, "contacts": [world["seller"].email]},
+        {"after_hours": 24, "contacts": [world["buyer"].email, world["manager"].email]},
+    ])  # fmt: skip
+    levels = admin.read_item("partnerships", world["pid"])["escalation"]["levels"]
+    assert [[c["side"] for c in lv["contacts"]] for lv in levels] == [
+        ["supplier"], ["distributor", "manager"]]  # fmt: skip
+    # Bran's commitment now 1 against a forecast of 10: a new exception for the supplier.
+    admin.update_item("commitments", f"{world['pid']}:{world['bran']['id']}:{OPEN}", {"units": 1})
+    with pinned(dt.date(2026, 12, 6)):  # the late order: due 4 December 20:00, now 40 h past
+        counts = run(sync)
+    assert counts["exceptions_open"] == 1
+    assert counts["exceptions_escalated"] >= 1
+    late = found(admin, world)[f"Late answer po:{world['order']['id']}"]
+    assert late["level"] == 2
+    assert [e["kind"] for e in late["events"]][-1] == "escalated"
+
+    def told(who: str) -> list[str]:
+        client = login(hub, world[who])
+        return [n["title"] for n in client.read_items("notifications", limit=-1)]
+
+    assert any(t.startswith("New exception for your side: Plan gap") for t in told("seller"))
+    # Straight past both levels in one run: both levels' contacts are told where it is.
+    for who in ("seller", "buyer", "manager"):
+        assert "Exception escalated to level 2: Late answer" in " ".join(told(who)), who
+    assert told("rival") == []
+    with pinned(dt.date(2026, 12, 6)):
+        assert run(sync).get("exceptions_escalated", 0) == 0  # once per level
+    seller = sign_in(app, world["seller"], remote_addr="10.16.0.6")
+    page = seller.get("/exceptions/notifications").get_data(as_text=True)
+    mine = re.search(r'id="notification-(\d+)" class="unread">.*?Late answer', page, re.S)
+    assert mine
+    read = f"/exceptions/notifications/{mine[1]}/read"
+    opened = seller.post(read, data={"csrf_token": csrf_token(seller, "/exceptions")})
+    assert opened.status_code == 302
+    detail = seller.get(opened.headers["Location"]).get_data(as_text=True)
+    assert "Level 2 of 2 since" in detail
+    assert f"{world['buyer'].email}" not in detail  # names, not addresses
+    rival = sign_in(app, world["rival"], remote_addr="10.16.0.7")
+    refused = rival.post(read, data={"csrf_token": csrf_token(rival, "/exceptions")})
+    assert refused.status_code in (403, 404)

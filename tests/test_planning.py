@@ -206,6 +206,14 @@ def test_the_supplier_commits_an_open_week_and_the_hub_makes_its_key(hub, admin,
     assert kept == {"units_h1": 14, "units_h2": 14, "units_h4": 14, "units_h8": None}
     with pytest.raises(InvalidPayload, match="units_h1"):  # nobody writes its history
         seller.update_item("commitments", made["id"], {"units_h1": 1})
+    # Naming the stored value, which the ownership rule lets through, changes nothing:
+    # the hub writes its own figures.
+    seller.update_item("commitments", made["id"], {"units": 15, "units_h8": None})
+    kept = admin.read_item("commitments", made["id"], fields=["units_h1", "units_h4"])
+    assert kept == {"units_h1": 15, "units_h4": 15}
+    with pytest.raises(HubError):  # the lead time that freezes weeks is the operator's
+        seller.update_item("skus", world["oats"]["id"], {"lead_time_days": 0})
+    assert admin.read_item("skus", world["oats"]["id"])["lead_time_days"] == 14
     other = seller.create_item(
         "commitments", {**row, "week_start": (week + dt.timedelta(weeks=1)).isoformat()}
     )

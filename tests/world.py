@@ -535,6 +535,12 @@ def _pair_records(w: World) -> None:
             "owner_side": "supplier", "value": "40.0", "opened_at": at, "due_at": at,
             "last_seen_at": at,
         }])  # fmt: skip
+    # What acme's and north's users were told (each reads only its own).
+    _add(w, "notifications", [
+        {"user": w.people[who].id, "partnership": an, "kind": "escalated",
+         "title": f"Told {who}"}
+        for who in ("acme", "north")
+    ])  # fmt: skip
     for name, pair in (("risk_acme_north", an), ("risk_acme_south", as_)):
         (w.records[name],) = _add(
             w, "risks", [{"title": f"{name}", "likelihood": 2, "impact": 4, "partnership": pair}]
@@ -718,6 +724,9 @@ def expected(w: World, who: str, resource: str) -> set[Any]:
                 ):
                     out.add(k)
         return out
+    if resource == "notifications":  # each person's own
+        mine = w.people[who].id
+        return {k for k, r in w.rows.get("notifications", {}).items() if r["user"] == mine}
     if resource == "share-agreements":
         if role == "account_manager":
             return set()

@@ -562,6 +562,19 @@ _RESOURCES = [
         },
     ),
     Resource(
+        "notifications",
+        "notifications",
+        exceptions.NotificationSchema,
+        "mine",
+        "What the user has been told (an exception its side owns, an escalation), newest first",
+        filters=(Filter("exception", "exception"), Filter("kind", "kind", type="str")),
+        sorts=("created_at",),
+        updates={
+            role: Write(exceptions.NotificationRead, "mark_notification")
+            for role in (SUPPLIER_USER, DISTRIBUTOR_USER, ACCOUNT_MANAGER)
+        },
+    ),
+    Resource(
         "risks",
         "risks",
         risks.RiskSchema,

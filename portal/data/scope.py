@@ -240,6 +240,8 @@ class Scope:
             return self._shared(scope.split(":", 1)[1])
         if scope == "pair":
             return self._pair(parent_field, hide_drafts)
+        if scope == "mine":  # rows addressed to the user: its notifications
+            return {"user": {"_eq": self.actor.id}}
         return {
             "organizations": self._organizations,
             "partnerships": self._partnerships,

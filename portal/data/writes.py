@@ -825,3 +825,14 @@ def comment_on_exception(
 ) -> Row:
     """A comment on one of the user's pairs' exceptions, from either side or a manager."""
     return add_child(acc, res, child, parent, {"kind": "comment", "comment": data["comment"]})
+
+
+def mark_notification(acc: WriteAccess, res: Resource, current: Row, data: Row) -> Row:
+    """The user marks one of its notifications read, or unread again."""
+    read_at = now() if data["read"] else None
+    acc.write(
+        lambda: acc.hub.update_item(res.collection, current["id"], {"read_at": read_at},
+                                    fields=["id"]),
+        res.collection,
+    )  # fmt: skip
+    return acc.get(res.name, current["id"])

@@ -63,6 +63,8 @@ class ExceptionSchema(TandemSchema):
     resolution = fields.String(allow_none=True)
     closed_at = HubDateTime(allow_none=True)
     hours_to_close = fields.String(allow_none=True, metadata={"description": "exact hours"})
+    level = HubInteger(allow_none=True, metadata={"description": "escalation level reached"})
+    escalated_at = HubDateTime(allow_none=True)
     events = fields.List(fields.Nested(ExceptionEventSchema), dump_only=True)
 
 
@@ -85,4 +87,27 @@ class ExceptionComment(TandemSchema):
         "supplier_user": ("comment",),
         "distributor_user": ("comment",),
         "account_manager": ("comment",),
+    }
+
+
+class NotificationSchema(TandemSchema):
+    id = HubInteger(dump_only=True)
+    kind = fields.String(metadata={"enum": ["opened", "escalated"]})
+    title = fields.String()
+    body = fields.String(allow_none=True, metadata={"description": "the page it is about"})
+    partnership = HubInteger(allow_none=True)
+    exception = HubInteger(allow_none=True)
+    created_at = HubDateTime(allow_none=True)
+    read_at = HubDateTime(allow_none=True)
+
+
+class NotificationRead(TandemSchema):
+    """Marks a notification read (``read: true``) or unread again."""
+
+    read = fields.Boolean(required=True)
+
+    views: ClassVar[Views] = {
+        "supplier_user": ("read",),
+        "distributor_user": ("read",),
+        "account_manager": ("read",),
     }

@@ -66,16 +66,23 @@ export async function guardFrozen(db, collection, row) {
 
 // A record's units as they stood each horizon before its week (domain/forecasts.py,
 // HORIZONS and horizons_ahead): a create or a change of the units sets <units>_h<n> for
-// every horizon n no longer than the whole weeks from today to the week. Partners never
-// name these fields (the ownership table gives them to nobody); an admin who does (a
-// demo's history) is taken at its word. A change of several records' units at once is
+// every horizon n no longer than the whole weeks from today to the week. A partner's own
+// values for them are dropped (the ownership table refuses a changed one); an admin who
+// names them (a demo's history) is taken at its word. A change of several records' units at once is
 // refused: each keeps its own history.
-export async function keepHorizons(db, collection, payload, keys) {
+export async function keepHorizons(db, collection, payload, keys, partner) {
   const fields = FROZEN[collection];
   if (!fields) return payload;
   const [weekField, , unitsField] = fields;
   const kept = HORIZONS.map((h) => `${unitsField}_h${h}`);
-  if (!(unitsField in payload) || kept.some((f) => f in payload)) return payload;
+  if (partner) {
+    // Whatever a partner says of them (the ownership table lets an unchanged value
+    // through), the hub's own figures are written.
+    payload = Object.fromEntries(Object.entries(payload).filter(([f]) => !kept.includes(f)));
+  } else if (kept.some((f) => f in payload)) {
+    return payload;
+  }
+  if (!(unitsField in payload)) return payload;
   let week = payload[weekField];
   if (keys) {
     if (keys.length !== 1) {

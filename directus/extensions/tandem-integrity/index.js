@@ -451,7 +451,10 @@ export default ({ filter, action, init }, { database, services }) => {
     if (meta.collection in FROZEN && (await callerRole(db, accountability)) !== null) {
       await guardFrozen(db, meta.collection, payload);
     }
-    if (meta.collection in FROZEN) payload = await keepHorizons(db, meta.collection, payload, null);
+    if (meta.collection in FROZEN) {
+      const partner = (await callerRole(db, accountability)) !== null;
+      payload = await keepHorizons(db, meta.collection, payload, null, partner);
+    }
     payload = await guardGtin(context, meta.collection, payload);
     if (meta.collection === "promotion_events") {
       await checkHistory(context.database, context.accountability, payload);
@@ -478,7 +481,11 @@ export default ({ filter, action, init }, { database, services }) => {
         await guardFrozen(db, collection, { ...current, ...payload });
       }
     }
-    if (collection in FROZEN) payload = await keepHorizons(db, collection, payload, meta.keys);
+    if (collection in FROZEN) {
+      const partner = (await callerRole(db, context.accountability)) !== null;
+      payload = await keepHorizons(db, collection, payload, meta.keys, partner);
+    }
+    payload = await stampClose(db, collection, meta.keys, payload);
     const admin = !context.accountability || context.accountability.admin;
     const guardDate = ORIGINAL_DATE.has(collection) && "original_promised_date" in payload;
     if (!PAIR_BOUND.has(collection) || !(touches(collection, payload) || guardDate)) {
@@ -500,12 +507,6 @@ export default ({ filter, action, init }, { database, services }) => {
       }
     }
     return payload;
-  });
-
-  action("items.update", async ({ collection, keys, payload }, { database: db, schema }) => {
-    if (payload && "status" in payload) {
-      await stampClose(services, db, schema, collection, keys, payload.status);
-    }
   });
 
   // Last, once every rule above is registered: the probe that says this extension is

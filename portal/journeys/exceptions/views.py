@@ -121,6 +121,7 @@ def index() -> Any:
         int(c["id"]): str(c["name"])
         for c in acc.rows("exception-criteria", {}, fields=("id", "name"))
     }
+    unread = acc.count("notifications", {"read_at": {"_null": True}})
     return render_template(
         "exceptions/list.html",
         rows=shown,
@@ -132,6 +133,7 @@ def index() -> Any:
         errors=errors,
         statuses=STATUS_LABELS,
         mine=SIDE.get(acc.role),
+        unread=unread,
     ), (422 if errors else 200)
 
 
@@ -142,6 +144,9 @@ def _detail(key: int, *, errors: Mapping[str, list[str]] | None = None,
     names = _names(acc, [row])
     (criterion,) = acc.rows("exception-criteria", {"id": {"_eq": row["criterion"]}}) or [None]
     described = rules.Criterion.from_row(criterion).describe() if criterion else ""
+    (pair,) = acc.rows("partnerships", {"id": {"_eq": row["partnership"]}},
+                       fields=("id", "escalation"))  # fmt: skip
+    levels = rules.escalation_levels(((pair.get("escalation") or {}).get("levels")) or [])
     moves = (
         sorted(rules.MOVES.get(row["status"], ()), key=list(MOVE_LABELS).index)
         if acc.role in MOVERS
@@ -160,6 +165,7 @@ def _detail(key: int, *, errors: Mapping[str, list[str]] | None = None,
         errors=errors or {},
         error=error,
         overdue=overdue(row, clock.now()),
+        levels=levels,
     ), status
 
 
@@ -211,6 +217,29 @@ def comment(key: int) -> Any:
         return _detail(key, errors=problems, error=message, status=exc.status)
     flash("Comment added.")
     return redirect(url_for("exceptions.detail", key=key))
+
+
+@bp.get("/notifications")
+@role_required(*READERS)
+def notifications() -> Any:
+    """What the user has been told, unread first, newest first."""
+    acc = access()
+    page = acc.list("notifications", {"page": int(request.args.get("page", 1) or 1),
+                                      "per_page": PER_PAGE, "sort": "-created_at"})  # fmt: skip
+    rows = sorted(page.rows, key=lambda r: r.get("read_at") is not None)
+    return render_template("exceptions/notifications.html", rows=rows, page=page,
+                           pages=max(1, -(-page.total // PER_PAGE)))  # fmt: skip
+
+
+@bp.post(f"/notifications{INT_KEY}/read")
+@role_required(*READERS)
+def read(key: int) -> Any:
+    """Mark a notification read, then open what it is about."""
+    acc = access()
+    row = acc.update("notifications", key, {"read": True})
+    if row.get("exception"):
+        return redirect(url_for("exceptions.detail", key=int(row["exception"])))
+    return redirect(url_for("exceptions.notifications"))
 
 
 def init_app(app: Flask) -> None:
