@@ -51,6 +51,9 @@ DEFAULT_WINDOW_EARLY_DAYS = 3
 ORDERS = "purchase_orders"
 SHIPMENTS = "shipments"
 ACTIONS = "plan_actions"
+EXCEPTIONS = "exceptions"
+#: High performers answer an exception within 24-48 hours (../shared/notes/kpis.md).
+RESOLVE_WITHIN_HOURS = Decimal(48)
 
 ONE_PLACE = Decimal("0.1")
 
@@ -600,6 +603,53 @@ def jbp_adherence(actions: Iterable[Action], period: Period, as_of: dt.date) -> 
     return _share("jbp.adherence", "plan actions completed on time ÷ actions due", ACTIONS, judged)
 
 
+@dataclass(frozen=True)
+class Resolution:
+    """A CPFR exception as its time to resolution needs it."""
+
+    id: int
+    status: str
+    closed_at: dt.datetime | None
+    hours: Decimal | None  # from detection to close
+
+
+def exception_response(resolutions: Iterable[Resolution], period: Period) -> list[Measure]:
+    """Exceptions resolved in the period: the mean hours from detection to resolution,
+    and the share resolved within 48 h (dismissed ones are not resolutions)."""
+    done = [
+        r
+        for r in resolutions
+        if r.status == "resolved"
+        and r.closed_at is not None
+        and r.hours is not None
+        and r.closed_at.date() in period
+    ]
+    total = sum((r.hours for r in done if r.hours is not None), Decimal(0))
+    mean = (total / len(done)).quantize(ONE_PLACE, rounding=ROUND_HALF_EVEN) if done else None
+    return [
+        Measure(
+            "exceptions.hours_to_resolve",
+            "mean hours from detection to resolution of the exceptions resolved in the period "
+            "(dismissed ones left out)",
+            total,
+            Decimal(len(done)),
+            mean,
+            "hours",
+            EXCEPTIONS,
+            tuple(r.id for r in done),
+        ),
+        _share(
+            "exceptions.within_48h",
+            "exceptions resolved within 48 h of detection ÷ exceptions resolved",
+            EXCEPTIONS,
+            [
+                (r.id, *_binary(r.hours is not None and r.hours <= RESOLVE_WITHIN_HOURS))
+                for r in done
+            ],
+        ),
+    ]
+
+
 def scorecard(
     orders: Sequence[Order],
     shipments: Sequence[Shipment],
@@ -609,6 +659,7 @@ def scorecard(
     settings: Settings | None = None,
     retail: Retail | None = None,
     promotions: Sequence[Promotion] = (),
+    resolutions: Sequence[Resolution] = (),
 ) -> list[Measure]:
     """Every KPI of one pair over one period, judged as of ``now``. ``retail`` and
     ``promotions`` hold only what the distributor shares with the pair's supplier."""
@@ -626,6 +677,7 @@ def scorecard(
     measures.append(jbp_adherence(actions, period, as_of))
     measures += retail_measures(retail or Retail(), period, as_of)
     measures += promotion_measures(promotions, period, as_of)
+    measures += exception_response(resolutions, period)
     return measures
 
 
@@ -669,9 +721,13 @@ KPI_NAMES = {
     "in_stock": "In-stock",
     "promo.uplift": "Promotion uplift",
     "promo.on_plan": "Promotions at or above plan",
+    "exceptions.hours_to_resolve": "Exception resolution, mean hours",
+    "exceptions.within_48h": "Exceptions resolved within 48 h",
 }
 #: Where a smaller figure is the better one.
-LOWER_IS_BETTER = frozenset({"lead_time.mean", "lead_time.sigma", "lead_time.cv"})
+LOWER_IS_BETTER = frozenset(
+    {"lead_time.mean", "lead_time.sigma", "lead_time.cv", "exceptions.hours_to_resolve"}
+)
 
 
 def headline(settings: Settings) -> tuple[str, ...]:

@@ -66,6 +66,10 @@ def upgrade(hub: HubClient) -> None:
         fields=[f for f in NOTIFICATION_FIELDS if f not in ("id", "created_at", "read_at")],
     )  # fmt: skip
     ensure_permission(hub, sync, "notifications", "read", fields=NOTIFICATION_FIELDS)
-    add_fields(hub, sync, "exceptions", "read", ["level", "escalated_at", "status"])
+    # The scorecard job reads closed exceptions for the time to resolution.
+    add_fields(
+        hub, sync, "exceptions", "read",
+        ["level", "escalated_at", "status", "closed_at", "hours_to_close"],
+    )  # fmt: skip
     add_fields(hub, sync, "exceptions", "update", ["level", "escalated_at"])
     add_fields(hub, sync, "partnerships", "read", ["escalation"])

@@ -47,7 +47,7 @@ def filename(pack: Pack, suffix: str) -> str:
 
 
 def _unit(unit: str) -> str:
-    return {"%": "%", "days": "days", "weeks": "weeks"}.get(unit, "")
+    return {"%": "%", "days": "days", "weeks": "weeks", "hours": "hours"}.get(unit, "")
 
 
 def _append(ws: Worksheet, values: Sequence[object]) -> None:
@@ -83,6 +83,7 @@ def workbook(pack: Pack) -> bytes:
     _actions(wb.create_sheet("JBP actions"), pack)
     _risks(wb.create_sheet("Risks"), pack)
     _promotions(wb.create_sheet("Promotions"), pack)
+    _escalations(wb.create_sheet("Escalations"), pack)
     _definitions(wb.create_sheet("Definitions"), pack)
     out = io.BytesIO()
     wb.save(out)
@@ -204,6 +205,19 @@ def _promotions(ws: Worksheet, pack: Pack) -> None:
     _append(ws, [])
     _append(ws, [f"Uplift: {sc.UPLIFT_VARIANT}; from the POS shared with the reader."])
     _widths(ws, (34, 9, 11, 11, 6, 7, 14, 18, 16, 14, 18))
+
+
+def _escalations(ws: Worksheet, pack: Pack) -> None:
+    _headers(ws, 1, ["Exception", "About", "Owner side", "Value", "Opened", "Due", "Level",
+                     "Escalated", "Status", "Hours to close"])  # fmt: skip
+    for e in pack.escalations:
+        when = [str(e[k])[:16] for k in ("opened_at", "due_at")]
+        _append(ws, [e["criterion_name"], e["subject"], e["owner_side"], e["value"], *when,
+                   e["level"], str(e["escalated_at"])[:16], e["status"],
+                   e.get("hours_to_close") or ""])  # fmt: skip
+    if ws.max_row == 1:
+        _append(ws, ["No exception was escalated in this quarter."])
+    _widths(ws, (28, 26, 11, 9, 17, 17, 6, 17, 12, 13))
 
 
 def _definitions(ws: Worksheet, pack: Pack) -> None:

@@ -55,6 +55,7 @@ class PairFacts:
     actions: tuple[sc.Action, ...] = ()
     retail: sc.Retail = field(default_factory=sc.Retail)
     promotions: tuple[sc.Promotion, ...] = ()
+    resolutions: tuple[sc.Resolution, ...] = ()
 
 
 def compute_scorecards(ctx: JobContext) -> None:
@@ -165,6 +166,7 @@ def pair_cards(
                 settings,
                 facts.retail,
                 facts.promotions,
+                facts.resolutions,
             )
             cards.append(
                 {
@@ -505,7 +507,8 @@ def _promotion_weeks(
 
 def read_facts(hub: HubClient, since: dt.date, pairs: set[int]) -> dict[int, PairFacts]:
     """Each pair's orders placed since ``since`` (with their lines, receipts and
-    invoiced quantities), their shipments, and the pair's plan actions."""
+    invoiced quantities), their shipments, the pair's plan actions, and its CPFR
+    exceptions closed since then."""
     placed = {"ordered_on": {"_gte": since.isoformat()}}
     in_pairs = {"partnership": {"_in": sorted(pairs)}}
     orders = list(
@@ -574,7 +577,22 @@ def read_facts(hub: HubClient, since: dt.date, pairs: set[int]) -> dict[int, Pai
             fields=["id", "partnership", "status", "due_date", "completed_on"],
         )
     )
-    return assemble(orders, lines, shipments, shipment_lines, invoiced, case_pack, actions)
+    facts = assemble(orders, lines, shipments, shipment_lines, invoiced, case_pack, actions)
+    closed: dict[int, list[sc.Resolution]] = defaultdict(list)
+    for row in hub.iter_by_key(
+        "exceptions",
+        filter={"_and": [in_pairs, {"closed_at": {"_gte": since.isoformat()}}]},
+        fields=["id", "partnership", "status", "closed_at", "hours_to_close"],
+    ):
+        hours = row.get("hours_to_close")
+        closed[int(row["partnership"])].append(sc.Resolution(
+            int(row["id"]), str(row["status"]), _instant(row.get("closed_at")),
+            None if hours in (None, "") else Decimal(str(hours)),
+        ))  # fmt: skip
+    for pair, resolutions in closed.items():
+        base = facts.get(pair, PairFacts())
+        facts[pair] = replace(base, resolutions=tuple(resolutions))
+    return facts
 
 
 def _sum_by(rows: Iterable[Mapping[str, Any]], key: str, value: str) -> dict[int, int]:

@@ -8,6 +8,7 @@ from decimal import Decimal as D
 
 import pytest
 
+from domain import scorecard as sc
 from domain.exceptions import (
     Change,
     Condition,
@@ -169,3 +170,19 @@ def test_an_exception_past_due_climbs_the_pairs_levels():
     ):  # fmt: skip
         with pytest.raises(ValueError, match="level"):
             escalation_levels(bad)
+
+
+def test_time_to_resolution_is_a_scorecard_kpi():
+    q4 = sc.period_of(dt.date(2026, 12, 2), "quarter")
+    at = dt.datetime(2026, 12, 3, 9, tzinfo=dt.UTC)
+    done = [
+        sc.Resolution(1, "resolved", at, D("10.5")),
+        sc.Resolution(2, "resolved", at, D("60.0")),  # too slow for 48 h
+        sc.Resolution(3, "dismissed", at, D("1.0")),  # not a resolution
+        sc.Resolution(4, "resolved", dt.datetime(2026, 9, 30, tzinfo=dt.UTC), D("2.0")),  # Q3
+        sc.Resolution(5, "open", None, None),
+    ]
+    mean, within = sc.exception_response(done, q4)
+    assert (mean.value, mean.unit, mean.basis) == (D("35.2"), "hours", (1, 2))  # 70.5 / 2
+    assert (within.value, within.misses) == (D("50.0"), (2,))
+    assert sc.exception_response([], q4)[0].value is None

@@ -10,6 +10,7 @@ first open week); three stores' Saturday snapshots; four weeks of POS before the
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 import re
 import secrets
@@ -17,6 +18,7 @@ import uuid
 from decimal import Decimal as D
 
 import pytest
+from openpyxl import load_workbook
 
 from directus import HubClient
 from directus.bulk import open_lane, write_rows
@@ -28,6 +30,7 @@ from governance.sharing import grant
 from migrations.accounts import SYNC_SERVICE_EMAIL, set_service_token
 from sync.exceptions import EXCEPTIONS_JOB, evaluate_exceptions
 from sync.runs import JobContext
+from sync.scorecards import compute_scorecards
 from tests.factories import csrf_token, make_org, make_sku, make_store, make_user, sign_in
 from tests.pinning import module_hub, pinned
 
@@ -347,3 +350,38 @@ def test_an_agreed_protocol_escalates_what_is_past_due_and_tells_each_level(
     rival = sign_in(app, world["rival"], remote_addr="10.16.0.7")
     refused = rival.post(read, data={"csrf_token": csrf_token(rival, "/exceptions")})
     assert refused.status_code in (403, 404)
+
+
+def test_the_review_pack_holds_the_pairs_escalation_history(app, world):
+    manager = sign_in(app, world["manager"], remote_addr="10.16.0.8")
+    got = manager.get(f"/reviews/pairs/{world['pid']}/pack.xlsx?quarter=2026-Q4")
+    assert got.status_code == 200
+    sheet = load_workbook(io.BytesIO(got.data))["Escalations"]
+    rows = [[c.value for c in r] for r in sheet.iter_rows(min_row=2)]
+    late = next(r for r in rows if r[0] == "Late answer")
+    assert (late[1], late[2], late[6]) == (f"po:{world['order']['id']}", "supplier", 2)
+    page = manager.get(f"/reviews/pairs/{world['pid']}/pack?quarter=2026-Q4")
+    assert 'id="escalation-table"' in page.get_data(as_text=True)
+    earlier = manager.get(f"/reviews/pairs/{world['pid']}/pack.xlsx?quarter=2026-Q3")
+    quiet = load_workbook(io.BytesIO(earlier.data))["Escalations"]
+    assert quiet["A2"].value == "No exception was escalated in this quarter."
+
+
+def test_the_time_to_resolve_reaches_the_pairs_scorecard(hub, admin, sync, world):
+    gap = next(v for k, v in found(admin, world).items() if k.startswith("Plan gap sku:"))
+    login(hub, world["seller"]).update_item(
+        "exceptions", gap["id"], {"status": "resolved", "resolution": "Capacity added"}
+    )
+    hours = admin.read_item("exceptions", gap["id"])["hours_to_close"]
+    ctx = JobContext(hub=sync, job_id="scorecards.compute", run_id=str(uuid.uuid4()),
+                     settings={"quarters": 1})  # fmt: skip
+    compute_scorecards(ctx)
+    (card,) = admin.read_items(
+        "scorecards",
+        filter={"_and": [{"partnership": {"_eq": world["pid"]}}, {"grain": {"_eq": "quarter"}},
+                         {"period_start": {"_eq": "2026-10-01"}}]},
+        fields=["id", "values.kpi", "values.value", "values.basis"],
+    )  # fmt: skip
+    by_kpi = {v["kpi"]: v for v in card["values"]}
+    assert by_kpi["exceptions.hours_to_resolve"]["basis"] == [gap["id"]]
+    assert by_kpi["exceptions.hours_to_resolve"]["value"] == str(D(hours).quantize(D("0.1")))

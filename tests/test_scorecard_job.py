@@ -560,6 +560,7 @@ def test_the_pack_workbook_agrees_with_the_stored_scorecards_and_the_raw_orders(
         "JBP actions",
         "Risks",
         "Promotions",
+        "Escalations",
         "Definitions",
     ]
     trends = book["KPI trends"]

@@ -300,16 +300,18 @@ class Drill:
 
 
 #: Units a figure is a length of time in.
-TIMES = ("days", "weeks")
+TIMES = ("days", "weeks", "hours")
 DRILL_FIELDS = {
     "purchase_orders": ["id", "number", "status", "ordered_on", "requested_date", "promised_date"],
     "shipments": ["id", "number", "ship_date", "received_date", "purchase_order"],
     "promotions": ["id", "name", "start_date", "end_date", "expected_uplift_pct", "status"],
+    "exceptions": ["id", "subject", "status", "opened_at", "closed_at", "hours_to_close"],
 }
 DRILL_RESOURCES = {
     "purchase_orders": "purchase-orders",
     "shipments": "shipments",
     "promotions": "promotions",
+    "exceptions": "exceptions",
 }
 
 
@@ -542,6 +544,7 @@ class Pack:
     actions: tuple[dict[str, Any], ...]
     register: Register
     promotions: tuple[PromotionResult, ...]
+    escalations: tuple[dict[str, Any], ...]  # the quarter's escalated exceptions
     definitions: tuple[tuple[str, str, str], ...]  # kpi, name, variant
     generated_at: dt.datetime
     generated_by: str
@@ -557,7 +560,7 @@ def pack(
 ) -> Pack:
     """A pair's review pack for a quarter (its label, e.g. ``2026-Q4``): the last five
     quarters' scorecards, the plan's targets against the quarter, the plan's actions,
-    the risk register and the quarter's promotions with their lift."""
+    the risk register, the quarter's promotions with their lift, and its escalations."""
     acc.pair(pair_id)  # the pair in scope, or not found
     settings = pair_settings(acc, pair_id)
     period = sc.quarter_named(quarter, settings.fiscal_start_month)
@@ -616,10 +619,32 @@ def pack(
         actions,
         risk_register(acc, pair_id, now.date()),  # the register as it stands today
         promotion_results(acc, pair_id, period),
+        escalations(acc, pair_id, period),
         tuple((k, n, variants.get(k, "")) for k, n in sc.KPI_NAMES.items()),
         now,
         by,
     )
+
+
+def escalations(acc: DataAccess, pair_id: int, period: sc.Period) -> tuple[dict[str, Any], ...]:
+    """The pair's exceptions that went past due and climbed its escalation levels in the
+    quarter: what, whose, the level reached, when, and how it ended."""
+    first = dt.datetime.combine(period.start, dt.time(), tzinfo=dt.UTC).isoformat()
+    last = dt.datetime.combine(period.end + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
+    rows = acc.rows(
+        "exceptions",
+        {"_and": [{"partnership": {"_eq": pair_id}}, {"level": {"_gt": 0}},
+                  {"escalated_at": {"_gte": first}},
+                  {"escalated_at": {"_lt": last.isoformat()}}]},
+        fields=("id", "criterion", "subject", "owner_side", "value", "opened_at", "due_at",
+                "level", "escalated_at", "status", "hours_to_close"),
+        sort=("escalated_at", "id"),
+    )  # fmt: skip
+    criteria = acc.rows(
+        "exception-criteria", {"partnership": {"_eq": pair_id}}, fields=("id", "name")
+    )
+    names = {int(c["id"]): str(c["name"]) for c in criteria}
+    return tuple({**r, "criterion_name": names.get(int(r["criterion"]), "?")} for r in rows)
 
 
 def promotion_results(
