@@ -30,6 +30,9 @@ class SyncConfig:
     #: Tandem's AS2 identity (``as2_id``, ``as2_certificate`` and ``as2_key`` paths) and
     #: where partners post asynchronous receipts (``as2_receipt_url``); empty: no AS2.
     as2: Mapping[str, str] | None = None
+    #: Where alerts are e-mailed from (``host``, ``port``, ``tls``, ``user``,
+    #: ``password``, ``sender``, ``portal_url``); empty: no e-mail, alerts stay in the portal.
+    smtp: Mapping[str, str] | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> SyncConfig:
@@ -63,6 +66,7 @@ class SyncConfig:
             )
         return cls(
             as2=as2_settings(environ),
+            smtp=smtp_settings(environ),
             hub_url=hub_url.rstrip("/"),
             hub_token=token,
             lock_path=Path(lock),
@@ -94,3 +98,35 @@ def as2_settings(environ: Mapping[str, str]) -> dict[str, str] | None:
         if not Path(given[name]).is_file():
             raise ConfigError(f"{AS2_VARIABLES[name]}: no file {given[name]}")
     return {**given, "as2_receipt_url": environ.get("TANDEM_AS2_RECEIPT_URL", "")}
+
+
+SMTP_TLS = ("starttls", "ssl", "none")
+
+
+def smtp_settings(environ: Mapping[str, str]) -> dict[str, str] | None:
+    """The mail server alerts go through: ``TANDEM_SMTP_HOST`` (none: no e-mail),
+    ``TANDEM_SMTP_PORT`` (587), ``TANDEM_SMTP_TLS`` (starttls, ssl or none),
+    ``TANDEM_SMTP_USER`` and ``TANDEM_SMTP_PASSWORD_FILE`` (a login, if the server wants
+    one), ``TANDEM_SMTP_FROM`` (the sender), and ``TANDEM_PORTAL_URL`` (the portal's
+    address, for the links in a message)."""
+    host = environ.get("TANDEM_SMTP_HOST", "")
+    if not host:
+        return None
+    port = environ.get("TANDEM_SMTP_PORT", "587")
+    if not port.isdigit() or not 0 < int(port) < 65536:
+        raise ConfigError(f"TANDEM_SMTP_PORT must be a port number, not {port!r}")
+    tls = environ.get("TANDEM_SMTP_TLS", "starttls")
+    if tls not in SMTP_TLS:
+        raise ConfigError(f"TANDEM_SMTP_TLS must be one of {', '.join(SMTP_TLS)}, not {tls!r}")
+    sender = environ.get("TANDEM_SMTP_FROM", "")
+    if "@" not in sender:
+        raise ConfigError("TANDEM_SMTP_FROM must be the alerts' sender address")
+    password = ""
+    secret = environ.get("TANDEM_SMTP_PASSWORD_FILE", "")
+    if secret:
+        if not Path(secret).is_file():
+            raise ConfigError(f"TANDEM_SMTP_PASSWORD_FILE: no file {secret}")
+        password = Path(secret).read_text(encoding="utf-8").strip()
+    return {"host": host, "port": port, "tls": tls, "user": environ.get("TANDEM_SMTP_USER", ""),
+            "password": password, "sender": sender,
+            "portal_url": environ.get("TANDEM_PORTAL_URL", "").rstrip("/")}  # fmt: skip

@@ -10,6 +10,7 @@ from typing import Any
 
 from domain import clock
 from governance.scheduler import SCORECARDS_JOB
+from sync.alerts import ALERTS_JOB, send_alerts
 from sync.drops import poll_drop_folders, reap_imports
 from sync.exceptions import EXCEPTIONS_JOB, evaluate_exceptions
 from sync.exchange import exchange
@@ -55,6 +56,7 @@ def job_definitions(
     drop_poll_s: int = 60,
     edi_poll_s: int = 60,
     as2: Mapping[str, str] | None = None,
+    smtp: Mapping[str, str] | None = None,
 ) -> list[JobDefinition]:
     drops = (
         [
@@ -75,8 +77,23 @@ def job_definitions(
         if drop_dir is not None and lane_url and spool_dir is not None
         else []
     )
+    alerts = (
+        [
+            JobDefinition(
+                id=ALERTS_JOB,
+                func=send_alerts,
+                trigger="interval",
+                trigger_args={"minutes": 1},
+                description="E-mail notifications to the people who asked for them",
+                settings=dict(smtp),
+            )
+        ]
+        if smtp
+        else []
+    )
     return [
         *drops,
+        *alerts,
         JobDefinition(
             id="edi.exchange",
             func=exchange,

@@ -90,6 +90,7 @@ def serve(config: SyncConfig) -> None:
             drop_poll_s=config.drop_poll_s,
             edi_poll_s=config.edi_poll_s,
             as2=config.as2,
+            smtp=config.smtp,
         )
         scheduler = build_scheduler(hub, definitions)
         declare(hub, definitions)

@@ -99,6 +99,9 @@ class NotificationSchema(TandemSchema):
     exception = HubInteger(allow_none=True)
     created_at = HubDateTime(allow_none=True)
     read_at = HubDateTime(allow_none=True)
+    emailed_at = HubDateTime(allow_none=True)
+    email_attempts = HubInteger(allow_none=True)
+    email_error = fields.String(allow_none=True, metadata={"description": "the last failure"})
 
 
 class NotificationRead(TandemSchema):

@@ -21,7 +21,7 @@ from domain import clock
 from domain import exceptions as rules
 from domain.roles import ACCOUNT_MANAGER, DISTRIBUTOR_USER, SUPPLIER_USER
 from portal.auth import role_required
-from portal.data import DataAccess, DataError, insights
+from portal.data import DataAccess, DataError, alerts, insights
 from portal.data.registry import INT_KEY
 from portal.pages import access, add_nav, answer_errors_as_pages, flat, list_filters, refusal
 from portal.schemas.exceptions import ExceptionComment, ExceptionMove
@@ -228,7 +228,26 @@ def notifications() -> Any:
                                       "per_page": PER_PAGE, "sort": "-created_at"})  # fmt: skip
     rows = sorted(page.rows, key=lambda r: r.get("read_at") is not None)
     return render_template("exceptions/notifications.html", rows=rows, page=page,
-                           pages=max(1, -(-page.total // PER_PAGE)))  # fmt: skip
+                           pages=max(1, -(-page.total // PER_PAGE)),
+                           alerting=alerts.settings(acc))  # fmt: skip
+
+
+@bp.post("/notifications/alerts")
+@role_required(*READERS)
+def choose_alerts() -> Any:
+    """The user's choice: no e-mail, each notification as it comes, or a daily digest."""
+    choice = request.form.get("alerts", "")
+    try:
+        if choice == "off":
+            alerts.choose(access(), False, alerts.settings(access())["digest"])
+        else:
+            alerts.choose(access(), True, choice)
+    except DataError as exc:
+        _, message = refusal(exc)
+        flash(message)
+        return redirect(url_for("exceptions.notifications"))
+    flash("Your alert choice is saved.")
+    return redirect(url_for("exceptions.notifications"))
 
 
 @bp.post(f"/notifications{INT_KEY}/read")
