@@ -39,21 +39,15 @@ def send_alerts(ctx: JobContext) -> None:
     hub, now, smtp = ctx.hub, clock.now(), ctx.settings
     chosen = hub.read_items(
         "alert_settings", filter={"email": {"_eq": True}},
-        fields=["id", "user", "digest", "last_digest_at"], sort=["id"], limit=-1,
+        fields=["id", "user", "address", "digest", "last_digest_at"], sort=["id"], limit=-1,
     )  # fmt: skip
-    settings = {str(r["user"]): r for r in chosen}  # the latest choice of each person
+    settings = {str(r["user"]): r for r in chosen if r.get("address")}  # each one's latest
     if not settings:
         return
-    people = {
-        str(u["id"]): u
-        for u in hub.get("/users", filter={"_and": [{"id": {"_in": sorted(settings)}},
-                                                    {"status": {"_eq": "active"}}]},
-                         fields=["id", "email", "first_name"], limit=-1)
-    }  # fmt: skip
     waiting = hub.read_items(
         "notifications",
         filter={"_and": [
-            {"user": {"_in": sorted(people)}}, {"emailed_at": {"_null": True}},
+            {"user": {"_in": sorted(settings)}}, {"emailed_at": {"_null": True}},
             {"email_attempts": {"_lt": MAX_ATTEMPTS}},
             {"_or": [{"next_attempt_at": {"_null": True}},
                      {"next_attempt_at": {"_lte": iso(now)}}]},
@@ -74,7 +68,7 @@ def send_alerts(ctx: JobContext) -> None:
             messages = [([row], f"Tandem: {row['title']}") for row in rows]
         for batch, subject in messages:
             try:
-                deliver(smtp, people[user]["email"], subject, body(smtp, batch))
+                deliver(smtp, str(choice["address"]), subject, body(smtp, batch))
             except (OSError, smtplib.SMTPException) as exc:
                 failed(hub, batch, exc, now)
                 ctx.counts["failed"] += len(batch)

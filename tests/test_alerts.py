@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 import time_machine
 
-from directus import HubClient
+from directus import HubClient, HubError
 from directus.process import free_port
 from migrations.accounts import SYNC_SERVICE_EMAIL, set_service_token
 from sync.alerts import ALERTS_JOB, send_alerts
@@ -129,6 +129,14 @@ def test_the_settings_are_checked():
         env = {"TANDEM_SMTP_HOST": "mail", "TANDEM_SMTP_FROM": "a@b.example", **bad}
         with pytest.raises(ConfigError, match=word):
             smtp_settings(env)
+
+
+def test_alerts_go_only_to_the_persons_own_address(hub, people):
+    ann = HubClient.login(hub.url, people["ann"].email, people["ann"].password)
+    with pytest.raises(HubError):
+        ann.create_item("alert_settings", {"email": True, "digest": "immediate",
+                                           "address": "someone@elsewhere.example"})  # fmt: skip
+    assert ann.read_items("alert_settings") == []
 
 
 def test_each_person_gets_what_it_chose_and_nobody_else_anything(app, admin, sync, smtp, people):

@@ -21,11 +21,12 @@ def settings(acc: DataAccess) -> dict[str, Any]:
     return mine[0] if mine else {"id": None, "email": False, "digest": "immediate"}
 
 
-def choose(acc: DataAccess, email: bool, digest: str) -> None:
-    """Whether to e-mail the user its notifications, and as they come or once a day."""
+def choose(acc: DataAccess, email: bool, digest: str, address: str) -> None:
+    """Whether to e-mail the user its notifications (at its own ``address``, which the
+    hub checks), and as they come or once a day."""
     if digest not in DIGESTS:
         raise Invalid(f"digest: one of {', '.join(DIGESTS)}", {"digest": ["unknown choice"]})
-    change = {"email": email, "digest": digest}
+    change = {"email": email, "digest": digest, "address": address}
     current = settings(acc)
     if current["id"] is None:
         acc.write(lambda: acc.hub.create_item("alert_settings", change, fields=["id"]),

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from flask import Blueprint, Flask, flash, redirect, render_template, request, url_for
+from flask_login import current_user
 from marshmallow import ValidationError
 
 from domain import clock
@@ -239,9 +240,9 @@ def choose_alerts() -> Any:
     choice = request.form.get("alerts", "")
     try:
         if choice == "off":
-            alerts.choose(access(), False, alerts.settings(access())["digest"])
+            alerts.choose(access(), False, alerts.settings(access())["digest"], current_user.email)
         else:
-            alerts.choose(access(), True, choice)
+            alerts.choose(access(), True, choice, current_user.email)
     except DataError as exc:
         _, message = refusal(exc)
         flash(message)
