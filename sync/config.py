@@ -16,7 +16,11 @@ class ConfigError(Exception):
 class SyncConfig:
     hub_url: str
     hub_token: str
-    lock_path: Path
+    #: What keeps one scheduler: a lock file's path (one host), or a Redis URL (a lease,
+    #: across hosts: see :mod:`sync.lease`).
+    lock: str
+    #: The Redis lease's time to live: a dead holder's standby takes over within it.
+    lease_s: int = 30
     run_retention_days: int = 30
     #: Distributors' drop folders and the bulk lane's database; the drop-folder job runs
     #: only when both are set. Its imports' rejects go to the spool, where the portal
@@ -34,6 +38,11 @@ class SyncConfig:
     #: ``password``, ``sender``, ``portal_url``); empty: no e-mail, alerts stay in the portal.
     smtp: Mapping[str, str] | None = None
 
+    @property
+    def lease_url(self) -> str | None:
+        """The Redis URL of the scheduler's lease, if the lock is one."""
+        return self.lock if self.lock.startswith(("redis://", "rediss://", "unix://")) else None
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> SyncConfig:
         environ = os.environ if environ is None else environ
@@ -45,7 +54,16 @@ class SyncConfig:
             raise ConfigError("TANDEM_SYNC_TOKEN is not set: the sync service account's token")
         lock = environ.get("TANDEM_SCHEDULER_LOCK", "")
         if not lock:
-            raise ConfigError("TANDEM_SCHEDULER_LOCK is not set: the file that keeps one scheduler")
+            raise ConfigError(
+                "TANDEM_SCHEDULER_LOCK is not set: the lock file, or the Redis URL of the "
+                "lease, that keeps one scheduler"
+            )
+        raw_lease = environ.get("TANDEM_SCHEDULER_LEASE_SECONDS", "30")
+        if not raw_lease.isdigit() or int(raw_lease) < 3:
+            raise ConfigError(
+                "TANDEM_SCHEDULER_LEASE_SECONDS must be whole seconds, at least 3, "
+                f"not {raw_lease!r}"
+            )
         raw_days = environ.get("TANDEM_SYNC_RUN_RETENTION_DAYS", "30")
         if not raw_days.isdigit() or int(raw_days) < 1:
             raise ConfigError(
@@ -69,7 +87,8 @@ class SyncConfig:
             smtp=smtp_settings(environ),
             hub_url=hub_url.rstrip("/"),
             hub_token=token,
-            lock_path=Path(lock),
+            lock=lock,
+            lease_s=int(raw_lease),
             run_retention_days=int(raw_days),
             drop_dir=Path(drop) if drop else None,
             lane_url=environ.get("TANDEM_HUB_DB_URL") or None,

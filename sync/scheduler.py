@@ -1,7 +1,8 @@
 """The one scheduler process: APScheduler 3.x, jobs from :mod:`sync.jobs`, runs recorded.
 
-A lock file keeps a second scheduler from starting beside the first; never start a
-scheduler inside web workers.
+A lock file keeps a second scheduler from starting beside the first on one host; a Redis
+lease (:mod:`sync.lease`) keeps one across hosts, a second standing by to take over. Never
+start a scheduler inside web workers.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import logging
 import os
 import signal
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from directus import HubClient
 from directus.files import LockHeld, claim_lock
 from domain import clock
+from sync import lease
 from sync.config import SyncConfig
 from sync.jobs import JobDefinition, job_definitions
 from sync.requests import REQUEST_POLL_S, RunNow, declare, take_requests
@@ -75,9 +77,15 @@ def build_scheduler(hub: HubClient, definitions: Sequence[JobDefinition]) -> Blo
     return scheduler
 
 
+def _one_scheduler(config: SyncConfig) -> AbstractContextManager[object]:
+    if config.lease_url:
+        return lease.hold(config.lease_url, ttl_s=config.lease_s)
+    return single_instance(Path(config.lock))
+
+
 def serve(config: SyncConfig) -> None:
     """Run the scheduler in the foreground until SIGTERM or SIGINT."""
-    with single_instance(config.lock_path):
+    with _one_scheduler(config):
         hub = HubClient(config.hub_url, token=config.hub_token)
         abandoned = abandon_unfinished(hub)
         if abandoned:

@@ -1,0 +1,133 @@
+"""The scheduler's lease in Redis: exactly one scheduler runs jobs, whichever host it is on.
+
+A lock file holds only among processes that share its volume. The lease is one Redis key
+(``SET NX PX``) naming its holder, renewed every third of its time to live. Another
+scheduler stands by until the key is free, then takes it: a holder that dies (killed,
+host lost) is replaced within one time to live.
+
+A holder that cannot renew stops at once (:func:`hold` calls ``on_lost``), before its
+lease can have passed to another: when the key names somebody else, or when Redis has not
+answered for longer than the time to live. A Redis restart empties the key; the holder
+takes it back at its next renewal unless a standby was quicker, and then it stops.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+import redis
+
+log = logging.getLogger("sync.lease")
+
+KEY = "tandem:scheduler"
+
+# Renew only our own lease; take back an empty key (Redis restarted); 0: somebody else's.
+_RENEW = """
+local holder = redis.call('GET', KEYS[1])
+if holder == ARGV[1] then
+  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+elseif not holder then
+  return redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) and 1 or 0
+end
+return 0
+"""
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
+
+def holder_name() -> str:
+    """Who this process is, as the lease names it: host and pid."""
+    return f"{socket.gethostname()} pid {os.getpid()}"
+
+
+class Lease:
+    """One holder's view of the lease key."""
+
+    def __init__(self, url: str, *, ttl_s: float = 30.0, holder: str | None = None) -> None:
+        self.client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+        self.ttl_ms = int(ttl_s * 1000)
+        self.holder = holder or holder_name()
+        self._renew = self.client.register_script(_RENEW)
+        self._release = self.client.register_script(_RELEASE)
+
+    def try_acquire(self) -> bool:
+        return bool(self.client.set(KEY, self.holder, nx=True, px=self.ttl_ms))
+
+    def renew(self) -> bool:
+        """Extend our lease (or take back an emptied key); False: another holds it."""
+        return bool(self._renew(keys=[KEY], args=[self.holder, self.ttl_ms]))
+
+    def release(self) -> None:
+        self._release(keys=[KEY], args=[self.holder])
+
+    def current_holder(self) -> str | None:
+        value = self.client.get(KEY)
+        return value.decode() if isinstance(value, bytes) else None
+
+
+def _lost() -> None:  # pragma: no cover - ends the process
+    log.critical("the scheduler lost its lease; stopping at once so that one scheduler runs")
+    logging.shutdown()
+    os._exit(3)
+
+
+@contextmanager
+def hold(
+    url: str,
+    *,
+    ttl_s: float = 30.0,
+    on_lost: Callable[[], None] = _lost,
+) -> Iterator[Lease]:
+    """Wait for the lease, then hold it (renewing it in a thread) while the block runs.
+
+    A standby waits in :func:`time.sleep`, so SIGTERM ends it as any idle process."""
+    lease = Lease(url, ttl_s=ttl_s)
+    waited = False
+    while True:
+        try:
+            if lease.try_acquire():
+                break
+            holder = lease.current_holder()
+        except redis.RedisError as exc:
+            holder = f"nobody reachable ({exc})"
+        if not waited:
+            log.warning("standing by: the scheduler lease is held by %s", holder)
+            waited = True
+        time.sleep(ttl_s / 3)
+    log.info("holding the scheduler lease as %s", lease.holder)
+    done = threading.Event()
+
+    def keep() -> None:
+        renewed = time.monotonic()
+        while not done.wait(ttl_s / 3):
+            try:
+                if not lease.renew():
+                    on_lost()
+                    return
+                renewed = time.monotonic()
+            except redis.RedisError as exc:
+                if time.monotonic() - renewed >= ttl_s * 0.9:
+                    log.error("Redis has not answered for %.0fs: %s", ttl_s, exc)
+                    on_lost()
+                    return
+                log.warning("could not renew the scheduler lease (will retry): %s", exc)
+
+    keeper = threading.Thread(target=keep, name="scheduler-lease", daemon=True)
+    keeper.start()
+    try:
+        yield lease
+    finally:
+        done.set()
+        keeper.join()
+        try:
+            lease.release()
+        except redis.RedisError as exc:
+            log.warning("could not release the scheduler lease (it expires by itself): %s", exc)
