@@ -9,10 +9,11 @@ BIN    := $(VENV)/bin
 VENV_STAMP := $(VENV)/.tandem-$(shell cat requirements.lock pyproject.toml | sha256sum | cut -c1-16)
 PIP := $(BIN)/pip --disable-pip-version-check --quiet
 
-.PHONY: help setup run test migrate lint lock clean
+.PHONY: help setup run run-production test migrate lint lock clean
 
 help:
 	@echo "make run      set up everything, then run hub + portal + scheduler (Ctrl-C stops)"
+	@echo "make run-production  the same on PostgreSQL, Redis, two hubs behind HAProxy"
 	@echo "make test     set up everything, then run the whole test suite on a throwaway hub"
 	@echo "make migrate  apply the hub's schema migrations to the local hub"
 	@echo "make lint     ruff"
@@ -26,16 +27,22 @@ $(VENV_STAMP):
 	$(PIP) install --no-deps --no-build-isolation -e .
 	touch $@
 
+# $(call debian,PACKAGES,WHO NEEDS THEM): Debian's packages, installed where we are root
+# (apt-get update only when the package lists are stale); elsewhere, say what to install.
+define debian
+	@if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+	  echo "installing Debian's $(1) for $(2)…"; \
+	  apt-get install -y --no-install-recommends $(1) >/dev/null \
+	    || { apt-get update >/dev/null && apt-get install -y --no-install-recommends $(1) >/dev/null; }; \
+	else \
+	  echo "$(2): sudo apt-get install $(1)"; exit 1; \
+	fi
+endef
+
 # The review pack's PDF (WeasyPrint) lays text out with Debian's Pango.
 PANGO := /usr/lib/$(shell uname -m)-linux-gnu/libpangoft2-1.0.so.0
 $(PANGO):
-	@if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
-	  echo "installing Debian's Pango for the review pack's PDF…"; \
-	  apt-get install -y --no-install-recommends libpango-1.0-0 libpangoft2-1.0-0 >/dev/null \
-	    || { apt-get update >/dev/null && apt-get install -y --no-install-recommends libpango-1.0-0 libpangoft2-1.0-0 >/dev/null; }; \
-	else \
-	  echo "the review pack's PDF needs Debian's Pango: sudo apt-get install libpango-1.0-0 libpangoft2-1.0-0"; exit 1; \
-	fi
+	$(call debian,libpango-1.0-0 libpangoft2-1.0-0,the review pack's PDF)
 
 setup: $(VENV_STAMP) $(PANGO)
 	$(BIN)/tandem setup
@@ -49,45 +56,38 @@ migrate: setup
 # The browser journeys drive Debian's chromium (Playwright cannot download a browser here).
 CHROMIUM := /usr/bin/chromium
 $(CHROMIUM):
-	@if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
-	  echo "installing Debian's chromium for the browser tests…"; \
-	  apt-get install -y --no-install-recommends chromium >/dev/null \
-	    || { apt-get update >/dev/null && apt-get install -y --no-install-recommends chromium >/dev/null; }; \
-	else \
-	  echo "the browser tests need Debian's chromium: sudo apt-get install chromium"; exit 1; \
-	fi
+	$(call debian,chromium,the browser tests)
 
 # Date-dependent tests pin the day for the hub too: its Node runs under Debian's libfaketime
 # (see tests/pinning.py).
 LIBFAKETIME := /usr/lib/$(shell uname -m)-linux-gnu/faketime/libfaketimeMT.so.1
 $(LIBFAKETIME):
-	@if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
-	  echo "installing Debian's faketime for the tests that pin the day…"; \
-	  apt-get install -y --no-install-recommends faketime >/dev/null \
-	    || { apt-get update >/dev/null && apt-get install -y --no-install-recommends faketime >/dev/null; }; \
-	else \
-	  echo "the tests that pin the day need Debian's faketime: sudo apt-get install faketime"; exit 1; \
-	fi
+	$(call debian,faketime,the tests that pin the day)
 
 # The PostgreSQL tests start a throwaway server from Debian's binaries (tests/pg.py). They
 # skip, saying why, where there are none, but under CI=true such a skip fails the run
-# (tests/ci_skips.py).
+# (tests/ci_skips.py). The production topology's tests also start Redis and HAProxy.
 POSTGRES_INITDB := $(or $(firstword $(wildcard /usr/lib/postgresql/*/bin/initdb)),$(shell command -v initdb),/usr/lib/postgresql/bin/initdb)
 $(POSTGRES_INITDB):
-	@if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
-	  echo "installing Debian's PostgreSQL for the PostgreSQL tests…"; \
-	  apt-get install -y --no-install-recommends postgresql >/dev/null \
-	    || { apt-get update >/dev/null && apt-get install -y --no-install-recommends postgresql >/dev/null; }; \
-	else \
-	  echo "the PostgreSQL tests need Debian's PostgreSQL: sudo apt-get install postgresql"; exit 1; \
-	fi
+	$(call debian,postgresql,the PostgreSQL tests and the production topology)
+REDIS_SERVER := /usr/bin/redis-server
+$(REDIS_SERVER):
+	$(call debian,redis-server,the production topology)
+HAPROXY := /usr/sbin/haproxy
+$(HAPROXY):
+	$(call debian,haproxy,the production topology)
+
+# The production topology (docker-compose.yml's, on this machine): Debian's PostgreSQL,
+# Redis and HAProxy, two hub instances, the portal, one scheduler (tandem/production.py).
+run-production: setup $(POSTGRES_INITDB) $(REDIS_SERVER) $(HAPROXY)
+	$(BIN)/tandem run --production
 
 # Two workers (pytest-xdist), each test module whole on one of them (its hub and world are
 # module- or session-scoped): a test mostly waits on its hub, so two keep two cores busy.
 # PYTEST_WORKERS=0 runs in one process; PYTEST_ARGS adds pytest options.
 PYTEST_WORKERS ?= 2
 # pytest exits 5 when it collected nothing: that is a failure here, not a pass.
-test: setup $(CHROMIUM) $(LIBFAKETIME) $(POSTGRES_INITDB)
+test: setup $(CHROMIUM) $(LIBFAKETIME) $(POSTGRES_INITDB) $(REDIS_SERVER) $(HAPROXY)
 	@$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS); status=$$?; \
 	if [ $$status -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; \
 	exit $$status

@@ -75,6 +75,8 @@ from portal import packs
 from portal.auth import identify
 from portal.data import DataAccess, DataError, insights, reviews
 from tandem import stack
+from tandem.production import ProductionStack
+from tandem.servers import ServerUnavailable
 from tandem.settings import SettingsError, StackSettings
 from tandem.state import load_or_create_secrets
 from tandem.tables import table
@@ -240,11 +242,17 @@ def setup() -> None:
 
 
 @cli.command()
-def run() -> None:
+@click.option(
+    "--production",
+    is_flag=True,
+    help="The production topology: PostgreSQL, Redis, two hub instances behind HAProxy.",
+)
+def run(production: bool) -> None:
     """Run the hub, the portal and the scheduler until Ctrl-C (seeding the demo on first run)."""
     try:
-        status = stack.run(_settings(), click.echo)
-    except (HubProcessError, HubError, MigrationFailed, GovernanceError) as exc:
+        kind = ProductionStack if production else stack.Stack
+        status = stack.run(_settings(), click.echo, kind)
+    except (HubProcessError, HubError, MigrationFailed, GovernanceError, ServerUnavailable) as exc:
         raise click.ClickException(str(exc)) from None
     sys.exit(status)
 

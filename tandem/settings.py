@@ -24,6 +24,14 @@ def _port(environ: Mapping[str, str], name: str, default: int) -> int:
     return int(raw)
 
 
+def _ports(environ: Mapping[str, str], name: str, default: tuple[int, ...]) -> tuple[int, ...]:
+    raw = environ.get(name) or ",".join(map(str, default))
+    parts = [part.strip() for part in raw.split(",")]
+    if len(parts) < 2:
+        raise SettingsError(f"{name} must list two or more ports, comma-separated, not {raw!r}")
+    return tuple(_port({name: part}, name, 0) for part in parts)
+
+
 def _count(environ: Mapping[str, str], name: str, default: int) -> int:
     raw = environ.get(name) or str(default)
     if not raw.isdigit():
@@ -46,6 +54,11 @@ class StackSettings:
     edi_port: int = 8070
     #: Where the demo's AS2 partner (tandem/station.py) takes what Tandem sends it.
     station_port: int = 8071
+    #: The production topology's own servers (``tandem run --production``): PostgreSQL,
+    #: Redis, and the hub instances behind the load balancer (which takes ``hub_port``).
+    pg_port: int = 5433
+    redis_port: int = 6380
+    hub_instance_ports: tuple[int, ...] = (8056, 8057)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> StackSettings:
@@ -65,6 +78,9 @@ class StackSettings:
             demo_days=_count(environ, "TANDEM_DEMO_DAYS", 365),
             edi_port=_port(environ, "TANDEM_EDI_PORT", 8070),
             station_port=_port(environ, "TANDEM_STATION_PORT", 8071),
+            pg_port=_port(environ, "TANDEM_PG_PORT", 5433),
+            redis_port=_port(environ, "TANDEM_REDIS_PORT", 6380),
+            hub_instance_ports=_ports(environ, "TANDEM_HUB_INSTANCE_PORTS", (8056, 8057)),
         )
 
     @property

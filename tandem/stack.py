@@ -89,7 +89,9 @@ def provision(admin: HubClient, secrets: Secrets) -> list[str]:
     return applied
 
 
-def seed_demo_on_first_run(admin: HubClient, settings: StackSettings, echo: Echo) -> dt.date | None:
+def seed_demo_on_first_run(
+    admin: HubClient, settings: StackSettings, lane_url: str, echo: Echo
+) -> dt.date | None:
     """Seed the demo into a hub that has no partners yet. Returns the demo's day, if any.
 
     A hub that already holds other partners never gets the demo; one whose demo seed
@@ -103,7 +105,7 @@ def seed_demo_on_first_run(admin: HubClient, settings: StackSettings, echo: Echo
     station = _station_identity(settings)
     result = seed(
         admin,
-        settings.lane_url,
+        lane_url,
         today,
         spec=Spec(days=settings.demo_days),
         mailboxes=settings.state_dir / "edi",
@@ -156,7 +158,7 @@ class Stack:
         self.settings = settings
         self.echo = echo
         self.secrets = load_or_create_secrets(settings.state_dir)
-        self.hub: Hub | None = None
+        self.hubs: list[Hub] = []
         self.demo_as_of: dt.date | None = None
         self.children: dict[str, subprocess.Popen[bytes]] = {}
         self._stopping = False
@@ -166,17 +168,16 @@ class Stack:
         settings = self.settings
         check_port_free(settings.host, settings.portal_port)
         check_port_free(settings.host, settings.edi_port)
-        self.echo("starting the hub…")
-        self.hub = hub_for(settings, self.secrets)
-        self.hub.start()
+        hub_url = self.start_hubs()
         # Directus starts without an extension it cannot load; Tandem must not.
-        require_integrity(HubClient(self.hub.url))
-        admin = HubClient.login(self.hub.url, self.secrets.admin_email, self.secrets.admin_password)
+        require_integrity(HubClient(hub_url))
+        admin = HubClient.login(hub_url, self.secrets.admin_email, self.secrets.admin_password)
         applied = provision(admin, self.secrets)
         if applied:
             self.echo(f"applied migrations: {', '.join(applied)}")
-        self.demo_as_of = seed_demo_on_first_run(admin, settings, self.echo)
+        self.demo_as_of = seed_demo_on_first_run(admin, settings, self.lane_url, self.echo)
         admin.logout()
+        hub_url = self.serve_hubs(hub_url)
         self.echo("starting the portal, the scheduler and the EDI receiver…")
         as2_env = self._as2_env()
         portal = spawn(
@@ -201,22 +202,23 @@ class Stack:
             ],
             env=_child_env(
                 TANDEM_SECRET_KEY=self.secrets.portal_secret_key,
-                TANDEM_HUB_URL=self.hub.url,
+                TANDEM_HUB_URL=hub_url,
                 TANDEM_PORTAL_AUTH_TOKEN=self.secrets.portal_auth_token,
                 # Plain HTTP on loopback: a Secure cookie would never come back.
                 TANDEM_COOKIE_SECURE="false",
-                TANDEM_HUB_DB_URL=settings.lane_url,
+                TANDEM_HUB_DB_URL=self.lane_url,
                 TANDEM_SPOOL_DIR=str(settings.spool_dir),
+                **self.portal_env(),
             ),
         )
         self.children["portal"] = portal
         self.children["scheduler"] = spawn(
             [sys.executable, "-m", "sync"],
             env=_child_env(
-                TANDEM_HUB_URL=self.hub.url,
+                TANDEM_HUB_URL=hub_url,
                 TANDEM_SYNC_TOKEN=self.secrets.sync_token,
-                TANDEM_SCHEDULER_LOCK=str(settings.state_dir / "scheduler.lock"),
-                TANDEM_HUB_DB_URL=settings.lane_url,
+                TANDEM_SCHEDULER_LOCK=self.scheduler_lock(),
+                TANDEM_HUB_DB_URL=self.lane_url,
                 TANDEM_DROP_DIR=str(settings.drop_dir),
                 TANDEM_SPOOL_DIR=str(settings.spool_dir),
                 **as2_env,
@@ -227,7 +229,7 @@ class Stack:
              "--workers", "1", "--threads", "4", "--graceful-timeout", "5",
              "sync.receiver:create_app()"],
             env=_child_env(
-                TANDEM_HUB_URL=self.hub.url,
+                TANDEM_HUB_URL=hub_url,
                 TANDEM_RECEIVER_TOKEN=self.secrets.receiver_token,
                 TANDEM_SPOOL_DIR=str(settings.spool_dir),
                 **as2_env,
@@ -251,6 +253,31 @@ class Stack:
             )  # fmt: skip
         _wait_http(f"{settings.portal_url}/health", portal, "portal")
         _wait_http(f"{settings.receiver_url}/health", receiver, "EDI receiver")
+
+    def start_hubs(self) -> str:
+        """Start the hub; the URL to migrate and seed it through."""
+        self.echo("starting the hub…")
+        hub = hub_for(self.settings, self.secrets)
+        self.hubs.append(hub)
+        hub.start()
+        return hub.url
+
+    def serve_hubs(self, migrated_url: str) -> str:
+        """Once the hub is migrated and seeded: the URL the other processes call."""
+        return migrated_url
+
+    @property
+    def lane_url(self) -> str:
+        """The bulk lane's database: the hub's own."""
+        return self.settings.lane_url
+
+    def scheduler_lock(self) -> str:
+        """What keeps one scheduler (``TANDEM_SCHEDULER_LOCK``): a lock file in the state."""
+        return str(self.settings.state_dir / "scheduler.lock")
+
+    def portal_env(self) -> dict[str, str]:
+        """The portal's settings beyond the hub's and the lane's."""
+        return {}
 
     def _as2_env(self) -> dict[str, str]:
         """Tandem's AS2 identity for the scheduler and the receiver, made the first time."""
@@ -283,30 +310,37 @@ class Stack:
                 if proc.poll() is not None:
                     self.echo(f"the {name} exited with status {proc.returncode}; stopping")
                     return 1
-            if self.hub and self.hub.process and self.hub.process.poll() is not None:
-                self.echo(f"the hub exited; see {self.hub.config.log_path}")
+            if not self.hubs_alive():
                 return 1
             time.sleep(0.3)
         return 0
+
+    def hubs_alive(self) -> bool:
+        """Whether the stack can go on: here, whether its one hub is still running."""
+        for hub in self.hubs:
+            if hub.process is None or hub.process.poll() is not None:
+                self.echo(f"the hub exited; see {hub.config.log_path}")
+                return False
+        return True
 
     def stop(self) -> None:
         for name in ("station", "receiver", "scheduler", "portal"):
             proc = self.children.pop(name, None)
             if proc is not None:
                 stop_process(proc)
-        if self.hub is not None:
-            self.hub.stop()
-            self.hub = None
+        for hub in self.hubs:
+            hub.stop()
+        self.hubs.clear()
 
 
-def run(settings: StackSettings, echo: Echo) -> int:
-    """Run Tandem until Ctrl-C. Returns the process exit status.
+def run(settings: StackSettings, echo: Echo, kind: type[Stack] = Stack) -> int:
+    """Run Tandem (a :class:`Stack` of ``kind``) until Ctrl-C. Returns the exit status.
 
     The signal handlers go in first: a shell that starts a job in the background makes
     it ignore SIGINT, and Python keeps that, so a Ctrl-C sent while starting (or just
     as "Press Ctrl-C" is printed) would otherwise be lost.
     """
-    stack = Stack(settings, echo)
+    stack = kind(settings, echo)
     signal.signal(signal.SIGINT, stack.on_signal)
     signal.signal(signal.SIGTERM, stack.on_signal)
     status = 0

@@ -24,6 +24,8 @@ class Secrets:
     sync_token: str
     portal_auth_token: str
     receiver_token: str
+    #: The production topology's PostgreSQL login (user ``tandem``).
+    database_password: str
 
     @classmethod
     def generate(cls) -> Secrets:
@@ -36,6 +38,7 @@ class Secrets:
             sync_token=secrets.token_urlsafe(32),
             portal_auth_token=secrets.token_urlsafe(32),
             receiver_token=secrets.token_urlsafe(32),
+            database_password=secrets.token_urlsafe(24),
         )
 
 

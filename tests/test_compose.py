@@ -12,6 +12,9 @@ import pytest
 import yaml
 
 from directus.process import RATE_LIMITS
+from tandem.production import REDIS_HUB_DB, REDIS_PORTAL_DB, REDIS_SCHEDULER_DB, hub_configs
+from tandem.servers import haproxy_config
+from tandem.settings import StackSettings
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 COMPOSE = yaml.safe_load((REPO_ROOT / "docker-compose.yml").read_text())
@@ -38,25 +41,30 @@ def _environments() -> dict[str, dict]:
     return {**envs, "x-tandem-env": TANDEM_ENV, "x-directus-env": COMPOSE["x-directus-env"]}
 
 
-def test_hub_is_the_pinned_official_directus_image_on_postgres():
-    hub = SERVICES["directus"]
+HUBS = ("directus-1", "directus-2")
+
+
+@pytest.mark.parametrize("name", HUBS)
+def test_hub_is_the_pinned_official_directus_image_on_postgres(name):
+    hub = SERVICES[name]
     assert hub["image"] == "directus/directus:11.17.4"
     assert hub["environment"]["DB_CLIENT"] == "pg"
     assert hub["environment"]["REDIS"].startswith("redis://redis:")
     assert hub["environment"]["SYNCHRONIZATION_STORE"] == "redis"
 
 
-def test_hub_replicas_load_tandems_integrity_hook():
-    assert "./directus/extensions:/directus/extensions:ro" in SERVICES["directus"]["volumes"]
+@pytest.mark.parametrize("name", HUBS)
+def test_hub_instances_load_tandems_integrity_hook(name):
+    assert "./directus/extensions:/directus/extensions:ro" in SERVICES[name]["volumes"]
 
 
 def test_hub_data_cache_is_off_so_a_revocation_applies_on_the_next_request():
     """Directus's data cache would serve rows from before a revocation for CACHE_TTL."""
-    assert SERVICES["directus"]["environment"]["CACHE_ENABLED"] == "false"
+    assert SERVICES["directus-1"]["environment"]["CACHE_ENABLED"] == "false"
 
 
 def test_hub_rate_limiter_is_on_as_make_run_has_it_counted_in_redis():
-    environment = SERVICES["directus"]["environment"]
+    environment = SERVICES["directus-1"]["environment"]
     limiter = {key: value for key, value in RATE_LIMITS.items() if key.startswith("RATE_")}
     assert {key: environment.get(key) for key in limiter} == {
         **limiter,
@@ -73,10 +81,55 @@ def test_every_image_is_pinned_to_a_version_tag_not_latest(name):
     assert tag != "latest"
 
 
-@pytest.mark.parametrize("name", ["portal", "scheduler", "migrate"])
+@pytest.mark.parametrize("name", ["portal", "scheduler", "receiver", "migrate"])
 def test_python_services_share_every_value_of_the_tandem_env(name):
     environment = SERVICES[name]["environment"]
-    assert {key: environment.get(key) for key in TANDEM_ENV} == TANDEM_ENV
+    # migrate alone calls directus-1 directly: the balancer starts after it.
+    own = {"TANDEM_HUB_URL": "http://directus-1:8055"} if name == "migrate" else {}
+    assert {key: environment.get(key) for key in TANDEM_ENV} == {**TANDEM_ENV, **own}
+
+
+# -- the same topology as `make run-production` (tandem/production.py) ---------------------
+
+
+def _production_settings() -> StackSettings:
+    return StackSettings.from_env({"TANDEM_STATE_DIR": "/var/lib/tandem"})
+
+
+def test_compose_runs_the_services_of_the_production_stack():
+    settings = _production_settings()
+    hubs = [name for name in SERVICES if name.startswith("directus-")]
+    assert len(hubs) == len(settings.hub_instance_ports) == 2
+    assert set(SERVICES) == {"postgres", "redis", *hubs, "haproxy", "migrate", "portal",
+                             "scheduler", "receiver"}  # fmt: skip
+    # Every Python service calls the hub through the balancer, which fronts every instance.
+    assert TANDEM_ENV["TANDEM_HUB_URL"] == "http://haproxy:8055"
+    assert set(SERVICES["haproxy"]["depends_on"]) == set(hubs)
+
+
+def test_the_balancers_configuration_is_the_one_tandem_writes():
+    mounted = next(v for v in SERVICES["haproxy"]["volumes"] if v.endswith("haproxy.cfg:ro"))
+    path = REPO_ROOT / mounted.split(":")[0]
+    servers = [(f"hub{i}", f"directus-{i}:8055") for i in (1, 2)]
+    expected = haproxy_config(":8055", servers, resolver="127.0.0.11:53")
+    assert path.read_text() == expected
+
+
+def test_the_hub_instances_have_the_production_stacks_settings():
+    """Each setting compose gives the hubs is what `tandem run --production` gives them,
+    but for where things are (database, Redis, URL) and the secrets."""
+    config = hub_configs(_production_settings(), "s", {}, "redis://127.0.0.1:6380")[0]
+    ours = config.environment()
+    where = {"PUBLIC_URL", "REDIS", "ADMIN_EMAIL", "ADMIN_PASSWORD", "SECRET"}
+    theirs = {k: v for k, v in COMPOSE["x-directus-env"].items()
+              if not k.startswith("DB_") and k not in where}  # fmt: skip
+    assert {key: ours.get(key) for key in theirs} == theirs
+    assert COMPOSE["x-directus-env"]["REDIS"] == f"redis://redis:6379/{REDIS_HUB_DB}"
+
+
+def test_the_scheduler_lease_and_the_sign_in_throttle_use_the_stacks_redis_databases():
+    assert TANDEM_ENV["TANDEM_SCHEDULER_LOCK"] == f"redis://redis:6379/{REDIS_SCHEDULER_DB}"
+    assert TANDEM_ENV["TANDEM_RATELIMIT_STORAGE"] == f"redis://redis:6379/{REDIS_PORTAL_DB}"
 
 
 def test_exactly_one_scheduler_runs_the_sync_process():

@@ -1,0 +1,278 @@
+"""The production topology on this machine (``tandem run --production``), and its drills.
+
+One topology per module, as :class:`tandem.production.ProductionStack` starts it for
+operators: Debian's PostgreSQL and Redis, two Directus instances on that database behind
+HAProxy, the portal on gunicorn, one scheduler held by its Redis lease, the receiver, and
+the demo (a few days of it) seeded through the first instance.
+
+The drills run on it in file order: a token and a revocation across instances; a hub
+instance killed under load; a second scheduler standing by, then taking over from a
+killed one; Redis restarted under everybody.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import redis
+import requests
+import yaml
+
+from demo.generate import logins
+from directus import HubClient
+from directus.errors import ForbiddenOrMissing
+from directus.install import default_cache_dir
+from directus.process import free_port
+from governance.partners import get_partner
+from governance.sharing import list_agreements, revoke
+from sync import lease
+from tandem.production import REDIS_SCHEDULER_DB, ProductionStack
+from tandem.servers import postgres_bin_dir
+from tandem.settings import StackSettings
+
+pytestmark = [pytest.mark.postgres, pytest.mark.servers]
+
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+LEASE_S = 3
+
+
+def _missing() -> str | None:
+    if postgres_bin_dir() is None:
+        return "PostgreSQL (initdb)"
+    for binary in ("redis-server", "haproxy"):
+        if not (shutil.which(binary) or Path(f"/usr/sbin/{binary}").is_file()):
+            return binary
+    return None
+
+
+@pytest.fixture(scope="module")
+def production() -> Iterator[ProductionStack]:
+    missing = _missing()
+    if missing:
+        pytest.skip(f"the production topology needs {missing}: make test installs it")
+    # PostgreSQL runs as an unprivileged account here: its folder must be reachable.
+    root = Path(tempfile.mkdtemp(prefix="tandem-production-"))
+    root.chmod(0o755)
+    settings = StackSettings(
+        state_dir=root / "state",
+        cache_dir=default_cache_dir(),
+        host="127.0.0.1",
+        hub_port=free_port(),
+        portal_port=free_port(),
+        external_db=None,
+        demo_days=3,
+        edi_port=free_port(),
+        station_port=free_port(),
+        pg_port=free_port(),
+        redis_port=free_port(),
+        hub_instance_ports=(free_port(), free_port()),
+    )
+    echoed: list[str] = []
+    with pytest.MonkeyPatch.context() as patch:
+        # The children take the environment: a short lease makes the takeover quick.
+        patch.setenv("TANDEM_SCHEDULER_LEASE_SECONDS", str(LEASE_S))
+        stack = ProductionStack(settings, echoed.append)
+        try:
+            stack.start()
+            yield stack
+        finally:
+            stack.stop()
+            shutil.rmtree(root, ignore_errors=True)
+
+
+def _login(name: str) -> dict[str, str]:
+    return next(a for a in logins() if a["email"].startswith(name))
+
+
+def _portal_session(stack: ProductionStack, who: str) -> requests.Session:
+    account = _login(who)
+    session = requests.Session()
+    base = stack.settings.portal_url
+    token = CSRF.search(session.get(f"{base}/login", timeout=30).text)
+    assert token
+    answer = session.post(
+        f"{base}/login",
+        data={"email": account["email"], "password": account["password"],
+              "csrf_token": token.group(1)},
+        allow_redirects=False,
+        timeout=30,
+    )  # fmt: skip
+    assert answer.status_code == 302, answer.text[:500]
+    return session
+
+
+def _scheduler_env(pid: int) -> dict[str, str]:
+    """A running scheduler's own environment (so a second one is started exactly alike)."""
+    raw = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+    return dict(item.decode().split("=", 1) for item in raw if b"=" in item)
+
+
+def _until(check: Callable[[], object], timeout_s: float, what: str) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(0.2)
+    pytest.fail(f"not within {timeout_s:.0f}s: {what}")
+
+
+# -- one hub, two instances -----------------------------------------------------------------
+
+
+def test_the_portal_serves_through_the_balancer_and_reports_the_hub_reachable(production):
+    health = requests.get(f"{production.settings.portal_url}/health", timeout=30)
+    assert health.status_code == 200
+    assert 'id="hub-status" class="ok"' in health.text
+    assert production.balancer.config_path.read_text().count(" check\n") == 2
+
+
+def test_a_token_from_one_instance_works_on_the_other(production):
+    account = _login("supplier.northfield")
+    first, second = (hub.url for hub in production.hubs)
+    client = HubClient.login(first, account["email"], account["password"])
+    me = requests.get(
+        f"{second}/users/me",
+        headers={"Authorization": f"Bearer {client.tokens.access_token}"},
+        timeout=30,
+    )
+    assert me.status_code == 200
+    assert me.json()["data"]["email"] == account["email"]
+
+
+def test_killing_a_hub_instance_under_load_fails_no_request(production):
+    supplier_pages = ("/sell-through", "/inventory", "/promotions", "/supplier")
+    distributor_pages = ("/promotions", "/promotions/calendar", "/inventory", "/distributor")
+    people = [(_portal_session(production, who), pages) for who, pages in (
+        ("supplier.northfield", supplier_pages), ("supplier.brightwell", supplier_pages),
+        ("distributor.harbor", distributor_pages), ("distributor.prairie", distributor_pages),
+    )]  # fmt: skip
+    base = production.settings.portal_url
+    failures: list[str] = []
+    served = [0]
+    stop = threading.Event()
+
+    def browse(session: requests.Session, pages: tuple[str, ...]) -> None:
+        while not stop.is_set():
+            for page in pages:
+                try:
+                    answer = session.get(base + page, timeout=60)
+                    if answer.status_code != 200:
+                        failures.append(f"{page}: {answer.status_code}")
+                    served[0] += 1
+                except requests.RequestException as exc:
+                    failures.append(f"{page}: {exc}")
+
+    users = [threading.Thread(target=browse, args=person, daemon=True) for person in people]
+    for user in users:
+        user.start()
+    time.sleep(3)
+    victim = production.hubs[1]
+    assert victim.process is not None
+    os.killpg(victim.process.pid, signal.SIGKILL)
+    time.sleep(6)
+    stop.set()
+    for user in users:
+        user.join(timeout=90)
+    assert served[0] > 20
+    assert failures == []
+    # The stack starts the dead instance again; the balancer takes it back.
+    assert production.hubs_alive()
+    assert requests.get(f"{victim.url}/server/ping", timeout=10).text == "pong"
+
+
+def test_a_second_scheduler_stands_by_then_takes_over_from_a_killed_one(production, tmp_path):
+    store = redis.Redis.from_url(production.redis.url(REDIS_SCHEDULER_DB))
+    first = production.children["scheduler"]
+    hostname = socket.gethostname()
+    assert store.get(lease.KEY).decode() == f"{hostname} pid {first.pid}"
+    log_path = tmp_path / "second.log"
+    with open(log_path, "wb") as log:
+        second = subprocess.Popen(
+            [sys.executable, "-m", "sync"],
+            env=_scheduler_env(first.pid),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    production.children["second-scheduler"] = second  # stopped with the stack
+    _until(lambda: "standing by" in log_path.read_text(), 30, "the second scheduler stands by")
+    assert "scheduler started" not in log_path.read_text()
+    os.killpg(first.pid, signal.SIGKILL)
+    first.wait(timeout=10)
+    _until(
+        lambda: "scheduler started with jobs" in log_path.read_text(),
+        LEASE_S * 3 + 10,
+        "the second scheduler takes the lease and runs the jobs",
+    )
+    assert store.get(lease.KEY).decode() == f"{hostname} pid {second.pid}"
+    production.children["scheduler"] = production.children.pop("second-scheduler")
+
+
+def test_after_redis_restarts_everything_carries_on(production):
+    scheduler = production.children["scheduler"]
+    production.redis.stop()
+    production.redis.start()
+    store = redis.Redis.from_url(production.redis.url(REDIS_SCHEDULER_DB))
+    # The lease holder takes its emptied key back at its next renewal.
+    _until(
+        lambda: store.get(lease.KEY) == f"{socket.gethostname()} pid {scheduler.pid}".encode(),
+        LEASE_S * 2,
+        "the scheduler takes its lease back",
+    )
+    assert scheduler.poll() is None
+    session = _portal_session(production, "supplier.northfield")
+    assert session.get(f"{production.settings.portal_url}/sell-through", timeout=60).ok
+
+
+def test_a_revocation_applies_on_both_instances_at_once(production):
+    """The hubs' data cache stays off, so no instance serves a row after its revocation."""
+    account = _login("supplier.northfield")
+    first, second = (hub.url for hub in production.hubs)
+    supplier = HubClient.login(second, account["email"], account["password"])
+    admin = HubClient.login(
+        first, production.secrets.admin_email, production.secrets.admin_password
+    )
+    northfield = get_partner(admin, "Northfield Foods")
+    shared = [a for a in list_agreements(admin, northfield["id"])
+              if a["status"] == "active" and "pos" in a["kinds"]
+              and a["grantee"] == northfield["id"]]  # fmt: skip
+    assert shared
+    distributors = {a["grantor"] for a in shared}
+    where = {"distributor": {"_in": sorted(distributors)}}
+    assert supplier.read_items("pos_week_distributor", filter=where, fields=["id"], limit=1)
+    for agreement in shared:
+        revoke(admin, agreement["id"])
+    for url in (first, second):
+        reader = HubClient(url, tokens=supplier.tokens)
+        # Its last POS agreement gone, the supplier's policy no longer opens the collection.
+        with pytest.raises(ForbiddenOrMissing):
+            reader.read_items("pos_week_distributor", filter=where, fields=["id"], limit=1)
+    with contextlib.suppress(Exception):
+        supplier.logout()
+
+
+def test_compose_pins_the_server_versions_this_topology_runs(production):
+    """The images are the same major (PostgreSQL) or minor (Redis, HAProxy) releases as the
+    Debian servers the tests run; a patch release may differ (Debian's security updates)."""
+    compose = Path(__file__).resolve().parent.parent / "docker-compose.yml"
+    services = yaml.safe_load(compose.read_text())["services"]
+
+    def image(name: str) -> list[str]:
+        return re.match(r"[\d.]+", services[name]["image"].split(":")[1]).group(0).split(".")
+
+    assert image("postgres")[:1] == production.postgres.version.split(".")[:1]
+    assert image("redis")[:2] == production.redis.version.split(".")[:2]
+    assert image("haproxy")[:2] == production.balancer.version.split(".")[:2]
