@@ -74,6 +74,7 @@ from migrations.accounts import (
 from portal import packs
 from portal.auth import identify
 from portal.data import DataAccess, DataError, insights, reviews
+from tandem import backup as backups
 from tandem import stack
 from tandem.production import ProductionStack
 from tandem.servers import ServerUnavailable
@@ -264,6 +265,41 @@ def migrate_command(hub_url: str | None) -> None:
     with admin_hub(hub_url) as hub:
         applied = hub.applied if hub.applied is not None else _migrate_remote(hub.client)
     click.echo(f"applied: {', '.join(applied) or 'nothing, all up to date'}")
+
+
+def _database_url(db_url: str | None) -> str:
+    return db_url or os.environ.get("TANDEM_HUB_DB_URL") or _settings().lane_url
+
+
+@cli.command("backup")
+@click.argument("dest", type=click.Path(path_type=Path))
+@click.option("--db-url", help="The hub's database (default: TANDEM_HUB_DB_URL, else the "
+              "local hub's SQLite file).")  # fmt: skip
+def backup_command(dest: Path, db_url: str | None) -> None:
+    """Back up the hub's database and Tandem's files into the new folder DEST."""
+    try:
+        manifest = backups.backup(_database_url(db_url), _settings().state_dir, dest)
+    except (backups.BackupError, LaneError) as exc:
+        raise click.ClickException(str(exc)) from None
+    rows = sum(t["rows"] for t in manifest["tables"].values())
+    click.echo(f"backed up {len(manifest['tables'])} tables ({rows} rows) and "
+               f"{len(manifest['files'])} files into {dest}")  # fmt: skip
+
+
+@cli.command("restore")
+@click.argument("src", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--db-url", help="An empty database to restore the hub's into (default: "
+              "TANDEM_HUB_DB_URL, else a new SQLite file in TANDEM_STATE_DIR).")  # fmt: skip
+def restore_command(src: Path, db_url: str | None) -> None:
+    """Restore the backup SRC into an empty database and state folder, and check it."""
+    try:
+        manifest = backups.restore(src, _database_url(db_url), _settings().state_dir)
+    except (backups.BackupError, LaneError) as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(
+        f"restored and checked {len(manifest['tables'])} tables and "
+        f"{len(manifest['files'])} files from {src} (made {manifest['created_at']})"
+    )
 
 
 def _migrate_remote(admin: HubClient) -> list[str]:
