@@ -84,10 +84,22 @@ def applied(hub: HubClient) -> set[str]:
 
 
 def migrate(hub: HubClient, migrations: Sequence[Migration] | None = None) -> list[str]:
-    """Apply the migrations not yet recorded, in order. Returns the names applied now."""
+    """Apply the migrations not yet recorded, in order. Returns the names applied now.
+
+    Each says what it does (its docstring's first line, logged and kept in the ledger).
+    A hub with a migration this release does not know (a newer Tandem's) is refused
+    before anything is applied.
+    """
     migrations = discover() if migrations is None else migrations
     ensure_ledger(hub)
     done = applied(hub)
+    unknown = sorted(done - {m.name for m in migrations})
+    if unknown:
+        raise MigrationFailed(
+            unknown[-1],
+            f"the hub's schema is newer than this release of Tandem: it has {', '.join(unknown)}, "
+            "which this release does not know. Run the release that made it, or a newer one",
+        )
     newly: list[str] = []
     for migration in migrations:
         if migration.name in done:

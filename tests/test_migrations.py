@@ -112,3 +112,21 @@ def test_the_project_migrations_are_numbered_in_order():
     names = [m.name for m in discover()]
     assert names == sorted(names)
     assert names[0].startswith("0001_")
+
+
+def test_a_hub_with_a_newer_schema_than_this_release_knows_is_refused(start_hub, tmp_path):
+    fresh = start_hub()
+    admin = fresh.admin()
+    _write(tmp_path, "0001_probe_things", GOOD)
+    _write(tmp_path, "0002_probe_weight", FIXED)
+    assert migrate(admin, discover(tmp_path)) == ["0001_probe_things", "0002_probe_weight"]
+    (tmp_path / "0002_probe_weight.py").unlink()  # an older release: it knows only 0001
+    _write(tmp_path, "0003_probe_more", GOOD)
+    with pytest.raises(MigrationFailed, match=r"newer than this release.*0002_probe_weight"):
+        migrate(admin, discover(tmp_path))
+    assert applied(admin) == {"0001_probe_things", "0002_probe_weight"}
+
+
+def test_every_migration_says_what_it_does():
+    for migration in discover():
+        assert len(migration.description) > 10, migration.name
