@@ -41,4 +41,4 @@ EXPOSE 8000
 # One process per container, with threads (replicas scale out): the hub's single thread
 # is the bottleneck, and one process keeps one report cache.
 CMD ["gunicorn", "--bind", "0.0.0.0:8000", "--workers", "1", "--threads", "8", \
-     "--access-logfile", "-", "portal:create_app()"]
+     "--access-logfile", "-", "portal:serve()"]

@@ -51,6 +51,7 @@ import re
 import shutil
 import sqlite3
 import tempfile
+import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -58,6 +59,8 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
+
+from prometheus_client import Counter, Histogram
 
 from domain import clock
 from domain.forecasts import HORIZONS
@@ -138,6 +141,17 @@ class Merged:
     data_from: dt.date | None
     data_through: dt.date | None
     weeks: int  # (SKU, location, week, currency) rollups updated
+
+
+#: Rows the lane merged, by kind (pos, inventory, forecasts) and outcome, and how long
+#: each merge's transaction took.
+BULK_ROWS = Counter("tandem_bulk_rows_total", "Rows merged by the bulk lane", ["kind", "outcome"])
+BULK_SECONDS = Histogram(
+    "tandem_bulk_merge_seconds",
+    "Bulk lane merge time (one transaction)",
+    ["kind"],
+    buckets=(0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600),
+)
 
 
 class Lane:
@@ -291,11 +305,15 @@ class Lane:
         kind = self._staged
         if kind is None:
             raise ValueError("nothing staged")
+        started = time.perf_counter()
         try:
             with self.transaction():
                 merged = self._merge(kind, import_id, received_at, finish or {})
         finally:
             self.discard()
+        BULK_SECONDS.labels(kind).observe(time.perf_counter() - started)
+        for outcome in ("new", "changed", "unchanged"):
+            BULK_ROWS.labels(kind, outcome).inc(getattr(merged, outcome))
         return merged
 
     def _merge(

@@ -12,6 +12,7 @@ import functools
 import json
 import logging
 import random
+import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -20,6 +21,7 @@ from typing import Any
 
 import orjson
 import requests
+from prometheus_client import Counter, Histogram
 
 from directus.errors import (
     AuthFailed,
@@ -29,6 +31,7 @@ from directus.errors import (
     RecordNotUnique,
     Unavailable,
 )
+from directus.logs import REQUEST_ID
 
 log = logging.getLogger(__name__)
 
@@ -148,6 +151,29 @@ def chunk_by_payload(
         size += item_size
     if chunk:
         yield chunk
+
+
+#: Every hub call, by method, resource (``items/<collection>``, ``users/me``; ids folded)
+#: and HTTP status (``unreachable``: no answer), and how long each took.
+HUB_CALLS = Counter("tandem_hub_calls_total", "Calls to the hub", ["method", "resource", "status"])
+HUB_SECONDS = Histogram(
+    "tandem_hub_call_seconds",
+    "Hub call latency",
+    ["method", "resource"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+)
+_ID_SEGMENT = re.compile(r"\d+|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|.*:.*")
+
+
+def _resource(path: str) -> str:
+    """The first two segments of a hub path, ids folded to ``:id`` (bounded label values)."""
+    parts = [part for part in path.split("?", 1)[0].strip("/").split("/") if part][:2]
+    return "/".join(":id" if _ID_SEGMENT.fullmatch(part) else part for part in parts)
+
+
+def _observe(method: str, resource: str, status: str, started: float) -> None:
+    HUB_CALLS.labels(method, resource, status).inc()
+    HUB_SECONDS.labels(method, resource).observe(time.perf_counter() - started)
 
 
 class HubClient:
@@ -333,7 +359,12 @@ class HubClient:
         attempt = 0
         while True:
             headers = self._auth_header() if auth else {}
+            request_id = REQUEST_ID.get()
+            if request_id:
+                headers = {**headers, "X-Request-Id": request_id}
             sent_tokens = self._tokens
+            resource = _resource(path)
+            started = time.perf_counter()
             try:
                 response = self.session.request(
                     method,
@@ -345,11 +376,13 @@ class HubClient:
                     timeout=self.timeout,
                 )
             except (requests.ConnectionError, requests.Timeout) as exc:
+                _observe(method, resource, "unreachable", started)
                 if retry_allowed and attempt < self.max_retries:
                     attempt += 1
                     self._sleep_before_retry(attempt, None)
                     continue
                 raise Unavailable(f"{method} {path}: {exc.__class__.__name__}: {exc}") from exc
+            _observe(method, resource, str(response.status_code), started)
             if response.status_code < 400:
                 return _body_data(response)
             error = error_from_response(response)

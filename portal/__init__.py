@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from flask import Flask
 
-from directus import HubClient
+from directus import HubClient, logs
 from directus.integrity import IntegrityMissing, require_integrity
-from portal import api, auth, errors, health, pages, tokens
+from portal import api, auth, errors, health, metrics, pages, tokens
 from portal.config import Config, ConfigError
 from portal.data.registry import KeyConverter
 from portal.hub import hub
@@ -25,7 +25,13 @@ from portal.journeys import (
     uploads,
 )
 
-__all__ = ["Config", "ConfigError", "IntegrityMissing", "create_app"]
+__all__ = ["Config", "ConfigError", "IntegrityMissing", "create_app", "serve"]
+
+
+def serve() -> Flask:
+    """gunicorn's entry (``portal:serve()``): JSON logs, then the portal from the environment."""
+    logs.configure("portal")
+    return create_app()
 
 
 def create_app(config: Config | None = None) -> Flask:
@@ -42,6 +48,7 @@ def create_app(config: Config | None = None) -> Flask:
     app.config.from_mapping(config.flask_settings())
     app.extensions["tandem.config"] = config
     hub.init_app(app)
+    metrics.init_app(app)
     errors.init_app(app)
     auth.init_app(app)
     tokens.init_app(app)

@@ -87,6 +87,8 @@ class Config:
     #: (0: never). It is reused only for the same organization, the same agreements in
     #: force and the same feed deliveries, so a revocation or an import shows at once.
     report_cache_s: int = 300
+    #: Who may read ``/metrics``: a bearer of this token; unset, this machine only.
+    metrics_token: str | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Config:
@@ -125,6 +127,7 @@ class Config:
             max_upload_mb=_non_negative_int(environ, "TANDEM_MAX_UPLOAD_MB", 1024),
             stale_after_days=_non_negative_int(environ, "TANDEM_STALE_DAYS", 3),
             report_cache_s=_non_negative_int(environ, "TANDEM_REPORT_CACHE_S", 300),
+            metrics_token=environ.get("TANDEM_METRICS_TOKEN") or None,
         )
 
     @property

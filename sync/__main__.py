@@ -5,14 +5,13 @@ from __future__ import annotations
 import logging
 import sys
 
+from directus import logs
 from sync.config import ConfigError, SyncConfig
 from sync.scheduler import SchedulerAlreadyRunning, serve
 
 
 def main() -> int:
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s scheduler %(levelname)s %(message)s"
-    )
+    logs.configure("scheduler")
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     try:
         serve(SyncConfig.from_env())

@@ -21,6 +21,9 @@ class SyncConfig:
     lock: str
     #: The Redis lease's time to live: a dead holder's standby takes over within it.
     lease_s: int = 30
+    #: Where the scheduler serves its Prometheus metrics (``/metrics``); None: nowhere.
+    metrics_port: int | None = None
+    metrics_addr: str = "127.0.0.1"
     run_retention_days: int = 30
     #: Distributors' drop folders and the bulk lane's database; the drop-folder job runs
     #: only when both are set. Its imports' rejects go to the spool, where the portal
@@ -64,6 +67,11 @@ class SyncConfig:
                 "TANDEM_SCHEDULER_LEASE_SECONDS must be whole seconds, at least 3, "
                 f"not {raw_lease!r}"
             )
+        raw_metrics = environ.get("TANDEM_SCHEDULER_METRICS_PORT", "")
+        if raw_metrics and not (raw_metrics.isdigit() and 0 < int(raw_metrics) < 65536):
+            raise ConfigError(
+                f"TANDEM_SCHEDULER_METRICS_PORT must be a TCP port number, not {raw_metrics!r}"
+            )
         raw_days = environ.get("TANDEM_SYNC_RUN_RETENTION_DAYS", "30")
         if not raw_days.isdigit() or int(raw_days) < 1:
             raise ConfigError(
@@ -89,6 +97,8 @@ class SyncConfig:
             hub_token=token,
             lock=lock,
             lease_s=int(raw_lease),
+            metrics_port=int(raw_metrics) if raw_metrics else None,
+            metrics_addr=environ.get("TANDEM_SCHEDULER_METRICS_ADDR") or "127.0.0.1",
             run_retention_days=int(raw_days),
             drop_dir=Path(drop) if drop else None,
             lane_url=environ.get("TANDEM_HUB_DB_URL") or None,

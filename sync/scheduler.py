@@ -18,6 +18,7 @@ from typing import Any
 
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
+from prometheus_client import start_http_server
 
 from directus import HubClient
 from directus.files import LockHeld, claim_lock
@@ -86,6 +87,8 @@ def _one_scheduler(config: SyncConfig) -> AbstractContextManager[object]:
 def serve(config: SyncConfig) -> None:
     """Run the scheduler in the foreground until SIGTERM or SIGINT."""
     with _one_scheduler(config):
+        if config.metrics_port:
+            start_http_server(config.metrics_port, config.metrics_addr)
         hub = HubClient(config.hub_url, token=config.hub_token)
         abandoned = abandon_unfinished(hub)
         if abandoned:

@@ -12,8 +12,8 @@ machine, from Debian's PostgreSQL, Redis and HAProxy.
 - The portal (gunicorn), the scheduler (held to one by its Redis lease, not a lock file)
   and the EDI receiver, all calling the hub through HAProxy.
 
-A hub instance that dies is started again, as compose's ``restart: unless-stopped`` does;
-meanwhile HAProxy sends every request to the other one.
+A server or hub instance that dies is started again, as compose's ``restart:
+unless-stopped`` does; meanwhile HAProxy sends every request to the other hub instance.
 """
 
 from __future__ import annotations
@@ -127,21 +127,24 @@ class ProductionStack(Stack):
         return {"TANDEM_RATELIMIT_STORAGE": self.redis.url(REDIS_PORTAL_DB)}
 
     def hubs_alive(self) -> bool:
-        """A dead hub instance is started again (the other serves meanwhile)."""
-        for index, hub in enumerate(self.hubs):
-            if hub.process is not None and hub.process.poll() is None:
+        """A server or hub instance that died is started again, as compose's ``restart:
+        unless-stopped`` does (meanwhile the other hub instance serves); False if one
+        cannot be."""
+        servers: list[tuple[str, Postgres | Redis | Haproxy | Hub]] = [
+            ("PostgreSQL", self.postgres),
+            ("Redis", self.redis),
+            *((f"hub instance {i}", hub) for i, hub in enumerate(self.hubs, 1)),
+            ("the load balancer", self.balancer),
+        ]
+        for name, server in servers:
+            if server.process is not None and server.process.poll() is None:
                 continue
-            self.echo(f"hub instance {index + 1} exited; starting it again")
-            hub.stop()
+            self.echo(f"{name} exited; starting it again")
+            server.stop()
             try:
-                hub.start()
+                server.start()
             except Exception as exc:  # reported, then the stack stops
-                self.echo(f"hub instance {index + 1} did not start again: {exc}")
-                return False
-        for server, name in ((self.postgres, "PostgreSQL"), (self.redis, "Redis"),
-                             (self.balancer, "the load balancer")):  # fmt: skip
-            if server.process is None or server.process.poll() is not None:
-                self.echo(f"{name} exited; see {server.log_path}")
+                self.echo(f"{name} did not start again: {exc}")
                 return False
         return True
 

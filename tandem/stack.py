@@ -198,7 +198,7 @@ class Stack:
                 "-",
                 "--graceful-timeout",
                 "5",
-                "portal:create_app()",
+                "portal:serve()",
             ],
             env=_child_env(
                 TANDEM_SECRET_KEY=self.secrets.portal_secret_key,

@@ -237,6 +237,39 @@ def test_after_redis_restarts_everything_carries_on(production):
     assert session.get(f"{production.settings.portal_url}/sell-through", timeout=60).ok
 
 
+def test_with_postgresql_stopped_for_30_s_the_portal_says_503_and_all_recovers(production):
+    base = production.settings.portal_url
+    session = _portal_session(production, "distributor.harbor")
+    assert session.get(f"{base}/promotions", timeout=60).status_code == 200
+    admin = HubClient.login(
+        production.balancer.url, production.secrets.admin_email, production.secrets.admin_password
+    )
+    runs_before = len(admin.read_items("sync_runs", fields=["id"], limit=-1))
+    production.postgres.stop()
+    answers = []
+    try:
+        stopped_at = time.monotonic()
+        while time.monotonic() - stopped_at < 30:
+            page = session.get(f"{base}/promotions", timeout=60)
+            answers.append((page.status_code, "unavailable" in page.text))
+            time.sleep(3)
+    finally:
+        production.postgres.start()
+    assert set(answers) == {(503, True)}, answers
+    _until(
+        lambda: session.get(f"{base}/promotions", timeout=60).status_code == 200,
+        60,
+        "the portal serves again, the same session signed in",
+    )
+    # The scheduler lived through it and records runs again.
+    assert production.children["scheduler"].poll() is None
+    _until(
+        lambda: len(admin.read_items("sync_runs", fields=["id"], limit=-1)) > runs_before,
+        120,
+        "the scheduler records a run after PostgreSQL is back",
+    )
+
+
 def test_a_revocation_applies_on_both_instances_at_once(production):
     """The hubs' data cache stays off, so no instance serves a row after its revocation."""
     account = _login("supplier.northfield")
