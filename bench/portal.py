@@ -25,7 +25,15 @@ Last line: ``portal p95_ms=<n> p99_ms=<n> errors=<n> requests=<n>`` over the
 sell-through and promotion pages (the targets: p95 <= 300 ms, 0 errors); inventory and
 home pages are reported above it.
 
-Run: ``.venv/bin/python bench/portal.py`` (about 3 minutes with the demo's seed).
+``--production`` measures the production topology (``tandem run --production``: two hub
+instances on PostgreSQL behind HAProxy, Redis) under the load, and, in the same run and
+under the same load, the single-instance SQLite stack (``tandem run``) as its baseline.
+Last line then: ``portal production_p95_ms=<n> sqlite_p95_ms=<n> ratio=<x>
+production_rps=<x> production_errors=<n> sqlite_errors=<n>`` (target, e.g. with
+``--users 50 --think 0.5,2``: about 35 requests/s, p95 <= 300 ms, 0 errors).
+
+Run: ``.venv/bin/python bench/portal.py`` (about 3 minutes with the demo's seed);
+``.venv/bin/python bench/portal.py --production --users 50 --think 0.5,2`` (about 8).
 """
 
 from __future__ import annotations
@@ -42,7 +50,6 @@ import tempfile
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -161,12 +168,18 @@ def percentile(values: list[float], pct: float) -> float:
     return ordered[rank]
 
 
-def start_stack(state: Path) -> tuple[subprocess.Popen[str], str]:
+def start_stack(state: Path, production: bool = False) -> tuple[subprocess.Popen[str], str]:
     port, hub_port = free_port(), free_port()
     env = {**os.environ, "TANDEM_STATE_DIR": str(state), "TANDEM_PORTAL_PORT": str(port),
-           "TANDEM_HUB_PORT": str(hub_port), "PYTHONUNBUFFERED": "1"}  # fmt: skip
+           "TANDEM_HUB_PORT": str(hub_port), "TANDEM_EDI_PORT": str(free_port()),
+           "TANDEM_STATION_PORT": str(free_port()), "PYTHONUNBUFFERED": "1"}  # fmt: skip
+    command = [str(ROOT / ".venv" / "bin" / "tandem"), "run"]
+    if production:
+        command.append("--production")
+        env.update(TANDEM_PG_PORT=str(free_port()), TANDEM_REDIS_PORT=str(free_port()),
+                   TANDEM_HUB_INSTANCE_PORTS=f"{free_port()},{free_port()}")  # fmt: skip
     proc = subprocess.Popen(
-        [str(ROOT / ".venv" / "bin" / "tandem"), "run"],
+        command,
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -223,9 +236,93 @@ def run_load(
     return samples
 
 
+@dataclass
+class Measured:
+    samples: list[Sample]
+    elapsed: float
+    alone: dict[str, list[float]]
+
+
+def measure(base: str, args: argparse.Namespace) -> Measured:
+    """Sign the users in, take each page's baseline alone, then run the load."""
+    accounts = [a for a in logins() if a["role"] in ("supplier_user", "distributor_user")]
+    users = [
+        User(a["email"], a["password"], a["role"])
+        for a in (accounts[i % len(accounts)] for i in range(args.users))
+    ]
+    for user in users:
+        sign_in(base, user)
+
+    print("baseline: each page alone, one user…", flush=True)
+    alone: dict[str, list[float]] = defaultdict(list)
+    rng = random.Random(7)
+    for user in users[: len(accounts)]:
+        for _ in range(12):
+            kind, path = choose(user, rng)
+            sample = fetch(base, user, kind, path)
+            if sample.ok:
+                alone[kind].append(sample.ms)
+    # a second pass, as the load's people will see them after their first visit
+    for user in users[: len(accounts)]:
+        for kind, path in (("sell-through", "/sell-through"), ("promotions", "/promotions")):
+            alone[kind].append(fetch(base, user, kind, path).ms)
+
+    print(f"load: {args.users} users for {args.seconds:.0f} s, thinking {args.think} s…",
+          flush=True)  # fmt: skip
+    low, high = (float(x) for x in args.think.split(","))
+    started = time.monotonic()
+    samples = run_load(base, users, args.seconds, (low, high))
+    return Measured(samples, time.monotonic() - started, alone)
+
+
+def on_its_own_stack(args: argparse.Namespace, production: bool) -> Measured:
+    """Start a stack in a fresh state folder, measure it, stop it."""
+    name = "tandem run --production" if production else "tandem run"
+    print(f"starting Tandem with the demo ({name})…", flush=True)
+    with tempfile.TemporaryDirectory(prefix="tandem-bench-portal-") as tmp:
+        state = Path(tmp) / "state"
+        if production:  # PostgreSQL runs as an unprivileged account here: let it in
+            Path(tmp).chmod(0o755)
+        stack, base = start_stack(state, production)
+        try:
+            return measure(base, args)
+        finally:
+            stop_stack(stack)
+
+
+def report(measured: Measured, title: str) -> tuple[float, int]:
+    """Print the per-page table; return the target pages' p95 and errors."""
+    samples = measured.samples
+    by_kind: dict[str, list[Sample]] = defaultdict(list)
+    for s in samples:
+        by_kind[s.kind].append(s)
+    print(f"-- {title}")
+    print(f"{'page':26} {'n':>5} {'errors':>6} {'p50':>7} {'p95':>7} {'alone':>7} {'p95/alone':>9}")
+    for kind in sorted(by_kind):
+        ms = [s.ms for s in by_kind[kind]]
+        alone = measured.alone
+        solo = statistics.median(alone[kind]) if alone.get(kind) else float("nan")
+        p95 = percentile(ms, 95)
+        print(
+            f"{kind:26} {len(ms):5d} {sum(not s.ok for s in by_kind[kind]):6d} "
+            f"{percentile(ms, 50):7.0f} {p95:7.0f} {solo:7.0f} {p95 / solo:9.1f}"
+        )
+    total_errors = sum(not s.ok for s in samples)
+    print(f"all pages: {len(samples)} requests ({len(samples) / measured.elapsed:.1f}/s), "
+          f"{total_errors} errors, "
+          f"p95 {percentile([s.ms for s in samples], 95):.0f} ms")  # fmt: skip
+    target = [s for s in samples if s.kind in TARGET_PAGES]
+    return percentile([s.ms for s in target], 95), sum(not s.ok for s in target)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--url", help="a running portal (its demo logins must work)")
+    parser.add_argument(
+        "--production",
+        action="store_true",
+        help="the production topology, beside the SQLite stack as baseline",
+    )
     parser.add_argument("--users", type=int, default=20)
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument(
@@ -233,70 +330,28 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
 
-    stack = None
-    tmp = tempfile.TemporaryDirectory(prefix="tandem-bench-portal-")
-    stop: Callable[[], None] = lambda: None  # noqa: E731
-    try:
-        if args.url:
-            base = args.url.rstrip("/")
-        else:
-            print("starting Tandem with the demo (tandem run)…", flush=True)
-            stack, base = start_stack(Path(tmp.name) / "state")
-            stop = lambda: stop_stack(stack)  # noqa: E731
-        accounts = [a for a in logins() if a["role"] in ("supplier_user", "distributor_user")]
-        users = [
-            User(a["email"], a["password"], a["role"])
-            for a in (accounts[i % len(accounts)] for i in range(args.users))
-        ]
-        for user in users:
-            sign_in(base, user)
-
-        print("baseline: each page alone, one user…", flush=True)
-        alone: dict[str, list[float]] = defaultdict(list)
-        rng = random.Random(7)
-        for user in users[: len(accounts)]:
-            for _ in range(12):
-                kind, path = choose(user, rng)
-                sample = fetch(base, user, kind, path)
-                if sample.ok:
-                    alone[kind].append(sample.ms)
-        # a second pass, as the load's people will see them after their first visit
-        for user in users[: len(accounts)]:
-            for kind, path in (("sell-through", "/sell-through"), ("promotions", "/promotions")):
-                alone[kind].append(fetch(base, user, kind, path).ms)
-
-        print(f"load: {args.users} users for {args.seconds:.0f} s, thinking {args.think} s…",
-              flush=True)  # fmt: skip
-        low, high = (float(x) for x in args.think.split(","))
-        started = time.monotonic()
-        samples = run_load(base, users, args.seconds, (low, high))
-        elapsed = time.monotonic() - started
-    finally:
-        stop()
-        tmp.cleanup()
-
-    by_kind: dict[str, list[Sample]] = defaultdict(list)
-    for s in samples:
-        by_kind[s.kind].append(s)
-    print(f"{'page':26} {'n':>5} {'errors':>6} {'p50':>7} {'p95':>7} {'alone':>7} {'p95/alone':>9}")
-    for kind in sorted(by_kind):
-        ms = [s.ms for s in by_kind[kind]]
-        solo = statistics.median(alone[kind]) if alone.get(kind) else float("nan")
-        p95 = percentile(ms, 95)
+    if args.production:
+        sqlite = on_its_own_stack(args, production=False)
+        production = on_its_own_stack(args, production=True)
+        sqlite_p95, sqlite_errors = report(sqlite, "single instance, SQLite (tandem run)")
+        p95, errors = report(production, "two instances, PostgreSQL, HAProxy (--production)")
+        rps = len(production.samples) / production.elapsed
         print(
-            f"{kind:26} {len(ms):5d} {sum(not s.ok for s in by_kind[kind]):6d} "
-            f"{percentile(ms, 50):7.0f} {p95:7.0f} {solo:7.0f} {p95 / solo:9.1f}"
+            f"portal production_p95_ms={p95:.0f} sqlite_p95_ms={sqlite_p95:.0f} "
+            f"ratio={p95 / sqlite_p95:.2f} production_rps={rps:.1f} "
+            f"production_errors={errors} sqlite_errors={sqlite_errors}"
         )
-    target = [s for s in samples if s.kind in TARGET_PAGES]
+        return 0
+    if args.url:
+        measured = measure(args.url.rstrip("/"), args)
+    else:
+        measured = on_its_own_stack(args, production=False)
+    report(measured, "tandem run" if not args.url else args.url)
+    target = [s for s in measured.samples if s.kind in TARGET_PAGES]
     ms = [s.ms for s in target]
-    errors = sum(not s.ok for s in target)
-    total_errors = sum(not s.ok for s in samples)
-    print(f"all pages: {len(samples)} requests ({len(samples) / elapsed:.1f}/s), "
-          f"{total_errors} errors, "
-          f"p95 {percentile([s.ms for s in samples], 95):.0f} ms")  # fmt: skip
     print(
         f"portal p95_ms={percentile(ms, 95):.0f} p99_ms={percentile(ms, 99):.0f} "
-        f"errors={errors} requests={len(target)}"
+        f"errors={sum(not s.ok for s in target)} requests={len(target)}"
     )
     return 0
 
