@@ -1,6 +1,7 @@
 """The portal's metrics and request ids.
 
-- Every request gets an id: the proxy's ``X-Request-Id`` if well-formed, else a new one.
+- Every request gets an id: behind a trusted proxy (``TANDEM_TRUSTED_PROXIES``), its
+  ``X-Request-Id`` if well-formed; else a new one.
   It is in the response's ``X-Request-Id``, in every log line of the request
   (:mod:`directus.logs`), and in every hub call made for it.
 - ``tandem_portal_requests_total`` (route, method, status) and
@@ -9,7 +10,8 @@
   hub client's own ``tandem_hub_call*`` and the bulk lane's ``tandem_bulk_*`` are served
   beside them.
 - ``GET /metrics`` in Prometheus's text format: with ``TANDEM_METRICS_TOKEN`` set, to a
-  bearer of that token; without it, to this machine only (loopback). Anyone else gets
+  bearer of that token; without it, to this machine only (a loopback peer, and only when
+  no proxy is trusted: behind one, every request would come from it). Anyone else gets
   404, as for a page that does not exist.
 """
 
@@ -23,6 +25,7 @@ from flask import Flask, Response, abort, current_app, g, request
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 
 from directus.logs import REQUEST_ID, request_id_from
+from portal.config import Config
 
 REQUESTS = Counter("tandem_portal_requests_total", "Portal requests", ["route", "method", "status"])
 LATENCY = Histogram(
@@ -33,9 +36,18 @@ LATENCY = Histogram(
 )
 
 
+#: Methods counted by name; any other is counted as OTHER (a client chooses the method).
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
+def _config() -> Config:
+    return current_app.extensions["tandem.config"]
+
+
 def _start() -> None:
     g.request_started = time.perf_counter()
-    g.request_id = request_id_from(request.headers.get("X-Request-Id"))
+    proxied = _config().trusted_proxies > 0
+    g.request_id = request_id_from(request.headers.get("X-Request-Id") if proxied else None)
     g.request_id_token = REQUEST_ID.set(g.request_id)
 
 
@@ -43,8 +55,9 @@ def _finish(response: Response) -> Response:
     route = request.url_rule.rule if request.url_rule is not None else "(unmatched)"
     started = g.get("request_started")
     if started is not None and route != "/metrics":
-        REQUESTS.labels(route, request.method, str(response.status_code)).inc()
-        LATENCY.labels(route, request.method).observe(time.perf_counter() - started)
+        method = request.method if request.method in METHODS else "OTHER"
+        REQUESTS.labels(route, method, str(response.status_code)).inc()
+        LATENCY.labels(route, method).observe(time.perf_counter() - started)
     if "request_id" in g:
         response.headers["X-Request-Id"] = g.request_id
     return response
@@ -57,10 +70,12 @@ def _forget(_exc: BaseException | None) -> None:
 
 
 def _may_read() -> bool:
-    token = current_app.extensions["tandem.config"].metrics_token
-    if token:
+    config = _config()
+    if config.metrics_token:
         sent = request.headers.get("Authorization", "")
-        return hmac.compare_digest(sent.encode(), f"Bearer {token}".encode())
+        return hmac.compare_digest(sent.encode(), f"Bearer {config.metrics_token}".encode())
+    if config.trusted_proxies > 0:
+        return False
     try:
         return ipaddress.ip_address(request.remote_addr or "").is_loopback
     except ValueError:

@@ -3,12 +3,16 @@
 A lock file holds only among processes that share its volume. The lease is one Redis key
 (``SET NX PX``) naming its holder, renewed every third of its time to live. Another
 scheduler stands by until the key is free, then takes it: a holder that dies (killed,
-host lost) is replaced within one time to live.
+host lost) is replaced within one time to live and a third (its last renewal's age, then
+the standby's next look).
 
-A holder that cannot renew stops at once (:func:`hold` calls ``on_lost``), before its
-lease can have passed to another: when the key names somebody else, or when Redis has not
-answered for longer than the time to live. A Redis restart empties the key; the holder
-takes it back at its next renewal unless a standby was quicker, and then it stops.
+A holder stops at once (:func:`hold` calls ``on_lost``) when the key names somebody else,
+and, when Redis does not answer, before its key can expire: its deadline is the time its
+last successful renewal was sent, plus the time to live, less a margin and a call's
+timeout. A Redis restart empties the key; the holder takes it back at its next renewal
+unless a standby was quicker, and then it stops. So that the two never run together then,
+a new holder waits one renewal period and a margin, and checks the key is still its own,
+before it runs anything.
 """
 
 from __future__ import annotations
@@ -52,7 +56,12 @@ class Lease:
     """One holder's view of the lease key."""
 
     def __init__(self, url: str, *, ttl_s: float = 30.0, holder: str | None = None) -> None:
-        self.client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+        #: How long one call to Redis may take: well inside a renewal period.
+        self.call_timeout_s = min(2.0, ttl_s / 6)
+        self.client = redis.Redis.from_url(
+            url, socket_timeout=self.call_timeout_s, socket_connect_timeout=self.call_timeout_s
+        )
+        self.ttl_s = ttl_s
         self.ttl_ms = int(ttl_s * 1000)
         self.holder = holder or holder_name()
         self._renew = self.client.register_script(_RENEW)
@@ -71,6 +80,11 @@ class Lease:
     def current_holder(self) -> str | None:
         value = self.client.get(KEY)
         return value.decode() if isinstance(value, bytes) else None
+
+
+def _margin(lease: Lease) -> float:
+    """Room before the key expires: a call's timeout, and a tenth of the time to live."""
+    return lease.call_timeout_s + lease.ttl_s / 10
 
 
 def _lost() -> None:  # pragma: no cover - ends the process
@@ -102,22 +116,28 @@ def hold(
             log.warning("standing by: the scheduler lease is held by %s", holder)
             waited = True
         time.sleep(ttl_s / 3)
+    # A standby quicker than the holder at an emptied key: give the holder one renewal
+    # to see it and stop before anything runs here.
+    time.sleep(ttl_s / 3 + _margin(lease))
+    if not lease.renew():
+        on_lost()
     log.info("holding the scheduler lease as %s", lease.holder)
     done = threading.Event()
 
     def keep() -> None:
-        renewed = time.monotonic()
-        while not done.wait(ttl_s / 3):
+        deadline = time.monotonic() + ttl_s - _margin(lease)
+        while not done.wait(max(0.0, min(ttl_s / 3, deadline - time.monotonic()))):
+            sent = time.monotonic()
+            if sent >= deadline:
+                log.error("Redis has not answered for most of the lease's %.0fs", ttl_s)
+                on_lost()
+                return
             try:
                 if not lease.renew():
                     on_lost()
                     return
-                renewed = time.monotonic()
+                deadline = sent + ttl_s - _margin(lease)
             except redis.RedisError as exc:
-                if time.monotonic() - renewed >= ttl_s * 0.9:
-                    log.error("Redis has not answered for %.0fs: %s", ttl_s, exc)
-                    on_lost()
-                    return
                 log.warning("could not renew the scheduler lease (will retry): %s", exc)
 
     keeper = threading.Thread(target=keep, name="scheduler-lease", daemon=True)

@@ -17,6 +17,11 @@ import prometheus_client as metrics
 from directus import HubClient
 from directus.logs import REQUEST_ID
 from domain import clock
+from domain.edi_profiles import DOCUMENTS
+
+#: The document codes a run's counts may name in a metric label (X12 and EDIFACT), and
+#: the functional acknowledgements.
+DOCUMENT_CODES = {code for codes in DOCUMENTS.values() for code in codes} | {"997", "CONTRL"}
 
 RUNS = "sync_runs"
 log = logging.getLogger("sync")
@@ -87,24 +92,39 @@ def run_job(hub: HubClient, job_id: str, func: JobFunc, settings: Mapping[str, A
     run must not stop the scheduler.
     """
     run_id = str(uuid.uuid4())
+    context = JobContext(hub=hub, job_id=job_id, run_id=run_id, settings=settings)
     # The run's hub calls and log lines carry its id.
     token = REQUEST_ID.set(run_id)
+    started = time.perf_counter()
+    status = "failed"  # unless it gets as far as recording another (the hub may be down)
     try:
-        return _run(hub, job_id, run_id, func, settings)
+        status = _run(context, func)
+        return status
     finally:
         REQUEST_ID.reset(token)
+        RUN_TOTAL.labels(job_id, status).inc()
+        RUN_SECONDS.labels(job_id).observe(time.perf_counter() - started)
+        for item, count in context.counts.items():
+            if isinstance(count, int) and count > 0:
+                RUN_ITEMS.labels(job_id, item_label(item)).inc(count)
 
 
-def _run(
-    hub: HubClient, job_id: str, run_id: str, func: JobFunc, settings: Mapping[str, Any]
-) -> str:
-    started = time.perf_counter()
-    context = JobContext(hub=hub, job_id=job_id, run_id=run_id, settings=settings)
+def item_label(item: str) -> str:
+    """A run's count as a metric label: a document's code only when it is one Tandem
+    knows (partners choose the codes their interchanges carry), else ``<what>_other``."""
+    what, _, code = item.rpartition("_")
+    if not what or code.islower() or code in DOCUMENT_CODES:
+        return item
+    return f"{what}_other"
+
+
+def _run(context: JobContext, func: JobFunc) -> str:
+    hub, run_id = context.hub, context.run_id
     hub.create_item(
         RUNS,
         {
             "id": run_id,
-            "job_id": job_id,
+            "job_id": context.job_id,
             "status": "running",
             "started_at": iso(clock.now()),
             "counts": {},
@@ -130,11 +150,6 @@ def _run(
         },
     )
     context.log.info("%s %s", status, dict(context.counts))
-    RUN_TOTAL.labels(job_id, status).inc()
-    RUN_SECONDS.labels(job_id).observe(time.perf_counter() - started)
-    for item, count in context.counts.items():
-        if isinstance(count, int) and count > 0:
-            RUN_ITEMS.labels(job_id, item).inc(count)
     return status
 
 

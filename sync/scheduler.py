@@ -16,6 +16,7 @@ from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
+from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from prometheus_client import start_http_server
@@ -72,8 +73,12 @@ def add_jobs(
         )
 
 
-def build_scheduler(hub: HubClient, definitions: Sequence[JobDefinition]) -> BlockingScheduler:
-    scheduler = BlockingScheduler(timezone=dt.UTC)
+def build_scheduler(
+    hub: HubClient, definitions: Sequence[JobDefinition], executor: ThreadPoolExecutor | None = None
+) -> BlockingScheduler:
+    scheduler = BlockingScheduler(
+        timezone=dt.UTC, executors={"default": executor or ThreadPoolExecutor(10)}
+    )
     add_jobs(scheduler, hub, definitions)
     return scheduler
 
@@ -103,7 +108,8 @@ def serve(config: SyncConfig) -> None:
             as2=config.as2,
             smtp=config.smtp,
         )
-        scheduler = build_scheduler(hub, definitions)
+        executor = ThreadPoolExecutor(10)
+        scheduler = build_scheduler(hub, definitions, executor)
         declare(hub, definitions)
         scheduler.add_job(
             take_requests,
@@ -128,4 +134,7 @@ def serve(config: SyncConfig) -> None:
             "scheduler started with jobs: %s", ", ".join(job.id for job in scheduler.get_jobs())
         )
         scheduler.start()
+        # shutdown(wait=False) left running jobs to end at their next safe point: wait for
+        # them before the lock or lease goes, or a standby would run them again beside.
+        executor.shutdown(wait=True)
         log.info("scheduler stopped")

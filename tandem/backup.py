@@ -12,12 +12,19 @@ A backup folder holds:
 - ``manifest.json``: when, from which kind of database, the migrations applied, and each
   table's row count and checksum, and each file's SHA-256.
 
-A restore goes only into an empty place (no database tables, no state files), then
+A restore goes only into an empty place (no database tables, no state files), and
 compares every table's count and checksum, and every file's digest, with the manifest;
-any difference fails it, naming the tables or files.
+any difference fails it, naming the tables or files. A SQLite database is checked before
+it takes its place; files that fail their check are removed again.
 
 A table's checksum is the sum, modulo 2**256, of the SHA-256 of each row's values in
-column order: independent of row order, so no table is sorted, and memory stays bounded.
+column order (type-tagged and length-prefixed; PostgreSQL's read in UTC and ISO styles):
+independent of row order, so no table is sorted, and memory stays bounded.
+
+A backup folder is its owner's only (0700): it holds password hashes, service tokens and
+the state's secrets. Under compose, Tandem's files live in volumes and its secrets in the
+environment: ``tandem backup`` there takes the database, and the volumes are backed up
+with them.
 """
 
 from __future__ import annotations
@@ -60,15 +67,20 @@ class TableSum:
 
 
 def _row_digest(values: tuple[Any, ...]) -> int:
-    text = "\x1f".join("\x00" if v is None else _text(v) for v in values)
-    return int.from_bytes(hashlib.sha256(text.encode()).digest(), "big")
+    """A row's SHA-256: each value type-tagged and length-prefixed, so no two rows meet."""
+    digest = hashlib.sha256()
+    for value in values:
+        text = "" if value is None else _text(value)
+        digest.update(f"{type(value).__name__}:{len(text)}:".encode())
+        digest.update(text.encode())
+    return int.from_bytes(digest.digest(), "big")
 
 
 def _text(value: Any) -> str:
     if isinstance(value, bytes | memoryview):
         return bytes(value).hex()
     if isinstance(value, dict | list):
-        return json.dumps(value, sort_keys=True, separators=(",", ":"))
+        return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
     return str(value)
 
 
@@ -99,6 +111,13 @@ def sqlite_fingerprint(path: Path) -> dict[str, TableSum]:
         conn.close()
 
 
+def _pg_session(conn: Any) -> None:
+    """Values read as text the same way wherever and whoever reads them."""
+    conn.execute("SET TIME ZONE 'UTC'")
+    conn.execute("SET DateStyle = 'ISO, YMD'")
+    conn.execute("SET IntervalStyle = 'iso_8601'")
+
+
 def _pg_fingerprint(conn: Any) -> dict[str, TableSum]:
     names = [r[0] for r in conn.execute(
         "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' "
@@ -118,6 +137,7 @@ def pg_fingerprint(url: str) -> dict[str, TableSum]:
     import psycopg
 
     with psycopg.connect(url) as conn:
+        _pg_session(conn)
         return _pg_fingerprint(conn)
 
 
@@ -187,7 +207,9 @@ def backup(url: str, state_dir: Path, dest: Path) -> dict[str, Any]:
     up into the new folder ``dest``. Returns the manifest."""
     if dest.exists() and any(dest.iterdir()):
         raise BackupError(f"{dest} is not empty: a backup goes into a new folder")
+    # It holds password hashes, service tokens and the state's secrets: its owner's only.
     dest.mkdir(parents=True, exist_ok=True)
+    dest.chmod(0o700)
     dialect, where = parse_target(url)
     if dialect == "sqlite":
         if not Path(where).is_file():
@@ -202,8 +224,10 @@ def backup(url: str, state_dir: Path, dest: Path) -> dict[str, Any]:
         tables = sqlite_fingerprint(dest / "hub.db")
         with contextlib.closing(sqlite3.connect(dest / "hub.db")) as conn:
             migrations = _migrations(conn)
+        (dest / "hub.db").chmod(0o600)
     else:
         tables, migrations = _pg_backup(where, dest / "hub.pgdump")
+        (dest / "hub.pgdump").chmod(0o600)
     files = {}
     for relative in _state_files(state_dir):
         target = dest / "files" / relative
@@ -228,6 +252,7 @@ def _pg_backup(url: str, dump: Path) -> tuple[dict[str, TableSum], list[str]]:
 
     with psycopg.connect(url) as conn:
         conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        _pg_session(conn)
         snapshot = conn.execute("SELECT pg_export_snapshot()").fetchone()[0]  # type: ignore[index]
         _run([_pg_tool("pg_dump"), "--format=custom", "--no-owner", "--no-privileges",
               f"--snapshot={snapshot}", f"--file={dump}", f"--dbname={url}"],
@@ -276,6 +301,11 @@ def restore(src: Path, url: str, state_dir: Path) -> dict[str, Any]:
         finally:
             source.close()
             copy.close()
+        try:
+            verify(manifest, sqlite_fingerprint(partial))
+        except BackupError:
+            partial.unlink(missing_ok=True)
+            raise
         partial.replace(target)
     else:
         if pg_fingerprint(where):
@@ -283,15 +313,22 @@ def restore(src: Path, url: str, state_dir: Path) -> dict[str, Any]:
         _run([_pg_tool("pg_restore"), "--no-owner", "--no-privileges", "--single-transaction",
               "--exit-on-error", f"--dbname={where}", str(src / "hub.pgdump")],
              "pg_restore")  # fmt: skip
-    for relative, digest in manifest["files"].items():
-        target = state_dir / relative
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(src / "files" / relative, target)
-        if relative == "secrets.json":
-            target.chmod(0o600)
-        if _digest(target) != digest:
-            raise BackupError(f"{relative} differs from the backup's after the restore")
-    verify(manifest, fingerprint(url))
+        verify(manifest, pg_fingerprint(where))
+    copied: list[Path] = []
+    try:
+        for relative, digest in manifest["files"].items():
+            target = state_dir / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src / "files" / relative, target)
+            copied.append(target)
+            if relative == "secrets.json":
+                target.chmod(0o600)
+            if _digest(target) != digest:
+                raise BackupError(f"{relative} differs from the backup's after the restore")
+    except BaseException:
+        for path in copied:  # nothing of the state half-restored
+            path.unlink(missing_ok=True)
+        raise
     return manifest
 
 

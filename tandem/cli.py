@@ -76,7 +76,7 @@ from portal.auth import identify
 from portal.data import DataAccess, DataError, insights, reviews
 from tandem import backup as backups
 from tandem import stack
-from tandem.production import ProductionStack
+from tandem.production import ProductionStack, state_database_url
 from tandem.servers import ServerUnavailable
 from tandem.settings import SettingsError, StackSettings
 from tandem.state import load_or_create_secrets
@@ -268,13 +268,21 @@ def migrate_command(hub_url: str | None) -> None:
 
 
 def _database_url(db_url: str | None) -> str:
-    return db_url or os.environ.get("TANDEM_HUB_DB_URL") or _settings().lane_url
+    """The URL given, else TANDEM_HUB_DB_URL, else the state's: the production topology's
+    PostgreSQL where the state holds its cluster, else the local SQLite file."""
+    settings = _settings()
+    return (
+        db_url
+        or os.environ.get("TANDEM_HUB_DB_URL")
+        or state_database_url(settings)
+        or settings.lane_url
+    )
 
 
 @cli.command("backup")
 @click.argument("dest", type=click.Path(path_type=Path))
 @click.option("--db-url", help="The hub's database (default: TANDEM_HUB_DB_URL, else the "
-              "local hub's SQLite file).")  # fmt: skip
+              "state's: make run-production's PostgreSQL, or make run's SQLite file).")  # fmt: skip
 def backup_command(dest: Path, db_url: str | None) -> None:
     """Back up the hub's database and Tandem's files into the new folder DEST."""
     try:

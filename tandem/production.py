@@ -19,10 +19,11 @@ unless-stopped`` does; meanwhile HAProxy sends every request to the other hub in
 from __future__ import annotations
 
 from directus.install import ensure_installed
-from directus.process import RATE_LIMITS, Hub, HubConfig
+from directus.process import RATE_LIMITS, Hub, HubConfig, check_port_free
 from tandem.servers import Haproxy, Postgres, Redis, ServerUnavailable, postgres_bin_dir
 from tandem.settings import StackSettings
 from tandem.stack import Echo, Stack
+from tandem.state import load_or_create_secrets
 
 DATABASE = "tandem"
 DATABASE_USER = "tandem"
@@ -56,6 +57,15 @@ def hub_configs(
     ]
 
 
+def state_database_url(settings: StackSettings) -> str | None:
+    """The topology's database (as the bulk lane names it), if the state folder holds its
+    PostgreSQL cluster: what ``tandem backup`` reads there."""
+    if not (settings.state_dir / "postgres" / "data" / "PG_VERSION").is_file():
+        return None
+    password = load_or_create_secrets(settings.state_dir).database_password
+    return f"postgresql://{DATABASE_USER}:{password}@127.0.0.1:{settings.pg_port}/{DATABASE}"
+
+
 class ProductionStack(Stack):
     """The stack on PostgreSQL, Redis, two hub instances and HAProxy."""
 
@@ -87,6 +97,9 @@ class ProductionStack(Stack):
 
     def start_hubs(self) -> str:
         settings = self.settings
+        for port in (settings.pg_port, settings.redis_port, *settings.hub_instance_ports,
+                     settings.hub_port):  # fmt: skip
+            check_port_free(settings.host, port)
         self.echo("starting PostgreSQL and Redis…")
         self.postgres.start()
         self.postgres.ensure_database(DATABASE)

@@ -356,7 +356,8 @@ def haproxy_config(
       back. A request that cannot connect is sent to another instance (``redispatch``).
     - Only a request that cannot reach an instance is retried whatever its method. A
       GET, HEAD or OPTIONS is also retried when its instance dies under it (an empty
-      response) or answers 503; a write is not, as it may have been applied.
+      response); a write is not, as it may have been applied. A slow answer or a 503 is
+      not retried: that would only multiply the load on instances already behind.
     - ``leastconn``: a slow aggregate on one instance does not hold up others' requests.
     - Long server timeout: the portal's exports read for a while.
     - ``resolver`` (compose's DNS, ``127.0.0.11:53``): names are looked up again as
@@ -378,7 +379,7 @@ def haproxy_config(
         "    timeout http-request 30s",
         "    retries 3",
         "    option redispatch 1",
-        "    retry-on conn-failure empty-response response-timeout 503",
+        "    retry-on conn-failure empty-response",
         "frontend hub",
         f"    bind {bind}",
         "    http-request disable-l7-retry unless METH_GET || METH_HEAD || METH_OPTIONS",

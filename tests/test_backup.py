@@ -66,6 +66,8 @@ def test_a_running_hub_backs_up_and_restores_elsewhere_whole(
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     manifest = json.loads((tmp_path / "backup" / "manifest.json").read_text())
+    assert (tmp_path / "backup").stat().st_mode & 0o077 == 0  # secrets inside: owner only
+    assert (tmp_path / "backup" / "hub.db").stat().st_mode & 0o077 == 0
     assert manifest["dialect"] == "sqlite"
     assert manifest["migrations"][-1] == sorted(manifest["migrations"])[-1]
     assert manifest["tables"]["pos_sales"]["rows"] > 0
@@ -112,6 +114,10 @@ def test_a_backup_that_lost_a_row_fails_its_restore_naming_the_table(seeded, tmp
         conn.execute("DELETE FROM pos_sales WHERE id = (SELECT min(id) FROM pos_sales)")
     with pytest.raises(backups.BackupError, match=r"pos_sales \(\d+ rows backed up"):
         backups.restore(tmp_path / "b", f"sqlite:///{tmp_path / 'r.db'}", tmp_path / "r")
+    # nothing half-restored: no database took its place, no file was left
+    assert not (tmp_path / "r.db").exists()
+    assert not (tmp_path / "r.db.partial").exists()
+    assert not (tmp_path / "r").exists() or not any((tmp_path / "r").rglob("*.*"))
 
 
 # -- PostgreSQL -------------------------------------------------------------------------------

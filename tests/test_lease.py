@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import threading
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -70,13 +71,28 @@ def test_the_holder_stops_when_another_has_taken_its_lease(url):
         assert lost.wait(3)
 
 
-def test_the_holder_stops_when_redis_is_gone_longer_than_its_lease(server, url):
+def test_a_new_holder_waits_a_renewal_before_running_and_stops_if_it_was_too_quick(url):
+    """A standby that took an emptied key (Redis restarted) before the holder took it back
+    runs nothing: it waits for the holder's renewal, then finds the key taken."""
     lost = threading.Event()
-    with hold(url, ttl_s=1.5, on_lost=lost.set):
+    store = redis.Redis.from_url(url)
+    threading.Timer(0.1, lambda: store.set(KEY, "the holder, back")).start()
+    started = time.monotonic()
+    with hold(url, ttl_s=0.9, on_lost=lost.set):
+        assert time.monotonic() - started >= 0.3  # a renewal period, and then some
+        assert lost.is_set()
+
+
+def test_the_holder_stops_before_its_key_could_expire_when_redis_is_gone(server, url):
+    lost = threading.Event()
+    with hold(url, ttl_s=6, on_lost=lost.set):
         server.stop()
+        gone = time.monotonic()
         try:
             assert not lost.wait(0.5)  # a short outage is ridden out
-            assert lost.wait(5)
+            assert lost.wait(8)
+            # its deadline came before the key's expiry (6 s after the last renewal)
+            assert time.monotonic() - gone < 6
         finally:
             server.start()
 

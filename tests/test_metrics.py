@@ -14,12 +14,12 @@ from collections.abc import Iterator
 import pytest
 from prometheus_client import REGISTRY
 
-from directus import HubClient
+from directus import HubClient, HubError
 from directus.bulk import open_lane, write_rows
 from directus.logs import REQUEST_ID, configure
 from directus.process import free_port
 from sync.config import ConfigError, SyncConfig
-from sync.runs import JobContext, run_job
+from sync.runs import JobContext, item_label, run_job
 from tests.factories import make_pair, make_sku, make_store
 
 
@@ -51,6 +51,11 @@ def test_metrics_are_for_this_machine_or_a_bearer_of_the_token_only(hub, make_po
     open_app = make_portal(hub)
     away = {"REMOTE_ADDR": "203.0.113.9"}
     assert open_app.test_client().get("/metrics", environ_base=away).status_code == 404
+    # Behind a proxy every request comes from it: then only the token opens them.
+    proxied = make_portal(hub, trusted_proxies=1).test_client()
+    assert proxied.get("/metrics").status_code == 404
+    spoofed = proxied.get("/metrics", headers={"X-Forwarded-For": "127.0.0.1"})
+    assert spoofed.status_code == 404
     guarded = make_portal(hub, metrics_token="m-token-123").test_client()
     assert guarded.get("/metrics").status_code == 404  # loopback is not enough then
     assert guarded.get("/metrics", headers={"Authorization": "Bearer wrong"}).status_code == 404
@@ -58,14 +63,29 @@ def test_metrics_are_for_this_machine_or_a_bearer_of_the_token_only(hub, make_po
     assert ok.status_code == 200
 
 
-def test_each_request_has_an_id_a_proxys_well_formed_one_kept(hub, make_portal):
-    client = make_portal(hub).test_client()
-    fresh = client.get("/health").headers["X-Request-Id"]
+def test_each_request_has_an_id_a_trusted_proxys_well_formed_one_kept(hub, make_portal):
+    direct = make_portal(hub).test_client()
+    fresh = direct.get("/health").headers["X-Request-Id"]
     assert len(fresh) == 32
-    kept = client.get("/health", headers={"X-Request-Id": "lb-7f3a-0001"})
+    # a client's own id is not taken: only a trusted proxy's
+    assert (
+        direct.get("/health", headers={"X-Request-Id": "lb-7f3a-0001"}).headers["X-Request-Id"]
+        != "lb-7f3a-0001"
+    )
+    proxied = make_portal(hub, trusted_proxies=1).test_client()
+    kept = proxied.get("/health", headers={"X-Request-Id": "lb-7f3a-0001"})
     assert kept.headers["X-Request-Id"] == "lb-7f3a-0001"
-    forged = client.get("/health", headers={"X-Request-Id": 'x" level="ERROR'})
+    forged = proxied.get("/health", headers={"X-Request-Id": 'x" level="ERROR'})
     assert forged.headers["X-Request-Id"] != 'x" level="ERROR'
+
+
+def test_a_method_a_client_makes_up_is_counted_as_other(hub, make_portal):
+    client = make_portal(hub).test_client()
+    before = _value("tandem_portal_requests_total", route="(unmatched)", method="OTHER",
+                    status="405")  # fmt: skip
+    client.open("/health", method="BREW")
+    assert _value("tandem_portal_requests_total", route="(unmatched)", method="OTHER",
+                  status="405") == before + 1  # fmt: skip
 
 
 # -- the request id travels to the hub and into the logs ----------------------------------
@@ -155,6 +175,22 @@ def test_job_runs_are_counted_by_job_status_and_item(sync_hub):
     )
     assert _value("tandem_scheduler_items_total", job="test.metrics", item="rows") >= 5
     assert REQUEST_ID.get() is None
+
+
+def test_a_run_the_hub_could_not_record_still_counts_as_failed(recorder):
+    url, _seen = recorder  # answers GETs only: the run's record cannot be written
+    before = _value("tandem_scheduler_runs_total", job="test.down", status="failed")
+    with pytest.raises(HubError):
+        run_job(HubClient(url, token="t", max_retries=0), "test.down", lambda _c: None, {})
+    assert _value("tandem_scheduler_runs_total", job="test.down", status="failed") == before + 1
+
+
+def test_document_codes_partners_choose_are_folded_in_labels():
+    assert item_label("sent_850") == "sent_850"
+    assert item_label("received_ORDERS") == "received_ORDERS"
+    assert item_label("rows_new") == "rows_new"
+    assert item_label("failed") == "failed"
+    assert item_label("received_ZZ9") == "received_other"
 
 
 def test_the_scheduler_serves_metrics_where_it_is_told():
