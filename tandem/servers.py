@@ -279,58 +279,48 @@ class Postgres:
         return self.url(name) if found else self.create_database(name)
 
 
-# -- Redis --------------------------------------------------------------------------------
+# -- a Debian server as a child --------------------------------------------------------------
 
 
 @dataclass
-class Redis:
-    """One ``redis-server`` on loopback; nothing it holds is saved to disk."""
+class _Child:
+    """A Debian server run in the foreground as this process's child, logging to a file."""
 
     root: Path
-    port: int = field(default_factory=free_port)
-    binary: str = "redis-server"
-    process: subprocess.Popen[bytes] | None = None
-    _log: IO[bytes] | None = field(default=None, repr=False)
+    #: The program's name, and where Debian puts it when it is not in PATH.
+    binary: str = field(default="", kw_only=True)
+    package: str = field(default="", kw_only=True)
+    process: subprocess.Popen[bytes] | None = field(default=None, kw_only=True)
+    _log: IO[bytes] | None = field(default=None, repr=False, kw_only=True)
 
     @property
     def log_path(self) -> Path:
-        return self.root / "redis.log"
-
-    def url(self, database: int = 0) -> str:
-        return f"redis://127.0.0.1:{self.port}/{database}"
-
-    @property
-    def version(self) -> str:
-        out = subprocess.run([self._binary(), "--version"], capture_output=True, text=True,
-                             check=True).stdout  # fmt: skip
-        return re.search(r"v=(\d+(\.\d+)+)", out).group(1)  # type: ignore[union-attr]
+        return self.root / f"{self.binary}.log"
 
     def _binary(self) -> str:
-        found = shutil.which(self.binary)
+        found = shutil.which(self.binary) or next(
+            (str(p) for p in (Path("/usr/sbin") / self.binary,) if p.is_file()), None
+        )
         if not found:
-            raise ServerUnavailable("Redis is not installed: apt-get install redis-server")
+            raise ServerUnavailable(
+                f"{self.binary} is not installed: apt-get install {self.package}"
+            )
         return found
 
-    def start(self, timeout_s: float = 30) -> None:
+    def _version(self, flag: str, pattern: str) -> str:
+        out = subprocess.run([self._binary(), flag], capture_output=True, text=True, check=True)
+        return re.search(pattern, out.stdout).group(1)  # type: ignore[union-attr]
+
+    def _spawn(self, args: list[str], ready: Callable[[], bool], timeout_s: float) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
         self._log = open(self.log_path, "ab")  # noqa: SIM115 - lives as long as the server
         self.process = spawn(
-            [self._binary(), "--port", str(self.port), "--bind", "127.0.0.1",
-             "--dir", str(self.root), "--save", "", "--appendonly", "no",
-             "--daemonize", "no", "--protected-mode", "yes"],
+            [self._binary(), *args],
             env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")},
             cwd=self.root,
             stdout=self._log,
-        )  # fmt: skip
-        _wait(self.answers, self.process, "redis-server", self.log_path, timeout_s)
-
-    def answers(self) -> bool:
-        import redis
-
-        try:
-            return bool(redis.Redis.from_url(self.url(), socket_timeout=1).ping())
-        except redis.RedisError:
-            return False
+        )
+        _wait(ready, self.process, self.binary, self.log_path, timeout_s)
 
     def stop(self) -> None:
         if self.process is not None:
@@ -339,6 +329,42 @@ class Redis:
         if self._log is not None:
             self._log.close()
             self._log = None
+
+
+# -- Redis --------------------------------------------------------------------------------
+
+
+@dataclass
+class Redis(_Child):
+    """One ``redis-server`` on loopback; nothing it holds is saved to disk."""
+
+    port: int = field(default_factory=free_port)
+    binary: str = field(default="redis-server", kw_only=True)
+    package: str = field(default="redis-server", kw_only=True)
+
+    def url(self, database: int = 0) -> str:
+        return f"redis://127.0.0.1:{self.port}/{database}"
+
+    @property
+    def version(self) -> str:
+        return self._version("--version", r"v=(\d+(\.\d+)+)")
+
+    def start(self, timeout_s: float = 30) -> None:
+        self._spawn(
+            ["--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.root),
+             "--save", "", "--appendonly", "no", "--daemonize", "no",
+             "--protected-mode", "yes"],
+            self.answers,
+            timeout_s,
+        )  # fmt: skip
+
+    def answers(self) -> bool:
+        import redis
+
+        try:
+            return bool(redis.Redis.from_url(self.url(), socket_timeout=1).ping())
+        except redis.RedisError:
+            return False
 
 
 # -- HAProxy ------------------------------------------------------------------------------
@@ -396,15 +422,13 @@ def haproxy_config(
 
 
 @dataclass
-class Haproxy:
+class Haproxy(_Child):
     """HAProxy in the foreground on ``port``, balancing the hub instances given."""
 
-    root: Path
-    servers: Sequence[tuple[str, str]]
+    servers: Sequence[tuple[str, str]] = ()
     port: int = field(default_factory=free_port)
-    binary: str = "haproxy"
-    process: subprocess.Popen[bytes] | None = None
-    _log: IO[bytes] | None = field(default=None, repr=False)
+    binary: str = field(default="haproxy", kw_only=True)
+    package: str = field(default="haproxy", kw_only=True)
 
     @property
     def url(self) -> str:
@@ -415,22 +439,8 @@ class Haproxy:
         return self.root / "haproxy.cfg"
 
     @property
-    def log_path(self) -> Path:
-        return self.root / "haproxy.log"
-
-    @property
     def version(self) -> str:
-        out = subprocess.run([self._binary(), "-v"], capture_output=True, text=True,
-                             check=True).stdout  # fmt: skip
-        return re.search(r"version (\d+(\.\d+)+)", out).group(1)  # type: ignore[union-attr]
-
-    def _binary(self) -> str:
-        found = shutil.which(self.binary) or next(
-            (p for p in ("/usr/sbin/haproxy",) if Path(p).is_file()), None
-        )
-        if not found:
-            raise ServerUnavailable("HAProxy is not installed: apt-get install haproxy")
-        return found
+        return self._version("-v", r"version (\d+(\.\d+)+)")
 
     def start(self, timeout_s: float = 30) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
@@ -439,14 +449,7 @@ class Haproxy:
                                capture_output=True, text=True, check=False)  # fmt: skip
         if check.returncode != 0:
             raise ServerUnavailable(f"HAProxy refused {self.config_path}:\n{check.stderr}")
-        self._log = open(self.log_path, "ab")  # noqa: SIM115 - lives as long as the server
-        self.process = spawn(
-            [self._binary(), "-db", "-f", str(self.config_path)],
-            env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")},
-            cwd=self.root,
-            stdout=self._log,
-        )
-        _wait(self.routes, self.process, "haproxy", self.log_path, timeout_s)
+        self._spawn(["-db", "-f", str(self.config_path)], self.routes, timeout_s)
 
     def routes(self) -> bool:
         """Whether a hub answers through the balancer."""
@@ -456,11 +459,3 @@ class Haproxy:
             return requests.get(f"{self.url}{HEALTH_PATH}", timeout=2).status_code == 200
         except requests.RequestException:
             return False
-
-    def stop(self) -> None:
-        if self.process is not None:
-            stop_process(self.process)
-            self.process = None
-        if self._log is not None:
-            self._log.close()
-            self._log = None

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import secrets
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -23,8 +22,9 @@ from domain import clock
 from migrations import migrate
 from tandem import backup as backups
 from tandem.cli import cli
+from tests import test_bulk_postgres
 from tests.helpers import hub_config
-from tests.pg import PgCluster, PgUnavailable, find_bin_dir
+from tests.pg import PgCluster
 
 TINY = Spec(days=7, stores=8, skus_per_supplier=12, skus_per_store=6, order_days=14)
 
@@ -123,19 +123,8 @@ def test_a_backup_that_lost_a_row_fails_its_restore_naming_the_table(seeded, tmp
 # -- PostgreSQL -------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def pg() -> Iterator[PgCluster]:
-    bin_dir = find_bin_dir()
-    if bin_dir is None:
-        pytest.skip("PostgreSQL is not installed: no initdb in PATH or /usr/lib/postgresql/*/bin")
-    try:
-        cluster = PgCluster.create(bin_dir)
-    except PgUnavailable as exc:
-        pytest.skip(f"cannot run a PostgreSQL server here: {exc}")
-    try:
-        yield cluster
-    finally:
-        cluster.stop()
+#: A throwaway cluster per module (skipped, saying why, where none can run).
+pg = test_bulk_postgres.pg
 
 
 @pytest.mark.postgres
