@@ -118,9 +118,19 @@ def hold(
         time.sleep(ttl_s / 3)
     # A standby quicker than the holder at an emptied key: give the holder one renewal
     # to see it and stop before anything runs here.
+    acquired = time.monotonic()
     time.sleep(ttl_s / 3 + _margin(lease))
-    if not lease.renew():
-        on_lost()
+    while True:
+        try:
+            if not lease.renew():
+                on_lost()
+            break
+        except redis.RedisError as exc:
+            if time.monotonic() >= acquired + ttl_s - _margin(lease):
+                log.error("Redis did not answer while the lease was being confirmed: %s", exc)
+                on_lost()
+                break
+            time.sleep(0.2)
     log.info("holding the scheduler lease as %s", lease.holder)
     done = threading.Event()
 

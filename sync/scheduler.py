@@ -11,17 +11,18 @@ import datetime as dt
 import logging
 import os
 import signal
-from collections.abc import Iterator, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from prometheus_client import start_http_server
 
-from directus import HubClient
+from directus import HubClient, HubError, Unavailable
 from directus.files import LockHeld, claim_lock
 from domain import clock
 from sync import lease
@@ -31,6 +32,7 @@ from sync.requests import REQUEST_POLL_S, RunNow, declare, take_requests
 from sync.runs import STOPPING, abandon_unfinished, run_job
 
 log = logging.getLogger("sync")
+T = TypeVar("T")
 
 
 class SchedulerAlreadyRunning(Exception):
@@ -89,13 +91,29 @@ def _one_scheduler(config: SyncConfig) -> AbstractContextManager[object]:
     return single_instance(Path(config.lock))
 
 
+def _when_the_hub_answers(call: Callable[[], T], patience_s: float = 300) -> T:
+    """Make a start-up call, again and again while the hub cannot answer (it may be
+    starting, or its database away): a scheduler that waits comes up by itself after."""
+    deadline = time.monotonic() + patience_s
+    delay = 1.0
+    while True:
+        try:
+            return call()
+        except (Unavailable, HubError) as exc:
+            if time.monotonic() + delay > deadline:
+                raise
+            log.warning("the hub cannot answer yet (%s); trying again in %.0fs", exc, delay)
+            time.sleep(delay)
+            delay = min(delay * 2, 30.0)
+
+
 def serve(config: SyncConfig) -> None:
     """Run the scheduler in the foreground until SIGTERM or SIGINT."""
     with _one_scheduler(config):
         if config.metrics_port:
             start_http_server(config.metrics_port, config.metrics_addr)
         hub = HubClient(config.hub_url, token=config.hub_token)
-        abandoned = abandon_unfinished(hub)
+        abandoned = _when_the_hub_answers(lambda: abandon_unfinished(hub))
         if abandoned:
             log.warning("marked %d runs of a previous scheduler as abandoned", abandoned)
         definitions = job_definitions(
@@ -110,7 +128,7 @@ def serve(config: SyncConfig) -> None:
         )
         executor = ThreadPoolExecutor(10)
         scheduler = build_scheduler(hub, definitions, executor)
-        declare(hub, definitions)
+        _when_the_hub_answers(lambda: declare(hub, definitions))
         scheduler.add_job(
             take_requests,
             trigger="interval",

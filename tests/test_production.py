@@ -201,7 +201,9 @@ def test_a_second_scheduler_stands_by_then_takes_over_from_a_killed_one(producti
     store = redis.Redis.from_url(production.redis.url(REDIS_SCHEDULER_DB))
     first = production.children["scheduler"]
     hostname = socket.gethostname()
-    assert store.get(lease.KEY).decode() == f"{hostname} pid {first.pid}"
+    assert first.poll() is None, f"the scheduler exited with status {first.returncode}"
+    mine = f"{hostname} pid {first.pid}".encode()
+    _until(lambda: store.get(lease.KEY) == mine, LEASE_S * 2, "the scheduler holds the lease")
     log_path = tmp_path / "second.log"
     with open(log_path, "wb") as log:
         second = subprocess.Popen(
