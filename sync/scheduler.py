@@ -91,7 +91,7 @@ def _one_scheduler(config: SyncConfig) -> AbstractContextManager[object]:
     return single_instance(Path(config.lock))
 
 
-def _when_the_hub_answers(call: Callable[[], T], patience_s: float = 300) -> T:
+def when_the_hub_answers(call: Callable[[], T], patience_s: float = 300) -> T:
     """Make a start-up call, again and again while the hub cannot answer (it may be
     starting, or its database away): a scheduler that waits comes up by itself after."""
     deadline = time.monotonic() + patience_s
@@ -99,8 +99,10 @@ def _when_the_hub_answers(call: Callable[[], T], patience_s: float = 300) -> T:
     while True:
         try:
             return call()
-        except (Unavailable, HubError) as exc:
-            if time.monotonic() + delay > deadline:
+        except HubError as exc:
+            # A refusal (a wrong token, say) is not waited out: only an absent hub.
+            absent = isinstance(exc, Unavailable) or (exc.status or 0) >= 500
+            if not absent or time.monotonic() + delay > deadline:
                 raise
             log.warning("the hub cannot answer yet (%s); trying again in %.0fs", exc, delay)
             time.sleep(delay)
@@ -113,7 +115,7 @@ def serve(config: SyncConfig) -> None:
         if config.metrics_port:
             start_http_server(config.metrics_port, config.metrics_addr)
         hub = HubClient(config.hub_url, token=config.hub_token)
-        abandoned = _when_the_hub_answers(lambda: abandon_unfinished(hub))
+        abandoned = when_the_hub_answers(lambda: abandon_unfinished(hub))
         if abandoned:
             log.warning("marked %d runs of a previous scheduler as abandoned", abandoned)
         definitions = job_definitions(
@@ -128,7 +130,7 @@ def serve(config: SyncConfig) -> None:
         )
         executor = ThreadPoolExecutor(10)
         scheduler = build_scheduler(hub, definitions, executor)
-        _when_the_hub_answers(lambda: declare(hub, definitions))
+        when_the_hub_answers(lambda: declare(hub, definitions))
         scheduler.add_job(
             take_requests,
             trigger="interval",

@@ -17,10 +17,11 @@ import pytest
 from apscheduler.events import EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from directus import HubClient
+from directus import AuthFailed, HubClient, HubError, Unavailable
 from domain import clock
 from governance import GovernanceError, scheduler
 from migrations.accounts import SYNC_SERVICE_EMAIL, set_service_token
+from sync import scheduler as sync_scheduler
 from sync.jobs import job_definitions, prune_sync_runs
 from sync.requests import RunNow, declare, take_requests
 from sync.runs import RUNS, JobContext, abandon_unfinished, iso, run_job
@@ -337,3 +338,23 @@ def test_the_operator_page_lists_jobs_and_runs_and_asks_for_a_run(portal, admin,
     token = csrf_token(supplier, "/edi")
     refused = supplier.post("/operator/jobs/edi.exchange/run", data={"csrf_token": token})
     assert refused.status_code == 403
+
+
+def test_at_start_the_scheduler_waits_out_an_absent_hub_but_not_a_refusal(monkeypatch):
+    monkeypatch.setattr(sync_scheduler.time, "sleep", lambda _s: None)
+    answers = [Unavailable("connection refused"), HubError("db down", status=500), "ready"]
+
+    def call() -> str:
+        answer = answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    assert sync_scheduler.when_the_hub_answers(call) == "ready"
+    refused = AuthFailed("Invalid user credentials.", status=401)
+
+    def refuse() -> str:
+        raise refused
+
+    with pytest.raises(AuthFailed):
+        sync_scheduler.when_the_hub_answers(refuse)
