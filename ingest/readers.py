@@ -253,7 +253,33 @@ def _csv_rows(path: Path, mapping: ColumnMap) -> Iterator[list[Any]]:
     except LookupError:
         raise FileError(f"unknown encoding {mapping.encoding!r}") from None
     with open(path, encoding=mapping.encoding, newline="") as text:
-        yield from _csv_text(text, mapping)
+        try:
+            yield from _csv_text(text, mapping)
+        except UnicodeDecodeError as exc:
+            line = undecodable_line(path, mapping.encoding)
+            raise not_decodable(exc, mapping.encoding, line) from None
+
+
+def undecodable_line(path: Path, encoding: str, chunk: int = 1 << 20) -> int:
+    """The 1-based line of the first byte ``encoding`` cannot read (0 if none can be
+    found). The text reader decodes ahead of the CSV reader, so its position is not the
+    row's: this reads the bytes again, a chunk at a time, counting line feeds."""
+    decoder = codecs.getincrementaldecoder(encoding)()
+    lines = 1
+    with open(path, "rb") as raw:
+        while block := raw.read(chunk):
+            try:
+                decoder.decode(block)
+            except UnicodeDecodeError as exc:
+                # exc.start counts from what the decoder held back from the last block
+                held = len(exc.object) - len(block)
+                return lines + block[: max(exc.start - held, 0)].count(b"\n")
+            lines += block.count(b"\n")
+        try:
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            return lines
+    return 0
 
 
 def _csv_text(text: IO[str], mapping: ColumnMap) -> Iterator[list[Any]]:
@@ -265,8 +291,6 @@ def _csv_text(text: IO[str], mapping: ColumnMap) -> Iterator[list[Any]]:
         for row in reader:
             row.append(reader.line_num + 1)  # + the header line, read apart
             yield row
-    except UnicodeDecodeError as exc:
-        raise not_decodable(exc, mapping.encoding) from None
     except csv.Error as exc:
         raise FileError(f"not a readable CSV file: {exc}") from None
 

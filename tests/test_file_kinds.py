@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from domain.ingest import FileError
-from ingest.readers import ColumnMap, check_format, read
+from ingest.readers import ColumnMap, check_format, read, undecodable_line
 from tests.factories import make_user, sign_in
 
 CSV = "item,store,date,units\nA1,S1,2026-03-02,3\n"
@@ -89,3 +89,15 @@ def test_the_encoding_setting_the_message_names_is_on_the_mapping_form(admin, po
     assert 'name="encoding"' in page
     for encoding in ("windows-1252", "iso-8859-1"):
         assert f'<option value="{encoding}"' in page
+
+
+@pytest.mark.parametrize("chunk", [1, 7, 1 << 20])
+def test_a_byte_the_encoding_cannot_read_is_named_by_its_line(tmp_path, chunk):
+    """The text reader decodes ahead of the CSV reader; the line is counted in the bytes."""
+    path = tmp_path / "pos.csv"
+    rows = "".join(f"A1,S1,2026-03-02,{n},1.00\n" for n in range(40)).encode()
+    path.write_bytes(b"item,store,date,units,net_sales\n" + rows + b"A1,S1,2026-03-0\xff,1,1.00\n")
+    with pytest.raises(FileError, match="line 42: the file is not utf-8 text"):
+        list(read(path, "csv", "pos"))
+    assert undecodable_line(path, "utf-8", chunk) == 42
+    assert undecodable_line(path, "windows-1252", chunk) == 0  # every byte reads there
