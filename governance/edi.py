@@ -56,6 +56,8 @@ def replay(
                              f"{message['direction']} and {message['status']}"]  # fmt: skip
     if payload is not None and len(payload) > MAX_REPLAY_BYTES:
         errors["file"] = [f"at most {MAX_REPLAY_BYTES:,} bytes"]
+    elif payload is not None and b"\0" in payload:
+        errors["file"] = ["it holds a NUL byte: not an X12 or EDIFACT file"]
     text = payload.decode("latin-1") if payload is not None else message.get("payload")
     if not text:
         errors.setdefault("file", []).append(

@@ -616,8 +616,12 @@ def _reference(document: Received) -> str:
 
 
 def _kept(data: bytes | None) -> str | None:
-    """A received file's text as its message keeps it (None past the size kept)."""
-    return data.decode("latin-1") if data is not None and len(data) <= MAX_KEPT_PAYLOAD else None
+    """A received file's text as its message keeps it: None past the size kept, or when
+    it holds a NUL byte, which no EDI file does and PostgreSQL's text cannot store (the
+    file stays in the partner's archive either way)."""
+    if data is None or len(data) > MAX_KEPT_PAYLOAD or b"\0" in data:
+        return None
+    return data.decode("latin-1")
 
 
 def _qualifier(standard: str, text: str) -> str:
