@@ -84,11 +84,13 @@ run-production: setup $(POSTGRES_INITDB) $(REDIS_SERVER) $(HAPROXY)
 
 # Two workers (pytest-xdist), each test module whole on one of them (its hub and world are
 # module- or session-scoped): a test mostly waits on its hub, so two keep two cores busy.
-# PYTEST_WORKERS=0 runs in one process; PYTEST_ARGS adds pytest options.
+# PYTEST_WORKERS=0 runs in one process; PYTEST_ARGS adds pytest options. TEST_DB=postgres puts
+# every hub the tests start on a throwaway PostgreSQL cluster instead (tests/databases.py).
 PYTEST_WORKERS ?= 2
+TEST_DB ?= sqlite
 # pytest exits 5 when it collected nothing: that is a failure here, not a pass.
 test: setup $(CHROMIUM) $(LIBFAKETIME) $(POSTGRES_INITDB) $(REDIS_SERVER) $(HAPROXY)
-	@$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS); status=$$?; \
+	@TANDEM_TEST_DB=$(TEST_DB) $(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS); status=$$?; \
 	if [ $$status -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; \
 	exit $$status
 

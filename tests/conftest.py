@@ -1,8 +1,10 @@
-"""Fixtures: real Directus hubs on free ports, each on a throwaway copy of a cached template.
+"""Fixtures: real Directus hubs on free ports, each on a throwaway copy of a template.
 
-The template is a bootstrapped hub database made once per Directus lockfile (see
-:mod:`directus.template`), so a test hub starts in a few seconds. Nothing here fakes
-the hub.
+On SQLite (the default) the template is a bootstrapped hub database made once per Directus
+lockfile (see :mod:`directus.template`), and its migrated copy once per migrations'
+content, so a test hub starts in a few seconds. ``TANDEM_TEST_DB=postgres`` puts every
+hub on a database of a throwaway PostgreSQL cluster instead (:mod:`tests.databases`).
+Nothing here fakes the hub.
 """
 
 from __future__ import annotations
@@ -10,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import secrets
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import pytest
 from flask import Flask
@@ -18,13 +19,40 @@ from flask import Flask
 from directus import HubClient
 from directus.install import HubInstall, ensure_installed
 from directus.process import Hub
-from directus.template import Template, copy_database, ensure_template
+from directus.template import Template, ensure_template
 from migrations.accounts import PORTAL_AUTH_EMAIL, SYNC_SERVICE_EMAIL, set_service_token
 from portal import Config, create_app
-from tests.helpers import RunningHub, ensure_migrated, hub_config
+from tests.databases import Databases, PostgresDatabases, SqliteDatabases, chosen, hub_config
+from tests.helpers import RunningHub
+from tests.pg import PgCluster, find_bin_dir
 
 # Under CI=true, a skipped PostgreSQL test fails the run (see tests/ci_skips.py).
 pytest_plugins = ("tests.ci_skips",)
+
+
+SQLITE_ONLY = "sqlite_only"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        f"{SQLITE_ONLY}(reason): reads SQLite's own storage; skipped under TANDEM_TEST_DB=postgres",
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under ``TANDEM_TEST_DB=postgres``, run the tests that use the fixtures' hubs (they
+    are the ones a database changes), and skip those marked ``sqlite_only``."""
+    if chosen() != "postgres":
+        return
+    hub_backed = [item for item in items if "databases" in getattr(item, "fixturenames", ())]
+    config.hook.pytest_deselected(items=[item for item in items if item not in hub_backed])
+    items[:] = hub_backed
+    for item in hub_backed:
+        marker = item.get_closest_marker(SQLITE_ONLY)
+        if marker is not None:
+            why = marker.args[0] if marker.args else "SQLite only"
+            item.add_marker(pytest.mark.skip(reason=f"on SQLite only: {why}"))
 
 
 @pytest.fixture(scope="session")
@@ -37,23 +65,39 @@ def hub_template(hub_install: HubInstall) -> Template:
     return ensure_template(hub_install)
 
 
+@pytest.fixture(scope="session")
+def databases(
+    hub_install: HubInstall, hub_template: Template, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Databases]:
+    """Where this run's hubs keep their data: SQLite files, or PostgreSQL databases under
+    ``TANDEM_TEST_DB=postgres`` (see tests/databases.py)."""
+    if chosen() == "sqlite":
+        yield SqliteDatabases(hub_install, hub_template)
+        return
+    bin_dir = find_bin_dir()
+    if bin_dir is None:
+        pytest.fail("TANDEM_TEST_DB=postgres, but PostgreSQL is not installed (no initdb)")
+    with PgCluster.create(bin_dir) as cluster:
+        yield PostgresDatabases(hub_install, cluster, tmp_path_factory.mktemp("pg-templates"))
+
+
 StartHub = Callable[..., RunningHub]
 
 
 @contextlib.contextmanager
 def _hub_starter(
-    install: HubInstall, template: Template, source: Path, folders: pytest.TempPathFactory
+    install: HubInstall, databases: Databases, folders: pytest.TempPathFactory, *, migrated: bool
 ) -> Iterator[StartHub]:
-    """Start hubs, each on its own copy of ``source``; all are stopped on exit."""
+    """Start hubs, each on its own new database; all are stopped on exit."""
     started: list[Hub] = []
 
     def start(**extra_env: str) -> RunningHub:
         folder = folders.mktemp("hub")
-        db_path = copy_database(source, folder / "hub.db")
-        hub = Hub(install, hub_config(folder, db_path, **extra_env))
+        database = databases.new(folder, migrated=migrated)
+        hub = Hub(install, hub_config(folder, database.db, **extra_env))
         hub.start()
         started.append(hub)
-        return RunningHub(hub, template.admin_email, template.admin_password)
+        return RunningHub(hub, databases.admin_email, databases.admin_password)
 
     try:
         yield start
@@ -64,28 +108,19 @@ def _hub_starter(
 
 @pytest.fixture(scope="session")
 def start_hub(
-    hub_install: HubInstall, hub_template: Template, tmp_path_factory: pytest.TempPathFactory
+    hub_install: HubInstall, databases: Databases, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[StartHub]:
-    """Start a fresh, unmigrated hub from the template."""
-    with _hub_starter(hub_install, hub_template, hub_template.db_path, tmp_path_factory) as start:
+    """Start a fresh, unmigrated hub (bootstrapped by Directus only)."""
+    with _hub_starter(hub_install, databases, tmp_path_factory, migrated=False) as start:
         yield start
 
 
 @pytest.fixture(scope="session")
-def migrated_db(hub_install: HubInstall, hub_template: Template) -> Path:
-    """The template database with every migration applied, cached per migrations' content."""
-    return ensure_migrated(hub_install, hub_template)
-
-
-@pytest.fixture(scope="session")
 def start_migrated_hub(
-    hub_install: HubInstall,
-    hub_template: Template,
-    migrated_db: Path,
-    tmp_path_factory: pytest.TempPathFactory,
+    hub_install: HubInstall, databases: Databases, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[StartHub]:
-    """Start a fresh hub on a copy of the migrated template."""
-    with _hub_starter(hub_install, hub_template, migrated_db, tmp_path_factory) as start:
+    """Start a fresh hub with every migration applied."""
+    with _hub_starter(hub_install, databases, tmp_path_factory, migrated=True) as start:
         yield start
 
 

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import fcntl
-import hashlib
+import contextlib
 import os
-import secrets
-import shutil
+import sqlite3
 import subprocess
 import threading
 import time
@@ -14,15 +12,14 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import psycopg
 import requests
 
 from directus import HubClient
-from directus.bulk import Merged, open_lane, write_rows
-from directus.install import HubInstall, default_cache_dir, lock_key
-from directus.process import Hub, HubConfig, free_port
-from directus.template import Template, copy_database
-from migrations import MIGRATIONS_DIR, migrate
+from directus.bulk import Merged, open_lane, parse_target, storage_value, target_of, write_rows
+from directus.process import Hub
 
 
 @dataclass
@@ -38,62 +35,36 @@ class RunningHub:
     @property
     def db_path(self) -> Path:
         path = self.hub.config.sqlite_path
-        assert path is not None
+        assert path is not None, "this hub is not on SQLite: mark the test sqlite_only"
         return path
+
+    @property
+    def lane_url(self) -> str:
+        """The bulk lane's URL for this hub's database (SQLite or PostgreSQL)."""
+        return target_of(self.hub.config.db)
 
     def admin(self, **kwargs: object) -> HubClient:
         return HubClient.login(self.url, self.admin_email, self.admin_password, **kwargs)
 
-
-def hub_config(folder: Path, db_path: Path, **extra_env: str) -> HubConfig:
-    return HubConfig(
-        port=free_port(),
-        data_dir=folder,
-        secret=secrets.token_urlsafe(32),
-        db={"DB_CLIENT": "sqlite3", "DB_FILENAME": str(db_path)},
-        extra_env=extra_env,
-    )
-
-
-STALE_TEMPLATE_S = 3600
-
-
-def migrations_key() -> str:
-    """A hash of the migrations' code: a change in any of them means a new template."""
-    digest = hashlib.sha256()
-    for path in sorted(MIGRATIONS_DIR.glob("*.py")):
-        digest.update(path.name.encode() + b"\0" + path.read_bytes())
-    return digest.hexdigest()[:16]
+    def sql(self, query: str, *params: object) -> list[tuple[Any, ...]]:
+        """Rows of one read straight from the hub's database, SQLite or PostgreSQL (``?``
+        placeholders), with values as Directus stores them in SQLite (dates and times as
+        epoch milliseconds), so one assertion holds on both."""
+        dialect, where = parse_target(self.lane_url)
+        if dialect == "sqlite":
+            with contextlib.closing(sqlite3.connect(where)) as conn:
+                return conn.execute(query, params).fetchall()
+        with psycopg.connect(where) as conn:
+            rows = conn.execute(query.replace("?", "%s"), params).fetchall()
+        return [tuple(storage_value(value) for value in row) for row in rows]
 
 
-def ensure_migrated(install: HubInstall, template: Template) -> Path:
-    """The bootstrapped template with all migrations applied, made once and cached.
-
-    Migrating a fresh hub takes about 25 s, so each test session copies this instead.
-    Older migrated templates are removed when a new one is made.
-    """
-    cache = default_cache_dir()
-    folder = cache / f"migrated-{lock_key()}-{migrations_key()}"
-    db_path = folder / "hub.db"
-    with open(cache / "migrated.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if db_path.exists():
-            return db_path
-        building = cache / f"building-{folder.name}"
-        shutil.rmtree(building, ignore_errors=True)
-        building.mkdir(parents=True)
-        copy_database(template.db_path, building / "hub.db")
-        with Hub(install, hub_config(building, building / "hub.db")) as hub:
-            migrate(HubClient.login(hub.url, template.admin_email, template.admin_password))
-        # Another session may still be copying a recent template: remove only stale ones.
-        for old in cache.glob("migrated-*"):
-            # clock-ok: a file's age on disk, against the wall clock that stamped it
-            if time.time() - old.stat().st_mtime > STALE_TEMPLATE_S:  # clock-ok: file ages
-                shutil.rmtree(old, ignore_errors=True)
-        folder.mkdir(parents=True)
-        copy_database(building / "hub.db", db_path)
-        shutil.rmtree(building, ignore_errors=True)
-    return db_path
+def as_ints(rows: list[dict[str, Any]], *names: str) -> list[dict[str, Any]]:
+    """Rows with these fields as ints: on PostgreSQL, Directus sends ``bigint`` columns
+    (money in minor units, rollups' sums, control numbers) as strings."""
+    return [
+        {k: (int(v) if k in names and v is not None else v) for k, v in row.items()} for row in rows
+    ]
 
 
 def race_imports(lane_url: str, kind: str, rows: list[tuple], imports: int = 2) -> list[Merged]:

@@ -49,7 +49,7 @@ def world(hub, admin) -> dict[str, Any]:
         (d, loc, sku, day, 1 + i, (1 + i) * 100, "USD")
         for i, (loc, day) in enumerate((loc, day) for loc in stores.values() for day in DAYS)
     ]
-    with open_lane(f"sqlite:///{hub.db_path}") as lane:
+    with open_lane(hub.lane_url) as lane:
         write_rows(lane, "pos", pos)
         write_rows(lane, "inventory", [(d, loc, sku, DAYS[0], 9, 0, 0) for loc in stores.values()])
     sharing.grant(

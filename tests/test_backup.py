@@ -23,7 +23,7 @@ from migrations import migrate
 from tandem import backup as backups
 from tandem.cli import cli
 from tests import test_bulk_postgres
-from tests.helpers import hub_config
+from tests.databases import hub_config
 from tests.pg import PgCluster
 
 TINY = Spec(days=7, stores=8, skus_per_supplier=12, skus_per_store=6, order_days=14)
@@ -48,18 +48,22 @@ def _supplier_reads(url: str) -> int:
 # -- SQLite -----------------------------------------------------------------------------------
 
 
+SQLITE_PATH = pytest.mark.sqlite_only("SQLite's backup path (PostgreSQL's has its own test)")
+
+
 @pytest.fixture(scope="module")
 def seeded(start_migrated_hub):
     running = start_migrated_hub()
-    seed(running.admin(), f"sqlite:///{running.db_path}", clock.today(), spec=TINY)
+    seed(running.admin(), running.lane_url, clock.today(), spec=TINY)
     return running
 
 
+@SQLITE_PATH
 def test_a_running_hub_backs_up_and_restores_elsewhere_whole(
     seeded, hub_install: HubInstall, tmp_path
 ):
     state = _state(tmp_path / "state")
-    live = f"sqlite:///{seeded.db_path}"
+    live = seeded.lane_url
     result = CliRunner().invoke(
         cli, ["backup", str(tmp_path / "backup"), "--db-url", live],
         env={"TANDEM_STATE_DIR": str(state)},
@@ -98,18 +102,20 @@ def test_a_running_hub_backs_up_and_restores_elsewhere_whole(
         hub.stop()
 
 
+@SQLITE_PATH
 def test_a_restore_goes_only_into_an_empty_place(seeded, tmp_path):
-    backups.backup(f"sqlite:///{seeded.db_path}", _state(tmp_path / "state"), tmp_path / "b")
+    backups.backup(seeded.lane_url, _state(tmp_path / "state"), tmp_path / "b")
     with pytest.raises(backups.BackupError, match="exists"):
-        backups.restore(tmp_path / "b", f"sqlite:///{seeded.db_path}", tmp_path / "new")
+        backups.restore(tmp_path / "b", seeded.lane_url, tmp_path / "new")
     with pytest.raises(backups.BackupError, match="already holds"):
         backups.restore(tmp_path / "b", f"sqlite:///{tmp_path / 'x.db'}", tmp_path / "state")
     with pytest.raises(backups.BackupError, match="not empty"):
-        backups.backup(f"sqlite:///{seeded.db_path}", tmp_path / "state", tmp_path / "b")
+        backups.backup(seeded.lane_url, tmp_path / "state", tmp_path / "b")
 
 
+@SQLITE_PATH
 def test_a_backup_that_lost_a_row_fails_its_restore_naming_the_table(seeded, tmp_path):
-    backups.backup(f"sqlite:///{seeded.db_path}", tmp_path / "none", tmp_path / "b")
+    backups.backup(seeded.lane_url, tmp_path / "none", tmp_path / "b")
     with sqlite3.connect(tmp_path / "b" / "hub.db") as conn:
         conn.execute("DELETE FROM pos_sales WHERE id = (SELECT min(id) FROM pos_sales)")
     with pytest.raises(backups.BackupError, match=r"pos_sales \(\d+ rows backed up"):

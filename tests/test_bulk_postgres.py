@@ -34,7 +34,7 @@ from governance.sharing import grant
 from ingest.pipeline import ImportResult, run_import
 from migrations import migrate
 from tests.factories import make_pair, make_sku, make_store, make_user
-from tests.helpers import race_imports
+from tests.helpers import as_ints, race_imports
 from tests.pg import PgCluster, PgUnavailable, find_bin_dir
 from tests.pinning import pinned
 
@@ -177,13 +177,6 @@ def write_csv(tmp_path: Path) -> Callable[..., Path]:
     return write
 
 
-def _ints(rows: list[dict[str, Any]], *names: str) -> list[dict[str, Any]]:
-    """Rows with these fields as ints (PostgreSQL's bigint comes back as a string)."""
-    return [
-        {k: (int(v) if k in names and v is not None else v) for k, v in row.items()} for row in rows
-    ]
-
-
 # -- tests ---------------------------------------------------------------------------------
 
 
@@ -221,7 +214,7 @@ def test_a_csv_lands_with_counts_and_directus_storage(
         fields=["day", "units", "net_sales_minor"],
         sort=["day", "units"],
     )
-    assert _ints(found, "net_sales_minor") == [
+    assert as_ints(found, "net_sales_minor") == [
         {"day": "2026-03-02", "units": 1, "net_sales_minor": 250},
         {"day": "2026-03-02", "units": 3, "net_sales_minor": 750},
         {"day": "2026-03-03", "units": 2, "net_sales_minor": 500},
@@ -279,7 +272,7 @@ def test_reimport_changes_nothing_and_a_restatement_replaces(
     )
     # W10 = 2026-03-02..08: S1/A1 = -1 + 2 (a return replaced 3), S1/A2 = 1 + 6, S2/A1 = 4
     keys = ("location", "sku", "units", "net_sales_minor", "days")
-    assert [tuple(w[k] for k in keys) for w in _ints(week, "units", "net_sales_minor")] == [
+    assert [tuple(w[k] for k in keys) for w in as_ints(week, "units", "net_sales_minor")] == [
         (s1, a1, 1, 250, 2),
         (s1, a2, 7, 1750, 2),
         (s2, a1, 4, 1000, 1),
@@ -291,7 +284,7 @@ def test_reimport_changes_nothing_and_a_restatement_replaces(
         fields=["sku", "iso_week", "units", "net_sales_minor", "days", "locations"],
         sort=["iso_week", "sku"],
     )
-    assert _ints(by_sku, "units", "net_sales_minor") == [
+    assert as_ints(by_sku, "units", "net_sales_minor") == [
         {"sku": a1, "iso_week": "2026-W10", "units": 5, "net_sales_minor": 1250, "days": 3,
          "locations": 2},
         {"sku": a2, "iso_week": "2026-W10", "units": 7, "net_sales_minor": 1750, "days": 2,
@@ -347,7 +340,7 @@ def test_a_key_delivered_twice_keeps_its_last_line(
         filter={"_and": [{"distributor": {"_eq": world.d}}, {"sku": {"_eq": a1}}]},
         fields=["id", "units", "net_sales_minor"],
     )
-    assert _ints(rows, "net_sales_minor") == [
+    assert as_ints(rows, "net_sales_minor") == [
         {"id": f"{world.d}:{s1}:{a1}:2026-03-02", "units": 4, "net_sales_minor": 1000}
     ]
     weeks = pg_admin.read_items(
@@ -356,7 +349,7 @@ def test_a_key_delivered_twice_keeps_its_last_line(
         fields=["sku", "units", "days"],
         sort=["sku"],
     )
-    assert _ints(weeks, "units") == [
+    assert as_ints(weeks, "units") == [
         {"sku": a1, "units": 4, "days": 1},
         {"sku": world.skus[1]["id"], "units": 1, "days": 1},
     ]

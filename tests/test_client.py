@@ -239,7 +239,7 @@ def test_a_hub_under_pressure_answers_503_retried_only_on_idempotent_calls(
     """Directus's own pressure limiter, set to always trip, gives real 503 answers."""
     from directus.process import Hub
     from directus.template import copy_database
-    from tests.helpers import hub_config
+    from tests.databases import hub_config
 
     db = copy_database(hub_template.db_path, tmp_path / "hub.db")
     config = hub_config(

@@ -101,7 +101,7 @@ class Stores:
 
 @pytest.fixture(scope="module")
 def world(hub, admin: HubClient) -> Stores:
-    return Stores(hub, admin, f"sqlite:///{hub.db_path}")
+    return Stores(hub, admin, hub.lane_url)
 
 
 def conflict_reason(world: Stores, store: int) -> str:

@@ -156,7 +156,7 @@ def seeded(start_migrated_hub, tmp_path_factory, demo_as2):
         "as2_certificate": certificate_pem(demo_as2["station"]),
     }
     result = seed(
-        running.admin(), f"sqlite:///{running.db_path}", as_of, spec=SMALL, mailboxes=mailboxes,
+        running.admin(), running.lane_url, as_of, spec=SMALL, mailboxes=mailboxes,
         as2_partner=as2_partner,
     )  # fmt: skip
     assert result.seeded
@@ -313,7 +313,7 @@ def test_seeding_again_changes_nothing_and_an_interrupted_seed_resumes(seeded):
     before = _census(admin)
     assert before["pos_sales"] == result.counts["pos_sales"] == sum(1 for _ in demo.pos_rows())
 
-    again = seed(admin, f"sqlite:///{running.db_path}", demo.as_of, spec=SMALL)
+    again = seed(admin, running.lane_url, demo.as_of, spec=SMALL)
     assert not again.seeded
     assert _census(admin) == before
 
@@ -323,7 +323,7 @@ def test_seeding_again_changes_nothing_and_an_interrupted_seed_resumes(seeded):
     admin.delete_items("audit_log", [m["id"] for m in marks])
     assert seeded_as_of(admin) is None
     tomorrow = demo.as_of + dt.timedelta(days=1)
-    resumed = seed(admin, f"sqlite:///{running.db_path}", tomorrow, spec=Spec(days=3))
+    resumed = seed(admin, running.lane_url, tomorrow, spec=Spec(days=3))
     assert (resumed.seeded, resumed.as_of) == (True, demo.as_of)
     assert _census(admin) == before
     assert seeded_as_of(admin) == demo.as_of

@@ -8,7 +8,7 @@ two DCs lands nothing and names the N1 to add.
 
 from __future__ import annotations
 
-import sqlite3
+import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,6 +19,7 @@ from directus.bulk import open_lane
 from domain.ingest import FileError
 from ingest.pipeline import ImportResult, run_import
 from tests.factories import make_pair, make_sku, make_store
+from tests.helpers import RunningHub
 
 ISA = (
     "ISA*00*          *00*          *ZZ*DIST           *ZZ*SUPP           "
@@ -42,8 +43,7 @@ class World:
     distributor: dict[str, Any]
     skus: dict[str, int]  # item code -> SKU id
     places: dict[str, int]  # location code -> location id
-    url: str
-    db: Path
+    hub: RunningHub
 
     @property
     def d(self) -> int:
@@ -52,7 +52,7 @@ class World:
     def run(self, tmp_path: Path, name: str, text: str, kind: str = "pos") -> ImportResult:
         path = tmp_path / name
         path.write_text(text, encoding="latin-1")
-        with open_lane(self.url) as lane:
+        with open_lane(self.hub.lane_url) as lane:
             return run_import(lane, path, distributor=self.d, kind=kind)
 
     def stored(
@@ -61,16 +61,16 @@ class World:
         """(location code, item code, ISO ``day``) -> the columns, for this distributor."""
         codes = {v: k for k, v in self.places.items()}
         items = {v: k for k, v in self.skus.items()}
-        conn = sqlite3.connect(self.db)
-        try:
-            rows = conn.execute(
-                f"SELECT location, sku, date({day} / 1000, 'unixepoch'), {columns} "  # noqa: S608
-                f"FROM {table} WHERE distributor = ?",
-                (self.d,),
-            ).fetchall()
-        finally:
-            conn.close()
-        return {(codes[r[0]], items[r[1]], r[2]): tuple(r[3:]) for r in rows}
+        rows = self.hub.sql(
+            f"SELECT location, sku, {day}, {columns} FROM {table} WHERE distributor = ?",  # noqa: S608
+            self.d,
+        )
+        return {(codes[r[0]], items[r[1]], _iso(r[2])): tuple(r[3:]) for r in rows}
+
+
+def _iso(stored: int) -> str:
+    """A day as Directus stores it in SQLite (epoch milliseconds), in ISO form."""
+    return (dt.datetime(1970, 1, 1) + dt.timedelta(milliseconds=stored)).date().isoformat()
 
 
 def _dc(admin: Any, distributor: dict[str, Any], code: str) -> dict[str, Any]:
@@ -86,7 +86,7 @@ def world(hub, admin) -> World:
     skus = {code: make_sku(admin, supplier, distributor, code)["id"] for code in ("A1", "A2")}
     places = {c: make_store(admin, distributor, c)["id"] for c in ("0001", "0002", "0003")}
     places["DC1"] = _dc(admin, distributor, "DC1")["id"]
-    return World(distributor, skus, places, f"sqlite:///{hub.db_path}", Path(hub.db_path))
+    return World(distributor, skus, places, hub)
 
 
 # Sunday 8 to Saturday 14 March 2026: the chain names itself by D-U-N-S+4 and its stores

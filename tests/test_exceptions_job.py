@@ -88,7 +88,7 @@ def world(hub, admin) -> dict:
         pos += [(d, s["id"], o, wednesday, 5, 500, "USD") for s in (e1, e2, e3)]
         pos += [(d, s["id"], b, wednesday, 1, 100, "USD") for s in (e1, e2)]
     forecasts = [(d, e1["id"], o, OPEN, 30), (d, e2["id"], o, OPEN, 20), (d, e1["id"], b, OPEN, 10)]
-    with open_lane(f"sqlite:///{hub.db_path}") as lane:
+    with open_lane(hub.lane_url) as lane:
         write_rows(lane, "inventory", stock)
         write_rows(lane, "pos", pos)
         write_rows(lane, "forecasts", forecasts)

@@ -146,7 +146,7 @@ def test_an_export_walks_every_page_with_no_cap(hub, admin, portal):
     store = make_store(admin, distributor, "S1")
     first = dt.date(2022, 1, 3)
     days = [first + dt.timedelta(days=n) for n in range(1234)]  # more than any page
-    with open_lane(f"sqlite:///{hub.db_path}") as lane:
+    with open_lane(hub.lane_url) as lane:
         write_rows(
             lane,
             "pos",

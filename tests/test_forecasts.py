@@ -11,7 +11,6 @@ import csv
 import datetime as dt
 import os
 import shutil
-import sqlite3
 import time
 from pathlib import Path
 from typing import Any
@@ -289,19 +288,14 @@ def test_forecasts_are_not_read_from_edifact_or_a_pos_file(tmp_path):
 
 # --- into a real hub ----------------------------------------------------------------------
 def _stored(hub, distributor: int) -> dict[str, tuple]:
-    conn = sqlite3.connect(hub.db_path)
-    try:
-        rows = conn.execute(
-            "SELECT id, week_start, forecast_units FROM forecasts WHERE distributor = ?",
-            (distributor,),
-        ).fetchall()
-    finally:
-        conn.close()
+    rows = hub.sql(
+        "SELECT id, week_start, forecast_units FROM forecasts WHERE distributor = ?", distributor
+    )
     return {r[0]: r[1:] for r in rows}
 
 
 def _import(hub, distributor: int, path: Path, day: dt.date, **kwargs: Any) -> Any:
-    with pinned(day), open_lane(f"sqlite:///{hub.db_path}") as lane:
+    with pinned(day), open_lane(hub.lane_url) as lane:
         return run_import(lane, path, distributor=distributor, kind="forecasts", **kwargs)
 
 
@@ -413,7 +407,7 @@ def test_the_cli_imports_forecasts_and_names_the_frozen_rows(hub, admin, tmp_pat
     env = {
         "TANDEM_HUB_ADMIN_EMAIL": hub.admin_email,
         "TANDEM_HUB_ADMIN_PASSWORD": hub.admin_password,
-        "TANDEM_HUB_DB_URL": f"sqlite:///{hub.db_path}",
+        "TANDEM_HUB_DB_URL": hub.lane_url,
     }
     args = ["import", "forecasts", str(path), "--distributor", str(distributor["id"]),
             "--hub-url", hub.url]  # fmt: skip
@@ -469,7 +463,7 @@ def test_the_real_830_by_edi_is_acknowledged_and_imported_as_a_dropped_file_is(
     with pinned(dt.date(2004, 9, 27)):
         left = time.time() - 60  # clock-ok: pinned by time-machine, as the job's clock is
         os.utime(handed, (left, left))
-        settings = {"drop_dir": str(drop), "lane_url": f"sqlite:///{hub.db_path}",
+        settings = {"drop_dir": str(drop), "lane_url": hub.lane_url,
                     "spool_dir": str(spool), "settle_s": 0}  # fmt: skip
         assert run_job(sync_hub, "test.830.drops", poll_drop_folders, settings) == "succeeded"
     (imported,) = admin.read_items(

@@ -112,7 +112,7 @@ def world(hub, admin: HubClient) -> World:
                             "currency": "USD",
                         }
                     )
-    with open_lane(f"sqlite:///{hub.db_path}") as lane:  # POS's one writer
+    with open_lane(hub.lane_url) as lane:  # POS's one writer
         write_rows(
             lane,
             "pos",
@@ -158,9 +158,11 @@ def test_supplier_without_an_agreement_cannot_read_pos_at_all(world: World):
 def test_aggregates_cannot_reveal_another_partners_totals(world: World):
     acme = world.login("acme")
     total = acme.aggregate("pos_sales", {"sum": ["units"], "count": ["id"]})
-    assert total[0]["sum"]["units"] == 3
+    assert int(total[0]["sum"]["units"]) == 3  # a string on PostgreSQL (a bigint sum)
     by_distributor = acme.aggregate("pos_sales", {"sum": ["units"]}, group_by=["distributor"])
-    assert by_distributor == [{"distributor": world.orgs["north"], "sum": {"units": 3}}]
+    assert [(g["distributor"], int(g["sum"]["units"])) for g in by_distributor] == [
+        (world.orgs["north"], 3)
+    ]
     other = acme.aggregate(
         "pos_sales", {"sum": ["units"]}, filter={"sku": {"supplier": {"_eq": world.orgs["brava"]}}}
     )

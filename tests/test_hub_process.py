@@ -13,7 +13,7 @@ from directus import DatabaseLocked, HubClient, NodeMissing, PortInUse
 from directus.install import find_node, node_major
 from directus.process import Hub
 from directus.template import copy_database
-from tests.helpers import hub_config
+from tests.databases import hub_config
 
 
 def _alive(pid: int) -> bool:
@@ -85,6 +85,7 @@ def test_database_locked_by_another_process_is_a_clear_error(hub_install, hub_te
         holder.close()
 
 
+@pytest.mark.sqlite_only("SQLite's lock file")
 def test_second_hub_on_the_same_database_is_refused(hub_install, hub):
     second = Hub(hub_install, hub_config(hub.db_path.parent / "second", hub.db_path))
     with pytest.raises(DatabaseLocked, match="in use by another hub"):

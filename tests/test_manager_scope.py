@@ -68,7 +68,7 @@ def world(hub, admin) -> dict[str, Any]:
                 n += 1
                 pos.append((d, loc, sku, day, n, n * 100, "USD"))
                 inventory.append((d, loc, sku, day, 10 + n, 1, 2))
-    with open_lane(f"sqlite:///{hub.db_path}") as lane:
+    with open_lane(hub.lane_url) as lane:
         write_rows(lane, "pos", pos)
         write_rows(lane, "inventory", inventory)
     since = MONDAY - dt.timedelta(days=28)

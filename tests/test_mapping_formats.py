@@ -103,7 +103,7 @@ def _pos(admin, world: World) -> list[tuple[str, int, int]]:  # noqa: F811
         sort=["day"],
         limit=-1,
     )
-    return [(r["day"], r["units"], r["net_sales_minor"]) for r in rows]
+    return [(r["day"], r["units"], int(r["net_sales_minor"])) for r in rows]
 
 
 LANDED = [("2026-03-02", 3, 750), ("2026-03-03", 1200, 123456), ("2026-03-04", -1, -250)]

@@ -211,7 +211,7 @@ def test_the_bulk_lane_counts_rows_by_kind_and_outcome(hub, admin):
     merges = _value("tandem_bulk_merge_seconds_count", kind="pos")
     rows = [(distributor["id"], store["id"], sku["id"], dt.date(2026, 3, d), 2, 398, "USD")
             for d in (2, 3, 4)]  # fmt: skip
-    with open_lane(f"sqlite:///{hub.db_path}") as lane:
+    with open_lane(hub.lane_url) as lane:
         write_rows(lane, "pos", rows)
     assert _value("tandem_bulk_rows_total", kind="pos", outcome="new") == before + 3
     assert _value("tandem_bulk_merge_seconds_count", kind="pos") == merges + 1

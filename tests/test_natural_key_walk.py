@@ -81,7 +81,7 @@ def on(request: pytest.FixtureRequest) -> Any:
     """A hub of either database: its admin client and its lane's URL."""
     if request.param == "sqlite":
         hub = request.getfixturevalue("hub")
-        return request.getfixturevalue("admin"), f"sqlite:///{hub.db_path}"
+        return request.getfixturevalue("admin"), hub.lane_url
     running = request.getfixturevalue("pg_hub")
     return running.admin(), running.lane_url
 

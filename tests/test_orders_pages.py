@@ -34,6 +34,7 @@ from tests.factories import (
     sign_in,
     unique,
 )
+from tests.helpers import as_ints
 
 
 def day(offset: int) -> dt.date:
@@ -246,7 +247,7 @@ def test_a_distributor_places_an_order_with_prices_kept_as_exact_minor_units(app
     )
     assert row["status"] == "open"
     lines = sorted(row["lines"], key=lambda x: x["line_no"])
-    assert [(x["sku"], x["qty_ordered"], x["unit_cost_minor"]) for x in lines] == [
+    assert [(x["sku"], x["qty_ordered"], int(x["unit_cost_minor"])) for x in lines] == [
         (world.skus[0]["id"], 12, 118),
         (world.skus[1]["id"], 3, 250),  # found by the distributor's item code
     ]
@@ -440,8 +441,9 @@ def test_an_invoice_is_exact_and_the_page_shows_the_three_way_match(app, world):
     }
     assert seller.post(f"/orders/{order['id']}/invoice", invoice).status_code == 302
     (row,) = world.invoices(order["id"])
-    assert (row["total_minor"], row["currency"], row["status"]) == (2380, "USD", "open")
-    assert sorted((x["qty"], x["unit_price_minor"], x["amount_minor"]) for x in row["lines"]) == [
+    assert (int(row["total_minor"]), row["currency"], row["status"]) == (2380, "USD", "open")
+    money = as_ints(row["lines"], "unit_price_minor", "amount_minor")
+    assert sorted((x["qty"], x["unit_price_minor"], x["amount_minor"]) for x in money) == [
         (5, 240, 1200),
         (10, 118, 1180),
     ]

@@ -27,7 +27,7 @@ def test_a_pinned_hub_keeps_the_pinned_day_in_its_clock_and_its_rules(start_migr
         # A row of tomorrow, so both agreements below cover it by its day: only $NOW
         # decides whether each is in force.
         sold = (distributor["id"], store["id"], sku["id"], DAY + dt.timedelta(days=1))
-        with open_lane(f"sqlite:///{running.db_path}") as lane:
+        with open_lane(running.lane_url) as lane:
             write_rows(lane, "pos", [(*sold, 3, 750, "USD")])
         seller = make_user(admin, "supplier_user", supplier).login(running.url)
         # An agreement from tomorrow is not in force yet: the hub's $NOW is the pinned day

@@ -13,7 +13,6 @@ from __future__ import annotations
 import datetime as dt
 import io
 import re
-import sqlite3
 from decimal import Decimal as D
 
 import pytest
@@ -143,7 +142,7 @@ def world(hub, admin) -> dict:
         (d, e1["id"], o, PAST[1] + dt.timedelta(days=1), 30, 3000, "USD"),
         (r, far["id"], o, PAST[1], 500, 500, "USD"),
     ]
-    with open_lane(f"sqlite:///{hub.db_path}") as lane:
+    with open_lane(hub.lane_url) as lane:
         write_rows(lane, "forecasts", early, received_at=at(dt.date(2026, 9, 28)))
         write_rows(lane, "forecasts", restated, received_at=at(dt.date(2026, 10, 26)))
         write_rows(lane, "forecasts", forecasts)
@@ -456,16 +455,13 @@ def test_the_horizons_a_figure_stands_for():
 
 
 def test_the_lane_keeps_the_forecast_as_it_stood_each_horizon_ahead(hub, world):
-    conn = sqlite3.connect(hub.db_path)
-    try:
-        rows = conn.execute(
-            "SELECT week_start, sum(forecast_units), sum(forecast_h1), sum(forecast_h2), "
-            "sum(forecast_h4), sum(forecast_h8) FROM forecasts WHERE distributor = ? "
-            "AND sku = ? GROUP BY week_start ORDER BY week_start",
-            (world["distributor"]["id"], world["oats"]["id"]),
-        ).fetchall()
-    finally:
-        conn.close()
+    rows = hub.sql(
+        "SELECT week_start, sum(forecast_units), sum(forecast_h1), sum(forecast_h2), "
+        "sum(forecast_h4), sum(forecast_h8) FROM forecasts WHERE distributor = ? "
+        "AND sku = ? GROUP BY week_start ORDER BY week_start",
+        world["distributor"]["id"],
+        world["oats"]["id"],
+    )
     assert [r[1:] for r in rows] == [
         (20, 20, 16, 16, None),  # 2 November: restated a week ahead
         (24, 24, 24, 24, None),  # 9 November: delivered six weeks ahead

@@ -24,7 +24,7 @@ USERS = "directus_users"
 
 @pytest.fixture(scope="module")
 def world(hub, admin: HubClient) -> World:
-    w = build(hub.url, admin, f"sqlite:///{hub.db_path}")
+    w = build(hub.url, admin, hub.lane_url)
     # Events, actions and risks name people of both sides, as the portal writes them.
     people = {
         who: admin.get("/users", filter={"email": {"_eq": w.emails[who]}}, fields=["id"])[0]["id"]

@@ -800,7 +800,7 @@ def test_a_promotions_lift_is_read_by_each_readers_own_rules(hub, app, admin, pa
         )
         for day, units in weekly.items()
     ]
-    with open_lane(f"sqlite:///{hub.db_path}") as lane:
+    with open_lane(hub.lane_url) as lane:
         write_rows(lane, "pos", rows)
 
     def lift(member) -> list:
@@ -1135,7 +1135,7 @@ def test_the_retail_figures_come_only_from_what_the_distributor_shares(hub, app,
         (d, west, sku, dt.date(2026, 12, 31), 999, 0, 0),
         (d, east, foreign, dt.date(2026, 12, 31), 0, 0, 0),
     ]
-    with open_lane(f"sqlite:///{hub.db_path}") as lane:
+    with open_lane(hub.lane_url) as lane:
         write_rows(lane, "pos", pos)
         write_rows(lane, "inventory", stock)
     at_east = admin.create_item(

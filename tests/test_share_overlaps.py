@@ -136,7 +136,7 @@ def world(hub, admin) -> Overlaps:
                 units = 1 + n % 9
                 pos.append((orgs[name], loc, sku, day, units, units * 199, "USD"))
             inventory.append((orgs[name], loc, sku, sunday(-1), on_hand[loc], 2, 4))
-    with open_lane(f"sqlite:///{hub.db_path}") as lane:
+    with open_lane(hub.lane_url) as lane:
         write_rows(lane, "pos", pos)
         write_rows(lane, "inventory", inventory)
     agreements = {}
@@ -193,8 +193,8 @@ def sums(
     out: dict[Any, list[int]] = defaultdict(lambda: [0, 0, 0])
     for r in rows:
         group = out[key(r)]
-        group[0] += r["units"]
-        group[1] += r["net_sales_minor"]
+        group[0] += int(r["units"])
+        group[1] += int(r["net_sales_minor"])
         group[2] += 1
     return {k: (u, m, c) for k, (u, m, c) in out.items()}
 

@@ -152,7 +152,7 @@ def world(hub, admin) -> CoverageWorld:
                 on_hand = 20 + 3 * n + loc % 5
                 inventory.append((org, loc, sku, SNAPSHOT, on_hand, 2, 4))
                 stock[(org, sku)] = stock.get((org, sku), 0) + on_hand
-    with open_lane(f"sqlite:///{hub.db_path}") as lane:
+    with open_lane(hub.lane_url) as lane:
         write_rows(lane, "pos", [(*r, r[4] * 199, "USD") for r in pos])
         write_rows(lane, "inventory", inventory)
     grantee = supplier.organization["id"]

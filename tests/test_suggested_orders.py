@@ -62,7 +62,7 @@ def world(hub, admin) -> dict:
         (d, store["id"], cola["id"], dt.date(2026, 11, 30), 0, 0, 0),
         (r, far["id"], oats["id"], dt.date(2026, 11, 30), 0, 0, 0),
     ]
-    with open_lane(f"sqlite:///{hub.db_path}") as lane:
+    with open_lane(hub.lane_url) as lane:
         write_rows(lane, "pos", pos)
         write_rows(lane, "inventory", stock)
     return {

@@ -8,7 +8,7 @@ from typing import Any
 from directus import HubClient
 from directus.process import Hub
 from migrations import LEDGER, applied, discover, migrate
-from tests.helpers import hub_config
+from tests.databases import hub_config
 
 #: The schema of Tandem's first release (main at f36fc16, 2026-11-23): migrations are
 #: never edited once released, so these four are that schema.
@@ -100,7 +100,7 @@ def test_a_first_release_hub_with_data_migrates_to_today_with_nothing_lost(
     old.hub.stop()
 
     # This release's hub on that database, then its migrations.
-    hub = Hub(hub_install, hub_config(tmp_path / "upgraded", old.db_path))
+    hub = Hub(hub_install, hub_config(tmp_path / "upgraded", old.hub.config.db))
     hub.start()
     try:
         admin = HubClient.login(hub.url, old.admin_email, old.admin_password)

@@ -160,9 +160,9 @@ def world_for(hub: Any, admin: HubClient, name: str = "shared") -> World:
     Worlds are keyed by the hub's database, which no other hub ever has (a stopped
     hub's port may be reused).
     """
-    key = (str(hub.db_path), name)
+    key = (hub.lane_url, name)
     if key not in _WORLDS:
-        _WORLDS[key] = build(hub.url, admin, f"sqlite:///{hub.db_path}")
+        _WORLDS[key] = build(hub.url, admin, hub.lane_url)
     return _WORLDS[key]
 
 

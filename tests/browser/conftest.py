@@ -74,7 +74,7 @@ def live_portal(
         secret_key=secrets.token_urlsafe(48),
         hub_url=hub.url,
         portal_auth_token=portal_auth_token,
-        hub_db_url=f"sqlite:///{hub.db_path}",
+        hub_db_url=hub.lane_url,
         spool_dir=spool,
     )
     server = make_server("127.0.0.1", 0, create_app(config), threaded=True)
@@ -215,7 +215,7 @@ def partners(hub: RunningHub, admin: HubClient) -> Partners:
             pos.append((owner, where, skus[sku]["id"], wednesday, n, n * 250, "USD"))
         stock.append((owner, where, skus[sku]["id"], this_monday - dt.timedelta(days=1), 40, 5, 10))
     # Through the bulk lane, as distributors' files arrive: it keeps the weekly rollups.
-    with open_lane(f"sqlite:///{hub.db_path}") as lane:
+    with open_lane(hub.lane_url) as lane:
         write_rows(lane, "pos", pos)
         write_rows(lane, "inventory", stock)
     return Partners(
