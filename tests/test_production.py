@@ -5,14 +5,17 @@ operators: Debian's PostgreSQL and Redis, two Directus instances on that databas
 HAProxy, the portal on gunicorn, one scheduler held by its Redis lease, the receiver, and
 the demo (a few days of it) seeded through the first instance.
 
-The drills run on it in file order: a token and a revocation across instances; a hub
-instance killed under load; a second scheduler standing by, then taking over from a
-killed one; Redis restarted under everybody.
+The drills run on it in file order: a token across instances; a hub instance killed under
+load; a second scheduler standing by, then taking over from a killed one; a scheduler
+killed in the middle of a drop-folder import, which the next one imports whole, once;
+Redis restarted under everybody; PostgreSQL stopped for 30 s while a file is dropped (503
+pages, then everything back, the file imported once); a revocation across instances.
 """
 
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import os
 import re
 import shutil
@@ -24,8 +27,10 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
+import psycopg
 import pytest
 import redis
 import requests
@@ -33,9 +38,11 @@ import yaml
 
 from demo.generate import logins
 from directus import HubClient
+from directus.bulk import open_lane
 from directus.errors import ForbiddenOrMissing
 from directus.install import default_cache_dir
 from directus.process import free_port
+from domain import clock
 from governance.partners import get_partner
 from governance.sharing import list_agreements, revoke
 from sync import lease
@@ -47,6 +54,7 @@ pytestmark = [pytest.mark.postgres, pytest.mark.servers]
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 LEASE_S = 10
+DROP_POLL_S = 2
 
 
 def _missing() -> str | None:
@@ -84,6 +92,7 @@ def production() -> Iterator[ProductionStack]:
     with pytest.MonkeyPatch.context() as patch:
         # The children take the environment: a short lease makes the takeover quick.
         patch.setenv("TANDEM_SCHEDULER_LEASE_SECONDS", str(LEASE_S))
+        patch.setenv("TANDEM_DROP_POLL_SECONDS", str(DROP_POLL_S))
         stack = ProductionStack(settings, echoed.append)
         try:
             stack.start()
@@ -118,6 +127,85 @@ def _scheduler_env(pid: int) -> dict[str, str]:
     """A running scheduler's own environment (so a second one is started exactly alike)."""
     raw = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
     return dict(item.decode().split("=", 1) for item in raw if b"=" in item)
+
+
+@dataclass
+class Drop:
+    """A POS file for a demo distributor's drop folder, on days the demo has no sales,
+    written under a name the drop job never takes until :meth:`deliver` renames it."""
+
+    distributor: int
+    writing: Path
+    path: Path
+    first: dt.date
+    last: dt.date
+    rows: int
+    units: int
+
+    def deliver(self) -> None:
+        self.writing.rename(self.path)
+
+
+def _drop(stack: ProductionStack, name: str, *, at_least: int, back: int) -> Drop:
+    """A POS file of every store x item of the first demo distributor, on enough days for
+    ``at_least`` rows ending ``back`` days ago, written (not yet delivered) in its inbox."""
+    admin = HubClient.login(
+        stack.balancer.url, stack.secrets.admin_email, stack.secrets.admin_password
+    )
+    found = admin.read_items(
+        "organizations", filter={"kind": {"_eq": "distributor"}}, fields=["id"], sort=["id"]
+    )
+    distributor = int(found[0]["id"])
+    with open_lane(stack.lane_url) as lane:
+        codes = lane.lookups(distributor)
+    days = -(-at_least // (len(codes.stores) * len(codes.items)))
+    last = clock.today() - dt.timedelta(days=back)
+    first = last - dt.timedelta(days=days - 1)
+    inbox = stack.settings.drop_dir / str(distributor) / "pos"
+    inbox.mkdir(parents=True, exist_ok=True)
+    writing = inbox / f".{name}.part"
+    rows = units = 0
+    with open(writing, "w", newline="") as out:
+        out.write("item,store,date,units,net_sales\n")
+        for n in range(days):
+            day = (first + dt.timedelta(days=n)).isoformat()
+            for store in sorted(codes.stores):
+                for item in sorted(codes.items):
+                    sold = 1 + (rows % 7)
+                    out.write(f"{item},{store},{day},{sold},{sold * 2}.50\n")
+                    rows += 1
+                    units += sold
+    return Drop(distributor, writing, inbox / name, first, last, rows, units)
+
+
+def _landed(stack: ProductionStack, drop: Drop) -> tuple[int, int, int]:
+    """POS rows and their units on the drop's days, and the units the weekly rollup holds
+    for its weeks (the demo has no sales near them)."""
+    monday = drop.first - dt.timedelta(days=drop.first.weekday())
+    with psycopg.connect(stack.lane_url) as conn:
+        rows, units = conn.execute(
+            "SELECT count(*), coalesce(sum(units), 0) FROM pos_sales "
+            "WHERE distributor = %s AND day BETWEEN %s AND %s",
+            (drop.distributor, drop.first, drop.last),
+        ).fetchone()
+        (rolled,) = conn.execute(
+            "SELECT coalesce(sum(units), 0) FROM pos_week_distributor "
+            "WHERE distributor = %s AND week_start BETWEEN %s AND %s",
+            (drop.distributor, monday, drop.last),
+        ).fetchone()
+    return int(rows), int(units), int(rolled)
+
+
+def _imports_of(stack: ProductionStack, drop: Drop) -> list[dict[str, object]]:
+    admin = HubClient.login(
+        stack.balancer.url, stack.secrets.admin_email, stack.secrets.admin_password
+    )
+    return admin.read_items(
+        "imports",
+        filter={"filename": {"_eq": drop.path.name}, "distributor": {"_eq": drop.distributor}},
+        fields=["id", "status", "rows_read", "rows_new", "rows_changed"],
+        sort=["id"],
+    )
 
 
 def _until(check: Callable[[], object], timeout_s: float, what: str) -> None:
@@ -227,6 +315,39 @@ def test_a_second_scheduler_stands_by_then_takes_over_from_a_killed_one(producti
     production.children["scheduler"] = production.children.pop("second-scheduler")
 
 
+def test_a_scheduler_killed_mid_import_is_resumed_by_the_next_exactly_once(production, tmp_path):
+    """The drop job imports a file in one transaction and moves it only after: a
+    scheduler killed inside the import leaves the file, and nothing of it, behind; the next
+    scheduler imports it whole, once."""
+    first = production.children["scheduler"]
+    assert first.poll() is None, f"the scheduler exited with status {first.returncode}"
+    drop = _drop(production, "big.csv", at_least=150_000, back=800)
+    drop.deliver()
+    _until(
+        lambda: any(i["status"] == "running" for i in _imports_of(production, drop)),
+        60,
+        "the scheduler starts importing the dropped file",
+    )
+    environment = _scheduler_env(first.pid)  # the next one is started exactly alike
+    os.killpg(first.pid, signal.SIGKILL)
+    first.wait(timeout=10)
+    assert drop.path.exists(), "the file stays in the inbox until its import commits"
+    assert _landed(production, drop) == (0, 0, 0), "nothing of the killed import landed"
+
+    log_path = tmp_path / "next.log"
+    with open(log_path, "wb") as log:
+        after = subprocess.Popen(
+            [sys.executable, "-m", "sync"], env=environment,
+            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+    production.children["scheduler"] = after  # stopped with the stack
+    archived = drop.path.parent.parent / "archive" / "pos" / drop.path.name
+    _until(archived.exists, LEASE_S * 3 + 180, "the next scheduler imports the file")
+    assert _landed(production, drop) == (drop.rows, drop.units, drop.units)
+    done = [i for i in _imports_of(production, drop) if i["status"] == "done"]
+    assert [(i["rows_new"], i["rows_changed"]) for i in done] == [(drop.rows, 0)]
+
+
 def test_after_redis_restarts_everything_carries_on(production):
     scheduler = production.children["scheduler"]
     production.redis.stop()
@@ -251,10 +372,12 @@ def test_with_postgresql_stopped_for_30_s_the_portal_says_503_and_all_recovers(p
         production.balancer.url, production.secrets.admin_email, production.secrets.admin_password
     )
     runs_before = len(admin.read_items("sync_runs", fields=["id"], limit=-1))
+    drop = _drop(production, "during-outage.csv", at_least=1, back=3000)
     production.postgres.stop()
     answers = []
     try:
         stopped_at = time.monotonic()
+        drop.deliver()  # a distributor's file lands while the database is down
         while time.monotonic() - stopped_at < 30:
             page = session.get(f"{base}/promotions", timeout=60)
             main = re.search(r"<main.*</main>", page.text, re.S)
@@ -276,6 +399,12 @@ def test_with_postgresql_stopped_for_30_s_the_portal_says_503_and_all_recovers(p
         120,
         "the scheduler records a run after PostgreSQL is back",
     )
+    # The file that arrived meanwhile is imported once: neither lost nor doubled.
+    archived = drop.path.parent.parent / "archive" / "pos" / drop.path.name
+    _until(archived.exists, 120, "the file dropped during the outage is imported")
+    assert _landed(production, drop) == (drop.rows, drop.units, drop.units)
+    done = [i for i in _imports_of(production, drop) if i["status"] == "done"]
+    assert [(i["rows_new"], i["rows_changed"]) for i in done] == [(drop.rows, 0)]
 
 
 def test_a_revocation_applies_on_both_instances_at_once(production):
