@@ -36,7 +36,7 @@ from decimal import Context, Decimal, DecimalException, Inexact, localcontext
 from typing import Any, Literal
 
 from domain import clock, edifact, x12
-from domain.edi_reports import sniff
+from domain.edi_reports import holds_nul, sniff
 from domain.edifact import BLANKS, Message, Seg, component, write_segment
 from domain.ingest import FileError
 
@@ -1256,6 +1256,8 @@ def read(data: bytes | str) -> list[Received]:
 
     Raises :class:`DocumentError` and nothing else for anything that is not that.
     """
+    if holds_nul(data):
+        raise DocumentError("not an EDI file: it holds a NUL byte, which no X12 or EDIFACT does")
     syntax = sniff(data)
     if syntax == "x12":
         return _read_x12(data)

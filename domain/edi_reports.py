@@ -176,11 +176,20 @@ T = TypeVar("T")
 
 
 # --- sniffing ---------------------------------------------------------------------------
+def holds_nul(data: bytes | str) -> bool:
+    """Whether the file holds a NUL byte: no X12 or EDIFACT file does (and PostgreSQL's
+    text, where a message keeps its payload and header values, cannot store one)."""
+    return (b"\0" if isinstance(data, bytes) else "\0") in data
+
+
 def sniff(data: bytes | str) -> str | None:
     """Which EDI syntax the file starts with: ``"x12"``, ``"edifact"`` or ``None``.
 
-    Looks only at the first non-blank characters after an optional UTF-8 byte-order mark.
+    Looks at the first non-blank characters after an optional UTF-8 byte-order mark; a
+    file holding a NUL byte anywhere is neither.
     """
+    if holds_nul(data):
+        return None
     head = data[:64]
     text = head.decode("latin-1") if isinstance(head, bytes) else head
     text = text.removeprefix("\xef\xbb\xbf").removeprefix(BOM).lstrip(BLANKS)

@@ -13,6 +13,7 @@ from typing import Any
 
 from directus import HubClient
 from domain import clock
+from domain.edi_reports import holds_nul
 from governance import audit
 from governance.errors import GovernanceError
 
@@ -56,7 +57,7 @@ def replay(
                              f"{message['direction']} and {message['status']}"]  # fmt: skip
     if payload is not None and len(payload) > MAX_REPLAY_BYTES:
         errors["file"] = [f"at most {MAX_REPLAY_BYTES:,} bytes"]
-    elif payload is not None and b"\0" in payload:
+    elif payload is not None and holds_nul(payload):
         errors["file"] = ["it holds a NUL byte: not an X12 or EDIFACT file"]
     text = payload.decode("latin-1") if payload is not None else message.get("payload")
     if not text:

@@ -40,6 +40,7 @@ from domain.edi_orders import (
     read,
     read_reports,
 )
+from domain.edi_reports import holds_nul
 from domain.order_documents import purchase_order_row
 from domain.orders import OrderError
 from sync.applying import REFUSED, Applier, Outcome, chunks
@@ -619,7 +620,7 @@ def _kept(data: bytes | None) -> str | None:
     """A received file's text as its message keeps it: None past the size kept, or when
     it holds a NUL byte, which no EDI file does and PostgreSQL's text cannot store (the
     file stays in the partner's archive either way)."""
-    if data is None or len(data) > MAX_KEPT_PAYLOAD or b"\0" in data:
+    if data is None or len(data) > MAX_KEPT_PAYLOAD or holds_nul(data):
         return None
     return data.decode("latin-1")
 

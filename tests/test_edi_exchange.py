@@ -127,6 +127,7 @@ def test_a_document_for_another_partners_order_is_refused_without_saying_it_exis
         ("garbage.bin", bytes(range(256)) * 40, "not an EDI file"),
         ("bom.edi", None, ""),
         ("truncated.edi", "truncated", ""),
+        ("nul.edi", "NUL in ISA13", "it holds a NUL byte"),
     ],
 )
 def test_a_file_that_cannot_be_read_is_quarantined_with_its_reason(
@@ -140,8 +141,12 @@ def test_a_file_that_cannot_be_read_is_quarantined_with_its_reason(
         path.write_bytes(b"\xef\xbb\xbf" + good[:-40])
     elif content == "truncated":
         path.write_bytes(good[: len(good) // 2])
+    elif content == "NUL in ISA13":  # the interchange control number, at its fixed place
+        assert good[90:99].isdigit()
+        path.write_bytes(good[:92] + b"\0" + good[93:])
     else:
         path.write_bytes(content)
+    path_bytes = path.read_bytes()
     run(sync_hub)
     kept = sorted(p.name for p in (trade.mailbox / "rejected").iterdir())
     assert kept == [name, f"{name}.reason.txt"]
@@ -149,14 +154,14 @@ def test_a_file_that_cannot_be_read_is_quarantined_with_its_reason(
     assert reason in written
     rejected = _messages(admin, partner=trade.supplier["id"], direction="in", status="rejected")
     assert [r["error"] for r in rejected] == [written.strip()]
-    if isinstance(content, bytes) and b"\0" in content:
+    if b"\0" in path_bytes:
         # No EDI file holds a NUL byte, and PostgreSQL's text cannot: the message keeps
         # no payload, and a replay of the same bytes is refused by its field.
-        (kept,) = admin.read_items("edi_messages", filter={"id": {"_eq": rejected[0]["id"]}},
+        (stored,) = admin.read_items("edi_messages", filter={"id": {"_eq": rejected[0]["id"]}},
                                    fields=["payload"])  # fmt: skip
-        assert kept["payload"] is None
+        assert stored["payload"] is None
         with pytest.raises(GovernanceError, match="NUL byte"):
-            replay(admin, rejected[0]["id"], content)
+            replay(admin, rejected[0]["id"], path_bytes)
     # The good file beside it was applied; the job went on.
     assert trade.buyer.get("purchase-orders", po["id"])["status"] == "acknowledged"
 
