@@ -67,12 +67,14 @@ def hub_template(hub_install: HubInstall) -> Template:
 
 @pytest.fixture(scope="session")
 def databases(
-    hub_install: HubInstall, hub_template: Template, tmp_path_factory: pytest.TempPathFactory
+    request: pytest.FixtureRequest,
+    hub_install: HubInstall,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Databases]:
     """Where this run's hubs keep their data: SQLite files, or PostgreSQL databases under
     ``TANDEM_TEST_DB=postgres`` (see tests/databases.py)."""
     if chosen() == "sqlite":
-        yield SqliteDatabases(hub_install, hub_template)
+        yield SqliteDatabases(hub_install, request.getfixturevalue("hub_template"))
         return
     bin_dir = find_bin_dir()
     if bin_dir is None:

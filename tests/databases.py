@@ -29,7 +29,6 @@ from pathlib import Path
 from typing import Protocol
 
 from directus import HubClient
-from directus.bulk import target_of
 from directus.install import HubInstall, default_cache_dir, lock_key
 from directus.process import Hub, HubConfig, free_port
 from directus.template import Template, copy_database, generate_admin
@@ -55,15 +54,10 @@ class HubDatabase:
 
     db: Mapping[str, str]
 
-    @property
-    def lane_url(self) -> str:
-        return target_of(self.db)
-
 
 class Databases(Protocol):
     """Makes each test hub its own database, fresh (bootstrapped) or migrated."""
 
-    kind: str
     admin_email: str
     admin_password: str
 
@@ -127,8 +121,6 @@ def ensure_migrated(install: HubInstall, template: Template) -> Path:
 class SqliteDatabases:
     """Copies of the cached bootstrapped file, or of the cached migrated one."""
 
-    kind = "sqlite"
-
     def __init__(self, install: HubInstall, template: Template) -> None:
         self.install = install
         self.template = template
@@ -148,7 +140,6 @@ class PostgresDatabases:
     every migration); a copy takes a fraction of a second.
     """
 
-    kind = "postgres"
     FRESH = "template_fresh"
     MIGRATED = "template_migrated"
 
