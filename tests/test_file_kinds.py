@@ -101,3 +101,14 @@ def test_a_byte_the_encoding_cannot_read_is_named_by_its_line(tmp_path, chunk):
         list(read(path, "csv", "pos"))
     assert undecodable_line(path, "utf-8", chunk) == 42
     assert undecodable_line(path, "windows-1252", chunk) == 0  # every byte reads there
+
+
+@pytest.mark.parametrize("chunk", [1, 2, 3, 1 << 20])
+def test_the_line_of_a_bad_byte_counts_characters_split_across_chunks(tmp_path, chunk):
+    path = tmp_path / "pos.csv"
+    path.write_bytes(b"item,store\n" + "Café,Zürich\n".encode() * 3 + b"\xc3\x41,S\n")
+    assert undecodable_line(path, "utf-8", chunk) == 5
+    path.write_bytes(b"it\xffem,store\r\nA1,S1\r\n")  # in the header, CRLF endings
+    assert undecodable_line(path, "utf-8", chunk) == 1
+    path.write_bytes(b"item\n" + "é".encode()[:1])  # cut inside its last character
+    assert undecodable_line(path, "utf-8", chunk) == 2
