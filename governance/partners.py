@@ -8,7 +8,7 @@ import secrets
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from directus import HubClient
+from directus import ForbiddenOrMissing, HubClient
 from domain import edi_profiles, replenishment, scorecard
 from domain.gs1 import gln_problem, prefix_problem, prefixes_overlap
 from domain.roles import ACCOUNT_MANAGER, DISTRIBUTOR_USER, ORG_KINDS, SUPPLIER_USER
@@ -226,8 +226,12 @@ def set_edi_profile(
     return {**org, **changes, "inbound_key": inbound_key}
 
 
+#: The domain of the EDI agents' addresses, which no person has.
+EDI_AGENTS_DOMAIN = "@edi-agents.tandem.example.com"
+
+
 def edi_agent_email(org_id: int) -> str:
-    return f"edi-agent-{org_id}@edi-agents.tandem.example.com"
+    return f"edi-agent-{org_id}{EDI_AGENTS_DOMAIN}"
 
 
 def set_edi_agent(
@@ -338,13 +342,16 @@ def list_partners(admin: HubClient) -> list[dict[str, Any]]:
 def deactivate_partner(
     admin: HubClient, ref: str | int, *, via: str = "cli", actor: str | None = None
 ) -> dict[str, Any]:
-    """Deactivate an organization and suspend its users, which ends their hub sessions."""
+    """Deactivate an organization and suspend its active users, which ends their hub
+    sessions. The audit entry names the users it suspended: :func:`reactivate_partner`
+    restores those, and leaves suspended the ones suspended on their own before."""
     org = get_partner(admin, ref)
+    if org["status"] != "active":
+        raise GovernanceError(
+            f"cannot deactivate {org['name']}", {"partner": [f"{org['name']} is inactive"]}
+        )
     admin.update_item("organizations", org["id"], {"status": "inactive"})
-    members = admin.get(
-        "/users", filter={"organization": {"_eq": org["id"]}}, fields=["id"], limit=-1
-    )
-    ids = [m["id"] for m in members]
+    ids = [m["id"] for m in _members(admin, org["id"], "active")]
     if ids:
         admin.patch("/users", {"keys": ids, "data": {"status": "suspended"}})
     audit.record(
@@ -352,11 +359,110 @@ def deactivate_partner(
         "partner.deactivate",
         "organizations",
         [org["id"]],
-        detail={"suspended_users": len(ids)},
+        detail={"suspended_users": len(ids), "users": ids},
         via=via,
         actor=actor,
     )
     return {**org, "status": "inactive"}
+
+
+def reactivate_partner(
+    admin: HubClient, ref: str | int, *, via: str = "cli", actor: str | None = None
+) -> dict[str, Any]:
+    """Make an inactive organization active again, with the users its latest deactivation
+    suspended (those still suspended and still its members): they sign in again. A user
+    suspended on its own stays so, for :func:`governance.users.reactivate_user`."""
+    org = get_partner(admin, ref)
+    if org["status"] == "active":
+        raise GovernanceError(
+            f"cannot reactivate {org['name']}", {"partner": [f"{org['name']} is active"]}
+        )
+    suspended = {m["id"] for m in _members(admin, org["id"], "suspended")}
+    ids = [i for i in _suspended_by_deactivation(admin, org["id"]) if i in suspended]
+    admin.update_item("organizations", org["id"], {"status": "active"})
+    if ids:
+        admin.patch("/users", {"keys": ids, "data": {"status": "active"}})
+    audit.record(
+        admin,
+        "partner.reactivate",
+        "organizations",
+        [org["id"]],
+        detail={"reactivated_users": len(ids), "users": ids},
+        via=via,
+        actor=actor,
+    )
+    return {**org, "status": "active", "reactivated_users": len(ids)}
+
+
+def _members(admin: HubClient, org_id: int, status: str) -> list[dict[str, Any]]:
+    return list(
+        admin.get(
+            "/users",
+            filter={"organization": {"_eq": org_id}, "status": {"_eq": status}},
+            fields=["id"],
+            limit=-1,
+        )
+    )
+
+
+def _suspended_by_deactivation(admin: HubClient, org_id: int) -> list[str]:
+    """The users the organization's latest deactivation suspended (none for one recorded
+    before deactivations named them)."""
+    entries = admin.read_items(
+        "audit_log",
+        filter={"action": {"_eq": "partner.deactivate"}},
+        fields=["record_ids", "detail"],
+        sort=["-id"],
+        limit=-1,
+    )
+    latest = next((e for e in entries if e.get("record_ids") == [str(org_id)]), None)
+    return [str(i) for i in ((latest or {}).get("detail") or {}).get("users", [])]
+
+
+def edit_partner(
+    admin: HubClient,
+    ref: str | int,
+    *,
+    name: str,
+    gln: str | None,
+    currency: str,
+    via: str = "cli",
+    actor: str | None = None,
+) -> dict[str, Any]:
+    """Change a partner's name, GLN (None clears it) and currency, under the rules of
+    :func:`add_partner`. Its kind stays: its pairs, agreements and users depend on it."""
+    org = get_partner(admin, ref)
+    name, gln = name.strip(), (gln or "").strip() or None
+    errors = partner_errors(name, org["kind"], gln, currency)
+    if (
+        "name" not in errors
+        and name.casefold() != org["name"].casefold()
+        and _name_taken(admin, name)
+    ):
+        errors["name"] = [f"an organization named {name!r} already exists"]
+    if (
+        "gln" not in errors
+        and gln
+        and admin.read_items(
+            "organizations",
+            filter={"gln": {"_eq": gln}, "id": {"_neq": org["id"]}},
+            fields=["id"],
+            limit=1,
+        )
+    ):
+        errors["gln"] = [f"GLN {gln} is already registered"]
+    if errors:
+        raise GovernanceError(f"cannot change partner {org['name']!r}", errors)
+    changes = {
+        k: v for k, v in {"name": name, "gln": gln, "currency": currency}.items() if v != org.get(k)
+    }
+    if changes:
+        admin.update_item("organizations", org["id"], changes)
+        audit.record(
+            admin, "partner.edit", "organizations", [org["id"]], detail=changes, via=via,
+            actor=actor,
+        )  # fmt: skip
+    return {**org, **changes}
 
 
 def find_partnership(admin: HubClient, supplier: int, distributor: int) -> int | None:
@@ -486,7 +592,10 @@ def assign_manager(
     """Assign an account manager to a supplier-distributor pair that already trades.
     Returns the pair id. Assigning never creates a partnership: that would open the
     supplier's catalogue and costs to the distributor."""
-    user = admin.get(f"/users/{user_id}", fields=["id", "tandem_role", "organization.kind"])
+    try:
+        user = admin.get(f"/users/{user_id}", fields=["id", "tandem_role", "organization.kind"])
+    except ForbiddenOrMissing:
+        raise GovernanceError("no such user", {"user": [f"no user {user_id}"]}) from None
     if user.get("tandem_role") != ACCOUNT_MANAGER:
         raise GovernanceError(
             "only account managers are assigned to pairs",
@@ -536,3 +645,21 @@ def unassign_manager(
     regenerate_pair(admin, pair)
     audit.record(admin, "manager.unassign", "partnership_managers", [key], via=via, actor=actor)
     return pair
+
+
+def list_assignments(admin: HubClient) -> list[dict[str, Any]]:
+    """Every account manager's pairs: ``user``, ``supplier`` and ``distributor`` ids."""
+    rows = admin.read_items(
+        "partnership_managers",
+        fields=["id", "user", "partnership.supplier", "partnership.distributor"],
+        sort=["id"],
+        limit=-1,
+    )
+    return [
+        {
+            "user": row["user"],
+            "supplier": row["partnership"]["supplier"],
+            "distributor": row["partnership"]["distributor"],
+        }
+        for row in rows
+    ]

@@ -4,6 +4,7 @@ see :mod:`sync.requests`)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from typing import Any
 
@@ -15,9 +16,18 @@ from governance.errors import GovernanceError
 RUN_FIELDS = ["id", "job_id", "status", "started_at", "finished_at", "counts", "error"]
 
 
+#: Runs that did not go through: ``failed`` (the job raised) and ``partial`` (some items
+#: failed while the run went on; see :func:`sync.runs.run_job`).
+FAILURES = ("failed", "partial")
+#: How far back the jobs page counts failures.
+FAILURE_WINDOW = dt.timedelta(days=7)
+
+
 def jobs(admin: HubClient) -> list[dict[str, Any]]:
-    """The declared jobs by id, each with its last run (None if it never ran) and its
-    pending run-now request, if any."""
+    """The declared jobs by id, each with its last run (None if it never ran), its pending
+    run-now request, if any, its latest failures (``failures``, up to 3, newest first)
+    and how many of its runs failed in the last :data:`FAILURE_WINDOW`
+    (``recent_failures``)."""
     declared = admin.read_items(
         "sync_jobs", fields=["id", "description", "schedule", "declared_at"], sort=["id"], limit=-1
     )
@@ -27,6 +37,7 @@ def jobs(admin: HubClient) -> list[dict[str, Any]]:
             "sync_requests", filter={"status": {"_eq": "pending"}}, fields=["job_id"], limit=-1
         )
     }
+    recent = _recent_failures(admin)
     for job in declared:
         last = admin.read_items(
             "sync_runs",
@@ -37,7 +48,26 @@ def jobs(admin: HubClient) -> list[dict[str, Any]]:
         )
         job["last_run"] = last[0] if last else None
         job["requested"] = job["id"] in pending
+        job["failures"] = admin.read_items(
+            "sync_runs",
+            filter={"job_id": {"_eq": job["id"]}, "status": {"_in": list(FAILURES)}},
+            fields=RUN_FIELDS,
+            sort=["-started_at"],
+            limit=3,
+        )
+        job["recent_failures"] = recent.get(job["id"], 0)
     return declared
+
+
+def _recent_failures(admin: HubClient) -> dict[str, int]:
+    since = (clock.now() - FAILURE_WINDOW).isoformat(timespec="milliseconds")
+    groups = admin.aggregate(
+        "sync_runs",
+        {"count": ["id"]},
+        group_by=["job_id"],
+        filter={"status": {"_in": list(FAILURES)}, "started_at": {"_gte": since}},
+    )
+    return {g["job_id"]: int(g["count"]["id"]) for g in groups}
 
 
 def runs(admin: HubClient, job_id: str | None = None, limit: int = 100) -> list[dict[str, Any]]:

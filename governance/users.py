@@ -9,10 +9,10 @@ import uuid
 from typing import Any
 
 from directus import HubClient, InvalidPayload, RecordNotUnique
-from domain.roles import ROLE_ORG_KINDS, ROLES
+from domain.roles import ACCOUNT_MANAGER, ROLE_ORG_KINDS, ROLES
 from governance import audit
 from governance.errors import GovernanceError
-from governance.partners import get_partner
+from governance.partners import EDI_AGENTS_DOMAIN, get_partner
 from governance.roles import hub_role_id
 
 USER_FIELDS = ["id", "email", "first_name", "last_name", "status", "tandem_role", "organization"]
@@ -118,3 +118,80 @@ def deactivate_user(
     admin.patch(f"/users/{user['id']}", {"status": "suspended"})
     audit.record(admin, "user.deactivate", "directus_users", [user["id"]], via=via, actor=actor)
     return {**user, "status": "suspended"}
+
+
+def reactivate_user(
+    admin: HubClient, ref: str, *, via: str = "cli", actor: str | None = None
+) -> dict[str, Any]:
+    """Make a suspended user active again: it signs in with its own password. Refused
+    while its organization is inactive (:func:`governance.partners.reactivate_partner`
+    first)."""
+    user = _person(admin, ref, "reactivate")
+    errors: dict[str, list[str]] = {}
+    if user["status"] == "active":
+        errors["user"] = [f"{user['email']} is active"]
+    elif user.get("organization") is not None:
+        org = get_partner(admin, user["organization"])
+        if org["status"] != "active":
+            errors["organization"] = [f"{org['name']} is inactive; reactivate it first"]
+    if errors:
+        raise GovernanceError(f"cannot reactivate {user['email']}", errors)
+    admin.patch(f"/users/{user['id']}", {"status": "active"})
+    audit.record(admin, "user.reactivate", "directus_users", [user["id"]], via=via, actor=actor)
+    return {**user, "status": "active"}
+
+
+def edit_user(
+    admin: HubClient,
+    ref: str,
+    *,
+    first_name: str | None,
+    last_name: str | None,
+    tandem_role: str,
+    via: str = "cli",
+    actor: str | None = None,
+) -> dict[str, Any]:
+    """Change a user's name and Tandem role (one its organization's kind allows, as in
+    :func:`add_user`). Nobody changes their own role, and an account manager keeps its
+    role while it manages pairs (unassign them first)."""
+    user = _person(admin, ref, "change")
+    errors: dict[str, list[str]] = {}
+    if tandem_role != user.get("tandem_role"):
+        org = get_partner(admin, user["organization"]) if user.get("organization") else None
+        if tandem_role not in ROLES:
+            errors["role"] = [f"role must be one of {', '.join(ROLES)}"]
+        elif org is None or org["kind"] not in ROLE_ORG_KINDS[tandem_role]:
+            kind = org["kind"] if org else "user without an organization"
+            errors["role"] = [f"a {tandem_role} cannot belong to a {kind}"]
+        elif actor is not None and actor == user["id"]:
+            errors["role"] = ["you cannot change your own role"]
+        elif user.get("tandem_role") == ACCOUNT_MANAGER and admin.read_items(
+            "partnership_managers", filter={"user": {"_eq": user["id"]}}, fields=["id"], limit=1
+        ):
+            errors["role"] = ["this account manager manages pairs; unassign them first"]
+    if errors:
+        raise GovernanceError(f"cannot change {user['email']}", errors)
+    wanted = {"first_name": first_name or None, "last_name": last_name or None,
+              "tandem_role": tandem_role}  # fmt: skip
+    changes = {k: v for k, v in wanted.items() if v != user.get(k)}
+    if changes:
+        hub_role = {"role": hub_role_id(admin, tandem_role)} if "tandem_role" in changes else {}
+        admin.patch(f"/users/{user['id']}", {**changes, **hub_role})
+        audit.record(
+            admin, "user.edit", "directus_users", [user["id"]], detail=changes, via=via,
+            actor=actor,
+        )  # fmt: skip
+    return {**user, **changes}
+
+
+def _person(admin: HubClient, ref: str, doing: str) -> dict[str, Any]:
+    """A partner's or the operator's user, never an EDI agent: an agent's account follows
+    its partner's EDI profile (:func:`governance.partners.set_edi_agent`), and an agent
+    made active by hand would hold a working token with no profile behind it."""
+    user = find_user(admin, ref)
+    if user["email"].endswith(EDI_AGENTS_DOMAIN):
+        raise GovernanceError(
+            f"cannot {doing} {user['email']}",
+            {"user": ["an EDI agent follows its partner's EDI profile; set or clear that"]},
+        )
+    return user

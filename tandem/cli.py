@@ -45,10 +45,12 @@ from governance.exceptions import set_criteria, set_escalation
 from governance.partners import (
     add_partner,
     assign_manager,
+    deactivate_partner,
     edi_profile,
     get_partner,
     list_partners,
     pair_partners,
+    reactivate_partner,
     set_edi_profile,
     set_planning_settings,
     set_prefixes,
@@ -60,7 +62,7 @@ from governance.scheduler import jobs as scheduler_jobs
 from governance.scheduler import request_run
 from governance.scheduler import runs as scheduler_runs
 from governance.sharing import grant, list_agreements, revoke
-from governance.users import add_user, deactivate_user, find_user, list_users
+from governance.users import add_user, deactivate_user, find_user, list_users, reactivate_user
 from ingest.mappings import load_mapping, save_mapping
 from ingest.pipeline import Progress, run_import
 from ingest.readers import FIELDS, FORMATS
@@ -469,6 +471,26 @@ def _profile_entered(options: dict[str, Any]) -> dict[str, Any]:
     return entered
 
 
+@partner.command("deactivate")
+@click.argument("partner_ref", metavar="PARTNER")
+@hub_url_option
+def partner_deactivate(partner_ref: str, hub_url: str | None) -> None:
+    """Deactivate a partner and suspend its users; their sessions end at once."""
+    with admin_hub(hub_url) as hub:
+        row = deactivate_partner(hub.client, partner_ref)
+    click.echo(f"deactivated {row['name']}")
+
+
+@partner.command("reactivate")
+@click.argument("partner_ref", metavar="PARTNER")
+@hub_url_option
+def partner_reactivate(partner_ref: str, hub_url: str | None) -> None:
+    """Reactivate a partner and the users its deactivation suspended."""
+    with admin_hub(hub_url) as hub:
+        row = reactivate_partner(hub.client, partner_ref)
+    click.echo(f"reactivated {row['name']} and {row['reactivated_users']} of its users")
+
+
 @partner.command("pair")
 @click.option("--supplier", required=True, help="The supplier's id or name.")
 @click.option("--distributor", required=True, help="The distributor's id or name.")
@@ -655,7 +677,7 @@ def _set_pair_settings(
 
 @cli.group()
 def user() -> None:
-    """Partner users: add, list, deactivate, assign account managers to pairs."""
+    """Partner users: add, list, deactivate, reactivate, assign account managers to pairs."""
 
 
 @user.command("add")
@@ -713,6 +735,16 @@ def user_deactivate(user_ref: str, hub_url: str | None) -> None:
     with admin_hub(hub_url) as hub:
         row = deactivate_user(hub.client, user_ref)
     click.echo(f"suspended {row['email']}")
+
+
+@user.command("reactivate")
+@click.argument("user_ref", metavar="EMAIL_OR_ID")
+@hub_url_option
+def user_reactivate(user_ref: str, hub_url: str | None) -> None:
+    """Make a suspended user active again; they sign in with their own password."""
+    with admin_hub(hub_url) as hub:
+        row = reactivate_user(hub.client, user_ref)
+    click.echo(f"reactivated {row['email']}")
 
 
 @user.command("assign")

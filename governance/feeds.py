@@ -1,0 +1,85 @@
+"""The operator's view of the data coming in: every distributor's feeds with their
+staleness, and each distributor's drop folder with its latest file and failures.
+
+The drop folders themselves are the scheduler's (``drops.poll``, :mod:`sync.drops`):
+``<drop>/<distributor id>/<kind>/``. Their imports are recorded in the hub with
+``source = "drop"``, which is what this reads.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from directus import HubClient
+from domain.ingest import KINDS, feed_staleness
+
+FEED_FIELDS = ["id", "distributor", "kind", "data_through", "received_at", "stale_after_days"]
+IMPORT_FIELDS = ["id", "distributor", "kind", "filename", "status", "created_at", "error"]
+
+
+def feeds(admin: HubClient, today: dt.date, default_days: int) -> list[dict[str, Any]]:
+    """Every feed, by distributor and kind, with its ``stale`` flag and the days after
+    which it is stale (:func:`domain.ingest.feed_staleness`)."""
+    rows = admin.read_items("feeds", fields=FEED_FIELDS, sort=["distributor", "kind"], limit=-1)
+    out = []
+    for row in rows:
+        stale, after = feed_staleness(
+            row["kind"],
+            _day(row.get("data_through")),
+            _day(row.get("received_at")),
+            today,
+            row.get("stale_after_days"),
+            default_days,
+        )
+        out.append({**row, "stale": stale, "stale_after_days": after})
+    return out
+
+
+def drop_folders(admin: HubClient) -> list[dict[str, Any]]:
+    """Each distributor's drop folder (``folder``, relative to the drop directory, and its
+    ``inboxes``), with its latest dropped file's import (``last``, or None) and how many
+    of its dropped files failed (``failed``)."""
+    distributors = admin.read_items(
+        "organizations",
+        filter={"kind": {"_eq": "distributor"}},
+        fields=["id", "name", "status"],
+        sort=["id"],
+        limit=-1,
+    )
+    dropped = {"source": {"_eq": "drop"}}
+    latest_ids = [
+        g["max"]["id"]
+        for g in admin.aggregate(
+            "imports", {"max": ["id"]}, group_by=["distributor"], filter=dropped
+        )
+    ]
+    latest = {
+        row["distributor"]: row
+        for row in admin.read_items(
+            "imports", filter={"id": {"_in": latest_ids}}, fields=IMPORT_FIELDS, limit=-1
+        )
+    } if latest_ids else {}  # fmt: skip
+    failed = {
+        g["distributor"]: int(g["count"]["id"])
+        for g in admin.aggregate(
+            "imports",
+            {"count": ["id"]},
+            group_by=["distributor"],
+            filter={"_and": [dropped, {"status": {"_eq": "failed"}}]},
+        )
+    }
+    return [
+        {
+            **org,
+            "folder": f"{org['id']}/",
+            "inboxes": [f"{org['id']}/{kind}/" for kind in KINDS],
+            "last": latest.get(org["id"]),
+            "failed": failed.get(org["id"], 0),
+        }
+        for org in distributors
+    ]
+
+
+def _day(value: Any) -> dt.date | None:
+    return dt.date.fromisoformat(str(value)[:10]) if value else None
