@@ -94,6 +94,12 @@ def list_users(admin: HubClient, organization: str | int | None = None) -> list[
     return list(admin.get("/users", **query))
 
 
+def emails(admin: HubClient) -> dict[str, str]:
+    """Every account's email by id, service accounts too: the audit log's actors."""
+    return {str(u["id"]): str(u["email"]) for u in admin.get("/users", fields=["id", "email"],
+                                                            limit=-1)}  # fmt: skip
+
+
 def find_user(admin: HubClient, ref: str) -> dict[str, Any]:
     """A user by email or by id; anything else is "not found", never a hub error."""
     key = "email" if "@" in ref else "id"

@@ -1,4 +1,5 @@
-"""Operator pages: partners, users and sharing agreements, administered through the portal.
+"""Operator pages: partners, users, account managers and sharing agreements administered
+through the portal; the audit log; the feeds, drop folders and scheduled jobs.
 
 Operator admins hold the hub's admin policy, so their own session is an admin client and
 the actions are the same :mod:`governance` functions the CLI calls. Every one is audited
@@ -13,6 +14,8 @@ from typing import Any
 from flask import (
     Blueprint,
     Flask,
+    abort,
+    current_app,
     flash,
     make_response,
     redirect,
@@ -21,15 +24,23 @@ from flask import (
     url_for,
 )
 from flask_login import current_user
-from marshmallow import Schema, ValidationError, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 from werkzeug.wrappers import Response
 
 from domain import clock, edi_profiles
-from domain.roles import DATA_KINDS, GRANULARITIES, OPERATOR_ADMIN
-from governance import GovernanceError, partners, sharing, users
+from domain.roles import (
+    ACCOUNT_MANAGER,
+    DATA_KINDS,
+    GRANULARITIES,
+    OPERATOR_ADMIN,
+    ORG_KINDS,
+    ROLE_ORG_KINDS,
+    ROLES,
+)
+from governance import GovernanceError, audit, feeds, partners, sharing, users
 from governance import scheduler as jobs
 from portal.auth import current_hub, role_required
-from portal.pages import access
+from portal.pages import Errors, access, add_nav, flat
 from portal.xlsx import xlsx_response
 
 bp = Blueprint("operator", __name__, url_prefix="/operator")
@@ -44,11 +55,22 @@ class CommaList(fields.Field):
         return [part.strip() for part in value.split(",") if part.strip()]
 
 
+class LocationIds(CommaList):
+    """Comma-separated location ids, as a list of positive integers."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> list[int]:
+        parts = super()._deserialize(value, attr, data, **kwargs)
+        if not all(p.isdigit() and 0 < int(p) < 2**31 for p in parts):
+            raise ValidationError("location ids are whole numbers, comma-separated")
+        return [int(p) for p in parts]
+
+
 class GrantForm(Schema):
     grantor = fields.Integer(required=True, strict=False)
     grantee = fields.Integer(required=True, strict=False)
     kinds = fields.List(fields.String(validate=validate.OneOf(DATA_KINDS)), required=True)
     regions = CommaList(load_default=list)
+    locations = LocationIds(load_default=list)
     granularity = fields.String(load_default="store_day", validate=validate.OneOf(GRANULARITIES))
     valid_from = fields.Date(required=True)
     valid_to = fields.Date(load_default=None, allow_none=True)
@@ -113,17 +135,286 @@ def revoke(agreement_id: int) -> Response:
     return redirect(url_for("operator.sharing_page"))
 
 
-@bp.get("/people")
-@role_required(OPERATOR_ADMIN)
-def people() -> str:
+#: A person's name part, and a partner's name, as the forms take them.
+NAME = validate.Length(max=100)
+PARTNER_KINDS = tuple(k for k in ORG_KINDS if k != "operator")
+
+
+class PartnerForm(Schema):
+    """A partner's fields as the people page adds them and its page changes them."""
+
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    kind = fields.String(required=True, validate=validate.OneOf(PARTNER_KINDS))
+    gln = fields.String(load_default=None, validate=validate.Regexp(r"^\d{13}$", error="13 digits"))
+    currency = fields.String(
+        load_default="USD", validate=validate.Regexp(r"^[A-Z]{3}$", error="3 capital letters")
+    )
+
+
+class UserForm(Schema):
+    """A user's fields as the people page adds them (``email``, ``password`` and
+    ``organization`` only there) and the user's page changes them."""
+
+    email = fields.Email(validate=validate.Length(max=254))
+    password = fields.String(validate=validate.Length(min=users.MIN_PASSWORD, max=256))
+    organization = fields.Integer(strict=False, validate=validate.Range(min=1, max=2**31 - 1))
+    role = fields.String(required=True, validate=validate.OneOf(ROLES))
+    first_name = fields.String(load_default=None, validate=NAME)
+    last_name = fields.String(load_default=None, validate=NAME)
+
+
+class AssignForm(Schema):
+    manager = fields.UUID(required=True)
+    supplier = fields.Integer(required=True, strict=False, validate=validate.Range(min=1))
+    distributor = fields.Integer(required=True, strict=False, validate=validate.Range(min=1))
+
+
+def _entered(*names: str) -> dict[str, str]:
+    """The form's non-blank values among ``names``, stripped (the password as typed)."""
+    return {
+        n: v if n == "password" else v.strip()
+        for n in names
+        if (v := request.form.get(n, "")).strip()
+    }
+
+
+def _people_page(errors: Errors | None = None, status: int = 200) -> Any:
     admin = current_hub()
     orgs = partners.list_partners(admin)
-    return render_template(
-        "operator/people.html",
-        orgs=orgs,
-        names={o["id"]: o["name"] for o in orgs},
-        people=users.list_users(admin),
+    people = users.list_users(admin)
+    return (
+        render_template(
+            "operator/people.html",
+            orgs=orgs,
+            names={o["id"]: o["name"] for o in orgs},
+            people=people,
+            emails={u["id"]: u["email"] for u in people},
+            managers=[u for u in people if u.get("tandem_role") == ACCOUNT_MANAGER],
+            assignments=partners.list_assignments(admin),
+            partner_kinds=PARTNER_KINDS,
+            roles=ROLES,
+            role_org_kinds=ROLE_ORG_KINDS,
+            form=request.form,
+            errors=errors or {},
+        ),
+        status,
     )
+
+
+def _loaded(schema: Schema, data: dict[str, Any]) -> tuple[dict[str, Any], Errors]:
+    try:
+        return schema.load(data), {}
+    except ValidationError as exc:
+        return {}, {k: flat(v) for k, v in dict(exc.messages).items()}
+
+
+@bp.get("/people")
+@role_required(OPERATOR_ADMIN)
+def people() -> Any:
+    return _people_page()
+
+
+@bp.post("/partners")
+@role_required(OPERATOR_ADMIN)
+def add_partner() -> Any:
+    """Add a partner: a supplier, a distributor or a retailer."""
+    form, errors = _loaded(PartnerForm(), _entered("name", "kind", "gln", "currency"))
+    if errors:
+        return _people_page(errors, 422)
+    try:
+        org = partners.add_partner(current_hub(), **form, via="portal", actor=current_user.id)
+    except GovernanceError as exc:
+        return _people_page(exc.errors, 422)
+    flash(f"{org['name']} added as a {org['kind']}.")
+    return redirect(url_for("operator.people"))
+
+
+@bp.post("/people")
+@role_required(OPERATOR_ADMIN)
+def add_user() -> Any:
+    """Add a user to a partner (or to the operator) with a Tandem role."""
+    entered = _entered("email", "password", "organization", "role", "first_name", "last_name")
+    required = {"email", "password", "organization"}
+    missing = {n: ["Missing data for required field."] for n in required - entered.keys()}
+    form, errors = _loaded(UserForm(), entered)
+    if errors or missing:
+        return _people_page({**errors, **missing}, 422)
+    try:
+        user = users.add_user(
+            current_hub(),
+            form["email"],
+            form["password"],
+            form["role"],
+            form["organization"],
+            first_name=form["first_name"],
+            last_name=form["last_name"],
+            via="portal",
+            actor=current_user.id,
+        )
+    except GovernanceError as exc:
+        return _people_page(exc.errors, 422)
+    flash(f"{user['email']} added as {user['tandem_role']}.")
+    return redirect(url_for("operator.people"))
+
+
+def _partner_or_404(org_id: int) -> dict[str, Any]:
+    try:
+        return partners.get_partner(current_hub(), org_id)
+    except GovernanceError:
+        abort(404, f"There is no partner {org_id}.")
+
+
+def _partner_page(org: dict[str, Any], errors: Errors | None = None, status: int = 200) -> Any:
+    admin = current_hub()
+    values = request.form if request.method == "POST" else org
+    return (
+        render_template(
+            "operator/partner.html",
+            org=org,
+            values=values,
+            people=users.list_users(admin, org["id"]),
+            errors=errors or {},
+        ),
+        status,
+    )
+
+
+@bp.get("/partners/<int:org_id>")
+@role_required(OPERATOR_ADMIN)
+def partner_page(org_id: int) -> Any:
+    """A partner's page: its fields to change, its users, its status."""
+    return _partner_page(_partner_or_404(org_id))
+
+
+@bp.post("/partners/<int:org_id>")
+@role_required(OPERATOR_ADMIN)
+def edit_partner(org_id: int) -> Any:
+    org = _partner_or_404(org_id)
+    form, errors = _loaded(PartnerForm(only=("name", "gln", "currency")),
+                           _entered("name", "gln", "currency"))  # fmt: skip
+    if errors:
+        return _partner_page(org, errors, 422)
+    try:
+        saved = partners.edit_partner(
+            current_hub(), org_id, **form, via="portal", actor=current_user.id
+        )
+    except GovernanceError as exc:
+        return _partner_page(org, exc.errors, 422)
+    flash(f"{saved['name']} saved.")
+    return redirect(url_for("operator.partner_page", org_id=org_id))
+
+
+@bp.post("/partners/<int:org_id>/reactivate")
+@role_required(OPERATOR_ADMIN)
+def reactivate_partner(org_id: int) -> Response:
+    try:
+        org = partners.reactivate_partner(
+            current_hub(), org_id, via="portal", actor=current_user.id
+        )
+        flash(f"{org['name']} is active again, with {org['reactivated_users']} of its users.")
+    except GovernanceError as exc:
+        flash(str(exc), "error")
+    return redirect(url_for("operator.people"))
+
+
+def _user_or_404(user_id: str) -> dict[str, Any]:
+    try:
+        return users.find_user(current_hub(), user_id)
+    except GovernanceError:
+        abort(404, "There is no such user.")
+
+
+def _user_page(user: dict[str, Any], errors: Errors | None = None, status: int = 200) -> Any:
+    admin = current_hub()
+    org = partners.get_partner(admin, user["organization"]) if user.get("organization") else None
+    values = request.form if request.method == "POST" else {**user, "role": user["tandem_role"]}
+    roles = [r for r in ROLES if org and org["kind"] in ROLE_ORG_KINDS[r]]
+    return (
+        render_template(
+            "operator/user.html", person=user, org=org, values=values, roles=roles,
+            errors=errors or {},
+        ),
+        status,
+    )  # fmt: skip
+
+
+@bp.get("/people/<user_id>")
+@role_required(OPERATOR_ADMIN)
+def user_page(user_id: str) -> Any:
+    """A user's page: name and role to change, and its status."""
+    return _user_page(_user_or_404(user_id))
+
+
+@bp.post("/people/<user_id>")
+@role_required(OPERATOR_ADMIN)
+def edit_user(user_id: str) -> Any:
+    user = _user_or_404(user_id)
+    form, errors = _loaded(UserForm(only=("role", "first_name", "last_name")),
+                           _entered("role", "first_name", "last_name"))  # fmt: skip
+    if errors:
+        return _user_page(user, errors, 422)
+    try:
+        saved = users.edit_user(
+            current_hub(),
+            user["id"],
+            first_name=form["first_name"],
+            last_name=form["last_name"],
+            tandem_role=form["role"],
+            via="portal",
+            actor=current_user.id,
+        )
+    except GovernanceError as exc:
+        return _user_page(user, exc.errors, 422)
+    flash(f"{saved['email']} saved.")
+    return redirect(url_for("operator.user_page", user_id=user["id"]))
+
+
+@bp.post("/people/<user_id>/reactivate")
+@role_required(OPERATOR_ADMIN)
+def reactivate_user(user_id: str) -> Response:
+    try:
+        user = users.reactivate_user(current_hub(), user_id, via="portal", actor=current_user.id)
+        flash(f"{user['email']} is active again and may sign in.")
+    except GovernanceError as exc:
+        flash(str(exc), "error")
+    return redirect(url_for("operator.people"))
+
+
+@bp.post("/managers")
+@role_required(OPERATOR_ADMIN)
+def assign_manager() -> Any:
+    """Assign an account manager to a supplier-distributor pair that trades."""
+    form, errors = _loaded(AssignForm(), _entered("manager", "supplier", "distributor"))
+    if errors:
+        return _people_page(errors, 422)
+    try:
+        partners.assign_manager(
+            current_hub(), str(form["manager"]), form["supplier"], form["distributor"],
+            via="portal", actor=current_user.id,
+        )  # fmt: skip
+    except GovernanceError as exc:
+        return _people_page({("manager" if k == "user" else k): v for k, v in exc.errors.items()},
+                            422)  # fmt: skip
+    flash("The manager is assigned; the pair's records open to it on its next request.")
+    return redirect(url_for("operator.people"))
+
+
+@bp.post("/managers/unassign")
+@role_required(OPERATOR_ADMIN)
+def unassign_manager() -> Any:
+    """Take an account manager off a pair."""
+    form, errors = _loaded(AssignForm(), _entered("manager", "supplier", "distributor"))
+    try:
+        if errors:
+            raise GovernanceError("cannot unassign", errors)
+        partners.unassign_manager(
+            current_hub(), str(form["manager"]), form["supplier"], form["distributor"],
+            via="portal", actor=current_user.id,
+        )  # fmt: skip
+        flash("The manager is off the pair; its records close on its next request.")
+    except GovernanceError as exc:
+        flash(str(exc), "error")
+    return redirect(url_for("operator.people"))
 
 
 def _day(value: Any) -> dt.date | None:
@@ -357,12 +648,23 @@ def _field_errors(messages: Any) -> dict[str, list[str]]:
 @bp.get("/jobs")
 @role_required(OPERATOR_ADMIN)
 def jobs_page() -> str:
-    """The scheduler's jobs (schedule, last run) with "run now", and the run history with
-    each run's counts; ``?job=`` narrows the history to one job."""
+    """Operations: every scheduled job (schedule, last run, recent failures) with "run now",
+    every feed with its staleness, each distributor's drop folder with its latest file,
+    and the run history with each run's counts; ``?job=`` narrows the history to one
+    job."""
     admin = current_hub()
     job = request.args.get("job") or None
     return render_template(
-        "operator/jobs.html", jobs=jobs.jobs(admin), runs=jobs.runs(admin, job), job=job
+        "operator/jobs.html",
+        jobs=jobs.jobs(admin),
+        runs=jobs.runs(admin, job),
+        job=job,
+        feeds=feeds.feeds(
+            admin, clock.today(), current_app.extensions["tandem.config"].stale_after_days
+        ),
+        drops=feeds.drop_folders(admin),
+        names={o["id"]: o["name"] for o in partners.list_partners(admin)},
+        failure_days=jobs.FAILURE_WINDOW.days,
     )
 
 
@@ -379,5 +681,68 @@ def run_job_now(job_id: str) -> Response:
     return redirect(url_for("operator.jobs_page"))
 
 
+#: Audit entries per page, and the query-string keys of the audit page.
+AUDIT_PER_PAGE = 50
+AUDIT_KEYS = ("actor", "action", "collection", "via", "from", "to", "page")
+SLUG = r"^[a-z0-9_.-]+$"
+
+
+class AuditFilters(Schema):
+    """The audit page's filters, as its query string carries them."""
+
+    actor = fields.UUID()
+    action = fields.String(validate=[validate.Length(max=80), validate.Regexp(SLUG)])
+    collection = fields.String(validate=[validate.Length(max=80), validate.Regexp(SLUG)])
+    via = fields.String(validate=[validate.Length(max=40), validate.Regexp(SLUG)])
+    since = fields.Date(data_key="from")
+    until = fields.Date(data_key="to")
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=10_000))
+
+    @validates_schema
+    def _in_order(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if data.get("since") and data.get("until") and data["since"] > data["until"]:
+            raise ValidationError("the last day is before the first", "to")
+
+
+@bp.get("/audit")
+@role_required(OPERATOR_ADMIN)
+def audit_page() -> Any:
+    """The audit log, newest first, a page at a time, filtered by who (``actor``), what
+    (``action``, or its start such as ``partner.``, and ``collection``), when (``from``,
+    ``to``: days, inclusive) and through what (``via``)."""
+    admin = current_hub()
+    raw = {k: v.strip() for k, v in request.args.items() if k in AUDIT_KEYS and v.strip()}
+    filters, errors = _loaded(AuditFilters(), raw)
+    rows: list[dict[str, Any]] = []
+    more = False
+    page = filters.pop("page", 1)
+    if not errors:
+        rows, more = audit.entries(
+            admin, audit.AuditQuery(**{k: str(v) if k == "actor" else v
+                                       for k, v in filters.items()}),
+            page=page, per_page=AUDIT_PER_PAGE,
+        )  # fmt: skip
+    kept = {k: v for k, v in raw.items() if k != "page"}
+    return (
+        render_template(
+            "operator/audit.html",
+            entries=rows,
+            more=more,
+            page=page,
+            kept=kept,
+            errors=errors,
+            emails=users.emails(admin),
+            vias=audit.distinct(admin, "via"),
+            collections=audit.distinct(admin, "collection"),
+        ),
+        400 if errors else 200,
+    )
+
+
 def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
+    only = (OPERATOR_ADMIN,)
+    add_nav(app, "Sharing", "operator.sharing_page", only, 60)
+    add_nav(app, "Partners and users", "operator.people", only, 61)
+    add_nav(app, "Operations", "operator.jobs_page", only, 62)
+    add_nav(app, "Audit log", "operator.audit_page", only, 63)
