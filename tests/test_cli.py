@@ -241,6 +241,31 @@ def test_user_list_and_deactivate(tandem, hub, admin):
     _refused(tandem("user", "deactivate", _email()), "user", "not found")
 
 
+def test_partner_and_user_deactivate_and_reactivate(tandem, hub, admin):
+    """A partner's reactivation brings back the users its deactivation suspended; a user
+    comes back alone only while its partner is active."""
+    org = make_org(admin, "distributor")
+    email = _email()
+    tandem("user", "add", email, "--role", "distributor_user", "--org", org["name"],
+           input=f"{PASSWORD}\n{PASSWORD}\n")  # fmt: skip
+    assert tandem("partner", "deactivate", org["name"]).exit_code == 0
+    with pytest.raises(AuthFailed):
+        HubClient.login(hub.url, email, PASSWORD)
+    _refused(tandem("partner", "deactivate", org["name"]), "partner", "inactive")
+    _refused(tandem("user", "reactivate", email), "organization", "inactive")
+
+    result = tandem("partner", "reactivate", str(org["id"]))
+    assert result.exit_code == 0, result.output
+    assert "and 1 of its users" in result.stdout
+    HubClient.login(hub.url, email, PASSWORD).logout()
+    _refused(tandem("partner", "reactivate", org["name"]), "partner", "active")
+
+    assert tandem("user", "deactivate", email).exit_code == 0
+    assert tandem("user", "reactivate", email).exit_code == 0
+    HubClient.login(hub.url, email, PASSWORD).logout()
+    _refused(tandem("user", "reactivate", email), "user", "active")
+
+
 def test_an_account_manager_works_for_the_operator_and_manages_only_pairs_that_trade(
     tandem, hub, admin
 ):
