@@ -55,8 +55,17 @@ class AuditQuery:
     until: dt.date | None = None  # to this day, inclusive (UTC)
 
 
-ENTRY_FIELDS = ["id", "at", "action", "collection", "record_ids", "detail", "via", "actor",
-                "organization"]  # fmt: skip
+ENTRY_FIELDS = [
+    "id",
+    "at",
+    "action",
+    "collection",
+    "record_ids",
+    "detail",
+    "via",
+    "actor",
+    "organization",
+]
 
 
 def entries(

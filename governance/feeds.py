@@ -54,12 +54,16 @@ def drop_folders(admin: HubClient) -> list[dict[str, Any]]:
             "imports", {"max": ["id"]}, group_by=["distributor"], filter=dropped
         )
     ]
-    latest = {
-        row["distributor"]: row
-        for row in admin.read_items(
-            "imports", filter={"id": {"_in": latest_ids}}, fields=IMPORT_FIELDS, limit=-1
-        )
-    } if latest_ids else {}  # fmt: skip
+    latest = (
+        {
+            row["distributor"]: row
+            for row in admin.read_items(
+                "imports", filter={"id": {"_in": latest_ids}}, fields=IMPORT_FIELDS, limit=-1
+            )
+        }
+        if latest_ids
+        else {}
+    )
     failed = {
         g["distributor"]: int(g["count"]["id"])
         for g in admin.aggregate(

@@ -459,9 +459,14 @@ def edit_partner(
     if changes:
         admin.update_item("organizations", org["id"], changes)
         audit.record(
-            admin, "partner.edit", "organizations", [org["id"]], detail=changes, via=via,
+            admin,
+            "partner.edit",
+            "organizations",
+            [org["id"]],
+            detail=changes,
+            via=via,
             actor=actor,
-        )  # fmt: skip
+        )
     return {**org, **changes}
 
 

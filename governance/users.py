@@ -96,8 +96,9 @@ def list_users(admin: HubClient, organization: str | int | None = None) -> list[
 
 def emails(admin: HubClient) -> dict[str, str]:
     """Every account's email by id, service accounts too: the audit log's actors."""
-    return {str(u["id"]): str(u["email"]) for u in admin.get("/users", fields=["id", "email"],
-                                                            limit=-1)}  # fmt: skip
+    return {
+        str(u["id"]): str(u["email"]) for u in admin.get("/users", fields=["id", "email"], limit=-1)
+    }
 
 
 def find_user(admin: HubClient, ref: str) -> dict[str, Any]:
@@ -177,16 +178,24 @@ def edit_user(
             errors["role"] = ["this account manager manages pairs; unassign them first"]
     if errors:
         raise GovernanceError(f"cannot change {user['email']}", errors)
-    wanted = {"first_name": first_name or None, "last_name": last_name or None,
-              "tandem_role": tandem_role}  # fmt: skip
+    wanted = {
+        "first_name": first_name or None,
+        "last_name": last_name or None,
+        "tandem_role": tandem_role,
+    }
     changes = {k: v for k, v in wanted.items() if v != user.get(k)}
     if changes:
         hub_role = {"role": hub_role_id(admin, tandem_role)} if "tandem_role" in changes else {}
         admin.patch(f"/users/{user['id']}", {**changes, **hub_role})
         audit.record(
-            admin, "user.edit", "directus_users", [user["id"]], detail=changes, via=via,
+            admin,
+            "user.edit",
+            "directus_users",
+            [user["id"]],
+            detail=changes,
+            via=via,
             actor=actor,
-        )  # fmt: skip
+        )
     return {**user, **changes}
 
 

@@ -40,7 +40,7 @@ from domain.roles import (
 from governance import GovernanceError, audit, feeds, partners, sharing, users
 from governance import scheduler as jobs
 from portal.auth import current_hub, role_required
-from portal.pages import Errors, access, add_nav, flat
+from portal.pages import Errors, access, add_nav
 from portal.xlsx import xlsx_response
 
 bp = Blueprint("operator", __name__, url_prefix="/operator")
@@ -152,15 +152,23 @@ class PartnerForm(Schema):
 
 
 class UserForm(Schema):
-    """A user's fields as the people page adds them (``email``, ``password`` and
-    ``organization`` only there) and the user's page changes them."""
+    """A user's fields as the user's page changes them."""
 
-    email = fields.Email(validate=validate.Length(max=254))
-    password = fields.String(validate=validate.Length(min=users.MIN_PASSWORD, max=256))
-    organization = fields.Integer(strict=False, validate=validate.Range(min=1, max=2**31 - 1))
     role = fields.String(required=True, validate=validate.OneOf(ROLES))
     first_name = fields.String(load_default=None, validate=NAME)
     last_name = fields.String(load_default=None, validate=NAME)
+
+
+class NewUserForm(UserForm):
+    """A user's fields as the people page adds them."""
+
+    email = fields.Email(required=True, validate=validate.Length(max=254))
+    password = fields.String(
+        required=True, validate=validate.Length(min=users.MIN_PASSWORD, max=256)
+    )
+    organization = fields.Integer(
+        required=True, strict=False, validate=validate.Range(min=1, max=2**31 - 1)
+    )
 
 
 class AssignForm(Schema):
@@ -205,7 +213,7 @@ def _loaded(schema: Schema, data: dict[str, Any]) -> tuple[dict[str, Any], Error
     try:
         return schema.load(data), {}
     except ValidationError as exc:
-        return {}, {k: flat(v) for k, v in dict(exc.messages).items()}
+        return {}, _field_errors(exc.messages)
 
 
 @bp.get("/people")
@@ -234,11 +242,9 @@ def add_partner() -> Any:
 def add_user() -> Any:
     """Add a user to a partner (or to the operator) with a Tandem role."""
     entered = _entered("email", "password", "organization", "role", "first_name", "last_name")
-    required = {"email", "password", "organization"}
-    missing = {n: ["Missing data for required field."] for n in required - entered.keys()}
-    form, errors = _loaded(UserForm(), entered)
-    if errors or missing:
-        return _people_page({**errors, **missing}, 422)
+    form, errors = _loaded(NewUserForm(), entered)
+    if errors:
+        return _people_page(errors, 422)
     try:
         user = users.add_user(
             current_hub(),
@@ -290,8 +296,9 @@ def partner_page(org_id: int) -> Any:
 @role_required(OPERATOR_ADMIN)
 def edit_partner(org_id: int) -> Any:
     org = _partner_or_404(org_id)
-    form, errors = _loaded(PartnerForm(only=("name", "gln", "currency")),
-                           _entered("name", "gln", "currency"))  # fmt: skip
+    form, errors = _loaded(
+        PartnerForm(only=("name", "gln", "currency")), _entered("name", "gln", "currency")
+    )
     if errors:
         return _partner_page(org, errors, 422)
     try:
@@ -331,11 +338,15 @@ def _user_page(user: dict[str, Any], errors: Errors | None = None, status: int =
     roles = [r for r in ROLES if org and org["kind"] in ROLE_ORG_KINDS[r]]
     return (
         render_template(
-            "operator/user.html", person=user, org=org, values=values, roles=roles,
+            "operator/user.html",
+            person=user,
+            org=org,
+            values=values,
+            roles=roles,
             errors=errors or {},
         ),
         status,
-    )  # fmt: skip
+    )
 
 
 @bp.get("/people/<user_id>")
@@ -349,8 +360,7 @@ def user_page(user_id: str) -> Any:
 @role_required(OPERATOR_ADMIN)
 def edit_user(user_id: str) -> Any:
     user = _user_or_404(user_id)
-    form, errors = _loaded(UserForm(only=("role", "first_name", "last_name")),
-                           _entered("role", "first_name", "last_name"))  # fmt: skip
+    form, errors = _loaded(UserForm(), _entered("role", "first_name", "last_name"))
     if errors:
         return _user_page(user, errors, 422)
     try:
@@ -389,12 +399,17 @@ def assign_manager() -> Any:
         return _people_page(errors, 422)
     try:
         partners.assign_manager(
-            current_hub(), str(form["manager"]), form["supplier"], form["distributor"],
-            via="portal", actor=current_user.id,
-        )  # fmt: skip
+            current_hub(),
+            str(form["manager"]),
+            form["supplier"],
+            form["distributor"],
+            via="portal",
+            actor=current_user.id,
+        )
     except GovernanceError as exc:
-        return _people_page({("manager" if k == "user" else k): v for k, v in exc.errors.items()},
-                            422)  # fmt: skip
+        return _people_page(
+            {("manager" if k == "user" else k): v for k, v in exc.errors.items()}, 422
+        )
     flash("The manager is assigned; the pair's records open to it on its next request.")
     return redirect(url_for("operator.people"))
 
@@ -408,9 +423,13 @@ def unassign_manager() -> Any:
         if errors:
             raise GovernanceError("cannot unassign", errors)
         partners.unassign_manager(
-            current_hub(), str(form["manager"]), form["supplier"], form["distributor"],
-            via="portal", actor=current_user.id,
-        )  # fmt: skip
+            current_hub(),
+            str(form["manager"]),
+            form["supplier"],
+            form["distributor"],
+            via="portal",
+            actor=current_user.id,
+        )
         flash("The manager is off the pair; its records close on its next request.")
     except GovernanceError as exc:
         flash(str(exc), "error")
@@ -718,10 +737,11 @@ def audit_page() -> Any:
     page = filters.pop("page", 1)
     if not errors:
         rows, more = audit.entries(
-            admin, audit.AuditQuery(**{k: str(v) if k == "actor" else v
-                                       for k, v in filters.items()}),
-            page=page, per_page=AUDIT_PER_PAGE,
-        )  # fmt: skip
+            admin,
+            audit.AuditQuery(**{k: str(v) if k == "actor" else v for k, v in filters.items()}),
+            page=page,
+            per_page=AUDIT_PER_PAGE,
+        )
     kept = {k: v for k, v in raw.items() if k != "page"}
     return (
         render_template(
