@@ -321,9 +321,16 @@ def _name_taken(admin: HubClient, name: str) -> bool:
     return any(row["name"].casefold() == name.casefold() for row in similar)
 
 
+#: The largest id the hub's integer keys hold; a larger one names nothing (the hub would
+#: refuse the filter rather than answer "none").
+MAX_ID = 2**31 - 1
+
+
 def find_partner(admin: HubClient, ref: str | int) -> dict[str, Any] | None:
     """An organization by id or exact name."""
     key = "id" if isinstance(ref, int) or str(ref).isdigit() else "name"
+    if key == "id" and not 0 < int(ref) <= MAX_ID:
+        return None
     rows = admin.read_items("organizations", filter={key: {"_eq": ref}}, fields=ORG_FIELDS, limit=1)
     return rows[0] if rows else None
 

@@ -19,7 +19,7 @@ from domain import clock
 from domain.sharing import Agreement, AgreementDraft, agreement_errors, share_rules
 from governance import audit
 from governance.errors import GovernanceError
-from governance.partners import get_partner
+from governance.partners import MAX_ID, get_partner
 from governance.policies import (
     AGREEMENT_FIELDS,
     ensure_policy,
@@ -124,8 +124,15 @@ def revoke(
     admin: HubClient, agreement_id: int, *, via: str = "cli", actor: str | None = None
 ) -> dict[str, Any]:
     """Revoke an agreement. Its rows disappear from the grantee's very next request."""
-    rows = admin.read_items(
-        "share_agreements", filter={"id": {"_eq": agreement_id}}, fields=AGREEMENT_FIELDS, limit=1
+    rows = (
+        admin.read_items(
+            "share_agreements",
+            filter={"id": {"_eq": agreement_id}},
+            fields=AGREEMENT_FIELDS,
+            limit=1,
+        )
+        if 0 < agreement_id <= MAX_ID
+        else []
     )
     if not rows:
         raise GovernanceError(f"no agreement {agreement_id}", {"agreement": ["not found"]})

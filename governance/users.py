@@ -200,13 +200,15 @@ def edit_user(
 
 
 def _person(admin: HubClient, ref: str, doing: str) -> dict[str, Any]:
-    """A partner's or the operator's user, never an EDI agent: an agent's account follows
-    its partner's EDI profile (:func:`governance.partners.set_edi_agent`), and an agent
-    made active by hand would hold a working token with no profile behind it."""
+    """A partner's or the operator's user: never a service account (no Tandem role: the
+    hub's admin, the scheduler's, the portal's), nor an EDI agent, whose account follows
+    its partner's EDI profile (:func:`governance.partners.set_edi_agent`); an agent made
+    active by hand would hold a working token with no profile behind it."""
     user = find_user(admin, ref)
-    if user["email"].endswith(EDI_AGENTS_DOMAIN):
-        raise GovernanceError(
-            f"cannot {doing} {user['email']}",
-            {"user": ["an EDI agent follows its partner's EDI profile; set or clear that"]},
-        )
-    return user
+    if not user.get("tandem_role"):
+        problem = "a service account is not a Tandem user"
+    elif user["email"].endswith(EDI_AGENTS_DOMAIN):
+        problem = "an EDI agent follows its partner's EDI profile; set or clear that"
+    else:
+        return user
+    raise GovernanceError(f"cannot {doing} {user['email']}", {"user": [problem]})

@@ -493,6 +493,12 @@ def test_forged_ids_get_a_clear_answer_never_a_500(admin, portal, operator):
         answer = client.get(url)
         assert answer.status_code == 404, url
         assert "There is no" in answer.get_data(as_text=True)
+    huge = "99999999999999999999999"
+    assert client.get(f"/operator/partners/{huge}").status_code == 404
+    token = csrf_token(client, "/operator/sharing")
+    revoked = client.post(f"/operator/sharing/{huge}/revoke", data={"csrf_token": token})
+    assert revoked.status_code == 302
+    assert "not found" in client.get("/operator/sharing").get_data(as_text=True)
     for url in [
         "/operator/partners/999999999/reactivate",
         f"/operator/people/{uuid.uuid4()}/reactivate",
@@ -521,3 +527,16 @@ def test_forged_ids_get_a_clear_answer_never_a_500(admin, portal, operator):
     refused = _post(client, url, url, first_name="Mallory", role="supplier_user")
     assert refused.status_code == 422
     assert "an EDI agent follows its partner" in refused.get_data(as_text=True)
+
+
+def test_service_accounts_are_not_changed_or_reactivated_from_the_console(admin, portal, operator):
+    client = sign_in(portal, operator)
+    hub_admin = admin.get("/users/me", fields=["id"])
+    url = f"/operator/people/{hub_admin['id']}"
+    refused = _post(client, url, url, first_name="Mallory", role="operator_admin")
+    assert refused.status_code == 422
+    assert "a service account is not a Tandem user" in refused.get_data(as_text=True)
+    _post(client, f"{url}/reactivate")
+    assert "a service account is not a Tandem user" in client.get("/operator/people").get_data(
+        as_text=True
+    )
