@@ -173,6 +173,9 @@ def test_an_operator_edits_a_partner_and_a_user(admin, portal, operator):
     (entry,) = _audited(admin, "partner.edit", org["id"])
     assert entry["detail"] == {"name": name, "currency": "GBP"}
     assert (entry["actor"], entry["via"]) == (operator.id, "portal")
+    blank = _post(client, url, url, name=name, currency="")
+    assert blank.status_code == 422
+    assert 'id="currency-error"' in blank.get_data(as_text=True)
     taken = _post(client, url, url, name=operator.organization["name"].upper(), currency="GBP")
     assert taken.status_code == 422
     assert 'id="name-error"' in taken.get_data(as_text=True)

@@ -141,11 +141,19 @@ PARTNER_KINDS = tuple(k for k in ORG_KINDS if k != "operator")
 
 
 class PartnerForm(Schema):
-    """A partner's fields as the people page adds them and its page changes them."""
+    """A partner's fields as its page changes them (its kind stays)."""
 
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    kind = fields.String(required=True, validate=validate.OneOf(PARTNER_KINDS))
     gln = fields.String(load_default=None, validate=validate.Regexp(r"^\d{13}$", error="13 digits"))
+    currency = fields.String(
+        required=True, validate=validate.Regexp(r"^[A-Z]{3}$", error="3 capital letters")
+    )
+
+
+class NewPartnerForm(PartnerForm):
+    """A partner's fields as the people page adds it (in US dollars unless told)."""
+
+    kind = fields.String(required=True, validate=validate.OneOf(PARTNER_KINDS))
     currency = fields.String(
         load_default="USD", validate=validate.Regexp(r"^[A-Z]{3}$", error="3 capital letters")
     )
@@ -226,7 +234,7 @@ def people() -> Any:
 @role_required(OPERATOR_ADMIN)
 def add_partner() -> Any:
     """Add a partner: a supplier, a distributor or a retailer."""
-    form, errors = _loaded(PartnerForm(), _entered("name", "kind", "gln", "currency"))
+    form, errors = _loaded(NewPartnerForm(), _entered("name", "kind", "gln", "currency"))
     if errors:
         return _people_page(errors, 422)
     try:
@@ -296,9 +304,7 @@ def partner_page(org_id: int) -> Any:
 @role_required(OPERATOR_ADMIN)
 def edit_partner(org_id: int) -> Any:
     org = _partner_or_404(org_id)
-    form, errors = _loaded(
-        PartnerForm(only=("name", "gln", "currency")), _entered("name", "gln", "currency")
-    )
+    form, errors = _loaded(PartnerForm(), _entered("name", "gln", "currency"))
     if errors:
         return _partner_page(org, errors, 422)
     try:
