@@ -15,8 +15,8 @@ from werkzeug.serving import make_server
 
 from directus import HubClient, HubError
 from domain import clock
-from governance.partners import deactivate_partner
-from governance.users import deactivate_user
+from governance.partners import deactivate_partner, reactivate_partner
+from governance.users import deactivate_user, reactivate_user
 from portal.sealing import derive_fernet, unseal
 from portal.tokens import DEFAULT_DAYS, MAX_DAYS, parse_time
 from tests.factories import csrf_token, make_user, sign_in
@@ -174,6 +174,8 @@ def test_minting_needs_the_users_password(admin, portal):
 
 
 def test_a_deactivated_user_or_organization_loses_its_tokens(admin, portal, served):
+    """For good: reactivation lets the user sign in again, but its old tokens' hub
+    sessions were deleted with the suspension, so it mints new ones."""
     member = make_user(admin)
     _, token = _mint(sign_in(portal, member), member)
     deactivate_user(admin, member.email, via="test")
@@ -182,6 +184,12 @@ def test_a_deactivated_user_or_organization_loses_its_tokens(admin, portal, serv
     _, other_token = _mint(sign_in(portal, other), other)
     deactivate_partner(admin, other.organization["id"], via="test")
     assert _api(served, other_token).status_code == 401
+    reactivate_user(admin, member.email, via="test")
+    reactivate_partner(admin, other.organization["id"], via="test")
+    assert _api(served, token).status_code == 401
+    assert _api(served, other_token).status_code == 401
+    _, fresh = _mint(sign_in(portal, other), other)
+    assert _api(served, fresh).status_code == 200
 
 
 def test_minting_and_revoking_are_audited_as_the_user(admin, portal, served):
