@@ -378,14 +378,23 @@ def reactivate_partner(
 ) -> dict[str, Any]:
     """Make an inactive organization active again, with the users its latest deactivation
     suspended (those still suspended and still its members): they sign in again. A user
-    suspended on its own stays so, for :func:`governance.users.reactivate_user`."""
+    suspended on its own, before the deactivation or since, stays so, for
+    :func:`governance.users.reactivate_user`.
+
+    Only entries the operator wrote count (see :func:`_operator_entries`): a partner may
+    write audit entries too, and one naming a user must not bring it back."""
     org = get_partner(admin, ref)
     if org["status"] == "active":
         raise GovernanceError(
             f"cannot reactivate {org['name']}", {"partner": [f"{org['name']} is active"]}
         )
     suspended = {m["id"] for m in _members(admin, org["id"], "suspended")}
-    ids = [i for i in _suspended_by_deactivation(admin, org["id"]) if i in suspended]
+    deactivation = _latest_deactivation(admin, org["id"])
+    ids: list[str] = []
+    if deactivation is not None:
+        named = [str(i) for i in (deactivation.get("detail") or {}).get("users", [])]
+        alone = _suspended_since(admin, deactivation["id"])
+        ids = [i for i in named if i in suspended and i not in alone]
     admin.update_item("organizations", org["id"], {"status": "active"})
     if ids:
         admin.patch("/users", {"keys": ids, "data": {"status": "active"}})
@@ -412,18 +421,65 @@ def _members(admin: HubClient, org_id: int, status: str) -> list[dict[str, Any]]
     )
 
 
-def _suspended_by_deactivation(admin: HubClient, org_id: int) -> list[str]:
-    """The users the organization's latest deactivation suspended (none for one recorded
-    before deactivations named them)."""
-    entries = admin.read_items(
+#: Entries read per request while looking for an organization's latest deactivation.
+_ENTRIES_PAGE = 100
+
+
+def _operator_entries(action: str, collection: str) -> dict[str, Any]:
+    """A hub filter for the entries of ``action`` on ``collection`` the operator wrote.
+
+    A partner's users may create audit entries (the portal records their actions with
+    their own token), with any ``action``, ``record_ids`` and ``detail``; but the hub
+    presets and validates their ``organization`` as their own (migration 0003's
+    ``AUDIT_CREATE``), and every partner user has one. The operator's actions go through
+    the admin API (the CLI, the console), which writes no organization. So an entry with
+    no organization is the operator's, and a partner cannot write one."""
+    return {
+        "_and": [
+            {"action": {"_eq": action}},
+            {"collection": {"_eq": collection}},
+            {"organization": {"_null": True}},
+        ]
+    }
+
+
+def _latest_deactivation(admin: HubClient, org_id: int) -> dict[str, Any] | None:
+    """The operator's latest ``partner.deactivate`` entry for the organization.
+
+    ``record_ids`` is a JSON column: the hub turns an ``_eq``, ``_contains`` or ``json()``
+    filter on it into ``=`` or ``LIKE`` on a ``json`` value, which PostgreSQL does not
+    define. So the operator's newest deactivations are read a page at a time until the
+    organization's is found."""
+    page = 0
+    while True:
+        rows = admin.read_items(
+            "audit_log",
+            filter=_operator_entries("partner.deactivate", "organizations"),
+            fields=["id", "record_ids", "detail"],
+            sort=["-id"],
+            limit=_ENTRIES_PAGE,
+            offset=page * _ENTRIES_PAGE,
+        )
+        found = next((e for e in rows if e.get("record_ids") == [str(org_id)]), None)
+        if found is not None or len(rows) < _ENTRIES_PAGE:
+            return found
+        page += 1
+
+
+def _suspended_since(admin: HubClient, entry_id: int) -> set[str]:
+    """The users the operator suspended on their own after the audit entry ``entry_id``."""
+    rows = admin.read_items(
         "audit_log",
-        filter={"action": {"_eq": "partner.deactivate"}},
-        fields=["record_ids", "detail"],
-        sort=["-id"],
+        filter={
+            "_and": [
+                _operator_entries("user.deactivate", "directus_users"),
+                {"id": {"_gt": entry_id}},
+            ]
+        },
+        fields=["record_ids"],
         limit=-1,
     )
-    latest = next((e for e in entries if e.get("record_ids") == [str(org_id)]), None)
-    return [str(i) for i in ((latest or {}).get("detail") or {}).get("users", [])]
+    return {str(i) for row in rows for i in row.get("record_ids") or []}
 
 
 def edit_partner(

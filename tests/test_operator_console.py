@@ -11,6 +11,7 @@ import uuid
 
 import pytest
 
+from directus import HubError
 from domain import clock
 from governance import audit
 from governance.partners import assign_manager
@@ -243,6 +244,75 @@ def test_reactivating_a_partner_restores_the_logins_its_deactivation_ended(admin
     again = _post(client, f"/operator/partners/{org['id']}/reactivate")
     assert again.status_code == 302
     assert "is active" in client.get("/operator/people").get_data(as_text=True)
+
+
+def _status(admin, member):
+    return admin.get(f"/users/{member.id}", fields=["status"])["status"]
+
+
+def test_a_partners_forged_audit_entry_does_not_choose_whom_reactivation_brings_back(
+    hub, admin, portal, operator
+):
+    """Partner roles may write audit entries, with any action, ids and detail; the hub
+    pins only their actor and organization. Seen: a forged ``partner.deactivate`` entry,
+    newer than the operator's, chose whom the reactivation restored."""
+    org = make_org(admin, "distributor")
+    kept, alone = (
+        make_user(admin, "distributor_user", org),
+        make_user(admin, "distributor_user", org),
+    )
+    client = sign_in(portal, operator)
+    _post(client, f"/operator/people/{alone.id}/deactivate")
+    _post(client, f"/operator/partners/{org['id']}/deactivate")
+
+    forger = make_user(admin, "distributor_user")
+    own = forger.login(hub.url)
+    audit.record(
+        own, "partner.deactivate", "organizations", [org["id"]], detail={"users": [alone.id]}
+    )
+    (forged,) = [
+        e
+        for e in admin.read_items(
+            "audit_log",
+            filter={"actor": {"_eq": forger.id}},
+            fields=["action", "record_ids", "organization"],
+        )
+        if e["action"] == "partner.deactivate"
+    ]
+    assert (forged["record_ids"], forged["organization"]) == (
+        [str(org["id"])],
+        forger.organization["id"],
+    )
+    with pytest.raises(HubError):  # nor may it pass as the operator's, with no organization
+        own.create_item(
+            "audit_log",
+            {
+                "at": clock.now().isoformat(),
+                "action": "partner.deactivate",
+                "collection": "organizations",
+                "record_ids": [str(org["id"])],
+                "detail": {"users": [alone.id]},
+                "organization": None,
+            },
+        )
+
+    assert _post(client, f"/operator/partners/{org['id']}/reactivate").status_code == 302
+    assert (_status(admin, kept), _status(admin, alone)) == ("active", "suspended")
+
+
+def test_a_user_suspended_while_its_partner_is_inactive_stays_suspended(admin, portal, operator):
+    org = make_org(admin, "distributor")
+    kept, later = (
+        make_user(admin, "distributor_user", org),
+        make_user(admin, "distributor_user", org),
+    )
+    client = sign_in(portal, operator)
+    _post(client, f"/operator/partners/{org['id']}/deactivate")
+    _post(client, f"/operator/people/{later.id}/deactivate")
+    _post(client, f"/operator/partners/{org['id']}/reactivate")
+    assert (_status(admin, kept), _status(admin, later)) == ("active", "suspended")
+    (entry,) = _audited(admin, "partner.reactivate", org["id"])
+    assert entry["detail"] == {"reactivated_users": 1, "users": [kept.id]}
 
 
 def test_an_operator_assigns_and_unassigns_an_account_manager(admin, portal, operator):
