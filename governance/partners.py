@@ -379,7 +379,8 @@ def reactivate_partner(
     """Make an inactive organization active again, with the users its latest deactivation
     suspended (those still suspended and still its members): they sign in again. A user
     suspended on its own, before the deactivation or since, stays so, for
-    :func:`governance.users.reactivate_user`.
+    :func:`governance.users.reactivate_user`. The EDI agent is not one of them: it is
+    active again only if the partner still has an EDI profile (:func:`set_edi_agent`).
 
     Only entries the operator wrote count (see :func:`_operator_entries`): a partner may
     write audit entries too, and one naming a user must not bring it back."""
@@ -388,7 +389,11 @@ def reactivate_partner(
         raise GovernanceError(
             f"cannot reactivate {org['name']}", {"partner": [f"{org['name']} is active"]}
         )
-    suspended = {m["id"] for m in _members(admin, org["id"], "suspended")}
+    suspended = {
+        m["id"]
+        for m in _members(admin, org["id"], "suspended")
+        if not str(m["email"]).endswith(EDI_AGENTS_DOMAIN)
+    }
     deactivation = _latest_deactivation(admin, org["id"])
     ids: list[str] = []
     if deactivation is not None:
@@ -398,6 +403,13 @@ def reactivate_partner(
     admin.update_item("organizations", org["id"], {"status": "active"})
     if ids:
         admin.patch("/users", {"keys": ids, "data": {"status": "active"}})
+    profile = edi_profile(org)
+    set_edi_agent(
+        admin,
+        org,
+        active=profile is not None,
+        https=profile is not None and profile.get("transport") == "https",
+    )
     audit.record(
         admin,
         "partner.reactivate",
@@ -415,7 +427,7 @@ def _members(admin: HubClient, org_id: int, status: str) -> list[dict[str, Any]]
         admin.get(
             "/users",
             filter={"organization": {"_eq": org_id}, "status": {"_eq": status}},
-            fields=["id"],
+            fields=["id", "email"],
             limit=-1,
         )
     )

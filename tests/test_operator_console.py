@@ -7,14 +7,15 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import secrets
 import uuid
 
 import pytest
 
-from directus import HubError
+from directus import HubClient, HubError
 from domain import clock
 from governance import audit
-from governance.partners import assign_manager
+from governance.partners import assign_manager, edi_agent_email, set_edi_profile
 from governance.users import add_user
 from portal.journeys.operator import views
 from tests.factories import (
@@ -313,6 +314,49 @@ def test_a_user_suspended_while_its_partner_is_inactive_stays_suspended(admin, p
     assert (_status(admin, kept), _status(admin, later)) == ("active", "suspended")
     (entry,) = _audited(admin, "partner.reactivate", org["id"])
     assert entry["detail"] == {"reactivated_users": 1, "users": [kept.id]}
+
+
+def _edi_profile():
+    tag = secrets.token_hex(4).upper()
+    return {
+        "standard": "x12",
+        "isa_qualifier": "zz",
+        "isa_id": f"T{tag}",
+        "gs_code": f"T{tag}",
+        "transport": "folder",
+        "address": f"/srv/tandem/edi/{tag.lower()}",
+        "sends": ["invoice"],
+        "expects": ["order"],
+        "acknowledgements": True,
+    }
+
+
+def test_a_reactivated_partners_edi_agent_follows_its_edi_profile(hub, admin, portal, operator):
+    """Seen: the EDI agent was restored with the partner's users although the operator had
+    removed the profile meanwhile, and its static token worked with no profile behind it."""
+    dropped, kept = make_org(admin, "supplier"), make_org(admin, "supplier")
+    client = sign_in(portal, operator)
+    for org in (dropped, kept):
+        set_edi_profile(admin, org["id"], _edi_profile(), via="test")
+        _post(client, f"/operator/partners/{org['id']}/deactivate")
+    set_edi_profile(admin, dropped["id"], None, via="test")
+    for org in (dropped, kept):
+        _post(client, f"/operator/partners/{org['id']}/reactivate")
+
+    def agent(org):
+        email = edi_agent_email(org["id"])
+        return admin.get("/users", filter={"email": {"_eq": email}}, fields=["id", "status"])[0]
+
+    def token(org):
+        (row,) = admin.read_items("edi_agents", filter={"organization": {"_eq": org["id"]}})
+        return HubClient(hub.url, token=row["token"])
+
+    assert agent(dropped)["status"] == "suspended"
+    assert _audited(admin, "partner.reactivate", dropped["id"])[0]["detail"]["users"] == []
+    with pytest.raises(HubError):
+        token(dropped).get("/users/me", fields=["id"])
+    assert agent(kept)["status"] == "active"
+    assert token(kept).get("/users/me", fields=["id"])["id"] == agent(kept)["id"]
 
 
 def test_an_operator_assigns_and_unassigns_an_account_manager(admin, portal, operator):
