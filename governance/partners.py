@@ -351,8 +351,14 @@ def deactivate_partner(
 ) -> dict[str, Any]:
     """Deactivate an organization and suspend its active users, which ends their hub
     sessions. The audit entry names the users it suspended: :func:`reactivate_partner`
-    restores those, and leaves suspended the ones suspended on their own before."""
+    restores those, and leaves suspended the ones suspended on their own before. The
+    operator organization is never deactivated: its admins would lock themselves out."""
     org = get_partner(admin, ref)
+    if org["kind"] == "operator":
+        raise GovernanceError(
+            f"cannot deactivate {org['name']}",
+            {"partner": ["the operator organization is never deactivated"]},
+        )
     if org["status"] != "active":
         raise GovernanceError(
             f"cannot deactivate {org['name']}", {"partner": [f"{org['name']} is inactive"]}

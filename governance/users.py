@@ -120,8 +120,14 @@ def find_user(admin: HubClient, ref: str) -> dict[str, Any]:
 def deactivate_user(
     admin: HubClient, ref: str, *, via: str = "cli", actor: str | None = None
 ) -> dict[str, Any]:
-    """Suspend a user. The hub then deletes its sessions, so refreshes fail at once."""
-    user = find_user(admin, ref)
+    """Suspend a user. The hub then deletes its sessions, so refreshes fail at once.
+    Refused for oneself (an operator would lock itself out), a service account and an EDI
+    agent (see :func:`_person`)."""
+    user = _person(admin, ref, "deactivate")
+    if actor is not None and actor == user["id"]:
+        raise GovernanceError(
+            f"cannot deactivate {user['email']}", {"user": ["you cannot deactivate yourself"]}
+        )
     admin.patch(f"/users/{user['id']}", {"status": "suspended"})
     audit.record(admin, "user.deactivate", "directus_users", [user["id"]], via=via, actor=actor)
     return {**user, "status": "suspended"}

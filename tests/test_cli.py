@@ -15,6 +15,7 @@ from click.testing import CliRunner, Result
 from directus import AuthFailed, HubClient
 from domain.gs1 import with_check_digit
 from governance.partners import get_partner
+from migrations.accounts import SYNC_SERVICE_EMAIL
 from sync.jobs import job_definitions
 from sync.requests import declare
 from tandem.cli import cli
@@ -264,6 +265,17 @@ def test_partner_and_user_deactivate_and_reactivate(tandem, hub, admin):
     assert tandem("user", "reactivate", email).exit_code == 0
     HubClient.login(hub.url, email, PASSWORD).logout()
     _refused(tandem("user", "reactivate", email), "user", "active")
+
+
+def test_the_operator_organization_and_service_accounts_are_never_deactivated(tandem, admin):
+    operator = make_org(admin, "operator")
+    _refused(tandem("partner", "deactivate", operator["name"]), "partner", "never deactivated")
+    assert get_partner(admin, operator["id"])["status"] == "active"
+    _refused(tandem("user", "deactivate", SYNC_SERVICE_EMAIL), "user", "a service account is not")
+    (service,) = admin.get(
+        "/users", filter={"email": {"_eq": SYNC_SERVICE_EMAIL}}, fields=["status"]
+    )
+    assert service["status"] == "active"
 
 
 def test_an_account_manager_works_for_the_operator_and_manages_only_pairs_that_trade(

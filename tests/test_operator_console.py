@@ -359,6 +359,39 @@ def test_a_reactivated_partners_edi_agent_follows_its_edi_profile(hub, admin, po
     assert token(kept).get("/users/me", fields=["id"])["id"] == agent(kept)["id"]
 
 
+def test_the_console_refuses_deactivating_the_operator_itself_a_service_account_or_an_agent(
+    admin, portal, operator
+):
+    """The buttons are hidden, but a forged POST must be refused by the rule, not by the
+    template: the operator organization, oneself, the hub's service accounts (no Tandem
+    role) and an EDI agent (its account follows its partner's EDI profile)."""
+    client = sign_in(portal, operator)
+    own_org = operator.organization["id"]
+    answer = _post(client, f"/operator/partners/{own_org}/deactivate")
+    assert answer.status_code == 302
+    assert "the operator organization is never deactivated" in client.get(
+        "/operator/people"
+    ).get_data(as_text=True)
+    assert admin.read_item("organizations", own_org)["status"] == "active"
+
+    supplier = make_org(admin, "supplier")
+    set_edi_profile(admin, supplier["id"], _edi_profile(), via="test")
+    (agent,) = admin.get(
+        "/users", filter={"email": {"_eq": edi_agent_email(supplier["id"])}}, fields=["id"]
+    )
+    service = admin.get("/users/me", fields=["id"])["id"]
+    for user_id, words in [
+        (operator.id, "you cannot deactivate yourself"),
+        (service, "a service account is not a Tandem user"),
+        (agent["id"], "an EDI agent follows its partner"),
+    ]:
+        answer = _post(client, f"/operator/people/{user_id}/deactivate")
+        assert answer.status_code == 302, user_id
+        assert words in client.get("/operator/people").get_data(as_text=True)
+        assert admin.get(f"/users/{user_id}", fields=["status"])["status"] == "active"
+    assert client.get("/operator/people").status_code == 200  # still signed in
+
+
 def test_an_operator_assigns_and_unassigns_an_account_manager(admin, portal, operator):
     supplier, distributor, pair = make_pair(admin)
     manager = make_user(admin, "account_manager", operator.organization)
