@@ -137,12 +137,13 @@ def reactivate_user(
     admin: HubClient, ref: str, *, via: str = "cli", actor: str | None = None
 ) -> dict[str, Any]:
     """Make a suspended user active again: it signs in with its own password. Refused
-    while its organization is inactive (:func:`governance.partners.reactivate_partner`
+    for any other status (an invited, draft or archived account is not a suspended one),
+    and while its organization is inactive (:func:`governance.partners.reactivate_partner`
     first)."""
     user = _person(admin, ref, "reactivate")
     errors: dict[str, list[str]] = {}
-    if user["status"] == "active":
-        errors["user"] = [f"{user['email']} is active"]
+    if user["status"] != "suspended":
+        errors["user"] = [f"{user['email']} is {user['status']}, not suspended"]
     elif user.get("organization") is not None:
         org = get_partner(admin, user["organization"])
         if org["status"] != "active":

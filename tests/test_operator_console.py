@@ -392,6 +392,16 @@ def test_the_console_refuses_deactivating_the_operator_itself_a_service_account_
     assert client.get("/operator/people").status_code == 200  # still signed in
 
 
+@pytest.mark.parametrize("status", ["invited", "draft", "archived"])
+def test_only_a_suspended_user_is_reactivated(admin, portal, operator, status):
+    member = make_user(admin, "supplier_user")
+    admin.patch(f"/users/{member.id}", {"status": status})
+    client = sign_in(portal, operator)
+    assert _post(client, f"/operator/people/{member.id}/reactivate").status_code == 302
+    assert "not suspended" in client.get("/operator/people").get_data(as_text=True)
+    assert _status(admin, member) == status
+
+
 def test_an_operator_assigns_and_unassigns_an_account_manager(admin, portal, operator):
     supplier, distributor, pair = make_pair(admin)
     manager = make_user(admin, "account_manager", operator.organization)
