@@ -121,7 +121,14 @@ def test_hostile_partner_and_user_forms_name_the_field_and_store_nothing(admin, 
     )
     assert bad_gln.status_code == 422
     assert "check digit" in bad_gln.get_data(as_text=True).lower()
+    lower = _post(client, "/operator/partners", name=unique("P"), kind="supplier", currency="usd")
+    assert lower.status_code == 422
+    assert "ISO 4217" in lower.get_data(as_text=True)
     assert admin.count_items("organizations") == partners_before
+    name = unique("Dollar Foods")
+    assert _post(client, "/operator/partners", name=name, kind="retailer").status_code == 302
+    (org,) = admin.read_items("organizations", filter={"name": {"_eq": name}})
+    assert org["currency"] == "USD"
 
     supplier = make_org(admin, "supplier")
     bad_user = _post(

@@ -140,23 +140,26 @@ NAME = validate.Length(max=100)
 PARTNER_KINDS = tuple(k for k in ORG_KINDS if k != "operator")
 
 
+#: A GLN's and a currency code's lengths; what else they must be is
+#: :func:`governance.partners.partner_errors`'s to say.
+GLN = validate.Length(equal=13, error="a GLN has 13 digits")
+CURRENCY = validate.Length(equal=3, error="a currency is a 3-letter ISO 4217 code")
+
+
 class PartnerForm(Schema):
     """A partner's fields as its page changes them (its kind stays)."""
 
-    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    gln = fields.String(load_default=None, validate=validate.Regexp(r"^\d{13}$", error="13 digits"))
-    currency = fields.String(
-        required=True, validate=validate.Regexp(r"^[A-Z]{3}$", error="3 capital letters")
-    )
+    name = fields.String(required=True, validate=validate.Length(max=200))
+    gln = fields.String(load_default=None, validate=GLN)
+    currency = fields.String(required=True, validate=CURRENCY)
 
 
 class NewPartnerForm(PartnerForm):
-    """A partner's fields as the people page adds it (in US dollars unless told)."""
+    """A partner's fields as the people page adds it (left blank, the currency is
+    :func:`governance.partners.add_partner`'s default)."""
 
     kind = fields.String(required=True, validate=validate.OneOf(PARTNER_KINDS))
-    currency = fields.String(
-        load_default="USD", validate=validate.Regexp(r"^[A-Z]{3}$", error="3 capital letters")
-    )
+    currency = fields.String(validate=CURRENCY)
 
 
 class UserForm(Schema):
