@@ -60,7 +60,7 @@ class LocationIds(CommaList):
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> list[int]:
         parts = super()._deserialize(value, attr, data, **kwargs)
-        if not all(p.isdigit() and 0 < int(p) < 2**31 for p in parts):
+        if not all(p.isdigit() and 0 < int(p) <= partners.MAX_ID for p in parts):
             raise ValidationError("location ids are whole numbers, comma-separated")
         return [int(p) for p in parts]
 
@@ -178,7 +178,7 @@ class NewUserForm(UserForm):
         required=True, validate=validate.Length(min=users.MIN_PASSWORD, max=256)
     )
     organization = fields.Integer(
-        required=True, strict=False, validate=validate.Range(min=1, max=2**31 - 1)
+        required=True, strict=False, validate=validate.Range(min=1, max=partners.MAX_ID)
     )
 
 
