@@ -19,6 +19,11 @@ USER_FIELDS = ["id", "email", "first_name", "last_name", "status", "tandem_role"
 MIN_PASSWORD = 12
 
 
+def roles_for(org_kind: str) -> list[str]:
+    """The Tandem roles a user of this kind of organization may hold (in ``ROLES`` order)."""
+    return [role for role in ROLES if org_kind in ROLE_ORG_KINDS[role]]
+
+
 def add_user(
     admin: HubClient,
     email: str,
@@ -42,7 +47,7 @@ def add_user(
     org = get_partner(admin, organization)
     if org["status"] != "active":
         errors["organization"] = [f"{org['name']} is inactive"]
-    elif tandem_role in ROLES and org["kind"] not in ROLE_ORG_KINDS[tandem_role]:
+    elif tandem_role in ROLES and tandem_role not in roles_for(org["kind"]):
         errors["role"] = [f"a {tandem_role} cannot belong to a {org['kind']}"]
     if errors:
         raise GovernanceError(f"cannot add user {email}", errors)
@@ -174,7 +179,7 @@ def edit_user(
         org = get_partner(admin, user["organization"]) if user.get("organization") else None
         if tandem_role not in ROLES:
             errors["role"] = [f"role must be one of {', '.join(ROLES)}"]
-        elif org is None or org["kind"] not in ROLE_ORG_KINDS[tandem_role]:
+        elif org is None or tandem_role not in roles_for(org["kind"]):
             kind = org["kind"] if org else "user without an organization"
             errors["role"] = [f"a {tandem_role} cannot belong to a {kind}"]
         elif actor is not None and actor == user["id"]:

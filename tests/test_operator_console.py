@@ -201,6 +201,8 @@ def test_an_operator_edits_a_partner_and_a_user(admin, portal, operator):
 
     member = make_user(admin, "supplier_user")
     url = f"/operator/people/{member.id}"
+    choices = re.findall(r"<option[^>]*>(\w+)</option>", client.get(url).get_data(as_text=True))
+    assert choices == ["supplier_user"]
     refused = _post(client, url, url, role="operator_admin")
     assert refused.status_code == 422
     assert "cannot belong to a supplier" in refused.get_data(as_text=True)

@@ -344,7 +344,7 @@ def _user_page(user: dict[str, Any], errors: Errors | None = None, status: int =
     admin = current_hub()
     org = partners.get_partner(admin, user["organization"]) if user.get("organization") else None
     values = request.form if request.method == "POST" else {**user, "role": user["tandem_role"]}
-    roles = [r for r in ROLES if org and org["kind"] in ROLE_ORG_KINDS[r]]
+    roles = users.roles_for(org["kind"]) if org else []
     return (
         render_template(
             "operator/user.html",
