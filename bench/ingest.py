@@ -67,8 +67,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import requests
-from hubs import HUB_TIMEOUT, start_hub
+from hubs import HUB_TIMEOUT, start_hub, start_pg_hub
 
 from directus import HubClient
 from directus.bulk import iso_week, storage_value
@@ -413,10 +414,15 @@ def build_world(admin: HubClient, start: dt.date) -> World:
     return World(distributor, suppliers[0], skus, stores, email, password)
 
 
-def count_rows(db: Path, table: str = "pos_sales") -> int:
+def count_rows(db: Path | str, table: str = "pos_sales", what: str = "count(*)") -> int:
+    """``what`` of a hub table: ``db`` the hub's SQLite file or a ``postgresql://`` URL."""
+    sql = f"SELECT {what} FROM {table}"  # noqa: S608 - our own names
+    if isinstance(db, str):
+        with psycopg.connect(db) as pg:
+            return int(pg.execute(sql).fetchone()[0])  # type: ignore[arg-type, index]
     conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
     try:
-        return int(conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0])  # noqa: S608
+        return int(conn.execute(sql).fetchone()[0])
     finally:
         conn.close()
 
@@ -436,11 +442,13 @@ class ImportRun:
 
 
 def import_file(
-    path: Path, db: Path, distributor: int, log: Path, *, refused: bool = False
+    path: Path, db: Path | str, distributor: int, log: Path, *, refused: bool = False
 ) -> ImportRun:
     """``python -m ingest`` in its own process: wall seconds, peak RSS, its JSON result.
-    ``refused``: the file must be refused whole (exit status 2), not imported."""
-    argv = [sys.executable, "-m", "ingest", str(path), "--db", f"sqlite:///{db}",
+    ``db`` is the hub's SQLite file or the lane's ``postgresql://`` URL. ``refused``: the
+    file must be refused whole (exit status 2), not imported."""
+    url = db if isinstance(db, str) else f"sqlite:///{db}"
+    argv = [sys.executable, "-m", "ingest", str(path), "--db", url,
             "--distributor", str(distributor), "--kind", "pos"]  # fmt: skip
     with open(log, "wb") as out:
         started = time.perf_counter()
@@ -536,6 +544,34 @@ def raw_csv(path: Path, folder: Path) -> float:
         conn.close()
         for suffix in ("", "-wal", "-shm"):
             Path(f"{db}{suffix}").unlink(missing_ok=True)
+
+
+def raw_copy(rows: list[tuple], url: str) -> float:
+    """Seconds for a bare ``COPY`` of ``rows`` (as CSV text, 100,000 lines a write, one stream) into
+    a plain table of the PostgreSQL database, then dropped."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(
+            "CREATE TABLE bench_raw_pos (id TEXT, distributor BIGINT, location BIGINT, "
+            "sku BIGINT, day DATE, units BIGINT, net_sales_minor BIGINT, currency TEXT)"
+        )
+        try:
+            started = time.perf_counter()
+            with (
+                conn.transaction(),
+                conn.cursor() as cur,
+                cur.copy("COPY bench_raw_pos FROM STDIN (FORMAT csv)") as copy,
+            ):
+                lines: list[str] = []
+                for r in rows:
+                    day = r[0].rsplit(":", 1)[1]
+                    lines.append(f"{r[0]},{r[1]},{r[2]},{r[3]},{day},{r[5]},{r[6]},{r[7]}\n")
+                    if len(lines) == 100_000:
+                        copy.write("".join(lines))
+                        lines = []
+                copy.write("".join(lines))
+            return time.perf_counter() - started
+        finally:
+            conn.execute("DROP TABLE bench_raw_pos")
 
 
 TWIN = "bench_pos_sales"
@@ -984,6 +1020,82 @@ def run(args: argparse.Namespace, folder: Path, cleanup: list[Callable[[], None]
     return 1 if problems else 0
 
 
+def run_pg(args: argparse.Namespace, folder: Path, cleanup: list[Callable[[], None]]) -> int:
+    """``--db pg``: the 1x file into a hub on PostgreSQL and into one on SQLite, in turn."""
+    days = args.rows // ROWS_PER_DAY
+    today = dt.datetime.now(dt.UTC).date()
+    start = today - dt.timedelta(days=today.weekday(), weeks=days // 7 + 3)
+    shape = Shape.make(start)
+    problems: list[str] = []
+    say(f"bench ingest --db pg: {args.rows:,} rows ({days} days) from {start}; "
+        f"{STORES} stores x {ITEMS} SKUs, into PostgreSQL and SQLite hubs")  # fmt: skip
+
+    with Phase("generate the CSV file"):
+        path = folder / "pos-1x.csv"
+        rows = shape.write_csv(path, range(days))
+        say(f"   {path.stat().st_size / 1e6:.0f} MB")
+
+    with Phase("hubs: SQLite from template, PostgreSQL on a new cluster; migrate, partners"):
+        hub, admin = start_hub(folder / "hub", cleanup)
+        assert hub.config.sqlite_path is not None
+        pg = start_pg_hub(folder / "pg-hub", cleanup)
+        say(f"   PostgreSQL {pg.cluster.version}")
+        targets: dict[str, tuple[Path | str, World]] = {
+            "sqlite": (hub.config.sqlite_path, build_world(admin, start)),
+            "pg": (pg.lane_url, build_world(pg.admin, start)),
+        }
+
+    with Phase("raw PostgreSQL COPY baseline"):
+        tuples = list(shape.resolved(targets["pg"][1], range(days)))
+        copy_rate = rows / raw_copy(tuples, pg.lane_url)
+        del tuples
+        say(f"   {rows:,} resolved rows COPY'd into a plain table: {copy_rate:,.0f} rows/s")
+
+    runs: dict[str, tuple[ImportRun, ImportRun]] = {}
+    for name, (db, world) in targets.items():
+        with Phase(f"{name}: import"):
+            first = import_file(path, db, world.distributor, folder / f"import-{name}.log")
+            r = first.result
+            say(f"   wall {first.wall_s:.2f}s, {first.rate:,.0f} rows/s, "
+                f"peak {first.peak_mb:.0f} MB")  # fmt: skip
+            counts = (r["new"], r["changed"], r["unchanged"], r["rows_rejected"])
+            expect(problems, counts == (rows, 0, 0, 0), f"{name}: first import counts {r}")
+            held = count_rows(db)
+            expect(problems, held == rows, f"{name}: pos_sales holds {held:,} rows")
+        with Phase(f"{name}: re-import"):
+            again = import_file(path, db, world.distributor, folder / f"again-{name}.log")
+            r = again.result
+            say(f"   wall {again.wall_s:.2f}s, {again.rate:,.0f} rows/s, "
+                f"peak {again.peak_mb:.0f} MB")  # fmt: skip
+            counts = (r["new"], r["changed"], r["unchanged"])
+            expect(problems, counts == (0, 0, rows), f"{name}: re-import counts {r}")
+            held = count_rows(db)
+            expect(problems, held == rows, f"{name}: re-import left {held:,} rows")
+            days_held = count_rows(db, "pos_week_location", "sum(days)")
+            expect(problems, days_held == rows, f"{name}: the rollups count {days_held:,} days")
+        runs[name] = (first, again)
+
+    pg_rate, sqlite_rate = runs["pg"][0].rate, runs["sqlite"][0].rate
+    ratio = sqlite_rate / pg_rate
+    say("phases: " + ", ".join(f"{k} {v:.1f}s" for k, v in TIMINGS.items()))
+    for label, met in (
+        (f"pg_rows_per_s >= 100000: {pg_rate:,.0f}", pg_rate >= 100_000),
+        (f"sqlite over pg <= 2: {ratio:.2f}", ratio <= 2),
+    ):
+        say(f"target {label} {'met' if met else 'MISSED'}")
+    if problems:
+        say(f"{len(problems)} correctness check(s) FAILED:")
+        for p in problems:
+            say(f"  - {p}")
+    say(
+        f"ingest-pg pg_rows_per_s={pg_rate:.0f} sqlite_rows_per_s={sqlite_rate:.0f} "
+        f"ratio={ratio:.2f} pg_reimport_rows_per_s={runs['pg'][1].rate:.0f} "
+        f"sqlite_reimport_rows_per_s={runs['sqlite'][1].rate:.0f} "
+        f"raw_copy_rows_per_s={copy_rate:.0f} pg_peak_mb={runs['pg'][0].peak_mb:.0f}"
+    )
+    return 1 if problems else 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
@@ -1001,6 +1113,12 @@ def main() -> int:
         default=300,
         help="seconds after which the dashboard and raw phases stop repeating",
     )
+    parser.add_argument(
+        "--db",
+        choices=("sqlite", "pg"),
+        default="sqlite",
+        help="pg: the 1x file into a hub on PostgreSQL and one on SQLite (baseline), only",
+    )
     args = parser.parse_args()
     if args.rows < ROWS_PER_DAY or args.rows % ROWS_PER_DAY:
         parser.error(f"--rows must be a positive multiple of {ROWS_PER_DAY:,}")
@@ -1009,7 +1127,7 @@ def main() -> int:
     cleanup: list[Callable[[], None]] = []
     with tempfile.TemporaryDirectory(prefix="bench-ingest-") as tmp:
         try:
-            return run(args, Path(tmp), cleanup)
+            return (run_pg if args.db == "pg" else run)(args, Path(tmp), cleanup)
         except CheckFailed as exc:
             say(f"FAILED: {exc}")
             return 1
