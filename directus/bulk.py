@@ -11,8 +11,9 @@ applied, as soon as they are committed. The lane never goes around governance on
 One import is three steps (see :class:`Lane`):
 
 1. **stage**: rows go into a private staging table as they are parsed (on SQLite a
-   scratch database file of its own, written by a second thread while the first parses;
-   ``COPY`` into a temporary table on PostgreSQL). Nothing is visible, nothing locked.
+   scratch database file of its own; on PostgreSQL ``COPY`` text, in 20k-row writes, into
+   a temporary table; a large CSV is parsed by one process per core, each into a file of
+   its own, which the lane attaches or copies in). Nothing is visible, nothing locked.
 2. **merge**, in one transaction: the staged rows are sorted by key, a key delivered
    twice keeps its last line, and each is compared with what is stored: new, changed
    (a restatement replaces, never adds) or unchanged. New and changed rows are written;
@@ -20,7 +21,10 @@ One import is three steps (see :class:`Lane`):
    old ones it replaced), so only the weeks an import touched are visited; the SKU x
    distributor rollups of those weeks are recomputed from the per-location ones; the
    feed's freshness and the import's counts are written in the same transaction.
-   Re-importing the same file finds every row unchanged and writes nothing.
+   Re-importing the same file finds every row unchanged and writes nothing. On
+   PostgreSQL the foreign keys' per-row triggers are replaced, where the lane's role
+   may, by one check and ``FOR KEY SHARE`` lock per referenced row
+   (:meth:`PostgresLane._bulk_writes`).
 3. the scratch data is dropped. A file that fails before the merge lands nothing.
 
 Storage representation (``../shared/notes/hub.md``): on SQLite Directus stores ``date``
@@ -76,6 +80,7 @@ _VALUES = {
 #: The stored table's date column of each kind (the stage calls it ``day``).
 _DAY = {POS: "day", INVENTORY: "day", FORECASTS: "week_start"}
 _KEYS = ("id", "distributor", "location", "sku", "day")
+_ROLLUPS = ("pos_week_location", "pos_week_distributor")
 _BATCH = 20_000
 
 
@@ -269,6 +274,15 @@ class Lane:
     def _drop_scratch(self) -> None:
         raise NotImplementedError
 
+    def stage_file(self, kind: str, name: str) -> Path:
+        """Where another process may write staged rows for this import (a file of the
+        dialect's own form); :meth:`adopt` them once written."""
+        raise NotImplementedError
+
+    def adopt(self, paths: Sequence[Path]) -> None:
+        """Merge will read the staged rows in these files too."""
+        raise NotImplementedError
+
     def stage(self, kind: str, rows: Iterable[Sequence[Any]]) -> int:
         """Stage rows for :meth:`merge`: ``(id, distributor, location, sku, day, *values,
         week_start_iso, line)`` with ``day`` from :meth:`date` and values in the order of
@@ -357,27 +371,25 @@ class Lane:
             last = high if last is None or high > last else last
             d = int(distributor)
             through[d] = high if d not in through or high > through[d] else through[d]
-        updates = [f"{v} = excluded.{v}" for v in values]
+        # Each stored column written from the new row ``{new}``: its value, or for the
+        # forecast as it stood h weeks ahead this delivery's, for the weeks at least h
+        # whole weeks after the day it arrived, else what was kept.
+        updates = [f"{v} = {{new}}.{v}" for v in values]
         stored = [*_KEYS[:-1], _DAY[kind], *values]
         selected = [cols]
         params: list[Any] = []
         if kind == FORECASTS:
-            # The forecast as it stood h weeks ahead: this delivery's, for the weeks at
-            # least h whole weeks after the day it arrived; else what was kept.
             for h in HORIZONS:
                 stored.append(f"forecast_h{h}")
-                selected.append("CASE WHEN day >= ? THEN forecast_units END")
+                selected.append(f"CASE WHEN day >= ? THEN forecast_units END AS forecast_h{h}")
                 params.append(self.date(received_at.date() + dt.timedelta(weeks=h)))
                 updates.append(
-                    f"forecast_h{h} = COALESCE(excluded.forecast_h{h}, {table}.forecast_h{h})"
+                    f"forecast_h{h} = COALESCE({{new}}.forecast_h{h}, {table}.forecast_h{h})"
                 )
-        self.execute(
-            f"INSERT INTO {table} ({', '.join(stored)}) "  # noqa: S608
-            f"SELECT {', '.join(selected)} FROM {x}delta WHERE state < 2 "
-            f"ON CONFLICT (id) DO UPDATE SET {', '.join(updates)}",
-            params,
-        )
-        weeks = self._rollup() if kind == POS and counts[0] + counts[1] else 0
+        written = [table, *(_ROLLUPS if kind == POS else ())]
+        with self._bulk_writes(written):
+            self._upsert(table, stored, selected, updates, params, counts[0], counts[1])
+            weeks = self._rollup() if kind == POS and counts[0] + counts[1] else 0
         for distributor, high in sorted(through.items()):
             self._feed(distributor, kind, self._read_date(high), received_at, import_id)
         staged = sum(counts.values())
@@ -397,9 +409,37 @@ class Lane:
             )
         return Merged(staged, counts[0], counts[1], counts[2], data_from, data_through, weeks)
 
+    def _upsert(
+        self,
+        table: str,
+        stored: Sequence[str],
+        selected: Sequence[str],
+        updates: Sequence[str],
+        params: Sequence[Any],
+        new: int,
+        changed: int,
+    ) -> None:
+        """Write the ``new`` and ``changed`` rows of ``delta`` (how many of each):
+        ``selected`` (with ``params``) into the ``stored`` columns, a changed row's by
+        ``updates``."""
+        if not new + changed:
+            return
+        self.execute(
+            f"INSERT INTO {table} ({', '.join(stored)}) "  # noqa: S608
+            f"SELECT {', '.join(selected)} FROM {self.scratch}delta WHERE state < 2 "
+            f"ON CONFLICT (id) DO UPDATE SET {', '.join(updates).format(new='excluded')}",
+            params,
+        )
+
     def _serialize(self) -> None:
         """Wait for any other merge of the same distributors to commit. SQLite's
         ``BEGIN IMMEDIATE`` already lets one writer in at a time."""
+
+    @contextlib.contextmanager
+    def _bulk_writes(self, tables: Sequence[str]) -> Iterator[None]:
+        """Around the merge's writes of the staged rows into ``tables``: the database's
+        own checks, row by row (SQLite's foreign keys are index lookups)."""
+        yield
 
     def _rollup(self) -> int:
         """Add each new or changed row's difference to its week's rollups; then recompute
@@ -745,6 +785,39 @@ def stage_into(
     return taken
 
 
+def copy_lines(kind: str, rows: Iterable[Sequence[Any]]) -> Iterator[tuple[str, int]]:
+    """Staged rows as blocks of PostgreSQL ``COPY`` text (tab-separated, 20k rows a
+    block), each with its number of rows. A staged value is the lane's own: an integer, a
+    date, or text made of digits, letters, ``:`` and ``-`` (ids, codes, ISO dates), so
+    nothing needs escaping; a block that would (a tab, a line break, a backslash, a
+    ``None``) is refused rather than staged wrong."""
+    tabs = len(_KEYS) + len(_VALUES[kind]) + 1
+    iterator = iter(rows)
+    while batch := list(islice(iterator, _BATCH)):
+        block = "\n".join(["\t".join(map(str, row)) for row in batch]) + "\n"
+        n = len(batch)
+        if (
+            block.count("\t") != tabs * n
+            or block.count("\n") != n
+            or "\\" in block
+            or "\r" in block
+            or "None" in block
+        ):
+            raise LaneError("a staged value holds a tab, a line break, a backslash or None")
+        yield block, n
+
+
+def write_copy_file(path: Path, kind: str, rows: Iterable[Sequence[Any]]) -> int:
+    """Write staged rows as ``COPY`` text into a file (:meth:`PostgresLane.adopt` reads
+    it); returns how many."""
+    taken = 0
+    with open(path, "w", encoding="utf-8", newline="") as out:
+        for block, n in copy_lines(kind, rows):
+            out.write(block)
+            taken += n
+    return taken
+
+
 #: The advisory-lock class of the lane's merges on PostgreSQL ("tand"), keyed by distributor.
 MERGE_LOCK = 0x74616E64
 
@@ -776,9 +849,20 @@ class PostgresLane(Lane):
                 "ranges need byte order: create it with LC_COLLATE 'C' and the libc locale "
                 "provider (see docs/ARCHITECTURE.md)"
             )
+        # Whether this role may set session_replication_role (a superuser, or from
+        # PostgreSQL 15 one granted SET ON PARAMETER): see :meth:`_bulk_writes`.
+        may = (
+            "has_parameter_privilege('session_replication_role', 'SET')"
+            if conn.info.server_version >= 150000
+            else "false"
+        )
+        self._may_replicate = bool(
+            conn.execute(f"SELECT current_setting('is_superuser') = 'on' OR {may}").fetchone()[0]
+        )
         super().__init__(conn)
         self._dsn = dsn
         self._scratch: list[str] = []
+        self._folder: str | None = None
         self._side: Any = None
 
     def _side_update(self, sql: str, params: Sequence[Any]) -> None:
@@ -818,6 +902,85 @@ class PostgresLane(Lane):
         for (distributor,) in self._rows("SELECT DISTINCT distributor FROM stage ORDER BY 1"):
             self.execute("SELECT pg_advisory_xact_lock(%s, %s)", (MERGE_LOCK, int(distributor)))
 
+    def _upsert(
+        self,
+        table: str,
+        stored: Sequence[str],
+        selected: Sequence[str],
+        updates: Sequence[str],
+        params: Sequence[Any],
+        new: int,
+        changed: int,
+    ) -> None:
+        """New rows by a plain ``INSERT`` and changed ones by an ``UPDATE``: here ``ON
+        CONFLICT`` costs a speculative insertion per row, about a fifth of the insert.
+        No other merge can add these keys meanwhile: a key is its distributor's, whose
+        merges :meth:`_serialize` takes one at a time (a stored key of another
+        distributor was found in ``delta``)."""
+        rows = ", ".join(selected)
+        if new:
+            self.execute(
+                f"INSERT INTO {table} ({', '.join(stored)}) "  # noqa: S608
+                f"SELECT {rows} FROM delta WHERE state = 0",
+                params,
+            )
+        if changed:
+            self.execute(
+                f"UPDATE {table} SET {', '.join(updates).format(new='n')} "  # noqa: S608
+                f"FROM (SELECT {rows} FROM delta WHERE state = 1) n WHERE {table}.id = n.id",
+                params,
+            )
+
+    @contextlib.contextmanager
+    def _bulk_writes(self, tables: Sequence[str]) -> Iterator[None]:
+        """A foreign key's trigger checks each inserted row on its own, locking the row it
+        names ``FOR KEY SHARE``: three checks per POS row, most of a large merge's time.
+        Where this role may, the merge does the same once per referenced row instead: it
+        locks every row the staged rows name ``FOR KEY SHARE`` (so none can be deleted or
+        rekeyed before this transaction ends, as the triggers would ensure), refuses the
+        import if one is missing, and writes with ``session_replication_role = replica``,
+        which skips the per-row triggers. Only where the tables' foreign keys are all on
+        the staged key columns and the tables have no triggers of their own (which
+        ``replica`` would skip too); else the triggers check each row."""
+        keys = self._rows(
+            "SELECT c.conrelid::regclass::text, a.attname, c.confrelid::regclass::text, "
+            "f.attname, array_length(c.conkey, 1) FROM pg_constraint c "
+            "JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1] "
+            "JOIN pg_attribute f ON f.attrelid = c.confrelid AND f.attnum = c.confkey[1] "
+            "WHERE c.contype = 'f' AND c.conrelid = ANY(%s::regclass[])",
+            (list(tables),),
+        )
+        own = self._rows(
+            "SELECT count(*) FROM pg_trigger WHERE tgrelid = ANY(%s::regclass[]) "
+            "AND NOT tgisinternal",
+            (list(tables),),
+        )[0][0]
+        if (
+            not self._may_replicate
+            or own
+            or any(n != 1 or column not in _KEYS[1:4] for _t, column, _p, _c, n in keys)
+        ):
+            yield
+            return
+        self._scratch_table(
+            "refs", "SELECT DISTINCT distributor, location, sku FROM delta WHERE state < 2"
+        )
+        for column, parent, parent_column in sorted({(c, p, pc) for _t, c, p, pc, _n in keys}):
+            named = {v for (v,) in self._rows(f"SELECT DISTINCT {column} FROM refs")}  # noqa: S608
+            locked = {
+                v
+                for (v,) in self._rows(
+                    f"SELECT p.{parent_column} FROM {parent} p WHERE p.{parent_column} IN "  # noqa: S608
+                    f"(SELECT {column} FROM refs) FOR KEY SHARE OF p"
+                )
+            }
+            missing = sorted(named - locked)
+            if missing:
+                raise LaneError(f"{column} {missing[0]} is not in {parent}: nothing was imported")
+        self.execute("SET LOCAL session_replication_role = replica")
+        yield
+        self.execute("SET LOCAL session_replication_role = origin")
+
     def _create_stage(self, kind: str) -> None:
         self._drop_scratch()
         columns = _stage_columns(kind, "BIGINT").format(day="DATE")
@@ -831,6 +994,7 @@ class PostgresLane(Lane):
         self._scratch.append(name)
 
     def _last_lines(self, kind: str) -> str:
+        self.execute("ANALYZE stage")  # staged by COPY, from this process or others' files
         return "(SELECT DISTINCT ON (id) * FROM stage ORDER BY id, line DESC)"
 
     def _drop_scratch(self) -> None:
@@ -838,16 +1002,34 @@ class PostgresLane(Lane):
             with contextlib.suppress(Exception):
                 self.execute(f"DROP TABLE IF EXISTS {name}")
         self._scratch = []
+        if self._folder is not None:
+            shutil.rmtree(self._folder, ignore_errors=True)
+            self._folder = None
 
     def _stage_rows(self, kind: str, rows: Iterable[Sequence[Any]]) -> int:
-        names = ", ".join([*_KEYS, *_VALUES[kind], "wk", "line"])
         taken = 0
-        with self.conn.cursor() as cur, cur.copy(f"COPY stage ({names}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
-                taken += 1
-        self.execute("ANALYZE stage")
+        with self.conn.cursor() as cur, cur.copy("COPY stage FROM STDIN") as copy:
+            for block, n in copy_lines(kind, rows):
+                copy.write(block)
+                taken += n
         return taken
+
+    def stage_file(self, kind: str, name: str) -> Path:
+        """Where another process may write staged rows (:func:`write_copy_file`) for this
+        import; :meth:`adopt` them once written."""
+        if self._staged is None:
+            self.stage(kind, ())
+        if self._folder is None:
+            self._folder = tempfile.mkdtemp(prefix="tandem-lane-")
+        return Path(self._folder) / f"{name}.copy"
+
+    def adopt(self, paths: Sequence[Path]) -> None:
+        """``COPY`` the staged rows of these files into the stage, a megabyte at a time."""
+        with self.conn.cursor() as cur, cur.copy("COPY stage FROM STDIN") as copy:
+            for path in paths:
+                with open(path, "rb") as handle:
+                    while block := handle.read(1 << 20):
+                        copy.write(block)
 
 
 def parse_target(url: str) -> tuple[str, str]:

@@ -8,8 +8,9 @@ the stage files in one transaction, as if one process had staged them; line numb
 the file's own, so the last line of a key still wins and rejects name the right line.
 
 A CSV field in quotes may hold a line break, so a file with any ``"`` is never cut: it
-is staged by one process. Only SQLite stages from files; PostgreSQL ``COPY`` is one
-stream.
+is staged by one process. On SQLite a worker's stage file is a scratch database the lane
+attaches; on PostgreSQL it is ``COPY`` text, which the lane copies into its temporary
+stage table once the workers are done.
 """
 
 from __future__ import annotations
@@ -25,7 +26,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from directus.bulk import Lookups, SqliteLane, open_stage_file, sqlite_date, stage_into
+from directus.bulk import (
+    Lane,
+    Lookups,
+    PostgresLane,
+    open_stage_file,
+    sqlite_date,
+    stage_into,
+    write_copy_file,
+)
 from domain.ingest import FileError
 from ingest.readers import ColumnMap, csv_header, field_getter, fields_of, not_decodable
 from ingest.validate import Rejects, Resolver, validator
@@ -54,6 +63,7 @@ class Task:
     stage: Path
     rejects: Path
     today: dt.date
+    copy: bool  # stage as COPY text (PostgreSQL), not into a SQLite file
 
 
 @dataclass(frozen=True)
@@ -163,22 +173,29 @@ def work(index: int, task: Task, counter: Any, results: Any) -> None:
         counter.value = n
 
     try:
-        conn = open_stage_file(task.stage, task.kind)
         try:
             m = task.mapping
             resolver = Resolver(
-                task.lookups, sqlite_date, m.date_format, m.decimal, m.thousands, task.today
+                task.lookups,
+                _pg_date if task.copy else sqlite_date,
+                m.date_format,
+                m.decimal,
+                m.thousands,
+                task.today,
             )
             getter = field_getter(task.header, task.kind, task.mapping)
             lines = fields_of(_rows(task), getter, len(task.header), rejects.add_early)
             validate = validator(task.kind)
-            stage_into(
-                conn,
-                task.kind,
-                validate(lines, task.distributor, resolver, rejects.add, report, 20_000),
-            )
+            rows = validate(lines, task.distributor, resolver, rejects.add, report, 20_000)
+            if task.copy:
+                write_copy_file(task.stage, task.kind, rows)
+            else:
+                conn = open_stage_file(task.stage, task.kind)
+                try:
+                    stage_into(conn, task.kind, rows)
+                finally:
+                    conn.close()
         finally:
-            conn.close()
             rejects.close()
         results.put((index, Done(seen[0], rejects.early, rejects.count)))
     except FileError as exc:
@@ -188,8 +205,13 @@ def work(index: int, task: Task, counter: Any, results: Any) -> None:
         results.put((index, Done(seen[0], rejects.early, rejects.count, error)))
 
 
+def _pg_date(day: dt.date) -> dt.date:
+    """A ``date`` as PostgreSQL stores it: itself (``COPY`` text writes it ISO)."""
+    return day
+
+
 def stage_parallel(
-    lane: SqliteLane,
+    lane: Lane,
     path: Path,
     *,
     parts: int,
@@ -226,6 +248,7 @@ def stage_parallel(
             stage=lane.stage_file(kind, f"part{n}"),
             rejects=rejects_parts.with_name(f"{rejects_parts.name}.{n}"),
             today=today,
+            copy=isinstance(lane, PostgresLane),
         )
         counter = context.Value("q", 0)
         process = context.Process(target=work, args=(n, task, counter, results), daemon=True)

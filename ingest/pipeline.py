@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from directus.bulk import ForeignRow, Lane, Lookups, SqliteLane
+from directus.bulk import ForeignRow, Lane, Lookups
 from domain import clock
 from domain.ingest import (
     FileError,
@@ -66,7 +66,7 @@ class ImportResult:
 
 
 def _stage_in_parts(
-    lane: SqliteLane,
+    lane: Lane,
     source: Path,
     parts: int,
     kind: str,
@@ -150,8 +150,8 @@ def run_import(
     """Import one file; see the module's docstring. Raises FileError (after marking the
     import failed) if the file is structurally wrong: then nothing landed.
 
-    A large CSV on a SQLite hub is staged by several processes (:mod:`ingest.parallel`;
-    ``workers`` defaults to the cores, up to 4); everything else by this one.
+    A large CSV is staged by several processes (:mod:`ingest.parallel`; ``workers``
+    defaults to the cores, up to 4); everything else by this one.
     """
     started = time.monotonic()
     now = clock.now()
@@ -182,11 +182,7 @@ def run_import(
         if import_id is not None:
             lane.update_import(import_id, {"format": found})
         lookups = lane.lookups(distributor)
-        parts = (
-            parallel.workers_for(source, workers, parallel_min_bytes)
-            if found == "csv" and isinstance(lane, SqliteLane)
-            else 1
-        )
+        parts = parallel.workers_for(source, workers, parallel_min_bytes) if found == "csv" else 1
         if parts > 1:
             _stage_in_parts(
                 lane,

@@ -26,7 +26,7 @@ from typing import Any
 import pytest
 
 from directus import HubClient
-from directus.bulk import LaneError, PostgresLane, open_lane
+from directus.bulk import LaneError, PostgresLane, open_lane, write_rows
 from directus.install import HubInstall
 from directus.process import Hub, HubConfig, free_port
 from directus.template import generate_admin
@@ -405,6 +405,47 @@ def test_two_imports_of_one_distributor_at_once_count_and_sum_each_row_once(
     for table in ("pos_week_location", "pos_week_distributor"):
         summed = world.raw(f"SELECT sum(units) FROM {table} WHERE distributor = %s", world.d)  # noqa: S608
         assert int(summed[0][0]) == int(stored[0][0]) == sum(r[4] for r in rows), table
+
+
+def _missing_location_row(world: World) -> tuple[Any, ...]:
+    return (world.d, 10**9, world.skus[0]["id"], MONDAY, 1, 100, "USD")
+
+
+def test_a_row_naming_a_location_that_does_not_exist_lands_nothing(world: World) -> None:
+    """The merge checks the rows its staged rows name once each, in place of the foreign
+    keys' per-row triggers it skips (it may: the tests' role is a superuser)."""
+    good = (world.d, world.stores[0]["id"], world.skus[0]["id"], MONDAY, 1, 100, "USD")
+    with open_lane(world.url) as lane, pytest.raises(LaneError, match="location 1000000000"):
+        write_rows(lane, "pos", [good, _missing_location_row(world)])
+    assert world.raw("SELECT count(*) FROM pos_sales WHERE distributor = %s", world.d) == [(0,)]
+    assert world.raw("SELECT count(*) FROM feeds WHERE distributor = %s", world.d) == [(0,)]
+
+
+def test_a_role_that_may_not_skip_triggers_merges_through_them(
+    pg: PgCluster, world: World, write_csv: Callable[..., Path]
+) -> None:
+    """A role that may not set session_replication_role (not a superuser, no SET grant)
+    writes with the foreign keys' triggers checking each row: same counts and rollups."""
+    import psycopg
+
+    role = "tandem_lane_plain"
+    pg.execute(f"DROP ROLE IF EXISTS {role}", HUB_DB)
+    pg.execute(f"CREATE ROLE {role} LOGIN", HUB_DB)
+    pg.execute(f"GRANT ALL ON ALL TABLES IN SCHEMA public TO {role}", HUB_DB)
+    pg.execute(f"GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO {role}", HUB_DB)
+    plain = World(world.supplier, world.distributor, world.skus, world.stores,
+                  f"postgresql://{role}@127.0.0.1:{pg.port}/{HUB_DB}")  # fmt: skip
+    result = plain.run(write_csv(POS))
+    assert (result.new, result.changed, result.unchanged) == (5, 0, 0)
+    assert world.raw(
+        "SELECT (SELECT sum(units) FROM pos_sales WHERE distributor = %s), "
+        "(SELECT sum(units) FROM pos_week_distributor WHERE distributor = %s)",
+        world.d,
+        world.d,
+    ) == [(15, 15)]
+    with open_lane(plain.url) as lane, pytest.raises(psycopg.errors.ForeignKeyViolation):
+        write_rows(lane, "pos", [_missing_location_row(world)])
+    assert world.raw("SELECT count(*) FROM pos_sales WHERE distributor = %s", world.d) == [(5,)]
 
 
 def test_a_database_not_in_byte_order_collation_is_refused(pg: PgCluster) -> None:
