@@ -940,8 +940,9 @@ class PostgresLane(Lane):
         rekeyed before this transaction ends, as the triggers would ensure), refuses the
         import if one is missing, and writes with ``session_replication_role = replica``,
         which skips the per-row triggers. Only where the tables' foreign keys are all on
-        the staged key columns and the tables have no triggers of their own (which
-        ``replica`` would skip too); else the triggers check each row."""
+        the staged key columns, no foreign key names these tables (the merge deletes
+        rollups) and the tables have no triggers of their own (which ``replica`` would
+        skip too); else the triggers check each row."""
         keys = self._rows(
             "SELECT c.conrelid::regclass::text, a.attname, c.confrelid::regclass::text, "
             "f.attname, array_length(c.conkey, 1) FROM pg_constraint c "
@@ -950,14 +951,16 @@ class PostgresLane(Lane):
             "WHERE c.contype = 'f' AND c.conrelid = ANY(%s::regclass[])",
             (list(tables),),
         )
-        own = self._rows(
-            "SELECT count(*) FROM pg_trigger WHERE tgrelid = ANY(%s::regclass[]) "
-            "AND NOT tgisinternal",
-            (list(tables),),
-        )[0][0]
+        own, referenced = self._rows(
+            "SELECT (SELECT count(*) FROM pg_trigger WHERE tgrelid = ANY(%s::regclass[]) "
+            "AND NOT tgisinternal), (SELECT count(*) FROM pg_constraint WHERE contype = 'f' "
+            "AND confrelid = ANY(%s::regclass[]))",
+            (list(tables), list(tables)),
+        )[0]
         if (
             not self._may_replicate
             or own
+            or referenced
             or any(n != 1 or column not in _KEYS[1:4] for _t, column, _p, _c, n in keys)
         ):
             yield
