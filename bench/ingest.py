@@ -39,6 +39,16 @@ summary's per-week totals and a page of its figures equal the raw aggregates'.
 Run: ``.venv/bin/python bench/ingest.py`` (``--rows 100000`` for a quick run: both files
 scale). The full size takes about 12 minutes on 2 cores and a few GB of temporary disk.
 
+``--db pg`` measures the bulk lane on PostgreSQL instead, and only that: a hub on a new
+throwaway cluster (Debian's PostgreSQL, the server's default settings) and one on SQLite,
+the same 1x file imported end to end by ``python -m ingest`` into each in turn, first
+import and re-import, with the same checks (all new, then all unchanged, the row count,
+the rollups' days), and a bare ``COPY`` of the same resolved rows into a plain table for
+reference. Targets: ``pg_rows_per_s`` >= 100,000, and ``ratio`` (SQLite's rate over
+PostgreSQL's) <= 2. Last line: ``ingest-pg pg_rows_per_s=<n> sqlite_rows_per_s=<n>
+ratio=<x> pg_reimport_rows_per_s=<n> sqlite_reimport_rows_per_s=<n>
+raw_copy_rows_per_s=<n> pg_peak_mb=<n>``.
+
 Last line: ``ingest rows_per_s=<n> vs_utils_import=<x> vs_raw_sqlite_pct=<n> peak_mb=<n>
 peak_mb_1x=<n> peak_mb_10x=<n> peak_mb_xlsx=<n> peak_mb_bomb=<n> dashboard_p95_ms=<n>
 vs_raw_aggregate=<x>`` (one line).
