@@ -875,13 +875,16 @@ class PostgresLane(Lane):
         self._scratch: list[str] = []
         self._folder: str | None = None
         self._side: Any = None
+        self._generation: bool | None = None
 
     def _side_update(self, sql: str, params: Sequence[Any]) -> None:
         import psycopg
 
         if self._side is None:
             self._side = psycopg.connect(self._dsn, autocommit=True)
-        self._side.execute(sql, params)
+        with self._side.transaction():
+            self._side.execute(sql, params)
+            self._move_generation(self._side)
 
     def _monday(self, id_column: str) -> str:
         return f"to_char(date_trunc('week', right({id_column}, 10)::date), 'YYYY-MM-DD')"
@@ -904,6 +907,18 @@ class PostgresLane(Lane):
     def transaction(self) -> Iterator[None]:
         with self.conn.transaction():
             yield
+            self._move_generation(self.conn)
+
+    def _move_generation(self, conn: Any) -> None:
+        """Move the hub's write generation (migration 0030) in the transaction that
+        writes: a reader keeping reads by it (:mod:`directus.reads`) sees the rows and
+        the new number at once. Last in the transaction, so the one row is locked for
+        the commit only, not while an import merges."""
+        if self._generation is None:
+            found = conn.execute("SELECT to_regclass('tandem_generation')").fetchone()[0]
+            self._generation = found is not None
+        if self._generation:
+            conn.execute("UPDATE tandem_generation SET n = n + 1 WHERE id = 1")
 
     def _serialize(self) -> None:
         """Two imports of one distributor at once would both class the same rows new

@@ -15,6 +15,7 @@ import { guardGtin } from "./gtin.js";
 import { refuseReferred } from "./references.js";
 import { forbidden, refuse, same } from "./errors.js";
 import { remembered } from "./memo.js";
+import { registerGeneration } from "./generation.js";
 
 // child collection -> [parent field, parent collection]
 const PARENTS = {
@@ -414,6 +415,7 @@ export default ({ filter, action, init }, { database, services }) => {
   waitForLocks(database);
   registerOwnership(filter, { services }); // who writes which field, in which status
   init("middlewares.after", ({ app }) => app.use(reachGuard(database)));
+  registerGeneration(init, database, callerRole);
   for (const event of ["items.query", "users.query"]) {
     filter(event, (query, meta, { database: db, schema, accountability }) =>
       checkQuery(db, schema, accountability, meta.collection, query),
