@@ -15,9 +15,9 @@ import random
 import re
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 import requests
@@ -176,6 +176,16 @@ def _observe(method: str, resource: str, status: str, started: float) -> None:
     HUB_SECONDS.labels(method, resource).observe(time.perf_counter() - started)
 
 
+class KeptReads(Protocol):
+    """Where a client keeps its GET answers between the hub's writes (:mod:`directus.reads`)."""
+
+    def key(self, path: str, params: Mapping[str, Any]) -> Hashable: ...
+
+    def get(self, key: Hashable) -> bytes | None: ...
+
+    def put(self, key: Hashable, body: bytes) -> None: ...
+
+
 class HubClient:
     """A client for one hub, acting as one identity: anonymous, a static token, or a user.
 
@@ -197,6 +207,7 @@ class HubClient:
         max_payload_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES,
         session: requests.Session | None = None,
         user_agent: str | None = None,
+        reads: KeptReads | None = None,
     ) -> None:
         if token and tokens:
             raise ValueError("give a static token or user tokens, not both")
@@ -209,6 +220,7 @@ class HubClient:
         self._tokens = tokens
         self._on_tokens = on_tokens
         self._refresh_lock = threading.Lock()
+        self.reads = reads
         self.session = session or requests.Session()
         self.session.headers.setdefault("Accept", "application/json")
         if user_agent is not None:
@@ -352,6 +364,16 @@ class HubClient:
         is safe to repeat.
         """
         method = method.upper()
+        kept_as = None
+        if method != "GET":
+            # This write moves the hub's generation: what was kept before it is not read
+            # again by this client.
+            self.reads = None
+        elif auth and self.reads is not None:
+            kept_as = self.reads.key(path, params or {})
+            kept = self.reads.get(kept_as)
+            if kept is not None:
+                return _json_data(kept)
         retry_allowed = method in IDEMPOTENT_METHODS if idempotent is None else idempotent
         url = f"{self.base_url}/{path.lstrip('/')}"
         query = encode_query(params or {})
@@ -384,6 +406,9 @@ class HubClient:
                 raise Unavailable(f"{method} {path}: {exc.__class__.__name__}: {exc}") from exc
             _observe(method, resource, str(response.status_code), started)
             if response.status_code < 400:
+                json_body = "json" in response.headers.get("Content-Type", "")
+                if kept_as is not None and response.status_code == 200 and json_body:
+                    self.reads.put(kept_as, response.content)  # type: ignore[union-attr]
                 return _body_data(response)
             error = error_from_response(response)
             if (
@@ -780,7 +805,11 @@ def _body_data(response: requests.Response) -> Any:
         return None
     if "json" not in response.headers.get("Content-Type", ""):
         return response.text
-    body = _decode(response.content)
+    return _json_data(response.content)
+
+
+def _json_data(content: bytes) -> Any:
+    body = _decode(content)
     if isinstance(body, dict) and "data" in body:
         return body["data"]
     return body

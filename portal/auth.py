@@ -275,7 +275,9 @@ def _load_session_user(user_id: str) -> PortalUser | None:
     if opened is None or opened.user_id != user_id:
         session.clear()
         return None
-    client = hub.as_user(opened.tokens, on_tokens=lambda t: _store_session(user_id, t))
+    client = hub.as_user(
+        opened.tokens, on_tokens=lambda t: _store_session(user_id, t), keep_reads_as=user_id
+    )
     try:
         user = identify(client)
     except HubError as exc:

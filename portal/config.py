@@ -87,6 +87,11 @@ class Config:
     #: (0: never). It is reused only for the same organization, the same agreements in
     #: force and the same feed deliveries, so a revocation or an import shows at once.
     report_cache_s: int = 300
+    #: How many MB of the hub's answers each portal process keeps between the hub's
+    #: writes (0: none), and for how many seconds at most (:mod:`directus.reads`). Only a
+    #: hub on PostgreSQL keeps the write generation this needs: on SQLite nothing is kept.
+    read_cache_mb: int = 64
+    read_cache_s: int = 60
     #: Who may read ``/metrics``: a bearer of this token; unset, this machine only.
     metrics_token: str | None = None
 
@@ -127,6 +132,8 @@ class Config:
             max_upload_mb=_non_negative_int(environ, "TANDEM_MAX_UPLOAD_MB", 1024),
             stale_after_days=_non_negative_int(environ, "TANDEM_STALE_DAYS", 3),
             report_cache_s=_non_negative_int(environ, "TANDEM_REPORT_CACHE_S", 300),
+            read_cache_mb=_non_negative_int(environ, "TANDEM_READ_CACHE_MB", 64),
+            read_cache_s=_non_negative_int(environ, "TANDEM_READ_CACHE_S", 60),
             metrics_token=environ.get("TANDEM_METRICS_TOKEN") or None,
         )
 

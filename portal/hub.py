@@ -2,7 +2,12 @@
 
 Data calls always go out with the signed-in user's own hub session (:meth:`Hub.login`,
 :meth:`Hub.as_user`). The one service identity, :meth:`Hub.token_verifier`, may only read
-personal API token rows and update their sealed session and last use.
+personal API token rows and update their sealed session and last use, and read the hub's
+write generation.
+
+With ``TANDEM_READ_CACHE_MB`` set, a signed-in user's GETs are kept between the hub's
+writes (:mod:`directus.reads`): each request reads the generation once, and the user's
+answers kept under it are reused within that request and the next ones until it moves.
 """
 
 from __future__ import annotations
@@ -12,9 +17,10 @@ import json
 import time
 from collections.abc import Callable
 
-from flask import Flask, current_app
+from flask import Flask, current_app, g
 
 from directus import HubClient, Tokens
+from directus.reads import ReadCache, Reads
 from portal.config import Config
 
 
@@ -23,6 +29,25 @@ class Hub:
 
     def init_app(self, app: Flask) -> None:
         app.extensions["tandem.hub"] = self
+        config: Config = app.extensions["tandem.config"]
+        app.extensions["tandem.reads"] = (
+            ReadCache(config.read_cache_mb * 1024 * 1024, config.read_cache_s)
+            if config.read_cache_mb > 0
+            else None
+        )
+
+    def _reads(self, identity: str | None) -> Reads | None:
+        """Where this request keeps ``identity``'s reads: None without a read cache, a
+        user, or a generation from the hub (read once per request)."""
+        cache: ReadCache | None = current_app.extensions.get("tandem.reads")
+        if cache is None or identity is None:
+            return None
+        if "tandem_generation" not in g:
+            asks = current_app.extensions.get("tandem.generation_asker")
+            if asks is None:
+                asks = current_app.extensions["tandem.generation_asker"] = self.token_verifier()
+            g.tandem_generation = cache.generation(asks)
+        return cache.for_identity(identity, g.tandem_generation)
 
     @staticmethod
     def _config() -> Config:
@@ -57,10 +82,12 @@ class Hub:
         on_tokens: Callable[[Tokens], None],
         *,
         user_agent: str | None = None,
+        keep_reads_as: str | None = None,
     ) -> HubClient:
         """A client on a user's existing hub session; ``on_tokens`` keeps each refreshed one.
 
         The hub records a refreshed session under the refreshing call's ``user_agent``.
+        ``keep_reads_as`` (the user's id) keeps its reads between the hub's writes.
         """
         return HubClient(
             self._config().hub_url,
@@ -68,6 +95,7 @@ class Hub:
             on_tokens=on_tokens,
             timeout=self._timeout(),
             user_agent=user_agent,
+            reads=self._reads(keep_reads_as),
         )
 
     def token_verifier(self) -> HubClient:
