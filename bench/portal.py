@@ -21,12 +21,15 @@ state folder and on free ports, unless ``--url`` names a running portal. Then:
 The run stops by itself: the load ends after ``--seconds``, any request still running
 is abandoned after 30 s, and the stack it started is stopped (Ctrl-C stops it early).
 
+Failed requests are listed by page kind and status above the last line.
+
 Last line: ``portal p95_ms=<n> p99_ms=<n> errors=<n> requests=<n>`` over the
 sell-through and promotion pages (the targets: p95 <= 300 ms, 0 errors); inventory and
 home pages are reported above it.
 
 ``--production`` measures the production topology (``tandem run --production``: two hub
-instances on PostgreSQL behind HAProxy, Redis) under the load, and, in the same run and
+instances on PostgreSQL behind HAProxy, Redis; the portal keeping each user's reads until
+the hub's next write) under the load, and, in the same run and
 under the same load, the single-instance SQLite stack (``tandem run``) as its baseline.
 Last line then: ``portal production_p95_ms=<n> sqlite_p95_ms=<n> ratio=<x>
 production_rps=<x> production_errors=<n> sqlite_errors=<n>`` (target, e.g. with
@@ -82,6 +85,7 @@ class Sample:
     kind: str
     ms: float
     ok: bool
+    status: int  # 0: no answer within 30 s
 
 
 @dataclass
@@ -119,11 +123,11 @@ def sign_in(base: str, user: User) -> None:
 def fetch(base: str, user: User, kind: str, path: str) -> Sample:
     started = time.perf_counter()
     try:
-        answer = user.session.get(base + path, timeout=30)
-        body = answer.text
-        ok = answer.status_code == 200 and MARKERS[kind.split(":")[0]] in body
+        answer = user.session.get(base + path, timeout=30, allow_redirects=False)
+        body, status = answer.text, answer.status_code
+        ok = status == 200 and MARKERS[kind.split(":")[0]] in body
     except requests.RequestException:
-        body, ok = "", False
+        body, ok, status = "", False, 0
     ms = (time.perf_counter() - started) * 1000
     if ok and kind.startswith("sell-through"):
         user.skus = SKU_LINK.findall(body)[:10] or user.skus
@@ -132,7 +136,7 @@ def fetch(base: str, user: User, kind: str, path: str) -> Sample:
             user.distributors = OPTION.findall(options.group(0)) or user.distributors
     if ok and kind.startswith("promotions"):
         user.promotions = PROMO_LINK.findall(body)[:20] or user.promotions
-    return Sample(kind, ms, ok)
+    return Sample(kind, ms, ok, status)
 
 
 def choose(user: User, rng: random.Random) -> tuple[str, str]:
@@ -323,6 +327,13 @@ def report(measured: Measured, title: str) -> tuple[float, int]:
             f"{percentile(ms, 50):7.0f} {p95:7.0f} {solo:7.0f} {p95 / solo:9.1f}"
         )
     total_errors = sum(not s.ok for s in samples)
+    failed: dict[tuple[str, int], int] = defaultdict(int)
+    for s in samples:
+        if not s.ok:
+            failed[(s.kind, s.status)] += 1
+    if failed:
+        print("errors: " + ", ".join(f"{kind} answered {status or 'nothing'} x{n}"
+                                     for (kind, status), n in sorted(failed.items())))  # fmt: skip
     print(f"all pages: {len(samples)} requests ({len(samples) / measured.elapsed:.1f}/s), "
           f"{total_errors} errors, "
           f"p95 {percentile([s.ms for s in samples], 95):.0f} ms")  # fmt: skip
