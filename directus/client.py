@@ -364,14 +364,14 @@ class HubClient:
         is safe to repeat.
         """
         method = method.upper()
-        kept_as = None
-        if method != "GET":
+        reads, kept_as = self.reads, None
+        if method != "GET" and auth:
             # This write moves the hub's generation: what was kept before it is not read
             # again by this client.
-            self.reads = None
-        elif auth and self.reads is not None:
-            kept_as = self.reads.key(path, params or {})
-            kept = self.reads.get(kept_as)
+            self.reads = reads = None
+        elif auth and reads is not None:
+            kept_as = reads.key(path, params or {})
+            kept = reads.get(kept_as)
             if kept is not None:
                 return _json_data(kept)
         retry_allowed = method in IDEMPOTENT_METHODS if idempotent is None else idempotent
@@ -407,8 +407,9 @@ class HubClient:
             _observe(method, resource, str(response.status_code), started)
             if response.status_code < 400:
                 json_body = "json" in response.headers.get("Content-Type", "")
-                if kept_as is not None and response.status_code == 200 and json_body:
-                    self.reads.put(kept_as, response.content)  # type: ignore[union-attr]
+                keep = kept_as is not None and response.status_code == 200 and json_body
+                if keep and reads is not None and self.reads is reads:
+                    reads.put(kept_as, response.content)
                 return _body_data(response)
             error = error_from_response(response)
             if (

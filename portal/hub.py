@@ -21,6 +21,7 @@ from flask import Flask, current_app, g
 
 from directus import HubClient, Tokens
 from directus.reads import ReadCache, Reads
+from domain import clock
 from portal.config import Config
 
 
@@ -47,7 +48,10 @@ class Hub:
             if asks is None:
                 asks = current_app.extensions["tandem.generation_asker"] = self.token_verifier()
             g.tandem_generation = cache.generation(asks)
-        return cache.for_identity(identity, g.tandem_generation)
+        # The day too: an agreement lapses at midnight without a write (the hub's rules
+        # compare its dates with $NOW).
+        kept = g.tandem_generation
+        return cache.for_identity(identity, f"{kept}@{clock.today()}" if kept else None)
 
     @staticmethod
     def _config() -> Config:

@@ -9,6 +9,8 @@ test with the portal's default read cache on.
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 import requests
 
@@ -18,7 +20,9 @@ from directus.reads import READS, ReadCache, generation
 from governance import sharing
 from governance.users import deactivate_user
 from migrations.accounts import PORTAL_AUTH_EMAIL, set_service_token
+from portal.hub import hub as portal_hub
 from tests.factories import Member, make_org, make_user, sign_in
+from tests.pinning import pinned
 from tests.world import PASSWORD, world_for
 
 
@@ -90,18 +94,36 @@ def test_every_write_and_every_bulk_import_moves_the_generation(hub, admin, serv
     if not _on_postgres(hub):
         assert generation(service) is None  # SQLite: nothing is ever kept
         return
+    signed_in = HubClient.login(hub.url, hub.admin_email, hub.admin_password)
     first = int(generation(service) or "")
-    HubClient.login(hub.url, hub.admin_email, hub.admin_password)  # a sign-in writes nothing
+    signed_in.refresh()  # a refresh writes nothing anyone else reads
     assert int(generation(service) or "") == first
+    HubClient.login(hub.url, hub.admin_email, hub.admin_password)
+    after_sign_in = int(generation(service) or "")
+    assert after_sign_in > first, "enough failed sign-ins suspend an account: they move it"
     org = make_org(admin, "supplier")
     after_write = int(generation(service) or "")
-    assert after_write > first
+    assert after_write > after_sign_in
     admin.update_item("organizations", org["id"], {"name": f"{org['name']} renamed"})
     after_update = int(generation(service) or "")
     assert after_update > after_write
     with open_lane(hub.lane_url) as lane, lane.transaction():
         pass  # an import's merge commits in a transaction like this one
     assert int(generation(service) or "") > after_update
+
+
+def test_a_client_reads_what_it_kept_until_it_writes(hub, admin):
+    cache = ReadCache(max_bytes=1 << 20, ttl_s=60)
+    client = HubClient.login(hub.url, hub.admin_email, hub.admin_password)
+    client.reads = cache.for_identity("admin", "1")
+    hits = _hits()
+    first = client.read_items("organizations", fields=["id"], sort=["id"], limit=3)
+    assert client.read_items("organizations", fields=["id"], sort=["id"], limit=3) == first
+    assert _hits() == hits + 1
+    make_org(client, "supplier")
+    assert client.reads is None  # its own write: nothing kept before it is read again
+    client.read_items("organizations", fields=["id"], sort=["id"], limit=3)
+    assert _hits() == hits + 1
 
 
 # -- the portal keeping reads ------------------------------------------------------------------
@@ -123,7 +145,8 @@ def test_a_portal_keeping_reads_shows_a_revocation_and_a_deactivation_at_once(
     before = acme.get("/sell-through", query_string=query).get_data(as_text=True)
     assert "has not shared POS data with you" not in before
     hits = _hits()
-    assert acme.get("/sell-through", query_string=query).get_data(as_text=True) == before
+    again = acme.get("/sell-through", query_string=query).get_data(as_text=True)
+    assert "has not shared POS data with you" not in again
     assert (_hits() > hits) == _on_postgres(hub)  # on PostgreSQL, the second was kept
 
     sharing.revoke(w.admin, w.agreements["full"], via="test")
@@ -132,3 +155,16 @@ def test_a_portal_keeping_reads_shows_a_revocation_and_a_deactivation_at_once(
 
     deactivate_user(w.admin, w.people["acme"].email, via="test")
     assert acme.get("/sell-through").status_code == 302  # signed out there and then
+
+
+def test_what_a_portal_kept_on_one_day_is_not_read_the_next(hub, make_portal, monkeypatch):
+    """An agreement lapses at midnight without any write: the day is part of the key."""
+    app = make_portal(hub, read_cache_mb=8)
+    monkeypatch.setattr(ReadCache, "generation", lambda self, service: "41")
+    keys = []
+    for day in (dt.date(2026, 12, 31), dt.date(2027, 1, 1)):
+        with pinned(day), app.test_request_context():
+            reads = portal_hub._reads("someone")
+            assert reads is not None
+            keys.append(reads.key("/items/pos_sales", {"limit": -1}))
+    assert keys[0] != keys[1]

@@ -411,11 +411,11 @@ async function chosenKey(db, schema, accountability, collection, payload) {
   forbidden();
 }
 
-export default ({ filter, action, init }, { database, services }) => {
+export default ({ filter, action, init }, { database, services, logger }) => {
   waitForLocks(database);
   registerOwnership(filter, { services }); // who writes which field, in which status
   init("middlewares.after", ({ app }) => app.use(reachGuard(database)));
-  registerGeneration(init, database, callerRole);
+  registerGeneration(init, database, callerRole, logger);
   for (const event of ["items.query", "users.query"]) {
     filter(event, (query, meta, { database: db, schema, accountability }) =>
       checkQuery(db, schema, accountability, meta.collection, query),
