@@ -39,6 +39,7 @@ export function registerGeneration(init, database, callerRole, logger) {
           return;
         }
       } catch (err) {
+        if (err.code === "42P01") break; // before migration 0030: no generation yet
         if (attempt === TRIES) logger.error(err, "tandem: the write generation did not move");
       }
     }
