@@ -38,7 +38,7 @@ RUN useradd --system --uid 10001 --user-group --no-create-home --home-dir /nonex
 USER tandem
 
 EXPOSE 8000
-# One process per container, with threads (replicas scale out): the hub's single thread
-# is the bottleneck, and one process keeps one report cache.
-CMD ["gunicorn", "--bind", "0.0.0.0:8000", "--workers", "1", "--threads", "8", \
+# One process per container, with threads (replicas scale out), idle connections kept 75 s:
+# tandem.stack.PORTAL_GUNICORN says why.
+CMD ["gunicorn", "--bind", "0.0.0.0:8000", "--workers", "1", "--threads", "8", "--keep-alive", "75", \
      "--access-logfile", "-", "portal:serve()"]

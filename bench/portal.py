@@ -85,7 +85,8 @@ class Sample:
     kind: str
     ms: float
     ok: bool
-    status: int  # 0: no answer within 30 s
+    status: int  # 0: no answer (``failure`` says why)
+    failure: str = ""
 
 
 @dataclass
@@ -126,9 +127,12 @@ def fetch(base: str, user: User, kind: str, path: str) -> Sample:
         answer = user.session.get(base + path, timeout=30, allow_redirects=False)
         body, status = answer.text, answer.status_code
         ok = status == 200 and MARKERS[kind.split(":")[0]] in body
-    except requests.RequestException:
+    except requests.RequestException as exc:
         body, ok, status = "", False, 0
+        failure = f"{type(exc).__name__}: {exc}"
     ms = (time.perf_counter() - started) * 1000
+    if status == 0:
+        return Sample(kind, ms, ok, status, f"{failure} after {ms:.0f} ms")
     if ok and kind.startswith("sell-through"):
         user.skus = SKU_LINK.findall(body)[:10] or user.skus
         options = DISTRIBUTOR_OPTION.search(body)
@@ -334,6 +338,9 @@ def report(measured: Measured, title: str) -> tuple[float, int]:
     if failed:
         print("errors: " + ", ".join(f"{kind} answered {status or 'nothing'} x{n}"
                                      for (kind, status), n in sorted(failed.items())))  # fmt: skip
+    for s in samples:
+        if s.failure:
+            print(f"  {s.kind}: {s.failure}")
     print(f"all pages: {len(samples)} requests ({len(samples) / measured.elapsed:.1f}/s), "
           f"{total_errors} errors, "
           f"p95 {percentile([s.ms for s in samples], 95):.0f} ms")  # fmt: skip

@@ -49,6 +49,15 @@ Echo = Callable[[str], None]
 #: Who Tandem is to its AS2 partners, and who the demo's AS2 partner is.
 AS2_ID = "TANDEM"
 STATION_AS2_ID = "BRIGHTWELL-AS2"
+#: How gunicorn runs the portal, here and in the Dockerfile (tests/test_compose.py checks).
+#: - One process, eight threads: the hub's single thread is the bottleneck, and one process
+#:   keeps one report cache (bench/portal.py: p95 389 ms with 2 workers x 4 threads, 304 ms
+#:   with 1 x 8).
+#: - Idle connections kept 75 s, not gunicorn's 2 s: a browser, or a balancer, that reuses
+#:   a connection just as the portal closes it gets a reset instead of a page
+#:   (bench/portal.py saw one in about 2,400 requests with people pausing 0.5-2 s).
+#:   A balancer in front must close idle ones sooner (nginx upstream, AWS: 60 s by default).
+PORTAL_GUNICORN = ("--workers", "1", "--threads", "8", "--keep-alive", "75")
 
 
 def hub_for(settings: StackSettings, secrets: Secrets) -> Hub:
@@ -187,13 +196,7 @@ class Stack:
                 "gunicorn",
                 "--bind",
                 f"{settings.host}:{settings.portal_port}",
-                # One process, eight threads: the hub's single thread is the bottleneck,
-                # and one process keeps one report cache (bench/portal.py: p95 389 ms
-                # with 2 workers x 4 threads, 304 ms with 1 x 8).
-                "--workers",
-                "1",
-                "--threads",
-                "8",
+                *PORTAL_GUNICORN,
                 "--access-logfile",
                 "-",
                 "--graceful-timeout",

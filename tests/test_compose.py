@@ -15,6 +15,7 @@ from directus.process import RATE_LIMITS
 from tandem.production import REDIS_HUB_DB, REDIS_PORTAL_DB, REDIS_SCHEDULER_DB, hub_configs
 from tandem.servers import haproxy_config
 from tandem.settings import StackSettings
+from tandem.stack import PORTAL_GUNICORN
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 COMPOSE = yaml.safe_load((REPO_ROOT / "docker-compose.yml").read_text())
@@ -145,6 +146,12 @@ def test_portal_never_runs_the_scheduler():
     )
     assert command[0] == "gunicorn"
     assert not any("sync" in part for part in command)
+
+
+def test_the_image_runs_the_portal_as_tandem_run_does():
+    command = json.loads(next(i for i in _dockerfile_instructions() if i.startswith("CMD "))[4:])
+    given = [command[i : i + len(PORTAL_GUNICORN)] for i in range(len(command))]
+    assert list(PORTAL_GUNICORN) in given, f"{command} lacks {PORTAL_GUNICORN}"
 
 
 @pytest.mark.parametrize("where", sorted(_environments()))
