@@ -211,7 +211,7 @@ def start_stack(state: Path, production: bool = False) -> tuple[subprocess.Popen
             # keep draining its output so the pipe never fills
             threading.Thread(target=lambda: [None for _ in proc.stdout], daemon=True).start()  # type: ignore[union-attr]
             return proc, f"http://127.0.0.1:{port}"
-        if line.startswith(("starting", "seeded", "applied", "demo:")):
+        if line.startswith(("starting", "seeded", "computed", "applied", "demo:")):
             print(f"  {line.rstrip()}", flush=True)
     raise SystemExit("tandem run was not up in 15 minutes")
 

@@ -15,7 +15,7 @@ from sync.drops import poll_drop_folders, reap_imports
 from sync.exceptions import EXCEPTIONS_JOB, evaluate_exceptions
 from sync.exchange import exchange
 from sync.runs import RUNS, JobContext, JobFunc, iso
-from sync.scorecards import compute_scorecards
+from sync.scorecards import DEFAULT_QUARTERS, compute_scorecards
 
 
 @dataclass(frozen=True)
@@ -124,7 +124,7 @@ def job_definitions(
             trigger_args={"minutes": 15},
             description="Compute every pair's scorecards; store those whose data changed",
             run_at_start=True,
-            settings={"quarters": 5},
+            settings={"quarters": DEFAULT_QUARTERS},
         ),
         JobDefinition(
             id=EXCEPTIONS_JOB,

@@ -227,6 +227,34 @@ def test_the_portal_serves_through_the_balancer_and_reports_the_hub_reachable(pr
     assert production.balancer.config_path.read_text().count(" check\n") == 2
 
 
+def test_the_demo_comes_with_its_scorecards_and_the_scheduler_finds_them_kept(production):
+    """The seed computes the demo's scorecards (one recorded run), before the portal
+    serves anyone; the scheduler's first run at its start then has nothing to write."""
+    admin = HubClient.login(
+        production.balancer.url, production.secrets.admin_email, production.secrets.admin_password
+    )
+
+    def runs() -> list[dict]:
+        return admin.read_items(
+            "sync_runs",
+            filter={"job_id": {"_eq": "scorecards.compute"}},
+            fields=["status", "counts"],
+            sort=["started_at"],
+            limit=-1,
+        )
+
+    _until(
+        lambda: len(found := runs()) >= 2 and found[1]["status"] != "running",
+        120,
+        "the scheduler's first scorecard run",
+    )
+    seeded, scheduled = runs()[:2]
+    assert seeded["status"] == "succeeded"
+    assert seeded["counts"]["created"] > 0
+    assert scheduled["status"] == "succeeded"
+    assert scheduled["counts"]["unchanged"] > 0
+
+
 def test_the_portal_answers_on_a_connection_left_idle_for_seconds(production):
     """A browser reuses a connection after a pause; gunicorn's 2 s default closed it under
     people thinking 0.5-2 s between pages, and one in about 2,400 requests got a reset."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import queue
+import re
 import secrets
 import signal
 import subprocess
@@ -147,6 +148,7 @@ def test_tandem_run_serves_health_and_ctrl_c_leaves_no_process(stack_env):
     assert first.proc.returncode == 0, out
     assert "applied migrations: " + ", ".join(m.name for m in discover()) in out
     assert "seeded the demo" in out
+    assert re.search(r"computed the demo's scorecards in \d+s \(succeeded\)", out), out
     assert all(login["email"] in out for login in logins())
     assert _processes_mentioning(marker) == set()
 
@@ -158,6 +160,7 @@ def test_tandem_run_serves_health_and_ctrl_c_leaves_no_process(stack_env):
     out = second.finish()
     assert "applied migrations" not in out
     assert "seeding the demo" not in out
+    assert "computed the demo's scorecards" not in out
     assert all(login["password"] in out for login in logins())
     assert _processes_mentioning(marker) == set()
 
