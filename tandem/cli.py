@@ -987,6 +987,13 @@ def _import_command(kind: str) -> Callable[..., None]:
             + (f" (see {result.rejects})" if result.rejects else "")
             + (f"; data {result.data_from} to {result.data_through}" if result.data_from else "")
         )
+        if result.rows_read == result.rows_rejected:
+            why = (
+                f"every one of its {result.rows_read} rows was rejected (see {result.rejects})"
+                if result.rows_read
+                else "the file holds no rows"
+            )
+            raise click.ClickException(f"nothing landed: {why}")
 
     command.__doc__ = f"Import a {kind} FILE for a distributor (the bulk lane; see README)."
     return command

@@ -302,6 +302,31 @@ def test_the_cli_imports_with_a_saved_mapping_and_shows_the_counts(hub, admin, w
     ]
 
 
+@pytest.mark.parametrize(
+    ("text", "why"),
+    [
+        ("Store Nbr,Item Nbr,Sold,Day\nS9,A1,1,02/03/2026\nS8,A1,2,02/03/2026\n",
+         "every one of its 2 rows was rejected"),
+        ("Store Nbr,Item Nbr,Sold,Day\n", "the file holds no rows"),
+    ],
+    ids=["all-rejected", "no-rows"],
+)  # fmt: skip
+def test_the_cli_fails_when_nothing_landed(hub, world, write_csv, text, why):
+    """A script running `tandem import` learns from its exit code that no row landed."""
+    env = {
+        "TANDEM_HUB_ADMIN_EMAIL": hub.admin_email,
+        "TANDEM_HUB_ADMIN_PASSWORD": hub.admin_password,
+        "TANDEM_HUB_DB_URL": world.url,
+    }
+    args = ["import", "pos", str(write_csv(text)), "--distributor", str(world.d)]
+    # the mapping the test above saves, whichever runs first
+    args += ["--hub-url", hub.url, "--column", "store=Store Nbr", "--column", "item=Item Nbr"]
+    args += ["--column", "units=Sold", "--date-format", "%d/%m/%Y"]
+    result = CliRunner().invoke(cli, args, env=env)
+    assert result.exit_code == 1, result.output
+    assert f"nothing landed: {why}" in result.output
+
+
 def test_the_cli_says_why_a_wrong_file_landed_nothing(hub, world, write_csv):
     env = {
         "TANDEM_HUB_ADMIN_EMAIL": hub.admin_email,
