@@ -407,7 +407,7 @@ def _check_csrf() -> None:
 
 def _load_user_on_every_request() -> None:
     """Ask the hub about the user on every request, so a deactivation is seen at once."""
-    if request.endpoint != "static":
+    if request.endpoint not in ("static", "favicon"):
         _ = current_user.is_authenticated
 
 

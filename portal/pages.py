@@ -16,7 +16,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, Flask, current_app, render_template, request
+from flask import (
+    Blueprint,
+    Flask,
+    Response,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user
 from marshmallow import ValidationError
 
@@ -115,7 +124,13 @@ def journey_styles(app: Flask) -> frozenset[str]:
     return frozenset(path.stem for path in static.glob("*.css") if path.stem != "portal")
 
 
+def favicon() -> Response:
+    """Browsers ask for /favicon.ico whatever the page links: send them to the icon."""
+    return redirect(url_for("static", filename="favicon.svg"), 301)
+
+
 def init_app(app: Flask) -> None:
+    app.add_url_rule("/favicon.ico", "favicon", favicon)
     app.extensions.setdefault("tandem.nav", [])
     styles = journey_styles(app)
     app.context_processor(lambda: {"nav_entries": nav_entries, "journey_styles": styles})

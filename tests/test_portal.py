@@ -62,6 +62,18 @@ def test_health_page_shows_the_hub_reachable(client):
     assert b"<title>Health" in response.data
 
 
+def test_every_page_names_the_icon_and_favicon_ico_leads_to_it(client):
+    page = client.get("/login").get_data(as_text=True)
+    assert '<link rel="icon" type="image/svg+xml" href="/static/favicon.svg">' in page
+    answer = client.get("/favicon.ico")
+    assert answer.status_code == 301
+    assert answer.headers["Location"] == "/static/favicon.svg"
+    with client.get("/static/favicon.svg") as icon:
+        assert icon.status_code == 200
+        assert icon.mimetype == "image/svg+xml"
+        assert icon.get_data(as_text=True).startswith("<svg")
+
+
 def test_health_answers_json_when_asked(client):
     response = client.get("/health", headers={"Accept": "application/json"})
     assert response.status_code == 200
