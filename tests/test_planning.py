@@ -317,7 +317,10 @@ def test_both_sides_see_forecast_commitment_and_sales_with_frozen_weeks_locked(a
     assert shown(cell(managed, PAST[1], "commitment")) == "25"
     # The rival shares nothing with the supplier: its forecast is not there, not a 0.
     rival = seller.get(f"/planning?pair={world['rival_pair']}").get_data(as_text=True)
-    assert "700" not in rival
+    assert 'id="no-lines"' in rival
+    figures = re.findall(r'data-figure="[^"]*"[^>]*>(.*?)</td>', rival, re.S)
+    assert not any("700" in f for f in figures)  # a figure's, not a random org name's
+    assert not re.search(r">\s*700\s*<", rival)
     assert seller.get(f"/planning?pair={world['other_pair']}").status_code == 403
     outsider = sign_in(app, world["outsider"], remote_addr="10.15.0.4")
     assert outsider.get(f"/planning?pair={world['pid']}").status_code == 403
