@@ -263,8 +263,8 @@ def page(
     page = context.new_page()
     errors: list[str] = []
     # Chromium logs "Failed to load resource" for a page the portal answers with 4xx on
-    # purpose (a preview with errors is a 422) and for the favicon it asks for on its own
-    # (the portal has none): no script's error. A missing stylesheet or script still is.
+    # purpose (a preview with errors is a 422): no script's error. A missing stylesheet,
+    # script or icon still is.
     refused_documents: set[str] = set()
     page.on("pageerror", lambda exc: errors.append(f"uncaught exception: {exc}"))
     page.on(
@@ -280,9 +280,7 @@ def page(
         if message.type != "error":
             return
         where = message.location.get("url", "")
-        if message.text.startswith("Failed to load resource") and (
-            where in refused_documents or where.endswith("/favicon.ico")
-        ):
+        if message.text.startswith("Failed to load resource") and where in refused_documents:
             return
         errors.append(f"console error at {where}: {message.text}")
 
