@@ -3,12 +3,22 @@ audited with the operator as actor; nobody else may reach them."""
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import re
 
 import pytest
 
-from tests.factories import csrf_token, gs1_prefix, make_org, make_pair, make_user, sign_in
+from governance import partners, sharing
+from tests.factories import (
+    csrf_token,
+    gs1_prefix,
+    make_org,
+    make_pair,
+    make_store,
+    make_user,
+    sign_in,
+)
 
 PAGES = ["/operator/sharing", "/operator/people"]
 
@@ -139,6 +149,8 @@ def test_partners_cannot_reach_the_operator_pages(admin, portal, role):
     client = sign_in(portal, make_user(admin, role))
     for page in PAGES:
         assert client.get(page).status_code == 403
+    for confirm in ("/operator/sharing/1/revoke", "/operator/partners/1/deactivate"):
+        assert client.get(confirm).status_code == 403
     token = csrf_token(client, "/account/tokens")
     assert client.post("/operator/sharing/1/revoke", data={"csrf_token": token}).status_code == 403
     prefixes = client.post("/operator/partners/1/prefixes", data={"csrf_token": token})
@@ -208,3 +220,71 @@ def test_partners_cannot_reach_the_edi_profile_pages(admin, portal, role):
     assert client.get(url).status_code == 403
     token = csrf_token(client, "/account/tokens")
     assert client.post(url, data={"csrf_token": token, "action": "clear"}).status_code == 403
+
+
+def _confirmation(client, url: str) -> tuple[str, str]:
+    """The confirmation page at ``url``: its text, and where its button posts."""
+    page = client.get(url)
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    action = re.search(r'<form method="post" action="([^"]+)" id="confirm">', text)
+    assert action, text
+    return text, action.group(1)
+
+
+def test_revoking_asks_first_and_says_what_it_hides_from_whom(admin, portal, operator):
+    supplier, distributor, _ = make_pair(admin)
+    make_store(admin, distributor, "S1", region="west")
+    reader = make_user(admin, "supplier_user", supplier)
+    manager = make_user(admin, "account_manager")
+    partners.assign_manager(admin, manager.id, supplier["id"], distributor["id"])
+    kept = sharing.grant(admin, distributor["id"], supplier["id"], ["inventory"],
+                         valid_from=dt.date(2026, 1, 1))  # fmt: skip
+    shown = sharing.grant(admin, distributor["id"], supplier["id"], ["pos"],
+                          valid_from=dt.date(2026, 1, 1), regions=["west"])  # fmt: skip
+    client = sign_in(portal, operator)
+    url = f"/operator/sharing/{shown['id']}/revoke"
+    listing = client.get("/operator/sharing").get_data(as_text=True)
+    assert f'href="{url}"' in listing
+    assert f'action="{url}"' not in listing  # no revocation without the question first
+
+    text, action = _confirmation(client, url)
+    assert action == url
+    assert f"{supplier['name']}&#39;s users no longer see {distributor['name']}&#39;s pos" in text
+    assert "regions: west" in text
+    assert reader.email in text
+    assert manager.email in text
+    assert f"#{kept['id']}" in text  # what stays shared
+    assert admin.read_item("share_agreements", shown["id"])["status"] == "active"
+
+    client.post(action, data={"csrf_token": csrf_token(client, url)})
+    assert admin.read_item("share_agreements", shown["id"])["status"] == "revoked"
+    assert client.get(url).status_code == 404  # nothing left to revoke
+    assert client.get("/operator/sharing/999999999/revoke").status_code == 404
+
+
+def test_deactivating_a_user_or_a_partner_asks_first_and_names_whom(admin, portal, operator):
+    org = make_org(admin, "distributor")
+    member = make_user(admin, "distributor_user", org)
+    other = make_user(admin, "distributor_user", org)
+    client = sign_in(portal, operator)
+    people = client.get("/operator/people").get_data(as_text=True)
+    url = f"/operator/people/{member.id}/deactivate"
+    assert f'href="{url}"' in people
+    assert f'action="{url}"' not in people
+
+    text, action = _confirmation(client, url)
+    assert action == url
+    assert f"{member.email} (distributor_user at {org['name']}) is signed out at once" in text
+    assert "Their API tokens stop working: 0 in use." in text
+    assert admin.get(f"/users/{member.id}", fields=["status"])["status"] == "active"
+    assert client.get(f"/operator/people/{operator.id}/deactivate").status_code == 404  # oneself
+
+    org_url = f"/operator/partners/{org['id']}/deactivate"
+    text, action = _confirmation(client, org_url)
+    assert action == org_url
+    both = ", ".join(sorted([member.email, other.email]))
+    assert f"its 2 active users are suspended and signed out at once: {both}." in text
+    client.post(action, data={"csrf_token": csrf_token(client, org_url)})
+    assert admin.read_item("organizations", org["id"])["status"] == "inactive"
+    assert client.get(org_url).status_code == 404  # already inactive

@@ -124,6 +124,67 @@ def grant() -> Any:
     return redirect(url_for("operator.sharing_page"))
 
 
+def _confirm_page(title: str, effects: list[str], action: str, button: str, back: str) -> Any:
+    """A page that says what an action will do, and whom it touches, before it is done."""
+    return render_template(
+        "operator/confirm.html", title=title, effects=effects, action=action, button=button,
+        back=back,
+    )  # fmt: skip
+
+
+def _emails(people: list[dict[str, Any]]) -> str:
+    return ", ".join(sorted(u["email"] for u in people))
+
+
+@bp.get("/sharing/<int:agreement_id>/revoke")
+@role_required(OPERATOR_ADMIN)
+def confirm_revoke(agreement_id: int) -> Any:
+    """What revoking an active agreement hides, from whom; the button that revokes it."""
+    admin = current_hub()
+    agreements = sharing.list_agreements(admin)
+    found = [a for a in agreements if a["id"] == agreement_id and a["status"] == "active"]
+    if not found:
+        abort(404, f"There is no active agreement {agreement_id}.")
+    agreement = found[0]
+    grantor, grantee = agreement["grantor"], agreement["grantee"]
+    names = {o["id"]: o["name"] for o in partners.list_partners(admin)}
+    readers = [u for u in users.list_users(admin, grantee) if u["status"] == "active"]
+    managed = {
+        a["user"]
+        for a in partners.list_assignments(admin)
+        if a["supplier"] == grantee and a["distributor"] == grantor
+    }
+    managers = [u for u in users.list_users(admin) if u["id"] in managed]
+    kinds = ", ".join(agreement.get("kinds") or [])
+    shared = f"{names.get(grantor, grantor)}'s {kinds} ({_scope(agreement)})"
+    effects = [
+        f"From their next request, {names.get(grantee, grantee)}'s users no longer see "
+        f"{shared}" + (f": {_emails(readers)}." if readers else " (it has no active user now)."),
+        *([f"The pair's account managers no longer see it either: {_emails(managers)}."]
+          if managers else []),
+        "The pair's scorecards are computed again without it.",
+    ]  # fmt: skip
+    others = [
+        a["id"]
+        for a in agreements
+        if a["status"] == "active" and a["id"] != agreement_id
+        and (a["grantor"], a["grantee"]) == (grantor, grantee)
+    ]  # fmt: skip
+    if others:
+        effects.append(
+            "What the same partners' other active agreements share stays shared: "
+            + ", ".join(f"#{n}" for n in others)
+            + "."
+        )
+    return _confirm_page(
+        f"Revoke agreement {agreement_id}?",
+        effects,
+        url_for("operator.revoke", agreement_id=agreement_id),
+        f"Revoke agreement {agreement_id}",
+        url_for("operator.sharing_page"),
+    )
+
+
 @bp.post("/sharing/<int:agreement_id>/revoke")
 @role_required(OPERATOR_ADMIN)
 def revoke(agreement_id: int) -> Response:
@@ -458,6 +519,10 @@ def _scope(agreement: dict[str, Any]) -> str:
     return "all locations"
 
 
+def _moment(value: Any) -> dt.datetime | None:
+    return dt.datetime.fromisoformat(value) if isinstance(value, str) and value else None
+
+
 def _today() -> str:
     return clock.today().isoformat()
 
@@ -541,6 +606,50 @@ def users_export() -> Response:
     )
 
 
+@bp.get("/people/<user_id>/deactivate")
+@role_required(OPERATOR_ADMIN)
+def confirm_deactivate_user(user_id: str) -> Any:
+    """What deactivating a user ends; the button that does it."""
+    admin = current_hub()
+    user = _user_or_404(user_id)
+    if user["status"] != "active" or user["id"] == current_user.id:
+        abort(404, f"{user['email']} cannot be deactivated here.")
+    org = partners.get_partner(admin, user["organization"]) if user.get("organization") else None
+    tokens = admin.read_items(
+        "api_tokens",
+        filter={"_and": [{"user": {"_eq": user["id"]}}, {"revoked_at": {"_null": True}}]},
+        fields=["id", "expires_at"],
+        limit=-1,
+    )
+    now = clock.now()
+    live = [t for t in tokens if (e := _moment(t.get("expires_at"))) is None or e > now]
+    where = f"{user.get('tandem_role')} at {org['name']}" if org else user.get("tandem_role")
+    effects = [
+        f"{user['email']} ({where}) is signed out at once and cannot sign in again until "
+        "reactivated; nothing they entered is deleted.",
+        f"Their API tokens stop working: {len(live)} in use.",
+    ]
+    if user.get("tandem_role") == ACCOUNT_MANAGER:
+        names = {o["id"]: o["name"] for o in partners.list_partners(admin)}
+        pairs = [
+            f"{names.get(a['supplier'])} \N{MULTIPLICATION SIGN} {names.get(a['distributor'])}"
+            for a in partners.list_assignments(admin)
+            if a["user"] == user["id"]
+        ]
+        effects.append(
+            "They stay assigned to their pairs, which they no longer see: "
+            + (", ".join(pairs) or "none")
+            + "."
+        )
+    return _confirm_page(
+        f"Deactivate {user['email']}?",
+        effects,
+        url_for("operator.deactivate_user", user_id=user["id"]),
+        f"Deactivate {user['email']}",
+        url_for("operator.user_page", user_id=user["id"]),
+    )
+
+
 @bp.post("/people/<user_id>/deactivate")
 @role_required(OPERATOR_ADMIN)
 def deactivate_user(user_id: str) -> Response:
@@ -550,6 +659,28 @@ def deactivate_user(user_id: str) -> Response:
     except GovernanceError as exc:
         flash(str(exc), "error")
     return redirect(url_for("operator.people"))
+
+
+@bp.get("/partners/<int:org_id>/deactivate")
+@role_required(OPERATOR_ADMIN)
+def confirm_deactivate_partner(org_id: int) -> Any:
+    """Whom deactivating a partner signs out; the button that does it."""
+    org = _partner_or_404(org_id)
+    if org["kind"] == "operator" or org["status"] != "active":
+        abort(404, f"{org['name']} cannot be deactivated here.")
+    members = [u for u in users.list_users(current_hub(), org_id) if u["status"] == "active"]
+    effects = [
+        f"{org['name']} becomes inactive, and its {len(members)} active users are suspended "
+        f"and signed out at once" + (f": {_emails(members)}." if members else "."),
+        "Reactivating it restores those users, and only those; nothing is deleted.",
+    ]
+    return _confirm_page(
+        f"Deactivate {org['name']}?",
+        effects,
+        url_for("operator.deactivate_partner", org_id=org_id),
+        f"Deactivate {org['name']}",
+        url_for("operator.partner_page", org_id=org_id),
+    )
 
 
 @bp.post("/partners/<int:org_id>/deactivate")
