@@ -68,4 +68,5 @@ def create_app(config: Config | None = None) -> Flask:
     exports.init_app(app)
     operator.init_app(app)
     account.init_app(app)
+    pages.check_nav(app)
     return app

@@ -193,7 +193,8 @@ def home_url(user: PortalUser) -> str:
 
 
 def role_required(*roles: str) -> Callable[[V], V]:
-    """Require a signed-in user with one of these roles; anyone else gets 403."""
+    """Require a signed-in user with one of these roles; anyone else gets 403. The view
+    keeps them as ``tandem_roles``: the navigation offers it to those roles only."""
 
     def decorate(view: V) -> V:
         @functools.wraps(view)
@@ -203,6 +204,7 @@ def role_required(*roles: str) -> Callable[[V], V]:
                 abort(403, "This page belongs to another role.")
             return view(*args, **kwargs)
 
+        wrapped.tandem_roles = frozenset(roles)  # type: ignore[attr-defined]
         return wrapped  # type: ignore[return-value]
 
     return decorate

@@ -98,6 +98,20 @@ def add_nav(app: Flask, label: str, endpoint: str, roles: tuple[str, ...], order
     entries.sort(key=lambda e: e.order)
 
 
+def check_nav(app: Flask) -> None:
+    """Refuse to start with a navigation entry offered to a role its page refuses (the
+    page's ``role_required`` says who may open it)."""
+    for entry in app.extensions.get("tandem.nav", []):
+        view = app.view_functions.get(entry.endpoint)
+        allowed = getattr(view, "tandem_roles", None)
+        if allowed is None or not entry.roles <= allowed:
+            refused = sorted(entry.roles - (allowed or frozenset()))
+            raise RuntimeError(
+                f"navigation entry {entry.label!r} offers {entry.endpoint} to {refused}, "
+                "which it refuses"
+            )
+
+
 def nav_entries() -> list[NavEntry]:
     """The navigation entries the signed-in user's role sees."""
     if not current_user.is_authenticated:
