@@ -131,17 +131,30 @@ class Mover(Generic[K]):
         return percent(self.change, self.previous) if self.previous > 0 else None
 
 
-def movers(
-    current: Mapping[K, int], previous: Mapping[K, int], n: int = 5
-) -> tuple[list[Mover[K]], list[Mover[K]]]:
+@dataclass(frozen=True)
+class Movers(Generic[K]):
+    """Period on period: the keys that rose most, those that fell most, and those new
+    this period (units now, none the period before)."""
+
+    rising: list[Mover[K]]
+    falling: list[Mover[K]]
+    new: list[Mover[K]]
+
+
+def movers(current: Mapping[K, int], previous: Mapping[K, int], n: int = 5) -> Movers[K]:
     """The ``n`` keys whose units rose most and the ``n`` that fell most, period on
-    period. Ties break by key so the lists are stable; a key is in at most one list."""
+    period, among those that sold in the previous period: from nothing, any sale would
+    be the biggest rise, so a key with no units then is new this period instead (the
+    ``n`` with most units). Ties break by key so the lists are stable; a key is in at
+    most one list."""
     keys = set(current) | set(previous)
     rows = [Mover(k, current.get(k, 0), previous.get(k, 0)) for k in keys]
-    rows.sort(key=lambda m: (-m.change, str(m.key)))
-    top = [m for m in rows[:n] if m.change > 0]
-    bottom = [m for m in reversed(rows) if m.change < 0 and m not in top][:n]
-    return top, bottom
+    new = sorted((m for m in rows if m.previous == 0 and m.current > 0),
+                 key=lambda m: (-m.current, str(m.key)))[:n]  # fmt: skip
+    compared = sorted((m for m in rows if m.previous > 0), key=lambda m: (-m.change, str(m.key)))
+    top = [m for m in compared[:n] if m.change > 0]
+    bottom = [m for m in reversed(compared) if m.change < 0 and m not in top][:n]
+    return Movers(top, bottom, new)
 
 
 def retail_month(week_start: dt.date) -> str:

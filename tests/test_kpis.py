@@ -53,11 +53,26 @@ def test_in_stock_counts_snapshots_with_stock():
 
 
 def test_movers_rank_rises_and_falls_and_never_list_a_key_twice():
-    up, down = kpis.movers({"a": 10, "b": 5, "c": 0, "d": 7}, {"a": 2, "b": 9, "c": 4, "d": 7})
+    moved = kpis.movers({"a": 10, "b": 5, "c": 0, "d": 7}, {"a": 2, "b": 9, "c": 4, "d": 7})
+    up, down = moved.rising, moved.falling
     assert [(m.key, m.change) for m in up] == [("a", 8)]
     assert [(m.key, m.change) for m in down] == [("c", -4), ("b", -4)]  # ties: stable order
     assert up[0].change_pct == Decimal("400.0")
     assert {m.key for m in up}.isdisjoint(m.key for m in down)
+    assert moved.new == []
+
+
+def test_a_key_that_sold_nothing_before_is_new_not_the_top_riser():
+    """From nothing, any sale would top the risers (the demo's first period showed
+    "+247,438"): such a key is new this period, ranked by its units."""
+    moved = kpis.movers({"a": 247_438, "b": 12, "c": 30, "d": 0}, {"b": 10, "d": 0})
+    assert [(m.key, m.current) for m in moved.new] == [("a", 247_438), ("c", 30)]
+    assert [(m.key, m.change) for m in moved.rising] == [("b", 2)]
+    assert moved.falling == []
+    nothing_before = kpis.movers({"a": 5, "b": 3}, {})
+    assert (nothing_before.rising, nothing_before.falling) == ([], [])
+    assert [m.key for m in nothing_before.new] == ["a", "b"]
+    assert [m.key for m in kpis.movers({k: 1 for k in "abcdefg"}, {}, n=5).new] == list("abcde")
 
 
 def test_a_retail_month_is_whole_weeks_by_their_thursday():

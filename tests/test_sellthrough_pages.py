@@ -154,6 +154,27 @@ def test_an_empty_page_says_why(app, world):
     assert "No sales in this range" in page
 
 
+def test_after_a_week_with_no_sales_a_sku_is_new_not_a_rise(app, world):
+    """From nothing, any sale would be the top rise ("+247,438" on the demo's first
+    period): a SKU that sold nothing in the previous, shared, week is new this period."""
+    monday = world.new_day - dt.timedelta(days=world.new_day.weekday())
+    week = {"from": monday.isoformat(), "to": (monday + dt.timedelta(days=6)).isoformat(),
+            "distributor": world.orgs["north"]}  # fmt: skip
+    page = text(browser(app, world, "acme").get("/sell-through", query_string=week))
+    table = re.sub(r"<[^>]+>", " ", page[page.index('id="breakdown"') :].split("</table>")[0])
+    if monday - dt.timedelta(days=7) <= world.old_day:  # a Sunday: the older POS is in it
+        assert figure(page, "Change vs previous period") != "new this period"
+        return
+    assert figure(page, "Change vs previous period") == "new this period"
+    assert "Nothing sold in the previous week to compare with." in page
+    new = page[page.index('id="movers-new"') :].split("</table>")[0]
+    assert "oats" in new
+    assert "bran" in new
+    assert "Rising" not in page
+    assert "+" not in table
+    assert "new this period" in table
+
+
 def test_filters_that_make_no_sense_are_named(app, world):
     client = browser(app, world, "acme")
     answer = client.get("/sell-through", query_string={"from": "2026-03-10", "to": "2026-03-11"})

@@ -93,6 +93,11 @@ class Row:
         return None if self.previous_units is None else self.units - self.previous_units
 
     @property
+    def new(self) -> bool:
+        """Sold this period and nothing in the previous one, which was shared."""
+        return self.previous_units == 0 and self.units > 0
+
+    @property
     def in_stock_pct(self) -> Decimal | None:
         return kpis.in_stock_pct(self.in_stock, self.ranged)
 
@@ -130,8 +135,7 @@ class Report:
     promotions: list[dict[str, Any]]
     rows: list[Row]
     total: Row
-    movers_up: list[kpis.Mover[int]]
-    movers_down: list[kpis.Mover[int]]
+    movers: kpis.Movers[int]
     feeds: list[Feed]
     stock_day: str | None  # the inventory snapshot the stock figures are from
     labels: dict[str, dict[int, str]]  # "sku" / "location" / "distributor" -> id -> name
@@ -566,10 +570,10 @@ def _sell_through(
 
     listed = sorted(rows.values(), key=lambda r: (-r.units, r.label))
     comparable = {k: r for k, r in rows.items() if r.previous_units is not None}
-    up, down = kpis.movers(
+    movers = kpis.movers(
         {k: r.units for k, r in comparable.items()},
         {k: r.previous_units or 0 for k, r in comparable.items()},
-    ) if by else ([], [])  # fmt: skip
+    ) if by else kpis.Movers([], [], [])  # fmt: skip
     weekly = {w: u for w, u in total.weekly.items() if q.first <= w <= q.last}
     points = _points(weekly, q, coverage)
     report = Report(
@@ -583,8 +587,7 @@ def _sell_through(
         promotions=[],
         rows=listed,
         total=total,
-        movers_up=up,
-        movers_down=down,
+        movers=movers,
         feeds=[
             Feed(org_names.get(int(f["distributor"]), f"#{f['distributor']}"), f["kind"],
                  f.get("data_through"), f.get("received_at"), f["stale"])

@@ -61,6 +61,10 @@ def test_supplier_sees_only_its_own_sell_through_with_a_chart_filters_and_drill_
     for sku in ("oats", "bran"):
         expect(breakdown).to_contain_text(p.skus[sku]["description"])
     expect(page.locator("#figures")).to_contain_text(f"{p.units('oats') + p.units('bran'):,}")
+    # Nothing sold in the weeks before the range: both SKUs are new this period, no rise.
+    expect(page.locator("#movers-new")).to_contain_text(p.skus["oats"]["description"])
+    oats_row = breakdown.locator("tbody tr", has_text=p.skus["oats"]["description"])
+    expect(oats_row).to_contain_text("new this period")
     html = page.content()
     for stranger in (
         p.skus["cola"]["description"],  # brava's SKU, sold at north too

@@ -100,9 +100,12 @@ def units(value: int | None, missing: str = "not shared") -> str:
     return missing if value is None else f"{value:,}"
 
 
-def change(value: int | None) -> str:
-    """A change against the previous period, or n/a when it was not (wholly) shared."""
-    return "n/a" if value is None else f"{value:+,}"
+def change(row: insights.Row, unit: str = "") -> str:
+    """A row's change against the previous period: n/a when that period was not (wholly)
+    shared, "new this period" when it sold nothing then (no rise from zero)."""
+    if row.change is None:
+        return "n/a"
+    return "new this period" if row.new else f"{row.change:+,}{unit}"
 
 
 def weeks(value: Decimal | None, stock: int | None = None, sales_shared: bool = True) -> str:
