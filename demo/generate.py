@@ -948,6 +948,16 @@ class PosRow(NamedTuple):
     net_sales_minor: int
 
 
+def _cover_range(draw: float) -> tuple[float, float]:
+    """A stock position's cover, in weeks of sales, for a draw in [0, 1): low a quarter
+    of the time, healthy 58%, in excess 17% (the bands: < 4, 4-13, > 13 weeks)."""
+    if draw < 0.25:
+        return 1.0, 3.5
+    if draw < 0.83:
+        return 4.5, 12.0
+    return 14.0, 22.0
+
+
 class InventoryRow(NamedTuple):
     distributor: str
     location: str
@@ -1104,7 +1114,12 @@ class Demo:
         return out
 
     def inventory_rows(self) -> Iterator[InventoryRow]:
-        """Weekly (Saturday) inventory: each store's carried SKUs, every SKU at each DC."""
+        """Weekly (Saturday) inventory: each store's carried SKUs, every SKU at each DC.
+
+        Each position keeps a cover of its own, in weeks of its expected sales, give or
+        take 15% a week, so the weeks-of-supply bands spread as a real assortment's do:
+        about a quarter low (1-3.5 weeks), six in ten healthy (4.5-12), one in six in
+        excess (14-22), and a store's position out of stock one week in 33."""
         weeks = [d for d in self.days() if d.weekday() == 5]
         skus = {k.gtin: k for k in self.skus}
         stores_per_dc = self.spec.stores / len(DISTRIBUTORS) / DCS_PER_DISTRIBUTOR
@@ -1121,9 +1136,10 @@ class Demo:
                 sku = skus[gtin]
                 rng = random.Random(f"{seed}:inventory:{loc.distributor}:{loc.code}:{gtin}")
                 weekly = sku.rate * scale * 7
+                cover = rng.uniform(*_cover_range(rng.random()))
                 for day in weeks:
                     out_of_stock = loc.kind == "store" and rng.random() < 0.03
-                    on_hand = 0 if out_of_stock else round(weekly * rng.uniform(0.5, 2.5))
+                    on_hand = 0 if out_of_stock else round(weekly * cover * rng.uniform(0.85, 1.15))
                     in_transit = sku.case_pack * rng.randint(1, 3) if rng.random() < 0.3 else 0
                     on_order = sku.case_pack * rng.randint(1, 4) if rng.random() < 0.4 else 0
                     yield InventoryRow(

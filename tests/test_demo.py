@@ -17,7 +17,7 @@ from demo.generate import ACCOUNTS, FULL, ORG_BY_KEY, ORGS, SUPPLIERS, Spec, bui
 from demo.seed import MARKER, seed, seeded_as_of
 from directus import HubClient
 from directus.process import free_port
-from domain import clock
+from domain import clock, kpis
 from domain.edi_orders import read
 from domain.gs1 import gln_problem, gtin_problem
 from domain.roles import ROLE_ORG_KINDS, ROLES
@@ -91,6 +91,34 @@ def test_a_year_of_pos_is_about_a_million_rows_ending_yesterday():
     assert 1_000_000 <= count <= 1_500_000
     assert returns > 0
     assert (first, last) == (AS_OF - dt.timedelta(days=365), AS_OF - dt.timedelta(days=1))
+
+
+def test_store_stock_spreads_across_the_weeks_of_supply_bands():
+    """Every store was "low" when stock was 0.5 to 2.5 weeks of sales everywhere: the
+    demo's positions now spread over out, low, healthy and excess, as a real chain's do,
+    by the weeks of supply the pages compute (the last snapshot over 4 weeks of POS)."""
+    demo = build(AS_OF, Spec(days=56, stores=40, skus_per_supplier=12, skus_per_store=12))
+    stores = {(loc.distributor, loc.code) for loc in demo.locations if loc.kind == "store"}
+    snapshot = [r for r in demo.inventory_rows() if (r.distributor, r.location) in stores]
+    last = max(r.day for r in snapshot)
+    weekly: dict[tuple[str, str, str], list[int]] = {}
+    for row in demo.pos_rows():
+        back = (last - row.day).days
+        if 0 <= back < 28:
+            weekly.setdefault((row.distributor, row.location, row.gtin), [0] * 4)[back // 7] += (
+                row.units
+            )
+    bands = Counter(
+        kpis.band(kpis.weeks_of_supply(r.on_hand, weekly.get(r[:3], [])), r.on_hand)
+        for r in snapshot
+        if r.day == last
+    )
+    share = {band: n / sum(bands.values()) for band, n in bands.items()}
+    assert share[kpis.Band.OUT] >= 0.01
+    assert share[kpis.Band.LOW] >= 0.10
+    assert share[kpis.Band.HEALTHY] >= 0.40
+    assert share[kpis.Band.EXCESS] >= 0.10
+    assert max(share.values()) <= 0.70
 
 
 def test_accepted_promotions_lift_sales_and_cut_the_price():
