@@ -127,8 +127,8 @@ def deactivate_user(
 ) -> dict[str, Any]:
     """Suspend a user. The hub then deletes its sessions, so refreshes fail at once.
     Refused for oneself (an operator would lock itself out), a service account and an EDI
-    agent (see :func:`_person`)."""
-    user = _person(admin, ref, "deactivate")
+    agent (see :func:`person`)."""
+    user = person(admin, ref, "deactivate")
     if actor is not None and actor == user["id"]:
         raise GovernanceError(
             f"cannot deactivate {user['email']}", {"user": ["you cannot deactivate yourself"]}
@@ -145,7 +145,7 @@ def reactivate_user(
     for any other status (an invited, draft or archived account is not a suspended one),
     and while its organization is inactive (:func:`governance.partners.reactivate_partner`
     first)."""
-    user = _person(admin, ref, "reactivate")
+    user = person(admin, ref, "reactivate")
     errors: dict[str, list[str]] = {}
     if user["status"] != "suspended":
         errors["user"] = [f"{user['email']} is {user['status']}, not suspended"]
@@ -173,7 +173,7 @@ def edit_user(
     """Change a user's name and Tandem role (one its organization's kind allows, as in
     :func:`add_user`). Nobody changes their own role, and an account manager keeps its
     role while it manages pairs (unassign them first)."""
-    user = _person(admin, ref, "change")
+    user = person(admin, ref, "change")
     errors: dict[str, list[str]] = {}
     if tandem_role != user.get("tandem_role"):
         org = get_partner(admin, user["organization"]) if user.get("organization") else None
@@ -211,11 +211,13 @@ def edit_user(
     return {**user, **changes}
 
 
-def _person(admin: HubClient, ref: str, doing: str) -> dict[str, Any]:
-    """A partner's or the operator's user: never a service account (no Tandem role: the
-    hub's admin, the scheduler's, the portal's), nor an EDI agent, whose account follows
-    its partner's EDI profile (:func:`governance.partners.set_edi_agent`); an agent made
-    active by hand would hold a working token with no profile behind it."""
+def person(admin: HubClient, ref: str, doing: str) -> dict[str, Any]:
+    """A partner's or the operator's user, which the operator may ``doing`` (deactivate,
+    reactivate, change); :class:`GovernanceError` for any other account. Never a service
+    account (no Tandem role: the hub's admin, the scheduler's, the portal's), nor an EDI
+    agent, whose account follows its partner's EDI profile
+    (:func:`governance.partners.set_edi_agent`); an agent made active by hand would hold
+    a working token with no profile behind it."""
     user = find_user(admin, ref)
     if not user.get("tandem_role"):
         problem = "a service account is not a Tandem user"

@@ -9,7 +9,9 @@ import re
 
 import pytest
 
-from governance import partners, sharing
+from domain import clock
+from governance import partners, sharing, users
+from migrations.accounts import SYNC_SERVICE_EMAIL
 from tests.factories import (
     csrf_token,
     gs1_prefix,
@@ -19,6 +21,7 @@ from tests.factories import (
     make_user,
     sign_in,
 )
+from tests.test_tokens import _mint
 
 PAGES = ["/operator/sharing", "/operator/people"]
 
@@ -238,10 +241,13 @@ def test_revoking_asks_first_and_says_what_it_hides_from_whom(admin, portal, ope
     reader = make_user(admin, "supplier_user", supplier)
     manager = make_user(admin, "account_manager")
     partners.assign_manager(admin, manager.id, supplier["id"], distributor["id"])
-    kept = sharing.grant(admin, distributor["id"], supplier["id"], ["inventory"],
-                         valid_from=dt.date(2026, 1, 1))  # fmt: skip
+    since = clock.today() - dt.timedelta(days=30)
+    other_kind = sharing.grant(admin, distributor["id"], supplier["id"], ["inventory"],
+                               valid_from=since)  # fmt: skip
+    overlap = sharing.grant(admin, distributor["id"], supplier["id"], ["pos", "forecasts"],
+                            valid_from=since)  # fmt: skip
     shown = sharing.grant(admin, distributor["id"], supplier["id"], ["pos"],
-                          valid_from=dt.date(2026, 1, 1), regions=["west"])  # fmt: skip
+                          valid_from=since, regions=["west"])  # fmt: skip
     client = sign_in(portal, operator)
     url = f"/operator/sharing/{shown['id']}/revoke"
     listing = client.get("/operator/sharing").get_data(as_text=True)
@@ -254,7 +260,9 @@ def test_revoking_asks_first_and_says_what_it_hides_from_whom(admin, portal, ope
     assert "regions: west" in text
     assert reader.email in text
     assert manager.email in text
-    assert f"#{kept['id']}" in text  # what stays shared
+    # what another agreement in force shares of the same kinds stays visible
+    assert f"what they share stays visible: #{overlap['id']}." in text
+    assert f"#{other_kind['id']}" not in text  # another kind: not a reason it stays
     assert admin.read_item("share_agreements", shown["id"])["status"] == "active"
 
     client.post(action, data={"csrf_token": csrf_token(client, url)})
@@ -267,6 +275,7 @@ def test_deactivating_a_user_or_a_partner_asks_first_and_names_whom(admin, porta
     org = make_org(admin, "distributor")
     member = make_user(admin, "distributor_user", org)
     other = make_user(admin, "distributor_user", org)
+    _mint(sign_in(portal, member), member)
     client = sign_in(portal, operator)
     people = client.get("/operator/people").get_data(as_text=True)
     url = f"/operator/people/{member.id}/deactivate"
@@ -276,9 +285,12 @@ def test_deactivating_a_user_or_a_partner_asks_first_and_names_whom(admin, porta
     text, action = _confirmation(client, url)
     assert action == url
     assert f"{member.email} (distributor_user at {org['name']}) is signed out at once" in text
-    assert "Their API tokens stop working: 0 in use." in text
+    assert "Their API tokens stop working for good (1 in use)" in text
     assert admin.get(f"/users/{member.id}", fields=["status"])["status"] == "active"
     assert client.get(f"/operator/people/{operator.id}/deactivate").status_code == 404  # oneself
+    # accounts governance never deactivates get no page that would offer to
+    service = users.find_user(admin, SYNC_SERVICE_EMAIL)["id"]
+    assert client.get(f"/operator/people/{service}/deactivate").status_code == 404
 
     org_url = f"/operator/partners/{org['id']}/deactivate"
     text, action = _confirmation(client, org_url)

@@ -41,6 +41,7 @@ from governance import GovernanceError, audit, feeds, partners, sharing, users
 from governance import scheduler as jobs
 from portal.auth import current_hub, role_required
 from portal.pages import Errors, access, add_nav
+from portal.tokens import parse_time
 from portal.xlsx import xlsx_response
 
 bp = Blueprint("operator", __name__, url_prefix="/operator")
@@ -164,17 +165,19 @@ def confirm_revoke(agreement_id: int) -> Any:
           if managers else []),
         "The pair's scorecards are computed again without it.",
     ]  # fmt: skip
+    today = clock.today().isoformat()
     others = [
         a["id"]
         for a in agreements
         if a["status"] == "active" and a["id"] != agreement_id
         and (a["grantor"], a["grantee"]) == (grantor, grantee)
+        and set(a.get("kinds") or []) & set(agreement.get("kinds") or [])
+        and a["valid_from"][:10] <= today and (a.get("valid_to") or today)[:10] >= today
     ]  # fmt: skip
     if others:
         effects.append(
-            "What the same partners' other active agreements share stays shared: "
-            + ", ".join(f"#{n}" for n in others)
-            + "."
+            "Other agreements in force between them share some of the same data, and "
+            "what they share stays visible: " + ", ".join(f"#{n}" for n in others) + "."
         )
     return _confirm_page(
         f"Revoke agreement {agreement_id}?",
@@ -519,10 +522,6 @@ def _scope(agreement: dict[str, Any]) -> str:
     return "all locations"
 
 
-def _moment(value: Any) -> dt.datetime | None:
-    return dt.datetime.fromisoformat(value) if isinstance(value, str) and value else None
-
-
 def _today() -> str:
     return clock.today().isoformat()
 
@@ -611,7 +610,10 @@ def users_export() -> Response:
 def confirm_deactivate_user(user_id: str) -> Any:
     """What deactivating a user ends; the button that does it."""
     admin = current_hub()
-    user = _user_or_404(user_id)
+    try:
+        user = users.person(admin, user_id, "deactivate")
+    except GovernanceError:
+        abort(404, "There is no such user to deactivate.")
     if user["status"] != "active" or user["id"] == current_user.id:
         abort(404, f"{user['email']} cannot be deactivated here.")
     org = partners.get_partner(admin, user["organization"]) if user.get("organization") else None
@@ -622,12 +624,13 @@ def confirm_deactivate_user(user_id: str) -> Any:
         limit=-1,
     )
     now = clock.now()
-    live = [t for t in tokens if (e := _moment(t.get("expires_at"))) is None or e > now]
+    live = [t for t in tokens if (e := parse_time(t.get("expires_at"))) is None or e > now]
     where = f"{user.get('tandem_role')} at {org['name']}" if org else user.get("tandem_role")
     effects = [
         f"{user['email']} ({where}) is signed out at once and cannot sign in again until "
         "reactivated; nothing they entered is deleted.",
-        f"Their API tokens stop working: {len(live)} in use.",
+        f"Their API tokens stop working for good ({len(live)} in use): after a "
+        "reactivation they make new ones.",
     ]
     if user.get("tandem_role") == ACCOUNT_MANAGER:
         names = {o["id"]: o["name"] for o in partners.list_partners(admin)}
