@@ -149,10 +149,13 @@ def test_an_operator_sets_a_suppliers_gs1_prefixes_on_the_people_page(admin, por
 
 @pytest.mark.parametrize("role", ["supplier_user", "distributor_user", "account_manager"])
 def test_partners_cannot_reach_the_operator_pages(admin, portal, role):
-    client = sign_in(portal, make_user(admin, role))
+    member = make_user(admin, role)
+    client = sign_in(portal, member)
     for page in PAGES:
         assert client.get(page).status_code == 403
-    for confirm in ("/operator/sharing/1/revoke", "/operator/partners/1/deactivate"):
+    confirmations = ("/operator/sharing/1/revoke", "/operator/partners/1/deactivate",
+                     f"/operator/people/{member.id}/deactivate")  # fmt: skip
+    for confirm in confirmations:
         assert client.get(confirm).status_code == 403
     token = csrf_token(client, "/account/tokens")
     assert client.post("/operator/sharing/1/revoke", data={"csrf_token": token}).status_code == 403

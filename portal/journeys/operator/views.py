@@ -37,6 +37,7 @@ from domain.roles import (
     ROLE_ORG_KINDS,
     ROLES,
 )
+from domain.sharing import Agreement
 from governance import GovernanceError, audit, feeds, partners, sharing, users
 from governance import scheduler as jobs
 from portal.auth import current_hub, role_required
@@ -149,13 +150,14 @@ def confirm_revoke(agreement_id: int) -> Any:
     agreement = found[0]
     grantor, grantee = agreement["grantor"], agreement["grantee"]
     names = {o["id"]: o["name"] for o in partners.list_partners(admin)}
-    readers = [u for u in users.list_users(admin, grantee) if u["status"] == "active"]
+    people = users.list_users(admin)
+    readers = [u for u in people if u.get("organization") == grantee and u["status"] == "active"]
     managed = {
         a["user"]
         for a in partners.list_assignments(admin)
         if a["supplier"] == grantee and a["distributor"] == grantor
     }
-    managers = [u for u in users.list_users(admin) if u["id"] in managed]
+    managers = [u for u in people if u["id"] in managed]
     kinds = ", ".join(agreement.get("kinds") or [])
     shared = f"{names.get(grantor, grantor)}'s {kinds} ({_scope(agreement)})"
     effects = [
@@ -165,14 +167,13 @@ def confirm_revoke(agreement_id: int) -> Any:
           if managers else []),
         "The pair's scorecards are computed again without it.",
     ]  # fmt: skip
-    today = clock.today().isoformat()
+    revoked = Agreement.from_row(agreement)
     others = [
-        a["id"]
-        for a in agreements
-        if a["status"] == "active" and a["id"] != agreement_id
-        and (a["grantor"], a["grantee"]) == (grantor, grantee)
-        and set(a.get("kinds") or []) & set(agreement.get("kinds") or [])
-        and a["valid_from"][:10] <= today and (a.get("valid_to") or today)[:10] >= today
+        other.id
+        for other in map(Agreement.from_row, agreements)
+        if other.id != agreement_id and other.in_force(clock.today())
+        and (other.grantor, other.grantee) == (grantor, grantee)
+        and set(other.kinds) & set(revoked.kinds)
     ]  # fmt: skip
     if others:
         effects.append(
