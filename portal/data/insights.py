@@ -44,6 +44,7 @@ class InsightQuery:
     grain: str = "week"  # week | month
     lookback: int = 4
     distributor: int | None = None
+    supplier: int | None = None  # a distributor's analysis of one supplier's SKUs
     sku: int | None = None
     category: str | None = None
     region: str | None = None
@@ -143,6 +144,7 @@ class Report:
     regions: list[str] = field(default_factory=list)
     coverage: Coverage = field(default_factory=lambda: Coverage(frozenset(), frozenset()))
     coverage_note: str | None = None  # which weeks are not shared, and why
+    sku_suppliers: dict[int, str] = field(default_factory=dict)  # SKU id -> its supplier
 
 
 def _parallel(*calls: Callable[[], Any]) -> list[Any]:
@@ -162,6 +164,7 @@ def _monday(day: dt.date) -> dt.date:
 def _pos_filters(q: InsightQuery) -> dict[str, Any]:
     return {
         "distributor": q.distributor,
+        "supplier": q.supplier,
         "sku": q.sku,
         "category": q.category,
         "region": q.region,
@@ -179,6 +182,8 @@ def _inventory_where(q: InsightQuery) -> list[Filter]:
         rules.append({"location": {"region": {"_eq": q.region}}})
     if q.category is not None:
         rules.append({"sku": {"category": {"_eq": q.category}}})
+    if q.supplier is not None:
+        rules.append({"sku": {"supplier": {"_eq": q.supplier}}})
     return rules
 
 
@@ -418,10 +423,13 @@ def _from_cube(cube: Cube, q: InsightQuery, names: Names) -> Inputs:
     """The inputs of a report by SKU, filtered and summed from the cube."""
     fetch_first, _, _ = _fetch_range(q)
     category = {int(s["id"]): s.get("category") for s in names.skus}
+    supplier = {int(s["id"]): s.get("supplier") for s in names.skus}
     places = {int(x["id"]): x for x in names.locations}
 
     def wanted(sku: Any, distributor: Any) -> bool:
         if q.distributor is not None and int(distributor) != q.distributor:
+            return False
+        if q.supplier is not None and supplier.get(int(sku)) != q.supplier:
             return False
         return q.category is None or category.get(int(sku)) == q.category
 
@@ -502,8 +510,7 @@ def _sell_through(
     names: Names,
 ) -> Report:
     in_force = acc.scope.agreements_in_force
-    sharing_ids = sorted({a.grantor for a in in_force if "pos" in a.kinds})
-    inventory_ids = sorted({a.grantor for a in in_force if "inventory" in a.kinds})
+    sharing_ids, inventory_ids = _sources(acc, "pos"), _sources(acc, "inventory")
     _, lookback_first, previous_first = _fetch_range(q)
     by = {"sku": "sku", "location": "location", "week": None}[q.level]
     orgs, skus = names.orgs, names.skus
@@ -594,8 +601,11 @@ def _sell_through(
             for f in feeds if not q.distributor or int(f["distributor"]) == q.distributor
         ],
         stock_day=max(latest.values()) if latest else None,
-        labels={"sku": sku_names, "location": location_names, "distributor": org_names},
+        labels={"sku": sku_names, "location": location_names, "distributor": org_names,
+                "supplier": supplier_labels(acc, org_names)},
     )  # fmt: skip
+    report.sku_suppliers = {int(r["id"]): org_names.get(int(r["supplier"]), "")
+                            for r in skus if r.get("supplier")}  # fmt: skip
     report.categories = sorted({str(r["category"]) for r in skus if r.get("category")})
     report.regions = sorted({str(r["region"]) for r in locations if r.get("region")})
     report.coverage = coverage
@@ -604,6 +614,23 @@ def _sell_through(
     report.coverage_note = _coverage_note(report, org_names, in_force, compared, whom)
     report.inventory_note = _inventory_note(report, org_names, whom)
     return report
+
+
+def _sources(acc: DataAccess, kind: str) -> list[int]:
+    """The distributors whose ``kind`` of data the report holds: those whose agreements
+    in force share it with the user, or a distributor's own."""
+    if not acc.scope.reads_by_agreement:
+        return [acc.org] if acc.role == DISTRIBUTOR_USER and acc.org is not None else []
+    return sorted({a.grantor for a in acc.scope.agreements_in_force if kind in a.kinds})
+
+
+def supplier_labels(acc: DataAccess, org_names: Mapping[int, str]) -> dict[int, str]:
+    """A distributor's suppliers (the other side of its pairs), for its supplier filter;
+    nothing for other roles, who read one supplier's SKUs anyway."""
+    if acc.role != DISTRIBUTOR_USER:
+        return {}
+    ids = {p.supplier for p in acc.scope.pairs.values()}
+    return dict(sorted(((i, org_names.get(i, f"#{i}")) for i in ids), key=lambda kv: kv[1]))
 
 
 def _stores(locations: Sequence[Mapping[str, Any]], **match: Any) -> dict[int, list[Store]]:
@@ -731,6 +758,8 @@ def _promotions(acc: DataAccess, q: InsightQuery) -> list[dict[str, Any]]:
     ]
     if q.distributor is not None:
         rules.append({"partnership": {"distributor": {"_eq": q.distributor}}})
+    if q.supplier is not None:
+        rules.append({"partnership": {"supplier": {"_eq": q.supplier}}})
     if q.sku is not None:
         rules.append({"skus": {"sku": {"_eq": q.sku}}})
     if q.location is not None:
@@ -966,6 +995,7 @@ def _inventory(acc: DataAccess, q: InsightQuery, names: Names) -> StockReport:
             "sku": _names(skus, lambda r: f"{r['description']} ({r['gtin']})"),
             "location": _names(locations, lambda r: f"{r['name']} ({r['code']})"),
             "distributor": org_names,
+            "supplier": supplier_labels(acc, org_names),
         },
         categories=sorted({str(r["category"]) for r in skus if r.get("category")}),
         regions=sorted({str(r["region"]) for r in locations if r.get("region")}),

@@ -41,6 +41,7 @@ class InsightQuerySchema(Schema):
         unknown = EXCLUDE  # e.g. the submit button's name
 
     distributor = _id()
+    supplier = _id()
     pair = _id()
     sku = _id()
     category = fields.String(validate=validate.Length(min=1, max=100), load_default=None)

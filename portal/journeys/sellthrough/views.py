@@ -1,6 +1,7 @@
-"""The sell-through and inventory pages, and their Excel downloads: a supplier's, a
-distributor's inventory, and an account manager's of a pair (``?pair=``), which read what
-the pair's supplier may of the pair's distributor.
+"""The sell-through and inventory pages, and their Excel downloads: a supplier's (what
+distributors share with it), a distributor's (its own stores, by supplier), and an account
+manager's of a pair (``?pair=``), which read what the pair's supplier may of the pair's
+distributor.
 
 Views load the filters through :class:`InsightQuerySchema`, ask
 :mod:`portal.data.insights` for the report (governed reads only), and render it.
@@ -71,6 +72,7 @@ def _params(q: insights.InsightQuery, **changes: Any) -> dict[str, Any]:
     values = {
         "pair": q.pair,
         "distributor": q.distributor,
+        "supplier": q.supplier,
         "sku": q.sku,
         "category": q.category,
         "region": q.region,
@@ -127,7 +129,7 @@ def _pairs() -> dict[int, str]:
 
 
 @bp.get("/sell-through")
-@role_required(SUPPLIER_USER, ACCOUNT_MANAGER)
+@role_required(SUPPLIER_USER, DISTRIBUTOR_USER, ACCOUNT_MANAGER)
 def page() -> str:
     q, errors = _query()
     acc = access(q.pair)
@@ -155,7 +157,7 @@ def page() -> str:
 
 
 @bp.get("/sell-through.xlsx")
-@role_required(SUPPLIER_USER, ACCOUNT_MANAGER)
+@role_required(SUPPLIER_USER, DISTRIBUTOR_USER, ACCOUNT_MANAGER)
 def export() -> Response:
     q = _valid_query()
     acc = access(q.pair)
@@ -164,6 +166,7 @@ def export() -> Response:
     rows = [
         {
             level: r.label,
+            "supplier": report.sku_suppliers.get(r.key) if level == "sku" else None,
             "units": r.units,
             "previous_units": r.previous_units,
             "change": r.change,
@@ -182,8 +185,10 @@ def export() -> Response:
         for r in report.rows
     ]  # fmt: skip
     currencies = sorted({c for r in report.rows for c in r.net_sales})
+    by_supplier = current_user.role == DISTRIBUTOR_USER and level == "sku"
     columns = [
         (level, level.upper() if level == "sku" else "Location"),
+        *([("supplier", "Supplier")] if by_supplier else []),
         ("units", f"Units {q.first}..{q.last}"),
         ("previous_units", "Units, previous period"),
         ("change", "Change"),
@@ -210,7 +215,7 @@ def export() -> Response:
 
 
 @bp.get("/sell-through/freshness.xlsx")
-@role_required(SUPPLIER_USER, ACCOUNT_MANAGER)
+@role_required(SUPPLIER_USER, DISTRIBUTOR_USER, ACCOUNT_MANAGER)
 def freshness_export() -> Response:
     """The page's data-freshness table (the same distributor filter) as Excel."""
     q = _valid_query()
@@ -319,7 +324,13 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(weeks, "weeks")
     app.add_template_filter(units, "units")
     app.add_template_filter(change, "change")
-    add_nav(app, "Sell-through", "sellthrough.page", (SUPPLIER_USER, ACCOUNT_MANAGER), 10)
+    add_nav(
+        app,
+        "Sell-through",
+        "sellthrough.page",
+        (SUPPLIER_USER, DISTRIBUTOR_USER, ACCOUNT_MANAGER),
+        10,
+    )
     add_nav(
         app,
         "Inventory",
