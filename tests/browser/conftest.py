@@ -43,7 +43,19 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 LAPTOP = {"width": 1366, "height": 768}
+PHONE = {"width": 390, "height": 844}
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
+#: The outermost elements that stick out past the window's right edge, to name in a failure.
+_SIDEWAYS = """() => {
+  const edge = window.innerWidth + 1, out = [];
+  for (const el of document.querySelectorAll("body *")) {
+    if (el.getBoundingClientRect().right <= edge) continue;
+    let parent = el.parentElement;
+    while (parent && parent.getBoundingClientRect().right <= edge) parent = parent.parentElement;
+    if (!parent || parent === document.body) out.push(`${el.tagName}#${el.id}.${el.className}`);
+  }
+  return out;
+}"""
 JS_ERRORS = pytest.StashKey[list[str]]()
 
 # A page on a loaded two-core machine (a report, an import) may take seconds, not ms.
@@ -304,3 +316,15 @@ def pytest_runtest_call(item: pytest.Item) -> Any:
     if errors:
         raise AssertionError("the page logged JavaScript errors:\n" + "\n".join(errors))
     return result
+
+
+def reads_at_both_widths(page: Page, name: str) -> None:
+    """The page at a laptop's width and at a phone's: it never scrolls sideways (a wide
+    table scrolls inside its own box), with a screenshot of each as ``<name>-<width>.png``."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    for width, size in (("1366", LAPTOP), ("390", PHONE)):
+        page.set_viewport_size(size)
+        wide = page.evaluate("document.documentElement.scrollWidth > window.innerWidth")
+        assert not wide, f"{name} scrolls sideways at {width} px: {page.evaluate(_SIDEWAYS)}"
+        page.screenshot(path=SCREENSHOTS / f"{name}-{width}.png", full_page=True)
+    page.set_viewport_size(LAPTOP)

@@ -9,20 +9,9 @@ from playwright.sync_api import Page, expect
 
 from directus import HubClient
 from governance import sharing
-from tests.browser.conftest import LAPTOP, SCREENSHOTS, Partners
+from tests.browser.conftest import Partners, reads_at_both_widths
 from tests.browser.test_journeys import sign_in
-from tests.browser.test_orders_journey import PHONE
 from tests.factories import make_user
-
-
-def _reads_at_both_widths(page: Page, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    for width, size in (("1366", LAPTOP), ("390", PHONE)):
-        page.set_viewport_size(size)
-        wide = page.evaluate("document.documentElement.scrollWidth > window.innerWidth")
-        assert not wide, f"the confirmation scrolls sideways at {width} px"
-        page.screenshot(path=SCREENSHOTS / f"{name}-{width}.png", full_page=True)
-    page.set_viewport_size(LAPTOP)
 
 
 def test_an_operator_revokes_an_agreement_after_reading_whom_it_hides_from(
@@ -42,7 +31,7 @@ def test_an_operator_revokes_an_agreement_after_reading_whom_it_hides_from(
     effects = page.locator("#effects")
     expect(effects).to_contain_text(f"{acme['name']}'s users no longer see {north['name']}'s")
     expect(effects).to_contain_text(p.acme_user.email)
-    _reads_at_both_widths(page, "operator-confirm-revoke")
+    reads_at_both_widths(page, "operator-confirm-revoke")
 
     page.get_by_role("link", name="Cancel").click()
     expect(page.locator(f"#agreement-{agreement}")).to_contain_text("active")
@@ -66,7 +55,7 @@ def test_an_operator_deactivates_a_user_after_reading_what_it_ends(
     expect(page.locator("#effects")).to_contain_text(
         f"{person.email} (distributor_user at {north['name']}) is signed out at once"
     )
-    _reads_at_both_widths(page, "operator-confirm-deactivate")
+    reads_at_both_widths(page, "operator-confirm-deactivate")
 
     page.get_by_role("link", name="Cancel").click()
     expect(page.get_by_role("heading", level=1)).to_have_text(person.email)
