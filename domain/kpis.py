@@ -139,6 +139,7 @@ class Movers(Generic[K]):
     rising: list[Mover[K]]
     falling: list[Mover[K]]
     new: list[Mover[K]]
+    compared: int = 0  # how many keys sold in the previous period (rising, falling or flat)
 
 
 def movers(current: Mapping[K, int], previous: Mapping[K, int], n: int = 5) -> Movers[K]:
@@ -154,7 +155,7 @@ def movers(current: Mapping[K, int], previous: Mapping[K, int], n: int = 5) -> M
     compared = sorted((m for m in rows if m.previous > 0), key=lambda m: (-m.change, str(m.key)))
     top = [m for m in compared[:n] if m.change > 0]
     bottom = [m for m in reversed(compared) if m.change < 0 and m not in top][:n]
-    return Movers(top, bottom, new)
+    return Movers(top, bottom, new, len(compared))
 
 
 def retail_month(week_start: dt.date) -> str:

@@ -6,6 +6,7 @@ Passwords go straight to the hub, which hashes them; Tandem never stores them.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 from directus import HubClient, InvalidPayload, RecordNotUnique
@@ -219,10 +220,18 @@ def person(admin: HubClient, ref: str, doing: str) -> dict[str, Any]:
     (:func:`governance.partners.set_edi_agent`); an agent made active by hand would hold
     a working token with no profile behind it."""
     user = find_user(admin, ref)
-    if not user.get("tandem_role"):
-        problem = "a service account is not a Tandem user"
-    elif user["email"].endswith(EDI_AGENTS_DOMAIN):
-        problem = "an EDI agent follows its partner's EDI profile; set or clear that"
-    else:
+    problem = not_governed(user)
+    if problem is None:
         return user
     raise GovernanceError(f"cannot {doing} {user['email']}", {"user": [problem]})
+
+
+def not_governed(user: Mapping[str, Any]) -> str | None:
+    """Why the operator may not deactivate, reactivate or change this account (a service
+    account, an EDI agent; see :func:`person`), or None for a partner's or the operator's
+    user. The people page offers those actions by the same rule."""
+    if not user.get("tandem_role"):
+        return "a service account is not a Tandem user"
+    if str(user.get("email", "")).endswith(EDI_AGENTS_DOMAIN):
+        return "an EDI agent follows its partner's EDI profile; set or clear that"
+    return None

@@ -73,6 +73,15 @@ def test_a_key_that_sold_nothing_before_is_new_not_the_top_riser():
     assert (nothing_before.rising, nothing_before.falling) == ([], [])
     assert [m.key for m in nothing_before.new] == ["a", "b"]
     assert [m.key for m in kpis.movers({k: 1 for k in "abcdefg"}, {}, n=5).new] == list("abcde")
+    assert nothing_before.compared == 0
+
+
+def test_movers_count_what_was_compared_so_flat_is_not_said_as_nothing_sold():
+    """Every compared key unchanged and one new: nothing rose or fell, yet two keys did
+    sell before; the page says they were flat, not that nothing sold then."""
+    flat = kpis.movers({"a": 4, "b": 6, "c": 9}, {"a": 4, "b": 6})
+    assert (flat.rising, flat.falling, flat.compared) == ([], [], 2)
+    assert [m.key for m in flat.new] == ["c"]
 
 
 def test_a_retail_month_is_whole_weeks_by_their_thursday():

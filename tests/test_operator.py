@@ -199,6 +199,15 @@ def test_an_operator_sets_a_partners_edi_profile_on_its_page(admin, portal, oper
     (agent,) = admin.read_items("edi_agents", filter={"organization": {"_eq": distributor["id"]}},
                                 fields=["inbound_key"])  # fmt: skip
     assert agent["inbound_key"] == hashlib.sha256(key.encode()).hexdigest()
+    # The agent's account follows the profile: the people page offers no action on it.
+    (account,) = [u for u in users.list_users(admin) if u.get("organization") == distributor["id"]
+                  and u["email"].endswith(partners.EDI_AGENTS_DOMAIN)]  # fmt: skip
+    people = client.get("/operator/people").get_data(as_text=True)
+    row = people[people.index(f'id="user-{account["id"]}"') :]
+    row = row[: row.index("</tr>")]
+    assert account["email"] in row
+    assert "Deactivate" not in row
+    assert "Reactivate" not in row
     again = client.post(url, data=https, follow_redirects=True)  # saved again: key kept
     assert "Authorization: Bearer" not in again.get_data(as_text=True)
     assert admin.read_items("edi_agents", filter={"organization": {"_eq": distributor["id"]}},
@@ -244,6 +253,9 @@ def test_revoking_asks_first_and_says_what_it_hides_from_whom(admin, portal, ope
     reader = make_user(admin, "supplier_user", supplier)
     manager = make_user(admin, "account_manager")
     partners.assign_manager(admin, manager.id, supplier["id"], distributor["id"])
+    suspended = make_user(admin, "account_manager")
+    partners.assign_manager(admin, suspended.id, supplier["id"], distributor["id"])
+    users.deactivate_user(admin, suspended.email, via="test")
     since = clock.today() - dt.timedelta(days=30)
     other_kind = sharing.grant(admin, distributor["id"], supplier["id"], ["inventory"],
                                valid_from=since)  # fmt: skip
@@ -263,6 +275,7 @@ def test_revoking_asks_first_and_says_what_it_hides_from_whom(admin, portal, ope
     assert "regions: west" in text
     assert reader.email in text
     assert manager.email in text
+    assert suspended.email not in text  # sees nothing already
     # what another agreement in force shares of the same kinds stays visible
     assert f"what they share stays visible: #{overlap['id']}." in text
     assert f"#{other_kind['id']}" not in text  # another kind: not a reason it stays
@@ -278,6 +291,10 @@ def test_deactivating_a_user_or_a_partner_asks_first_and_names_whom(admin, porta
     org = make_org(admin, "distributor")
     member = make_user(admin, "distributor_user", org)
     other = make_user(admin, "distributor_user", org)
+    supplier = make_org(admin, "supplier")
+    partners.ensure_partnership(admin, supplier["id"], org["id"])
+    granted = sharing.grant(admin, org["id"], supplier["id"], ["pos"],
+                            valid_from=clock.today() - dt.timedelta(days=3))  # fmt: skip
     _mint(sign_in(portal, member), member)
     client = sign_in(portal, operator)
     people = client.get("/operator/people").get_data(as_text=True)
@@ -300,6 +317,10 @@ def test_deactivating_a_user_or_a_partner_asks_first_and_names_whom(admin, porta
     assert action == org_url
     both = ", ".join(sorted([member.email, other.email]))
     assert f"its 2 active users are suspended and signed out at once: {both}." in text
+    assert (
+        "The agreements it granted stay in force, and keep sharing its data until they are "
+        f"revoked: #{granted['id']} with {supplier['name']}." in text
+    )
     client.post(action, data={"csrf_token": csrf_token(client, org_url)})
     assert admin.read_item("organizations", org["id"])["status"] == "inactive"
     assert client.get(org_url).status_code == 404  # already inactive

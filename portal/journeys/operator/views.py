@@ -157,7 +157,7 @@ def confirm_revoke(agreement_id: int) -> Any:
         for a in partners.list_assignments(admin)
         if a["supplier"] == grantee and a["distributor"] == grantor
     }
-    managers = [u for u in people if u["id"] in managed]
+    managers = [u for u in people if u["id"] in managed and u["status"] == "active"]
     kinds = ", ".join(agreement.get("kinds") or [])
     shared = f"{names.get(grantor, grantor)}'s {kinds} ({_scope(agreement)})"
     effects = [
@@ -273,6 +273,7 @@ def _people_page(errors: Errors | None = None, status: int = 200) -> Any:
             names={o["id"]: o["name"] for o in orgs},
             people=people,
             emails={u["id"]: u["email"] for u in people},
+            governed={u["id"] for u in people if users.not_governed(u) is None},
             managers=[u for u in people if u.get("tandem_role") == ACCOUNT_MANAGER],
             assignments=partners.list_assignments(admin),
             partner_kinds=PARTNER_KINDS,
@@ -672,12 +673,21 @@ def confirm_deactivate_partner(org_id: int) -> Any:
     org = _partner_or_404(org_id)
     if org["kind"] == "operator" or org["status"] != "active":
         abort(404, f"{org['name']} cannot be deactivated here.")
-    members = [u for u in users.list_users(current_hub(), org_id) if u["status"] == "active"]
+    admin = current_hub()
+    members = [u for u in users.list_users(admin, org_id) if u["status"] == "active"]
+    names = {o["id"]: o["name"] for o in partners.list_partners(admin)}
+    granted = [
+        a for a in map(Agreement.from_row, sharing.list_agreements(admin))
+        if a.grantor == org_id and a.in_force(clock.today())
+    ]  # fmt: skip
     effects = [
         f"{org['name']} becomes inactive, and its {len(members)} active users are suspended "
         f"and signed out at once" + (f": {_emails(members)}." if members else "."),
+        *(["The agreements it granted stay in force, and keep sharing its data until they "
+           "are revoked: " + ", ".join(f"#{a.id} with {names.get(a.grantee, a.grantee)}"
+                                        for a in granted) + "."] if granted else []),
         "Reactivating it restores those users, and only those; nothing is deleted.",
-    ]
+    ]  # fmt: skip
     return _confirm_page(
         f"Deactivate {org['name']}?",
         effects,
