@@ -38,6 +38,7 @@ from schemathesis.config import SchemathesisConfig
 from migrations.accounts import PORTAL_AUTH_EMAIL, set_service_token
 from portal import Config, create_app
 from portal.data.registry import numerals_up_to
+from portal.schemas.exceptions import CriterionSchema
 from tests.test_api import Browser, TokenClient
 from tests.world import World, world_for
 
@@ -187,3 +188,15 @@ def test_the_key_pattern_matches_exactly_one_to_its_limit(limit):
     for n in [*range(min(limit + 30, 1100)), limit - 1, limit, limit + 1, limit * 10]:
         assert bool(pattern.match(str(n))) == (1 <= n <= limit), n
     assert not pattern.match(f"0{limit}")
+
+
+def test_a_boolean_the_hub_sends_as_0_or_1_is_a_json_boolean():
+    """Seen: ``/api/v1/exception-criteria`` answered ``"active": 1`` (SQLite's stored
+    default; marshmallow 4's Boolean dumps values as they are), which the document says
+    is a boolean. Anything else than 0, 1, true or false is an error, not a guess."""
+    schema = CriterionSchema()
+    assert schema.dump({"active": 1}) == {"active": True}
+    assert schema.dump({"active": 0}) == {"active": False}
+    assert schema.dump({"active": False}) == {"active": False}
+    with pytest.raises(ValueError, match="active"):
+        schema.dump({"active": "yes"})

@@ -15,14 +15,11 @@ from typing import Any, ClassVar
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
-from domain.ingest import MAX_MINOR, MAX_UNITS
+from domain.ingest import MAX_ID, MAX_MINOR, MAX_UNITS
 
 DECIMAL_RE = re.compile(r"^-?\d{1,15}(\.\d{1,10})?$")
 CURRENCY_RE = re.compile(r"^[A-Z]{3}$")
 
-#: The largest id the hub holds: its integer columns are 4 bytes on PostgreSQL. Larger
-#: ones are refused here, never sent to the hub (which answered 502).
-MAX_ID = 2**31 - 1
 #: The last page a list may be asked for (at 500 a page, half a billion rows).
 MAX_PAGE = 1_000_000
 
@@ -149,6 +146,20 @@ class HubInteger(fields.Integer):
         if isinstance(value, float) and not value.is_integer():
             raise ValueError(f"{attr}: {value!r} is not a whole number")
         return int(value)
+
+
+class HubBoolean(fields.Boolean):
+    """A JSON boolean on output, also when the hub sends 0 or 1 (on SQLite a column's
+    default comes back as the integer it is stored as); anything else is an error."""
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> bool | None:
+        if value is None:
+            return None
+        if value is True or value is False:
+            return value
+        if value in (0, 1) and not isinstance(value, float):
+            return bool(value)
+        raise ValueError(f"{attr}: {value!r} is not a boolean")
 
 
 class TandemSchema(Schema):

@@ -9,6 +9,7 @@ from marshmallow import fields, validate
 
 from domain.exceptions import STATUSES
 from portal.schemas.base import (
+    HubBoolean,
     HubDate,
     HubDateTime,
     HubInteger,
@@ -30,7 +31,7 @@ class CriterionSchema(TandemSchema):
     scope = fields.Dict(allow_none=True, metadata={"description": "skus and locations"})
     owner_side = fields.String(metadata={"enum": ["supplier", "distributor"]})
     response_hours = HubInteger()
-    active = fields.Boolean()
+    active = HubBoolean()
 
 
 class ExceptionEventSchema(TandemSchema):

@@ -6,7 +6,7 @@ from marshmallow import fields
 
 from domain.ingest import DECIMAL_SEPARATORS, KINDS, THOUSANDS_SEPARATORS
 from ingest.readers import DELIMITERS, ENCODINGS, FORMATS
-from portal.schemas.base import HubDate, HubDateTime, HubInteger, OneOf, TandemSchema
+from portal.schemas.base import HubBoolean, HubDate, HubDateTime, HubInteger, OneOf, TandemSchema
 
 STATUSES = ("queued", "running", "done", "failed")
 
@@ -45,7 +45,7 @@ class FeedSchema(TandemSchema):
     data_through = HubDate(allow_none=True, metadata={"description": "the latest day of data"})
     received_at = HubDateTime(allow_none=True, metadata={"description": "the last delivery"})
     stale_after_days = HubInteger()
-    stale = fields.Boolean()
+    stale = HubBoolean()
 
 
 class ColumnMappingSchema(TandemSchema):
