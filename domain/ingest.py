@@ -104,6 +104,10 @@ _DATE_DIRECTIVES = frozenset("YymdbBjaA%HIMSpf")
 #: two-digit day and month.
 _PROBES = (dt.date(2026, 1, 31), dt.date(1999, 12, 13), dt.date(2030, 7, 4))
 MAX_UNITS = 2**31 - 1  # the hub's integer columns
+#: The largest id the hub's integer keys hold (4 bytes on PostgreSQL). A larger one names
+#: nothing, and is refused before it reaches the hub, which would refuse the filter (502)
+#: rather than answer "none".
+MAX_ID = 2**31 - 1
 #: The largest amount of minor units Tandem takes. The hub's columns are 64-bit, but
 #: Directus reads and writes every number as a JavaScript double: 2**53 + 1 is stored and
 #: read back as 2**53, silently. Beyond this, an amount is refused, never rounded.

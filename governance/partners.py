@@ -11,6 +11,7 @@ from typing import Any
 from directus import ForbiddenOrMissing, HubClient
 from domain import edi_profiles, replenishment, scorecard
 from domain.gs1 import gln_problem, prefix_problem, prefixes_overlap
+from domain.ingest import MAX_ID
 from domain.roles import ACCOUNT_MANAGER, DISTRIBUTOR_USER, ORG_KINDS, SUPPLIER_USER
 from governance import audit
 from governance.errors import GovernanceError
@@ -319,11 +320,6 @@ def _name_taken(admin: HubClient, name: str) -> bool:
         "organizations", filter={"name": {"_icontains": name}}, fields=["name"], limit=-1
     )
     return any(row["name"].casefold() == name.casefold() for row in similar)
-
-
-#: The largest id the hub's integer keys hold; a larger one names nothing (the hub would
-#: refuse the filter rather than answer "none").
-MAX_ID = 2**31 - 1
 
 
 def find_partner(admin: HubClient, ref: str | int) -> dict[str, Any] | None:

@@ -16,10 +16,11 @@ from typing import Any
 
 from directus import HubClient
 from domain import clock
+from domain.ingest import MAX_ID
 from domain.sharing import Agreement, AgreementDraft, agreement_errors, share_rules
 from governance import audit
 from governance.errors import GovernanceError
-from governance.partners import MAX_ID, get_partner
+from governance.partners import get_partner
 from governance.policies import (
     AGREEMENT_FIELDS,
     ensure_policy,
