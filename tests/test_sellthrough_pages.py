@@ -202,7 +202,8 @@ def test_a_filter_out_of_range_is_named_beside_its_field(app, world):
     once snapped to weeks), and one far end made a report of centuries."""
     client = browser(app, world, "acme")
     for query, message in OUT_OF_RANGE:
-        for page in ("/sell-through", "/inventory"):
+        dated = "from" in query or "to" in query  # the inventory page picks a snapshot
+        for page in ("/sell-through",) if dated else ("/sell-through", "/inventory"):
             assert message in text(client.get(page, query_string=query)), (page, query)
         answer = client.get("/sell-through.xlsx", query_string=query)
         assert answer.status_code == 422, query

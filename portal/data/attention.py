@@ -114,7 +114,7 @@ def items(
                             str(imp.get("error") or ""), {"import": imp["id"]}))  # fmt: skip
     if role in (SUPPLIER_USER, DISTRIBUTOR_USER):
         first, last = insights.default_range(today, weeks=4)
-        stock = insights.inventory(acc, insights.InsightQuery(first, last), cache)
+        stock = insights.inventory(acc, insights.InsightQuery(first, last), cache, snapshot=today)
         low = [r for r in stock.rows if r.band is not None and r.band.value in ("out", "low")]
         if low:
             out_of_stock = sum(1 for r in low if r.band and r.band.value == "out")

@@ -23,9 +23,11 @@ from cachetools import TTLCache
 
 from domain import clock, kpis
 from domain.ingest import feed_staleness
+from domain.listing import Slice, natural_key, ordered, page_of
 from domain.roles import DISTRIBUTOR_USER, SUPPLIER_USER
 from domain.sharing import Agreement, Coverage, Store, pos_coverage, shared_weeks
 from portal.data.access import DataAccess, as_int
+from portal.data.errors import NotFound
 from portal.data.scope import Filter, all_of
 
 T = TypeVar("T")
@@ -862,6 +864,8 @@ def _inventory_note(report: Report, org_names: Mapping[int, str], whom: str) -> 
 
 @dataclass
 class StockRow:
+    """A line of the inventory table: a location, or (drilling into one) a SKU there."""
+
     location: int
     label: str
     kind: str
@@ -873,66 +877,119 @@ class StockRow:
     weekly_units: int | None = 0  # average over the lookback, whole units; None: not shared
     wos: Decimal | None = None
     band: kpis.Band | None = None
+    sku: int | None = None  # the SKU of a drill-down's line
 
 
 @dataclass
 class StockReport:
     query: InsightQuery
     rows: list[StockRow]
-    bands: dict[str, int]  # band -> how many stores
+    bands: dict[str, int]  # band -> how many stores (SKUs, in a drill-down)
     stock_days: dict[str, str]  # distributor name -> snapshot day
     empty: str | None
     labels: dict[str, dict[int, str]]
     categories: list[str] = field(default_factory=list)
     regions: list[str] = field(default_factory=list)
+    snapshot: dt.date | None = None  # the newest snapshot shown (each distributor's own day)
+    days: list[dt.date] = field(default_factory=list)  # snapshot days to pick, newest first
+    place: str | None = None  # the location drilled into, by name
 
 
-def inventory(acc: DataAccess, q: InsightQuery, cache: ReportCache = NO_CACHE) -> StockReport:
-    """On hand, in transit and on order by location at each distributor's latest
-    snapshot on or before the end of the range, with each store's weeks of supply."""
+#: How far back the snapshot picker lists days from the day asked for.
+SNAPSHOT_WEEKS = 53
+
+#: How the inventory table sorts: by band (worst first, then fewest weeks of supply), by
+#: weeks of supply, by name (natural order: S2 before S10), or by units on hand.
+STOCK_SORTS: dict[str, Callable[[StockRow], Any]] = {
+    "band": lambda r: (list(kpis.Band).index(r.band), r.wos is None, r.wos or 0,
+                       natural_key(r.label)) if r.band else None,
+    "wos": lambda r: r.wos,
+    "name": lambda r: natural_key(r.label),
+    "on_hand": lambda r: r.on_hand,
+}  # fmt: skip
+
+
+def stock_page(
+    report: StockReport,
+    sort: str = "band",
+    descending: bool = False,
+    band: str | None = None,
+    page: int = 1,
+    per_page: int = 50,
+) -> Slice:
+    """One page of the report's lines, of one band if asked, sorted: lines without the
+    figure sorted by (a DC has no band) come last both ways."""
+    rows = [r for r in report.rows if band is None or (r.band and r.band.value == band)]
+    return page_of(ordered(rows, STOCK_SORTS[sort], descending), page, per_page)
+
+
+def _sunday(day: dt.date) -> dt.date:
+    return day + dt.timedelta(days=6 - day.weekday())
+
+
+def inventory(
+    acc: DataAccess,
+    q: InsightQuery,
+    cache: ReportCache = NO_CACHE,
+    snapshot: dt.date | None = None,
+) -> StockReport:
+    """On hand, in transit and on order by location (by SKU when ``q.location`` is one)
+    at each distributor's latest snapshot on or before ``snapshot`` (the end of the
+    range if none), with each store's weeks of supply over the lookback ending with the
+    snapshot's week (no later than the end of the range).
+
+    A location the user may not see is a 404 (audited), not an empty page.
+    """
     _warm_scope(acc)
     fingerprint = _fingerprint(acc, acc.feeds())
     names = visible_names(acc, cache)
-    return cache.get(("inventory", fingerprint, q), lambda: _inventory(acc, q, names))
+    if q.location is not None and all(int(x["id"]) != q.location for x in names.locations):
+        acc.record("denied", "locations", [q.location], {"reason": "not visible"})
+        raise NotFound(f"no location {q.location}")
+    as_of = snapshot or q.last
+    last = min(_sunday(as_of), q.last)
+    # The range's first day plays no part: pages of any range share one entry.
+    key = replace(q, first=last, last=last, grain="week")
+    return cache.get(
+        ("inventory", fingerprint, key, as_of), lambda: _inventory(acc, key, as_of, names)
+    )
 
 
-def _inventory(acc: DataAccess, q: InsightQuery, names: Names) -> StockReport:
+def _inventory(acc: DataAccess, q: InsightQuery, as_of: dt.date, names: Names) -> StockReport:
     in_force = acc.scope.agreements_in_force
     inv_where = _inventory_where(q)
+    by = "location" if q.location is None else "sku"
     lookback_first = q.last - dt.timedelta(days=7 * q.lookback - 1)
     pos_query = {**_pos_filters(q), "from": lookback_first, "to": q.last, "per_page": BIG_PAGE}
     orgs, skus = names.orgs, names.skus
     locations = [x for x in names.locations if q.distributor in (None, int(x["distributor"]))]
-    latest, pos = _parallel(
-        lambda: acc.latest(
-            "inventory-positions",
-            "day",
-            "distributor",
-            all_of(*inv_where, {"day": {"_lte": q.last.isoformat()}}),
-        ),
-        lambda: acc.summary("pos-sales", ["week", "location"], pos_query).rows,
-    )
+    since = {"day": {"_gte": (as_of - dt.timedelta(weeks=SNAPSHOT_WEEKS)).isoformat()}}
+    day_groups, pos = _parallel(
+        lambda: acc.sums("inventory-positions", [], ["distributor", "day"],
+                         all_of(*inv_where, since)),
+        lambda: acc.summary("pos-sales", ["week", by], pos_query).rows,
+    )  # fmt: skip
+    days: dict[int, set[dt.date]] = defaultdict(set)
+    for g in day_groups:
+        days[int(g["distributor"])].add(_day(g["day"]))
+    latest = {
+        d: max(x for x in ds if x <= as_of).isoformat()
+        for d, ds in days.items()
+        if any(x <= as_of for x in ds)
+    }
     org_names = _names(orgs, lambda r: str(r["name"]))
-    places = {int(r["id"]): r for r in locations}
-    snapshots = [{"_and": [{"distributor": {"_eq": d}}, {"day": {"_eq": day}}]}
-                 for d, day in latest.items()]  # fmt: skip
+    sku_names = _names(skus, lambda r: f"{r['description']} ({r['gtin']})")
+    places = {int(r["id"]): r for r in names.locations}
     groups = (
-        acc.sums(
-            "inventory-positions",
-            ["on_hand", "in_transit", "on_order"],
-            ["location"],
-            all_of(*inv_where, {"_or": snapshots}),
-        )
-        if snapshots
+        acc.sums("inventory-positions", STOCK_FIELDS, [by], all_of(*inv_where, _snapshots(latest)))
+        if latest
         else []
     )
     per_week: dict[tuple[int, dt.date], int] = defaultdict(int)
     for r in pos:
-        per_week[(int(r["location"]), _day(r["week_start"]))] += as_int(r["units"], "units")
+        per_week[(int(r[by]), _day(r["week_start"]))] += as_int(r["units"], "units")
     lookback = _weeks(lookback_first, q.last)
-    weekly = {
-        loc: [per_week.get((loc, w), 0) for w in lookback] for loc in {k[0] for k in per_week}
-    }
+    weekly = {k: [per_week.get((k, w), 0) for w in lookback] for k in {k[0] for k in per_week}}
 
     def sales_shared(loc: int, place: Mapping[str, Any]) -> bool:
         """Whether every week of the lookback is shared at this store (always, for the
@@ -946,17 +1003,23 @@ def _inventory(acc: DataAccess, q: InsightQuery, names: Names) -> StockReport:
     rows = []
     bands: dict[str, int] = {b.value: 0 for b in kpis.Band}
     for g in groups:
-        loc = int(g["location"])
+        key = int(g[by])
+        loc = key if by == "location" else int(q.location or 0)
         place = places.get(loc, {})
         row = StockRow(
             location=loc,
-            label=f"{place.get('name', f'#{loc}')} ({place.get('code', '?')})",
+            label=(
+                f"{place.get('name', f'#{loc}')} ({place.get('code', '?')})"
+                if by == "location"
+                else sku_names.get(key, f"#{key}")
+            ),
             kind=str(place.get("kind", "store")),
             region=place.get("region"),
             distributor=org_names.get(int(place.get("distributor") or 0), ""),
             on_hand=g["on_hand"],
             in_transit=g["in_transit"],
             on_order=g["on_order"],
+            sku=key if by == "sku" else None,
         )
         if row.kind == "store" and not sales_shared(loc, place):
             row.weekly_units = None
@@ -964,27 +1027,27 @@ def _inventory(acc: DataAccess, q: InsightQuery, names: Names) -> StockReport:
                 row.band = kpis.Band.OUT
                 bands[row.band.value] += 1
         elif row.kind == "store":
-            sold = weekly.get(loc, [0] * len(lookback))
+            sold = weekly.get(key, [0] * len(lookback))
             average = kpis.average_weekly(sold)
             row.weekly_units = int(average) if average is not None else 0
             row.wos = kpis.weeks_of_supply(row.on_hand, sold)
             row.band = kpis.band(row.wos, row.on_hand)
             bands[row.band.value] += 1
         rows.append(row)
-    order = {b.value: i for i, b in enumerate(kpis.Band)}
-    rows.sort(key=lambda r: (r.kind != "store", order.get(r.band.value if r.band else "", 9),
-                             r.label))  # fmt: skip
+    rows = ordered(rows, STOCK_SORTS["band"])
+    place = places.get(q.location) if q.location is not None else None
     empty = None
     if acc.scope.reads_by_agreement:
         sharing = {a.grantor for a in in_force if "inventory" in a.kinds}
         whom = _whom(acc)
+        asked = q.distributor if place is None else int(place["distributor"])
         if not sharing:
             empty = f"No distributor shares inventory with {whom} at the moment."
-        elif q.distributor is not None and q.distributor not in sharing:
-            name = org_names.get(q.distributor, "This distributor")
+        elif asked is not None and asked not in sharing:
+            name = org_names.get(asked, "This distributor")
             empty = f"{name} has not shared inventory with {whom}."
     if empty is None and not rows:
-        empty = f"No inventory snapshot on or before {q.last.isoformat()} for the filters chosen."
+        empty = f"No inventory snapshot on or before {as_of.isoformat()} for the filters chosen."
     return StockReport(
         query=q,
         rows=rows,
@@ -992,11 +1055,14 @@ def _inventory(acc: DataAccess, q: InsightQuery, names: Names) -> StockReport:
         stock_days={org_names.get(d, f"#{d}"): day for d, day in latest.items()},
         empty=empty,
         labels={
-            "sku": _names(skus, lambda r: f"{r['description']} ({r['gtin']})"),
+            "sku": sku_names,
             "location": _names(locations, lambda r: f"{r['name']} ({r['code']})"),
             "distributor": org_names,
             "supplier": supplier_labels(acc, org_names),
         },
         categories=sorted({str(r["category"]) for r in skus if r.get("category")}),
         regions=sorted({str(r["region"]) for r in locations if r.get("region")}),
+        snapshot=dt.date.fromisoformat(max(latest.values())) if latest else None,
+        days=sorted(set().union(*days.values()), reverse=True),
+        place=f"{place['name']} ({place['code']})" if place else None,
     )

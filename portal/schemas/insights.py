@@ -11,10 +11,13 @@ from typing import Any
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, pre_load, validate
 
-from domain.kpis import LOOKBACKS
+from domain.kpis import LOOKBACKS, Band
 from portal.schemas.base import MAX_ID
 
 MAX_WEEKS = 104
+MAX_PAGE = 100_000
+#: The inventory table's sorts (portal.data.insights.STOCK_SORTS).
+STOCK_SORTS = ("band", "wos", "name", "on_hand")
 #: The dates a filter may name: wide enough for any real report, and far enough from
 #: Python's year 1 and 9999 that snapping to weeks and the previous period stay dates.
 EARLIEST, LATEST = dt.date(1970, 1, 1), dt.date(2999, 12, 31)
@@ -69,3 +72,14 @@ class InsightQuerySchema(Schema):
             if (data["last"] - data["first"]).days > 7 * MAX_WEEKS:
                 raise ValidationError(f"choose at most {MAX_WEEKS} weeks", "from")
         return data
+
+
+class InventoryQuerySchema(InsightQuerySchema):
+    """The inventory page's filters: the shared ones, a snapshot day instead of a range
+    (it is a snapshot page), a band, a sort and a page of the table."""
+
+    snapshot = _day("snapshot")
+    band = fields.String(validate=validate.OneOf([b.value for b in Band]), load_default=None)
+    sort = fields.String(validate=validate.OneOf(STOCK_SORTS), load_default="band")
+    order = fields.String(validate=validate.OneOf(("asc", "desc")), load_default="asc")
+    page = fields.Integer(validate=validate.Range(min=1, max=MAX_PAGE), load_default=1)

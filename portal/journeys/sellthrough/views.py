@@ -23,9 +23,9 @@ from domain.ingest import minor_exponent
 from domain.roles import ACCOUNT_MANAGER, DISTRIBUTOR_USER, SUPPLIER_USER
 from portal.auth import role_required
 from portal.charts import Point, Span, trend_svg
-from portal.data import insights
+from portal.data import DataAccess, insights
 from portal.pages import access, add_nav, answer_errors_as_pages, reports
-from portal.schemas.insights import MAX_WEEKS, InsightQuerySchema
+from portal.schemas.insights import MAX_WEEKS, InsightQuerySchema, InventoryQuerySchema
 from portal.xlsx import xlsx_response
 
 bp = Blueprint("sellthrough", __name__)
@@ -258,17 +258,79 @@ def _moment(value: Any) -> dt.datetime | None:
     return dt.datetime.fromisoformat(value) if isinstance(value, str) and value else None
 
 
+#: Lines of the inventory table a page (the counts and the download cover them all).
+STOCK_PER_PAGE = 50
+STOCK_CHOICES = ("snapshot", "band", "sort", "order", "page")
+
+
+def _stock_query() -> tuple[insights.InsightQuery, dict[str, Any], dict[str, list[str]]]:
+    """The inventory page's filters: the shared ones but the range (it is a snapshot
+    page), and its own choices (snapshot, band, sort, order, page); with the errors to
+    show beside the form, the valid ones kept."""
+    schema = InventoryQuerySchema(exclude=("first", "last", "grain"))
+    try:
+        data = schema.load(request.args.to_dict(flat=True))
+        errors: dict[str, list[str]] = {}
+    except ValidationError as exc:
+        data = {**schema.load({}), **(exc.valid_data if isinstance(exc.valid_data, dict) else {})}
+        errors = exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages}  # type: ignore[assignment]
+    choices = {k: data.pop(k) for k in STOCK_CHOICES}
+    data["first"], data["last"] = insights.default_range(clock.today())
+    if not data.get("pair") and current_user.role == ACCOUNT_MANAGER:
+        pairs = _pairs()
+        data["pair"] = min(pairs, key=lambda p: (pairs[p], p)) if pairs else None
+    return insights.InsightQuery(**data), choices, errors
+
+
+def _stock_params(
+    q: insights.InsightQuery, choices: dict[str, Any], **changes: Any
+) -> dict[str, Any]:
+    """The inventory page's query string with ``changes`` (None drops one); a change
+    of filter or sort starts again at page 1."""
+    values = {
+        "pair": q.pair,
+        "distributor": q.distributor,
+        "sku": q.sku,
+        "category": q.category,
+        "region": q.region,
+        "location": q.location,
+        "lookback": q.lookback,
+        **choices,
+        "page": None,
+        **changes,
+    }
+    if values.get("snapshot") is not None:
+        values["snapshot"] = str(values["snapshot"])
+    defaults = {"sort": "band", "order": "asc", "page": 1, "lookback": 4}
+    return {k: v for k, v in values.items() if v is not None and defaults.get(k) != v}
+
+
+def _stock_report(
+    q: insights.InsightQuery, choices: dict[str, Any]
+) -> tuple[DataAccess, insights.StockReport]:
+    """The report at the snapshot asked for, or at the latest (each distributor's own)."""
+    acc = access(q.pair)
+    snapshot = choices["snapshot"] or clock.today()
+    return acc, insights.inventory(acc, q, reports(), snapshot=snapshot)
+
+
 @bp.get("/inventory")
 @role_required(SUPPLIER_USER, DISTRIBUTOR_USER, ACCOUNT_MANAGER)
 def inventory() -> str:
-    q, errors = _query()
-    report = insights.inventory(access(q.pair), q, reports())
+    q, choices, errors = _stock_query()
+    _, report = _stock_report(q, choices)
+    shown = insights.stock_page(
+        report, choices["sort"], choices["order"] == "desc", choices["band"], choices["page"],
+        STOCK_PER_PAGE,
+    )  # fmt: skip
     return render_template(
         "sellthrough/inventory.html",
         report=report,
+        shown=shown,
         q=q,
+        choices=choices,
         errors=errors,
-        params=lambda **c: _params(q, **c),
+        params=lambda **c: _stock_params(q, choices, **c),
         kpis=kpis,
         pairs=_pairs(),
     )
@@ -277,32 +339,40 @@ def inventory() -> str:
 @bp.get("/inventory.xlsx")
 @role_required(SUPPLIER_USER, DISTRIBUTOR_USER, ACCOUNT_MANAGER)
 def inventory_export() -> Response:
-    q = _valid_query()
-    acc = access(q.pair)
-    report = insights.inventory(acc, q, reports())
+    """The inventory table as Excel: every line of the band asked for (not one page), in
+    the page's order."""
+    q, choices, errors = _stock_query()
+    if errors:
+        raise ValidationError(errors)
+    acc, report = _stock_report(q, choices)
+    lines = insights.stock_page(
+        report, choices["sort"], choices["order"] == "desc", choices["band"], 1,
+        max(1, len(report.rows)),
+    ).items  # fmt: skip
+    drill = q.location is not None
     rows = [
         {
-            "location": r.label, "kind": r.kind, "region": r.region,
+            "line": r.label, "kind": r.kind, "region": r.region,
             "distributor": r.distributor, "on_hand": r.on_hand, "in_transit": r.in_transit,
             "on_order": r.on_order, "weekly_units": r.weekly_units, "wos": r.wos,
             "band": r.band.value if r.band else None,
         }
-        for r in report.rows
+        for r in lines
     ]  # fmt: skip
     columns = [
-        ("location", "Location"), ("kind", "Kind"), ("region", "Region"),
+        ("line", "SKU" if drill else "Location"), ("kind", "Kind"), ("region", "Region"),
         ("distributor", "Distributor"), ("on_hand", "On hand"), ("in_transit", "In transit"),
         ("on_order", "On order"), ("weekly_units", f"Avg weekly units ({q.lookback} weeks)"),
         ("wos", "Weeks of supply"), ("band", "Band"),
     ]  # fmt: skip
     return xlsx_response(
         acc,
-        filename=f"inventory-{q.last}.xlsx",
+        filename=f"inventory-{report.snapshot or clock.today()}.xlsx",
         sheet="Inventory",
         columns=columns,
         rows=rows,
         collection="inventory_positions",
-        detail={"query": _params(q)},
+        detail={"query": _stock_params(q, choices)},
     )
 
 
