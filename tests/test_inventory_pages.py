@@ -29,6 +29,7 @@ from tests.pinning import module_hub
 
 TODAY = dt.date(2026, 12, 2)  # a Wednesday: the newest snapshot is last Sunday's
 NEW, OLD = dt.date(2026, 11, 29), dt.date(2026, 11, 15)
+SOUTH_ONLY = dt.date(2026, 11, 22)  # a snapshot of south's alone, which acme may not see
 WEEKLY = 10  # oats sold a week at every north store
 COVER = {0: 0, 1: 2, 2: 8, 3: 20}  # store number % 4 -> weeks of oats on hand at NEW
 STORES = 60
@@ -104,6 +105,7 @@ def inv(hub, admin) -> Inv:
     stock += [(north, s1, bran, NEW, 10, 0, 0), (north, s1, cola, NEW, 14, 0, 0)]
     stock.append((north, stores["north-DC1"], oats, NEW, 500, 0, 40))
     stock.append((south, stores["south-S1"], oats, NEW, 7777, 0, 0))
+    stock.append((south, stores["south-S1"], oats, SOUTH_ONLY, 7777, 0, 0))
     stock.append((west, stores["west-W1"], cola, NEW, 8888, 0, 0))
     with open_lane(hub.lane_url) as lane:
         write_rows(lane, "pos", pos)
@@ -111,20 +113,26 @@ def inv(hub, admin) -> Inv:
     people = {
         "acme": make_user(admin, "supplier_user", orgs["acme"]),
         "north": make_user(admin, "distributor_user", orgs["north"]),
+        "south": make_user(admin, "distributor_user", orgs["south"]),
         "manager": make_user(admin, "account_manager", orgs["operator"]),
     }
     partners.assign_manager(admin, people["manager"].id, orgs["acme"]["id"], orgs["north"]["id"])
     return Inv(orgs, pairs, skus, stores, people)
 
 
-@pytest.fixture(scope="module")
-def app(hub, admin, portal_auth_token):
+def _app(hub, admin, portal_auth_token, **settings: Any):
     set_service_token(admin, PORTAL_AUTH_EMAIL, portal_auth_token)
     app = create_app(
-        Config(secret_key="x" * 48, hub_url=hub.url, portal_auth_token=portal_auth_token)
-    )
+        Config(secret_key="x" * 48, hub_url=hub.url, portal_auth_token=portal_auth_token,
+               **settings)
+    )  # fmt: skip
     app.testing = True
     return app
+
+
+@pytest.fixture(scope="module")
+def app(hub, admin, portal_auth_token):
+    return _app(hub, admin, portal_auth_token)
 
 
 @pytest.fixture(scope="module")
@@ -184,6 +192,7 @@ def test_a_supplier_sees_the_latest_snapshot_worst_first_fifty_a_page(clients):
     assert f'<option value="{NEW}" selected>{NEW} (latest)</option>' in html
     assert f'<option value="{OLD}">{OLD}</option>' in html
     assert "7,777" not in html  # south shares POS with acme, not inventory
+    assert str(SOUTH_ONLY) not in html  # nor its snapshot days
     assert "W1 place" not in html  # west does not work with acme
 
 
@@ -277,6 +286,10 @@ def test_a_drill_down_into_a_store_not_shared_shows_nothing_of_it(clients, inv):
             answer = clients["acme"].get(path, query_string={"location": forged})
             assert answer.status_code == 404, (path, forged)
             assert "8,888" not in answer.get_data(as_text=True)
+    # A distributor reads its own stores only: another's is not found either.
+    answer = clients["north"].get("/inventory", query_string={"location": inv.stores["south-S1"]})
+    assert answer.status_code == 404
+    assert "7,777" not in answer.get_data(as_text=True)
 
 
 def test_a_distributor_sees_its_own_stores_with_every_suppliers_stock(clients):
@@ -286,6 +299,10 @@ def test_a_distributor_sees_its_own_stores_with_every_suppliers_stock(clients):
     assert rows[1][1][0] == "44"  # oats 20, bran 10, cola 14
     assert 'id="f-distributor"' not in html
     assert "Page 1 of 2" in html
+    # The positive control of acme's picker: south's own snapshot days are south's.
+    html = page(clients["south"], snapshot=SOUTH_ONLY.isoformat())
+    assert f'<option value="{SOUTH_ONLY}" selected>{SOUTH_ONLY}</option>' in html
+    assert [cells[0] for _, cells, _ in table_rows(html)] == ["7,777"]
 
 
 def test_a_manager_reads_one_managed_pair_and_nothing_of_others(clients, inv):
@@ -306,3 +323,30 @@ def test_a_bad_choice_is_named_beside_its_field_and_refused_for_the_download(cli
                            ({"page": "0"}, "page: ")):  # fmt: skip
         assert message in page(clients["acme"], **query), query
         assert clients["acme"].get("/inventory.xlsx", query_string=query).status_code == 422
+
+
+def test_pages_sorts_bands_and_the_download_share_one_cached_report(
+    hub, admin, portal_auth_token, inv
+):
+    """Sorting, the band filter and paging cut the cached report: only another snapshot
+    (or other filters) computes another."""
+    app = _app(hub, admin, portal_auth_token, report_cache_s=600)
+    cache = app.extensions["tandem.reports"]
+    made: list[Any] = []
+    get = cache.get
+
+    def counted(key, make):
+        def making():
+            made.append(key[0])
+            return make()
+
+        return get(key, making)
+
+    cache.get = counted
+    client = sign_in(app, inv.people["acme"], remote_addr="10.16.1.1")
+    for query in ({}, {"page": 2}, {"sort": "name", "order": "desc"}, {"band": "low"}):
+        page(client, **query)
+    assert len(workbook(client, band="excess")) == 1 + 15
+    assert made.count("inventory") == 1
+    page(client, snapshot=OLD.isoformat(), page=2)
+    assert made.count("inventory") == 2
