@@ -15,12 +15,10 @@ from playwright.sync_api import Page, expect
 
 from directus import HubClient
 from directus.bulk import open_lane, write_rows
-from tests.browser.conftest import SCREENSHOTS, Partners
+from tests.browser.conftest import Partners, reads_at_both_widths
 from tests.browser.test_journeys import sign_in
 from tests.helpers import RunningHub
 
-PHONE = {"width": 390, "height": 844}
-LAPTOP = {"width": 1366, "height": 768}
 COVER = {0: 0, 1: 2, 2: 8, 3: 20}  # store number % 4 -> weeks of oats on hand, latest
 
 
@@ -56,15 +54,6 @@ def chain(hub: RunningHub, admin: HubClient, partners: Partners) -> dict[str, An
     return {"latest": latest, "older": older}
 
 
-def shots(page: Page, name: str) -> None:
-    """The page as it is now, at a laptop's width and a phone's (back to the laptop's)."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    for size, label in ((LAPTOP, "1366"), (PHONE, "390")):
-        page.set_viewport_size(size)
-        page.screenshot(path=SCREENSHOTS / f"inventory-{name}-{label}.png", full_page=True)
-    page.set_viewport_size(LAPTOP)
-
-
 def codes(page: Page) -> list[str]:
     labels = page.locator("#inventory tbody th").all_inner_texts()
     return [re.sub(r".*\((.*)\)$", r"\1", label.strip()) for label in labels]
@@ -84,7 +73,7 @@ def test_the_supplier_sorts_filters_pages_and_drills_into_its_stock(
     expect(table.locator("tbody tr").first.locator(".band")).to_have_text("out")
     expect(page.get_by_label("Snapshot")).to_have_value(chain["latest"].isoformat())
     assert p.skus["cola"]["description"] not in page.content()
-    shots(page, "list")
+    reads_at_both_widths(page, "inventory-list")
 
     # Sort by store: natural order, then reversed.
     table.get_by_role("link", name="Location").click()
@@ -103,7 +92,7 @@ def test_the_supplier_sorts_filters_pages_and_drills_into_its_stock(
     low = sum(1 for n in range(3, 61) if n % 4 == 1)  # S1 and S2 are healthy
     expect(page.locator("#inventory .band")).to_have_text(["low"] * low)
     expect(page.get_by_role("navigation", name="Pages")).to_have_count(0)
-    shots(page, "band-low")
+    reads_at_both_widths(page, "inventory-band-low")
 
     # All bands again, sorted by store: the second page keeps the sort.
     page.locator("ul.bands").get_by_role("link", name="All bands").click()
@@ -122,7 +111,7 @@ def test_the_supplier_sorts_filters_pages_and_drills_into_its_stock(
     for sku in ("oats", "bran"):
         expect(table).to_contain_text(p.skus[sku]["description"])
     assert p.skus["cola"]["description"] not in page.content()
-    shots(page, "store")
+    reads_at_both_widths(page, "inventory-store")
 
     # The older snapshot: 100 oats at the store, nothing of bran then.
     page.get_by_label("Snapshot").select_option(chain["older"].isoformat())

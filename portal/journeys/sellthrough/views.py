@@ -290,6 +290,7 @@ def _stock_params(
     values = {
         "pair": q.pair,
         "distributor": q.distributor,
+        "supplier": q.supplier,
         "sku": q.sku,
         "category": q.category,
         "region": q.region,
