@@ -13,12 +13,14 @@ import datetime as dt
 import io
 import re
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 import pytest
 from openpyxl import load_workbook
 
 from directus.bulk import open_lane, write_rows
+from domain import kpis
 from governance import partners, sharing
 from migrations.accounts import PORTAL_AUTH_EMAIL, set_service_token
 from portal import Config, create_app
@@ -177,6 +179,29 @@ def workbook(client, **query: Any) -> list[tuple[Any, ...]]:
 
 def test_the_sorts_the_schema_takes_are_the_ones_the_report_knows():
     assert set(STOCK_SORTS) == set(insights.STOCK_SORTS)
+
+
+def test_stock_that_did_not_sell_has_the_most_weeks_of_supply_and_unknown_comes_last():
+    """Pure: a store holding stock that sold nothing has no finite cover (excess), above
+    every figure; one whose sales are not shared has no figure, last both ways."""
+
+    def line(code: str, wos: str | None, band: str | None, weekly: int | None = 1):
+        return insights.StockRow(0, code, "store", None, "", on_hand=5, weekly_units=weekly,
+                                 wos=Decimal(wos) if wos else None,
+                                 band=kpis.Band(band) if band else None)  # fmt: skip
+
+    report = insights.StockReport(
+        insights.InsightQuery(TODAY, TODAY),
+        [line("S1", "2.0", "low"), line("S2", None, "excess", 0), line("S3", "30.0", "excess"),
+         line("S4", None, None, None)],
+        {}, {}, None, {},
+    )  # fmt: skip
+    order = {
+        descending: [r.label for r in insights.stock_page(report, "wos", descending).items]
+        for descending in (False, True)
+    }
+    assert order == {False: ["S1", "S3", "S2", "S4"], True: ["S2", "S3", "S1", "S4"]}
+    assert [r.label for r in insights.stock_page(report, "band").items] == ["S1", "S3", "S2", "S4"]
 
 
 def test_a_supplier_sees_the_latest_snapshot_worst_first_fifty_a_page(clients):

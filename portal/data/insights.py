@@ -898,12 +898,21 @@ class StockReport:
 #: How far back the snapshot picker lists days from the day asked for.
 SNAPSHOT_WEEKS = 53
 
+
+def _cover(row: StockRow) -> Decimal | None:
+    """Weeks of supply to sort by: stock that sold nothing over the lookback has no finite
+    cover (more than any), and a line whose sales are not shared has none known."""
+    if row.wos is None and row.band is kpis.Band.EXCESS:
+        return Decimal("Infinity")
+    return row.wos
+
+
 #: How the inventory table sorts: by band (worst first, then fewest weeks of supply), by
 #: weeks of supply, by name (natural order: S2 before S10), or by units on hand.
 STOCK_SORTS: dict[str, Callable[[StockRow], Any]] = {
     "band": lambda r: (list(kpis.Band).index(r.band), r.wos is None, r.wos or 0,
                        natural_key(r.label)) if r.band else None,
-    "wos": lambda r: r.wos,
+    "wos": _cover,
     "name": lambda r: natural_key(r.label),
     "on_hand": lambda r: r.on_hand,
 }  # fmt: skip
