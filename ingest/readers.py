@@ -263,23 +263,45 @@ def _csv_rows(path: Path, mapping: ColumnMap) -> Iterator[list[Any]]:
 def undecodable_line(path: Path, encoding: str, chunk: int = 1 << 20) -> int:
     """The 1-based line of the first byte ``encoding`` cannot read (0 if none can be
     found). The text reader decodes ahead of the CSV reader, so its position is not the
-    row's: this reads the bytes again, a chunk at a time, counting line feeds."""
+    row's: this reads the file again, a chunk at a time, counting line ends in the decoded
+    text as the CSV reader ends lines (CRLF, LF or a lone CR), so a UTF-16 file's bytes or
+    an old Mac file's CRs count as the lines they are."""
     decoder = codecs.getincrementaldecoder(encoding)()
-    lines = 1
+    counter = _LineEnds()
     with open(path, "rb") as raw:
         while block := raw.read(chunk):
+            state = decoder.getstate()
             try:
-                decoder.decode(block)
+                counter.feed(decoder.decode(block))
             except UnicodeDecodeError as exc:
                 # exc.start counts from what the decoder held back from the last block
                 held = len(exc.object) - len(block)
-                return lines + block[: max(exc.start - held, 0)].count(b"\n")
-            lines += block.count(b"\n")
+                decoder.setstate(state)
+                counter.feed(decoder.decode(block[: max(exc.start - held, 0)]))
+                return counter.lines
         try:
-            decoder.decode(b"", final=True)
+            counter.feed(decoder.decode(b"", final=True))
         except UnicodeDecodeError:
-            return lines
+            return counter.lines
     return 0
+
+
+class _LineEnds:
+    """The line a stream of decoded text has reached: 1 plus its line ends, a CRLF split
+    between two pieces counted once."""
+
+    def __init__(self) -> None:
+        self.lines = 1
+        self._after_cr = False
+
+    def feed(self, text: str) -> None:
+        if not text:
+            return
+        ends = text.count("\n") + text.count("\r") - text.count("\r\n")
+        if self._after_cr and text.startswith("\n"):
+            ends -= 1  # the LF of a CRLF whose CR ended the last piece
+        self.lines += ends
+        self._after_cr = text.endswith("\r")
 
 
 def _csv_text(text: IO[str], mapping: ColumnMap) -> Iterator[list[Any]]:

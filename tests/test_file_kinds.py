@@ -112,3 +112,17 @@ def test_the_line_of_a_bad_byte_counts_characters_split_across_chunks(tmp_path, 
     assert undecodable_line(path, "utf-8", chunk) == 1
     path.write_bytes(b"item\n" + "é".encode()[:1])  # cut inside its last character
     assert undecodable_line(path, "utf-8", chunk) == 2
+    path.write_bytes(b"item,store\rA1,S1\rA2,S\xff\r")  # an old Mac file: CRs alone
+    assert undecodable_line(path, "utf-8", chunk) == 3
+    path.write_bytes(b"item\r\n\r\nA\xff")  # a CRLF, whichever chunks split it, is one end
+    assert undecodable_line(path, "utf-8", chunk) == 3
+
+
+@pytest.mark.parametrize("chunk", [1, 3, 1 << 20])
+def test_the_line_of_a_bad_utf16_unit_counts_characters_not_bytes(tmp_path, chunk):
+    """In UTF-16 a line feed is two bytes, and a character such as U+0A0A holds two 0x0A
+    bytes that end no line; a lone low surrogate is what cannot be read."""
+    path = tmp_path / "pos.csv"
+    text = "item,store\r\n\u0a0a\u0a0a,S1\r\nA2,S2\r\n"
+    path.write_bytes(text.encode("utf-16") + b"\x00\xdc" + "x\r\n".encode("utf-16-le"))
+    assert undecodable_line(path, "utf-16", chunk) == 4
