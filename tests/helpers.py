@@ -55,8 +55,15 @@ class RunningHub:
             with contextlib.closing(sqlite3.connect(where)) as conn:
                 return conn.execute(query, params).fetchall()
         with psycopg.connect(where) as conn:
-            rows = conn.execute(query.replace("?", "%s"), params).fetchall()
+            rows = conn.execute(pyformat(query), params).fetchall()
         return [tuple(storage_value(value) for value in row) for row in rows]
+
+
+def pyformat(query: str) -> str:
+    """A ``?``-placeholder query in psycopg's style: ``?`` outside quoted text becomes
+    ``%s``, and a literal ``%`` is doubled; a ``?`` inside quotes stays text."""
+    parts = query.replace("%", "%%").split("'")
+    return "'".join(p if i % 2 else p.replace("?", "%s") for i, p in enumerate(parts))
 
 
 def as_ints(rows: list[dict[str, Any]], *names: str) -> list[dict[str, Any]]:
