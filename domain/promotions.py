@@ -79,6 +79,13 @@ class Sku:
     supplier: int
     lead_time_days: int
     description: str = ""
+    #: The distributor's own item code for it, if it has one.
+    code: str = ""
+
+    @property
+    def label(self) -> str:
+        """How pages and messages name it: item code, GTIN and name, never its id."""
+        return " · ".join(part for part in (self.code, self.gtin, self.description) if part)
 
 
 @dataclass(frozen=True)
@@ -86,6 +93,11 @@ class Location:
     id: int
     code: str
     name: str = ""
+
+    @property
+    def label(self) -> str:
+        """How pages and messages name it: code and name, never its id."""
+        return " · ".join(part for part in (self.code, self.name) if part)
 
 
 @dataclass(frozen=True)
@@ -303,7 +315,7 @@ def date_errors(
             found.append(
                 (
                     "start_date",
-                    f"{start} is inside the supplier's lead time for SKU {slowest.gtin} "
+                    f"{start} is inside the supplier's lead time for SKU {slowest.label} "
                     f"({slowest.lead_time_days} days): start on or after {earliest}",
                 )
             )
@@ -344,9 +356,9 @@ def booked_clash(
 
 
 def describe_clash(b: Booked, sku: Sku | None, location: Location | None) -> str:
-    where = f"at location {location.code}" if location else "at every location"
-    what = f"SKU {sku.gtin}" if sku else "a SKU"
-    return f"overlaps promotion “{b.name}” (#{b.id}, {b.start} to {b.end}) for {what} {where}"
+    where = f"at store {location.label}" if location else "at every store"
+    what = f"SKU {sku.label}" if sku else "a SKU"
+    return f"overlaps promotion “{b.name}” ({b.start} to {b.end}) for {what} {where}"
 
 
 def check_terms(
@@ -448,7 +460,7 @@ def parse_row(
                 bad("sku_gtin", f"unknown SKU: no SKU of your suppliers has GTIN {gtin}")
             elif partner is not None and sku.supplier != partner.supplier:
                 owner = ref.supplier_names.get(sku.supplier, "another supplier")
-                bad("sku_gtin", f"SKU {gtin} belongs to {owner}, not {partner.name}")
+                bad("sku_gtin", f"SKU {sku.label} belongs to {owner}, not {partner.name}")
                 sku = None
 
     location = None
@@ -554,8 +566,8 @@ def _clash_errors(plans: Sequence[Planned], ref: Reference) -> list[RowError]:
                     plan.sku_rows[sku],
                     "start_date",
                     f"overlaps the promotion of row {earlier.rows[0]} (“{earlier.name}”, "
-                    f"{earlier.start} to {earlier.end}) for SKU {plan.skus[sku].gtin} at "
-                    f"location {location.code}",
+                    f"{earlier.start} to {earlier.end}) for SKU {plan.skus[sku].label} at "
+                    f"store {location.label}",
                 )
             )
     return errors

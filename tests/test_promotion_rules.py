@@ -13,7 +13,7 @@ from portal.schemas import promotions as schema
 TODAY = dt.date(2026, 3, 2)
 ACME = Partner(pair=10, supplier=1, name="Acme Foods")
 BRAVA = Partner(pair=11, supplier=2, name="Brava Drinks")
-OATS = Sku(101, "00000000000017", 1, 14, "Oats")
+OATS = Sku(101, "00000000000017", 1, 14, "Oats", "OAT-1")
 BRAN = Sku(102, "00000000000024", 1, 30, "Bran")
 COLA = Sku(201, "00000000000031", 2, 7, "Cola")
 EAST = Location(301, "S-EAST", "East store")
@@ -102,11 +102,18 @@ def test_unknown_partner_type_sku_and_location_are_named():
     }
 
 
-def test_a_sku_of_another_supplier_is_refused_naming_its_owner():
+def test_a_sku_of_another_supplier_is_refused_naming_it_and_its_owner():
     checked = rules.check_rows([(2, row(sku_gtin=COLA.gtin))], ref(), TODAY)
     assert checked.errors == [
-        RowError(2, "sku_gtin", f"SKU {COLA.gtin} belongs to Brava Drinks, not Acme Foods")
+        RowError(2, "sku_gtin", "SKU 00000000000031 · Cola belongs to Brava Drinks, not Acme Foods")
     ]
+
+
+def test_skus_and_stores_are_named_by_code_and_name_never_by_id():
+    assert OATS.label == "OAT-1 · 00000000000017 · Oats"
+    assert BRAN.label == "00000000000024 · Bran"  # no item code of the distributor's
+    assert EAST.label == "S-EAST · East store"
+    assert Location(303, "S-9").label == "S-9"
 
 
 def test_a_gtin_typed_as_a_number_loses_no_leading_zeros():
@@ -153,8 +160,10 @@ def test_a_start_inside_the_lead_time_of_the_slowest_sku_is_refused():
     found = rules.check_rows(
         [(2, row(sku_gtin=BRAN.gtin, start_date="2026-03-20"))], ref(), TODAY
     ).errors
-    assert "start on or after 2026-04-01" in found[0].message
-    assert BRAN.gtin in found[0].message
+    assert found[0].message == (
+        "2026-03-20 is inside the supplier's lead time for SKU 00000000000024 · Bran (30 days): "
+        "start on or after 2026-04-01"
+    )
 
 
 @pytest.mark.parametrize(("value", "bad"), [(0, False), (1000, False), (1001, True), (-1, True),
@@ -181,8 +190,12 @@ def test_overlaps_with_booked_promotions_name_the_other_promotion():
     checked = rules.check_rows([(2, row())], ref(booked), TODAY)
     (error,) = checked.errors
     assert (error.row, error.field) == (2, "start_date")
-    assert "“Easter” (#9, 2026-04-05 to 2026-04-12)" in error.message
-    assert "S-EAST" in error.message
+    assert error.message == (
+        "overlaps promotion “Easter” (2026-04-05 to 2026-04-12) for SKU "
+        "OAT-1 · 00000000000017 · Oats at store S-EAST · East store"
+    )
+    assert str(OATS.id) not in error.message
+    assert "#" not in error.message
     # Another store, another SKU or other days: no overlap.
     assert errors_of(row(location_code="S-WEST"), reference=ref(booked)) == set()
     assert (
@@ -211,7 +224,10 @@ def test_promotions_of_one_workbook_may_not_overlap_each_other():
         TODAY,
     ).errors
     assert [(e.row, e.field) for e in found] == [(3, "start_date")]
-    assert "row 2" in found[0].message
+    assert found[0].message == (
+        "overlaps the promotion of row 2 (“Spring TPR”, 2026-04-01 to 2026-04-07) for SKU "
+        "OAT-1 · 00000000000017 · Oats at store S-EAST · East store"
+    )
 
 
 def test_the_form_rules_skip_the_promotion_itself_and_unknown_ids():
@@ -219,7 +235,12 @@ def test_the_form_rules_skip_the_promotion_itself_and_unknown_ids():
                     frozenset({EAST.id}))  # fmt: skip
     terms = {"start": dt.date(2026, 4, 1), "end": dt.date(2026, 4, 7), "today": TODAY,
              "skus": [OATS.id, 999], "locations": [EAST.id], "ref": ref(booked)}  # fmt: skip
-    assert list(rules.check_terms(**terms)) == ["start_date"]
+    assert rules.check_terms(**terms) == {
+        "start_date": [
+            "overlaps promotion “Mine” (2026-04-01 to 2026-04-07) for SKU "
+            "OAT-1 · 00000000000017 · Oats at store S-EAST · East store"
+        ]
+    }
     assert rules.check_terms(**terms, exclude=9) == {}
 
 

@@ -104,14 +104,17 @@ def _config() -> Config:
 
 
 def reference(acc: DataAccess, window: tuple[dt.date, dt.date] | None = None) -> rules.Reference:
-    """The distributor's partners, their active SKUs, its active stores, and (if a window
-    is given) its promotions booked in that window."""
+    """The distributor's partners, their active SKUs (with its item codes), its active
+    stores, and (if a window is given) its promotions booked in that window."""
     names = insights.org_names(acc, reports())
     partners = tuple(
         rules.Partner(int(p["id"]), int(p["supplier"]), names.get(int(p["supplier"]), "?"))
         for p in acc.iter_rows("partnerships", {"distributor": acc.org, "status": "active"})
     )
     suppliers = {p.supplier for p in partners}
+    codes = {
+        int(c["sku"]): c["item_code"] for c in acc.iter_rows("sku-codes", {"distributor": acc.org})
+    }
     skus = tuple(
         rules.Sku(
             int(s["id"]),
@@ -119,6 +122,7 @@ def reference(acc: DataAccess, window: tuple[dt.date, dt.date] | None = None) ->
             int(s["supplier"]),
             int(s["lead_time_days"] or 0),
             s.get("description") or "",
+            codes.get(int(s["id"]), ""),
         )
         for s in acc.iter_rows("skus", {"status": "active", "sort": "gtin"})
         if int(s["supplier"]) in suppliers
