@@ -5,8 +5,8 @@ shows them, and data-layer errors answered as pages.
 Each journey blueprint adds its entries to the navigation with :func:`add_nav` in its
 ``init_app``; ``base.html`` shows the entries for the signed-in user's role, and links
 the journey's own stylesheet (``static/<blueprint>.css``) on its pages. The templates'
-shared pieces (a field's error, a form's messages, a labelled input, list filters, the
-pager) are the macros of ``templates/_macros.html``.
+shared pieces (a field's error, a form's messages, a labelled input, a searchable picker
+of :class:`Choice`, list filters, the pager) are the macros of ``templates/_macros.html``.
 """
 
 from __future__ import annotations
@@ -35,6 +35,17 @@ from portal.data.access import resource
 
 #: A form's messages by input name (``_schema`` or ``lines`` for the form as a whole).
 Errors = dict[str, list[str]]
+
+
+@dataclass(frozen=True)
+class Choice:
+    """One option of a picker (``_macros.html`` ``picker``): the value it posts, the text
+    it shows (a SKU's or a store's code and name, never its id alone), and more words it
+    is found by."""
+
+    value: str
+    text: str
+    search: str = ""
 
 
 @dataclass(frozen=True)

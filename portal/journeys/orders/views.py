@@ -38,6 +38,7 @@ from portal.data import writes as data_writes
 from portal.data.orders import OrderFile, line_counts, order_file
 from portal.data.registry import INT_KEY
 from portal.pages import (
+    Choice,
     Errors,
     access,
     add_nav,
@@ -220,6 +221,10 @@ def _form_page(
         for x in acc.iter_rows("locations", {"distributor": acc.org, "sort": "ref"})
         if x.get("status", "active") == "active"
     ]
+    ship_to = [
+        Choice(str(x["id"]), f"{x['code']} · {x['name']} ({x['kind']})", x.get("gln") or "")
+        for x in locations
+    ]
     return render_template(
         "orders/form.html",
         form=form,
@@ -228,7 +233,7 @@ def _form_page(
         partners=partners,
         chosen=chosen,
         catalog=_catalog(acc, chosen["supplier"] if chosen else None),
-        locations=locations,
+        ship_to_groups=[("", ship_to)],
         max_lines=MAX_LINES,
     ), status
 

@@ -48,6 +48,7 @@ from portal.data import writes as data_writes
 from portal.data.access import resource
 from portal.data.registry import INT_KEY
 from portal.pages import (
+    Choice,
     access,
     add_nav,
     answer_errors_as_pages,
@@ -568,9 +569,17 @@ def _form_page(
         extra = {
             "partners": ref.partners,
             "sku_groups": [
-                (p.name, [s for s in ref.skus if s.supplier == p.supplier]) for p in ref.partners
+                (
+                    p.name,
+                    [
+                        Choice(str(s.id), f"{s.label} (lead time {s.lead_time_days} days)")
+                        for s in ref.skus
+                        if s.supplier == p.supplier
+                    ],
+                )
+                for p in ref.partners
             ],
-            "locations": ref.locations,
+            "store_groups": [("", [Choice(str(x.id), x.label) for x in ref.locations])],
         }
     return render_template(
         "promotions/form.html",
