@@ -26,7 +26,17 @@ from domain import commitments as rules
 from domain.forecasts import first_open_week, frozen_reason, horizons_ahead
 from governance.partners import assign_manager, ensure_partnership, set_planning_settings
 from governance.sharing import grant
-from tests.factories import csrf_token, make_org, make_sku, make_store, make_user, sign_in
+from portal.data import Invalid
+from portal.data.writes import set_commitments
+from tests.factories import (
+    csrf_token,
+    governed_access,
+    make_org,
+    make_sku,
+    make_store,
+    make_user,
+    sign_in,
+)
 from tests.pinning import module_hub
 
 TODAY = dt.date(2026, 12, 2)
@@ -189,6 +199,20 @@ def key(world, week: dt.date) -> str:
 
 
 # -- the hub's own rules, through REST with each partner's login ---------------------------------
+
+
+def test_a_week_given_twice_is_refused_naming_the_sku_by_gtin_and_name(hub, admin, world):
+    acc = governed_access(hub, world["seller"])
+    week = OPEN + dt.timedelta(weeks=5)
+    item = {"partnership": world["pid"], "sku": world["oats"]["id"], "week_start": week,
+            "units": 4}  # fmt: skip
+    with pytest.raises(Invalid) as refused:
+        set_commitments(acc, [item, {**item, "units": 5}])
+    oats = world["oats"]
+    assert refused.value.message == (
+        f"week_start: SKU {oats['gtin']} · {oats['description']}: the week of {week} is given twice"
+    )
+    assert key(world, week) not in stored(admin, world)
 
 
 def test_the_supplier_commits_an_open_week_and_the_hub_makes_its_key(hub, admin, world):

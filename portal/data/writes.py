@@ -732,7 +732,8 @@ def _commitment_rows(acc: WriteAccess, items: Sequence[Row]) -> list[Row]:
         key = commitment_key(pair.id, int(sku["id"]), week)
         if key in seen:
             raise Invalid(
-                f"week_start: SKU {sku['id']}'s week {week} is given twice",
+                f"week_start: SKU {sku['gtin']} · {sku['description']}: the week of {week} "
+                "is given twice",
                 {"week_start": ["given twice"]},
             )
         seen.add(key)
