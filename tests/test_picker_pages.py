@@ -8,15 +8,19 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import io
 import re
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 from flask import Flask
+from openpyxl import Workbook
 
 from directus import HubClient
 from domain import clock
+from domain.promotions import COLUMNS
+from portal.workbooks import SHEET
 from tests.factories import Member, make_org, make_pair, make_sku, make_store, make_user
 from tests.test_promotion_pages import Browser, text
 
@@ -35,6 +39,7 @@ class Shop:
 
     admin: HubClient
     pair: int
+    supplier: dict[str, Any]
     skus: list[dict[str, Any]]
     stores: list[dict[str, Any]]
     foreign_store: dict[str, Any]
@@ -51,6 +56,7 @@ def shop(admin: HubClient) -> Shop:
     return Shop(
         admin=admin,
         pair=pair,
+        supplier=supplier,
         skus=skus,
         stores=[make_store(admin, distributor, code) for code in ("PK1", "PK2")],
         foreign_store=make_store(admin, make_org(admin, "distributor"), "PKX"),
@@ -153,6 +159,28 @@ def test_a_clash_names_the_sku_and_store_by_code_and_name_never_by_id(app, shop)
     assert expected in page
     message = page[page.index("overlaps promotion") :].split("<", 1)[0]
     assert "#" not in message
+
+
+def test_a_workbook_clash_names_the_sku_and_store_by_code_and_name(app, shop):
+    buyer = Browser(app, shop.buyer)
+    booked = promotion_form(shop, skus=[str(shop.skus[0]["id"])], action="submit")
+    assert buyer.post("/promotions/new", booked).status_code == 302
+    book = Workbook()
+    sheet = book.active
+    sheet.title = SHEET
+    sheet.append(list(COLUMNS))
+    row = {"partner": shop.supplier["name"], "name": "From Excel", "type": "tpr",
+           "start_date": day(22).isoformat(), "end_date": day(24).isoformat(),
+           "sku_gtin": shop.skus[0]["gtin"], "location_code": "PK2"}  # fmt: skip
+    sheet.append([row.get(c) for c in COLUMNS])
+    body = io.BytesIO()
+    book.save(body)
+    page = html.unescape(text(buyer.upload(body.getvalue())))
+    assert (
+        f"Row 2, start_date: overlaps promotion “Picker TPR” ({day(20)} to {day(26)}) for SKU "
+        f"{sku_label(shop.skus[0], 'PK-OAT')} at store PK2 · Store PK2"
+    ) in page
+    assert 'name="token"' not in page  # nothing to confirm
 
 
 def test_a_start_inside_the_lead_time_names_the_sku_by_code_and_name(app, shop):

@@ -229,6 +229,11 @@
     }
 
     input.addEventListener("input", open);
+    input.addEventListener("click", function () {
+      if (!isOpen) {
+        open();
+      }
+    });
     input.addEventListener("focus", function () {
       if (!multiple) {
         input.select();

@@ -17,13 +17,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import Browser, Locator, Page, expect
 
 from directus import HubClient
 from domain import clock
 from domain.gs1 import with_check_digit
 from governance.partners import add_partner, ensure_partnership
-from tests.browser.conftest import SCREENSHOTS
+from tests.browser.conftest import SCREENSHOTS, LivePortal
 from tests.browser.test_journeys import sign_in
 from tests.factories import Member, gs1_prefix, make_org, make_user
 
@@ -205,6 +205,11 @@ def test_a_distributor_finds_skus_by_code_gtin_and_name_and_saves_the_promotion(
     )
 
     stores = page.get_by_role("combobox", name=re.compile(r"^Stores"))
+    stores.click()  # a click, no typing: every store is listed (40, under the cap)
+    expect(page.get_by_role("listbox", name="stores matching").get_by_role("option")).to_have_count(
+        STORES
+    )
+    expect(page.locator("#locations-more")).to_have_text(f"{STORES} matches.")
     assert pick(page, stores, "p12") == f"P12 · Picker store 12 {c.tag}"
     assert chips(page, "locations", 1) == {f"P12 · Picker store 12 {c.tag}"}
     shoot(page, "promotion-form")
@@ -276,3 +281,40 @@ def test_a_distributor_picks_the_orders_ship_to_store_by_typing(
         "purchase_orders", filter={"number": {"_eq": number}}, fields=["ship_to"]
     )
     assert order["ship_to"] == c.stores[26]["id"]
+
+
+def test_without_javascript_the_plain_selects_still_save_the_promotion(
+    browser: Browser, live_portal: LivePortal, catalog: Catalog
+) -> None:
+    """The picker only enhances: with scripts off, the same form posts the same values."""
+    c = catalog
+    context = browser.new_context(
+        viewport=LAPTOP, base_url=live_portal.url, java_script_enabled=False
+    )
+    try:
+        page = context.new_page()
+        sign_in(page, c.buyer)
+        page.goto("/promotions/new")
+        expect(page.get_by_role("combobox")).to_have_count(2)  # partner and type, no picker
+        expect(page.get_by_text("(hold Ctrl or ⌘ to pick several)")).to_have_count(2)
+        page.get_by_label("Partner (supplier)").select_option(str(c.pair))
+        page.get_by_label("Name").fill(f"No script {c.tag}")
+        page.get_by_label("Type").select_option("feature")
+        start = clock.today() + dt.timedelta(days=LEAD + 30)
+        page.get_by_label("Start date").fill(start.isoformat())
+        page.get_by_label("End date").fill((start + dt.timedelta(days=2)).isoformat())
+        page.get_by_label(re.compile(r"^SKUs")).select_option(
+            [str(c.skus[n]["id"]) for n in (3, 299)]
+        )
+        page.get_by_label(re.compile(r"^Stores")).select_option(str(c.stores[39]["id"]))
+        shoot(page, "promotion-form-without-javascript")
+        page.get_by_role("button", name="Save as draft").click()
+        expect(page).to_have_url(re.compile(r"/promotions/\d+$"))
+        key = int(page.url.rsplit("/", 1)[1])
+        saved = c.admin.read_item("promotions", key, fields=["skus.sku", "locations.location"])
+        assert sorted(s["sku"] for s in saved["skus"]) == sorted(
+            [c.skus[3]["id"], c.skus[299]["id"]]
+        )
+        assert [x["location"] for x in saved["locations"]] == [c.stores[39]["id"]]
+    finally:
+        context.close()
