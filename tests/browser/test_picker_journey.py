@@ -23,7 +23,7 @@ from directus import HubClient
 from domain import clock
 from domain.gs1 import with_check_digit
 from governance.partners import add_partner, ensure_partnership
-from tests.browser.conftest import SCREENSHOTS, LivePortal
+from tests.browser.conftest import LAPTOP, LivePortal, reads_at_both_widths
 from tests.browser.test_journeys import sign_in
 from tests.factories import Member, gs1_prefix, make_org, make_user
 
@@ -32,8 +32,6 @@ STORES = 40
 SHOWN = 50  # the matches a picker lists at most (static/picker.js)
 LEAD = 5
 FLAVOURS = ("Apple", "Mango", "Lemon", "Cherry", "Peach", "Grape", "Lime", "Berry", "Melon", "Kiwi")
-PHONE = {"width": 390, "height": 844}
-LAPTOP = {"width": 1366, "height": 768}
 
 
 @dataclass
@@ -111,18 +109,6 @@ def catalog(admin: HubClient) -> Catalog:
     )
 
 
-def shoot(page: Page, name: str) -> None:
-    """Screenshots of the page as it is, 1366 then 390 px wide, into artifacts/screenshots/;
-    at 390 px nothing may stick out sideways."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    for size, suffix in ((LAPTOP, "1366"), (PHONE, "390")):
-        page.set_viewport_size(size)
-        page.screenshot(path=SCREENSHOTS / f"picker-{name}-{suffix}.png", full_page=True)
-    wide = page.evaluate("document.documentElement.scrollWidth")
-    assert wide <= PHONE["width"], f"the {name} page is {wide} px wide at 390 px"
-    page.set_viewport_size(LAPTOP)
-
-
 def pick(page: Page, box: Locator, typed: str, downs: int = 0) -> str:
     """Type into a picker, move down the matches with the arrow key, pick with Enter;
     the text of the option picked."""
@@ -172,7 +158,7 @@ def test_a_distributor_finds_skus_by_code_gtin_and_name_and_saves_the_promotion(
     expect(page.locator("#skus-more")).to_have_text(
         f"Showing the first {SHOWN} of {SKUS} matches: type more to narrow them."
     )
-    shoot(page, "promotion-skus-listbox")
+    reads_at_both_widths(page, "picker-promotion-skus-listbox")
 
     # By the distributor's item code, by part of a GTIN, by words of the name.
     assert pick(page, skus, "pk-007") == c.option(7)
@@ -212,7 +198,7 @@ def test_a_distributor_finds_skus_by_code_gtin_and_name_and_saves_the_promotion(
     expect(page.locator("#locations-more")).to_have_text(f"{STORES} matches.")
     assert pick(page, stores, "p12") == f"P12 · Picker store 12 {c.tag}"
     assert chips(page, "locations", 1) == {f"P12 · Picker store 12 {c.tag}"}
-    shoot(page, "promotion-form")
+    reads_at_both_widths(page, "picker-promotion-form")
 
     page.get_by_role("button", name="Save as draft").click()
     expect(page).to_have_url(re.compile(r"/promotions/\d+$"))
@@ -247,7 +233,7 @@ def test_a_refused_promotion_keeps_its_chips_and_names_the_sku_by_code_and_name(
         f"start on or after {earliest}"
     )
     assert chips(page, "skus", 1) == {c.option(250)}  # the choice survived
-    shoot(page, "promotion-refused")
+    reads_at_both_widths(page, "picker-promotion-refused")
 
 
 def test_a_distributor_picks_the_orders_ship_to_store_by_typing(
@@ -260,7 +246,7 @@ def test_a_distributor_picks_the_orders_ship_to_store_by_typing(
     expect(ship_to).to_have_value("")
     ship_to.press_sequentially("p2")
     expect(page.locator("#ship_to-more")).to_have_text("10 matches.")  # P20 to P29
-    shoot(page, "order-ship-to-listbox")
+    reads_at_both_widths(page, "picker-order-ship-to-listbox")
     chosen = pick(page, ship_to, "p27")
     assert chosen == f"P27 · Picker store 27 {c.tag} (store)"
     expect(ship_to).to_have_value(chosen)
@@ -277,7 +263,7 @@ def test_a_distributor_picks_the_orders_ship_to_store_by_typing(
     page.get_by_label("Line 1 SKU").fill("PK-003")
     page.get_by_label("Line 1 quantity").fill("6")
     page.get_by_label("Line 1 unit price").fill("1.10")
-    shoot(page, "order-ship-to")
+    reads_at_both_widths(page, "picker-order-ship-to")
     page.get_by_role("button", name="Place the order").click()
     expect(page).to_have_url(re.compile(r"/orders/\d+$"))
     (order,) = c.admin.read_items(
@@ -310,7 +296,7 @@ def test_without_javascript_the_plain_selects_still_save_the_promotion(
             [str(c.skus[n]["id"]) for n in (3, 299)]
         )
         page.get_by_label(re.compile(r"^Stores")).select_option(str(c.stores[39]["id"]))
-        shoot(page, "promotion-form-without-javascript")
+        reads_at_both_widths(page, "picker-promotion-form-without-javascript")
         page.get_by_role("button", name="Save as draft").click()
         expect(page).to_have_url(re.compile(r"/promotions/\d+$"))
         key = int(page.url.rsplit("/", 1)[1])
