@@ -6,7 +6,7 @@
 // and values, and without this script the select works as it is.
 (function () {
   "use strict";
-  var SHOWN = 50; // matches listed at most; the rest are counted ("and 250 more")
+  var SHOWN = 50; // matches listed at most; the rest are counted ("the first 50 of 300")
 
   function words(text) {
     return text.toLowerCase().split(/\s+/).filter(Boolean);
@@ -55,9 +55,6 @@
     list.id = id + "-listbox";
     list.setAttribute("role", "listbox");
     list.setAttribute("aria-label", noun + "s matching");
-    if (multiple) {
-      list.setAttribute("aria-multiselectable", "true");
-    }
     list.hidden = true;
     var more = document.createElement("p");
     more.className = "picker-more muted";
@@ -95,6 +92,10 @@
       status.textContent = text;
     }
 
+    function changed() {
+      select.dispatchEvent(new Event("change", { bubbles: true }));
+    }
+
     function drawChips() {
       chips.textContent = "";
       options.forEach(function (o) {
@@ -114,6 +115,7 @@
           o.selected = false;
           drawChips();
           say("Removed " + o.text);
+          changed();
           input.focus();
         });
         chip.appendChild(label);
@@ -196,7 +198,8 @@
         more.textContent = "No " + noun + " matches \u201c" + input.value.trim() + "\u201d.";
       } else if (rest > 0) {
         more.textContent =
-          "Showing the first " + shown.length + " of " + found.length + " matches: type more to narrow them.";
+          "Showing the first " + shown.length + " of " + found.length +
+          " matches: type more to narrow them.";
       } else {
         more.textContent = found.length + (found.length === 1 ? " match." : " matches.");
       }
@@ -225,7 +228,7 @@
         say("Chose " + o.text);
         close();
       }
-      select.dispatchEvent(new Event("change", { bubbles: true }));
+      changed();
     }
 
     input.addEventListener("input", open);
@@ -242,8 +245,9 @@
     input.addEventListener("blur", function () {
       close();
       if (!multiple) {
-        if (!input.value.trim()) {
+        if (!input.value.trim() && select.value) {
           select.value = "";
+          changed();
         }
         input.value = chosenText();
       }
@@ -287,6 +291,7 @@
           last.selected = false;
           drawChips();
           say("Removed " + last.text);
+          changed();
         }
       }
     });
