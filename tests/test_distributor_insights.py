@@ -95,6 +95,9 @@ def test_region_and_drill_down_read_the_distributors_own_stores(app, world):
     page = text(client.get("/sell-through", query_string={**span(world), "region": "east"}))
     assert figure(page, "Units") == f"{_units(world, location=east):,}"
     page = text(client.get("/sell-through", query_string={**span(world), "sku": oats}))
+    for name in ("sku", "location"):  # searchable pickers, the SKU asked for chosen
+        assert f'<select id="{name}" name="{name}" data-picker' in page
+    assert f'<option value="{oats}" selected>oats {world.tag}' in page
     shown = {int(x) for x in re.findall(r"location=(\d+)", _breakdown(page))}
     assert shown == {world.stores["north-east"], world.stores["north-west"]}
     page = text(

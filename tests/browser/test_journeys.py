@@ -80,11 +80,17 @@ def test_supplier_sees_only_its_own_sell_through_with_a_chart_filters_and_drill_
     expect(chart.locator("title#chart-title")).to_have_text(re.compile(r"\S"))
     expect(chart.locator("path.line")).to_have_attribute("d", re.compile(r"^M[\d.]+,[\d.]+ L"))
 
-    # A filter changed with the keyboard: reach the SKU box, type to choose, Enter on Apply.
-    sku_box = page.get_by_label("SKU", exact=True)
+    # A filter changed with the keyboard: reach the SKU picker, type part of the SKU's
+    # GTIN, Enter on the match, Enter on Apply.
+    sku_box = page.get_by_role("combobox", name="SKU", exact=True)
     tab_to(page, sku_box)
-    page.keyboard.type(p.skus["oats"]["description"])
-    expect(sku_box).to_have_value(str(p.skus["oats"]["id"]))
+    page.keyboard.type(p.skus["oats"]["gtin"][-6:])
+    expect(
+        page.get_by_role("option", name=re.compile(p.skus["oats"]["description"]))
+    ).to_be_visible()
+    page.keyboard.press("Enter")
+    expect(sku_box).to_have_value(re.compile(re.escape(p.skus["oats"]["description"])))
+    expect(page.locator("select[name=sku]")).to_have_value(str(p.skus["oats"]["id"]))
     apply = page.get_by_role("button", name="Apply")
     tab_to(page, apply)
     page.keyboard.press("Enter")

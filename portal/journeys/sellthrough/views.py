@@ -10,6 +10,7 @@ Views load the filters through :class:`InsightQuerySchema`, ask
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -24,7 +25,7 @@ from domain.roles import ACCOUNT_MANAGER, DISTRIBUTOR_USER, SUPPLIER_USER
 from portal.auth import role_required
 from portal.charts import Point, Span, trend_svg
 from portal.data import DataAccess, insights
-from portal.pages import access, add_nav, answer_errors_as_pages, reports
+from portal.pages import Choice, access, add_nav, answer_errors_as_pages, reports
 from portal.schemas.insights import MAX_WEEKS, InsightQuerySchema, InventoryQuerySchema
 from portal.xlsx import xlsx_response
 
@@ -116,6 +117,13 @@ def weeks(value: Decimal | None, stock: int | None = None, sales_shared: bool = 
     if value is None:
         return "no sales" if stock and sales_shared else "n/a"
     return f"{value:.1f}"
+
+
+def choices(labels: Mapping[int, str]) -> list[tuple[str, list[Choice]]]:
+    """A filter's SKUs or locations (id -> code and name) as the searchable picker's
+    options, by name."""
+    ordered = sorted(labels.items(), key=lambda item: item[1])
+    return [("", [Choice(str(key), label) for key, label in ordered])]
 
 
 def _pairs() -> dict[int, str]:
@@ -395,6 +403,7 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(weeks, "weeks")
     app.add_template_filter(units, "units")
     app.add_template_filter(change, "change")
+    app.add_template_filter(choices, "choices")
     add_nav(
         app,
         "Sell-through",
