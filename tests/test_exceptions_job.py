@@ -259,6 +259,13 @@ def test_the_pages_list_move_and_comment_and_refuse_a_dismissal_without_a_reason
     page = buyer.get("/exceptions").get_data(as_text=True)
     in_stock = next(v for k, v in found(admin, world).items() if k.startswith("In-stock"))
     assert f'id="exception-{in_stock["id"]}"' in page
+    # an exception about a store names it, and its SKU, by name and code, never an id
+    shelf = next(v for k, v in found(admin, world).items() if k.startswith("Empty shelf"))
+    e1, oats = world["e1"], world["oats"]
+    row = page[page.index(f'id="exception-{shelf["id"]}"') :].split("</tr>")[0]
+    assert f"{oats['description']} ({oats['gtin']})" in row
+    assert f"{e1['name']} ({e1['code']})" in row
+    assert f"store {e1['id']}" not in row
     assert "(yours)" in page  # in-stock is the distributor's to answer
     assert buyer.get("/exceptions?owner_side=supplier").get_data(as_text=True).count(
         "(yours)") == 0  # fmt: skip

@@ -56,22 +56,22 @@ def _at(value: Any) -> dt.datetime | None:
 
 
 def _names(acc: DataAccess, rows: Iterable[Mapping[str, Any]]) -> dict[str, dict[int, str]]:
-    """The criteria, SKUs and orders the rows name, by id, as the user reads them."""
+    """The criteria, SKUs, stores and orders the rows name, by id, as the user reads them:
+    a SKU by its name and GTIN, a store by its name and code."""
     rows = list(rows)
 
-    def ids(name: str) -> list[int]:
-        return sorted({int(r[name]) for r in rows if r.get(name) is not None})
-
-    def read(res: str, keys: list[int], label: str) -> dict[int, str]:
+    def read(res: str, name: str, fields: tuple[str, ...], label: str) -> dict[int, str]:
+        keys = sorted({int(r[name]) for r in rows if r.get(name) is not None})
         if not keys:
             return {}
-        found = acc.rows(res, {"id": {"_in": keys}}, fields=("id", label))
-        return {int(r["id"]): str(r[label]) for r in found}
+        found = acc.rows(res, {"id": {"_in": keys}}, fields=("id", *fields))
+        return {int(r["id"]): label.format(*(r[f] for f in fields)) for r in found}
 
     return {
-        "criterion": read("exception-criteria", ids("criterion"), "name"),
-        "sku": read("skus", ids("sku"), "description"),
-        "purchase_order": read("purchase-orders", ids("purchase_order"), "number"),
+        "criterion": read("exception-criteria", "criterion", ("name",), "{}"),
+        "sku": read("skus", "sku", ("description", "gtin"), "{} ({})"),
+        "location": read("locations", "location", ("name", "code"), "{} ({})"),
+        "purchase_order": read("purchase-orders", "purchase_order", ("number",), "{}"),
     }
 
 
@@ -85,11 +85,11 @@ def describe(row: Mapping[str, Any], names: Mapping[str, Mapping[int, str]]) -> 
     """What an exception is about, in words."""
     parts = []
     if row.get("sku") is not None:
-        parts.append(names["sku"].get(int(row["sku"]), f"SKU {row['sku']}"))
+        parts.append(names["sku"].get(int(row["sku"]), "a SKU you no longer see"))
     if row.get("week_start"):
         parts.append(f"week of {str(row['week_start'])[:10]}")
     if row.get("location") is not None:
-        parts.append(f"store {row['location']}")
+        parts.append(names["location"].get(int(row["location"]), "a store you no longer see"))
     if row.get("purchase_order") is not None:
         order = int(row["purchase_order"])
         parts.append(f"order {names['purchase_order'].get(order, order)}")
