@@ -294,6 +294,16 @@ def overlaps(a_start: dt.date, a_end: dt.date, b_start: dt.date, b_end: dt.date)
     return a_start <= b_end and b_start <= a_end
 
 
+def by_region(regions: Iterable[str | None]) -> list[tuple[str | None, int]]:
+    """How many of a promotion's locations lie in each region: (region, count), most
+    locations first, then by name; ``None`` (locations with no region) comes last."""
+    counts: dict[str | None, int] = {}
+    for region in regions:
+        key = region.strip() if region and region.strip() else None
+        counts[key] = counts.get(key, 0) + 1
+    return sorted(counts.items(), key=lambda rc: (rc[0] is None, -rc[1], rc[0] or ""))
+
+
 def date_errors(
     start: dt.date, end: dt.date, today: dt.date, skus: Iterable[Sku]
 ) -> list[tuple[str, str]]:

@@ -25,6 +25,7 @@ from werkzeug.test import encode_multipart
 from directus import HubClient, HubError
 from domain import clock
 from domain.promotions import COLUMNS
+from governance import sharing
 from governance.partners import ensure_partnership
 from portal.data import RESOURCES, DataAccess, Forbidden
 from portal.data.writes import create_promotions
@@ -649,6 +650,85 @@ class Actor:
     id: str
     role: str
     organization_id: int
+
+
+def _promotion_at(partners: Partners, stores: list[dict[str, Any]], status: str) -> int:
+    """A promotion of the pair at these stores, written by the admin."""
+    row = partners.admin.create_item(
+        "promotions",
+        {
+            "name": "Store-wide TPR",
+            "type": "tpr",
+            "status": status,
+            "start_date": day(30).isoformat(),
+            "end_date": day(36).isoformat(),
+            "partnership": partners.pair,
+            "skus": [{"sku": partners.skus[0]["id"], "partnership": partners.pair}],
+            "locations": [{"location": s["id"], "partnership": partners.pair} for s in stores],
+        },
+        fields=["id"],
+    )
+    return int(row["id"])
+
+
+_REGION_ROW = re.compile(r'<tr><th scope="row"[^>]*>([^<]+)</th><td class="num">(\d+)</td></tr>')
+
+
+def _section(page: str, start: str, end: str) -> str:
+    return page[page.index(start) : page.index(end, page.index(start))]
+
+
+def test_the_supplier_finds_its_answer_first_and_the_locations_counted_by_region(app, partners):
+    """A promotion at 14 stores: the form to answer it comes before its long detail, and
+    its stores are a table of regions that opens on the full list (closed: it is long)."""
+    more = [
+        make_store(partners.admin, partners.distributor, f"R{i}", region)
+        for i, region in enumerate(["west"] * 6 + ["east"] * 4 + [""] * 2)
+    ]
+    key = _promotion_at(partners, partners.stores + more, "submitted")
+    page = text(Browser(app, partners.buyer).get(f"/promotions/{key}"))
+    assert 'id="answer-form"' not in page  # the distributor has nothing to answer
+    regions = _section(page, 'id="location-regions"', "</table>")
+    assert "14 locations by region" in regions
+    assert _REGION_ROW.findall(regions) == [("west", "8"), ("east", "4"), ("No region", "2")]
+    listing = _section(page, '<details class="promo-locations" id="location-list">', "</details>")
+    assert "<summary>All 14 locations, one by one</summary>" in listing
+    for store in partners.stores + more:
+        assert f'<th scope="row">{store["code"]}</th>' in listing
+
+    # The supplier, with no agreement yet, is told how many, never where.
+    page = text(Browser(app, partners.seller).get(f"/promotions/{key}"))
+    assert page.index('id="answer-form"') < page.index('id="terms-heading"')
+    assert page.index('id="answer-form"') < page.index('id="promotion-skus"')
+    assert "on 1 SKU at 14 locations" in page
+    regions = _section(page, 'id="location-regions"', "</table>")
+    assert _REGION_ROW.findall(regions) == [("Details not shared with you", "14")]
+    assert "R0" not in page
+    assert "west" not in regions
+    # Shared the east region only: the east stores are named, the others still are not.
+    sharing.grant(partners.admin, partners.distributor["id"], partners.supplier["id"], ["pos"],
+                  valid_from=day(-30), regions=["east"], via="test")  # fmt: skip
+    page = text(Browser(app, partners.seller).get(f"/promotions/{key}"))
+    regions = _section(page, 'id="location-regions"', "</table>")
+    assert _REGION_ROW.findall(regions) == [("east", "4"), ("Details not shared with you", "10")]
+    listing = _section(page, 'id="location-list"', "</details>")
+    assert [f'<th scope="row">{s["code"]}</th>' in listing for s in more] == [False] * 6 + [
+        True
+    ] * 4 + [False] * 2
+
+
+def test_a_short_location_list_is_open_and_no_location_means_all_stores(app, partners):
+    few = _promotion_at(partners, partners.stores, "accepted")
+    page = text(Browser(app, partners.seller).get(f"/promotions/{few}"))
+    assert '<details class="promo-locations" id="location-list" open>' in page
+    assert 'id="answer-form"' not in page  # answered already
+    everywhere = _promotion_at(partners, [], "submitted")
+    page = text(Browser(app, partners.seller).get(f"/promotions/{everywhere}"))
+    assert "at all its stores" in page
+    assert 'id="all-stores"' in page
+    assert f"every store of {partners.distributor['name']}" in page
+    assert 'id="location-regions"' not in page
+    assert 'id="location-list"' not in page
 
 
 def _terms_for(partners: Partners, name: str, sku: dict[str, Any]) -> dict[str, Any]:

@@ -247,3 +247,9 @@ def test_the_form_rules_skip_the_promotion_itself_and_unknown_ids():
 def test_errors_are_grouped_by_row_and_field():
     checked = rules.check_rows([(5, row(type="x", end_date="2026-03-01"))], ref(), TODAY)
     assert set(checked.errors_by_row()[5]) == {"type", "end_date"}
+
+
+def test_locations_are_counted_by_region_most_first_and_no_region_last():
+    regions = ["west", "east", None, "west", " ", "north", "east", "west"]
+    assert rules.by_region(regions) == [("west", 3), ("east", 2), ("north", 1), (None, 2)]
+    assert rules.by_region([]) == []

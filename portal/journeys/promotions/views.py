@@ -313,12 +313,16 @@ def _detail_context(acc: DataAccess, key: int) -> dict[str, Any]:
         "supplier": f"{names.get(supplier or 0, 'The supplier')} (supplier)",
         "distributor": f"{names.get(distributor or 0, 'The distributor')} (distributor)",
     }
+    shown = [places[i] for i in location_ids if i in places]
     return {
         "promotion": promotion,
         "supplier_name": names.get(supplier or 0, "?"),
         "distributor_name": names.get(distributor or 0, "?"),
         "skus": [(i, skus.get(i)) for i in sku_ids],
         "locations": [(i, places.get(i)) for i in location_ids],
+        "regions": rules.by_region(x.get("region") for x in shown),
+        "locations_not_shared": len(location_ids) - len(shown),
+        "answering": acc.role == SUPPLIER_USER and promotion["status"] == "submitted",
         "history": [(e, _history_who(e, sides)) for e in history],
         "statuses": STATUS_LABELS,
         "types": rules.TYPE_LABELS,
