@@ -59,6 +59,78 @@ def _fmt(value: int) -> str:
     return f"{value:,}"
 
 
+#: A promotion label's font size (svg.chart in portal.css), the width allowed per
+#: character (generous: wide capitals too), and the height of a lane of labels.
+LABEL_FONT = 11
+LABEL_CHAR = 0.62 * LABEL_FONT
+LANE = 14
+MAX_LANES = 6
+_GAP = 6  # between two labels on one lane
+_LABEL_CHARS = 28
+
+
+def _band(points: Sequence[Point], span: Span) -> tuple[float, float] | None:
+    """Where a span is shaded, in points: from (the first point's index plus the share of
+    its weeks before the span's first week) to the same past its last week.
+
+    A point of one week (week grain) is shaded whole if the span runs on any of its days;
+    a month's point is split into its weeks, so a promotion of two weeks shades two of a
+    month's four or five, not the month.
+    """
+    covered = []
+    for i, p in enumerate(points):
+        n_weeks = max(1, ((p.end - p.start).days + 1) // 7)
+        for w in range(n_weeks):
+            first = p.start + dt.timedelta(weeks=w)
+            if first <= span.end and span.start <= first + dt.timedelta(days=6):
+                covered.append(i + w / n_weeks)
+                covered.append(i + (w + 1) / n_weeks)
+    return (min(covered), max(covered)) if covered else None
+
+
+def label_width(text: str) -> float:
+    """The width a promotion label may take on the chart."""
+    return len(text) * LABEL_CHAR
+
+
+def _short(name: str, chars: int) -> str:
+    """The name in at most ``chars`` characters ("…" for the cut); none under four."""
+    if len(name) <= chars:
+        return name
+    return name[: chars - 1] + "\N{HORIZONTAL ELLIPSIS}" if chars >= 4 else ""
+
+
+def _labels(
+    wanted: Sequence[tuple[str, float, float]], *, right: float
+) -> list[tuple[str, float, int]]:
+    """(text, x, lane) for each span's label, given as (name, x where its shading starts,
+    x where it ends) in the spans' order.
+
+    Each label goes on the first lane where it clears the labels before it, so two
+    overlapping promotions' labels sit on different rows. With every lane taken, a label
+    is cut to the room left on the lane that frees first, starting inside its own
+    shading, or left out (its shading keeps its title; the page lists it).
+    """
+    placed: list[tuple[str, float, int]] = [("", 0.0, 0)] * len(wanted)
+    ends: list[float] = []  # per lane, where its last label ends
+    for k in sorted(range(len(wanted)), key=lambda k: wanted[k][1]):
+        name, x0, x1 = wanted[k]
+        text = _short(name, _LABEL_CHARS)
+        x = min(x0 + 3, right - label_width(text))
+        lane = next((i for i, end in enumerate(ends) if end + _GAP <= x), None)
+        if lane is None and len(ends) < MAX_LANES:
+            lane = len(ends)
+            ends.append(x)
+        if lane is None:
+            lane = min(range(len(ends)), key=ends.__getitem__)
+            x = max(x0 + 3, ends[lane] + _GAP)
+            text = _short(name, int((right - x) // LABEL_CHAR)) if x < x1 - 3 else ""
+        if text:
+            ends[lane] = x + label_width(text)
+        placed[k] = (text, x, lane)
+    return placed
+
+
 def trend_svg(
     points: Sequence[Point],
     spans: Sequence[Span] = (),
@@ -98,19 +170,23 @@ def trend_svg(
             f'<text class="axis" x="{left - 6}" y="{gy + 4:.1f}" text-anchor="end">'
             f"{_fmt(value)}</text>"
         )
-    for lane, span in enumerate(spans):
-        idx = [i for i, p in enumerate(points) if p.start <= span.end and p.end >= span.start]
-        if not idx:
-            continue
-        x0, x1 = x(idx[0] - 0.5), x(idx[-1] + 0.5)
-        label_y = top + 12 + 14 * (lane % 3)
+    shaded = [(s, b) for s in spans if (b := _band(points, s))]
+    labels = _labels([(s.label, x(b[0] - 0.5), x(b[1] - 0.5)) for s, b in shaded],
+                     right=width - right)  # fmt: skip
+    for (span, (first, last)), (label, lx, lane) in zip(shaded, labels, strict=True):
+        x0, x1 = x(first - 0.5), x(last - 0.5)
         parts.append(
             f'<g class="promo promo-{escape(span.status)}">'
             f'<rect x="{x0:.1f}" y="{top}" width="{x1 - x0:.1f}" height="{plot_h}">'
             f"<title>{escape(span.label)}: {span.start} to {span.end} "
             f"({escape(span.status)})</title></rect>"
-            f'<text x="{x0 + 3:.1f}" y="{label_y}">{escape(span.label[:28])}</text></g>'
         )
+        if label:
+            parts.append(
+                f'<text class="promo-label" x="{lx:.1f}" y="{top + 12 + LANE * lane}">'
+                f"{escape(label)}</text>"
+            )
+        parts.append("</g>")
     if points:
         # A point not shared breaks the line: drawing it at 0 would say nothing sold.
         path = " ".join(
