@@ -554,6 +554,63 @@ def test_the_calendar_shows_each_promotion_on_every_day_it_runs(app, partners):
     assert "not a month" in text(bad)
 
 
+def _month_of_promotions(partners: Partners) -> tuple[dt.date, list[dict[str, Any]]]:
+    """Next month, with 40 submitted or accepted promotions of the pair (long names, one to
+    ten days each), a draft of the pair, and two of the other supplier's."""
+    first = (clock.today().replace(day=1) + dt.timedelta(days=32)).replace(day=1)
+    made = []
+    for k in range(43):
+        pair = partners.other_pair if k >= 41 else partners.pair
+        status = "draft" if k == 40 else ("accepted" if k % 3 else "submitted")
+        start = first + dt.timedelta(days=k % 27)
+        made.append(
+            {
+                "name": f"Promotion {k:02d}: a long name, as buyers write them, for the flyer",
+                "type": "feature",
+                "status": status,
+                "start_date": start.isoformat(),
+                "end_date": (start + dt.timedelta(days=k % 10)).isoformat(),
+                "partnership": pair,
+            }
+        )
+    partners.admin.create_items("promotions", made)
+    return first, made
+
+
+def _runs(promotion: dict[str, Any], day: dt.date) -> bool:
+    return promotion["start_date"] <= day.isoformat() <= promotion["end_date"]
+
+
+def test_a_month_of_40_promotions_names_each_in_full_and_a_few_a_day(app, partners):
+    first, made = _month_of_promotions(partners)
+    drafts = [m for m in made if m["status"] == "draft"]
+    others = [m for m in made if m["partnership"] == partners.other_pair]
+    for who, seen in (
+        (partners.buyer, made),
+        (partners.seller, [m for m in made if m not in drafts and m not in others]),
+    ):
+        page = text(Browser(app, who).get(f"/promotions/calendar?month={first:%Y-%m}"))
+        month = _section(page, '<ol class="promo-month" id="month-list">', "</ol>")
+        names = re.findall(r'<a href="/promotions/\d+">([^<]+)</a>', month)
+        assert sorted(html.unescape(n) for n in names) == sorted(m["name"] for m in seen)
+        assert f"{len(seen)} promotions in {first:%B %Y}" in page
+        for day_ in (first + dt.timedelta(days=i) for i in range(28)):
+            cell = re.search(rf'<td id="day-{day_}">(.*?)</td>', page, re.S).group(1)
+            running = [m for m in seen if _runs(m, day_)]
+            entries = re.findall(
+                r'<li class="promo-status-\w+"><a href="[^"]+" title="([^"]+)"', cell
+            )
+            assert len(entries) == min(3, len(running)), day_
+            for title in entries:  # the full name, for the pointer
+                assert html.unescape(title).split(" (")[0] in {m["name"] for m in running}
+            more = re.search(r"\+(\d+) more", cell)
+            assert (int(more.group(1)) if more else 0) == max(0, len(running) - 3), day_
+        if who is partners.seller:
+            assert "Promotion 40" not in page  # the draft
+            assert "Promotion 41" not in page  # the other supplier's
+            assert "Promotion 42" not in page
+
+
 def test_the_list_filters_and_links_the_same_filters_to_the_excel_export(app, partners):
     buyer = Browser(app, partners.buyer)
     buyer.post("/promotions/new", _form(partners, action="submit"))

@@ -229,10 +229,16 @@ def _month() -> tuple[dt.date, str | None]:
     return clock.today().replace(day=1), f"“{raw[:20]}” is not a month: use YYYY-MM, e.g. 2026-05"
 
 
+#: Promotions named in one day of the calendar; the rest are counted, and the month's
+#: list under the grid names every one.
+PER_DAY = 3
+
+
 @bp.get("/calendar")
 @role_required(*READERS)
 def calendar_view() -> Any:
-    """A month grid: each promotion linked on every day it runs."""
+    """A month grid, each promotion linked on every day it runs (a few a day, and how many
+    more), then the month's promotions listed with their full names and dates."""
     acc = access()
     first, month_error = _month()
     query, errors = list_filters("promotions", FILTERS)
@@ -242,10 +248,12 @@ def calendar_view() -> Any:
     filters = {k: v for k, v in query.items() if k in ("status", "partnership")}
     wanted = {filters["status"]} if "status" in filters else rules.BOOKING_STATUSES
     days: dict[dt.date, list[dict[str, Any]]] = {}
+    month: list[dict[str, Any]] = []
     for row in acc.iter_rows("promotions", {**filters, "starts_to": last, "sort": "start_date"}):
         start, end = _day(row["start_date"]), _day(row["end_date"])
         if start is None or end is None or end < first or row["status"] not in wanted:
             continue
+        month.append(row)
         day = max(start, first)
         while day <= min(end, last):
             days.setdefault(day, []).append(row)
@@ -258,6 +266,8 @@ def calendar_view() -> Any:
         first=first,
         weeks=weeks,
         days=days,
+        month=month,
+        per_day=PER_DAY,
         labels=insights.pair_labels(acc, reports()),
         filters={k: str(v) for k, v in filters.items()},
         errors=errors,
