@@ -77,15 +77,18 @@ def _band(points: Sequence[Point], span: Span) -> tuple[float, float] | None:
     a month's point is split into its weeks, so a promotion of two weeks shades two of a
     month's four or five, not the month.
     """
-    covered = []
-    for i, p in enumerate(points):
-        n_weeks = max(1, ((p.end - p.start).days + 1) // 7)
-        for w in range(n_weeks):
-            first = p.start + dt.timedelta(weeks=w)
-            if first <= span.end and span.start <= first + dt.timedelta(days=6):
-                covered.append(i + w / n_weeks)
-                covered.append(i + (w + 1) / n_weeks)
-    return (min(covered), max(covered)) if covered else None
+    touched = [i for i, p in enumerate(points) if p.start <= span.end and span.start <= p.end]
+    if not touched:
+        return None
+    head, tail = points[touched[0]], points[touched[-1]]
+    head_weeks, tail_weeks = _weeks_in(head), _weeks_in(tail)
+    first = max(0, (span.start - head.start).days // 7)
+    last = min(tail_weeks - 1, (span.end - tail.start).days // 7)
+    return touched[0] + first / head_weeks, touched[-1] + (last + 1) / tail_weeks
+
+
+def _weeks_in(p: Point) -> int:
+    return max(1, ((p.end - p.start).days + 1) // 7)
 
 
 def label_width(text: str) -> float:
