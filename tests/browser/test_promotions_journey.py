@@ -19,10 +19,9 @@ from playwright.sync_api import Locator, Page, expect
 from directus import HubClient
 from governance.partners import ensure_partnership
 from portal.data.insights import default_range
-from tests.browser.conftest import LAPTOP, SCREENSHOTS, Partners
+from tests.browser.conftest import LAPTOP, PHONE, Partners, reads_at_both_widths
 from tests.browser.test_journeys import sign_in, tab_to
 
-PHONE = {"width": 390, "height": 844}
 Box = dict[str, float]
 
 
@@ -46,15 +45,6 @@ def _promotion(
     }
 
 
-def _shoot(page: Page, name: str) -> None:
-    """The whole page at the laptop's width, then at the phone's."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    for size, suffix in ((LAPTOP, "1366"), (PHONE, "390")):
-        page.set_viewport_size(size)
-        page.screenshot(path=SCREENSHOTS / f"{name}-{suffix}.png", full_page=True)
-    page.set_viewport_size(LAPTOP)
-
-
 def _boxes(items: Locator) -> list[Box]:
     return [b for b in (items.nth(i).bounding_box() for i in range(items.count())) if b]
 
@@ -71,11 +61,6 @@ def _overlaps(a: Box, b: Box) -> bool:
 def _collisions(boxes: list[Box]) -> list[tuple[int, int]]:
     return [(i, j) for (i, a), (j, b) in itertools.combinations(enumerate(boxes), 2)
             if _overlaps(a, b)]  # fmt: skip
-
-
-def _no_sideways_scroll(page: Page) -> None:
-    width = page.evaluate("document.documentElement.scrollWidth")
-    assert width <= page.viewport_size["width"], f"the page scrolls sideways ({width} px)"
 
 
 # -- a promotion of 75 stores ------------------------------------------------------------
@@ -128,7 +113,7 @@ def test_supplier_answers_a_75_store_promotion_from_the_top_and_opens_its_store_
     assert counts == [("west", "41"), ("east", "26"), ("north", "8")]
     full_list = page.locator("#promotion-locations")
     expect(full_list).not_to_be_visible()  # 75 rows wait behind their summary
-    _shoot(page, "promotion")
+    reads_at_both_widths(page, "promotion")
 
     # The keyboard opens it: Tab to the summary, Enter.
     summary = page.locator("#location-list summary")
@@ -137,9 +122,7 @@ def test_supplier_answers_a_75_store_promotion_from_the_top_and_opens_its_store_
     expect(full_list).to_be_visible()
     expect(full_list.locator("tbody tr")).to_have_count(75)
     expect(full_list).to_contain_text(f"North store P72 {p.tag}")
-    page.set_viewport_size(PHONE)
-    _no_sideways_scroll(page)
-    _shoot(page, "promotion-locations-open")
+    reads_at_both_widths(page, "promotion-locations-open")
 
 
 # -- a month of 40 promotions -------------------------------------------------------------
@@ -176,8 +159,7 @@ def test_distributor_reads_a_month_of_40_promotions_without_overlaps_and_full_na
             assert box["x"] <= b["x"]
             assert b["x"] + b["width"] <= box["x"] + box["width"] + 0.5
             assert b["y"] + b["height"] <= box["y"] + box["height"] + 0.5
-    _no_sideways_scroll(page)
-    _shoot(page, "calendar")
+    reads_at_both_widths(page, "calendar")
 
     # A name cut short in its cell shows whole under the keyboard's focus and the pointer.
     entry = page.locator(f"#day-{first.isoformat()} li").first
@@ -201,7 +183,6 @@ def test_distributor_reads_a_month_of_40_promotions_without_overlaps_and_full_na
     expect(page.locator(f"#day-{first.isoformat()} .day-count")).to_be_visible()
     expect(page.locator(f"#day-{first.isoformat()} ul")).to_be_hidden()
     assert _collisions(_boxes(month)) == []
-    _no_sideways_scroll(page)
 
 
 # -- sell-through by month -----------------------------------------------------------------
@@ -244,6 +225,6 @@ def test_supplier_sees_promotions_shaded_over_their_weeks_by_month_with_apart_la
         for i in range(3)
     ]
     assert _collisions(boxes) == [], boxes
-    _shoot(page, "sellthrough-month")
+    reads_at_both_widths(page, "sellthrough-month")
     page.set_viewport_size(PHONE)
     assert _collisions(_boxes(labels)) == []
