@@ -226,5 +226,9 @@ def test_supplier_sees_promotions_shaded_over_their_weeks_by_month_with_apart_la
     ]
     assert _collisions(boxes) == [], boxes
     reads_at_both_widths(page, "sellthrough-month")
+    # A phone: the chart keeps a readable size, scrolling in its own box.
     page.set_viewport_size(PHONE)
+    whole = chart.bounding_box()
+    assert whole
+    assert whole["width"] >= 640
     assert _collisions(_boxes(labels)) == []
