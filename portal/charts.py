@@ -127,7 +127,8 @@ def _labels(
         if lane is None:
             lane = min(range(len(ends)), key=ends.__getitem__)
             x = max(x0 + 3, ends[lane] + _GAP)
-            text = _short(name, int((right - x) // LABEL_CHAR)) if x < x1 - 3 else ""
+            room = min(_LABEL_CHARS, int((right - x) // LABEL_CHAR))
+            text = _short(name, room) if x < x1 - 3 else ""
         if text:
             ends[lane] = x + label_width(text)
         placed[k] = (text, x, lane)

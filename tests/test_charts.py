@@ -116,8 +116,8 @@ def test_labels_never_collide_however_many_promotions_overlap():
     points = months()
     first = dt.date(2026, 1, 5)
     spans = [
-        Span(f"Promotion number {k} with a long name", first + dt.timedelta(days=3 * k),
-             dt.date(2026, 3, 1), "accepted")
+        Span(f"Promotion number {k} with a long name{' and more words' * 3}",
+             first + dt.timedelta(days=3 * k), dt.date(2026, 3, 1), "accepted")
         for k in range(12)
     ]  # fmt: skip
     svg = trend_svg(points, spans, title="t")
@@ -126,6 +126,8 @@ def test_labels_never_collide_however_many_promotions_overlap():
     assert len({b[2] for b in boxes}) <= charts.MAX_LANES
     assert all(b[3] <= 880 - 16 for b in boxes)  # inside the plot
     assert set(shading(svg)) == {s.label for s in spans}
+    # a label cut to the room left is never longer than one with a row of its own
+    assert max(len(b[0]) for b in boxes) <= charts._LABEL_CHARS
 
 
 def test_random_calendars_of_promotions_never_collide():

@@ -32,6 +32,8 @@ from tests.pinning import module_hub
 TODAY = dt.date(2026, 12, 2)  # a Wednesday: the newest snapshot is last Sunday's
 NEW, OLD = dt.date(2026, 11, 29), dt.date(2026, 11, 15)
 SOUTH_ONLY = dt.date(2026, 11, 22)  # a snapshot of south's alone, which acme may not see
+#: west's mid-week count at W1: 100 cola, sold 10 a week and 50 more the day after it.
+MIDWEEK, AFTER_COUNT = dt.date(2026, 11, 18), dt.date(2026, 11, 19)
 WEEKLY = 10  # oats sold a week at every north store
 COVER = {0: 0, 1: 2, 2: 8, 3: 20}  # store number % 4 -> weeks of oats on hand at NEW
 STORES = 60
@@ -74,6 +76,7 @@ def inv(hub, admin) -> Inv:
         ("north", "acme", ["pos", "inventory"]),
         ("south", "acme", ["pos"]),
         ("west", "brava", ["pos", "inventory"]),
+        ("north", "brava", ["inventory"]),  # stock, not sales: no weeks of supply but out
     ):
         sharing.grant(
             admin, orgs[grantor]["id"], orgs[grantee]["id"], kinds, valid_from=since, via="test"
@@ -105,10 +108,14 @@ def inv(hub, admin) -> Inv:
     pos += [(north, s1, bran, day, 5, 1250, "USD") for day in wednesdays]
     pos += [(north, s1, cola, day, 7, 1750, "USD") for day in wednesdays]
     stock += [(north, s1, bran, NEW, 10, 0, 0), (north, s1, cola, NEW, 14, 0, 0)]
+    stock.append((north, stores["north-S2"], cola, NEW, 0, 0, 0))
     stock.append((north, stores["north-DC1"], oats, NEW, 500, 0, 40))
     stock.append((south, stores["south-S1"], oats, NEW, 7777, 0, 0))
     stock.append((south, stores["south-S1"], oats, SOUTH_ONLY, 7777, 0, 0))
     stock.append((west, stores["west-W1"], cola, NEW, 8888, 0, 0))
+    stock.append((west, stores["west-W1"], cola, MIDWEEK, 100, 0, 0))
+    pos += [(west, stores["west-W1"], cola, day, 10, 2500, "USD") for day in wednesdays]
+    pos.append((west, stores["west-W1"], cola, AFTER_COUNT, 50, 12500, "USD"))
     with open_lane(hub.lane_url) as lane:
         write_rows(lane, "pos", pos)
         write_rows(lane, "inventory", stock)
@@ -116,6 +123,8 @@ def inv(hub, admin) -> Inv:
         "acme": make_user(admin, "supplier_user", orgs["acme"]),
         "north": make_user(admin, "distributor_user", orgs["north"]),
         "south": make_user(admin, "distributor_user", orgs["south"]),
+        "west": make_user(admin, "distributor_user", orgs["west"]),
+        "brava": make_user(admin, "supplier_user", orgs["brava"]),
         "manager": make_user(admin, "account_manager", orgs["operator"]),
     }
     partners.assign_manager(admin, people["manager"].id, orgs["acme"]["id"], orgs["north"]["id"])
@@ -214,7 +223,8 @@ def test_a_supplier_sees_the_latest_snapshot_worst_first_fifty_a_page(clients):
     assert codes(html)[:3] == ["S4", "S8", "S12"]  # within a band: natural order
     for band in ("out", "low", "healthy", "excess"):
         assert re.search(rf'class="band band-{band}"[^>]*>{band}: 15</a>', html), band
-    assert f'<option value="{NEW}" selected>{NEW} (latest)</option>' in html
+    assert f'<option value="">Latest ({NEW})</option>' in html  # no day: the newest
+    assert f'<option value="{NEW}">{NEW}</option>' in html
     assert f'<option value="{OLD}">{OLD}</option>' in html
     assert "7,777" not in html  # south shares POS with acme, not inventory
     assert str(SOUTH_ONLY) not in html  # nor its snapshot days
@@ -277,6 +287,28 @@ def test_picking_an_older_snapshot_shows_its_figures(clients):
     assert {cells[0] for _, cells, _ in rows} == {"100"}
     assert {band for _, _, band in rows} == {"healthy"}
     assert "healthy: 60" in html
+
+
+def test_a_mid_week_count_is_not_divided_by_the_sales_made_after_it(clients):
+    """west counted 100 cola on a Wednesday and sold 50 the next day: its weeks of supply
+    are over the 4 whole weeks to the Sunday before (10 a week: 10.0 weeks), not the
+    week the spike is in (22.5 a week: 4.4 weeks)."""
+    html = page(clients["west"], snapshot=MIDWEEK.isoformat())
+    assert f"the 4 weeks to {MIDWEEK - dt.timedelta(days=3)}" in html
+    ((label, cells, band),) = table_rows(html)
+    assert label.startswith("W1 ")
+    assert (cells[0], cells[-2:], band) == ("100", ["10", "10.0"], "healthy")
+
+
+def test_a_store_with_nothing_on_hand_is_out_at_0_weeks_even_when_its_sales_are_not_shared(
+    clients,
+):
+    """north shares its stock with brava, not its sales: S1's 14 cola have no weeks of
+    supply (n/a, no band), while S2's none is out at 0.0 weeks, whatever it sold."""
+    rows = {label.split(" ")[0]: (cells, band)
+            for label, cells, band in table_rows(page(clients["brava"], sort="name"))}  # fmt: skip
+    assert rows["S1"] == (["14", "0", "0", "not shared", "n/a"], None)
+    assert rows["S2"] == (["0", "0", "0", "not shared", "0.0"], "out")
 
 
 def test_a_store_drills_down_to_its_skus_at_the_snapshot(clients, inv):

@@ -932,10 +932,6 @@ def stock_page(
     return page_of(ordered(rows, STOCK_SORTS[sort], descending), page, per_page)
 
 
-def _sunday(day: dt.date) -> dt.date:
-    return day + dt.timedelta(days=6 - day.weekday())
-
-
 def inventory(
     acc: DataAccess,
     q: InsightQuery,
@@ -944,8 +940,9 @@ def inventory(
 ) -> StockReport:
     """On hand, in transit and on order by location (by SKU when ``q.location`` is one)
     at each distributor's latest snapshot on or before ``snapshot`` (the end of the
-    range if none), with each store's weeks of supply over the lookback ending with the
-    snapshot's week (no later than the end of the range).
+    range if none), with each store's weeks of supply over the lookback of whole weeks
+    ending on or before the snapshot day (no sale after the count; no later than the end
+    of the range).
 
     A location the user may not see is a 404 (audited), not an empty page.
     """
@@ -956,7 +953,7 @@ def inventory(
         acc.record("denied", "locations", [q.location], {"reason": "not visible"})
         raise NotFound(f"no location {q.location}")
     as_of = snapshot or q.last
-    last = min(_sunday(as_of), q.last)
+    last = min(as_of - dt.timedelta(days=(as_of.weekday() + 1) % 7), q.last)  # a Sunday
     # The range's first day plays no part: pages of any range share one entry.
     key = replace(q, first=last, last=last, grain="week")
     return cache.get(
@@ -1032,8 +1029,8 @@ def _inventory(acc: DataAccess, q: InsightQuery, as_of: dt.date, names: Names) -
         )
         if row.kind == "store" and not sales_shared(loc, place):
             row.weekly_units = None
-            if row.on_hand <= 0:  # no stock is out whatever it sold
-                row.band = kpis.Band.OUT
+            if row.on_hand <= 0:  # no stock is out, and 0 weeks, whatever it sold
+                row.wos, row.band = Decimal("0.0"), kpis.Band.OUT
                 bands[row.band.value] += 1
         elif row.kind == "store":
             sold = weekly.get(key, [0] * len(lookback))
@@ -1043,6 +1040,9 @@ def _inventory(acc: DataAccess, q: InsightQuery, as_of: dt.date, names: Names) -
             row.band = kpis.band(row.wos, row.on_hand)
             bands[row.band.value] += 1
         rows.append(row)
+    # Lines with no band (a DC; a store whose sales are not shared) last: stores first,
+    # each in natural order.
+    rows = sorted(rows, key=lambda r: (r.kind != "store", natural_key(r.label)))
     rows = ordered(rows, STOCK_SORTS["band"])
     place = places.get(q.location) if q.location is not None else None
     empty = None

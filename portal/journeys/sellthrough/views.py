@@ -21,6 +21,7 @@ from werkzeug.wrappers import Response
 
 from domain import clock, kpis
 from domain.ingest import minor_exponent
+from domain.listing import natural_key
 from domain.roles import ACCOUNT_MANAGER, DISTRIBUTOR_USER, SUPPLIER_USER
 from portal.auth import role_required
 from portal.charts import Point, Span, trend_svg
@@ -121,8 +122,8 @@ def weeks(value: Decimal | None, stock: int | None = None, sales_shared: bool = 
 
 def choices(labels: Mapping[int, str]) -> list[tuple[str, list[Choice]]]:
     """A filter's SKUs or locations (id -> code and name) as the searchable picker's
-    options, by name."""
-    ordered = sorted(labels.items(), key=lambda item: item[1])
+    options, by name in natural order (S2 before S10)."""
+    ordered = sorted(labels.items(), key=lambda item: natural_key(item[1]))
     return [("", [Choice(str(key), label) for key, label in ordered])]
 
 
