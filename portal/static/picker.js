@@ -137,9 +137,13 @@
       if (active >= 0 && items[active]) {
         items[active].classList.remove("active");
       }
+      if (active >= 0 && items[active]) {
+        items[active].setAttribute("aria-selected", "false");
+      }
       active = position;
       if (active >= 0 && items[active]) {
         items[active].classList.add("active");
+        items[active].setAttribute("aria-selected", "true"); // ARIA 1.2: the one pointed at
         items[active].scrollIntoView({ block: "nearest" });
         input.setAttribute("aria-activedescendant", items[active].id);
       } else {
@@ -179,7 +183,10 @@
         item.id = id + "-option-" + position;
         item.className = "picker-option";
         item.setAttribute("role", "option");
-        item.setAttribute("aria-selected", o.selected ? "true" : "false");
+        item.setAttribute("aria-selected", "false");
+        if (o.selected) {
+          item.classList.add("chosen"); // the current choice, drawn with a check
+        }
         item.textContent = o.text;
         if (o.parentNode.tagName === "OPTGROUP") {
           var group = document.createElement("span");
@@ -207,7 +214,10 @@
       list.hidden = !shown.length;
       more.hidden = false;
       input.setAttribute("aria-expanded", shown.length ? "true" : "false");
-      setActive(shown.length ? 0 : -1);
+      // Nothing typed in a single picker: no option is pointed at, so Enter clears the
+      // choice ("All SKUs") rather than taking the first one.
+      var blank = !multiple && !input.value.trim();
+      setActive(shown.length && !blank ? 0 : -1);
       say(more.textContent);
     }
 
@@ -231,7 +241,44 @@
       changed();
     }
 
-    input.addEventListener("input", open);
+    function clear() {
+      close();
+      if (select.value) {
+        select.value = "";
+        say("Cleared: " + (select.selectedOptions[0] ? select.selectedOptions[0].text : "no " + noun));
+        changed();
+      }
+      input.value = chosenText();
+    }
+
+    // A required picker is checked before the form goes: the hidden select cannot be.
+    if (input.getAttribute("aria-required") === "true" && select.form) {
+      select.form.addEventListener("submit", function (event) {
+        var none = !options.some(function (o) {
+          return o.selected;
+        });
+        input.setCustomValidity(none ? "Choose " + (multiple ? "at least one " : "a ") + noun + "." : "");
+        if (none) {
+          event.preventDefault();
+          input.reportValidity();
+        }
+      });
+    }
+    if (select.form) {
+      select.form.addEventListener("reset", function () {
+        setTimeout(function () { // after the form has put its options back
+          if (multiple) {
+            drawChips();
+          }
+          input.value = multiple ? "" : chosenText();
+        }, 0);
+      });
+    }
+
+    input.addEventListener("input", function () {
+      input.setCustomValidity("");
+      open();
+    });
     input.addEventListener("click", function () {
       if (!isOpen) {
         open();
@@ -273,12 +320,17 @@
           event.preventDefault(); // choosing, not submitting the form
           if (active >= 0) {
             choose(active);
+          } else if (!multiple && !input.value.trim()) {
+            clear();
           }
         }
       } else if (event.key === "Escape") {
         if (isOpen) {
           event.preventDefault();
           close();
+          if (!multiple) {
+            input.value = chosenText(); // the box shows what the form will post
+          }
         } else if (input.value) {
           event.preventDefault();
           input.value = multiple ? "" : chosenText();

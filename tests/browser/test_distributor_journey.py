@@ -47,6 +47,16 @@ def test_a_distributor_reads_its_own_sell_through_by_supplier_and_drills_down(
         row = breakdown.locator("tbody tr", has_text=p.stores[store]["name"])
         expect(row.locator("td").first).to_have_text(f"{p.units('oats', store):,}")
 
+    # Back to every SKU from the picker: empty it, Enter (no SKU is taken), then Apply.
+    sku = page.get_by_role("combobox", name="SKU", exact=True)
+    sku.fill("")
+    page.keyboard.press("Enter")
+    expect(page.locator("select[name=sku]")).to_have_value("")
+    expect(sku).to_have_value("")  # the placeholder says what to type
+    page.get_by_role("button", name="Apply").click()
+    expect(page).not_to_have_url(re.compile(r"[?&]sku=\d"))
+    expect(breakdown.locator("thead")).to_contain_text("SKU")
+
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Inventory").click()
     page.get_by_label("Supplier").select_option(label=p.orgs["brava"]["name"])
     page.get_by_role("button", name="Apply").click()

@@ -247,6 +247,16 @@ def test_a_distributor_picks_the_orders_ship_to_store_by_typing(
     ship_to.press_sequentially("p2")
     expect(page.locator("#ship_to-more")).to_have_text("10 matches.")  # P20 to P29
     reads_at_both_widths(page, "picker-order-ship-to-listbox")
+    # The option the keyboard points at is the one marked selected (ARIA 1.2).
+    page.keyboard.press("ArrowDown")
+    pointed = page.locator(f"#{ship_to.get_attribute('aria-activedescendant')}")
+    expect(pointed).to_have_attribute("aria-selected", "true")
+    expect(page.locator("#ship_to-listbox [aria-selected=true]")).to_have_count(1)
+    # Placing the order with no store chosen is stopped in the page, naming the field.
+    page.keyboard.press("Escape")
+    page.get_by_role("button", name="Place the order").click()
+    expect(page).to_have_url(re.compile(r"/orders/new"))
+    assert ship_to.evaluate("box => box.validationMessage") == "Choose a location."
     chosen = pick(page, ship_to, "p27")
     assert chosen == f"P27 · Picker store 27 {c.tag} (store)"
     expect(ship_to).to_have_value(chosen)
