@@ -231,6 +231,13 @@ def test_a_supplier_sees_the_latest_snapshot_worst_first_fifty_a_page(clients):
     assert "W1 place" not in html  # west does not work with acme
 
 
+def test_a_suppliers_distributor_filter_offers_its_distributors_only(clients, inv):
+    html = page(clients["acme"])
+    select = html[html.index('id="f-distributor"') :].split("</select>")[0]
+    offered = set(re.findall(r'<option value="(\d+)"', select))
+    assert offered == {str(inv.orgs[d]["id"]) for d in ("north", "south")}  # not acme itself
+
+
 def test_the_second_page_holds_the_rest_and_a_page_past_the_end_is_the_last(clients):
     html = page(clients["acme"], page=2)
     rows = table_rows(html)

@@ -768,6 +768,15 @@ def test_the_supplier_finds_its_answer_first_and_the_locations_counted_by_region
     page = text(Browser(app, partners.seller).get(f"/promotions/{key}"))
     regions = _section(page, 'id="location-regions"', "</table>")
     assert _REGION_ROW.findall(regions) == [("east", "4"), ("Details not shared with you", "10")]
+    # Its download names the same four, and of the others not even their ids.
+    answer = Browser(app, partners.seller).get(f"/promotions/{key}/locations.xlsx")
+    assert answer.status_code == 200
+    sheet = list(load_workbook(io.BytesIO(answer.get_data()), read_only=True).active.values)
+    answer.close()
+    body = [{h: r[i] if i < len(r) else None for i, h in enumerate(sheet[0])} for r in sheet[1:]]
+    east = {s["id"] for s in more[6:10]}
+    assert {r["Location #"] for r in body if r["Code"]} == east
+    assert [r["Location #"] for r in body if not r["Code"]] == [None] * 10
     listing = _section(page, 'id="location-list"', "</details>")
     assert [f'<th scope="row">{s["code"]}</th>' in listing for s in more] == [False] * 6 + [
         True

@@ -24,7 +24,7 @@ from cachetools import TTLCache
 from domain import clock, kpis
 from domain.ingest import feed_staleness
 from domain.listing import Slice, natural_key, ordered, page_of
-from domain.roles import DISTRIBUTOR_USER, SUPPLIER_USER
+from domain.roles import ACCOUNT_MANAGER, DISTRIBUTOR_USER, SUPPLIER_USER
 from domain.sharing import Agreement, Coverage, Store, pos_coverage, shared_weeks
 from portal.data.access import DataAccess, as_int
 from portal.data.errors import NotFound
@@ -532,8 +532,10 @@ def _sell_through(
 
     def row_of(key: int) -> Row:
         if key not in rows:
-            names = location_names if by == "location" else sku_names
-            rows[key] = Row(key, names.get(key, f"#{key}"))
+            if by == "location":
+                rows[key] = Row(key, location_names.get(key, "a location you do not see"))
+            else:
+                rows[key] = Row(key, sku_names.get(key, "a SKU you do not see"))
         return rows[key]
 
     total = Row(0, "Total")
@@ -604,7 +606,7 @@ def _sell_through(
         ],
         stock_day=max(latest.values()) if latest else None,
         labels={"sku": sku_names, "location": location_names, "distributor": org_names,
-                "supplier": supplier_labels(acc, org_names)},
+                "partners": partner_labels(acc, org_names)},
     )  # fmt: skip
     report.sku_suppliers = {int(r["id"]): org_names.get(int(r["supplier"]), "")
                             for r in skus if r.get("supplier")}  # fmt: skip
@@ -626,13 +628,18 @@ def _sources(acc: DataAccess, kind: str) -> list[int]:
     return sorted({a.grantor for a in acc.scope.agreements_in_force if kind in a.kinds})
 
 
-def supplier_labels(acc: DataAccess, org_names: Mapping[int, str]) -> dict[int, str]:
-    """A distributor's suppliers (the other side of its pairs), for its supplier filter;
-    nothing for other roles, who read one supplier's SKUs anyway."""
-    if acc.role != DISTRIBUTOR_USER:
+def partner_labels(acc: DataAccess, org_names: Mapping[int, str]) -> dict[int, str]:
+    """The other side of a partner's pairs, by name, for its partner filter: a
+    distributor's suppliers, a supplier's distributors (not every organization it may
+    name); nothing for a manager, who picks a pair."""
+    if acc.role == DISTRIBUTOR_USER:
+        ids = {p.supplier for p in acc.scope.pairs.values()}
+    elif acc.role == SUPPLIER_USER:
+        ids = {p.distributor for p in acc.scope.pairs.values()}
+    else:
         return {}
-    ids = {p.supplier for p in acc.scope.pairs.values()}
-    return dict(sorted(((i, org_names.get(i, f"#{i}")) for i in ids), key=lambda kv: kv[1]))
+    named = ((i, org_names.get(i, "a partner you do not see")) for i in ids)
+    return dict(sorted(named, key=lambda kv: kv[1]))
 
 
 def _stores(locations: Sequence[Mapping[str, Any]], **match: Any) -> dict[int, list[Store]]:
@@ -791,8 +798,9 @@ def feeds_with_staleness(
 
 def _whom(acc: DataAccess) -> str:
     """Whom the agreements share with, as the reader is told: a manager reads by the
-    pair's supplier's agreements."""
-    return "you" if acc.role == SUPPLIER_USER else "the pair's supplier"
+    pair's supplier's agreements (a distributor asking for another's data is told that
+    it was not shared with it)."""
+    return "the pair's supplier" if acc.role == ACCOUNT_MANAGER else "you"
 
 
 def _why_empty(
@@ -1015,9 +1023,9 @@ def _inventory(acc: DataAccess, q: InsightQuery, as_of: dt.date, names: Names) -
         row = StockRow(
             location=loc,
             label=(
-                f"{place.get('name', f'#{loc}')} ({place.get('code', '?')})"
+                (f"{place['name']} ({place['code']})" if place else "a location you do not see")
                 if by == "location"
-                else sku_names.get(key, f"#{key}")
+                else sku_names.get(key, "a SKU you do not see")
             ),
             kind=str(place.get("kind", "store")),
             region=place.get("region"),
@@ -1067,7 +1075,7 @@ def _inventory(acc: DataAccess, q: InsightQuery, as_of: dt.date, names: Names) -
             "sku": sku_names,
             "location": _names(locations, lambda r: f"{r['name']} ({r['code']})"),
             "distributor": org_names,
-            "supplier": supplier_labels(acc, org_names),
+            "partners": partner_labels(acc, org_names),
         },
         categories=sorted({str(r["category"]) for r in skus if r.get("category")}),
         regions=sorted({str(r["region"]) for r in locations if r.get("region")}),

@@ -386,7 +386,7 @@ def _detail_table(context: Mapping[str, Any], table: str) -> tuple[list[Any], li
         rows = [
             {"sku": i, "gtin": s["gtin"], "description": s["description"],
              "lead_time_days": s.get("lead_time_days")}
-            if s else {"sku": i, "description": NOT_SHARED}
+            if s else {"sku": None, "description": NOT_SHARED}  # not even its id
             for i, s in context["skus"]
         ]  # fmt: skip
     elif table == "locations":
@@ -394,7 +394,7 @@ def _detail_table(context: Mapping[str, Any], table: str) -> tuple[list[Any], li
                    ("region", "Region")]  # fmt: skip
         rows = [
             {"location": i, "code": x["code"], "name": x["name"], "region": x.get("region")}
-            if x else {"location": i, "name": NOT_SHARED}
+            if x else {"location": None, "name": NOT_SHARED}
             for i, x in context["locations"]
         ]  # fmt: skip
     else:
