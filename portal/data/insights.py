@@ -1,5 +1,6 @@
-"""The sell-through and inventory reports of a supplier (and of an account manager, for
-one pair, by that pair's agreements), assembled from governed reads.
+"""The sell-through and inventory reports of a supplier (what distributors share with
+it), of a distributor (its own stores), and of an account manager (one pair, by that
+pair's agreements), assembled from governed reads.
 
 Every figure comes through :class:`~portal.data.DataAccess` with the user's own hub
 session: POS from the weekly rollups (``summary``), inventory from the shared
@@ -141,7 +142,7 @@ class Report:
     movers: kpis.Movers[int]
     feeds: list[Feed]
     stock_day: str | None  # the inventory snapshot the stock figures are from
-    labels: dict[str, dict[int, str]]  # "sku" / "location" / "distributor" -> id -> name
+    labels: dict[str, dict[int, str]]  # sku / location / distributor / partners: id -> name
     categories: list[str] = field(default_factory=list)
     regions: list[str] = field(default_factory=list)
     coverage: Coverage = field(default_factory=lambda: Coverage(frozenset(), frozenset()))

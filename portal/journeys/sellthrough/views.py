@@ -45,10 +45,7 @@ def _query() -> tuple[insights.InsightQuery, dict[str, list[str]]]:
         errors = exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages}  # type: ignore[assignment]
     data["first"] = data.get("first") or first
     data["last"] = data.get("last") or last
-    if not data.get("pair") and current_user.role == ACCOUNT_MANAGER:
-        # A manager reads one pair at a time: each pair by its own agreements only.
-        pairs = _pairs()
-        data["pair"] = min(pairs, key=lambda p: (pairs[p], p)) if pairs else None
+    data["pair"] = data.get("pair") or _default_pair()
     if data["first"] > data["last"]:
         data["first"] = data["last"] - dt.timedelta(days=7 * 13 - 1)
     if (data["last"] - data["first"]).days > 7 * MAX_WEEKS:  # one end given, far away
@@ -127,9 +124,16 @@ def choices(labels: Mapping[int, str]) -> list[tuple[str, list[Choice]]]:
     return [("", [Choice(str(key), label) for key, label in ordered])]
 
 
+def _default_pair() -> int | None:
+    """The pair a manager's page shows when none is asked for, the first by name: a
+    manager reads one pair at a time, each by its own agreements only. None for others."""
+    pairs = _pairs()
+    return min(pairs, key=lambda p: (pairs[p], p)) if pairs else None
+
+
 def _pairs() -> dict[int, str]:
-    """A manager's pairs, for the pair filter (other roles choose a distributor); read
-    once per request."""
+    """A manager's pairs, for the pair filter (partners choose the other side instead);
+    read once per request."""
     if current_user.role != ACCOUNT_MANAGER:
         return {}
     if "tandem_pairs" not in g:
@@ -285,9 +289,7 @@ def _stock_query() -> tuple[insights.InsightQuery, dict[str, Any], dict[str, lis
         errors = exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages}  # type: ignore[assignment]
     choices = {k: data.pop(k) for k in STOCK_CHOICES}
     data["first"], data["last"] = insights.default_range(clock.today())
-    if not data.get("pair") and current_user.role == ACCOUNT_MANAGER:
-        pairs = _pairs()
-        data["pair"] = min(pairs, key=lambda p: (pairs[p], p)) if pairs else None
+    data["pair"] = data.get("pair") or _default_pair()
     return insights.InsightQuery(**data), choices, errors
 
 
