@@ -15,7 +15,7 @@ from domain.kpis import LOOKBACKS, Band
 from portal.schemas.base import MAX_ID
 
 MAX_WEEKS = 104
-MAX_PAGE = 100_000
+MAX_STOCK_PAGE = 100_000  # the inventory table's last page (50 lines a page)
 #: The inventory table's sorts (portal.data.insights.STOCK_SORTS).
 STOCK_SORTS = ("band", "wos", "name", "on_hand")
 #: The dates a filter may name: wide enough for any real report, and far enough from
@@ -82,4 +82,4 @@ class InventoryQuerySchema(InsightQuerySchema):
     band = fields.String(validate=validate.OneOf([b.value for b in Band]), load_default=None)
     sort = fields.String(validate=validate.OneOf(STOCK_SORTS), load_default="band")
     order = fields.String(validate=validate.OneOf(("asc", "desc")), load_default="asc")
-    page = fields.Integer(validate=validate.Range(min=1, max=MAX_PAGE), load_default=1)
+    page = fields.Integer(validate=validate.Range(min=1, max=MAX_STOCK_PAGE), load_default=1)

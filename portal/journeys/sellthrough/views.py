@@ -276,6 +276,10 @@ STOCK_PER_PAGE = 50
 STOCK_CHOICES = ("snapshot", "band", "sort", "order", "page")
 
 
+#: The inventory page's choices when none is made, left out of its links.
+STOCK_DEFAULTS = InventoryQuerySchema(exclude=("first", "last", "grain")).load({})
+
+
 def _stock_query() -> tuple[insights.InsightQuery, dict[str, Any], dict[str, list[str]]]:
     """The inventory page's filters: the shared ones but the range (it is a snapshot
     page), and its own choices (snapshot, band, sort, order, page); with the errors to
@@ -313,8 +317,7 @@ def _stock_params(
     }
     if values.get("snapshot") is not None:
         values["snapshot"] = str(values["snapshot"])
-    defaults = {"sort": "band", "order": "asc", "page": 1, "lookback": 4}
-    return {k: v for k, v in values.items() if v is not None and defaults.get(k) != v}
+    return {k: v for k, v in values.items() if v is not None and STOCK_DEFAULTS.get(k) != v}
 
 
 def _stock_report(
