@@ -194,6 +194,16 @@ def _store(kind: str) -> Filter:
     return {"location": {"kind": {"_eq": kind}}}
 
 
+def sku_label(sku: Mapping[str, Any]) -> str:
+    """How the pages name a SKU: its description and GTIN."""
+    return f"{sku.get('description') or 'SKU'} ({sku['gtin']})"
+
+
+def location_label(location: Mapping[str, Any]) -> str:
+    """How the pages name a location: its name and code."""
+    return f"{location.get('name') or 'Location'} ({location['code']})"
+
+
 def _names(
     rows: Sequence[Mapping[str, Any]], label: Callable[[Mapping[str, Any]], str]
 ) -> dict[int, str]:
@@ -521,8 +531,8 @@ def _sell_through(
     pos, latest, stores, dcs = inputs.pos, inputs.latest, inputs.stores, inputs.dcs
     in_stock, ranged = inputs.in_stock, inputs.ranged
     org_names = _names(orgs, lambda r: str(r["name"]))
-    sku_names = _names(skus, lambda r: f"{r['description']} ({r['gtin']})")
-    location_names = _names(locations, lambda r: f"{r['name']} ({r['code']})")
+    sku_names = _names(skus, sku_label)
+    location_names = _names(locations, location_label)
     key_field = "location" if by == "location" else "sku"
     fetch_first, _, _ = _fetch_range(q)
     coverage, coverage_of = _pos_coverage(acc, q, names, fetch_first, sharing_ids)
@@ -993,7 +1003,7 @@ def _inventory(acc: DataAccess, q: InsightQuery, as_of: dt.date, names: Names) -
         if any(x <= as_of for x in ds)
     }
     org_names = _names(orgs, lambda r: str(r["name"]))
-    sku_names = _names(skus, lambda r: f"{r['description']} ({r['gtin']})")
+    sku_names = _names(skus, sku_label)
     places = {int(r["id"]): r for r in names.locations}
     groups = (
         acc.sums("inventory-positions", STOCK_FIELDS, [by], all_of(*inv_where, _snapshots(latest)))
@@ -1024,7 +1034,7 @@ def _inventory(acc: DataAccess, q: InsightQuery, as_of: dt.date, names: Names) -
         row = StockRow(
             location=loc,
             label=(
-                (f"{place['name']} ({place['code']})" if place else "a location you do not see")
+                (location_label(place) if place else "a location you do not see")
                 if by == "location"
                 else sku_names.get(key, "a SKU you do not see")
             ),
@@ -1074,7 +1084,7 @@ def _inventory(acc: DataAccess, q: InsightQuery, as_of: dt.date, names: Names) -
         empty=empty,
         labels={
             "sku": sku_names,
-            "location": _names(locations, lambda r: f"{r['name']} ({r['code']})"),
+            "location": _names(locations, location_label),
             "distributor": org_names,
             "partners": partner_labels(acc, org_names),
         },
@@ -1082,5 +1092,5 @@ def _inventory(acc: DataAccess, q: InsightQuery, as_of: dt.date, names: Names) -
         regions=sorted({str(r["region"]) for r in locations if r.get("region")}),
         snapshot=dt.date.fromisoformat(max(latest.values())) if latest else None,
         days=sorted(set().union(*days.values()), reverse=True),
-        place=f"{place['name']} ({place['code']})" if place else None,
+        place=location_label(place) if place else None,
     )

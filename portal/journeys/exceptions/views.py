@@ -11,7 +11,7 @@ ownership table; every read and write goes through the data layer as the signed-
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from flask import Blueprint, Flask, flash, redirect, render_template, request, url_for
@@ -60,18 +60,22 @@ def _names(acc: DataAccess, rows: Iterable[Mapping[str, Any]]) -> dict[str, dict
     a SKU by its name and GTIN, a store by its name and code."""
     rows = list(rows)
 
-    def read(res: str, name: str, fields: tuple[str, ...], label: str) -> dict[int, str]:
+    def read(
+        res: str, name: str, fields: tuple[str, ...], label: Callable[[Mapping[str, Any]], str]
+    ) -> dict[int, str]:
         keys = sorted({int(r[name]) for r in rows if r.get(name) is not None})
         if not keys:
             return {}
         found = acc.rows(res, {"id": {"_in": keys}}, fields=("id", *fields))
-        return {int(r["id"]): label.format(*(r[f] for f in fields)) for r in found}
+        return {int(r["id"]): label(r) for r in found}
 
     return {
-        "criterion": read("exception-criteria", "criterion", ("name",), "{}"),
-        "sku": read("skus", "sku", ("description", "gtin"), "{} ({})"),
-        "location": read("locations", "location", ("name", "code"), "{} ({})"),
-        "purchase_order": read("purchase-orders", "purchase_order", ("number",), "{}"),
+        "criterion": read("exception-criteria", "criterion", ("name",), lambda r: r["name"]),
+        "sku": read("skus", "sku", ("description", "gtin"), insights.sku_label),
+        "location": read("locations", "location", ("name", "code"), insights.location_label),
+        "purchase_order": read(
+            "purchase-orders", "purchase_order", ("number",), lambda r: r["number"]
+        ),
     }
 
 

@@ -904,7 +904,7 @@ def suggestions_export() -> Any:
     found = replenishment.plan(acc, int(chosen), clock.today())
     rows = [
         {
-            "location": f"{x.location['name']} ({x.location['code']})",
+            "location": insights.location_label(x.location),
             "gtin": x.sku["gtin"], "sku": x.sku["description"], "demand": x.suggestion.demand,
             "demand_sigma": x.suggestion.demand_sigma, "lead_time": x.lead_time.weeks,
             "lead_time_sigma": x.lead_time.sigma_weeks, "z": x.suggestion.z,
