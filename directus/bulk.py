@@ -68,6 +68,7 @@ from prometheus_client import Counter, Histogram
 
 from domain import clock
 from domain.forecasts import HORIZONS
+from domain.ingest import CADENCE_GAPS, learn_cadence
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 POS, INVENTORY, FORECASTS = "pos", "inventory", "forecasts"
@@ -562,25 +563,35 @@ class Lane:
         received_at: dt.datetime,
         import_id: int | None,
     ) -> None:
+        """Move the feed's freshness forward and relearn its cadence from its deliveries:
+        the data-through dates of its last finished imports, then this one's."""
         key = f"{distributor}:{kind}"
+        delivered = self._rows(
+            "SELECT data_through FROM imports WHERE distributor = ? AND kind = ? "
+            "AND status = 'done' AND data_through IS NOT NULL ORDER BY id DESC LIMIT ?",
+            (distributor, kind, CADENCE_GAPS + 1),
+        )
+        learned = learn_cadence([*(self._read_date(d) for (d,) in reversed(delivered)), through])
         found = self._rows("SELECT data_through FROM feeds WHERE id = ?", (key,))
         if found:
             before = self._read_date(found[0][0])
             if before is not None and (through is None or before > through):
                 through = before  # a restatement of older days does not move it back
             self.execute(
-                "UPDATE feeds SET data_through = ?, received_at = ?, last_import = ? WHERE id = ?",
+                "UPDATE feeds SET data_through = ?, received_at = ?, last_import = ?, "
+                "cadence_learned = COALESCE(?, cadence_learned) WHERE id = ?",
                 (
                     self.date(through) if through else None,
                     self.timestamp(received_at),
                     import_id,
+                    learned,
                     key,
                 ),
             )
         else:
             self.execute(
                 "INSERT INTO feeds (id, distributor, kind, data_through, received_at, "
-                "last_import) VALUES (?, ?, ?, ?, ?, ?)",
+                "last_import, cadence_learned) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (
                     key,
                     distributor,
@@ -588,6 +599,7 @@ class Lane:
                     self.date(through) if through else None,
                     self.timestamp(received_at),
                     import_id,
+                    learned,
                 ),
             )
 

@@ -21,7 +21,10 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import itertools
 import re
+import statistics
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import NamedTuple
 
@@ -304,6 +307,65 @@ def is_stale(data_through: dt.date | None, today: dt.date, after_days: int) -> b
 #: A weekly forecast is late after a week and a day.
 FORECAST_STALE_AFTER_DAYS = 8
 
+#: How many of a feed's recent gaps between deliveries its learned cadence is the median
+#: of: two months of a weekly feed, eight days of a daily one.
+CADENCE_GAPS = 8
+
+#: The grace period after a feed's expected next date before it is stale, by cadence:
+#: (the cadence at least so many days, the grace in days). A daily feed may be a day
+#: late, a weekly one two days, a monthly one four.
+GRACE_DAYS = ((1, 1), (7, 2), (28, 4))
+
+#: Where a feed's cadence comes from: set on the feed by its distributor or an operator,
+#: or learned from its deliveries (:func:`learn_cadence`).
+CADENCE_SET = "set"
+CADENCE_LEARNED = "learned"
+
+
+def grace_days(cadence_days: int) -> int:
+    """The days a feed of this cadence may be late before it is stale (:data:`GRACE_DAYS`)."""
+    return max(grace for at_least, grace in GRACE_DAYS if cadence_days >= at_least)
+
+
+def learn_cadence(throughs: Sequence[dt.date | None], gaps: int = CADENCE_GAPS) -> int | None:
+    """A feed's typical gap, in days, between the data-through dates of its deliveries
+    (``throughs``, oldest delivery first): the (lower) median of its last ``gaps`` gaps.
+
+    Only deliveries that moved the feed forward count, as its freshness does: a
+    restatement of older days, or the same days again, is not a new period. ``None``
+    until two deliveries have moved it."""
+    advances: list[dt.date] = []
+    for through in throughs:
+        if through is not None and (not advances or through > advances[-1]):
+            advances.append(through)
+    found = [(b - a).days for a, b in itertools.pairwise(advances[-(gaps + 1) :])]
+    return statistics.median_low(found) if found else None
+
+
+def cadence_label(days: int) -> str:
+    """A cadence in words: daily, weekly, every 2 weeks, monthly, every 3 days."""
+    if days == 1:
+        return "daily"
+    if days % 7 == 0:
+        return "weekly" if days == 7 else f"every {days // 7} weeks"
+    if 28 <= days <= 31:
+        return "monthly"
+    return f"every {days} days"
+
+
+class Freshness(NamedTuple):
+    """How fresh a feed is: ``stale`` once its data (a forecast: its last delivery) is
+    more than ``after_days`` days behind today; its ``cadence_days`` and where that comes
+    from (``cadence_source``, :data:`CADENCE_SET` or :data:`CADENCE_LEARNED`; ``None``
+    when neither is known yet), and the ``expected`` next data-through (a forecast: next
+    delivery), when its cadence is known."""
+
+    stale: bool
+    after_days: int
+    cadence_days: int | None = None
+    cadence_source: str | None = None
+    expected: dt.date | None = None
+
 
 def feed_staleness(
     kind: str,
@@ -312,13 +374,28 @@ def feed_staleness(
     today: dt.date,
     own_days: int | None,
     default_days: int,
-) -> tuple[bool, int]:
-    """Whether a feed is stale, and after how many days: its own setting, else the
-    default. A forecast's data runs weeks ahead, so its age is its last delivery's
-    (``received_on``), stale after :data:`FORECAST_STALE_AFTER_DAYS` by default; every
-    other feed ages by its data-through date."""
-    if kind == "forecasts":
-        after = own_days or FORECAST_STALE_AFTER_DAYS
-        return is_stale(received_on, today, after), after
-    after = own_days or default_days
-    return is_stale(data_through, today, after), after
+    cadence_set: int | None = None,
+    cadence_learned: int | None = None,
+) -> Freshness:
+    """Whether a feed is stale, and after how many days.
+
+    A forecast's data runs weeks ahead, so its age is its last delivery's
+    (``received_on``); every other feed ages by its data-through date. The feed's cadence
+    is the one set on it, else the one learned from its deliveries: it is expected again a
+    cadence after that date, and stale after the grace period that follows
+    (:func:`grace_days`). A threshold set on the feed (``own_days``) still wins; a feed
+    with neither is stale after ``default_days`` (a forecast after
+    :data:`FORECAST_STALE_AFTER_DAYS`)."""
+    since = received_on if kind == "forecasts" else data_through
+    cadence = cadence_set or cadence_learned
+    source = (CADENCE_SET if cadence_set else CADENCE_LEARNED) if cadence else None
+    if own_days:
+        after = own_days
+    elif cadence:
+        after = cadence + grace_days(cadence)
+    elif kind == "forecasts":
+        after = FORECAST_STALE_AFTER_DAYS
+    else:
+        after = default_days
+    expected = since + dt.timedelta(days=cadence) if since and cadence else None
+    return Freshness(is_stale(since, today, after), after, cadence, source, expected)

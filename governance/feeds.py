@@ -14,25 +14,35 @@ from typing import Any
 from directus import HubClient
 from domain.ingest import KINDS, feed_staleness
 
-FEED_FIELDS = ["id", "distributor", "kind", "data_through", "received_at", "stale_after_days"]
+FEED_FIELDS = [
+    "id", "distributor", "kind", "data_through", "received_at", "stale_after_days",
+    "cadence_days", "cadence_learned",
+]  # fmt: skip
 IMPORT_FIELDS = ["id", "distributor", "kind", "filename", "status", "created_at", "error"]
 
 
 def feeds(admin: HubClient, today: dt.date, default_days: int) -> list[dict[str, Any]]:
-    """Every feed, by distributor and kind, with its ``stale`` flag and the days after
-    which it is stale (:func:`domain.ingest.feed_staleness`)."""
+    """Every feed, by distributor and kind, with its ``stale`` flag, the days after which
+    it is stale, its cadence, where that comes from and the date it is expected again
+    (:func:`domain.ingest.feed_staleness`)."""
     rows = admin.read_items("feeds", fields=FEED_FIELDS, sort=["distributor", "kind"], limit=-1)
     out = []
     for row in rows:
-        stale, after = feed_staleness(
+        found = feed_staleness(
             row["kind"],
             _day(row.get("data_through")),
             _day(row.get("received_at")),
             today,
             row.get("stale_after_days"),
             default_days,
+            row.get("cadence_days"),
+            row.get("cadence_learned"),
         )
-        out.append({**row, "stale": stale, "stale_after_days": after})
+        out.append(
+            {**row, "stale": found.stale, "stale_after_days": found.after_days,
+             "cadence": found.cadence_days, "cadence_source": found.cadence_source,
+             "expected": found.expected}
+        )  # fmt: skip
     return out
 
 

@@ -714,7 +714,16 @@ class DataAccess:
         rows = self._read(
             "feeds",
             {"distributor": {"_in": sorted(mine)}},
-            fields=["id", "distributor", "kind", "data_through", "received_at", "stale_after_days"],
+            fields=[
+                "id",
+                "distributor",
+                "kind",
+                "data_through",
+                "received_at",
+                "stale_after_days",
+                "cadence_days",
+                "cadence_learned",
+            ],
             sort=["distributor", "kind"],
             limit=-1,
         )

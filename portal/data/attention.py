@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from domain import clock
+from domain.ingest import cadence_label
 from domain.roles import ACCOUNT_MANAGER, DISTRIBUTOR_USER, SUPPLIER_USER
 from portal.data import insights
 from portal.data.access import DataAccess
@@ -95,11 +96,16 @@ def items(
         if feed["stale"]:
             who = names.get(int(feed["distributor"]), f"#{feed['distributor']}")
             if feed["kind"] == "forecasts":  # it runs weeks ahead: its age is its delivery's
-                last = str(feed.get("received_at") or "never")[:10]
-                detail = f"last delivered {last}; stale after {feed['stale_after_days']} days"
+                since = str(feed.get("received_at") or "never")[:10]
+                detail = f"last delivered {since}"
             else:
-                through = feed.get("data_through") or "never"
-                detail = f"data through {through}; stale after {feed['stale_after_days']} days"
+                since = str(feed.get("data_through") or "never")[:10]
+                detail = f"data through {since}"
+            if feed["expected"] is not None:
+                how = f"{cadence_label(feed['cadence'])}, {feed['cadence_source']}"
+                detail += f"; expected {feed['expected']} ({how})"
+            else:
+                detail += f"; stale after {feed['stale_after_days']} days"
             ref = {"distributor": int(feed["distributor"]), "kind": feed["kind"]}
             if role == ACCOUNT_MANAGER:  # its pages show one pair: that distributor's first
                 pairs = [

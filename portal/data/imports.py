@@ -194,6 +194,22 @@ def mapping_of(hub: HubClient, org: int, kind: str) -> dict[str, Any]:
     return {"kind": kind, **mapping_row(mapping), "fields_": list(FIELDS[kind])}
 
 
+def set_cadence(hub: HubClient, org: int, kind: str, days: int | None) -> None:
+    """Set the cadence (days between deliveries) of the distributor's own feed of
+    ``kind``, or with ``None`` clear it, so that the one learned from its deliveries
+    counts; 404 while it has no such feed (it appears with its first delivery). The
+    user's own hub session: the hub lets a distributor change only this field of its own
+    feeds."""
+    kind = check_kind(kind)
+    try:
+        hub.update_item("feeds", f"{org}:{kind}", {"cadence_days": days}, fields=["id"])
+    except ForbiddenOrMissing as exc:
+        raise NotFound(
+            f"you have no {kind} feed yet: it appears with your first delivery",
+            {"kind": ["no feed of this kind yet"]},
+        ) from exc
+
+
 def save_column_mapping(
     hub: HubClient, org: int, kind: str, body: Mapping[str, Any]
 ) -> dict[str, Any]:

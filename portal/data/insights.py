@@ -108,11 +108,25 @@ class Row:
 
 @dataclass
 class Feed:
+    """A feed as the data-freshness table shows it: ``cadence`` in days, set or learned
+    (``cadence_source``), and the ``expected`` next data-through."""
+
     distributor: str
     kind: str
     data_through: str | None
     received_at: str | None
     stale: bool
+    cadence: int | None = None
+    cadence_source: str | None = None
+    expected: dt.date | None = None
+
+    @classmethod
+    def of(cls, row: Mapping[str, Any], org_names: Mapping[int, str]) -> Feed:
+        """A row of :func:`feeds_with_staleness`, under its distributor's name."""
+        d = int(row["distributor"])
+        return cls(org_names.get(d, f"#{d}"), row["kind"], row.get("data_through"),
+                   row.get("received_at"), row["stale"], row.get("cadence"),
+                   row.get("cadence_source"), row.get("expected"))  # fmt: skip
 
 
 class TrendPoint(NamedTuple):
@@ -611,8 +625,7 @@ def _sell_through(
         total=total,
         movers=movers,
         feeds=[
-            Feed(org_names.get(int(f["distributor"]), f"#{f['distributor']}"), f["kind"],
-                 f.get("data_through"), f.get("received_at"), f["stale"])
+            Feed.of(f, org_names)
             for f in feeds if not q.distributor or int(f["distributor"]) == q.distributor
         ],
         stock_day=max(latest.values()) if latest else None,
@@ -793,17 +806,23 @@ def _promotions(acc: DataAccess, q: InsightQuery) -> list[dict[str, Any]]:
 def feeds_with_staleness(
     acc: DataAccess, stale_after_days: int, today: dt.date | None = None
 ) -> list[dict[str, Any]]:
-    """The feeds the user may see, each with its ``stale`` flag and threshold
-    (:func:`domain.ingest.feed_staleness`)."""
+    """The feeds the user may see, each with its ``stale`` flag and threshold, its
+    ``cadence`` (days), where that comes from (``cadence_source``: set or learned) and the
+    ``expected`` next data-through (:func:`domain.ingest.feed_staleness`)."""
     today = today or clock.today()
     out = []
     for row in acc.feeds():
         through = _day(row["data_through"]) if row.get("data_through") else None
         received = _day(row["received_at"]) if row.get("received_at") else None
-        stale, after = feed_staleness(
-            row["kind"], through, received, today, row.get("stale_after_days"), stale_after_days
-        )
-        out.append({**row, "stale": stale, "stale_after_days": after})
+        found = feed_staleness(
+            row["kind"], through, received, today, row.get("stale_after_days"), stale_after_days,
+            row.get("cadence_days"), row.get("cadence_learned"),
+        )  # fmt: skip
+        out.append(
+            {**row, "stale": found.stale, "stale_after_days": found.after_days,
+             "cadence": found.cadence_days, "cadence_source": found.cadence_source,
+             "expected": found.expected}
+        )  # fmt: skip
     return out
 
 

@@ -46,6 +46,13 @@ class FeedSchema(TandemSchema):
     received_at = HubDateTime(allow_none=True, metadata={"description": "the last delivery"})
     stale_after_days = HubInteger()
     stale = HubBoolean()
+    cadence = HubInteger(
+        allow_none=True, metadata={"description": "days between deliveries, if known"}
+    )
+    cadence_source = fields.String(
+        allow_none=True, metadata={"description": "set (on the feed) or learned (from deliveries)"}
+    )
+    expected = fields.Date(allow_none=True, metadata={"description": "the next data expected"})
 
 
 class ColumnMappingSchema(TandemSchema):

@@ -243,6 +243,9 @@ def freshness_export() -> Response:
             "received_at": _moment(f.get("received_at")),
             "stale": "stale" if f["stale"] else "fresh",
             "stale_after_days": f["stale_after_days"],
+            "cadence_days": f["cadence"],
+            "cadence_source": f["cadence_source"],
+            "expected": f["expected"],
         }
         for f in feeds
         if not q.distributor or int(f["distributor"]) == q.distributor
@@ -250,7 +253,8 @@ def freshness_export() -> Response:
     columns = [
         ("distributor", "Distributor"), ("kind", "Data"), ("data_through", "Data through"),
         ("received_at", "Received (UTC)"), ("stale", "Status"),
-        ("stale_after_days", "Stale after (days)"),
+        ("stale_after_days", "Stale after (days)"), ("cadence_days", "Cadence (days)"),
+        ("cadence_source", "Cadence from"), ("expected", "Expected next data"),
     ]  # fmt: skip
     return xlsx_response(
         acc,

@@ -28,10 +28,11 @@ from flask import (
     send_file,
     url_for,
 )
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load, validate
 from werkzeug.wrappers import Response
 
 from domain import clock
-from domain.ingest import DATE_FORMATS, KINDS
+from domain.ingest import DATE_FORMATS, KINDS, cadence_label
 from domain.roles import DISTRIBUTOR_USER
 from ingest.readers import FIELDS, FORMATS
 from portal.auth import role_required
@@ -46,6 +47,7 @@ from portal.data.imports import (
     own_import,
     rejects_path,
     save_column_mapping,
+    set_cadence,
     start_upload,
 )
 from portal.data.insights import feeds_with_staleness
@@ -58,6 +60,8 @@ answer_errors_as_pages(bp)
 
 PER_PAGE = 20
 RUNNING = ("queued", "running")
+#: The longest cadence a feed may be set to: a yearly delivery.
+MAX_CADENCE_DAYS = 366
 KIND_LABELS = {"pos": "POS sales", "inventory": "Inventory", "forecasts": "Forecasts"}
 FORMAT_LABELS = {
     "csv": "CSV",
@@ -151,6 +155,7 @@ def _uploads_page(
     upload_message: str | None = None,
     mapping_errors: Mapping[str, Mapping[str, list[str]]] | None = None,
     mapping_forms: Mapping[str, Mapping[str, Any]] | None = None,
+    cadence_errors: Mapping[str, list[str]] | None = None,
     status: int = 200,
 ) -> tuple[str, int]:
     """The uploads page: the form, the feeds, the history and the mappings."""
@@ -177,6 +182,7 @@ def _uploads_page(
         upload_errors=upload_errors or {},
         upload_message=upload_message,
         feeds=feeds_with_staleness(acc, config.stale_after_days),
+        cadence_errors=cadence_errors or {},
         history=history,
         page=page,
         pages=pages,
@@ -274,6 +280,49 @@ def save_mapping(kind: str) -> Any:
     return redirect(url_for("uploads.index", _anchor=f"mapping-{kind}"), 303)
 
 
+class CadenceSchema(Schema):
+    """A feed's cadence as the form sends it: its kind, and whole days between deliveries
+    (empty: learn it from the deliveries)."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    kind = fields.String(required=True, validate=validate.OneOf(KINDS))
+    cadence_days = fields.Integer(
+        allow_none=True, load_default=None, validate=validate.Range(min=1, max=MAX_CADENCE_DAYS)
+    )
+
+    @pre_load
+    def _empty_is_none(self, data: Mapping[str, Any], **_: Any) -> dict[str, Any]:
+        out = dict(data)
+        if not str(out.get("cadence_days", "")).strip():
+            out["cadence_days"] = None
+        return out
+
+
+@bp.post("/cadence")
+@role_required(DISTRIBUTOR_USER)
+def save_cadence() -> Any:
+    """Set how often one of the distributor's feeds comes (its staleness follows it), or
+    clear it so the cadence learned from its deliveries counts."""
+    acc = access()
+    org = distributor_of(acc.actor)
+    try:
+        loaded = CadenceSchema().load(request.form.to_dict())
+        set_cadence(acc.hub, org, loaded["kind"], loaded["cadence_days"])
+    except ValidationError as exc:
+        messages = exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages}
+        return _uploads_page(acc, cadence_errors=messages, status=422)
+    except DataError as exc:
+        return _uploads_page(acc, cadence_errors=exc.errors, status=exc.status)
+    days, label = loaded["cadence_days"], KIND_LABELS[loaded["kind"]]
+    if days:
+        flash(f"The {label} feed is expected {cadence_label(days)}; its staleness follows that.")
+    else:
+        flash(f"The {label} feed's cadence is learned from its deliveries again.")
+    return redirect(url_for("uploads.index", _anchor="freshness-heading"), 303)
+
+
 def _typed(rows: Iterable[Mapping[str, Any]]) -> Iterator[dict[str, Any]]:
     """History rows with real dates and timestamps, for Excel."""
     for row in rows:
@@ -309,4 +358,5 @@ def history_xlsx() -> Response:
 
 def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
+    app.add_template_filter(cadence_label, "cadence")
     add_nav(app, "Data uploads", "uploads.index", (DISTRIBUTOR_USER,), 20)
