@@ -13,6 +13,7 @@ from typing import Any
 from directus import HubError
 from domain import risks
 from domain import scorecard as sc
+from domain.attention import fingerprint
 from domain.sharing import Store, shares_whole
 from portal.data import insights
 from portal.data.access import DataAccess
@@ -488,6 +489,7 @@ def attention(views: Sequence[PairView]) -> list[Item]:
                     f"{view.overdue_risks} risk {noun} overdue",
                     view.label,
                     {"pair": view.id},
+                    fingerprint(view.overdue_risks),
                 )
             )
         if view.actions_due:
@@ -498,6 +500,7 @@ def attention(views: Sequence[PairView]) -> list[Item]:
                     f"{view.actions_due} plan {noun} due within 14 days",
                     view.label,
                     {"pair": view.id},
+                    fingerprint(view.actions_due),
                 )
             )
         for cell in view.cells:
@@ -509,6 +512,7 @@ def attention(views: Sequence[PairView]) -> list[Item]:
                         f"{cell.name}: {cell.value}{unit}",
                         f"{view.label}, target {cell.target}{unit}, {view.period}",
                         {"pair": view.id, "card": cell.card, "kpi": cell.kpi},
+                        fingerprint(cell.value, cell.target, view.period),
                     )
                 )
     return out
