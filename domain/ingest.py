@@ -316,6 +316,9 @@ CADENCE_GAPS = 8
 #: late, a weekly one two days, a monthly one four.
 GRACE_DAYS = ((1, 1), (7, 2), (28, 4))
 
+#: The longest cadence a feed may be set to: a yearly delivery.
+MAX_CADENCE_DAYS = 366
+
 #: Where a feed's cadence comes from: set on the feed by its distributor or an operator,
 #: or learned from its deliveries (:func:`learn_cadence`).
 CADENCE_SET = "set"

@@ -11,8 +11,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from directus import HubClient
-from domain.ingest import KINDS, feed_staleness
+from directus import ForbiddenOrMissing, HubClient
+from domain.ingest import KINDS, MAX_CADENCE_DAYS, feed_staleness
+from governance import audit
+from governance.errors import GovernanceError
 
 FEED_FIELDS = [
     "id", "distributor", "kind", "data_through", "received_at", "stale_after_days",
@@ -44,6 +46,31 @@ def feeds(admin: HubClient, today: dt.date, default_days: int) -> list[dict[str,
              "expected": found.expected}
         )  # fmt: skip
     return out
+
+
+def set_cadence(
+    admin: HubClient,
+    feed_id: str,
+    days: int | None,
+    *,
+    via: str = "portal",
+    actor: str | None = None,
+) -> None:
+    """Set a feed's cadence (days between deliveries, up to a year), or with ``None``
+    clear it so the one learned from its deliveries counts; audited."""
+    if days is not None and not 1 <= days <= MAX_CADENCE_DAYS:
+        raise GovernanceError(
+            "no such cadence", {"cadence_days": [f"from 1 to {MAX_CADENCE_DAYS} days"]}
+        )
+    try:
+        admin.read_item("feeds", feed_id, fields=["id"])
+    except ForbiddenOrMissing as exc:
+        raise GovernanceError(f"there is no feed {feed_id}") from exc
+    admin.update_item("feeds", feed_id, {"cadence_days": days}, fields=["id"])
+    audit.record(
+        admin, "feed.cadence", "feeds", [feed_id], detail={"cadence_days": days}, via=via,
+        actor=actor,
+    )  # fmt: skip
 
 
 def drop_folders(admin: HubClient) -> list[dict[str, Any]]:

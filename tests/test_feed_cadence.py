@@ -175,3 +175,40 @@ def test_only_the_feeds_distributor_sets_its_cadence_and_nothing_else(hub, admin
         world["supplier"].login(hub.url).update_item("feeds", world["feed"], {"cadence_days": 1})
     row = feed(admin, world)
     assert (row["cadence_days"], row["data_through"]) == (7, "2026-03-08")
+
+
+def test_an_operator_sets_a_feeds_cadence_from_the_operations_page(
+    hub, admin, app, world, tmp_path
+):
+    deliver(hub, world["seller"], SUNDAYS[0], tmp_path)
+    ops = make_user(admin, "operator_admin")
+    operator = sign_in(app, ops, remote_addr="10.16.1.7")
+    page = operator.get("/operator/jobs").get_data(as_text=True)
+    assert f'action="/operator/feeds/{world["feed"]}/cadence"' in page
+    path = f"/operator/feeds/{world['feed']}/cadence"
+
+    def save(days: str) -> str:
+        token = csrf_token(operator, "/operator/jobs")
+        answer = operator.post(path, data={"csrf_token": token, "cadence_days": days})
+        assert answer.status_code == 302
+        return operator.get(answer.headers["Location"]).get_data(as_text=True)
+
+    assert "Feed " + world["feed"] + ": expected every 2 weeks." in save("14")
+    assert feed(admin, world)["cadence_days"] == 14
+    (entry,) = admin.read_items(
+        "audit_log",
+        filter={"_and": [{"actor": {"_eq": ops.id}}, {"action": {"_eq": "feed.cadence"}}]},
+        fields=["record_ids", "detail"],
+    )
+    assert entry == {"record_ids": [world["feed"]], "detail": {"cadence_days": 14}}
+    assert "Must be greater than or equal to 1" in save("0")
+    assert feed(admin, world)["cadence_days"] == 14
+    assert "cadence learned from deliveries" in save("")
+    assert feed(admin, world)["cadence_days"] is None
+    # Only an operator: the distributor itself uses its own uploads page.
+    seller = sign_in(app, world["seller"], remote_addr="10.16.1.8")
+    refused = seller.post(
+        path, data={"csrf_token": csrf_token(seller, "/uploads"), "cadence_days": "1"}
+    )
+    assert refused.status_code == 403
+    assert feed(admin, world)["cadence_days"] is None

@@ -194,7 +194,7 @@ def mapping_of(hub: HubClient, org: int, kind: str) -> dict[str, Any]:
     return {"kind": kind, **mapping_row(mapping), "fields_": list(FIELDS[kind])}
 
 
-def set_cadence(hub: HubClient, org: int, kind: str, days: int | None) -> None:
+def set_cadence(hub: HubClient, org: int, kind: str | None, days: int | None) -> None:
     """Set the cadence (days between deliveries) of the distributor's own feed of
     ``kind``, or with ``None`` clear it, so that the one learned from its deliveries
     counts; 404 while it has no such feed (it appears with its first delivery). The

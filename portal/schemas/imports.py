@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from marshmallow import fields
+from collections.abc import Mapping
+from typing import Any
 
-from domain.ingest import DECIMAL_SEPARATORS, KINDS, THOUSANDS_SEPARATORS
+from marshmallow import EXCLUDE, Schema, fields, pre_load, validate
+
+from domain.ingest import DECIMAL_SEPARATORS, KINDS, MAX_CADENCE_DAYS, THOUSANDS_SEPARATORS
 from ingest.readers import DELIMITERS, ENCODINGS, FORMATS
 from portal.schemas.base import HubBoolean, HubDate, HubDateTime, HubInteger, OneOf, TandemSchema
 
@@ -53,6 +56,27 @@ class FeedSchema(TandemSchema):
         allow_none=True, metadata={"description": "set (on the feed) or learned (from deliveries)"}
     )
     expected = fields.Date(allow_none=True, metadata={"description": "the next data expected"})
+
+
+class CadenceFormSchema(Schema):
+    """A feed's cadence as a form sends it: whole days between deliveries, up to a year
+    (empty: none set, so the one learned from the deliveries counts), and the uploads
+    form's feed, by kind. The form's CSRF token aside, nothing else is read."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    kind = OneOf(KINDS)
+    cadence_days = fields.Integer(
+        allow_none=True, load_default=None, validate=validate.Range(min=1, max=MAX_CADENCE_DAYS)
+    )
+
+    @pre_load
+    def _empty_is_none(self, data: Mapping[str, Any], **_: Any) -> dict[str, Any]:
+        out = dict(data)
+        if not str(out.get("cadence_days", "")).strip():
+            out["cadence_days"] = None
+        return out
 
 
 class ColumnMappingSchema(TandemSchema):

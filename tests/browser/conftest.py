@@ -318,13 +318,23 @@ def pytest_runtest_call(item: pytest.Item) -> Any:
     return result
 
 
-def reads_at_both_widths(page: Page, name: str) -> None:
+#: Whether some part of an element, outside a box that scrolls, passes the screen's edge.
+_REGION_SIDEWAYS = """e => [e, ...e.querySelectorAll('*')].some(x => !x.closest('.table-scroll')
+    && x.getBoundingClientRect().right > window.innerWidth + 1)"""
+
+
+def reads_at_both_widths(page: Page, name: str, region: str | None = None) -> None:
     """The page at a laptop's width and at a phone's: it never scrolls sideways (a wide
-    table scrolls inside its own box), with a screenshot of each as ``<name>-<width>.png``."""
+    table scrolls inside its own box), with a screenshot of each as ``<name>-<width>.png``.
+    With ``region`` (a selector), only that part of the page is held to it: the rest is
+    another journey's."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     for width, size in (("1366", LAPTOP), ("390", PHONE)):
         page.set_viewport_size(size)
-        wide = page.evaluate("document.documentElement.scrollWidth > window.innerWidth")
+        if region is None:
+            wide = page.evaluate("document.documentElement.scrollWidth > window.innerWidth")
+        else:
+            wide = page.locator(region).evaluate(_REGION_SIDEWAYS)
         assert not wide, f"{name} scrolls sideways at {width} px: {page.evaluate(_SIDEWAYS)}"
         page.screenshot(path=SCREENSHOTS / f"{name}-{width}.png", full_page=True)
     page.set_viewport_size(LAPTOP)

@@ -10,8 +10,7 @@ from playwright.sync_api import Page, expect
 
 from directus import HubClient
 from domain import clock
-from tests.browser.conftest import Partners
-from tests.browser.test_cadence_journey import at_both_widths
+from tests.browser.conftest import Partners, reads_at_both_widths
 from tests.browser.test_journeys import sign_in
 
 
@@ -26,12 +25,12 @@ def test_a_supplier_snoozes_a_stale_feed_sees_it_return_then_dismisses_it(
     stale = page.locator("li.attention-stale-feed", has_text="'s pos data")
     expect(stale).to_contain_text(f"{p.orgs['north']['name']}'s pos data is stale")
     expect(stale).to_contain_text(f"data through {ten_days_ago}")
-    at_both_widths(page, "attention-home")
+    reads_at_both_widths(page, "attention-home")
 
     stale.get_by_role("button", name="Snooze 1 week").click()
     expect(page.locator(".flash")).to_contain_text("snoozed for a week until")
     expect(stale).to_have_count(0)
-    at_both_widths(page, "attention-snoozed")
+    reads_at_both_widths(page, "attention-snoozed")
 
     # A newer delivery, still stale: a new cause, so the item is back before the week ends.
     admin.update_item(

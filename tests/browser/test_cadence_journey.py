@@ -11,29 +11,8 @@ import re
 from playwright.sync_api import Page, expect
 
 from directus import HubClient
-from tests.browser.conftest import LAPTOP, SCREENSHOTS, Partners
+from tests.browser.conftest import Partners, reads_at_both_widths
 from tests.browser.test_journeys import sign_in
-from tests.browser.test_orders_journey import PHONE
-
-#: Whether some part of an element, outside a box that scrolls, passes the screen's edge.
-OVERFLOWS = """e => [e, ...e.querySelectorAll('*')].some(
-    x => !x.closest('.table-scroll') && x.getBoundingClientRect().right > window.innerWidth + 1)"""
-
-
-def at_both_widths(page: Page, name: str, region: str | None = None) -> None:
-    """Screenshots at 1366 and 390 px; the page (or only its ``region``, a selector, where
-    other parts of the page are not this journey's) never scrolls sideways: what is wider
-    than the screen scrolls inside its own box."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    for width, size in (("1366", LAPTOP), ("390", PHONE)):
-        page.set_viewport_size(size)
-        if region is None:
-            wide = page.evaluate("document.documentElement.scrollWidth > window.innerWidth")
-        else:
-            wide = page.locator(region).evaluate(OVERFLOWS)
-        assert not wide, f"{name} scrolls sideways at {width} px"
-        page.screenshot(path=SCREENSHOTS / f"{name}-{width}.png", full_page=True)
-    page.set_viewport_size(LAPTOP)
 
 
 def test_a_distributor_sets_its_feeds_cadence_and_the_supplier_sees_it(
@@ -54,7 +33,7 @@ def test_a_distributor_sets_its_feeds_cadence_and_the_supplier_sees_it(
     expect(page.locator(".flash")).to_contain_text("The POS sales feed is expected weekly")
     expect(row).to_contain_text("weekly (set)")
     expect(row).to_contain_text(expected.isoformat())
-    at_both_widths(page, "cadence-uploads")
+    reads_at_both_widths(page, "cadence-uploads")
 
     page.context.clear_cookies()
     sign_in(page, p.acme_user)
@@ -63,4 +42,4 @@ def test_a_distributor_sets_its_feeds_cadence_and_the_supplier_sees_it(
     expect(freshness).to_contain_text("weekly (set)")
     expect(freshness).to_contain_text(expected.isoformat())
     # The page's breakdown table is wider than a phone; the freshness table scrolls in its box.
-    at_both_widths(page, "cadence-sell-through", "section.freshness")
+    reads_at_both_widths(page, "cadence-sell-through", "section.freshness")

@@ -28,6 +28,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from werkzeug.wrappers import Response
 
 from domain import clock, edi_profiles
+from domain.ingest import cadence_label
 from domain.roles import (
     ACCOUNT_MANAGER,
     DATA_KINDS,
@@ -42,6 +43,7 @@ from governance import GovernanceError, audit, feeds, partners, sharing, users
 from governance import scheduler as jobs
 from portal.auth import current_hub, role_required
 from portal.pages import Errors, access, add_nav
+from portal.schemas.imports import CadenceFormSchema
 from portal.tokens import parse_time
 from portal.xlsx import xlsx_response
 
@@ -852,6 +854,27 @@ def run_job_now(job_id: str) -> Response:
     else:
         flash(f"{job_id}: asked to run now; the scheduler takes it within seconds.")
     return redirect(url_for("operator.jobs_page"))
+
+
+@bp.post("/feeds/<feed_id>/cadence")
+@role_required(OPERATOR_ADMIN)
+def set_feed_cadence(feed_id: str) -> Response:
+    """Set how often a feed comes (its staleness follows it), or clear it so the cadence
+    learned from its deliveries counts."""
+    try:
+        loaded = CadenceFormSchema().load(request.form.to_dict())
+        feeds.set_cadence(
+            current_hub(), feed_id, loaded["cadence_days"], via="portal", actor=current_user.id
+        )
+    except ValidationError as exc:
+        flash("; ".join(m for ms in _field_errors(exc.messages).values() for m in ms), "error")
+    except GovernanceError as exc:
+        flash(str(exc), "error")
+    else:
+        days = loaded["cadence_days"]
+        said = f"expected {cadence_label(days)}" if days else "cadence learned from deliveries"
+        flash(f"Feed {feed_id}: {said}.")
+    return redirect(url_for("operator.jobs_page", _anchor=f"feed-{feed_id}"))
 
 
 #: Audit entries per page, and the query-string keys of the audit page.

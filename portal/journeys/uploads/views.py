@@ -28,7 +28,7 @@ from flask import (
     send_file,
     url_for,
 )
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load, validate
+from marshmallow import ValidationError
 from werkzeug.wrappers import Response
 
 from domain import clock
@@ -53,6 +53,7 @@ from portal.data.imports import (
 from portal.data.insights import feeds_with_staleness
 from portal.data.registry import INT_KEY
 from portal.pages import access, add_nav, answer_errors_as_pages
+from portal.schemas.imports import CadenceFormSchema
 from portal.xlsx import xlsx_response
 
 bp = Blueprint("uploads", __name__, url_prefix="/uploads")
@@ -60,8 +61,6 @@ answer_errors_as_pages(bp)
 
 PER_PAGE = 20
 RUNNING = ("queued", "running")
-#: The longest cadence a feed may be set to: a yearly delivery.
-MAX_CADENCE_DAYS = 366
 KIND_LABELS = {"pos": "POS sales", "inventory": "Inventory", "forecasts": "Forecasts"}
 FORMAT_LABELS = {
     "csv": "CSV",
@@ -280,26 +279,6 @@ def save_mapping(kind: str) -> Any:
     return redirect(url_for("uploads.index", _anchor=f"mapping-{kind}"), 303)
 
 
-class CadenceSchema(Schema):
-    """A feed's cadence as the form sends it: its kind, and whole days between deliveries
-    (empty: learn it from the deliveries)."""
-
-    class Meta:
-        unknown = EXCLUDE
-
-    kind = fields.String(required=True, validate=validate.OneOf(KINDS))
-    cadence_days = fields.Integer(
-        allow_none=True, load_default=None, validate=validate.Range(min=1, max=MAX_CADENCE_DAYS)
-    )
-
-    @pre_load
-    def _empty_is_none(self, data: Mapping[str, Any], **_: Any) -> dict[str, Any]:
-        out = dict(data)
-        if not str(out.get("cadence_days", "")).strip():
-            out["cadence_days"] = None
-        return out
-
-
 @bp.post("/cadence")
 @role_required(DISTRIBUTOR_USER)
 def save_cadence() -> Any:
@@ -308,8 +287,8 @@ def save_cadence() -> Any:
     acc = access()
     org = distributor_of(acc.actor)
     try:
-        loaded = CadenceSchema().load(request.form.to_dict())
-        set_cadence(acc.hub, org, loaded["kind"], loaded["cadence_days"])
+        loaded = CadenceFormSchema().load(request.form.to_dict())
+        set_cadence(acc.hub, org, loaded.get("kind"), loaded["cadence_days"])
     except ValidationError as exc:
         messages = exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages}
         return _uploads_page(acc, cadence_errors=messages, status=422)
