@@ -16,6 +16,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from directus import ForbiddenOrMissing, HubClient, HubError
+from domain import clock
 from governance import partners
 from portal.data.attention import SET_ASIDE
 from tests.factories import Member, csrf_token, make_org, make_user, sign_in
@@ -82,7 +83,7 @@ def set_aside(client: FlaskClient, home: str, item: dict[str, str], action: str)
 
 def later(**delta: float) -> Any:
     """The portal's clock moved on by ``delta`` (the hub's stays: the rule is the portal's)."""
-    return time_machine.travel(dt.datetime.now(dt.UTC) + dt.timedelta(**delta))
+    return time_machine.travel(clock.now() + dt.timedelta(**delta))
 
 
 def signed_in(app: Flask, member: Member) -> FlaskClient:

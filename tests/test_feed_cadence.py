@@ -18,6 +18,7 @@ from openpyxl import load_workbook
 
 from directus import ForbiddenOrMissing, HubClient, HubError
 from directus.bulk import open_lane
+from domain import clock
 from ingest.pipeline import run_import
 from tests.factories import (
     Member,
@@ -81,7 +82,7 @@ def freshness_row(client: FlaskClient) -> str:
 
 def later(**delta: float) -> Any:
     """The portal's clock moved on (the staleness rule is the portal's)."""
-    return time_machine.travel(dt.datetime.now(dt.UTC) + dt.timedelta(**delta))
+    return time_machine.travel(clock.now() + dt.timedelta(**delta))
 
 
 def test_the_lane_learns_a_weekly_cadence_from_the_deliveries(hub, admin, world, tmp_path):
