@@ -66,9 +66,9 @@ def _stale_after() -> int:
     return current_app.extensions["tandem.config"].stale_after_days
 
 
-def _params(q: insights.InsightQuery, **changes: Any) -> dict[str, Any]:
-    """The query string of ``q`` with ``changes`` (None drops a filter)."""
-    values = {
+def _filters(q: insights.InsightQuery) -> dict[str, Any]:
+    """The filters both pages share, as their query strings name them."""
+    return {
         "pair": q.pair,
         "distributor": q.distributor,
         "supplier": q.supplier,
@@ -76,10 +76,17 @@ def _params(q: insights.InsightQuery, **changes: Any) -> dict[str, Any]:
         "category": q.category,
         "region": q.region,
         "location": q.location,
+        "lookback": q.lookback,
+    }
+
+
+def _params(q: insights.InsightQuery, **changes: Any) -> dict[str, Any]:
+    """The query string of ``q`` with ``changes`` (None drops a filter)."""
+    values = {
+        **_filters(q),
         "from": q.first.isoformat(),
         "to": q.last.isoformat(),
         "grain": q.grain,
-        "lookback": q.lookback,
         **changes,
     }
     return {k: v for k, v in values.items() if v is not None}
@@ -307,14 +314,7 @@ def _stock_params(
     """The inventory page's query string with ``changes`` (None drops one); a change
     of filter or sort starts again at page 1."""
     values = {
-        "pair": q.pair,
-        "distributor": q.distributor,
-        "supplier": q.supplier,
-        "sku": q.sku,
-        "category": q.category,
-        "region": q.region,
-        "location": q.location,
-        "lookback": q.lookback,
+        **_filters(q),
         **choices,
         "page": None,
         **changes,
