@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
+from functools import lru_cache
 from typing import Any, NamedTuple, TypeVar
 
 T = TypeVar("T")
@@ -16,6 +17,7 @@ T = TypeVar("T")
 _DIGITS = re.compile(r"(\d+)")
 
 
+@lru_cache(maxsize=16384)  # the same labels sort on every page view: a pure function's keys
 def natural_key(text: str) -> tuple[tuple[Any, ...], str]:
     """A sort key that orders runs of digits by their value and ignores case: "S2" before
     "S10", "S10" before "S10A", "s3" between "S2" and "S10".
