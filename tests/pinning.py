@@ -108,6 +108,13 @@ def pinned(day: dt.date) -> Iterator[dt.datetime]:
         yield instant
 
 
+def later(**delta: float) -> time_machine.travel:
+    """This process's clock moved on by ``delta`` (``timedelta``'s arguments) from the
+    pinned one; a hub started under the pin keeps its own, so only rules this process
+    applies see the move."""
+    return time_machine.travel(clock.now() + dt.timedelta(**delta))
+
+
 @contextlib.contextmanager
 def pinned_hub(start: Callable[..., RunningHub], day: dt.date) -> Iterator[RunningHub]:
     """Pin the clock to ``day`` and start a migrated hub that agrees with it.

@@ -11,16 +11,14 @@ import re
 from typing import Any
 
 import pytest
-import time_machine
 from flask import Flask
 from flask.testing import FlaskClient
 
 from directus import ForbiddenOrMissing, HubClient, HubError
-from domain import clock
 from governance import partners
 from portal.data.attention import SET_ASIDE
 from tests.factories import Member, csrf_token, make_org, make_user, sign_in
-from tests.pinning import module_hub
+from tests.pinning import later, module_hub
 
 TODAY = dt.date(2026, 12, 2)
 
@@ -79,11 +77,6 @@ def set_aside(client: FlaskClient, home: str, item: dict[str, str], action: str)
     assert answer.status_code == 302, answer.get_data(as_text=True)[:500]
     assert answer.headers["Location"].endswith(home)
     return client.get(home).get_data(as_text=True)
-
-
-def later(**delta: float) -> Any:
-    """The portal's clock moved on by ``delta`` (the hub's stays: the rule is the portal's)."""
-    return time_machine.travel(clock.now() + dt.timedelta(**delta))
 
 
 def signed_in(app: Flask, member: Member) -> FlaskClient:

@@ -11,14 +11,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import time_machine
 from flask import Flask
 from flask.testing import FlaskClient
 from openpyxl import load_workbook
 
 from directus import ForbiddenOrMissing, HubClient, HubError
 from directus.bulk import open_lane
-from domain import clock
 from ingest.pipeline import run_import
 from tests.factories import (
     Member,
@@ -30,7 +28,7 @@ from tests.factories import (
     make_user,
     sign_in,
 )
-from tests.pinning import module_hub
+from tests.pinning import later, module_hub
 
 TODAY = dt.date(2026, 3, 25)  # a Wednesday
 SUNDAYS = [dt.date(2026, 3, 8), dt.date(2026, 3, 15), dt.date(2026, 3, 22)]
@@ -78,11 +76,6 @@ def freshness_row(client: FlaskClient) -> str:
     row = re.search(r'<tr id="feed-pos">(.*?)</tr>', page, re.S)
     assert row, page
     return re.sub(r"\s+", " ", row.group(1))
-
-
-def later(**delta: float) -> Any:
-    """The portal's clock moved on (the staleness rule is the portal's)."""
-    return time_machine.travel(clock.now() + dt.timedelta(**delta))
 
 
 def test_the_lane_learns_a_weekly_cadence_from_the_deliveries(hub, admin, world, tmp_path):
